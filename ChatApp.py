@@ -226,12 +226,9 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     from disk.files import default_dir
     from peer.adapter.run import run_peer
     from peer.adapter.startup import PeerSettings
-    from peer.adapter.state import token_path
 
     data_dir = settings.data_dir or default_dir("peer")
-    # a name never registered from here is most likely being given its password now
-    new_here = not token_path(data_dir, name).exists()
-    secret = read_password(name, confirm=new_here) if line.password else ""
+    secret = read_password(name) if line.password else ""
 
     peer = PeerSettings(
         port=port,
@@ -255,7 +252,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     )
 
 
-#: Times a password is asked at most, as sudo asks: a wrong one, or a confirmation that differs.
+#: Times a password is asked at most, as sudo asks: a wrong one, or a new name's not set.
 PASSWORD_TRIES = 3
 
 
@@ -271,12 +268,12 @@ def asked_again(
     for tries in range(PASSWORD_TRIES - 1, 0, -1):
         try:
             return _run(run(peer))
-        except PasswordAgain as again:
+        except PasswordAgain:
             print(f"[Try again ({_left(tries)}).]", flush=True)
             # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
             # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            secret = read_password(name, confirm=again.new)
+            secret = read_password(name)
             peer = replace(peer, password=secret, ask_again=tries > 1)
     return _run(run(peer))
 
@@ -349,35 +346,25 @@ def _contact_rule(
     )
 
 
-def read_password(name: str, *, confirm: bool = False) -> str:
-    """The password for `name`: asked on the terminal when standard input is one (twice
-    when `confirm`, as passwd asks); else the first line of standard input, a script's
-    (getpass would ask the terminal). UsageProblem if empty, or if the two differ."""
+def read_password(name: str) -> str:
+    """The password for `name`: asked on the terminal when standard input is one; else the
+    first line of standard input, a script's (getpass would ask the terminal). A new name's
+    is asked again once the registry says it is new (peer/adapter/password_login.py).
+    UsageProblem if empty."""
     import getpass  # here: a peer with --password alone needs it
 
     _loaded()  # a Ctrl-C at the question: the terminal's echo is put back on the way out
-    tty = sys.stdin.isatty()
-    ask = getpass.getpass if tty else _password_from_input
+    ask = getpass.getpass if sys.stdin.isatty() else _password_from_input
     with warnings.catch_warnings():
         # without a terminal, getpass says so; Python's warning is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
-        for tries in range(PASSWORD_TRIES - 1, -1, -1):
-            try:
-                secret = ask(f"Password for {name}: ")
-                again = (
-                    ask("The same password again, to be sure of it: ")
-                    if confirm and tty and secret
-                    else secret
-                )
-            except EOFError:
-                secret = again = ""
-            if not secret:
-                raise UsageProblem("--password needs a password: an empty one protects nothing")
-            if again == secret:
-                return secret
-            if tries:
-                print(f"The two differ; try again ({_left(tries)}).", file=sys.stderr)
-    raise UsageProblem(f"the passwords typed differed {PASSWORD_TRIES} times; nothing was sent")
+        try:
+            secret = ask(f"Password for {name}: ")
+        except EOFError:
+            secret = ""
+    if not secret:
+        raise UsageProblem("--password needs a password: an empty one protects nothing")
+    return secret
 
 
 def _password_from_input(prompt: str) -> str:

@@ -398,8 +398,34 @@ def _continued(app: Application[Any] | None) -> None:
 
 
 async def ask_yes_no(question: str) -> bool:
+    """Show `question` and read its answer (`ask_line`): True for y or yes (any case)."""
+    return (await ask_line(question)).strip().lower() in ("y", "yes")
+
+
+async def ask_secret(question: str) -> str:
+    """`ask_line`, its answer not echoed, as getpass reads a password."""
+    import termios
+
+    fd = sys.stdin.fileno()
+    try:
+        modes = termios.tcgetattr(fd)
+    except termios.error:  # not a terminal: it echoes nothing
+        return await ask_line(question)
+    quiet = list(modes)
+    quiet[3] &= ~termios.ECHO  # the local modes
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)  # (not flushed: what is typed ahead stays)
+    try:
+        answer = await ask_line(question)
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, modes)
+    sys.stdout.write("\n")  # the answer's newline, not echoed
+    sys.stdout.flush()
+    return answer
+
+
+async def ask_line(question: str) -> str:
     """Show `question` and read one line from standard input without blocking the event
-    loop: True for y or yes (any case). Asked before the prompt starts; what follows the
+    loop: the line without its newline. Asked before the prompt starts; what follows the
     answer's line stays for the prompt, as does what was typed before it (hold_typed_ahead)."""
     if hold_typed_ahead(sys.stdin.fileno()).partial:
         sys.stdout.write("\n")  # below the line being typed, echoed
@@ -408,7 +434,7 @@ async def ask_yes_no(question: str) -> bool:
     loop = asyncio.get_running_loop()
     fd = sys.stdin.fileno()
     answer = bytearray()
-    done: asyncio.Future[bool] = loop.create_future()
+    done: asyncio.Future[str] = loop.create_future()
 
     def readable() -> None:
         try:
@@ -418,7 +444,7 @@ async def ask_yes_no(question: str) -> bool:
         if byte and byte != b"\n":
             answer.extend(byte)
         elif not done.done():
-            done.set_result(answer.decode(errors="replace").strip().lower() in ("y", "yes"))
+            done.set_result(answer.decode(errors="replace"))
 
     loop.add_reader(fd, readable)
     try:

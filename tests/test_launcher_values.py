@@ -258,36 +258,27 @@ class _Terminal:
         return True
 
 
-@pytest.mark.parametrize(
-    ("typed", "confirm", "result"),
-    [
-        (["s3cret", "s3cret"], True, "s3cret"),
-        # a mistyped confirmation asks again, three times in all, as passwd and sudo do
-        (["s3cret", "s3cre", "s3cret", "s3cret"], True, "s3cret"),
-        (["s3cret", "s3cre"] * 3, True, "differ"),
-        (["s3cret"], False, "s3cret"),  # a name registered from here: asked once
-    ],
-)
-def test_a_password_being_set_is_asked_twice_at_a_terminal(
-    monkeypatch: pytest.MonkeyPatch, typed: list[str], confirm: bool, result: str
+@pytest.mark.parametrize(("typed", "result"), [("s3cret", "s3cret"), ("", "empty")])
+def test_a_password_is_asked_once_at_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, typed: str, result: str
 ) -> None:
+    # a new name's is asked again once the registry says it is new (test_password_login.py)
     import getpass
 
-    answers = iter(typed)
     prompts: list[str] = []
 
     def at_the_terminal(prompt: str = "", stream: object = None) -> str:
         prompts.append(prompt)
-        return next(answers)
+        return typed
 
     monkeypatch.setattr(getpass, "getpass", at_the_terminal)
     monkeypatch.setattr("sys.stdin", _Terminal())
-    if result == "differ":
-        with pytest.raises(UsageProblem, match="the passwords typed differed 3 times"):
-            ChatApp.read_password("alice", confirm=confirm)
+    if result == "empty":
+        with pytest.raises(UsageProblem, match="an empty one protects nothing"):
+            ChatApp.read_password("alice")
     else:
-        assert ChatApp.read_password("alice", confirm=confirm) == result
-    assert len(prompts) == len(typed)
+        assert ChatApp.read_password("alice") == result
+    assert prompts == ["Password for alice: "]
 
 
 @pytest.mark.parametrize(
@@ -379,17 +370,17 @@ def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
     from peer.adapter.startup import PasswordAgain, PeerSettings
 
     tried: list[PeerSettings] = []
-    asked: list[bool] = []
+    asked: list[str] = []
 
     async def start(peer: PeerSettings) -> int:
         tried.append(peer)
         signal.signal(signal.SIGINT, lambda *_: None)  # as a prompt that ended leaves it
         if peer.ask_again:
-            raise PasswordAgain(new=len(tried) == 1)  # too short, then wrong
+            raise PasswordAgain  # too short, say, then wrong
         return 1  # the last try: refused, and said so by the peer itself
 
-    def read(name: str, *, confirm: bool = False) -> str:
-        asked.append(confirm)
+    def read(name: str) -> str:
+        asked.append(name)
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C ends it
         return f"try number {len(asked) + 1}"
 
@@ -402,7 +393,7 @@ def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
         signal.signal(signal.SIGINT, before)
     assert [p.password for p in tried] == ["short", "try number 2", "try number 3"]
     assert [p.ask_again for p in tried] == [True, True, False]
-    assert asked == [True, False]  # a new name's password is confirmed; a wrong one is not
+    assert asked == ["pat", "pat"]
     assert capsys.readouterr().out.splitlines() == [
         "[Try again (2 tries left).]",
         "[Try again (1 try left).]",

@@ -59,7 +59,7 @@ from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
-from terminal.prompt import ask_yes_no
+from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -135,7 +135,7 @@ class PeerNode:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings, self._static, self._server = settings, static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
-        self.password_too_short = False  # the start ended as it was too short to be set
+        self.password_anew = False  # the start ended as its password was not set: another may be
         self.console = console
         self._verbose = settings.verbose
         self._debug = _debug_line if settings.verbose else _no_line
@@ -234,15 +234,15 @@ class PeerNode:
             lambda line, error: self.console.show(Print(line, "error" if error else "system")),
         )
         login.patience = self._settings.patience  # as long as the registration's
-        confirm = ask_yes_no if isinstance(self.console, TerminalConsole) else None
+        asks = (ask_yes_no, ask_secret) if isinstance(self.console, TerminalConsole) else None
         try:
             made = await login.prove(
-                secret, self.core.parts.shared.new_id(), confirm, self._settings.new_password
+                secret, self.core.parts.shared.new_id(), asks, self._settings.new_password
             )
         finally:
             self._login = None
         if made is None:
-            self.password_too_short = login.too_short
+            self.password_anew = login.ask_anew
             return False
         self.core.state.proof, self.core.state.verifier = made
         self.core.state.password_asked_again = self._settings.ask_again

@@ -8,13 +8,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from peer.adapter.key_contact import Confirm, Say
 from peer.core.retry_wait import SilentRounds
 from secure import password
 from wire.messages import Message, PasswordAsk, PasswordChallenge, Refused
 from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: How a person at a terminal is asked: a yes or no (terminal.prompt.ask_yes_no), and a
+#: password again, not echoed (ask_secret).
+Asks = tuple[Confirm, Callable[[str], Awaitable[str]]]
+#: Asked once the person says yes to setting a new name's password, as passwd asks.
+SAME_AGAIN = "The same password again, to be sure of it: "
 
 
 def new_name_question(name: str) -> str:
@@ -48,8 +54,9 @@ class PasswordLogin:
         self._send, self._say = send, say
         #: Seconds a silent registry is asked after a first round (0: that round only).
         self.patience = 0.0
-        #: Set when the proof ended as the password was too short to be set (`too_short`).
-        self.too_short = False
+        #: Set when the proof ended as a new name's password was too short (`too_short`) or
+        #: typed differently again: another may be typed.
+        self.ask_anew = False
         self._ask: PasswordAsk | None = None
         self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
 
@@ -64,10 +71,10 @@ class PasswordLogin:
         return True
 
     async def prove(
-        self, secret: str, new_id: str, confirm: Confirm | None, set_unasked: bool
+        self, secret: str, new_id: str, asks: Asks | None, set_unasked: bool
     ) -> tuple[str, str] | None:
         """(proof, verifier) for the Register, one of them "" (both: no proof is needed);
-        None when the start ends (said). `confirm` asks the person (None: no terminal, where
+        None when the start ends (said). `asks` asks the person (None: no terminal, where
         `set_unasked` decides a new name's password)."""
         reply = await self._exchange(PasswordAsk(new_id, self._name))
         if reply is None:
@@ -77,7 +84,7 @@ class PasswordLogin:
             self._say(f"[{reply.reason.rstrip('.')}.]", True)
             return None
         if reply.new:
-            return await self._set(secret, confirm, set_unasked)
+            return await self._set(secret, asks, set_unasked)
         if not reply.public:
             return "", ""  # our key owns the name
         ident = password.identity(self._name, *self._keys)
@@ -89,13 +96,14 @@ class PasswordLogin:
         return proof, ""
 
     async def _set(
-        self, secret: str, confirm: Confirm | None, set_unasked: bool
+        self, secret: str, asks: Asks | None, set_unasked: bool
     ) -> tuple[str, str] | None:
-        """A verifier for a new name, when the registry is trusted and the person agrees."""
+        """A verifier for a new name, when the registry is trusted and the person agrees
+        (and, at a terminal, types the password again)."""
         name = self._name
         if short := too_short(secret):
             self._say(short, True)
-            self.too_short = True
+            self.ask_anew = True
             return None
         if not self._how:
             self._say(
@@ -106,10 +114,14 @@ class PasswordLogin:
             )
             return None
         self._say(f"[The registry at {self._where} is trusted by {self._how}.]", False)
-        agreed = set_unasked if confirm is None else await confirm(new_name_question(name))
+        agreed = set_unasked if asks is None else await asks[0](new_name_question(name))
         if not agreed:
-            why = "" if confirm is not None else " (without a terminal: --new-password)"
+            why = "" if asks is not None else " (without a terminal: --new-password)"
             self._say(f"[No password set{why}; nothing was sent.]", True)
+            return None
+        if asks is not None and await asks[1](SAME_AGAIN) != secret:
+            self._say("[The two passwords differ. No password was set.]", True)
+            self.ask_anew = True
             return None
         self._say(
             f"[Setting the password of {name}: the registry keeps a verifier, never the password.]",

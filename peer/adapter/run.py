@@ -51,8 +51,8 @@ async def run_peer(
         )
     status = await node.run()
     wrong = node.core.state.password_refused
-    if settings.ask_again and (wrong or node.password_too_short):
-        raise PasswordAgain(new=not wrong)
+    if settings.ask_again and (wrong or node.password_anew):
+        raise PasswordAgain
     return status
 
 

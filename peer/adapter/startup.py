@@ -55,12 +55,8 @@ class PeerSettings(Struct, frozen=True):
 
 
 class PasswordAgain(Exception):
-    """A start with --password ended as its password was refused: wrong (`new` False) or
-    too short to be set for a new name (`new`); the launcher asks it again."""
-
-    def __init__(self, *, new: bool) -> None:
-        super().__init__("ask the password again")
-        self.new = new
+    """A start with --password ended as its password was refused (wrong), or not set for a
+    new name (too short, or typed differently again); the launcher asks another."""
 
 
 class StartRefused(Exception):

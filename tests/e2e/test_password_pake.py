@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from .harness import CHATAPP, HOST, PASSWORD_CHECK_WAIT, WELCOME, ChatEnv, free_
 from .secure_socket import SecureSocket
 
 from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
-from peer.adapter.password_login import new_name_question  # isort: skip
+from peer.adapter.password_login import SAME_AGAIN, new_name_question  # isort: skip
 from secure.password import LOG2_N, Stored, scrypt_hex  # isort: skip
 from wire import messages  # isort: skip
 from wire.codec import encode  # isort: skip
@@ -162,9 +163,7 @@ def test_at_a_terminal_a_new_names_password_is_set_only_once_the_person_says_yes
     env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     child = forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=20)
     try:
-        child.expect("Password for eve: ")
-        child.sendline(PASSWORD)
-        child.expect("The same password again, to be sure of it: ")
+        child.expect("Password for eve: ")  # once: the registry has not said eve is new yet
         child.sendline(PASSWORD)
         child.expect(
             re.escape(f"[The registry at {HOST}:{chat.registry_port} is trusted by its join code.]")
@@ -174,6 +173,8 @@ def test_at_a_terminal_a_new_names_password_is_set_only_once_the_person_says_yes
         if answer == "n":
             child.expect(re.escape("[No password set; nothing was sent.]"))
         else:
+            child.expect(re.escape(SAME_AGAIN))
+            child.sendline(PASSWORD)
             child.expect(re.escape("[Setting the password of eve: the registry keeps a verifier"))
             child.expect(re.escape(WELCOME), PASSWORD_CHECK_WAIT)
             child.expect("eve>")
@@ -188,3 +189,49 @@ def test_at_a_terminal_a_new_names_password_is_set_only_once_the_person_says_yes
     else:
         registry.expect(r"registered eve at ")
         assert _stored_verifier(chat).log2_n == LOG2_N
+
+
+def test_at_a_terminal_a_mistyped_new_password_is_asked_anew_and_a_set_one_once_elsewhere(
+    chat: ChatEnv,
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    forked_terminal = pytest.importorskip("tests.forked_terminal")
+    chat.start_registry()
+    env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+
+    def start(machine: str) -> Any:
+        argv = [
+            str(CHATAPP), "-c", "eve", HOST, str(chat.registry_port), str(free_port()),
+            "--data-dir", str(chat.root / machine), "--password", *chat.trusting(), "--plain",
+        ]  # fmt: skip
+        return forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=20)
+
+    child = start("first")
+    try:
+        for second in ("correct horse battery stable", PASSWORD):
+            child.expect("Password for eve: ")
+            child.sendline(PASSWORD)
+            child.expect(re.escape(new_name_question("eve")))
+            child.sendline("y")
+            child.expect(re.escape(SAME_AGAIN))
+            child.sendline(second)
+            if second != PASSWORD:
+                child.expect(re.escape("[The two passwords differ. No password was set.]"))
+                child.expect(re.escape("[Try again (2 tries left).]"))
+        child.expect(re.escape(WELCOME), PASSWORD_CHECK_WAIT)
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    # the name has its password: on another machine it is asked once, and proven
+    child = start("second")
+    try:
+        child.expect("Password for eve: ")
+        child.sendline(PASSWORD)
+        index = child.expect([re.escape(SAME_AGAIN), re.escape(WELCOME)], PASSWORD_CHECK_WAIT)
+        assert index == 1
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0

@@ -1,16 +1,18 @@
-"""The yes-or-no question asked before the prompt starts: its answer, and a question
-cancelled (Ctrl-C) leaves the line it was asked on."""
+"""The questions asked before the prompt starts: a yes-or-no's answer, a password's read
+unechoed, and a question cancelled (Ctrl-C) leaves the line it was asked on."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import sys
+import termios
 from collections.abc import Iterator
 
 import pytest
 
-from terminal.prompt import ask_yes_no
+from terminal.prompt import ask_secret, ask_yes_no
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -49,3 +51,26 @@ async def _cancelled(capsys: pytest.CaptureFixture[str]) -> None:
     asked.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asked
+
+
+def test_a_secret_is_read_unechoed_and_the_terminal_s_modes_put_back(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main, side = pty.openpty()
+    with os.fdopen(side, "rb") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        before = termios.tcgetattr(side)
+        echoed: list[bool] = []
+
+        async def typed() -> str:
+            asked = asyncio.ensure_future(ask_secret("Password again: "))
+            while capsys.readouterr().out != "Password again: ":
+                await asyncio.sleep(0)
+            echoed.append(bool(termios.tcgetattr(side)[3] & termios.ECHO))
+            os.write(main, b" two words \n")
+            return await asked
+
+        assert asyncio.run(typed()) == " two words "  # as typed, spaces kept
+        assert echoed == [False] and termios.tcgetattr(side) == before
+        assert capsys.readouterr().out == "\n"  # the newline the terminal did not echo
+    os.close(main)

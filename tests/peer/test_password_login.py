@@ -1,5 +1,5 @@
 """A start's password step (peer/adapter/password_login.py): a new name's password too short
-to set, and a silent registry asked as long as a registration is."""
+to set, or asked again at a terminal, and a silent registry asked as long as a registration is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 
 import peer.adapter.password_login
 import peer.core.retry_wait
-from peer.adapter.password_login import PasswordLogin, too_short
+from peer.adapter.password_login import (
+    SAME_AGAIN,
+    Asks,
+    PasswordLogin,
+    new_name_question,
+    too_short,
+)
 from peer.core.retry_wait import SilentRounds
 from secure.password import MIN_LENGTH
 from wire.messages import Message, PasswordAsk, PasswordChallenge
@@ -37,13 +43,13 @@ class Login:
     def _say(self, line: str, error: bool) -> None:
         self.said.append(line)
 
-    def prove(self, secret: str) -> tuple[str, str] | None:
-        return asyncio.run(self.login.prove(secret, "a-1", None, True))
+    def prove(self, secret: str, asks: Asks | None = None) -> tuple[str, str] | None:
+        return asyncio.run(self.login.prove(secret, "a-1", asks, True))
 
 
 def test_a_short_password_is_refused_for_a_new_name_with_the_rule() -> None:
     run = Login(new=True)
-    assert run.prove("abc") is None and run.login.too_short
+    assert run.prove("abc") is None and run.login.ask_anew
     assert run.said == [
         f"[A new password needs at least {MIN_LENGTH} characters; this one has 3. "
         "No password was set.]"
@@ -51,12 +57,42 @@ def test_a_short_password_is_refused_for_a_new_name_with_the_rule() -> None:
     assert too_short("x" * MIN_LENGTH) == ""
 
 
+@pytest.mark.parametrize(
+    ("yes", "again", "set"),
+    [(True, "long enough", True), (True, "long enuogh", False), (False, "", False)],
+)
+def test_at_a_terminal_a_new_name_s_password_is_set_on_a_yes_and_the_same_again(
+    yes: bool, again: str, set: bool
+) -> None:
+    asked: list[str] = []
+
+    async def yes_no(question: str) -> bool:
+        asked.append(question)
+        return yes
+
+    async def secret(question: str) -> str:
+        asked.append(question)
+        return again
+
+    run = Login(new=True)
+    made = run.prove("long enough", (yes_no, secret))
+    assert asked == [new_name_question("pat"), *([SAME_AGAIN] if yes else [])]
+    if set:
+        assert made is not None and made[0] == "" and made[1] and not run.login.ask_anew
+    elif yes:  # typed differently: another password may be typed (the launcher asks)
+        assert made is None and run.login.ask_anew
+        assert run.said[-1] == "[The two passwords differ. No password was set.]"
+    else:
+        assert made is None and not run.login.ask_anew
+        assert run.said[-1] == "[No password set; nothing was sent.]"
+
+
 def test_a_short_password_of_a_name_that_has_one_is_still_proven(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the registry asks no proof of a name our key owns: the length is not looked at
     run = Login(new=False)
-    assert run.prove("abc") == ("", "") and not run.login.too_short and not run.said
+    assert run.prove("abc") == ("", "") and not run.login.ask_anew and not run.said
 
 
 def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
