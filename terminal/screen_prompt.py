@@ -23,8 +23,9 @@ FAREWELL = 10
 
 class ScreenPrompt(LinePrompt):
     """The prompt on the full screen, whose first window is `first`. Lines printed before the
-    screen shows are in its windows when it does (or printed, if it never does); lines
-    printed once it has ended are printed on the terminal."""
+    screen shows are printed on the terminal at once (in order with the start's questions)
+    and are in its windows when it shows; lines printed once it has ended are printed on the
+    terminal."""
 
     def __init__(self, first: ChatWindow, panes: Panes, *, colour: bool, **prompt: Any) -> None:
         super().__init__(**prompt)
@@ -39,7 +40,6 @@ class ScreenPrompt(LinePrompt):
         )
         self._ran = False  # the screen was shown, and has ended
         self._shown = False  # the screen has begun
-        self._before: list[Parts] = []  # the lines printed before it began
         self._since: deque[Parts] = deque(maxlen=FAREWELL)  # since the last line entered
 
     @property
@@ -55,7 +55,7 @@ class ScreenPrompt(LinePrompt):
             return
         self.model.add(window, parts, unread=unread, mention=mention)
         if not self._shown:
-            self._before.append(parts)
+            _print(parts)
         self._since.append(parts)
         self.app.invalidate()
 
@@ -74,20 +74,25 @@ class ScreenPrompt(LinePrompt):
 
         self.session.default_buffer.text = default
         self.app.key_bindings = merge_key_bindings([keys, self.screen.keys])
-        self._shown, self._before = True, []
+        self._shown = True
+        self._since.clear()  # printed already, before the screen
         try:
             await self.screen.run()
         finally:
             self._ran = True
 
     async def stop(self) -> None:
-        """Stop as LinePrompt does; what the screen showed last (or all it was given, if it
-        never showed) stays on the terminal."""
-        from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.formatted_text import FormattedText
-
-        up = not self._ran
+        """Stop as LinePrompt does; what the screen showed last stays on the terminal."""
+        up = self._shown and not self._ran
         await super().stop()
         self._ran = True
-        for parts in self._before if not self._shown else list(self._since) if up else []:
-            print_formatted_text(FormattedText(parts))
+        for parts in list(self._since) if up else []:
+            _print(parts)
+
+
+def _print(parts: Parts) -> None:
+    """`parts` on the terminal, as a line of their own."""
+    from prompt_toolkit import print_formatted_text
+    from prompt_toolkit.formatted_text import FormattedText
+
+    print_formatted_text(FormattedText(parts))
