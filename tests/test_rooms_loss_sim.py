@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from peer.core.registry_watch import KEEPALIVE
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 
 NAMES = ("p0", "p1", "p2")
 LINES = 30  # per member
