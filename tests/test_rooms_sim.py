@@ -1,4 +1,5 @@
-"""Rooms and renames with the cores on a simulated network: deterministic, no sleeps.
+"""Rooms and renames with real peers and a real registry on a simulated network
+(tests/sim/world.py): deterministic, no sleeps.
 
 Datagrams take a fixed time unless a test says otherwise, so what one peer sees arrives in
 the order the registry sent it.
