@@ -30,7 +30,15 @@ from secure.noise import (
     nonce_bytes,
     public_bytes,
 )
-from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
+from secure.sessions import (
+    INITIATIONS_KEPT,
+    Initiation,
+    Peer,
+    Session,
+    Sessions,
+    Window,
+    stamp_bytes,
+)
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 from wire.round_trip import RTO_MAX
@@ -57,10 +65,9 @@ REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
 #: (WireGuard's REKEY_TIMEOUT), unless a key answer says the network lost the last (`_lost`);
-#: the last INITIATIONS_KEPT are all answered.
+#: the last INITIATIONS_KEPT (secure/sessions.py) are all answered.
 HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
-INITIATIONS_KEPT = 3
 #: Seconds of silence from a key we sent to after which the next datagram to it also makes
 #: a new handshake, once per silence: below SOONEST_RETRY, so that a message's first retry
 #: finds a restarted side. A send within it of hearing from the key answers (an ack): it

@@ -29,9 +29,13 @@ QUEUE_FOR = 0.9 * SOONEST_RETRY
 QUEUE_MAX = 256
 #: Why a datagram that waited so is dropped (SecureChannel.dropped).
 LATE = "waited too long for a session"
+#: Initiations an initiator keeps unanswered: an answer to any of the last this many
+#: completes a handshake (SecureChannel's `_initiate`).
+INITIATIONS_KEPT = 3
 #: Sessions kept per peer: the current one, the one before it (datagrams still on their way
-#: when it was replaced) and one being confirmed.
-KEYPAIRS_KEPT = 3
+#: when it was replaced) and one for each initiation its initiator may still complete: else
+#: the one it completes, its answer alone not lost, may be gone here and its data dropped.
+KEYPAIRS_KEPT = 2 + INITIATIONS_KEPT
 
 
 class Window:

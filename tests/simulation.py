@@ -1,4 +1,6 @@
 """A whole ChatApp on a simulated network and clock: one registry core, N peer cores.
+Kept for what the real adapters' world (tests/sim/world.py) cannot run yet: a service of
+registries, whose relay between registries is NATS, which the world does not simulate.
 
 Everything is seeded: the network drops, duplicates, delays and reorders datagrams as told;
 messages too big for a datagram travel as a reliable "stream". Every datagram goes through

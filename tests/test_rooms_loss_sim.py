@@ -1,5 +1,6 @@
-"""Rooms on a network that loses a quarter to nearly a third of all datagrams, with the
-cores on the simulated network: seeded, deterministic, no sleeps.
+"""Rooms on a network that loses a quarter to nearly a third of all datagrams, with real
+peers and a real registry on the simulated network (tests/sim/world.py): seeded,
+deterministic, no sleeps.
 
 Three members chat in one room and nobody leaves, restarts or is silent. Then, whatever
 is lost: every line reaches every other member exactly once, no member is taken out of the
@@ -19,7 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from peer.core.registry_watch import KEEPALIVE
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 
 NAMES = ("p0", "p1", "p2")
 LINES = 30  # per member

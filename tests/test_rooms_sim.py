@@ -1,4 +1,5 @@
-"""Rooms and renames with the cores on a simulated network: deterministic, no sleeps.
+"""Rooms and renames with real peers and a real registry on a simulated network
+(tests/sim/world.py): deterministic, no sleeps.
 
 Datagrams take a fixed time unless a test says otherwise, so what one peer sees arrives in
 the order the registry sent it.
@@ -7,6 +8,7 @@ the order the registry sent it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,8 +28,8 @@ from peer.core.request_ends import (
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.table_news import NOW_KNOWN_AS
 from registry.core.rooms import MAX_ROOMS, ROOM_HISTORY, Room
-from tests.peer.honest import honest_key, peer_key
-from tests.simulation import REGISTRY, SimNet
+from tests.peer.honest import honest_key
+from tests.sim.world import REGISTRY, SimNet
 from wire.messages import (
     Chat,
     Join,
@@ -653,8 +655,12 @@ def test_a_member_who_left_while_the_registry_was_down_is_not_in_the_room_after(
 
 def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
     net = room_of_two_and_registry_down()
-    for record in net.disk.table.records.values():
-        record.room = ""  # a registry whose data directory lost the rooms
+
+    def lose_rooms(disk: SimpleNamespace) -> None:  # a data directory that lost the rooms
+        for record in disk.table.records.values():
+            record.room = ""
+
+    net.edit_disk(lose_rooms)
     net.start_registry()
     net.type("x", "hello?")
     net.run(2)
@@ -751,7 +757,7 @@ def test_only_the_owner_can_rename() -> None:
 
     net = net_of("bob", "alice")
     assert net.registry is not None
-    bobs = peer_key("bob")  # (the key is bob's: only the token is guessed)
+    bobs = net.hosts["bob"].key  # (the key is bob's: only the token is guessed)
     # alice's address, bob's name, a guessed token
     out = net.registry.receive(
         Rename("evil-1", "bob", "0" * 32, "mallory"), ("127.0.0.1", 6002), net.now, key=bobs
@@ -804,7 +810,7 @@ def test_stored_mail_follows_a_rename_while_offline_and_is_handed_over() -> None
     net.type("bob", "/nick robert")
     net.run(1)
     assert [m.text for m in net.disk.mail["robert"]] == ["kept"]
-    assert [m.text for m in net.registry.mail["robert"]] == ["kept"]
+    assert [net.unsealed(m).text for m in net.registry.mail["robert"]] == ["kept"]
     assert "bob" not in net.disk.mail
 
 
@@ -840,7 +846,7 @@ def test_a_save_to_the_old_name_lands_in_the_new_mailbox() -> None:
         Save("late-1", "alice", net.hosts["alice"].token, "bob", "late"),
         ("127.0.0.1", 6002),
         net.now,
-        key=peer_key("alice"),
+        key=net.hosts["alice"].key,
     )
     assert any(type(a).__name__ == "StoreMail" and a.owner == "robert" for a in out)  # type: ignore[union-attr]
 
@@ -931,7 +937,7 @@ def test_late_copies_of_room_requests_change_nothing() -> None:
     c = x.last_register_id.rpartition("-")[0] + "-c"
 
     def acked(message: Message) -> bool:
-        out = reg.receive(message, at, net.now, key=peer_key("x"))
+        out = reg.receive(message, at, net.now, key=net.hosts["x"].key)
         return any(isinstance(getattr(a, "message", None), Ack) for a in out)
 
     token = net.hosts["x"].token  # as x holds it (the registry keeps only its hash)
@@ -1045,7 +1051,7 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     net.type("x", "join r")
     net.run(1)
     assert net.registry is not None
-    net.registry_console(net.registry.release_name("x", net.now))
+    net.registry_console(lambda core, now: core.release_name("x", now))
     net.run(5)  # several keepalive periods: x must not take the name back by itself
     # the release first, then what it means here (found by trying it:
     # the room line came before its cause)
@@ -1073,7 +1079,7 @@ def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_s
     wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
     net.run(6)
     assert net.registry is not None and members(net, "r") == ["y"]
-    net.registry_console(net.registry.release_name("x", net.now))
+    net.registry_console(lambda core, now: core.release_name("x", now))
     eve = Register("eve-1", "x", 7000, "", "", WIRE_VERSION)
     net.registry.receive(eve, ("10.0.0.9", 7000), net.now)
     net.run(0.5)
@@ -1300,7 +1306,7 @@ def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfir
     have reached everyone (x is not taken back to r to say it again)."""
     net, to_z = room_line_the_registry_died_with(left=True)
     to_z()
-    net.disk.history.clear()
+    net.edit_disk(lambda disk: disk.history.clear())
     net.start_registry()
     net.run(OUTCOME_WAIT + 2)
     said = "[Not confirmed that everyone in r had your line “hello”: You are not in r.]"

@@ -43,7 +43,7 @@ class Saving:
         if recipient.online:
             # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
-            chat = Chat(msg.id, msg.sender, recipient.name, msg.text, req.key, msg.after)
+            chat = Chat(msg.id, msg.sender, msg.to, msg.text, req.key, msg.after)
             self._s.pusher.push(recipient, chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))

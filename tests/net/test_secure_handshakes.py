@@ -400,3 +400,25 @@ def test_a_key_answer_makes_no_initiation_once_the_responder_said_it_is_under_lo
     [(_lost, _)] = peer.open(reply, B, 0.0).send  # the one with the cookie: lost
     [(answer, _)] = registry.open(peer.ask_key(B), A, 0.1).send
     assert not peer.open(answer, B, 0.1).send  # its usual retry: the responder is busy
+
+
+def test_a_session_completed_by_an_older_answer_still_opens_at_the_responder() -> None:
+    # found on a lossy simulated network: each silence of alice's made a new handshake,
+    # bob answered each, and only the first answer reached her; bob kept its working
+    # session and the two newest, so the one she completed was gone and all she sent on
+    # it was dropped ("no such session") until she was taken offline
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"hello", 0.5), 0.5)  # the session works both ways
+    answers = []
+    for now in (10.0, 20.0, 30.0):  # a silence each: its second send makes an initiation
+        pair.deliver(pair.send("alice", b"still here?", now - 3.0), now - 3.0)
+        sent = pair.send("alice", b"still here?", now)
+        [initiation] = [p for p, _ in sent if p[0] == INITIATION]
+        [(answer, _)] = pair.bob.open(initiation, A, now).send
+        answers.append(answer)  # lost on its way, for now
+        pair.deliver(pair.send("bob", b"yes", now + 0.1), now + 0.1)  # alice hears bob
+    assert not pair.alice.open(answers[0], B, 31.0).send  # the first answer, late
+    pair.deliver(pair.send("alice", b"on the session it made", 31.0), 31.0)
+    assert pair.got["bob"][-1][0] == b"on the session it made"
+    assert pair.bob.dropped["no such session"] == 0

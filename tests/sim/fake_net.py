@@ -53,6 +53,8 @@ class FakeNet:
         self.sockets: dict[int, _Socket] = {}
         self.bound: dict[tuple[int, Addr], _Socket] = {}
         self.streams: list[_Stream] = []
+        # each path's last arrival: (when it was due, when it was made due), see `send`
+        self._last: dict[tuple[Addr, Addr], tuple[float, float]] = {}
         #: Told each datagram as it leaves a socket: (source, destination, bytes); it is
         #: lost when this returns True (a cut in the network).
         self.on_datagram: Callable[[Addr, Addr, bytes], bool] = lambda src, dst, data: False
@@ -101,7 +103,12 @@ class FakeNet:
         copies = 2 if self.random.random() < self.duplicate else 1
         loop = self._loop()
         for _ in range(copies):
-            loop.call_later(self.random.uniform(*self.delay), self._arrive, src, dst, data)
+            due = when = loop.time() + self.random.uniform(*self.delay)
+            last = self._last.get((src, dst))
+            if last is not None and last[0] == due:  # a tie (a fixed delay): in order, as sent
+                when = last[1] + 1e-9
+            self._last[(src, dst)] = (due, when)
+            loop.call_at(when, self._arrive, src, dst, data)
 
     def _arrive(self, src: Addr, dst: Addr, data: bytes) -> None:
         sock = self.bound.get((socket.SOCK_DGRAM, dst))

@@ -30,6 +30,7 @@ from net.endpoint import Endpoint
 from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings, StartRefused
+from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
@@ -37,6 +38,7 @@ from peer.core.sealed_mail import PROLOGUE, SEALED_PREFIX
 from registry.adapter.loading import Backend
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
+from registry.adapter.storage import RoomHistoryFiles, Storage, table_text
 from registry.adapter.store import FileStore
 from registry.core.actions import KeepHistory
 from registry.core.dispatch import RegistryCore
@@ -49,6 +51,7 @@ from tests.sim.fake_net import OWNER, Addr, FakeNet
 from wire.codec import decode_datagram, encode, pack_datagrams
 from wire.keys import code_from_text, join_code
 from wire.messages import Ack, Acks, Message, Saved
+from wire.reliable import TIMEOUT
 
 REGISTRY: Addr = ("127.0.0.1", 5000)
 
@@ -91,6 +94,32 @@ class Host:
     @property
     def outbox(self) -> tuple[Message, ...]:
         return tuple(self.sending.values())
+
+    @property
+    def room(self) -> str:
+        """The room its data directory keeps for the next start."""
+        return self._state().load_room()
+
+    @property
+    def token(self) -> str:
+        """The token its data directory keeps for the name it runs as."""
+        return self._state().load_token()
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Name (casefolded) -> token, as its data directory's token files hold them."""
+        found = sorted((self.folder / "peers").glob("*.json"))
+        return {path.stem: PeerStateFile(self.folder, path.stem).load_token() for path in found}
+
+    @property
+    def key(self) -> bytes:
+        """Its public key (made in its data directory at its first start)."""
+        assert self.node is not None
+        return bytes(self.node.endpoint.channel.public)
+
+    def _state(self) -> PeerStateFile:
+        name = self.node.core.state.name if self.node is not None else self.name
+        return PeerStateFile(self.folder, name)
 
 
 class _Console:
@@ -140,6 +169,8 @@ class SimNet:
         self.loop.set_exception_handler(self._failed)
         self.errors: list[BaseException] = []
         self.keepalive, self.mailbox_limit = keepalive, mailbox_limit
+        #: seconds a request waits for its answer before it is sent again
+        self.timeout = TIMEOUT
         self.root = Path(tempfile.mkdtemp(prefix="chatapp-sim-"))
         weakref.finalize(self, _end, self.loop, self.root)
         self.hosts: dict[str, Host] = {}
@@ -210,6 +241,16 @@ class SimNet:
         self._run_in(self._registry_context, start())
         assert self.server is not None
         self.join_code = code_from_text(join_code(self.server.endpoint.channel.public))
+
+    def registry_console(self, event: Callable[[RegistryCore, float], list[Any]]) -> None:
+        """What the registry's console makes its core do (`release`), carried out."""
+        server = self.server
+        assert server is not None
+
+        async def typed() -> None:
+            server.handle(event)
+
+        self._run_in(self._registry_context, typed())
 
     def kill_registry(self) -> None:
         server, self.server = self.server, None
@@ -342,6 +383,18 @@ class SimNet:
         kept = FileStore(self.root / "registry", lambda line: None).load(self.now)
         mail = {owner: [self.unsealed(m) for m in box] for owner, box in kept.mail.items()}
         return SimpleNamespace(table=kept.table, mail=mail, history=dict(kept.histories))
+
+    def edit_disk(self, edit: Callable[[SimpleNamespace], None]) -> None:
+        """Change what the registry's data directory holds while it is down: `edit` changes
+        `disk`'s `table` or `history` (a room's taken out: its history is gone)."""
+        assert self.server is None, "the registry is running"
+        folder, kept = self.root / "registry", self.disk
+        rooms = set(kept.history)
+        edit(kept)
+        Storage(folder).write_table(table_text(kept.table))
+        histories = RoomHistoryFiles(folder)
+        for room in rooms - set(kept.history):
+            histories.keep(room, ())
 
     def unsealed(self, message: Any) -> Any:
         """`message` (a save, a stored message) with its text opened, if it is sealed to a
