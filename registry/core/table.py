@@ -12,6 +12,7 @@ from msgspec import Struct, field
 from registry.core.actions import Owner
 from registry.core.credentials import TOKEN_HASH, token_hash
 from secure.tickets import vouches
+from wire.limits import MAX_FAREWELL
 from wire.messages import Entry
 from wire.names import name_key, name_problem
 
@@ -54,7 +55,7 @@ class Record(Struct):
     #: the secret its owner's mailbox tickets are made with (secure/tickets.py; "": none
     #: yet), given at each Welcome, new with a new key
     tickets: str = ""
-    #: why its owner is away (SetAway), until it is back or offline; not kept on disk
+    #: why its owner is away (SetAway), until it is back or offline
     away: str = ""
 
     @property
@@ -221,6 +222,7 @@ def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
         "password": r.password,
         **({"key": r.key} if r.key else {}),
         **({"room": r.room} if r.room else {}),
+        **({"away": r.away} if r.away and r.online else {}),
         **({"register_id": r.last_register_id} if r.last_register_id else {}),
         **({"deregistered": True} if r.deregistered and not r.online else {}),
         **({"replaying": r.replaying} if r.replaying and r.room else {}),
@@ -276,6 +278,8 @@ def _record(row: Any, now: float) -> Record:
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
     replaying = row.get("replaying", "")
     record.replaying = replaying if type(replaying) is str and record.room else ""
+    away = row.get("away", "")
+    record.away = away if type(away) is str and len(away) <= MAX_FAREWELL and record.online else ""
     return record
 
 

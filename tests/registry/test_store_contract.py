@@ -201,6 +201,22 @@ def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
     run(scenario())
 
 
+def test_an_away_mark_is_kept_while_its_name_is_online(opener: Opener) -> None:
+    table = table_of("Alice", "Bob")
+    table.records["alice"].away = "lunch"
+    table.records["bob"].away, table.records["bob"].online = "gone home", False  # offline: back
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(SaveTable())
+            await store.commit(table)
+        async with opener() as again:
+            kept = (await _load(again)).table.records
+            assert (kept["alice"].away, kept["bob"].away) == ("lunch", "")
+
+    run(scenario())
+
+
 def test_two_registries_never_give_one_name_to_two_keys(tmp_path: Path) -> None:
     # Both read the table while the name was free, and both register it at once: JetStream
     # takes one row only (compare-and-set), and the other learns it no longer decides.
