@@ -58,11 +58,8 @@ SENDER_BYTES = 4 * 1024 * 1024
 ADDRESS_BYTES = 16 * 1024 * 1024
 
 
-class Usage(Struct):
-    """Messages, and bytes of text, one holder has in one mailbox."""
-
-    count: int = 0
-    size: int = 0
+#: Messages, and bytes of text, one holder has in one mailbox.
+Usage = tuple[int, int]
 
 
 class Tally(Struct):
@@ -84,10 +81,9 @@ class Tally(Struct):
         self.senders.update(other.senders)
         self.size += other.size
         self.noticed |= other.noticed
-        for holder, usage in other.holders.items():
-            have = self.holders.setdefault(holder, Usage())
-            have.count += usage.count
-            have.size += usage.size
+        for holder, (count, size) in other.holders.items():
+            had_count, had_size = self.holders.get(holder, (0, 0))
+            self.holders[holder] = (had_count + count, had_size + size)
 
 
 class Quotas:
@@ -153,11 +149,11 @@ class Quotas:
         (key, ip), stranger = sender or (NO_ORIGIN, False)
         holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
         for holder in holders + ([_STRANGERS] if stranger and key else []):
-            usage = tally.holders.setdefault(holder, Usage())
-            usage.count += sign
-            usage.size += size
-            if usage.count <= 0:
-                del tally.holders[holder]  # a month of traffic leaves no trace of who sent once
+            count, had = tally.holders.get(holder, (0, 0))
+            if count + sign > 0:
+                tally.holders[holder] = (count + sign, had + size)
+            else:  # a month of traffic leaves no trace of who sent once
+                tally.holders.pop(holder, None)
             if holder == _STRANGERS:
                 continue  # a share of this box only: no total in all boxes
             total = self._totals.get(holder, 0) + size
@@ -180,8 +176,8 @@ def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
     message always fits)."""
     if usage is None:
         return False
-    most = max(1.0, limit * share)
-    return usage.count + 1 > most or usage.size + size > byte_limit(limit) * share
+    count, had = usage
+    return count + 1 > max(1.0, limit * share) or had + size > byte_limit(limit) * share
 
 
 def _part(share: float) -> str:

@@ -96,15 +96,8 @@ def owner_from_json(data: Any) -> Owner:
     problem = _row_problem({**data, "online": False, "former": []})
     if problem:
         raise ValueError(problem)
-    return Owner(
-        data["name"],
-        data["key"],
-        data["token"],
-        data["password"],
-        data["ip"],
-        data["port"],
-        data.get("tickets", ""),
-    )
+    fields = {name: data[name] for name in Owner.__struct_fields__[:-1]}  # (all but tickets)
+    return Owner(**fields, tickets=data.get("tickets", ""))
 
 
 class Table(Struct):

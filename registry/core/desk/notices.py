@@ -48,7 +48,6 @@ class Notices:
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals held back, in one line to each operator in a session."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -156,7 +155,6 @@ class Notices:
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
-        """The number `.first` names, or what the operator is told."""
         number, count = msg.position, len(self._s.waiting)
         if msg.name:
             numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
@@ -208,7 +206,6 @@ class Notices:
 
 
 def _listed(items: list[str]) -> str:
-    """`a`, `a and b`, `a, b and c`."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

@@ -31,8 +31,7 @@ class Duty:
         self._held = held
 
     def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
-        """A `DeskOperator` on `conn`: on duty (its key authorised by the operator key), or
-        refused."""
+        """A `DeskOperator` on `conn`: on duty, or refused."""
         s = self._s
         key = s.source(conn).key
         # authorised for the name it was given: under another name it shows the key again
@@ -76,7 +75,6 @@ class Duty:
             emit(Close(conn, "its key was revoked"))
 
     def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
-        """Whether the operator on `conn` is refused duty (and refused)."""
         s = self._s
         if not known and not same_secret(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)

@@ -47,8 +47,8 @@ from wire.version import WIRE_VERSION, wire_refusal
 
 
 def holder(people: Iterable[Person], given: str) -> Person | None:
-    """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
-    token compared in constant time."""
+    """The one of `people` whose token (or its hash) is `given`, or None; every token
+    compared in constant time."""
     if not given:
         return None
     found = None
@@ -61,8 +61,8 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 def source_refusal(
     people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
 ) -> tuple[str, str] | None:
-    """Why a join with `key` from `address` may not take a place beside `people` (held and served
-    included), and the log's line; or None. "" is unknown, not limited."""
+    """Why a join with `key` from `address` may not take a place beside `people`, and the log's
+    line; or None. "" is unknown, not limited."""
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)
@@ -135,7 +135,6 @@ class Persons:
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
-        """Whether a newcomer may take a place; if not, refused."""
         s = self._s
         # Only a join from the same source (key, else address) learns that its number is
         # here: trying a number tells nobody else who is at the desk. Without the token
@@ -284,7 +283,6 @@ class Persons:
             s.log(line, person, emit)
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
-        """`.end` or `.quit`: the session ends, or the place is left."""
         s = self._s
         assert person.conn is not None
         conn = person.conn
@@ -306,7 +304,6 @@ class Persons:
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
-    """Why a `DeskJoin` is out of bounds, or None."""
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."

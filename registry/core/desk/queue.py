@@ -50,8 +50,7 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised` (key text
-        -> name)."""
+        """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised`."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self._sessions = sessions = DeskSessions(s)
@@ -185,7 +184,6 @@ class DeskQueue:
         return min(times, default=None)
 
     def shutdown(self, now: float, emit: Emit) -> None:
-        """The registry stops: end every session, tell everyone why, close everything."""
         s, reason = self._s, "The help desk is closing."
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."

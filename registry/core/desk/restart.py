@@ -84,7 +84,6 @@ class HeldPlaces:
         self._stop_awaiting(now, emit)  # after the places given up: they say more
 
     def give_up(self, person: Person, emit: Emit) -> None:
-        """Give up `person`'s place; an operator kept for them is told."""
         self._s.remove_waiting(person)
         said = f"{clean(person.name)} did not come back; you take the next person."
         self._tell_kept_operator(person, said, emit)
