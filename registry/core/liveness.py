@@ -162,13 +162,9 @@ class Liveness:
         slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's
         if slow and not probe.waiting and record.name not in self._slow_keepalive:
             self._slow_keepalive.add(record.name)  # said once: it would be every period
-            emit(
-                Log(
-                    f"{record.name} was silent for {silent:.0f} s but answered a probe; kept "
-                    f"online (its --keepalive may be longer than this registry's "
-                    f"{self.keepalive:g} s)"
-                )
-            )
+            line = f"{record.name} was silent for {silent:.0f} s but answered a probe; kept online"
+            longer = f"its --keepalive may be longer than this registry's {self.keepalive:g} s"
+            emit(Log(f"{line} ({longer})"))
         for msg, asker in probe.waiting.values():
             if name_key(msg.name) == probe.owner:
                 reason = (

@@ -70,10 +70,8 @@ class Presence:
         self._s.answers.done(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
-        silent = f"silent for {now - record.last_seen:.0f} s"
-        self._gone(
-            record, f"{record.name} {silent}; offline (it did not answer a probe)", now, emit
-        )
+        silent = f"{record.name} silent for {now - record.last_seen:.0f} s"
+        self._gone(record, f"{silent}; offline (it did not answer a probe)", now, emit)
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline."""

@@ -112,9 +112,7 @@ class Registration:
         if pending is not None and pending[0].reply_to == msg.id:  # a copy: the same challenge
             emit(Send(req.addr, pending[0], req.asker))
             return
-        if self._being_checked(msg, req):
-            return
-        if self._too_many_passwords(req, what, now, emit):
+        if self._being_checked(msg, req) or self._too_many_passwords(req, what, now, emit):
             return
         ticket = self._s.answers.new_id()
         self._checking[ticket] = (msg, req)
@@ -197,9 +195,7 @@ class Registration:
 
     def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
         msg, where = attempt.msg, attempt.where
-        if self._address_held(attempt, now, emit):
-            return None
-        if self._too_many_names(attempt, now, emit):
+        if self._address_held(attempt, now, emit) or self._too_many_names(attempt, now, emit):
             return None
         password = ""
         if msg.verifier:
@@ -337,9 +333,7 @@ class Registration:
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
         key, msg = attempt.req.key, attempt.msg
-        if record.key and key == record.key:
-            return True
-        if token_matches(msg.token, record.token):
+        if (record.key and key == record.key) or token_matches(msg.token, record.token):
             return True
         # (a copy's id alone, seen by anyone, proves nothing)
         return (

@@ -70,9 +70,10 @@ class RestartNews:
     def unacked(self, push: Push, now: float, emit: Emit) -> None:
         """`push` will not be acked (given up, refused, or its peer started afresh): news
         among it makes room, and its peer, still online, is told again later."""
-        if not isinstance(push.message, Restarted):
-            return
-        if (was := self._stop_telling(push.addr)) is None:
+        if (
+            not isinstance(push.message, Restarted)
+            or (was := self._stop_telling(push.addr)) is None
+        ):
             return
         record, told = was
         again = told < ROUNDS and push.addr not in self._waiting
