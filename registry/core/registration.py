@@ -69,7 +69,7 @@ class Registration:
         self._post = post
         self.passwords = PasswordBudget()
         self._new_names = new_names
-        self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))
+        self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's
         self._names_refused = 0
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens = Recent[str]()
