@@ -116,10 +116,9 @@ class PostOffice:
         typed: int = 0,
         ticket: str = "",
     ) -> str:
-        """Keep `message`, stamped with when it was `typed` (`typed_or_saved`), in `owner`'s
-        box, its owner beside it; it counts against `origin`, as a stranger's unless its
-        owner wrote to its sender or handed the key that saved it `ticket`: "" when kept,
-        else why not."""
+        """Keep `message`, stamped when `typed` (`typed_or_saved`), in `owner`'s box; it counts
+        against `origin`, as a stranger's unless the owner wrote to its sender or handed the
+        key that saved it `ticket`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:

@@ -76,10 +76,9 @@ class Pushes:
         now: float,
         seq: int = 0,
     ) -> list[Addr]:
-        """Push `message` to each (owner, address) of `targets`; return the addresses to
-        send it to now: those with room for it in a datagram sent now, or for another
-        datagram. For the others it waits; an address it is already in flight to, or
-        waiting for, is left out (the ack that is coming answers both)."""
+        """Push `message` to each (owner, address) of `targets`: the addresses to send it to
+        now (with room for it); for the others it waits. An address it is already pushed to
+        is left out."""
         self._index()
         streamed = self._streamed(message)
         size = ROOM if streamed else len(encode(message))
@@ -112,11 +111,9 @@ class Pushes:
         now: float,
         seq: int = 0,
     ) -> Sequence[Addr]:
-        """`add` for targets given as two sequences of the same length, owners and their
-        addresses, the addresses all different (a relay to a channel's members). When no
-        member holds pushes back and few are in flight, nothing per member is touched
-        before the sends: the flight is entered in their records at the next call, with
-        the others of a burst to the same members."""
+        """`add` for owners and their addresses as two sequences, the addresses all different
+        (a channel's members). When no member holds pushes back and few are in flight, the
+        flight is entered in their records only at the next call."""
         owners, addrs = targets
         live = self._live
         if self._held or message.id in live or len(live) >= FAST_LIVE or self._streamed(message):
