@@ -249,8 +249,7 @@ class PostOffice:
         self.rebuilt = ([], [])
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> tuple[list[str], list[str]]:
-        """Put in the table a row for every box that has none: its owner's, else one nobody
-        can take (only the console releases it)."""
+        """Put in the table a row for every box that has none: its owner's, else nobody's."""
         records, rebuilt, unclaimed = self._s.table.records, [], []
         for box in sorted(boxes.keys() - records.keys()):
             owner = self._owners.get(box)

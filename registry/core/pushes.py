@@ -259,8 +259,7 @@ class Pushes:
         return flying, sum(len(member.waiting) for member in members)
 
     def _into(self, member: Member, flight: Flight, now: float) -> bool:
-        """Whether `flight` went in flight to `member`: in its newest datagram, sent at
-        `now`, or a new one (none behind a streamed one)."""
+        """Whether `flight` went in flight to `member` (none behind a streamed one)."""
         units = member.units
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
             unit = self._own(member, units[-1])  # (a relay's, at this same moment: shared)
@@ -293,8 +292,7 @@ class Pushes:
         return unit
 
     def _unit_acked(self, member: Member, done: int, now: float) -> None:
-        """`member`'s unit first sent as send number `done` was answered in full: units
-        last sent before it were lost."""
+        """`member`'s unit first sent as `done` was acked: units last sent before it were lost."""
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
             member.lost = max(member.lost, done)
         self._arm((member,), now)
@@ -355,8 +353,7 @@ class Pushes:
                 self._ended(msg_id)
 
     def _index(self) -> None:
-        """Enter the flights `add_many` sent on its fast path in their members' records (in
-        Units shared by them); first, when many, forget the members with nothing pushed."""
+        """Enter the flights `add_many` sent on its fast path in their members' records."""
         if len(self._members) > self._sweep_at:
             self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
             self._sweep_at = max(SWEEP_AT, 2 * len(self._members))

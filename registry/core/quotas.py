@@ -172,8 +172,7 @@ def _address(ip: str) -> str:
 
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
-    """Whether one more message of `size` bytes takes `usage` past `share` of a box (one
-    message always fits)."""
+    """Whether one more message takes `usage` past `share` of a box (one always fits)."""
     if usage is None:
         return False
     count, had = usage

@@ -294,8 +294,7 @@ class Registration:
         emit(Send(req.addr, welcome, req.asker))
 
     def _bind(self, record: Record, key: str, emit: Emit) -> None:
-        """`record` is the owner's of `key`: a name moved to a new key gets a new secret for
-        its tickets (the old ones are void)."""
+        """`record` is `key`'s: moved to a new key, its tickets get a new secret."""
         if key != record.key:
             if record.key:
                 emit(Log(f"{record.name} now has a new key (shown its token or password)"))
@@ -369,8 +368,7 @@ class Registration:
         return True
 
     def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
-        """Whether the attempt's proof holds; None while it is checked (on a thread). A
-        challenge serves one proof; a wrong one makes its address wait."""
+        """Whether the attempt's proof holds; None while it is checked (on a thread)."""
         msg, req = attempt.msg, attempt.req
         verdict_key = f"{req.key}|{msg.id}"
         verdict = self._verdicts.get(verdict_key)
