@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from registry.core.desk import restart
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
-from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import DeskSessions, Ending
 from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
@@ -54,9 +54,8 @@ class DeskQueue:
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self._sessions = sessions = DeskSessions(s)
-        self.held = held = HeldPlaces(s)
         self._notices = notices = Notices(s)
-        self.duty = duty = Duty(s, sessions, held)
+        self.duty = duty = Duty(s, sessions)
         persons = Persons(s, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
@@ -117,7 +116,7 @@ class DeskQueue:
     def _after(self, now: float, emit: Emit) -> None:
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
-        self.held.keep(emit)
+        restart.keep(self._s, emit)
 
     def hold(self) -> None:
         """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
@@ -146,7 +145,7 @@ class DeskQueue:
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
-        self.held.expire(now, emit)
+        restart.expire(self._s, now, emit)
         self._after(now, emit)
         self._notices.tell_held_back(now, emit)
 
@@ -173,7 +172,7 @@ class DeskQueue:
 
     def next_wake(self) -> float | None:
         s = self._s
-        times = self.held.wakes() + self._notices.wakes()
+        times = restart.wakes(s) + self._notices.wakes()
         if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
@@ -199,7 +198,7 @@ class DeskQueue:
         s.arrivals.clear()
         s.briefings.clear()
         # everyone was told the desk is closing, and their clients end: nobody comes back
-        self.held.keep(emit)
+        restart.keep(self._s, emit)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against
