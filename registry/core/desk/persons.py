@@ -10,7 +10,7 @@ import msgspec
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.notices import Notices
+from registry.core.desk.notices import words_of_crisis
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import (
@@ -87,10 +87,9 @@ def source_refusal(
 
 
 class Persons:
-    def __init__(self, s: DeskState, sessions: DeskSessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions) -> None:
         self._s = s
         self._sessions = sessions
-        self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
         """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal."""
@@ -258,7 +257,7 @@ class Persons:
         assert person.conn is not None
         session = s.session_of(person)
         if session is None and not msg.session and speaks_of_crisis(msg.text):
-            self._notices.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, emit)
+            words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."

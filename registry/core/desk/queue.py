@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk import restart
+from registry.core.desk import notices, restart
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
 from registry.core.desk.sessions import DeskSessions, Ending
@@ -54,9 +54,8 @@ class DeskQueue:
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self._sessions = sessions = DeskSessions(s)
-        self._notices = notices = Notices(s)
         self.duty = duty = Duty(s, sessions)
-        persons = Persons(s, sessions, notices)
+        persons = Persons(s, sessions)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
@@ -66,7 +65,7 @@ class DeskQueue:
             (Person, DeskEnd): persons.leaves,
             (Person, DeskLeave): persons.leaves,
             (Operator, DeskLook): duty.room,
-            (Operator, DeskFirst): notices.put_first,
+            (Operator, DeskFirst): functools.partial(notices.put_first, s),
             (Operator, DeskLine): duty.line,
             (Operator, DeskEnd): duty.end,
             (Operator, DeskServe): duty.serve,
@@ -115,7 +114,7 @@ class DeskQueue:
 
     def _after(self, now: float, emit: Emit) -> None:
         self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
+        notices.tell(self._s, now, emit)
         restart.keep(self._s, emit)
 
     def hold(self) -> None:
@@ -147,7 +146,7 @@ class DeskQueue:
         self._heartbeats(now, emit)
         restart.expire(self._s, now, emit)
         self._after(now, emit)
-        self._notices.tell_held_back(now, emit)
+        notices.tell_held_back(self._s, now, emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s
@@ -172,7 +171,7 @@ class DeskQueue:
 
     def next_wake(self) -> float | None:
         s = self._s
-        times = restart.wakes(s) + self._notices.wakes()
+        times = restart.wakes(s) + notices.wakes(s)
         if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
