@@ -1,7 +1,6 @@
 """What the registry core asks its adapter to do, in order: a store action listed before a
 send is durable before that send leaves, unless the send passes a peer's line on
-(PASSED_ON); to one peer, sends leave in order. Structs, made in C.
-"""
+(PASSED_ON); to one peer, sends leave in order."""
 
 from __future__ import annotations
 
@@ -46,7 +45,7 @@ class StoreMail(Struct, frozen=True):
 
 
 class DropMail(Struct, frozen=True):
-    """Remove the messages `ids` from the mailbox of `owner` (atomic replace)."""
+    """Remove the messages `ids` from the mailbox of `owner`."""
 
     owner: str
     ids: tuple[str, ...]
@@ -60,9 +59,8 @@ class MoveMail(Struct, frozen=True):
 
 
 class Owner(Struct, frozen=True):
-    """What proves a mailbox's name is its owner's, kept beside the box (so that a registry
-    that lost its table never hands the box to another key): as Record keeps it
-    (registry/core/table.py: `owner_of`, `owner_record`, `owner_from_json`)."""
+    """What proves a mailbox's name is its owner's, kept beside the box, so that a registry
+    that lost its table never hands the box to another key (registry/core/table.py)."""
 
     name: str
     key: str
@@ -77,7 +75,7 @@ class Owner(Struct, frozen=True):
 
 
 class KeepOwner(Struct, frozen=True):
-    """Keep beside mailbox `box` (a name key) what proves who owns it, durably."""
+    """Keep `owner` beside mailbox `box` (a name key), durably."""
 
     box: str
     owner: Owner
@@ -99,10 +97,10 @@ class KeepHistory(Struct, frozen=True):
 
 
 class CheckPassword(Struct, frozen=True):
-    """Work on a password off the event loop's thread (`registry.core.password_work.carry_out`),
-    its outcome handed to the core's `password_checked` with `ticket`: with no `session`,
-    begin an SRP-6a exchange for `name` against its kept `stored`, bound to the asker's key
-    `client`; with one (the Challenge's, opaque here), check `proof` against it."""
+    """Work on a password off the event loop's thread (registry/core/password_work.py), its
+    outcome handed to `password_checked` with `ticket`: with no `session`, begin an SRP-6a
+    exchange for `name` against `stored`, bound to the asker's key `client`; with one (the
+    Challenge's, opaque here), check `proof` against it."""
 
     ticket: str
     name: str = ""

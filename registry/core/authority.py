@@ -28,7 +28,7 @@ RENAME_GRACE = 300.0
 
 class Claim(Struct, frozen=True):
     """A request's claim to act for `name` with `token`; `what` names the request in the
-    log. A `fresh` request is one a peer makes anew in each process, never kept."""
+    log. A `fresh` request is one a peer makes anew in each process."""
 
     name: str
     token: str
@@ -37,9 +37,8 @@ class Claim(Struct, frozen=True):
 
 
 class Names:
-    """The names of `table`, and those given up by renames: each leads to its holder (the
-    table's former names); for RENAME_GRACE (in memory only) it is theirs alone. A claim
-    to act for a name is checked here, refused through `answers`."""
+    """The names of `table`, and those given up by renames: each leads to its holder, for
+    RENAME_GRACE (in memory only) theirs alone. Claims to act for a name are checked here."""
 
     def __init__(self, table: Table, answers: Answers) -> None:
         self._table = table
@@ -50,23 +49,23 @@ class Names:
         self._proven = Recent[str]()
 
     def lookup(self, name: str) -> Record | None:
-        """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
+        """The record for `name`, following a rename within RENAME_GRACE."""
         record = self._table.get(name)
         if record is None and name_key(name) in self._until:
             return self._table.renamed_from(name)
         return record
 
     def holder(self, name: str) -> Record | None:
-        """The record `name` leads to: its own, or the one that gave it up in a rename."""
+        """The record `name` leads to, following any rename."""
         return self._table.records.get(name_key(name)) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
-        """The record a push was made to, by its name key then, followed to its new name."""
+        """The record a push was made to, by its name key then."""
         return self._table.records.get(key) or self.lookup(key)
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
-        """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
-        it is the registry's own, or was given up by a rename within RENAME_GRACE."""
+        """Why `name`, free in the table, cannot be taken by `asker` (None: a newcomer): the
+        registry's own, or given up by a rename within RENAME_GRACE ("": it can)."""
         if name_key(name) == name_key(SERVER_NAME):
             return SERVER_NAME_TAKEN
         holder = self.lookup(name)
@@ -83,12 +82,10 @@ class Names:
         )
 
     def rows(self) -> tuple[Alias, ...]:
-        """The names given up by renames within RENAME_GRACE, each with where it leads."""
         holders = ((old, self._table.renamed_from(old)) for old in self._until)
         return tuple(Alias(old, record.name) for old, record in holders if record is not None)
 
     def renamed(self, old_key: str, new_key: str, now: float) -> None:
-        """The record keyed `old_key` is now keyed `new_key`, since `now`."""
         if old_key == new_key:
             raise ValueError(f"a rename to the same name key {old_key!r} leaves no alias")
         self.taken(new_key)
@@ -96,7 +93,6 @@ class Names:
         self._until[old_key] = now + RENAME_GRACE
 
     def taken(self, key: str) -> None:
-        """The name keyed `key` is someone's now: it leads nowhere else."""
         self._until.pop(key, None)
         self._table.name_taken(key)
 
@@ -140,7 +136,7 @@ class Names:
         return record
 
     def member(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
-        """Like `authorised`, for room requests and renames, which need the peer online."""
+        """`authorised`, for requests that need the peer online."""
         record = self.authorised(req, claim, emit)
         if record is not None and not record.online:
             what = f"{claim.what} of offline {claim.name}"
@@ -149,7 +145,6 @@ class Names:
         return record
 
     def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
-        """Whether `req` comes from another start than the one that holds the name (told so)."""
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False
@@ -164,6 +159,5 @@ class Names:
         return True
 
     def _another_key(self, req: Request, claim: Claim, emit: Emit) -> None:
-        """Refuse a request for the claimed name that came with a key not the name's."""
         what = f"{claim.what} of {claim.name} from {fmt(req.addr)}: another key"
         self._answers.refuse(req, "That name belongs to another key.", what, emit)

@@ -11,7 +11,7 @@ NO_PASSWORD = "none"
 
 
 def same_secret(given: str, kept: str) -> bool:
-    """Whether `given` is `kept`, compared in constant time (as bytes: any text)."""
+    """Whether `given` is `kept`, in constant time."""
     return hmac.compare_digest(
         given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
     )

@@ -63,13 +63,11 @@ RESTART_JUMP = 1000
 #: are matched by exact type: a message class's isinstance that fails calls its metaclass.
 SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
 
-#: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
 
 
 #: What a RegistryCore is made with: `session` prefixes its message ids; `table`, `mail`,
-#: `histories` and `owners` were loaded; the rest set the part they name. A call, not a
-#: class: a compiled class loses `total=False`.
+#: `histories` and `owners` were loaded; the rest set the part they name.
 CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
     "CoreOptions",
     {
@@ -102,40 +100,34 @@ class Arrival(TypedDict, total=False):
 
 
 class RegistryCore:
-    """The table, the mailboxes and the relays of one registry. A table loaded with rows
-    means a restart: its versions continue when it knows what it pushed, else they jump
-    RESTART_JUMP ahead, so that every peer fetches a snapshot."""
+    """One registry. A table loaded with rows means a restart: its versions continue when
+    it knows what it pushed, else they jump RESTART_JUMP ahead (every peer fetches a
+    snapshot)."""
 
     def __init__(self, **options: Unpack[CoreOptions]) -> None:
         check_options("RegistryCore", options, CoreOptions)
         loaded = options.get("table")
         self.table = loaded if loaded is not None else Table()
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
-        new_id = IdMaker(options["session"])
-        self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
-        self._pushes = s.pushes  # (read for every ack: a Struct's field costs a lookup)
+        s = Services.make(self.table, IdMaker(options["session"]), options["new_token"], timing)
+        self._s, self._pushes = s, s.pushes  # (hot path: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
-        limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
-        mail, owners = options.get("mail"), options.get("owners")
-        self._post = PostOffice(s, mail, owners, limit)
-        if (
-            loaded is not None
-            and loaded.records
-            and (not loaded.continues or any(self._post.rebuilt))
-        ):
+        mail, limit = options.get("mail"), options.get("mailbox_limit", MAILBOX_MESSAGES)
+        post = PostOffice(s, mail, options.get("owners"), limit)
+        if loaded and loaded.records and (not loaded.continues or any(post.rebuilt)):
             self.table.version += RESTART_JUMP
+        self._post, self._news = post, RestartNews(s)
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
-        self._news = RestartNews(s)
-        self._saving = Saving(s, self._post, self._liveness, self._news.unacked)
+        self._saving = Saving(s, post, self._liveness, self._news.unacked)
         self._rooms = RoomRequests(s, options.get("histories") or {})
-        self._relay = Relay(s, self._post, self._rooms.rooms)
+        self._relay = Relay(s, post, self._rooms.rooms)
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
-        self.mail, self.rooms = self._post.boxes, self._rooms.rooms
-        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted, self._post)
+        self.mail, self.rooms = post.boxes, self._rooms.rooms
+        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted, post)
         forget_after = options.get("forget_after", FORGET_AFTER)
         self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
-        self._registration = Registration(s, self._liveness, self._presence, self._post, names)
+        self._registration = Registration(s, self._liveness, self._presence, post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
@@ -174,7 +166,6 @@ class RegistryCore:
     def receive(
         self, message: Message, addr: Addr, now: float, **arrival: Unpack[Arrival]
     ) -> list[Action]:
-        """`message` arrived from `addr`, and `admit` let it in."""
         return self.receive_all((message,), addr, now, **arrival)
 
     def receive_all(
@@ -212,7 +203,7 @@ class RegistryCore:
         return actions
 
     def start(self, now: float) -> list[Action]:
-        """The registry starts: its peers are swept for and told (Restarted)."""
+        """The registry starts: its peers are told (Restarted)."""
         self._liveness.start(now)
         actions: list[Action] = []
         emit = actions.append
@@ -255,7 +246,7 @@ class RegistryCore:
     def password_checked(
         self, ticket: str, outcome: Challenge | bool | None, now: float
     ) -> list[Action]:
-        """CheckPassword `ticket` gave `outcome` (None: it failed): its request goes on."""
+        """CheckPassword `ticket` gave `outcome` (None: it failed)."""
         actions: list[Action] = []
         emit = actions.append
         self._registration.checked(ticket, outcome, now, emit)
@@ -286,7 +277,7 @@ class RegistryCore:
 
     @property
     def registries(self) -> tuple[str, ...]:
-        """Where peers reach the registries of this one's service ("ip:port" each)."""
+        """Where peers reach the registries of this one's service ("ip:port")."""
         return self._s.registries
 
     @registries.setter
@@ -314,7 +305,6 @@ class RegistryCore:
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
-        """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.watch.in_flight()
 
     def next_wake(self) -> float | None:
@@ -331,7 +321,6 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _acked(self, replies: Sequence[str], addr: Any, now: float, emit: Emit) -> None:
-        """The Addr `addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
         _, answered = self._pushes.clear_acked(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)

@@ -23,7 +23,7 @@ USED_EVERY = 3600.0
 
 
 def came_back(record: Record) -> bool:
-    """Whether `record`'s owner came back a day after making it (not stamped: it did)."""
+    """Whether `record`'s owner came back a day after making it (not stamped: yes)."""
     return not record.made or record.used - record.made >= COME_BACK
 
 
@@ -57,8 +57,7 @@ def sweep(
 
 
 def _newcomers_over(newcomers: list[Record], bound: int) -> Iterator[tuple[Record, str]]:
-    """Those of `newcomers` (offline) over `bound`: of the address holding the most, its
-    oldest first."""
+    """Those of `newcomers` over `bound`: of the address holding the most, oldest first."""
     over = len(newcomers) - bound
     if over <= 0:
         return

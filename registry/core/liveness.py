@@ -16,11 +16,11 @@ from wire.reliable import Retransmitter
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
 #: Keepalive periods nobody is judged silent after the registry was away (it started, or
-#: its sweep came late): peers that found it away probe it each period meanwhile.
+#: its sweep came late).
 AWAY_GRACE_PERIODS = 5
 
-#: Seconds behind what arrives from which the registry takes no silence for absence: what
-#: it has not read yet may be the keepalives of the peers it would judge.
+#: Seconds behind what arrives from which no silence counts: what the registry has not read
+#: yet may be the keepalives of the peers it would judge.
 BLIND_BEHIND = 0.5
 
 #: A registration waiting for a probe's outcome, with the request it came in.
@@ -45,7 +45,7 @@ class Liveness:
             raise ValueError(f"the keepalive period must be positive, not {keepalive}")
         self._s, self.keepalive = services, keepalive
         self._changes = services.changes  # (read for every datagram: a field read less)
-        # probes in flight (as many copies as any request), by message id; that id by owner
+        # probes in flight, by message id; that id by owner
         self._probes: Retransmitter[OwnerProbe] = Retransmitter(*timing)
         self._probing_owner: dict[str, str] = {}
         # names whose peer answered a probe after a silence (logged once each)
@@ -54,11 +54,10 @@ class Liveness:
         self._judge_from = float("-inf")  # no peer is marked silent before
 
     def start(self, now: float) -> None:
-        """The registry starts: nobody is judged silent for AWAY_GRACE_PERIODS."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
 
     def registered(self, now: float) -> None:
-        """A peer registered: the sweeps start, if the registry's start did not start them."""
+        """A peer registered: the sweeps start, if not started."""
         if self._next_sweep is None:
             self._next_sweep = now + self.keepalive
 
@@ -66,7 +65,7 @@ class Liveness:
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
-        """OwnerProbe every online peer silent for too long; none while `behind`."""
+        """Probe every online peer silent for too long; none while `behind`."""
         if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
             # a period late: the registry was stopped or starved
             self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
@@ -110,13 +109,12 @@ class Liveness:
         return name_key(record.name) in self._probing_owner
 
     def heard(self, addr: Any, key: str, now: float) -> None:
-        """Anything came from the Addr `addr` with `key` (here or elsewhere): that peer runs."""
+        """Anything came from the Addr `addr` with `key`: that peer runs."""
         for record in self._changes.online_at(addr):
             if record.key == key:
                 record.last_seen = now
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
-        """`addr` acked each of `replies`: the probes among them are answered."""
         if not self._probing_owner:
             return
         for reply in replies:
@@ -126,7 +124,7 @@ class Liveness:
                 self._holder_alive(probe, now, emit)
 
     def due(self, now: float, emit: Emit) -> list[OwnerProbe]:
-        """Send again the probe copies due at `now`; the probes given up."""
+        """Send the probe copies due; the probes given up."""
         again, failed = self._probes.due(now)
         for probe in again:
             emit(Send(probe.addr, probe.ping, probe.public))
@@ -152,27 +150,21 @@ class Liveness:
         return None, waiting
 
     def _over(self, probe: OwnerProbe) -> Record | None:
-        """Forget `probe`; the record it asked about, if still where it was asked."""
         if self._probing_owner.get(probe.owner) == probe.ping.id:
             del self._probing_owner[probe.owner]
         record = self._s.table.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
     def _holder_alive(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
-        """The probed peer answered: the registrations that waited are refused."""
         if (record := self._over(probe)) is None:
             return
         silent, record.last_seen = now - record.last_seen, now
         slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's
         if slow and not probe.waiting and record.name not in self._slow_keepalive:
             self._slow_keepalive.add(record.name)  # said once: it would be every period
-            emit(
-                Log(
-                    f"{record.name} was silent for {silent:.0f} s but answered a probe; kept "
-                    f"online (its --keepalive may be longer than this registry's "
-                    f"{self.keepalive:g} s)"
-                )
-            )
+            line = f"{record.name} was silent for {silent:.0f} s but answered a probe; kept online"
+            longer = f"its --keepalive may be longer than this registry's {self.keepalive:g} s"
+            emit(Log(f"{line} ({longer})"))
         for msg, asker in probe.waiting.values():
             if name_key(msg.name) == probe.owner:
                 reason = (

@@ -26,7 +26,7 @@ class Pacing:
         self._answers = answers
         self._jitter = jitter
         self._busy_said = float("-inf")  # when being busy was last logged
-        #: Registrations answered Busy, for the console's `stats`.
+        #: registrations answered Busy, for the console's `stats`
         self.busy_answers = 0
 
     def paced(self, msg: Register, req: Request, now: float, emit: Emit) -> bool:
@@ -41,7 +41,6 @@ class Pacing:
         return True
 
     def _busy(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """Ask `msg` to come again later: twice as long as behind, within the bounds."""
         self.busy_answers += 1
         wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
         wait *= 0.75 + 0.5 * self._jitter()

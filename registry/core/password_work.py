@@ -12,9 +12,8 @@ _SCRYPT = "scrypt-"
 
 
 def migrated(stored: str) -> str:
-    """The verifier that replaces an older registry's scrypt hash `stored`: the hash is the
-    SRP password, which the client makes from the password and the salt it is sent; "" when
-    `stored` is no such hash."""
+    """The verifier that replaces an older registry's scrypt hash `stored` (the hash is the
+    SRP password); "" when `stored` is no such hash."""
     parts = stored.split("$")
     cost = str(password.OLD_LOG2_N)
     if len(parts) == 3 and parts[0].startswith(_SCRYPT):
@@ -32,9 +31,9 @@ def migrated(stored: str) -> str:
 
 
 def carry_out(check: CheckPassword, secret: bytes, registry: bytes) -> Challenge | bool:
-    """The one costly step of a password, run off the registry's thread: a Challenge begun
-    (its `stored` the kept verifier when migrated, else ""), or whether a proof holds.
-    `secret` makes up the verifiers of names without one; `registry`: our public key."""
+    """A Challenge begun (its `stored` the verifier when migrated, else ""), or whether a
+    proof holds. `secret` makes up the verifiers of names without one; `registry`: our
+    public key."""
     if check.session is not None:
         return password.verify(check.session, check.proof)
     kept = migrated(check.stored)

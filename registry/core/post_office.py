@@ -58,7 +58,6 @@ def typed_or_saved(typed: int, saved: float) -> float:
 
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
-    """The oldest messages of `box` that fit one part (at least one)."""
     # a small box needs no record measured: a character takes at most 6 bytes in JSON
     if (
         len(box) <= MAIL_PART_ITEMS
@@ -90,18 +89,17 @@ class PostOffice:
         owners: Mapping[str, Owner] | None,
         limit: int,
     ) -> None:
-        """`boxes` (kept, not copied) and `owners` are those loaded from disk (None: none)."""
+        """`boxes` (kept, not copied) and `owners` were loaded (None: none)."""
         self._s = services
         self._owners: dict[str, Owner] = dict(owners or {})
         boxes = boxes if boxes is not None else {}
-        #: the names of the rows rebuilt for boxes the table lacked (said and saved at
-        #: `start`): of an owner kept, and of none
+        #: the names of the rows rebuilt for boxes the table lacked: of an owner kept, and
+        #: of none
         self.rebuilt = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)
         self.boxes = boxes
         self.limit = limit
         self.quotas = Quotas()
-        # what each box holds, counted (quotas.py)
         self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
             tally = self._tallies[key] = Tally()
@@ -118,10 +116,9 @@ class PostOffice:
         typed: int = 0,
         ticket: str = "",
     ) -> str:
-        """Keep `message`, stamped with when it was `typed` (`typed_or_saved`), in `owner`'s
-        box, its owner beside it; it counts against `origin`, as a stranger's unless its
-        owner wrote to its sender or handed the key that saved it `ticket`: "" when kept,
-        else why not."""
+        """Keep `message`, stamped when `typed` (`typed_or_saved`), in `owner`'s box; it counts
+        against `origin`, as a stranger's unless the owner wrote to its sender or handed the
+        key that saved it `ticket`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:
@@ -160,16 +157,13 @@ class PostOffice:
             emit(KeepOwner(box, owner))
 
     def origin(self, sender: str) -> Origin:
-        """Whom a message of `sender` stored now, not sent just now, counts against."""
         record = self._s.names.lookup(sender) if sender else None
         return NO_ORIGIN if record is None else (record.key, record.ip)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `owner`'s mailbox to hand over (empty: none)."""
         return first_part(self.boxes.get(name_key(owner.name), ()))
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
         owner = self._s.names.authorised(req, claim, emit)
         if owner is None:
@@ -211,14 +205,12 @@ class PostOffice:
     def _add(
         self, key: str, tally: Tally, message: StoredMessage, sender: Sender | None, emit: Emit
     ) -> None:
-        """Put `message`, from `sender`, at the end of box `key` (counted in `tally`)."""
         self._tallies[key] = tally
         self.boxes.setdefault(key, []).append(message)
         self.quotas.count(tally, message, sender)
         emit(StoreMail(key, message))
 
     def _remove(self, key: str, gone: list[StoredMessage]) -> None:
-        """Take `gone` out of box `key`, forgotten with its tally when empty."""
         tally = self._tallies[key]
         for message in gone:
             self.quotas.uncount(tally, message)
@@ -230,7 +222,6 @@ class PostOffice:
             del self.boxes[key], self._tallies[key]
 
     def _sender_of(self, box: str, message: StoredMessage) -> Sender | None:
-        """Who sent `message`, loaded in box `box`, and whether a stranger to its owner."""
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
             return None
@@ -238,7 +229,6 @@ class PostOffice:
         return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def start(self, emit: Emit) -> None:
-        """The registry starts: the rows rebuilt are said, and saved."""
         rebuilt, unclaimed = self.rebuilt
         if rebuilt:
             line = (
@@ -259,8 +249,7 @@ class PostOffice:
         self.rebuilt = ([], [])
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> tuple[list[str], list[str]]:
-        """Put in the table a row for every box that has none: its owner's, else one nobody
-        can take (only the console releases it); the names of each kind."""
+        """Put in the table a row for every box that has none: its owner's, else nobody's."""
         records, rebuilt, unclaimed = self._s.table.records, [], []
         for box in sorted(boxes.keys() - records.keys()):
             owner = self._owners.get(box)

@@ -15,9 +15,7 @@ from wire.names import name_key, name_problem
 
 
 class Presence:
-    """Marks the table's records online and offline: one gone leaves its room
-    (`leave_room`), and what was pushed to it is kept (`keep_pushed`); a renamed one's
-    mailbox moves (`post`)."""
+    """Marks the table's records online and offline."""
 
     def __init__(
         self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
@@ -28,7 +26,6 @@ class Presence:
         self._post = post
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
-        """The peer runs: answered Alive, or told it is not registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
         record = self._s.names.authorised(req, claim, emit)
         if record is None:
@@ -58,7 +55,6 @@ class Presence:
         self._s.answers.ack(req, emit)
 
     def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
-        """The sender is away, saying `msg.text` ("": back): its row changes for everyone."""
         record = self._s.names.member(req, Claim(msg.name, msg.token, "away"), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
@@ -74,11 +70,8 @@ class Presence:
         self._s.answers.done(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
-        """`record`'s peer answered neither a push nor the probe that followed."""
-        silent = f"silent for {now - record.last_seen:.0f} s"
-        self._gone(
-            record, f"{record.name} {silent}; offline (it did not answer a probe)", now, emit
-        )
+        silent = f"{record.name} silent for {now - record.last_seen:.0f} s"
+        self._gone(record, f"{silent}; offline (it did not answer a probe)", now, emit)
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline."""
@@ -89,7 +82,6 @@ class Presence:
                 self._gone(other, line, now, emit)
 
     def _gone(self, record: Record, line: str, now: float, emit: Emit) -> None:
-        """`record`'s peer is gone: offline, out of its room; what was pushed to it kept."""
         self._offline(record)
         self._s.feed.changed(record, now, emit)
         emit(Log(line))
@@ -97,17 +89,14 @@ class Presence:
         self._keep_pushed(record, now, emit)
 
     def _offline(self, record: Record) -> None:
-        """`record` goes offline, used until it was last heard from."""
         record.online, record.away = False, ""
         record.used = self._s.wall(record.last_seen)
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:
-        """`record`'s peer started afresh: out of its room, what was pushed to it kept."""
         self._leave_room(record, now, emit, "restarted")
         self._keep_pushed(record, now, emit)
 
     def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
-        """Tell every online peer that `record`'s peer has quit, with its `farewell`."""
         line = f"{record.name} has quit"
         if farewell:
             cut = farewell[:MAX_FAREWELL]
@@ -117,7 +106,6 @@ class Presence:
             self._s.pusher.push(other, notice, "notice", now, emit)
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
-        """The sender takes the name `msg.new_name`, if it is free and allowed."""
         claim = Claim(msg.name, msg.token, "rename", fresh=True)
         record = self._s.names.member(req, claim, emit)
         if record is None or self._s.answers.done_before(req, emit):
@@ -139,7 +127,6 @@ class Presence:
         self._s.answers.done(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
-        """Why `record` may not be renamed `new_name` ("": it may)."""
         problem = name_problem(new_name)
         if problem:
             return f"Cannot rename to {new_name!r}: {problem}."
@@ -151,7 +138,6 @@ class Presence:
         return ""
 
     def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
-        """File `record` under `new_name`, the old key left an alias, the mailbox moved."""
         table = self._s.table
         old_key, new_key = name_key(record.name), name_key(new_name)
         del table.records[old_key]

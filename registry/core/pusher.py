@@ -24,7 +24,6 @@ class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
 
     def __init__(self, timeout: float, attempts: int, key_at: Callable[[Addr], bytes]) -> None:
-        """Each push sealed for the key `key_at` says is online at its address (b"": not sent)."""
         self._key_at = key_at
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         self.retry_span = timeout * attempts  #: seconds from a push's first copy to its give-up
@@ -37,14 +36,12 @@ class Pusher:
         self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
     def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
-        """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
         self.push_all((record,), message, purpose, now, emit)
 
     def push_all(
         self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
     ) -> None:
-        """Push `message` to the peer of each of `records`, and track the acks (the table's
-        pushes are registry/core/table_watch.py's)."""
+        """Push `message` to the peer of each of `records`."""
         targets = [(name_key(r.name), r.addr) for r in records]
         addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
         if addrs:
@@ -66,8 +63,7 @@ class Pusher:
         return len(addrs)
 
     def _members_but(self, roster: Roster, sender: str) -> Audience:
-        """`roster.online_but(sender)` and their public keys, in its order: looked up once
-        per change of the table, and made once per sender."""
+        """`roster.online_but(sender)` and their public keys, made once per table change."""
         generation, who, audience = self._audience
         if generation == roster.generation and who == sender:
             return audience
@@ -108,17 +104,15 @@ class Pusher:
         return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
-        """Forget every push to `addr`, oldest first: its peer will not ack them."""
+        """Forget every push to `addr`, oldest first."""
         return sorted(self.pushes.drop_all(addr), key=lambda push: push.seq)
 
     def pending(self) -> int:
-        """Pushes sent and unanswered, or queued behind those to the same peer."""
         return sum(self.pushes.counts())
 
 
 def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
-    """`sends` as one entry for the addresses sent the same flights, in order: an
-    address's later flights never join an entry before its earlier ones."""
+    """`sends` as one entry for the addresses sent the same flights, in order."""
     out: list[tuple[list[Addr], list[Message]]] = []
     entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
     seen: set[Addr] = set()

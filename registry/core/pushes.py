@@ -46,12 +46,11 @@ class Pushes:
         attempts: int = ATTEMPTS,
         streamed: Callable[[Message], bool] = lambda message: False,
     ) -> None:
-        """`streamed` says whether a message travels over TCP (too big for a datagram)."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("pushes need a timeout > 0 and attempts >= 1")
         self._timeout, self._attempts = timeout, attempts
         self._streamed = streamed
-        # every address pushed to lately: kept when idle, swept when many (`_sweep`)
+        # every address pushed to lately: kept when idle, swept when many (`_index`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
         # members holding pushes back (waiting, or behind a streamed one)
@@ -77,10 +76,9 @@ class Pushes:
         now: float,
         seq: int = 0,
     ) -> list[Addr]:
-        """Push `message` to each (owner, address) of `targets`; return the addresses to
-        send it to now: those with room for it in a datagram sent now, or for another
-        datagram. For the others it waits; an address it is already in flight to, or
-        waiting for, is left out (the ack that is coming answers both)."""
+        """Push `message` to each (owner, address) of `targets`: the addresses to send it to
+        now (with room for it); for the others it waits. An address it is already pushed to
+        is left out."""
         self._index()
         streamed = self._streamed(message)
         size = ROOM if streamed else len(encode(message))
@@ -113,11 +111,9 @@ class Pushes:
         now: float,
         seq: int = 0,
     ) -> Sequence[Addr]:
-        """`add` for targets given as two sequences of the same length, owners and their
-        addresses, the addresses all different (a relay to a channel's members). When no
-        member holds pushes back and few are in flight, nothing per member is touched
-        before the sends: the flight is entered in their records at the next call, with
-        the others of a burst to the same members."""
+        """`add` for owners and their addresses as two sequences, the addresses all different
+        (a channel's members). When no member holds pushes back and few are in flight, the
+        flight is entered in their records only at the next call."""
         owners, addrs = targets
         live = self._live
         if self._held or message.id in live or len(live) >= FAST_LIVE or self._streamed(message):
@@ -208,7 +204,7 @@ class Pushes:
         return [(addr, list(unit.flights.values())) for addr, unit in again], failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
-        """Forget and return every push to `addr`: those in flight, then those waiting."""
+        """Forget and return every push to `addr`, those in flight first."""
         self._index()
         member = self._members.pop(addr, None)
         self._held.discard(addr)
@@ -243,7 +239,6 @@ class Pushes:
         return over
 
     def next_wake(self) -> float | None:
-        """The earliest retry deadline, or when a datagram became ready to go; or None."""
         if self._ready:
             return self._ready_at
         if self._unindexed:
@@ -257,16 +252,14 @@ class Pushes:
         return None
 
     def counts(self) -> tuple[int, int]:
-        """Pushes sent and not yet answered, given up or dropped; and those waiting."""
+        """Pushes in flight, and those waiting."""
         self._index()
         members = self._members.values()
         flying = sum(len(unit.flights) for member in members for unit in member.units)
         return flying, sum(len(member.waiting) for member in members)
 
     def _into(self, member: Member, flight: Flight, now: float) -> bool:
-        """Put `flight` in flight to `member` at `now`, if there is room: in its newest
-        datagram, sent at `now`, or in a new one (none while a streamed one is in flight:
-        what follows it waits for it). Whether there was."""
+        """Whether `flight` went in flight to `member` (none behind a streamed one)."""
         units = member.units
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
             unit = self._own(member, units[-1])  # (a relay's, at this same moment: shared)
@@ -284,8 +277,7 @@ class Pushes:
         return True
 
     def _arm(self, members: Sequence[Member], now: float) -> None:
-        """The retry deadline of each of `members` is a timeout from `now` (none with
-        nothing in flight): the members of a relay are armed in one call."""
+        """The retry deadline of each of `members` is a timeout from `now`."""
         deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
@@ -294,25 +286,20 @@ class Pushes:
             member.deadline = deadline if member.units else NEVER
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
-        """`unit` is sent again to `member` at `now`: nothing more joins it."""
         unit = self._own(member, unit)
         unit.copies += 1
         unit.sent, unit.sent_at, unit.room = next(self._sends), now, 0
         return unit
 
     def _unit_acked(self, member: Member, done: int, now: float) -> None:
-        """A unit first sent as send number `done` was answered in full at `now` by
-        `member`, which has more pushed: its timeout starts again; units whose last copy
-        went before any of that one, still unanswered, were lost; what waits may take the
-        room made."""
+        """`member`'s unit first sent as `done` was acked: units last sent before it were lost."""
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
             member.lost = max(member.lost, done)
         self._arm((member,), now)
         self._room_made(member, now)
 
     def _room_made(self, member: Member, now: float) -> None:
-        """A datagram in flight to `member` is over (answered, or given up) at `now`, or
-        one was lost: it is ready to send, or idle."""
+        """A datagram to `member` is over or lost: it is ready to send, or idle."""
         if member.waiting or member.lost:
             if not self._ready:
                 self._ready_at = now
@@ -322,8 +309,7 @@ class Pushes:
             self._held.discard(member.addr)
 
     def _next(self, member: Member, now: float) -> list[Unit]:
-        """`member` has room: its next datagrams, what waits that fits them, in flight
-        from `now`; those units."""
+        """`member` has room: the new units of what waits, in flight from `now`."""
         waiting = member.waiting
         new: list[Unit] = []
         while waiting:
@@ -339,7 +325,6 @@ class Pushes:
         return new
 
     def _ended(self, msg_id: str) -> None:
-        """A push of `msg_id` is over: answered, given up or dropped."""
         left = self._live.pop(msg_id) - 1
         if left:
             self._live[msg_id] = left
@@ -362,17 +347,13 @@ class Pushes:
         return mine
 
     def _unhold_unit(self, unit: Unit) -> None:
-        """A member's record holds `unit` no more: once none does, its pushes are over."""
         unit.owing -= 1
         if not unit.owing:
             for msg_id in unit.flights:
                 self._ended(msg_id)
 
     def _index(self) -> None:
-        """Enter the flights `add_many` sent on its fast path in their members' records,
-        those sent at one moment to the same members packed into Units shared by them.
-        First, when they are many, forget the members with nothing pushed: the next sweep
-        comes when the rest have doubled."""
+        """Enter the flights `add_many` sent on its fast path in their members' records."""
         if len(self._members) > self._sweep_at:
             self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
             self._sweep_at = max(SWEEP_AT, 2 * len(self._members))

@@ -1,8 +1,7 @@
 """How much one mailbox holds, and how much of the mailboxes one sender may take: a key a
 quarter of a box, an address half, all strangers (the owner never wrote to) half, and a
 key's and an address's messages in all boxes are bounded. Channel messages stop a little
-before a box is full; the first not kept leaves one notice in it.
-"""
+before a box is full; the first not kept leaves one notice in it."""
 
 from __future__ import annotations
 
@@ -21,17 +20,14 @@ CHANNEL_SHARE = 0.9
 
 
 def byte_limit(limit: int) -> int:
-    """The bytes of text a mailbox of at most `limit` messages holds."""
     return max(limit * BYTES_PER_MESSAGE, MIN_BYTES)
 
 
 def full_notice(stamp: str) -> str:
-    """The line left in a mailbox where channel messages stopped being kept."""
     return f"Your mailbox filled up at {stamp}; channel messages sent after that were not kept."
 
 
 def share_notice(sender: str, stamp: str) -> str:
-    """The line left in a mailbox where `sender`'s channel messages went over its share."""
     return (
         f"Channel messages from {sender} sent from {stamp} on were not kept: "
         "they went over what one sender may leave in mailboxes."
@@ -39,7 +35,6 @@ def share_notice(sender: str, stamp: str) -> str:
 
 
 def refusal(owner: str) -> str:
-    """Why a direct message that does not fit was refused."""
     return f"{owner}'s mailbox is full."
 
 
@@ -63,11 +58,8 @@ SENDER_BYTES = 4 * 1024 * 1024
 ADDRESS_BYTES = 16 * 1024 * 1024
 
 
-class Usage(Struct):
-    """Messages, and bytes of their texts, one holder has in one mailbox."""
-
-    count: int = 0
-    size: int = 0
+#: Messages, and bytes of text, one holder has in one mailbox.
+Usage = tuple[int, int]
 
 
 class Tally(Struct):
@@ -81,25 +73,21 @@ class Tally(Struct):
     holders: dict[str, Usage] = field(default_factory=dict)
 
     def has_room(self, size: int, kind: str, limit: int) -> bool:
-        """Whether a message of `kind` with `size` bytes of text fits a box of `limit`."""
         share = CHANNEL_SHARE if kind == "channel" else 1.0
         fits = len(self.senders) + 1 <= limit * share
         return fits and self.size + size <= byte_limit(limit) * share
 
     def merge(self, other: Tally) -> None:
-        """The box of `other` was merged into this one (a rename)."""
         self.senders.update(other.senders)
         self.size += other.size
         self.noticed |= other.noticed
-        for holder, usage in other.holders.items():
-            have = self.holders.setdefault(holder, Usage())
-            have.count += usage.count
-            have.size += usage.size
+        for holder, (count, size) in other.holders.items():
+            had_count, had_size = self.holders.get(holder, (0, 0))
+            self.holders[holder] = (had_count + count, had_size + size)
 
 
 class Quotas:
-    """What each key and each address has stored in all mailboxes, and the shares of one
-    box they may fill."""
+    """What each key and each address has stored in all mailboxes."""
 
     def __init__(self) -> None:
         # holder -> bytes it has in all boxes
@@ -148,7 +136,6 @@ class Quotas:
         self._count(tally, message, sender, -1)
 
     def held(self, origin: Origin) -> int:
-        """Bytes `origin`'s key (else address) has waiting in all mailboxes."""
         key, ip = origin
         return self._totals.get(_key(key) if key else _address(ip), 0)
 
@@ -162,11 +149,11 @@ class Quotas:
         (key, ip), stranger = sender or (NO_ORIGIN, False)
         holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
         for holder in holders + ([_STRANGERS] if stranger and key else []):
-            usage = tally.holders.setdefault(holder, Usage())
-            usage.count += sign
-            usage.size += size
-            if usage.count <= 0:
-                del tally.holders[holder]  # a month of traffic leaves no trace of who sent once
+            count, had = tally.holders.get(holder, (0, 0))
+            if count + sign > 0:
+                tally.holders[holder] = (count + sign, had + size)
+            else:  # a month of traffic leaves no trace of who sent once
+                tally.holders.pop(holder, None)
             if holder == _STRANGERS:
                 continue  # a share of this box only: no total in all boxes
             total = self._totals.get(holder, 0) + size
@@ -185,16 +172,14 @@ def _address(ip: str) -> str:
 
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
-    """Whether one more message of `size` bytes takes `usage` past `share` of a box of
-    `limit` messages (one message always fits)."""
+    """Whether one more message takes `usage` past `share` of a box (one always fits)."""
     if usage is None:
         return False
-    most = max(1.0, limit * share)
-    return usage.count + 1 > most or usage.size + size > byte_limit(limit) * share
+    count, had = usage
+    return count + 1 > max(1.0, limit * share) or had + size > byte_limit(limit) * share
 
 
 def _part(share: float) -> str:
-    """A share as said in a sentence: "a quarter", "half"."""
     return {0.25: "a quarter", 0.5: "half"}.get(share, f"{share:.0%}")
 
 

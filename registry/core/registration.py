@@ -1,6 +1,6 @@
-"""Register: who may take a name, by which proof. A registration that waited for a probe
-or a password's check is carried out again. A password is proven by SRP-6a
-(secure/password.py): PasswordAsk begins an exchange, a Register's `proof` ends it."""
+"""Register: who may take a name, by which proof; one that waited for a probe or a
+password's check is carried out again. A password is proven by SRP-6a (secure/password.py):
+PasswordAsk begins an exchange, a Register's `proof` ends it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
-from registry.core.flood import NameBudget, PasswordBudget
+from registry.core.flood import FloodGate, PasswordBudget
 from registry.core.requests import Recent, Request, another_start, fmt, remember
 from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
@@ -35,10 +35,7 @@ CHALLENGES_KEPT = 1024
 
 #: A PasswordAsk, or a registration, waiting for its password's work on a thread.
 _Check = tuple[Register | PasswordAsk, Request]
-
-
-#: A challenge sent (answering its PasswordAsk), awaiting its proof: the library's session,
-#: opaque here, and until when it waits.
+#: A challenge sent, awaiting its proof: the library's session (opaque), and until when.
 _Pending = tuple[PasswordChallenge, object, float]
 
 
@@ -52,7 +49,6 @@ class _Attempt(Struct, frozen=True):
 
     @property
     def where(self) -> Addr:
-        """The request's IP, and the port it registers."""
         return (self.req.addr[0], self.msg.port)
 
 
@@ -72,17 +68,18 @@ class Registration:
         self._presence = presence
         self._post = post
         self.passwords = PasswordBudget()
-        self.names = NameBudget(new_names)
+        self._new_names = new_names
+        self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's
+        self._names_refused = 0
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens = Recent[str]()
-        self._welcomed_at = Recent[float]()  # registration id -> its last Welcome's time
-        #: the registrations being checked, by ticket; and the one carried out again: its
-        #: id, key, and whether its proof held
+        self._welcomed_at = Recent[float]()
+        # the registrations being checked, by ticket; the one carried out again (its id,
+        # key, and whether its proof held); challenges by (key, name key); verdicts on
+        # proofs by (key, id), which their copies get again
         self._checking: dict[str, _Check] = {}
         self._proof: tuple[str, str, bool] | None = None
-        #: the challenges awaiting a proof, by (key, name key)
         self._challenges: dict[tuple[str, str], _Pending] = {}
-        #: the verdict on each registration's proof, by (key, id): its copies get it again
         self._verdicts = Recent[bool]()
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
@@ -115,9 +112,7 @@ class Registration:
         if pending is not None and pending[0].reply_to == msg.id:  # a copy: the same challenge
             emit(Send(req.addr, pending[0], req.asker))
             return
-        if self._being_checked(msg, req):
-            return
-        if self._too_many_passwords(req, what, now, emit):
+        if self._being_checked(msg, req) or self._too_many_passwords(req, what, now, emit):
             return
         ticket = self._s.answers.new_id()
         self._checking[ticket] = (msg, req)
@@ -127,7 +122,6 @@ class Registration:
     def checked(
         self, ticket: str, outcome: Challenge | bool | None, now: float, emit: Emit
     ) -> None:
-        """The work `ticket` gave `outcome` (None: failed): its request goes on."""
         check = self._checking.pop(ticket, None)
         if check is None:
             return
@@ -149,7 +143,6 @@ class Registration:
     def _challenged(
         self, msg: PasswordAsk, req: Request, began: Challenge, now: float, emit: Emit
     ) -> None:
-        """Send the challenge `began`, kept for its proof; a migrated verifier is kept."""
         record = self._s.table.get(msg.name)
         if record is None:
             return
@@ -167,7 +160,7 @@ class Registration:
         emit(Send(req.addr, answer, req.asker))
 
     def _malformed(self, msg: Register, req: Request, emit: Emit) -> bool:
-        """Whether `msg` is refused for what it is: another version, a bad name or port."""
+        """Whether `msg` is refused for its version, name or port."""
         if msg.wire != WIRE_VERSION:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
@@ -185,7 +178,6 @@ class Registration:
         return False
 
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
-        """The attempt, with the record `msg` asks for; None if refused."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         holder = None
@@ -202,11 +194,8 @@ class Registration:
         return _Attempt(msg, req, what, record)
 
     def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
-        """The record of a new name, made offline; None if a budget refused it."""
         msg, where = attempt.msg, attempt.where
-        if self._address_held(attempt, now, emit):
-            return None
-        if self._too_many_names(attempt, now, emit):
+        if self._address_held(attempt, now, emit) or self._too_many_names(attempt, now, emit):
             return None
         password = ""
         if msg.verifier:
@@ -227,7 +216,6 @@ class Registration:
         return record
 
     def _claimed(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> Record | None:
-        """`record`, if the sender owns it and may take it now; else None."""
         msg = attempt.msg
         owned = self._owns_without_password(attempt, record)
         if not owned and msg.proof:
@@ -250,7 +238,6 @@ class Registration:
         return record
 
     def _back(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
-        """The owner takes `record` back (or its registration's copy came)."""
         msg, where = attempt.msg, attempt.where
         copy = msg.id == record.last_register_id and record.online and record.addr == where
         if not copy:  # (a copy is answered, not logged again)
@@ -261,7 +248,6 @@ class Registration:
             self._presence.fresh_start(record, now, emit)
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
-        """`record` is the sender's: bound to its key, online, answered with its mail."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
         copy = not moved and msg.id == record.last_register_id and record.online
@@ -308,9 +294,7 @@ class Registration:
         emit(Send(req.addr, welcome, req.asker))
 
     def _bind(self, record: Record, key: str, emit: Emit) -> None:
-        """`record` is the owner's of `key`: the token or the password moves a name to a new
-        key (a new machine), with a new secret for its tickets (the old ones are void); saved
-        with the row, before the Welcome says it."""
+        """`record` is `key`'s: moved to a new key, its tickets get a new secret."""
         if key != record.key:
             if record.key:
                 emit(Log(f"{record.name} now has a new key (shown its token or password)"))
@@ -319,7 +303,6 @@ class Registration:
             record.tickets = self._s.new_token()
 
     def _token(self, msg: Register, record: Record) -> str:
-        """The token the Welcome gives: the one shown, or given before to `msg`, else new."""
         given = self.given_tokens.get(msg.id, "")
         if token_matches(msg.token, record.token):
             token = msg.token
@@ -333,7 +316,6 @@ class Registration:
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's address is held by another key's peer (probed first)."""
         for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
@@ -344,17 +326,13 @@ class Registration:
     def _ask_first(
         self, attempt: _Attempt, holder: Record, where: str, now: float, emit: Emit
     ) -> None:
-        """OwnerProbe `holder` (said to be `where`) before the attempt goes on."""
         if not self._liveness.probing(holder):
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        """Whether the sender owns `record` by its key, its token, or as a copy."""
         key, msg = attempt.req.key, attempt.msg
-        if record.key and key == record.key:
-            return True
-        if token_matches(msg.token, record.token):
+        if (record.key and key == record.key) or token_matches(msg.token, record.token):
             return True
         # (a copy's id alone, seen by anyone, proves nothing)
         return (
@@ -374,24 +352,23 @@ class Registration:
         self._s.answers.refuse(attempt.req, (reason, "not the owner"), attempt.what, emit, code)
 
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt is one new name too many from its IP address (refused)."""
         ip = attempt.req.addr[0]
-        wait = self.names.charge(ip, now)
-        if not wait:
+        wait = self._names.wait(ip, now)
+        if wait <= 0:
             return False
-        minutes = math.ceil(wait / 60)
+        self._names_refused += 1
+        minutes = math.ceil(max(1.0, wait) / 60)
         reason = (
             f"Too many new names registered from {ip} lately (at most "
-            f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
+            f"{self._new_names} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
         said = f"refused {attempt.what}: too many new names"
-        self._over_budget(attempt.req, said, reason, self.names.refused, emit)
+        self._over_budget(attempt.req, said, reason, self._names_refused, emit)
         return True
 
     def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
-        """Whether the attempt's proof holds; None while it is checked (on a thread). A
-        challenge serves one proof; a wrong one makes its address wait."""
+        """Whether the attempt's proof holds; None while it is checked (on a thread)."""
         msg, req = attempt.msg, attempt.req
         verdict_key = f"{req.key}|{msg.id}"
         verdict = self._verdicts.get(verdict_key)
@@ -416,11 +393,9 @@ class Registration:
         return verdict
 
     def _being_checked(self, msg: Register | PasswordAsk, req: Request) -> bool:
-        """Whether `msg` from `req`'s key waits for its password's work already."""
         return any(m.id == msg.id and r.key == req.key for m, r in self._checking.values())
 
     def _too_many_passwords(self, req: Request, what: str, now: float, emit: Emit) -> bool:
-        """Whether a password may not be checked for `req` now (then it is refused)."""
         ip = req.addr[0]
         # one check at a time per address
         mine = any(asker.addr[0] == ip for _, asker in self._checking.values())
@@ -437,8 +412,7 @@ class Registration:
         return True
 
     def _over_budget(self, req: Request, line: str, reason: str, count: int, emit: Emit) -> None:
-        """Refuse `req` for a budget, saying `reason`; `line` logged now and then (`count`
-        refused so far)."""
+        """Refuse `req` for a budget; `line` logged now and then (`count` refused so far)."""
         if count % LOG_PASSWORDS_EVERY == 1:
             emit(Log(f"{line} ({count} refused so far)"))
         self._s.answers.reply(req, emit, Refused, reason)

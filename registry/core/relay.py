@@ -14,8 +14,7 @@ from wire.names import name_key, name_problem
 
 
 class Relay:
-    """Relays each post taken once: to the channel (those offline get it in `post`'s
-    mailboxes) or to the other members of a room of `rooms`."""
+    """Relays each post once: to the channel (mailboxes for those offline), or a room."""
 
     def __init__(self, services: Services, post: Mail, rooms: Rooms) -> None:
         self._s = services
@@ -27,7 +26,6 @@ class Relay:
         self._relaying: dict[str, str] = {}
 
     def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay `msg` to every peer but its sender."""
         sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
         if sender is None or self._copy(msg.id, req, emit):
             return
@@ -48,7 +46,6 @@ class Relay:
         self._s.answers.ack(req, emit)
 
     def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay the line `msg` to the other members of its room, and keep it."""
         sender = self._s.names.member(req, Claim(msg.sender, msg.token, "room message"), emit)
         if sender is None or self._copy(msg.id, req, emit):
             return
@@ -81,18 +78,16 @@ class Relay:
                 emit(Send(sender.addr, relayed, public_key(sender)))
 
     def taken(self, post_id: str) -> bool | None:
-        """Whether post `post_id` was taken, and its relay is over (None: not taken)."""
+        """Whether post `post_id`'s relay is over (None: not taken)."""
         return self._done.get(post_id)
 
     def _started(self, post_id: str, sender: Record) -> None:
-        """Post `post_id` is taken, and relayed from now."""
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
         self._s.pushes.watch(post_id)
 
     def _copy(self, post_id: str, req: Request, emit: Emit) -> bool:
-        """Whether post `post_id` was taken already: its copy `req` is acked, and told again
-        when its relay is over."""
+        """Whether post `post_id` was taken already (its copy is answered)."""
         relayed = self._done.get(post_id)
         if relayed is None:
             return False
@@ -102,7 +97,6 @@ class Relay:
         return True
 
     def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
-        """The room `msg` is said in, if the sender may say it there; else it is refused."""
         room = self._rooms.of(sender)
         if room is None or name_key(room.name) != name_key(msg.room):
             # a line in the room's history, asked again by a sender that left the room

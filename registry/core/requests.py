@@ -33,12 +33,11 @@ class Request(Struct, frozen=True):
 
     @property
     def asker(self) -> bytes:
-        """The key an answer is for: the sender's (b"": none, and nothing is sent)."""
+        """The key an answer is for (b"": none, and nothing is sent)."""
         return (key_from_text(self.key) or b"") if self.key else b""
 
     @property
     def origin(self) -> Origin:
-        """Who sent it, as a mailbox quota counts senders (registry/core/quotas.py)."""
         return (self.key, self.addr[0])
 
 
@@ -72,7 +71,6 @@ class Answers:
         self.reply(req, emit, Ack)
 
     def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
-        """Answer `req` with a `kind` of a new id, replying to it, then `fields`."""
         emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
     def done_before(self, req: Request, emit: Emit) -> bool:
@@ -82,7 +80,7 @@ class Answers:
         return done
 
     def done(self, req: Request, emit: Emit) -> None:
-        """`req` is carried out: acked, as its copies are from now on."""
+        """`req` is carried out: acked, as its copies are."""
         remember(self._done, req.id, None)
         self.ack(req, emit)
 
@@ -101,19 +99,17 @@ def remember(recent: Recent[V], req_id: str, value: V) -> None:
 def send_to(
     addrs: Sequence[Addr], message: Message, key_at: Callable[[Addr], bytes]
 ) -> Send | SendMany:
-    """`message` to each of `addrs`, for the key `key_at` each; one Send for one address."""
     if len(addrs) == 1:
         return Send(addrs[0], message, key_at(addrs[0]))
     return SendMany(tuple(addrs), message, tuple(map(key_at, addrs)))
 
 
 def public_key(record: Record) -> bytes:
-    """The public key of `record`'s peer, what is sent to it is sealed for (b"": none)."""
     return key_from_text(record.key) or b""
 
 
 def session_of(msg_id: str) -> str:
-    """The session (`<session>-<counter>`) a message id names its process by ("": none)."""
+    """The session of a message id `<session>-<counter>` ("": none)."""
     return msg_id.rpartition("-")[0]
 
 

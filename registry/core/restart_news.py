@@ -24,8 +24,6 @@ Told = dict[Addr, tuple[Record, int]]
 
 
 class RestartNews:
-    """The peers still to be told that the registry is back, and those being told."""
-
     def __init__(self, services: Services) -> None:
         self._s = services
         self._message: Restarted | None = None
@@ -72,9 +70,10 @@ class RestartNews:
     def unacked(self, push: Push, now: float, emit: Emit) -> None:
         """`push` will not be acked (given up, refused, or its peer started afresh): news
         among it makes room, and its peer, still online, is told again later."""
-        if not isinstance(push.message, Restarted):
-            return
-        if (was := self._stop_telling(push.addr)) is None:
+        if (
+            not isinstance(push.message, Restarted)
+            or (was := self._stop_telling(push.addr)) is None
+        ):
             return
         record, told = was
         again = told < ROUNDS and push.addr not in self._waiting
@@ -84,15 +83,12 @@ class RestartNews:
         self._tell(now, emit)
 
     def _stop_telling(self, addr: Addr) -> tuple[Record, int] | None:
-        """The peer at `addr` is told no more (None: it was not being told). Both ways at
-        once: one told a newer news at once while an earlier was told it in the window acks
-        both in one datagram."""
+        """The peer at `addr` is told no more, both ways at once (None: it was not told)."""
         at_once, telling = self._at_once.pop(addr, None), self._telling.pop(addr, None)
         return at_once or telling
 
     def _tell(self, now: float, emit: Emit) -> None:
-        """Tell the next peers still online until WINDOW are being told (not counting those
-        told at once)."""
+        """Tell the next peers still online until WINDOW are being told."""
         message = self._message
         if message is None:
             return
@@ -116,5 +112,4 @@ class RestartNews:
 
 
 def _there(record: Record, addr: Addr) -> bool:
-    """Whether `record`'s peer is still online at `addr` (the one the news was for)."""
     return record.online and record.addr == addr

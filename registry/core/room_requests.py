@@ -1,5 +1,4 @@
-"""Join, Leave, RoomsRequest, SetTopic; a room's history replayed to whoever joins,
-its topic told them, listed by `rooms`, and kept with the history."""
+"""Join, Leave, RoomsRequest, SetTopic; a room's history replayed to whoever joins."""
 
 from __future__ import annotations
 
@@ -33,9 +32,8 @@ class RoomRequests:
 
     def __init__(self, services: Services, histories: Mapping[str, Sequence[RoomMessage]]) -> None:
         """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
-        the others' are set aside, and those no longer kept are `gone`."""
+        the others' are set aside."""
         self._s = services
-        #: who is in which room, as the table file kept it, and what was said there last
         self.rooms = Rooms.restore(services.table.records.values())
         emptied = []
         for key, history in histories.items():
@@ -52,7 +50,6 @@ class RoomRequests:
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
         record = self._s.names.member(req, claim, emit)
         if (
@@ -90,7 +87,6 @@ class RoomRequests:
         self._s.answers.done(req, emit)
 
     def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
-        """A member sets its room's topic: kept, and said to the other members."""
         record = self._s.names.member(req, Claim(msg.name, msg.token, "topic"), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
@@ -136,12 +132,10 @@ class RoomRequests:
         return room
 
     def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None:
-        """Push `text` about `room` to every member but `about`."""
         for member in room.others(about):
             self.notice_to(member, room, text, now, emit)
 
     def forget_gone(self, emit: Emit) -> None:
-        """The registry starts: the histories on disk no longer kept are dropped."""
         for key in self._gone:
             emit(KeepHistory(key))
         self._gone = []
@@ -188,7 +182,6 @@ class RoomRequests:
             record.replaying = ""
 
     def replays_over(self) -> None:
-        """Forget the replays to members out of the room, offline, or moved."""
         for addr, (record, _) in list(self._replays.items()):
             if not (record.online and record.room and record.addr == addr):
                 del self._replays[addr]
@@ -196,11 +189,9 @@ class RoomRequests:
 
     @property
     def replaying(self) -> bool:
-        """Whether any room's history is being replayed to a member."""
         return bool(self._replays)
 
     def _may_join(self, msg: Join, req: Request, record: Record, emit: Emit) -> bool:
-        """Whether `record` may join `msg.room`; else refused, or acked if there already."""
         problem = name_problem(msg.room)
         what = f"join by {record.name}"
         if problem:
@@ -223,7 +214,6 @@ class RoomRequests:
         return True
 
     def _joined_line(self, record: Record, room: Room, left: Room | None) -> str:
-        """What `record`, having just joined `room` (from `left`), is told."""
         others = [m.name for m in room.others(record)]
         shown = ", ".join(others[:JOIN_NAMES_SHOWN])
         if len(others) > JOIN_NAMES_SHOWN:
@@ -235,6 +225,5 @@ class RoomRequests:
         return text
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
-        """Push `text` about `room` to `record`."""
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
         self._s.pusher.push(record, notice, "room", now, emit)

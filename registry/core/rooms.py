@@ -19,12 +19,11 @@ MAX_ROOMS = 100
 #: Members a room holds at most: a join beyond is refused, and nobody already in is moved.
 MAX_MEMBERS = 200
 
-#: Emptied rooms whose history is kept for when the room is made again (the one emptied
-#: longest ago forgotten first).
+#: Emptied rooms whose history is kept for when the room is made again.
 KEPT_EMPTIED = MAX_ROOMS
 
 #: Members remembered as away from a room, to tell one back whether more was said meanwhile
-#: than the room keeps (beyond this many, the one away longest is forgotten).
+#: than the room keeps.
 AWAY_KEPT = 10_000
 
 
@@ -34,16 +33,14 @@ class Room(Struct):
     name: str
     members: list[Record] = field(default_factory=list)
     history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
-    #: Lines said in the room as far as this registry knows.
+    #: lines said in the room as far as this registry knows
     said: int = 0
-    #: Its topic, as set (SetTopic), or None: kept with its history.
     topic: RoomMessage | None = None
 
     def others(self, record: Record) -> list[Record]:
         return [m for m in self.members if m is not record]
 
     def keep(self, line: RoomMessage) -> None:
-        """`line` was said in the room: the newest line of its history."""
         self.history.append(line)
         self.said += 1
 
@@ -57,7 +54,7 @@ class Room(Struct):
         return lines[: ids.index(line_id) + 1] if line_id in ids else []
 
     def read_back(self, history: Iterable[RoomMessage]) -> None:
-        """The room's history as kept on disk, oldest first, read back at a start."""
+        """The room's history as kept on disk, oldest first."""
         for line in history:
             if line.topic:
                 self.topic = line
@@ -104,7 +101,7 @@ class Rooms:
         return len(self.rooms) >= MAX_ROOMS
 
     def enter(self, record: Record, name: str) -> Room:
-        """Put `record` into room `name`, creating the room; the caller has left any other."""
+        """Put `record` into room `name`; the caller has left any other."""
         room = self.get(name)
         if room is None:
             room = self.emptied.pop(name_key(name), None) or Room(name)
@@ -116,7 +113,7 @@ class Rooms:
         return room
 
     def leave(self, record: Record) -> Room | None:
-        """Take `record` out of its room, remembering when; the room it left, if any."""
+        """Take `record` out of its room; the room it left, if any."""
         room = self.of(record)
         record.room = ""
         if room is None:
@@ -140,13 +137,12 @@ class Rooms:
         return room.said - away[1]
 
     def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
-        """Keep `history` of room `key`, which has no members, for when it is made again."""
+        """Keep `history` of room `key`, which has no members."""
         room = Room(key)
         room.read_back(history)
         self._set_aside(key, room)
 
     def _set_aside(self, key: str, room: Room) -> None:
-        """Keep emptied `room`, if it has a history (beyond KEPT_EMPTIED, the oldest goes)."""
         if not room.history and room.topic is None:
             return
         self.emptied[key] = room
@@ -160,6 +156,5 @@ class Rooms:
         return keys
 
     def listing(self) -> list[tuple[str, int]]:
-        """(name, member count) for every room, by name."""
         rooms = sorted(self.rooms.values(), key=lambda r: name_key(r.name))
         return [(r.name, len(r.members)) for r in rooms]

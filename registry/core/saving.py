@@ -30,7 +30,6 @@ class Saving:
         self._done = Recent[Saved]()
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
-        """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
         sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
         if sender is None or self._copy(msg, req, sender, now, emit):
             return
@@ -83,7 +82,6 @@ class Saving:
                     emit(Log(f"saved channel message from {relay.sender} for {record.name}"))
 
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
-        """Whether `msg` is a copy of a save handled or in progress (answered again)."""
         done = self._done.get(msg.id)
         if done is not None:
             self._s.pusher.push(sender, done, "outcome", now, emit)
@@ -96,7 +94,6 @@ class Saving:
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
-        """The record `msg` is for, if it can take it; else the sender is answered."""
         recipient = self._s.names.holder(msg.to)
         if recipient is None:
             reason = (unknown_name(msg.to), "no such name")
@@ -114,7 +111,6 @@ class Saving:
         return recipient
 
     def _probed(self, save_id: str, now: float, emit: Emit, refused: str | None) -> None:
-        """The probe of the save `save_id` is over: its sender is told (`_finish`)."""
         save = self._probing.pop(save_id, None)
         sender = self._s.table.get(save.sender) if save else None
         if save and sender:
@@ -125,7 +121,6 @@ class Saving:
     def _finish(
         self, msg: SaveMessage, sender: Record, now: float, emit: Emit, refused: str | None
     ) -> None:
-        """Tell the sender of `msg`: delivered (`refused` None), kept (""), or why not."""
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)

@@ -26,7 +26,6 @@ from wire.messages import Register, StoredMessage
 
 
 def stamp(now: float) -> str:
-    """The local time `now` as shown next to stored messages."""
     return _stamp(math.floor(now))
 
 
@@ -37,32 +36,27 @@ def _stamp(second: int) -> str:
 
 
 class Services(Struct):
-    """The shared parts; each is one object, read and changed by every part given it."""
+    """The shared parts, one object each, read and changed by every part given them."""
 
     table: Table
     answers: Answers
-    #: makes secret tokens (registration)
     new_token: Callable[[], str]
     names: Names
     pusher: Pusher
-    #: the pusher's pushes in flight
     pushes: Pushes
     feed: TableFeed
-    #: the feed's table pushes, one per peer
     watch: TableWatch
     changes: TableChanges
-    #: seconds from the core's monotonic `now` to the time of day, read at each stamp (the
-    #: adapter's: a clock stepped, or a host asleep, moves it)
+    #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
     registries: tuple[str, ...] = ()
 
     def stamp(self, now: float) -> str:
-        """The time of day at monotonic `now`, as shown next to what was said."""
         return stamp(self.wall(now))
 
     def wall(self, now: float) -> float:
-        """The time of day (seconds since the epoch) at monotonic `now`, for stamps."""
+        """The time of day (seconds since the epoch) at monotonic `now`."""
         return now + self.wall_offset()
 
     @classmethod
@@ -73,7 +67,6 @@ class Services(Struct):
         new_token: Callable[[], str],
         timing: tuple[float, int],
     ) -> Services:
-        """The shared parts over `table`, with ids of `new_id` and push `timing`."""
         answers = Answers(new_id)
         names = Names(table, answers)
         changes = TableChanges(table)
@@ -84,7 +77,6 @@ class Services(Struct):
             answers=answers,
             new_token=new_token,
             names=names,
-            # each push sealed for the key online at its address when it is sent
             pusher=pusher,
             pushes=pusher.pushes,
             feed=feed,

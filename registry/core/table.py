@@ -27,7 +27,7 @@ MAX_WROTE_TO = 100
 
 class Record(Struct):
     """One registered name. `token` is the hash of the token that moves the name to a new
-    key (a record made in a test may hold it in clear); `password` is a scrypt hash or ""."""
+    key; `password` is a verifier (or an older scrypt hash) or ""."""
 
     name: str
     ip: str
@@ -40,20 +40,17 @@ class Record(Struct):
     room: str = ""
     #: offline by its own dereg (or quit), not as the registry gave up on it
     deregistered: bool = False
-    #: the newest line of `room`'s history replayed to it while not all may have reached
-    #: it (""): a registry restarted meanwhile replays them again
+    #: the newest line of `room`'s history replayed to it, not all acked yet (""): a
+    #: registry restarted meanwhile replays them again
     replaying: str = ""
-    #: the owner's public key (key_text), bound at its first registration and moved only
-    #: with the token or the password
+    #: the owner's public key (key_text), moved only with the token or the password
     key: str = ""
-    #: the name keys its owner last saved a message for, the latest last (None: none), for
-    #: whom half of its mailbox is kept
+    #: the name keys its owner last saved a message for, the latest last (None: none)
     wrote_to: list[str] | None = None
     #: when its name was made and last used, as times of day (0: not known)
     made: float = 0.0
     used: float = 0.0
-    #: the secret its owner's mailbox tickets are made with (secure/tickets.py; "": none
-    #: yet), given at each Welcome, new with a new key
+    #: the secret its owner's mailbox tickets are made with (secure/tickets.py; "": none)
     tickets: str = ""
     #: why its owner is away (SetAway), until it is back or offline
     away: str = ""
@@ -86,12 +83,10 @@ class Record(Struct):
 
 
 def owner_of(record: Record) -> Owner:
-    """What proves `record`'s mailbox is its owner's, as the row keeps it."""
     return Owner(*(getattr(record, field) for field in Owner.__struct_fields__))
 
 
 def owner_record(owner: Owner) -> Record:
-    """The table row `owner` stands for, offline."""
     return Record(online=False, **msgspec.structs.asdict(owner))
 
 
@@ -102,43 +97,34 @@ def owner_from_json(data: Any) -> Owner:
     problem = _row_problem({**data, "online": False, "former": []})
     if problem:
         raise ValueError(problem)
-    return Owner(
-        data["name"],
-        data["key"],
-        data["token"],
-        data["password"],
-        data["ip"],
-        data["port"],
-        data.get("tickets", ""),
-    )
+    fields = {name: data[name] for name in Owner.__struct_fields__[:-1]}  # (all but tickets)
+    return Owner(**fields, tickets=data.get("tickets", ""))
 
 
 class Table(Struct):
     """Names by their case-insensitive key, with a version that grows on every change.
-    `former` maps the key of a name given up by a rename to the key of its holder now,
-    oldest first, while nobody else has taken it."""
+    `former` maps the key of a name given up by a rename to its holder's key, oldest first."""
 
     records: dict[str, Record] = field(default_factory=dict)
     version: int = 0
     former: dict[str, str] = field(default_factory=dict)
-    #: rows changed and pushed to no peer yet, by name key, in the order changed: saved,
-    #: so that a registry killed before it pushed them pushes them once started again
+    #: rows changed and pushed to no peer yet, by name key, in order: saved, so that a
+    #: registry killed before it pushed them pushes them once started again
     unpushed: dict[str, Entry] = field(default_factory=dict)
-    #: whether the rows pushed from this table are known exactly (not for an older file's,
-    #: or a service's: RESTART_JUMP)
+    #: whether the rows pushed from this table are known exactly (else RESTART_JUMP)
     continues: bool = True
 
     def get(self, name: str) -> Record | None:
         return self.records.get(name_key(name))
 
     def renamed_from(self, name: str) -> Record | None:
-        """The record that gave up the free name `name` in a rename, if nobody took it since."""
+        """The record that gave up `name` in a rename, if nobody took it since."""
         key = self.former.get(name_key(name))
         return None if key is None else self.records.get(key)
 
     def note_rename(self, old_key: str, new_key: str) -> None:
-        """The record keyed `old_key` is now keyed `new_key`: its former names, `old_key`
-        among them, lead to `new_key`; at most MAX_FORMER_NAMES of them, the latest."""
+        """The record keyed `old_key` is now keyed `new_key`: its latest MAX_FORMER_NAMES
+        former names lead there."""
         if old_key == new_key:
             return
         self.former.pop(new_key, None)  # its own again, or someone else's no more
@@ -154,11 +140,9 @@ class Table(Struct):
             del self.former[key]
 
     def name_taken(self, key: str) -> None:
-        """Someone took the name keyed `key`: it is no longer anyone's former name."""
         self.former.pop(key, None)
 
     def forget_former(self, key: str) -> None:
-        """The record keyed `key` is gone (released): its former names lead nowhere."""
         for old in [old for old, holder in self.former.items() if holder == key]:
             del self.former[old]
 
@@ -169,7 +153,6 @@ class Table(Struct):
         return tuple(r.entry() for r in self.records.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The persistent form: every row (`row_json`), and the rows not pushed yet."""
         formers = self.formers()
         return {
             "version": self.version,
@@ -178,7 +161,6 @@ class Table(Struct):
         }
 
     def formers(self) -> dict[str, list[str]]:
-        """The former names of each renamed record, by its key, oldest first."""
         formers: dict[str, list[str]] = {}
         for old, holder in self.former.items():
             formers.setdefault(holder, []).append(old)
@@ -186,8 +168,7 @@ class Table(Struct):
 
     @classmethod
     def from_json(cls, data: Any, now: float) -> Table:
-        """Rebuild a table saved by `to_json`, every row checked as the registry would have
-        written it; ValueError naming the row and what is wrong with it."""
+        """The table `to_json` saved; ValueError naming the row and what is wrong with it."""
         if not isinstance(data, dict) or type(data.get("version")) is not int:
             raise ValueError("not a ChatApp table")
         if not 0 <= data["version"] <= MAX_VERSION:
@@ -212,7 +193,6 @@ class Table(Struct):
 
 
 def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
-    """Record `r`'s row of the persistent form, with its `former` names."""
     return {
         "name": r.name,
         "ip": r.ip,
@@ -235,7 +215,6 @@ def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
 
 
 def _unpushed(rows: Any) -> list[Entry]:
-    """The rows a saved table had not pushed yet, or ValueError saying what is wrong."""
     try:
         entries = msgspec.convert(rows, list[Entry])
     except msgspec.ValidationError as exc:
@@ -248,7 +227,6 @@ def _unpushed(rows: Any) -> list[Entry]:
 
 
 def _record(row: Any, now: float) -> Record:
-    """The Record a saved row spells, or ValueError naming the row."""
     if not isinstance(row, dict):
         raise ValueError(f"bad table row {row!r}"[:300])
     problem = _row_problem(row)
@@ -284,12 +262,10 @@ def _record(row: Any, now: float) -> Record:
 
 
 def _stamp(value: Any) -> float:
-    """A saved time of day, or 0 (not known) for anything else."""
     return float(value) if type(value) in (int, float) and 0 < value < 2**40 else 0.0
 
 
 def _row_problem(row: dict[str, Any]) -> str:
-    """What is wrong with a saved row, or ""."""
     for key, kind, what in (
         ("name", str, "a string"),
         ("ip", str, "a string"),

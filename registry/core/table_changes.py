@@ -1,10 +1,6 @@
 """The table's changes on their way to the peers, and the views of the table that last
-until its next change.
-
-A change is pushed at once after an idle spell; within COALESCE seconds of the last push
-(or PUSH_RATE's) changes are held and go out together, as numbered updates that each fit a
-datagram. The views are built again only when the table changed.
-"""
+until its next change. A change is pushed at once after an idle spell; within COALESCE
+seconds of the last push (or PUSH_RATE's) changes are held and go out together."""
 
 from __future__ import annotations
 
@@ -32,9 +28,8 @@ ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2
 
 
 def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
-    """`rows`, in order, cut into runs that each fit one TableUpdate datagram. A removal
-    (port 0) is never cut from a row after it at the same IP: peers recognise a rename by
-    the two in one update."""
+    """`rows`, in order, cut into runs that each fit one TableUpdate datagram; a removal
+    (port 0) stays with a row after it at the same IP (peers see a rename in the two)."""
     chunks: list[tuple[Entry, ...]] = []
     chunk: list[Entry] = []
     used = 0
@@ -55,8 +50,8 @@ def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
 
 
 class TableChanges:
-    """The rows of `table` changed and not pushed yet, when they are due, and the views of
-    the table kept until its next change. The core changes the records, then tells `changed`."""
+    """The rows of `table` changed and not pushed yet, and the views of the table; the core
+    changes the records, then tells `changed`."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -84,7 +79,6 @@ class TableChanges:
 
     @property
     def flush_at(self) -> float | None:
-        """When the rows held back are due to be pushed; None when none are."""
         return self._flush_at
 
     def changed(self, rows: Iterable[Entry], now: float) -> bool:
@@ -124,8 +118,7 @@ class TableChanges:
     def updates(
         self, now: float, new_id: Callable[[], str]
     ) -> tuple[list[TableUpdate], list[Record]]:
-        """The rows held, as updates that each fit a datagram, each the table's next
-        version; and the peers to push them to, those released since included."""
+        """The rows held, as updates of the next versions; and the peers to push them to."""
         rows = list(self._dirty.values())
         self._dirty.clear()
         self._flush_at = None
@@ -140,13 +133,12 @@ class TableChanges:
         return updates, online
 
     def roster(self) -> Roster:
-        """The online and offline peers, kept until the table changes."""
         if self._roster_kept.generation != self._generation:
             self._roster_kept = Roster(self._generation, self._table.records)
         return self._roster_kept
 
     def entries(self) -> tuple[Entry, ...]:
-        """Every row of the table, as peers see it: one tuple until the table changes."""
+        """Every row, as peers see it: one tuple until the table changes."""
         if self._entries_kept[0] != self._generation:
             rows = self._rows
             if rows is None:
@@ -155,8 +147,7 @@ class TableChanges:
         return self._entries_kept[1]
 
     def snapshot_rows(self) -> Any:
-        """Every row, encoded once per table version and shared by every snapshot (rows
-        changed since come again with the next push): wire.codec.encoded_once's."""
+        """Every row, encoded once per table version (wire.codec.encoded_once)."""
         version = self._table.version
         kept = self._snapshot_kept
         if kept is None or kept[0] != version:
@@ -164,7 +155,7 @@ class TableChanges:
         return kept[1]
 
     def online_at(self, where: Any) -> list[Record]:
-        """The online records at the Addr `where` (one, but in a table of an older version)."""
+        """The online records at the Addr `where`."""
         by_addr = self._online_by_addr
         if by_addr is None:
             by_addr = self._online_by_addr = {}
@@ -194,7 +185,6 @@ class TableChanges:
         return key
 
     def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
-        """Index in `by_addr` the record keyed `key` at its address if online, else nowhere."""
         was = self._indexed_at.pop(key, None)
         if was is not None:
             self._keys_at.pop(was, None)
@@ -233,7 +223,6 @@ class Roster:
         self.distinct = len(set(addrs)) == len(addrs)
 
     def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
-        """The name keys and addresses of the online peers but `key`'s (sliced out)."""
         at = self._at.get(key)
         if at is None:
             return self.keys, self.addrs

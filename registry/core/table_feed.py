@@ -21,7 +21,7 @@ WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 
 class TableFeed:
-    """The changes of `table`; the aliases of `names` go with the whole table."""
+    """The changes of `table` saved and pushed; the aliases of `names` go with the table."""
 
     def __init__(
         self,
@@ -35,7 +35,6 @@ class TableFeed:
         self._names = names
         self._answers = answers
         self.changes = changes
-        #: each online peer's acked version and the push in flight to it
         self.watch = TableWatch(answers.new_id, *timing)
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
@@ -48,7 +47,7 @@ class TableFeed:
             self.push_changes(now, emit)
 
     def push_changes(self, now: float, emit: Emit) -> None:
-        """Push the held rows to every online peer (one in flight: with its next)."""
+        """Push the held rows to every online peer."""
         updates, online = self.changes.updates(now, self._answers.new_id)
         # saved first: a version told a peer is never handed out again with other rows
         emit(SaveTable(()))
@@ -74,11 +73,10 @@ class TableFeed:
                 emit(send_to(addrs, update, key_at))
 
     def hold(self, records: Iterable[Record]) -> None:
-        """Push nothing to the peers of `records` until released."""
+        """Push nothing to the peers of `records` until `resume`."""
         self.watch.hold((record.addr for record in records), self._table.version)
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
-        """`records` are being told: push each what changed since it acked."""
         addrs = [record.addr for record in records]
         self._send(self.watch.resume(addrs, self._table.version, now), emit)
 
@@ -110,7 +108,7 @@ class TableFeed:
         return self.watch.told(addr, version)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
-        """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
+        """The whole table, answering `reply_to` ("": unasked)."""
         rows = self.changes.snapshot_rows()
         version, aliases = self._table.version, self._names.rows()
         return TableSnapshot(self._answers.new_id(), reply_to, version, rows, aliases)

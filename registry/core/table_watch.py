@@ -1,10 +1,8 @@
 """The table's pushes to each online peer, a watch with acknowledged revisions (as etcd's):
 a peer is pushed every row changed since the version it acked, one push in flight, resent
-on its round trip's timeout as the newest state, given up after ATTEMPTS copies. A peer's
-keepalive says the version it holds: one behind is pushed what it missed, from the log of
-the last updates; told the newest version when the log does not reach back, it takes the
-whole table. A peer `handed_over` is another registry's to watch.
-"""
+on its round trip's timeout as the newest state, given up after ATTEMPTS copies. A peer
+behind is pushed what it missed from the log of the last updates, or, past the log, told
+the newest version (it takes the whole table)."""
 
 from __future__ import annotations
 
@@ -23,17 +21,15 @@ from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.round_trip import RoundTrip
 
-#: Updates kept for a peer that missed some: about 30 rows each; a peer further behind
-#: takes the whole table.
+#: Updates kept for a peer that missed some (about 30 rows each).
 LOG_UPDATES = 512
 
-#: Datagrams in one push at most: a peer further behind gets the rest after its ack.
+#: Datagrams in one push at most: the rest go after its ack.
 BATCH = 16
 
 #: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
 FETCHING = -2
 
-#: What to send: updates, each to the addresses listed with it.
 Sends = list[tuple[list[Addr], TableUpdate]]
 
 
@@ -52,8 +48,6 @@ class Cursor(Struct):
 
 
 class TableWatch:
-    """Each online peer's acked version and its push in flight, over the updates pushed."""
-
     def __init__(
         self, new_id: Callable[[], str], timeout: float = TIMEOUT, attempts: int = ATTEMPTS
     ) -> None:
@@ -93,13 +87,13 @@ class TableWatch:
             cursor.acked = version
 
     def forget(self, addr: Addr, key: str = "") -> None:
-        """The peer at `addr`, of key `key`, is gone: nothing more is pushed to it."""
+        """The peer at `addr`, of key `key`, is gone."""
         self._cursors.pop(addr, None)
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
     def keep_only(self, addrs: Container[Addr]) -> None:
-        """Forget every peer not at one of `addrs` (gone: nothing more is pushed to it)."""
+        """Forget every peer not at one of `addrs`."""
         gone = {addr for addr in self._cursors if addr not in addrs}
         if not gone:
             return
@@ -122,7 +116,7 @@ class TableWatch:
             cursor.held = True
 
     def resume(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
-        """The peers at `addrs` are held no more: each pushed what changed since."""
+        """The peers at `addrs` are held no more: each is pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         for addr in addrs:
             cursor = self._cursors.get(addr)
@@ -223,7 +217,6 @@ class TableWatch:
         return sends
 
     def next_wake(self) -> float | None:
-        """The earliest wait to end, or None."""
         timers, cursors = self._timers, self._cursors
         while timers:
             deadline, _, addr = timers[0]
@@ -260,12 +253,11 @@ class TableWatch:
         return version
 
     def flying(self, addr: Addr) -> tuple[TableUpdate, ...]:
-        """The updates of the push in flight to the peer at `addr`, every copy's."""
+        """The updates of every copy of the push in flight to the peer at `addr`."""
         cursor = self._cursors.get(addr)
         return () if cursor is None else cursor.flying
 
     def in_flight(self) -> int:
-        """Peers a table push is in flight to."""
         return sum(1 for cursor in self._cursors.values() if cursor.copies)
 
     def _send(
@@ -276,14 +268,12 @@ class TableWatch:
         now: float,
         wait: float | None = None,
     ) -> None:
-        """`batch` goes to the peer of `cursor`, waiting `wait` (None: its timeout)."""
         cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
         cursor.wait = cursor.round_trip.rto if wait is None else wait
         cursor.deadline = now + cursor.wait
         heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
 
     def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
-        """The catch-up from `since` to `version` pushed to each of `addrs`."""
         batch = self._catch_up(since, version)
         if not batch:
             for addr in addrs:
@@ -307,7 +297,6 @@ class TableWatch:
         return self._catch_ups[since]
 
     def _merged(self, updates: Iterable[TableUpdate]) -> tuple[TableUpdate, ...]:
-        """`updates`, merged into as few as fit datagrams, the first BATCH."""
         merged: list[TableUpdate] = []
         run: list[TableUpdate] = []
         used = 0
@@ -325,7 +314,6 @@ class TableWatch:
         return tuple(merged)
 
     def _one(self, run: list[TableUpdate]) -> TableUpdate:
-        """The consecutive updates `run` as one (one update is itself)."""
         if len(run) == 1:
             return run[0]
         rows: dict[str, Entry] = {}

@@ -26,6 +26,7 @@ from registry.core.desk.actions import (
 )
 from registry.core.desk.limits import DeskSettings
 from registry.core.desk.queue import DeskQueue
+from registry.core.desk.restart import restore
 from registry.core.desk.state import Operator, Person
 from tests.desk.listed import Listed, emitted
 from wire.desk.messages import (
@@ -104,7 +105,7 @@ class Desk:
         return actions
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
-        return self.apply(emitted(self.queue.held.restore, places, now))
+        return self.apply(emitted(restore, self.queue.state, places, now))
 
     def revoke(self, name: str) -> list[Action]:
         return self.apply(emitted(self.queue.duty.revoke, name))

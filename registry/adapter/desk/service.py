@@ -23,6 +23,7 @@ from registry.adapter.desk.shelf import Shelf
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from registry.core.desk.restart import restore
 from secure.stream import SecureStream
 from wire.desk.messages import (
     DeskJoin,
@@ -109,7 +110,7 @@ class DeskService:
         if not self._started and not self.problem:
             self._started = True
             places = self._files.load(self.queue.state.estimator)
-            self._apply(self.queue.held.restore, places)
+            self._apply(restore, self.queue.state, places)
 
     async def close(self) -> None:
         """Tell everyone the desk is closing, close everything. Twice is once."""

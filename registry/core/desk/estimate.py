@@ -1,9 +1,6 @@
-"""The help desk's wait estimate, smoothed as TCP smooths round trips (RFC 6298).
-
-An operator in a session of `e` seconds is free in its topic's average minus `e`, never
-less than OVERRUN * e. Both ends of the range grow with every person ahead: nobody
-further back is shown a shorter wait.
-"""
+"""The help desk's wait estimate, smoothed as TCP smooths round trips (RFC 6298). An
+operator in a session of `e` seconds is free in its topic's average minus `e`, never less
+than OVERRUN * e; nobody further back is shown a shorter wait."""
 
 from __future__ import annotations
 
@@ -47,7 +44,6 @@ class Average(Struct, forbid_unknown_fields=True):
 
 
 def whole(kind: str, low: float = 0.0, high: float = 0.0) -> WaitEstimate:
-    """A wait estimate of `kind`, `low` rounded down and `high` up to whole seconds."""
     low_whole = max(0, int(low))
     return WaitEstimate(kind, low_whole, max(low_whole, int(-(-high // 1))))
 
@@ -58,8 +54,6 @@ Busy = tuple[int, float] | None
 
 
 class Estimator:
-    """Keeps the averages and turns a person's situation into a WaitEstimate."""
-
     def __init__(self, typical: float = TYPICAL_SESSION) -> None:
         """`typical`: the session length taken until MIN_HISTORY sessions ended."""
         if not 0 < typical < math.inf:
@@ -105,7 +99,6 @@ class Estimator:
         return max(self.average(session_topic).mean - elapsed, OVERRUN * elapsed)
 
     def history(self) -> tuple[Average, dict[int, Average]]:
-        """Copies of what the estimator learnt, to be kept."""
         return replace(self.overall), {t: replace(a) for t, a in sorted(self.by_topic.items())}
 
     def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:

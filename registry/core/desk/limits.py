@@ -7,17 +7,16 @@ from msgspec import Struct
 from wire.desk.messages import HEARTBEAT
 from wire.desk.text import DEFAULT_CRISIS_NOTICE
 
-#: Most people in the waiting room, held places included: a newcomer beyond it is refused
-#: with the reason and the estimate, so a flood cannot grow memory nor everyone's wait.
+#: Most people in the waiting room, held places included: a flood cannot grow memory nor
+#: everyone's wait.
 MAX_WAITING = 50
-#: Places beyond MAX_WAITING for people who may be in danger alone: a room filled by others
-#: never turns them away (bounded only so that memory is).
+#: Places beyond MAX_WAITING for people who may be in danger alone.
 DANGER_ROOM = 50
 #: Most places one client key holds: its own, and one held while its place file is lost.
 #: Keys are free to make, so the address below bounds what one computer holds.
 MAX_PER_KEY = 2
 #: Most places from one address, counted apart for people who may be in danger: one
-#: computer cannot fill the room, yet a few people sharing one all get in. Loopback counts.
+#: computer cannot fill the room, yet a few people sharing one all get in.
 MAX_PER_ADDRESS = 10
 #: People waiting below which a join costs no work; from there a hashcash puzzle
 #: (wire/desk/work.py) of WORK_BITS_FIRST bits, one more per WORK_BITS_STEP more people,
@@ -31,19 +30,17 @@ GRACE = 120.0
 #: Seconds at most a restarted desk waits for the places it kept to reconnect before it
 #: serves anyone: their clients retry on the same backoff, so who is back first is chance.
 RESTART_SETTLE = 5.0
-#: Seconds after a restart within which a kept place must be taken back, or it is given up.
-#: A running client is back within 9 s (RETRY_MAX 4 s, plus CONNECT_TIMEOUT 5 s); a place
-#: not back by then is someone's who left meanwhile, and would count ahead of everyone.
+#: Seconds after a restart within which a kept place must be taken back: a running client
+#: is back within 9 s (RETRY_MAX 4 s, plus CONNECT_TIMEOUT 5 s).
 RECLAIM_WINDOW = 15.0
 #: Shortest time between two position pushes to one person.
 PUSH_INTERVAL = 1.0
-#: Shortest time between two "... is waiting" notices to an operator in a session: the
-#: arrivals between are told in one line, not a line each.
+#: Shortest time between two "... is waiting" notices to an operator in a session.
 ARRIVALS_INTERVAL = 30.0
 #: Names at most in that one line; the rest are counted.
 ARRIVALS_NAMED = 3
-#: Seconds a session is taken to last until enough are measured (`--typical-session`): a
-#: typed help-desk conversation takes about ten minutes, as support chats do.
+#: Seconds a session is taken to last until enough are measured (`--typical-session`), as
+#: support chats take.
 TYPICAL_SESSION = 600.0
 
 
@@ -74,12 +71,10 @@ class DeskSettings(Struct, frozen=True, kw_only=True):
             raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
 
 
-#: A desk's settings when it is given none.
 DEFAULTS = DeskSettings()
 
 
 def work_bits(waiting: int) -> int:
-    """The bits of work a new place costs with `waiting` people in the room."""
     if waiting < WORK_FREE_BELOW:
         return 0
     return min(WORK_BITS_FIRST + (waiting - WORK_FREE_BELOW) // WORK_BITS_STEP, WORK_BITS_MOST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core.credentials import same_secret
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeepOperators, Log
-from registry.core.desk.restart import HeldPlaces
+from registry.core.desk.restart import kept_for
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Operator
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskLook, DeskOperator, DeskServe
@@ -25,14 +25,12 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
 class Duty:
-    def __init__(self, s: DeskState, sessions: DeskSessions, held: HeldPlaces) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions) -> None:
         self._s = s
         self._sessions = sessions
-        self._held = held
 
     def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
-        """A `DeskOperator` on `conn`: on duty (its key authorised by the operator key), or
-        refused."""
+        """A `DeskOperator` on `conn`: on duty, or refused."""
         s = self._s
         key = s.source(conn).key
         # authorised for the name it was given: under another name it shows the key again
@@ -57,7 +55,7 @@ class Duty:
         topics = topics_text(tuple(sorted(operator.topics)))
         s.log_operator(operator, f"on duty ({topics})", emit)
         emit(DeskSend(conn, self._s.on_duty(operator, msg.id)))
-        self._held.kept_for(operator, now, emit)
+        kept_for(s, operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
         s.briefings.append(operator)
         self._sessions.hand_over(now, emit)
@@ -76,7 +74,6 @@ class Duty:
             emit(Close(conn, "its key was revoked"))
 
     def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
-        """Whether the operator on `conn` is refused duty (and refused)."""
         s = self._s
         if not known and not same_secret(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)

@@ -10,7 +10,7 @@ import msgspec
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.notices import Notices
+from registry.core.desk.notices import words_of_crisis
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import (
@@ -47,8 +47,8 @@ from wire.version import WIRE_VERSION, wire_refusal
 
 
 def holder(people: Iterable[Person], given: str) -> Person | None:
-    """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
-    token compared in constant time."""
+    """The one of `people` whose token (or its hash) is `given`, or None; every token
+    compared in constant time."""
     if not given:
         return None
     found = None
@@ -61,8 +61,8 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 def source_refusal(
     people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
 ) -> tuple[str, str] | None:
-    """Why a join with `key` from `address` may not take a place beside `people` (held and served
-    included), and the log's line; or None. "" is unknown, not limited."""
+    """Why a join with `key` from `address` may not take a place beside `people`, and the log's
+    line; or None. "" is unknown, not limited."""
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)
@@ -87,10 +87,9 @@ def source_refusal(
 
 
 class Persons:
-    def __init__(self, s: DeskState, sessions: DeskSessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions) -> None:
         self._s = s
         self._sessions = sessions
-        self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
         """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal."""
@@ -135,7 +134,6 @@ class Persons:
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
-        """Whether a newcomer may take a place; if not, refused."""
         s = self._s
         # Only a join from the same source (key, else address) learns that its number is
         # here: trying a number tells nobody else who is at the desk. Without the token
@@ -259,7 +257,7 @@ class Persons:
         assert person.conn is not None
         session = s.session_of(person)
         if session is None and not msg.session and speaks_of_crisis(msg.text):
-            self._notices.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, emit)
+            words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."
@@ -284,7 +282,6 @@ class Persons:
             s.log(line, person, emit)
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
-        """`.end` or `.quit`: the session ends, or the place is left."""
         s = self._s
         assert person.conn is not None
         conn = person.conn
@@ -306,7 +303,6 @@ class Persons:
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
-    """Why a `DeskJoin` is out of bounds, or None."""
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from registry.core.desk import notices, restart
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
-from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import DeskSessions, Ending
 from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
@@ -50,15 +50,12 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised` (key text
-        -> name)."""
+        """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised`."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self._sessions = sessions = DeskSessions(s)
-        self.held = held = HeldPlaces(s)
-        self._notices = notices = Notices(s)
-        self.duty = duty = Duty(s, sessions, held)
-        persons = Persons(s, sessions, notices)
+        self.duty = duty = Duty(s, sessions)
+        persons = Persons(s, sessions)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
@@ -68,7 +65,7 @@ class DeskQueue:
             (Person, DeskEnd): persons.leaves,
             (Person, DeskLeave): persons.leaves,
             (Operator, DeskLook): duty.room,
-            (Operator, DeskFirst): notices.put_first,
+            (Operator, DeskFirst): functools.partial(notices.put_first, s),
             (Operator, DeskLine): duty.line,
             (Operator, DeskEnd): duty.end,
             (Operator, DeskServe): duty.serve,
@@ -117,8 +114,8 @@ class DeskQueue:
 
     def _after(self, now: float, emit: Emit) -> None:
         self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
-        self.held.keep(emit)
+        notices.tell(self._s, now, emit)
+        restart.keep(self._s, emit)
 
     def hold(self) -> None:
         """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
@@ -147,9 +144,9 @@ class DeskQueue:
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
-        self.held.expire(now, emit)
+        restart.expire(self._s, now, emit)
         self._after(now, emit)
-        self._notices.tell_held_back(now, emit)
+        notices.tell_held_back(self._s, now, emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s
@@ -174,7 +171,7 @@ class DeskQueue:
 
     def next_wake(self) -> float | None:
         s = self._s
-        times = self.held.wakes() + self._notices.wakes()
+        times = restart.wakes(s) + notices.wakes(s)
         if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
@@ -185,7 +182,6 @@ class DeskQueue:
         return min(times, default=None)
 
     def shutdown(self, now: float, emit: Emit) -> None:
-        """The registry stops: end every session, tell everyone why, close everything."""
         s, reason = self._s, "The help desk is closing."
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."
@@ -201,7 +197,7 @@ class DeskQueue:
         s.arrivals.clear()
         s.briefings.clear()
         # everyone was told the desk is closing, and their clients end: nobody comes back
-        self.held.keep(emit)
+        restart.keep(self._s, emit)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against

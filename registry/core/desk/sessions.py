@@ -44,14 +44,13 @@ class DeskSessions:
         self._s = s
 
     def settle(self, now: float, emit: Emit) -> None:
-        """Hand over, then push positions; neither while held (figures taken mid-batch would
-        count operators already gone)."""
+        """Hand over, then push positions; neither while held."""
         if not self._s.holding:
             self.hand_over(now, emit)
             self._s.push(now, emit)
 
     def hand_over(self, now: float, emit: Emit) -> None:
-        """Give every free operator the earliest connected person it serves (the operator free
+        """Give every free operator the earliest connected person it serves (the one free
         longest first)."""
         s = self._s
         if s.paused(now):
@@ -160,7 +159,6 @@ class DeskSessions:
             s.conns.pop(person.conn, None)
 
     def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
-        """Take `operator` off duty; its person goes back to the front."""
         emit(Log(f"desk: operator {operator.name} {why}"))
         session = operator.session
         self._s.operators.pop(operator.conn, None)
@@ -178,7 +176,6 @@ class DeskSessions:
     def tell_queued_first(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """Hand over whoever can be, but tell `person` where they stand first."""
         served: list[Action] = []
         self.hand_over(now, served.append)
         self._s.tell_queued(person, reply_to, now, emit, restored=restored)

@@ -123,7 +123,7 @@ class DeskState:
         authorised: dict[str, str] | None,
         settings: DeskSettings,
     ) -> None:
-        """Operators' keys `authorised` (key text -> name) go on duty as the operator key does."""
+        """Operators' keys `authorised` (key text -> name) go on duty as the operator key."""
         self.make_id = make_id
         self.make_token = make_token
         self.operator_key = operator_key
@@ -197,7 +197,6 @@ class DeskState:
         emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
     def log(self, line: str, person: Person, emit: Emit) -> None:
-        """`line` for the log, of `person`'s number scrubbed."""
         emit(Log(scrub_phone(clean(line), person.phone)))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
