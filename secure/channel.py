@@ -19,7 +19,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure import cookie
+from secure import cookie, sessions
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker, HandshakeLoad
 from secure.noise import (
     CHANNEL_PROTOCOL,
@@ -30,15 +30,7 @@ from secure.noise import (
     nonce_bytes,
     public_bytes,
 )
-from secure.sessions import (
-    INITIATIONS_KEPT,
-    Initiation,
-    Peer,
-    Session,
-    Sessions,
-    Window,
-    stamp_bytes,
-)
+from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 from wire.round_trip import RTO_MAX
@@ -266,7 +258,7 @@ class SecureChannel:
             wait = _at_least(HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8), peer.slowest)
             if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX) and not at_once:
                 return
-            if len(initiations) >= INITIATIONS_KEPT:
+            if len(initiations) >= sessions.INITIATIONS_KEPT:
                 self._by_index.pop(initiations.pop(0).local, None)
         handshake = Handshake(
             "IK", initiator=True, prologue=PROLOGUE, static=self.static, remote_static=key
