@@ -1,8 +1,6 @@
-"""Group commit: what one pass of the event loop stores is made durable by one commit
-after it. A send waits for what it tells of: the registry's own word (an answer, a table
-push, a notice) for the commits begun before it, none leaving while they fail; a peer's
-line passed on (PASSED_ON) tells of nothing stored, and only follows what waits for the
-same peer (docs/PROTOCOL.md, "What survives a crash")."""
+"""Group commit: what one pass of the event loop stores is made durable by one commit after
+it. The registry's own word waits for the commits begun before it; a peer's line passed on
+(PASSED_ON) only follows what waits for the same peer (docs/PROTOCOL.md)."""
 
 from __future__ import annotations
 
@@ -15,16 +13,13 @@ from registry.adapter.store import Store
 from registry.core.actions import PASSED_ON, Addr, Send, SendMany
 from registry.core.table import Table
 
-#: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
-
 #: Seconds a commit may keep the event loop busy before the next one waits as long again.
 SLOW_COMMIT = 0.005
 
 
 class GroupCommit:
-    """The commits of one registry's `store`: `release` sends what waited, after every
-    commit (nothing when it failed)."""
+    """The commits of `store`: `release` sends what waited after each (nothing on failure)."""
 
     def __init__(
         self,
@@ -37,7 +32,7 @@ class GroupCommit:
         self._table = table
         self._release = release
         self._log = log
-        # sends waiting for the next commit (None: none opened), and for the one being made
+        # sends waiting for the next commit (None: none opened), and the one being made
         self._held: list[Send | SendMany] | None = None
         self._making: list[Send | SendMany] = []
         # the addresses of those sends, what else for them waits behind (None: not known)
@@ -50,13 +45,10 @@ class GroupCommit:
 
     @property
     def is_open(self) -> bool:
-        """Whether a commit is opened or being made (what is written waits for it)."""
         return self._held is not None or self._running
 
     def hold(self, send: Send | SendMany) -> Send | SendMany | None:
-        """What of `send` leaves now; the rest waits: the registry's word for the commit
-        open or being made (opened now if something stored waits), a line passed on to a
-        peer only behind what waits for that peer."""
+        """What of `send` leaves now; the rest waits for the commit (opened if need be)."""
         if type(send.message) in PASSED_ON:
             if self._behind is None:  # (found once a commit, and only for these)
                 self._behind = {a for s in (*self._making, *(self._held or ())) for a in _addrs(s)}
@@ -75,8 +67,7 @@ class GroupCommit:
         return now
 
     def open(self) -> None:
-        """Begin a commit, made after this pass (or after the one being made); after a slow
-        one (SLOW_COMMIT), once as long again has passed."""
+        """Begin a commit after this pass (after a SLOW_COMMIT, once as long again passed)."""
         if self._held is None:
             self._held = []
             if not self._running:
@@ -95,7 +86,6 @@ class GroupCommit:
         await self.commit()
 
     async def made(self) -> None:
-        """Wait until the commits opened or being made are over."""
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
@@ -106,7 +96,6 @@ class GroupCommit:
             await self.commit()
 
     async def commit(self) -> None:
-        """Make what was written durable, then let the sends that waited for it go."""
         self._running = True
         held = self._making = self._held or []
         self._held = None
@@ -132,7 +121,7 @@ class GroupCommit:
             self._schedule()
 
     def _failed(self, error: str, withheld: int) -> None:
-        """Say that data cannot be made durable: at once, then every FAILING_LOG_EVERY."""
+        """Log the error at once, then every FAILING_LOG_EVERY."""
         now = time.monotonic()
         if self._failing is not None and self._failing[0] == error:
             self._failing = (error, self._failing[1], self._failing[2] + withheld)
@@ -152,7 +141,7 @@ def _addrs(send: Send | SendMany) -> tuple[Addr, ...]:
 
 
 def _split(send: Send | SendMany, behind: set[Addr]) -> tuple[Send | SendMany | None, ...]:
-    """`send` as what goes to the addresses not in `behind`, and to those (None: nothing)."""
+    """`send` to the addresses not in `behind`, and to those (None: nothing)."""
     if isinstance(send, Send):
         return (None, send) if send.addr in behind else (send, None)
     if behind.isdisjoint(send.addrs):

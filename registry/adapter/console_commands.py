@@ -17,8 +17,8 @@ LOG_COMMAND = ".log"
 
 
 class Command(NamedTuple):
-    """One console command: the `argument` it takes ("": none), its lines in `help`, what
-    carries it out and answers, and whether it only `reads`."""
+    """One console command: the `argument` it takes ("": none), its lines in `help`, and
+    whether it only `reads`."""
 
     argument: str
     says: tuple[str, ...]
@@ -72,7 +72,6 @@ COMMANDS: dict[str, Command] = {
 
 
 def help_lines(names: list[str]) -> list[str]:
-    """The lines `help` shows for the commands `names`."""
     lines = []
     for name in names:
         command = COMMANDS[name]
@@ -81,7 +80,6 @@ def help_lines(names: list[str]) -> list[str]:
     return lines
 
 
-#: What `help` answers.
 HELP: tuple[str, ...] = (
     *help_lines(list(COMMANDS)),
     "  .log off|on      hide or show the log lines on this console",
@@ -93,13 +91,11 @@ HELP: tuple[str, ...] = (
 
 
 def is_registry_command(line: str) -> bool:
-    """Whether `line`'s first word is one of the console's commands (a "/" or not)."""
     words = line.split(maxsplit=1)
     return bool(words) and words[0].removeprefix("/").lower() in COMMANDS
 
 
 def run_command(words: list[str], registry: Registry) -> list[str]:
-    """Carry out the console's command `words` on `registry`: the lines that answer."""
     name = words[0].lower()
     if (command := COMMANDS.get(name)) is None:
         return [f"  unknown command {words[0]!r}; type help"]

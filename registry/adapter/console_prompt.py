@@ -1,7 +1,6 @@
-"""The registry console's prompt on a terminal: `registry>` (or where a line goes), editing
-and history (terminal/prompt.py), every line printed above it. Ctrl-C or Ctrl-D on its empty
-line stops the registry; while it serves anyone it asks first (`y`, or the same key again).
-One for the whole run: a registry of a service keeps it as its role changes."""
+"""The registry console's prompt on a terminal, every line printed above it. Ctrl-C or Ctrl-D
+on its empty line stops the registry; while it serves anyone it asks first (`y`, or the same
+key again). A registry of a service keeps it as its role changes."""
 
 from __future__ import annotations
 
@@ -12,14 +11,11 @@ from terminal.prompt import LinePrompt
 
 
 def stop_hint(desk: str = "") -> str:
-    """How to stop a registry from its console, said as it starts (`desk`: how while it
-    serves someone at the help desk)."""
     return f"quit or Ctrl-C stops the registry{desk}; it asks first while it serves anyone."
 
 
 class ConsolePrompt:
-    """The prompt: `print` puts a line above it; `start` hands it the console's lines. `make`
-    makes the prompt from LinePrompt's arguments (the full screen's, say)."""
+    """`make` makes the prompt from LinePrompt's arguments (the full screen's, say)."""
 
     def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
@@ -42,10 +38,9 @@ class ConsolePrompt:
         whom: Callable[[], list[str]],
         says: Callable[[], str] = lambda: "registry> ",
     ) -> None:
-        """Run the prompt: each line entered goes to `on_line` with when it was begun
-        (monotonic), but the answer to the question before stopping; `on_end` once the
-        input ends. `stop()` stops the registry; `whom()` says whom it serves (as "2 peers
-        online"; none: it stops without asking); `says()` is the prompt's text."""
+        """Each line entered goes to `on_line` with when it was begun, but the answer to the
+        question before stopping; `whom()` says whom the registry serves ("2 peers online";
+        none: it stops without asking); `says()` is the prompt's text."""
         self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
         self._prompt.set_prompt(self._prompt_says)
         self._prompt.start(self._line, on_end)
@@ -62,18 +57,15 @@ class ConsolePrompt:
         self.print("The registry keeps running.")
 
     def put_back(self, text: str) -> None:
-        """Put `text` into the prompt, unless something is typed there already."""
         self._prompt.put_back(text)
 
     async def stop(self) -> None:
-        """Print the last lines and leave the terminal as it was."""
         await self._prompt.stop()
 
     def _prompt_says(self) -> str:
         return self._ask.asked or self._says()
 
     def _interrupted(self) -> bool:
-        """Ctrl-C or Ctrl-D on the empty line: stop, or ask first (see the module)."""
         if not self._ask.key():
             self._stop()
         self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not

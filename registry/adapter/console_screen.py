@@ -1,7 +1,6 @@
-"""The registry's console on the full screen (on a terminal, without --plain): the log and
-the answers to commands in one window, the help desk's conversation (the console is its
-operator admin) in another, the waiting room beside them and a status bar; the
-`registry>` line, its commands and keys as in line mode (terminal/screen_prompt.py)."""
+"""The registry's console on the full screen: the log and the answers to commands in one
+window, the help desk's conversation in another, the waiting room beside them and a status
+bar; the `registry>` line as in line mode."""
 
 from __future__ import annotations
 
@@ -27,9 +26,8 @@ LOG_LINE = re.compile(r"\d\d:\d\d:\d\d ")
 
 
 class ConsoleState(NamedTuple):
-    """What the status bar and the waiting room show, asked at each redraw: where the
-    registry listens, its peers online, its stored messages, the waiting room's rows (None:
-    no help desk), and whether a line typed goes to the desk."""
+    """What the status bar and the waiting room show, asked at each redraw (`rows` None: no
+    help desk)."""
 
     listening: Callable[[], str]
     online: Callable[[], int]

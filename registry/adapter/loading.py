@@ -25,9 +25,6 @@ from secure.keys import KeyFileError, load_or_make_key
 
 
 class Backend(Struct, frozen=True):
-    """Where a registry's state is kept, what was found there, its own key, and, for a
-    registry of a service, where its peers and the service's registries are."""
-
     store: Store
     kept: Kept
     static: X25519PrivateKey
@@ -36,14 +33,13 @@ class Backend(Struct, frozen=True):
     channel: SecureChannel | None = None
     #: where the help desk keeps what it keeps (None: files in the data directory)
     desk: Shelf | None = None
-    #: where the registry's peers are (registry/adapter/router.py)
     router: Router = ALONE
     #: where the registries of its service are reached ("ip:port" each)
     registries: tuple[str, ...] = ()
 
     @classmethod
     def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
-        """The data directory's state and key. StorageError when it cannot be used."""
+        """The data directory's state and key; StorageError when it cannot be used."""
         kept = store.load(time.monotonic())  # every row heard from now
         try:
             static, key_made = load_or_make_key(data_dir)
@@ -53,8 +49,6 @@ class Backend(Struct, frozen=True):
 
 
 def registry_channel(static: X25519PrivateKey) -> SecureChannel:
-    """A registry's secure channel under its key `static`: it answers KEY_REQUEST, and
-    never begins a handshake because a peer is silent."""
     return SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
 
 
@@ -64,8 +58,7 @@ def load(
     rejections: Rejections,
     settings: RegistrySettings,
 ) -> tuple[DeskService, RegistryCore]:
-    """The registry's help desk and core, with the state `backend` kept; StorageError
-    when the desk's key cannot be used."""
+    """The registry's help desk and core; StorageError when the desk's key cannot be used."""
     try:
         desk = DeskService(
             data_dir,
@@ -98,7 +91,6 @@ def load(
     return desk, core
 
 
-#: The file in the data directory that a running registry holds locked.
 LOCK_FILE = "registry.lock"
 
 

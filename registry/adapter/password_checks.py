@@ -21,8 +21,7 @@ Done = Callable[[str, Challenge | bool | None], None]
 
 
 class PasswordChecks:
-    """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome.
-    `secret` makes up the challenges of names without a password; `public`: our key."""
+    """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome."""
 
     def __init__(self, done: Done, secret: bytes, public: bytes) -> None:
         self._done = done
@@ -33,7 +32,6 @@ class PasswordChecks:
         self._running: set[asyncio.Future[Challenge | bool]] = set()
 
     def start(self, check: CheckPassword) -> None:
-        """Start `check`; its outcome comes to `done` later, on this loop."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, carry_out, check, self._secret, self._public)
         self._running.add(future)
@@ -54,8 +52,7 @@ class PasswordChecks:
 
 
 def password_secrets(static: X25519PrivateKey) -> tuple[bytes, bytes]:
-    """What the checks of the registry (or service) of key `static` are made with: the secret
-    its made-up challenges come from (the same each start, and on each registry of a service),
-    and its public key, which every proof is bound to."""
+    """The secret the made-up challenges come from (the same each start, and on each registry
+    of a service), and the public key every proof is bound to."""
     secret = hmac.digest(static.private_bytes_raw(), b"ChatApp made-up password", "sha256")
     return secret, static.public_key().public_bytes_raw()

@@ -1,7 +1,5 @@
 """The running registry's console: its output (log lines and answers, in order) and what is
-typed there (registry commands, the help desk's). On a terminal it is a prompt
-(console_prompt.py), whose Ctrl-C or Ctrl-D stops the registry, asking first while it serves
-anyone."""
+typed there (registry commands, the help desk's)."""
 
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ from wire.words import counted
 if TYPE_CHECKING:
     from registry.adapter.server import RegistryServer
 
-#: How to stop a registry from its console, said as it starts.
 STOP_HINT = stop_hint(" (/quit while you serve someone at the help desk)")
 
 #: How log lines of errors start: shown even while `.log off` hides the log.
@@ -38,8 +35,6 @@ ERROR_MARK = "ERROR"
 
 
 class RegistryConsole:
-    """The console of `registry`: `out` prints one line on it (above a prompt)."""
-
     def __init__(
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
@@ -50,7 +45,7 @@ class RegistryConsole:
             else None
         )
         self.out = printable(self._prompt.print if self._prompt is not None else out)
-        # lines waiting for the end of this pass, each with its time if it is a log line
+        # lines waiting for the end of this pass, with the time of a log line
         self._lines: list[tuple[str, float | None]] = []
         self._log_on_screen = settings.log_on_screen  # (else `.log off` hides nothing)
         # while `.log off` hides the log: how many lines it hid (None: the log is shown)
@@ -98,7 +93,7 @@ class RegistryConsole:
         return bool(self._lines)
 
     def write(self) -> None:
-        """Write the lines waiting, unless a commit is open (it writes them after its sends)."""
+        """Write the lines waiting, unless a commit is open (it calls again after its sends)."""
         if self._registry.commits.is_open:
             return
         lines, self._lines = self._lines, []
@@ -136,14 +131,13 @@ class RegistryConsole:
             self.out(STOP_HINT)
 
     async def stop(self) -> None:
-        """Write what waits; a prompt prints its last lines and leaves the terminal as it was."""
         self.write()
         if self._prompt is not None:
             await self._prompt.stop()
 
     def line(self, line: str, begun: float | None = None) -> None:
-        """A line typed on the console, begun at `begun` (monotonic; None: now): a registry
-        command, or the help desk's (any line while it serves someone, but a "/" command)."""
+        """A line typed, begun at `begun` (None: now): a registry command, or the help desk's
+        (any line while it serves someone, but a "/" command)."""
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
             # the console's, even while it serves someone
@@ -169,7 +163,6 @@ class RegistryConsole:
             self._command(words)
 
     def _log_command(self, words: list[str]) -> str:
-        """The answer to `.log` followed by `words`, which it carries out."""
         match [w.lower() for w in words]:
             case ["off"] if not self._log_on_screen:
                 return "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
@@ -192,7 +185,6 @@ class RegistryConsole:
                 )
 
     def _log_hint(self) -> str:
-        """The start's line on the console's own commands (`.log off` only where it hides)."""
         if not self._log_on_screen:
             return "  help lists every command of this console."
         return "  .log off hides the log lines here (.log on shows them); help lists every command."
@@ -209,7 +201,6 @@ class RegistryConsole:
             self.say(line)
 
     def ended(self) -> None:
-        """The console's input ended: it goes off duty at the help desk."""
         if self._prompt is not None:
             # the prompt took the loop's SIGINT handler away as it ended
             self._registry.catch_signals()
@@ -221,8 +212,7 @@ class RegistryConsole:
             )
 
     def read(self, stdin: TextIO | None = None) -> None:
-        """Carry out the console's lines (standard input unless `stdin`), those typed while
-        the registry started first."""
+        """Carry out the lines typed (on `stdin` if given), those typed ahead first."""
         if self._prompt is not None and stdin is None:
             self._prompt.start(
                 self.line,
@@ -245,7 +235,6 @@ class RegistryConsole:
         return f"to {serves}> " if serves else "registry> "
 
     def _put_back(self, text: str) -> None:
-        """Put `text` back into the prompt, once the line entered has left it."""
         assert self._prompt is not None
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
@@ -257,8 +246,7 @@ class RegistryConsole:
 
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
-    """What waits in the terminal `stdin` before anything reads it: the lines finished,
-    and the start of one typed (terminal/typed_ahead.py)."""
+    """What waits in `stdin` before anything reads it: the lines finished, and one begun."""
     try:
         ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
     except (OSError, ValueError):
@@ -272,8 +260,8 @@ def read_lines(
     line: Callable[[str], None],
     ended: Callable[[], None],
 ) -> None:
-    """Read `stdin` on a thread from now on: each line (the first begun by `pending`) goes
-    to `line`, then `ended` once the input ends, both called in the running event loop."""
+    """Read `stdin` on a thread: each line (the first begun by `pending`) to `line`, then
+    `ended`, both called in the running event loop."""
     loop = asyncio.get_running_loop()
 
     def post(call: Callable[..., None], *args: str) -> None:
@@ -295,7 +283,6 @@ def read_lines(
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:
-    """`stop()` on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -303,12 +290,10 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
-    """`out`, printing every line cleaned: log lines quote the network."""
-    return lambda line: out(clean(line))
+    return lambda line: out(clean(line))  # (log lines quote the network)
 
 
 def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> list[str]:
-    """Where the registry listens and reached at, and what it found in `kept_in`."""
     boxes = sum(len(box) for box in core.mail.values())
     rooms = len(core.rooms.rooms)
     lines = [
@@ -322,7 +307,6 @@ def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> 
 
 
 def key_lines(public: bytes, made: bool, *, service: bool = False) -> list[str]:
-    """The registry's key (or its service's), and the join code that pins it."""
     made_text = " (made just now)" if made else ""
     if service:
         whose = f"This service's key{made_text}"

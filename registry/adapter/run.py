@@ -76,9 +76,8 @@ def advertise(
     log: Callable[[str], None],
     say: Callable[[str], None],
 ) -> Advertisement | None:
-    """Advertise the registry at `bind`:`port` with the key `public` on the network, and
-    `log` whether it is; None when it is not (on loopback, as it `say`s at once, or when
-    discovery cannot work)."""
+    """Advertise the registry on the network, and `log` whether it is; None when it is not
+    (on loopback, as it `say`s at once, or when discovery cannot work)."""
     if ipaddress.ip_address(bind).is_loopback:
         say(
             f"Not advertised on the network: it listens on {bind}, which only this machine "
@@ -105,7 +104,6 @@ def advertise(
 
 
 def _not_carried_out(out: Callable[[str], None]) -> None:
-    """The registry did not start: what was typed meanwhile is said not carried out."""
     lines, pending = typed_ahead(sys.stdin)
     for line in [*lines, pending]:
         if line.strip():

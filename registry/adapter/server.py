@@ -50,19 +50,15 @@ class RegistryServer:
         backend: Backend | None = None,
         settings: RegistrySettings | None = None,
     ) -> None:
-        """A registry on `data_dir`, to listen on `listen` (address, port); `out` prints one
-        line on its console (RegistryConsole); `settings` None: the defaults. Its state is kept
-        in `backend` (loaded by the caller: registry/adapter/cluster/), or else in files in
-        `data_dir`. StorageError when the data directory cannot be used."""
+        """`out` prints one console line; state is kept in `backend` (loaded by the caller), or
+        else in files in `data_dir`. StorageError when the data directory cannot be used."""
         settings = settings or RegistrySettings()
         self.data_dir = data_dir
         self.bind, self.port = listen
-        #: The console: its output (`log`: one timestamped line) and what is typed there.
         self.console = RegistryConsole(self, out, settings)
         self.log = self.console.log
         self._verbose = settings.verbose
-        #: The one log of every refusal and failed check, of the chat and the desk alike:
-        #: one line per kind per interval, with a count (net/drop_log.py).
+        #: The one log of every refusal and failed check, of the chat and the desk alike.
         self.rejections = Rejections(self.log)
         # made first, as its user's alone; said once the registry is listening (`start`)
         self._tightened = private(data_dir)
@@ -80,11 +76,8 @@ class RegistryServer:
         self.desk.registries = lambda: self.core.registries  # its clients: where next
 
     def _set_up(self, backend: Backend) -> None:
-        """The rest of `__init__`, once the data directory, locked for this registry alone,
-        is loaded from `backend`."""
         self._key_made = backend.key_made
         self._router = backend.router
-        # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff = (frozenset(DESK_TYPES), self.desk.handle_connection)
         channel = backend.channel or registry_channel(backend.static)
         self._gate = self._admit  # (bound once: each datagram is offered to it)
@@ -103,13 +96,11 @@ class RegistryServer:
             on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)
-        # whether datagrams were handled since the timer was last re-armed (see _drained)
-        self._wake_stale = False
-        # the drain's datagrams of acks alone not yet handed to the core: (messages, from, key)
+        self._wake_stale = False  # datagrams were handled since the timer was re-armed
+        # the drain's datagrams of acks alone not yet handed to the core
         self._held: list[tuple[list[Message], Addr, bytes]] = []
         self._stopped = asyncio.Event()
-        self._closing = False  # see `close`
-        #: The group commit: sends wait for the fsync that covers them (read-only outside).
+        self._closing = False
         self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
             lambda ticket, outcome: self.run_actions(
@@ -119,7 +110,6 @@ class RegistryServer:
         )
 
     async def start(self) -> Addr:
-        """Bind the sockets; return the address bound."""
         addr = await self.endpoint.open(self.bind, self.port)
         self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
@@ -142,7 +132,6 @@ class RegistryServer:
         return addr
 
     async def serve_forever(self) -> None:
-        """Run until `stop` is called."""
         await self._stopped.wait()
 
     def stop(self) -> None:
@@ -153,9 +142,8 @@ class RegistryServer:
         stop_on_signals(self.stop)
 
     async def close(self) -> None:
-        """Stop: from the first step on, take nothing more in (datagrams, frames, the
-        timer, the cluster's events), so that only what was decided settles. A registry of
-        a service that decides again under a new term must not go on deciding beside it."""
+        """Stop: from the first step on, take nothing more in, so that only what was decided
+        settles (a registry of a service must not decide beside its successor)."""
         self._closing = True
         await self.commits.settle()
         self._timer.cancel()
@@ -168,8 +156,6 @@ class RegistryServer:
             os.close(self._lock)  # another registry may use the data directory now
             self._lock = -1
 
-    # -- events -------------------------------------------------------------------------
-
     def _admit(self, addr: Addr, now: float | None = None) -> bool:
         # asked of each message of a frame, of every datagram but a live session's data
         # before it is opened, and of that data's requests (`count_requests`)
@@ -181,7 +167,7 @@ class RegistryServer:
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
-        # a message read from a TCP connection (datagrams come through `_received_batch`)
+        # a message read from a TCP connection
         self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
@@ -205,16 +191,14 @@ class RegistryServer:
             self._take_held(self.endpoint.behind())
 
     def _take_held(self, behind: float = 0.0) -> None:
-        """Hand the core the datagrams read and held (in `_received_batch`), in order."""
         held, self._held = self._held, []
         now = self.endpoint.read_at
         self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
         self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
-        """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
-        (a message handed over by another registry of the service, a registry gone), or the
-        console's (`release`). Not once the registry is closing."""
+        """Carry out what the core answers to `event` (the cluster's, the console's), unless
+        closing."""
         if not self._closing:
             self.run_actions(event(self.core, self._now()))
 
@@ -237,19 +221,16 @@ class RegistryServer:
             self.run_actions(self.core.tick(self._now(), behind))
 
     def _now(self, now: float | None = None) -> float:
-        """The `now` of an event for the core: the monotonic clock (read here, or by the
-        endpoint as `now`): a step of the time of day must not fire or hold back retries."""
+        """The monotonic clock: a step of the time of day must not fire or hold back retries."""
         return time.monotonic() if now is None else now
 
     def run_actions(self, actions: Sequence[Action]) -> None:
-        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
-        how every event ends (a test may hand it actions of its own)."""
+        """Carry out the actions of one event, then re-arm the timer: how every event ends."""
         self._carry_out_all(actions)
         if not self._closing:
             self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order (`_carry_out`), up to a write that fails."""
         for action in actions:
             try:
                 self._carry_out(action)
@@ -259,9 +240,8 @@ class RegistryServer:
                 break
 
     def _carry_out(self, action: Action) -> None:
-        """Carry out one action of the core; the one way the registry's actions are carried
-        out (a Send may wait for a commit: see registry.adapter.commit). Raises OSError
-        or StorageError for a write that fails."""
+        """The one way the core's actions are carried out; OSError or StorageError for a write
+        that fails."""
         # (exact types: a Struct class's isinstance that fails is a call of its metaclass)
         if type(action) is Send or type(action) is SendMany:
             self._send(self.commits.hold(action))
@@ -291,7 +271,6 @@ class RegistryServer:
             self.endpoint.send(action.addr, action.message, action.key)
 
     def _release(self, held: list[Send | SendMany]) -> None:
-        """Send what waited for a commit, now made (see registry.adapter.commit), together."""
         with self.endpoint.packed():
             for send in held:
                 self._send(send)

@@ -11,10 +11,8 @@ from registry.core.quotas import MAILBOX_MESSAGES
 
 
 class RegistrySettings(Struct, frozen=True):
-    """Each as its command line option says; `prompt`: the console is a prompt;
-    `log_on_screen`: the log goes to a screen (`.log off` may hide it); `screen`: a prompt
-    is the full screen, in `colour` or not; `advertise`: where its peers reach a registry of
-    a service ("": its first address)."""
+    """Each as its command line option says; `log_on_screen`: `.log off` may hide the log;
+    `advertise`: where peers reach a registry of a service ("": its first address)."""
 
     verbose: bool = False
     keepalive: float = 10.0

@@ -54,8 +54,6 @@ BOX_PATHS_KEPT = 1024
 
 
 class Storage:
-    """Reads and writes the registry's data directory."""
-
     def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
         """`log` is told of every line of a mailbox moved aside."""
         self.root = root
@@ -127,13 +125,12 @@ class Storage:
         return self._box(box).with_name(f"{box}{OWNER}")
 
     def _remove(self, box: str, path: Path) -> None:
-        """Mailbox `box`, at `path`, is gone: so is what it kept of its owner."""
         path.unlink(missing_ok=True)
         self._owner_path(box).unlink(missing_ok=True)
 
     def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
-        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, only
-        at the next `sync()`, which the caller makes before anything depends on it."""
+        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, at the
+        next `sync()`."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
@@ -165,7 +162,6 @@ class Storage:
         return bool(self._pending)
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
-        """Remove the messages `ids` from `owner`'s mailbox by atomic replace."""
         self.sync()  # what waits is part of the file being rewritten
         path = self._box(owner)
         gone = set(ids)
@@ -177,8 +173,8 @@ class Storage:
             fsync_dir(self.mail_dir)
 
     def move(self, old: str, new: str) -> None:
-        """Move `old`'s mailbox to `new` (a rename), appending to any messages already there."""
-        self.sync()  # what waits is part of the files being rewritten
+        """Append `old`'s mailbox to `new`'s (a rename)."""
+        self.sync()
         src, dst = self._box(old), self._box(new)
         messages = self._read_box(dst) + self._read_box(src)
         if messages:
@@ -191,7 +187,6 @@ class Storage:
         self._box(owner)
 
     def _is_box(self, name: str, path: Path) -> bool:
-        """Whether `name` may name a mailbox (a name, casefolded); `path` is logged if not."""
         if not _is_key(name):
             self._log(f"{path}: not a mailbox's name; left alone")
             return False
@@ -208,8 +203,7 @@ class Storage:
         return path
 
     def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
-        """The messages of the mailbox file `path` ([]: none), its other lines set aside;
-        with `tidy` the box is rewritten without them. Raises OSError."""
+        """The messages of `path`, its other lines set aside (with `tidy`, removed)."""
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
             lines = read_text(path, errors="replace").split("\n")
@@ -250,8 +244,8 @@ class Storage:
 
 
 class Rows:
-    """The rows of table.json as last written, by name key, each with its record's state
-    then (encoded again only when it changed); the keys of rows with former names."""
+    """table.json's rows as last written, by name key, with the record's state then; the
+    keys of rows with former names."""
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
@@ -259,9 +253,8 @@ class Rows:
 
 
 def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
-    """`table` as the text of table.json, one name to a line. With `rows`, a row whose
-    record is unchanged is reused; with `named` too (SaveTable's keys), only those rows
-    and those with former names are looked at."""
+    """`table` as table.json's text, one name to a line; with `rows`, an unchanged row is
+    reused, and with `named` (SaveTable's keys) only those and former names' are looked at."""
     formers, kept = table.formers(), rows.rows if rows is not None else {}
     look = None if named is None or rows is None else named | formers.keys() | rows.holders
     lines, fresh = [], {}
@@ -283,8 +276,7 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
 
 
 def _is_key(name: str) -> bool:
-    """Whether `name` is a name key (a name, casefolded): the last gate before a path, which
-    no name key spells outside its directory."""
+    """Whether `name` is a name key: the last gate before a path (none leaves its folder)."""
     return not name_problem(name) and name == name.casefold()
 
 
@@ -304,7 +296,6 @@ _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as i
 
 
 def mail_line(message: StoredMessage) -> str:
-    """`message` as one line of a mailbox file, its newline included."""
     if message.after:
         line = _LINE_AFTER % tuple(map(_json_str, message))
     else:
@@ -326,8 +317,7 @@ def _from_json(data: Any) -> StoredMessage:
 
 
 def room_lines(data: bytes) -> tuple[list[RoomMessage], int]:
-    """The room messages of `data`, one a line as the wire encodes them; how many lines were
-    not one."""
+    """The room messages of `data`, one a line as encoded; how many lines were not one."""
     kept, skipped = [], 0
     for line in filter(bytes.strip, data.split(b"\n")):
         try:
@@ -352,8 +342,7 @@ class RoomHistoryFiles:
         self._failed = ""  # the last error logged, so that one failing disk says so once
 
     def load(self) -> dict[str, list[RoomMessage]]:
-        """The last ROOM_HISTORY lines of each room's file, by room key, oldest first, then
-        its last topic (RoomMessage.topic) if it has one."""
+        """Each room's last ROOM_HISTORY lines, by room key, oldest first, then its topic."""
         histories: dict[str, list[RoomMessage]] = {}
         try:
             paths = sorted(self.dir.glob("*.jsonl"))
@@ -378,8 +367,7 @@ class RoomHistoryFiles:
         return histories
 
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
-        """`history` is room `room`'s now, its last line new: append it, or rewrite. Empty,
-        the room is gone (see KEPT_EMPTIED): its file is removed."""
+        """`history` is `room`'s now, its last line new (empty: its file is removed)."""
         if (path := self._path(room)) is None:
             return
         try:

@@ -1,8 +1,5 @@
-"""Where a registry keeps what it must not lose: a backend takes the core's store actions
-as they come, and makes them durable together at `commit`. `FileStore` (here) and
-`JetStreamStore` (registry/adapter/cluster/store.py) keep one contract
-(tests/registry/test_store_contract.py).
-"""
+"""A backend takes the core's store actions as they come and makes them durable together at
+`commit`; `FileStore` and `JetStreamStore` (cluster/store.py) keep one contract."""
 
 from __future__ import annotations
 
@@ -36,14 +33,12 @@ from registry.core.actions import (
 from registry.core.table import Table
 from wire.messages import RoomMessage, StoredMessage
 
-#: The actions of the core that a store carries out.
 StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
 STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
 
 
 def named_rows(named: set[str] | None, rows: tuple[str, ...] | None) -> set[str] | None:
-    """The name keys of the rows the next commit writes, `named` before a SaveTable of
-    `rows` and after it (None: every row; `named` is updated in place)."""
+    """The rows the next commit writes (None: all), `named` updated by a SaveTable of `rows`."""
     if rows is None or named is None:
         return None
     named.update(rows)
@@ -51,8 +46,6 @@ def named_rows(named: set[str] | None, rows: tuple[str, ...] | None) -> set[str]
 
 
 class Kept(Struct, frozen=True):
-    """What a registry finds kept when it starts."""
-
     table: Table
     mail: dict[str, list[StoredMessage]]
     owners: Mapping[str, Owner]
@@ -67,28 +60,23 @@ class Store(Protocol):
     def carry_out(self, action: StoreAction) -> None: ...
 
     @property
-    def dirty(self) -> bool:
-        """Whether actions wait for a commit."""
-        ...
+    def dirty(self) -> bool: ...
 
     async def commit(self, table: Table) -> float:
         """Make what waits durable; the seconds it kept the event loop busy."""
-        ...
 
 
 class FileStore:
-    """The data directory. Mail, owners and the table wait for `commit`, which writes them
-    in a thread of its own while the registry goes on; rooms' lines are written at once."""
+    """The data directory: `commit` writes in a thread of its own; rooms' lines go at once."""
 
     def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
         self.storage = Storage(data_dir, log)
         self.histories = RoomHistoryFiles(data_dir, log)
-        # the writes of the next commit, in order
         self._waiting: deque[Callable[[], None]] = deque()
         self._table_dirty = False
         # the name keys of the rows changed since the last commit (None: any may have)
         self._named: set[str] | None = None
-        self._rows = Rows()  # the rows last written, each encoded again only once changed
+        self._rows = Rows()
 
     def load(self, now: float) -> Kept:
         return Kept(
@@ -115,7 +103,7 @@ class FileStore:
                 self._wait(box, self.storage.keep_owner, box, owner)
 
     def _wait(self, box: str, write: Callable[..., None], *args: Any, **kw: Any) -> None:
-        """`write(*args, **kw)` at the next commit; a name that cannot be a box fails now."""
+        """`write(*args, **kw)` at the next commit; a name that is not a box fails now."""
         self.storage.check_box(box)
         self._waiting.append(functools.partial(write, *args, **kw))
 
@@ -124,7 +112,6 @@ class FileStore:
         return self._table_dirty or bool(self._waiting) or self.storage.unsynced
 
     async def commit(self, table: Table) -> float:
-        """Make what waits durable in a thread; the seconds the table's text took."""
         started = time.monotonic()
         text = table_text(table, self._rows, self._named) if self._table_dirty else None
         self._table_dirty, self._named = False, set()
@@ -137,8 +124,8 @@ class FileStore:
         return busy
 
     def _write(self, count: int, text: str | None) -> None:
-        """In the commit's thread: the first `count` writes, the table's `text`, then one
-        fsync per mailbox file. A write that fails stays first, for the next commit."""
+        """The first `count` writes, the table's `text`, then the fsyncs; a write that fails
+        stays first, for the next commit."""
         for _ in range(count):
             self._waiting[0]()
             self._waiting.popleft()

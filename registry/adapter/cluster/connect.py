@@ -29,11 +29,9 @@ CONNECT_TIMEOUT = 2.0
 START_TIMEOUT = 5.0
 READY_TIMEOUT = 10.0
 ANSWER_TIMEOUT = 2.0
-#: Seconds between the client's pings, and pings unanswered after which its connection counts
-#: as dead, is closed and made again: a link that drops everything (a partition, a firewall)
-#: closes no TCP connection, and at nats-py's defaults (120 s, 2) the client found out after
-#: 4 to 6 minutes: meanwhile it said nothing, and what it sent waited, to arrive late and all
-#: at once should the link come back. Here within 2 to 3 s; a ping costs a few bytes.
+#: Seconds between the client's pings, and pings unanswered after which its connection is
+#: made again: a link that drops everything closes no TCP connection, and nats-py's defaults
+#: found out after minutes, what was sent meanwhile arriving late and all at once.
 PING_INTERVAL = 1
 MAX_OUTSTANDING_PINGS = 2
 
@@ -41,10 +39,9 @@ MAX_OUTSTANDING_PINGS = 2
 async def connect(
     folder: ServiceFolder, log: Callable[[str], None], stopping: asyncio.Event | None = None
 ) -> tuple[Client, JetStreamContext]:
-    """A connection to the first of the service's NATS servers that answers, over TLS
-    with the folder's credentials, and its JetStream; later outages are said once each on
-    `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
-    none answers, or refuses the credentials, or JetStream is not enabled there."""
+    """A connection to the first of the service's NATS servers that answers, over TLS with
+    the folder's credentials, and its JetStream; later outages are said once each on `log`
+    unless `stopping`. ClusterError when none answers, refuses, or has no JetStream."""
     failures: list[BaseException] = []  # (why none answered, at first)
     refused = asyncio.Event()  # (a server refused this registry for good)
     down = False
@@ -88,10 +85,8 @@ async def connect(
 
 
 async def _connected(folder: ServiceFolder, refused: asyncio.Event, **callbacks: Any) -> Client:
-    """A client of `folder`'s NATS servers, with `callbacks`: given up on (TimeoutError) after
-    START_TIMEOUT, or at once when `refused` is set (another service's certificate, or these
-    credentials refused), as a user waits for the reason. Once connected, the client tries
-    again for ever."""
+    """A client of `folder`'s NATS servers: TimeoutError after START_TIMEOUT, or at once when
+    `refused` is set; once connected, the client tries again for ever."""
     connecting = nats.connect(
         servers=folder.urls,
         tls=folder.tls(),
@@ -115,9 +110,8 @@ async def _connected(folder: ServiceFolder, refused: asyncio.Event, **callbacks:
 
 
 def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> ClusterError:
-    """Why no NATS server of `folder` could be used, from the errors met (the most telling
-    first), in words a user can act on. A node that closes a connection as soon as its TLS
-    is up is refusing the credentials: it may say so first, or the close may come first."""
+    """Why no NATS server of `folder` could be used, in words a user can act on (a node that
+    closes a connection as soon as its TLS is up is refusing the credentials)."""
     said = [str(exc).lower() for exc in failures]
     if bad := [e for e in failures if isinstance(e, ssl.SSLCertVerificationError)]:
         why = f"its certificate is not of this service: {bad[-1].verify_message}"
@@ -134,10 +128,8 @@ def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> Cluste
 
 
 async def _jetstream_ready(nc: Client) -> None:
-    """Once JetStream answers. A cluster of NATS servers just started elects its leader
-    first, and says so with an error or silence, which is waited out (`_waited_out`). A
-    server without JetStream has nothing in reach to serve its API, and says so at once:
-    NoRespondersError, which is not waited out."""
+    """Once JetStream answers: a cluster just started elects its leader first (waited out);
+    a server without JetStream says NoRespondersError at once (not waited out)."""
 
     async def answered() -> None:
         reply = await nc.request(f"{DEFAULT_PREFIX}.INFO", b"", timeout=ANSWER_TIMEOUT)
@@ -149,16 +141,14 @@ async def _jetstream_ready(nc: Client) -> None:
 
 
 async def when_streams_answer(work: Callable[[], Awaitable[T]]) -> T:
-    """`work()`, tried again while a stream has no leader to answer yet (a replicated
-    stream just made elects one first; `_waited_out`)."""
+    """`work()`, tried again while a stream just made has no leader to answer yet."""
     return await _waited_out(work, (nats.js.errors.NoStreamResponseError,))
 
 
 async def _waited_out(
     work: Callable[[], Awaitable[T]], waits: tuple[type[BaseException], ...]
 ) -> T:
-    """`work()`, tried again every 0.25 s while it raises one of `waits`, for
-    READY_TIMEOUT; the last error is raised."""
+    """`work()`, tried again every 0.25 s while it raises `waits`, for READY_TIMEOUT."""
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:
@@ -170,17 +160,14 @@ async def _waited_out(
 
 
 async def close(nc: Client, *, drain: bool = False) -> None:
-    """Close `nc` (draining what it holds first, when `drain`), whatever its connection's
-    state. Over TLS, a close while the server is away can raise AttributeError from within
-    asyncio (nats-py writes what it held to a transport whose TLS layer is gone): nothing
-    is left to do then."""
+    """Close `nc` (drained first when `drain`), whatever its state (over TLS, a close while the
+    server is away can raise AttributeError from within asyncio)."""
     with contextlib.suppress(nats.errors.Error, TimeoutError, OSError, AttributeError):
         await (nc.drain() if drain else nc.close())
 
 
 def _not_a_tls_end(record: logging.LogRecord) -> bool:
-    """asyncio warns, on its logger, that a TLS connection's end is not half-closed, each
-    time a NATS server closes one; that is no news to a user."""
+    """asyncio's warning that a NATS server's TLS close is not half-closed is no user's news."""
     return "eof_received()" not in record.getMessage()
 
 
@@ -191,12 +178,9 @@ TASKS_END_WITHIN = 2.0
 
 
 async def end_tasks_left() -> None:
-    """Cancel every task of this event loop but the caller's, again until each has ended,
-    for TASKS_END_WITHIN seconds at most. A NATS client closed while it reconnects can leave
-    its reconnecting task running: its connection attempt may end as the cancellation
-    comes, and Python 3.11's `asyncio.wait_for` then drops the cancellation, so the task
-    tries the next server for ever. Left to the loop's own end, such a task held the
-    process after "Registry stopped." (or printed "Task was destroyed but it is pending!")."""
+    """Cancel every task of this loop but the caller's, again until each ended (at most
+    TASKS_END_WITHIN s): a NATS client closed while it reconnects can leave its task running,
+    as Python 3.11's `asyncio.wait_for` may drop the cancellation, and hold the process."""
     current = asyncio.current_task()
     deadline = time.monotonic() + TASKS_END_WITHIN
     left = [task for task in asyncio.all_tasks() if task is not current]

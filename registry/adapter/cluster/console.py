@@ -44,8 +44,6 @@ def answer_asked(data: bytes, answer: Callable[[list[str]], list[str]]) -> bytes
 
 
 class RelayConsole:
-    """The console of a registry that relays (see the module's docstring)."""
-
     def __init__(
         self,
         ask: Ask,
@@ -53,9 +51,7 @@ class RelayConsole:
         deciding: Callable[[], str],
         stop: Callable[[], None],
     ) -> None:
-        """`ask` sends a request over NATS; `out` prints a line (cleaned for the screen);
-        `deciding()` is where the registry that decides is reached ("" for none yet);
-        `stop` stops this registry."""
+        """`deciding()` is where the registry that decides is reached ("" for none yet)."""
         self._ask = ask
         self._out = out
         self._deciding = deciding
@@ -82,7 +78,6 @@ class RelayConsole:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _answered(self, words: list[str]) -> None:
-        """Print the answer to `words`, after those to the lines typed before."""
         async with self._in_order:
             for line in await self._answer(words):
                 self._out(line)

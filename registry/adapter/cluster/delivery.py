@@ -1,7 +1,5 @@
 """The table updates a relay delivers to its own peers for the registry that decides, by a
-registry alone's watch (registry/core/table_watch.py) over the updates handed (its log);
-neither copies nor acks cross NATS (docs/PROTOCOL.md, "Several registries"). A peer's
-keepalive says what it holds, and it is pushed what it missed (`heard`)."""
+registry alone's TableWatch; neither copies nor acks cross NATS."""
 
 from __future__ import annotations
 
@@ -21,25 +19,21 @@ Handed = Sequence[tuple[Sequence[Addr], TableUpdate]]
 
 
 class Delivery:
-    """The table pushes in flight from `endpoint` to this registry's peers; `key_of(addr)`
-    is the key that spoke last from `addr` (b"": none lately)."""
+    """The table pushes in flight from `endpoint`; `key_of(addr)`: the key last heard there."""
 
     def __init__(self, endpoint: Endpoint, key_of: Callable[[Addr], bytes]) -> None:
         self._endpoint = endpoint
         self._key_of = key_of
-        #: the watch of the pushes (its peers' keys as key_text: "" for none)
         self.watch = TableWatch(IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
-        # the peers of the last push, with their keys, as handed (and their addresses, as a
-        # list); its number
+        # the peers of the last push with their keys (and as a list); its number
         self._peers: dict[Addr, bytes] = {}
         self._listed: list[Addr] = []
         self._number = 0
         self._timer = WakeTimer(self._due)
 
     def listed(self, out: Outbound) -> list[Addr] | None:
-        """The addresses of the peers the push `out` goes to, or None for one over a list
-        not held here."""
+        """The addresses the push `out` goes to (None: over a list not held here)."""
         if not out.since:
             self._peers = {(ip, port): key for ip, port, key in out.to}
             self._listed = list(self._peers)
@@ -55,8 +49,7 @@ class Delivery:
         return self._listed
 
     def push(self, handed: Handed) -> None:
-        """Deliver each update of `handed` to its peers until they ack it or a newer one:
-        consecutive updates for the same peers go as one push."""
+        """Deliver each update to its peers until acked or outdated (consecutive ones as one)."""
         now = time.monotonic()
         run: list[TableUpdate] = []
         to: Sequence[Addr] = ()
@@ -71,8 +64,7 @@ class Delivery:
         self._timer.set(self.watch.next_wake())
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
-        """`messages` came from `addr`: the acks of pushes delivered here are taken; the
-        rest is returned, for the registry that decides."""
+        """`messages` from `addr` but the acks of pushes delivered here."""
         if not self.watch.flying(addr):
             return messages
         rest: list[Message] = []
@@ -94,8 +86,7 @@ class Delivery:
         return rest
 
     def heard(self, addr: Addr, held: int) -> None:
-        """The peer at `addr` holds the table at `held` (its keepalive): what it missed is
-        pushed (TableWatch.heard), from the updates handed here."""
+        """The peer at `addr` holds the table at `held`: what it missed is pushed."""
         self._send(self.watch.heard(addr, held, self._version, time.monotonic()))
         self._timer.set(self.watch.next_wake())
 
@@ -103,9 +94,8 @@ class Delivery:
         self._timer.cancel()
 
     def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
-        """`run`, consecutive updates, to the peers `to`. One not newer than the newest
-        handed is a copy, dropped. A peer the updates say went offline, and not sent them,
-        is watched no more."""
+        """`run` to `to`, copies dropped; a peer the updates say went offline (not in `to`) is
+        watched no more."""
         fresh = [update for update in run if update.version > self._version]
         if not fresh:
             return
@@ -119,7 +109,6 @@ class Delivery:
                     self.watch.forget(where)
 
     def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
-        """Take the acks of `replies` from `addr`; the replies that answer nothing here."""
         flying = {update.id for update in self.watch.flying(addr)}
         mine = [reply for reply in replies if reply in flying]
         if not mine:

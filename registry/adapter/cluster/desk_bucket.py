@@ -1,6 +1,5 @@
-"""The help desk's shelf for a service (registry/adapter/desk/shelf.py): its records in the
-bucket CHATAPP_DESK, written only while this registry decides (its `fence`), read by the next
-one to decide; and the service's operator key, from its folder."""
+"""The help desk's shelf for a service: its records in bucket CHATAPP_DESK, written only while
+this registry decides (its `fence`); and the service's operator key, from its folder."""
 
 from __future__ import annotations
 
@@ -19,9 +18,8 @@ DESK_BUCKET = "CHATAPP_DESK"
 
 
 def service_desk_key(key: str, data_dir: Path) -> str:
-    """The service's operator key `key` (from its folder), written into `data_dir`, where
-    the registry's desk and an operator on this machine find it. A line for the log when
-    this registry's own key was another, else "". OSError when it cannot be written."""
+    """Write the service's operator key into `data_dir`, for the desk and operators here; a
+    line for the log when the registry's own key was another, else "". Raises OSError."""
     local = read_key(key_path(data_dir))
     if key == local:
         return ""
@@ -34,8 +32,6 @@ def service_desk_key(key: str, data_dir: Path) -> str:
 
 
 class BucketShelf:
-    """The desk's records in the bucket (see the module's docstring). Made by `load`."""
-
     shared = True
 
     def __init__(
@@ -45,8 +41,6 @@ class BucketShelf:
         log: Callable[[str], None],
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """`records` as read; `fence` raises Superseded when this registry no longer
-        decides (nothing is written then); `log` takes what could not be kept."""
         self._kv = kv
         self._records = records
         self._log = log
@@ -61,7 +55,6 @@ class BucketShelf:
         log: Callable[[str], None],
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> BucketShelf:
-        """What the bucket holds now. Raises the errors of JetStream (ERRORS)."""
         found = await entries(kv)
         return cls(kv, {name: value for name, (_, value) in found.items()}, log, fence)
 
@@ -103,9 +96,8 @@ class BucketShelf:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        """Write what is due, a batch at a time (the last value of each record), while
-        this registry decides; what fails is said in the log (the next change of the
-        record writes it whole again)."""
+        """Write what is due, a batch at a time, while this registry decides; what fails is
+        logged (the record's next change writes it whole again)."""
         try:
             while self._due:
                 due, self._due = self._due, {}

@@ -17,32 +17,24 @@ from wire.messages import Alias, Entry, Message, TableSnapshot, TableUpdate
 
 #: Hands one Outbound to the registry named.
 Publish = Callable[[str, Outbound], None]
-#: Seconds a registry is counted on to hold the rows of the last snapshot sent it whole:
-#: less than a peer's tries of a request last (wire/reliable.py), so that an asker whose
-#: copy was lost on the way gets the rows whole by its last try.
+#: Seconds a registry is counted on to hold the rows of the last snapshot sent it whole: less
+#: than a peer's tries of a request last, so that a lost copy is sent whole by its last try.
 SNAPSHOT_KEPT = 2.0
 
 
 def delivered_there(message: Message) -> bool:
-    """Whether the registry a peer came through delivers `message` to it until acked,
-    when this one sends it there (Outbound.push): a table update (registry/core/table_watch.py,
-    `handed_over`); not a probe, an update of version 0, whose ack is this registry's to
-    take (registry/core/liveness.py)."""
+    """Whether the registry a peer came through delivers `message` until acked (Outbound.push):
+    a table update, not a probe (version 0), whose ack is this registry's to take."""
     return type(message) is TableUpdate and message.version > 0
 
 
 class Elsewhere:
-    """The router (registry/adapter/router.py) of the registry that decides for a service:
-    which registry each peer's address last came through (none: this one), and sends for
-    the peers reached through another. An address not heard through another since the
-    `forget_silent` before is forgotten."""
+    """The router of the registry that decides: which registry each peer's address last came
+    through (none: this one), forgotten when not heard since the `forget_silent` before."""
 
     in_a_service = True
 
     def __init__(self, publish: Publish, linked: Callable[[], bool] = lambda: True) -> None:
-        """`publish` hands an Outbound to a registry; `linked()`: whether the lead's lease
-        is fresh (run.py), else NATS may be out of reach, and with it what the other
-        registries' peers send."""
         self.linked = linked
         self._publish = publish
         self._via: dict[Addr, str] = {}
@@ -63,25 +55,20 @@ class Elsewhere:
         self._older.pop(addr, None)
 
     def __contains__(self, addr: object) -> bool:
-        """Whether `addr` is reached through another registry (what the core hands over)."""
         return addr in self._via or addr in self._older
 
     def via(self, addr: Addr) -> str | None:
-        """The registry to send to `addr` through, or None for this one."""
         return self._via.get(addr) or self._older.get(addr)
 
     def forget_silent(self) -> None:
         self._older, self._via = self._via, {}
 
     def forget(self, registry: str) -> None:
-        """`registry` is gone: its peers are reached from this one from now on."""
         for routes in (self._via, self._older):
             for addr in [addr for addr, via in routes.items() if via == registry]:
                 del routes[addr]
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
-        """Hand what of `action` is for another registry's peers to that registry (each
-        with the key it is for); return what is for this registry's own peers, or None."""
         if action is None:
             return None
         if isinstance(action, Send):
@@ -115,9 +102,7 @@ class Elsewhere:
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None
 
     def _hand(self, via: str, peers: dict[Addr, bytes], data: bytes, push: bool) -> None:
-        """`data` to the peers `peers` (a key each) of registry `via`; a push with the
-        peers as a change of the list of the last push there (see the module's
-        docstring)."""
+        """`data` to `peers` of registry `via`; a push lists them as a change of the last."""
         if not push:
             self._publish(via, Outbound(_listed(peers), data))
             return
@@ -145,9 +130,7 @@ class Elsewhere:
         )
 
     def _snapshot(self, via: str, snapshot: TableSnapshot) -> tuple[Message, bool]:
-        """`snapshot` as it goes to registry `via`: without its rows when that registry was
-        sent them whole (the same rows, the same aliases) within SNAPSHOT_KEPT seconds (True
-        then)."""
+        """`snapshot` for `via`, without its rows (True) when sent them whole lately."""
         now = time.monotonic()
         sent = self._snapshots.get(via)
         if (
@@ -162,5 +145,4 @@ class Elsewhere:
 
 
 def _listed(peers: dict[Addr, bytes]) -> Peers:
-    """`peers` as an Outbound lists them."""
     return [(ip, port, key) for (ip, port), key in peers.items()]

@@ -1,7 +1,5 @@
-"""A registry of a service that relays: it holds its peers' secure channels, hands what they
-send to the registry that decides, and sends them its answers (link.py). It delivers their
-table updates itself (delivery.py), hands on whom it heard every second, and forgets the key of
-an address silent for FORGET_PERIODS keepalives."""
+"""A registry that relays: it holds its peers' secure channels, hands what they send to the
+registry that decides and sends them its answers; it delivers their table updates itself."""
 
 from __future__ import annotations
 
@@ -57,8 +55,6 @@ FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
 
 
 class Follower:
-    """One registry that relays for the service."""
-
     def __init__(
         self,
         nc: Client,
@@ -67,23 +63,18 @@ class Follower:
         log: Callable[[str], None],
         desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
     ) -> None:
-        """`me` names this registry to the others; `desk()` says where peers reach this
-        registry and the one that decides ("" for none yet), and the service's registries;
-        `channel` holds the peers' sessions, kept when this registry takes the lead."""
+        """`desk()`: see ClusterRegistry._desk_where; `channel` outlives the relaying."""
         self._nc = nc
         self._me = me
         self._log = log
         self._desk = desk
-        # the key that last spoke from each address: since the last `forget_silent`, and
-        # in the turn before (forgotten at the next)
+        # the key that last spoke from each address: since the last `forget_silent`, and before
         self._keys: dict[Addr, bytes] = {}
         self._older: dict[Addr, bytes] = {}
-        # the connection each request that came over TCP came on, by the request's id
         self._over_tcp: OrderedDict[str, Addr] = OrderedDict()
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
-        # the peers heard from since the last report: the key, by address
         self._heard: dict[Addr, bytes] = {}
         self._reporting: asyncio.Task[None] | None = None
         self.endpoint = endpoint = Endpoint(
@@ -98,7 +89,6 @@ class Follower:
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
         self._delivery = Delivery(endpoint, self._key)
-        # the last table snapshot the registry that decides sent whole (link.Outbound)
         self._snapshot: TableSnapshot | None = None
 
     async def start(self, bind: str, port: int) -> Addr:
@@ -148,8 +138,6 @@ class Follower:
             self._publish(LEAD_SUBJECT, Inbound(self._me, *addr, key, datagram, behind, encoded))
 
     async def _report(self) -> None:
-        """Every HEARD_EVERY seconds, hand the registry that decides the peers heard from
-        since the time before."""
         while True:
             await asyncio.sleep(HEARD_EVERY)
             heard, self._heard = self._heard, {}
@@ -163,22 +151,17 @@ class Follower:
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
     def held(self) -> int:
-        """How many peers this registry holds: those heard since the last `forget_silent`,
-        or in the turn before."""
         return len(self._older.keys() | self._keys.keys())
 
     def forget_silent(self) -> None:
-        """Forget the keys of the addresses silent since the call before, and stop pushing
-        them the table."""
+        """Forget the addresses silent since the call before, and stop pushing them the table."""
         self._older, self._keys = self._keys, {}
         self._delivery.watch.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
-        """The key that last spoke from `addr` (b"": none lately)."""
         return self._keys.get(addr) or self._older.get(addr, b"")
 
     def _known(self, addr: Addr, key: bytes) -> str:
-        """`key`, else the one that last spoke from `addr`, as the delivery's watch takes it."""
         key = key or self._key(addr)
         return key_text(key) if key else ""
 
@@ -239,11 +222,10 @@ class Follower:
             self.endpoint.send((ip, port), message, key)
 
     def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
-        """`snapshot` with its rows, encoded once: those of the last sent whole, when it came
-        without (at their version; else None: dropped as a datagram lost)."""
+        """`snapshot` with its rows encoded once, or those of the last sent whole (None: not
+        kept, dropped as a datagram lost)."""
         kept = self._snapshot
         if not rows_as_before:
-            # its rows encoded once, for every asker at its version: not once per asker
             snapshot = msgspec.structs.replace(snapshot, entries=encoded_once(snapshot.entries))
             self._snapshot = snapshot
             return snapshot
@@ -253,8 +235,7 @@ class Follower:
         return msgspec.structs.replace(snapshot, entries=kept.entries)
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
-        """Whether `message` answers a request that came over TCP from `addr`, on a
-        connection closed since: it is dropped then (logged); the asker asks again."""
+        """Whether `message` answers a TCP request from `addr` on a connection closed since."""
         reply_to: object = getattr(message, "reply_to", "")
         if not reply_to or self._over_tcp.get(str(reply_to)) != addr:
             return False
@@ -268,10 +249,8 @@ class Follower:
         return True
 
     async def _desk_asked(self, handed: Handed) -> None:
-        """A help-desk client asked here: it is told where the desk is, with the service's
-        registries (DeskRegistries), and the connection closed. While no registry decides,
-        the answer waits up to DESK_WAIT seconds for one; with none by then, or should this
-        registry take the lead meanwhile, the desk is said to be here."""
+        """Tell a help-desk client where the desk is (DeskRegistries) and close; while no
+        registry decides, wait up to DESK_WAIT seconds for one, else the desk is here."""
         decoder, reader, writer = handed.decoder, handed.reader, handed.writer
         here, desk, registries = await self._desk()
         try:

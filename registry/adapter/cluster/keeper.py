@@ -34,18 +34,17 @@ LEASE = 1.0
 #: Seconds between renewals, and between looks for a lead that is free.
 RENEW = 0.25
 LEAD_BUCKET = "CHATAPP_LEAD"
-#: Seconds after a renewal of the lead was sent during which it is taken as proof that this
-#: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
-#: after the renewal was stored, which is later than it was sent; the margin left (two
-#: renewals) covers what a commit writes after its check.
+#: Seconds after a renewal was sent during which it proves that this registry holds the lead
+#: (`check`): none can take it before LEASE after it was stored; two renewals' margin covers
+#: what a commit writes after its check.
 FRESH = LEASE - 2 * RENEW
 
 T = TypeVar("T")
 
 
 class LeaseKeeper:
-    """This registry's membership and lead. Started, its thread keeps them (see the module's
-    docstring); a test may `attach` one to a connection of its own and drive it."""
+    """This registry's membership and lead, kept by its thread once started (a test may
+    `attach` one to a connection of its own)."""
 
     def __init__(
         self,
@@ -54,8 +53,6 @@ class LeaseKeeper:
         reach: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`folder` None: only `attach`ed; `me` names this registry to the others; `reach`
-        is where peers reach it."""
         self.me, self.reach = me, reach
         self._clock = clock
         self._folder = folder
@@ -68,29 +65,22 @@ class LeaseKeeper:
         self._task: asyncio.Task[None] | None = None
         self._caller: asyncio.AbstractEventLoop | None = None  # (the loop that started it)
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
-        # the revision of the key `term` this registry wrote when it last took the lead
-        # after another held it (0: never)
+        # the revision of `term` this registry wrote when it last took the lead (0: never)
         self._term = 0
-        #: set (in the loop that started the keeper) after each change of `held`, `term` or
-        #: `leader`, which are what the thread saw last
+        #: set (in the starting loop) after each change of `held`, `term` or `leader`
         self.news = asyncio.Event()
-        #: whether this registry holds the lead
         self.held = False
-        #: which term of the lead this registry holds: a lead lost to another and taken
-        #: again is a new term, whose state is loaded afresh; one that ran out while nobody
-        #: else took it is not
+        #: a lead lost to another and taken again is a new term, whose state is loaded afresh
         self.term = 0
-        #: where peers reach the registry that decides ("ip:port"), None when none does, or
-        #: this registry's lead ran out and NATS has not said since who holds it
+        #: where peers reach the registry that decides ("ip:port"); None: not known
         self.leader: str | None = None
-        #: when the last renewal of the lead that went through was sent (`clock` seconds)
+        #: when the last renewal that went through was sent
         self.renewed = -FRESH
         self._seen: str | None = None  # who held the lead at the last look
         self._lapse: asyncio.TimerHandle | None = None  # (`_tell` again as the lead runs out)
 
     async def start(self) -> None:
-        """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
-        there, take the lead if it is free, and keep both from now on."""
+        """Connect (ClusterError), join, take the lead if it is free, and keep both."""
         self._caller = asyncio.get_running_loop()
         self._thread.start()
         await self.call(self._open)
@@ -103,9 +93,8 @@ class LeaseKeeper:
         return await asyncio.wrap_future(future)
 
     async def check(self) -> None:
-        """Raise Superseded unless this registry still holds the lead (`check_lead`). A
-        renewal sent less than FRESH seconds ago answers without a round trip: every commit
-        of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
+        """Raise Superseded unless this registry still holds the lead; a renewal sent less than
+        FRESH seconds ago answers without a round trip (every commit asks)."""
         if self.held and self._clock() - self.renewed < FRESH:
             return
         await self.call(self._renewed_now)
@@ -135,9 +124,8 @@ class LeaseKeeper:
             await self._tick()
 
     async def _tick(self) -> None:
-        """Renew the membership, and the lead if held; else look for the lead, and take it
-        when it is free. NATS away (or out of reach of this registry alone), the lead runs
-        out here as it does in NATS, where another registry may take it (`_tell`)."""
+        """Renew the membership, and the lead if held; else take the lead if it is free. NATS
+        away, the lead runs out here as it does in NATS (`_tell`)."""
         try:
             await self._publish(f"member.{self.me}", self.reach.encode())
             sent = self._clock()
@@ -154,9 +142,8 @@ class LeaseKeeper:
         self._tell()
 
     def _tell(self) -> None:
-        """Set `held`, `leader` and `term`, and `news` when they changed. The lead is held
-        until LEASE after the last renewal that went through was sent (told again then):
-        it is stored later than sent, and runs out LEASE after it was stored."""
+        """Set `held`, `leader` and `term` (and `news`): the lead is held until LEASE after the
+        last renewal that went through was sent (it runs out LEASE after it was stored)."""
         left = LEASE - (self._clock() - self.renewed) if self._revision else 0.0
         if self._lapse is not None:
             self._lapse.cancel()
@@ -182,8 +169,7 @@ class LeaseKeeper:
         await end_tasks_left()
 
     async def take(self) -> bool:
-        """Take the lead if nobody holds it; whether this registry holds it now (its term
-        says whether another held it since this registry last did)."""
+        """Take the lead if nobody holds it; whether this registry holds it now."""
         assert self._kv is not None
         try:
             self._revision = await self._kv.create("lead", self._value, msg_ttl=LEASE)
@@ -204,7 +190,6 @@ class LeaseKeeper:
         return True
 
     async def renew(self) -> bool:
-        """Renew the lead; False when this registry no longer holds it."""
         if not self._revision:
             return False  # (a write expecting no revision would take a lead that ran out)
         try:
@@ -225,8 +210,8 @@ class LeaseKeeper:
         return ack.seq
 
     async def _still_mine(self) -> bool:
-        """The lead has another revision than the last this registry wrote: still this
-        registry's when it holds its id (a renewal that timed out went through), else lost."""
+        """Whether the lead, at another revision, holds this registry's id (a renewal that
+        timed out went through)."""
         holder, revision = await self._holder()
         self._revision = revision if holder.get("id") == self.me else 0
         return self._revision != 0
@@ -240,16 +225,13 @@ class LeaseKeeper:
         return json.loads(entry.value or b"{}"), entry.revision or 0
 
     async def check_lead(self) -> None:
-        """Raise Superseded unless this registry still holds the lead (before a commit: what
-        a registry that lost it writes must not count), or takes it again in its term (it
-        ran out while NATS was away, and nobody else held it)."""
+        """Raise Superseded unless this registry still holds the lead, or takes it again in its
+        term (it ran out while NATS was away)."""
         term = self._term
         if not await self.renew() and not (await self.take() and self._term == term):
             raise Superseded("another registry of the service decides for it now")
 
     async def members(self) -> dict[str, str]:
-        """Where peers reach each registry of the service, by id."""
-
         async def listed() -> dict[str, str]:
             assert self._kv is not None
             return {

@@ -12,13 +12,11 @@ import nats.errors
 from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
-#: Peers, each as its address and the public key it is for (b"": the key that last spoke
-#: from there).
+#: Peers, each as its address and the key it is for (b"": the key that last spoke there).
 Peers = list[tuple[str, int, bytes]]
 
-#: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
-#: The most bytes of items one NATS message carries (a server takes 1 MB by default).
+#: The most bytes one NATS message carries (a server takes 1 MB by default).
 BATCH_BYTES = 256 * 1024
 #: Seconds between a relay's reports of the peers it heard: a tenth of the keepalive, so that
 #: a report lost costs a peer nothing.
@@ -26,14 +24,12 @@ HEARD_EVERY = 1.0
 
 
 def registry_subject(registry: str) -> str:
-    """Where registry `registry` takes what the one that decides sends its peers."""
     return f"chatapp.registry.{registry}.out"
 
 
 class Inbound(Struct, array_like=True, frozen=True):
-    """What a peer sent to `registry`: from `ip`:`port`, opened with `key`, each message as
-    the codec encodes it (none: the peer was heard); `datagram` (else over TCP) and `behind`
-    as RegistryCore.receive takes them."""
+    """What a peer sent to `registry`, encoded (none: the peer was heard); `datagram` and
+    `behind` as RegistryCore.receive takes them."""
 
     registry: str
     ip: str
@@ -45,10 +41,9 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 
 class Outbound(Struct, array_like=True, frozen=True):
-    """One `message` (as the codec encodes it) for each of `to`. With `push`, the relay
-    delivers it until acked (delivery.py), to the peers of list `number`: `to`, or, with
-    `since`, list `since` with `to` added and `gone` taken out. With `rows_as_before`, a
-    TableSnapshot without its rows: those of the last whole one sent there (elsewhere.py)."""
+    """One encoded `message` for each of `to`. With `push`, the relay delivers it until acked
+    to the peers of list `number`: `to`, or list `since` with `to` added and `gone` taken out.
+    With `rows_as_before`, a TableSnapshot without the rows of the last whole one sent there."""
 
     to: Peers
     message: bytes
@@ -60,15 +55,12 @@ class Outbound(Struct, array_like=True, frozen=True):
 
 
 _encoder = msgpack.Encoder()
-#: What crosses NATS, decoded; each raises msgspec.DecodeError (or ValidationError) for what
-#: is not one.
 INBOUNDS = msgpack.Decoder(list[Inbound])
 OUTBOUNDS = msgpack.Decoder(list[Outbound])
 
 
 def batches(items: list[bytes]) -> list[bytes]:
-    """NATS messages of `items` (each encoded alone), in order, none of over BATCH_BYTES
-    unless an item is."""
+    """NATS messages of `items`, in order, none over BATCH_BYTES unless an item is."""
     out: list[bytes] = []
     batch: list[Raw] = []
     size = 0
@@ -84,18 +76,17 @@ def batches(items: list[bytes]) -> list[bytes]:
 
 
 def queued_since(since: float | None, queued: int, now: float) -> float | None:
-    """Since when the registry that decides is behind in what the others hand it (None: it
-    is not), as it takes an Inbound at `now` with `queued` more waiting (`since`: as it was).
-    It is `now - since` behind, as net.datagram_in's `behind` for a socket: a peer of another
-    registry is asked to wait (Busy) by the same rule as one of its own."""
+    """Since when the registry that decides is behind in what the others hand it (None: not),
+    `queued` more waiting at `now`: a peer of another registry is asked to wait (Busy) by the
+    same rule as one of its own."""
     if not queued:
         return None
     return now if since is None else since
 
 
 class Publisher:
-    """Publishes on NATS from code that cannot await: what is handed over for a subject in
-    one pass of the event loop goes out in order once the pass is over, in `batches`."""
+    """Publishes from code that cannot await: what one pass hands over goes out in order once
+    it is over, in `batches`."""
 
     def __init__(self, publish: Callable[[str, bytes], Awaitable[None]]) -> None:
         self._publish = publish
@@ -120,6 +111,5 @@ class Publisher:
             self._task = None
 
     async def flushed(self) -> None:
-        """Once what was queued has been handed to the connection."""
         if self._task is not None:
             await self._task

@@ -1,8 +1,7 @@
-"""`ChatApp --new-service DIR --nats HOST:PORT[,...]`: a service folder (service_folder.py)
-with everything its NATS nodes and registries need, secure as written: an authority of the
-service's own signs each node's certificate and the registries' one; each node requires
-TLS from clients and from the other nodes, lets in the registries' certificate alone, with
-no other user, and keeps JetStream's store encrypted (docs/SCALING.md, docs/SECURITY.md)."""
+"""`ChatApp --new-service DIR --nats HOST:PORT[,...]`: a service folder, secure as written: an
+authority of the service's own signs each node's certificate and the registries' one; each
+node requires TLS from clients and nodes, lets in the registries' certificate alone, and keeps
+JetStream's store encrypted (docs/SECURITY.md)."""
 
 from __future__ import annotations
 
@@ -32,13 +31,10 @@ from registry.adapter.cluster.service_folder import (
 )
 from secure.keys import KEY_FILE as IDENTITY_FILE
 
-#: Each node's routes (to the other nodes) listen this far above its client port, as
-#: NATS's own 4222 and 6222.
+#: Each node's routes listen this far above its client port, as NATS's own 4222 and 6222.
 ROUTE_OFFSET = 2000
-#: How long the service's certificates are valid: its life, as the folder's.
 VALID_DAYS = 3650
-#: What a registry publishes and subscribes to on NATS: its own subjects, JetStream's API,
-#: the buckets' subjects, and the replies it asks for; nothing else.
+#: What a registry may publish and subscribe to on NATS; nothing else.
 PUBLISH = ["chatapp.>", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>"]
 SUBSCRIBE = ["chatapp.>", "$KV.>", "_INBOX.>"]
 
@@ -58,9 +54,8 @@ def parse_nodes(text: str) -> list[tuple[str, int]]:
 
 
 def make_service(folder: Path, nodes: list[tuple[str, int]], store: Path | None) -> list[str]:
-    """Write a new service folder at `folder` for the NATS `nodes` (each node's JetStream
-    store under `store`, else the folder); the lines that say how to start it. Raises
-    FileExistsError when `folder` exists (nothing is written), OSError."""
+    """Write a new service folder for the NATS `nodes` (their stores under `store`, else the
+    folder); the lines that say how to start it. FileExistsError when `folder` exists."""
     folder = folder.absolute()
     if folder.exists() or folder.is_symlink():
         raise FileExistsError(folder)
@@ -81,7 +76,6 @@ def make_service(folder: Path, nodes: list[tuple[str, int]], store: Path | None)
 def _fill(
     making: Path, folder: Path, nodes: list[tuple[str, int]], store: Path | None
 ) -> list[str]:
-    """Write into `making` the files of the service folder `folder` will be."""
     authority, authority_key = _authority()
     _write(making / AUTHORITY_FILE, _pem(authority))
     for at, (host, _) in enumerate(nodes, 1):
@@ -103,7 +97,6 @@ def _fill(
 
 
 def _started(folder: Path, count: int) -> Iterator[str]:
-    """How to start the service that `folder` holds."""
     nodes = "one NATS node" if count == 1 else f"{count} NATS nodes"
     yield f"Made the service folder {folder}, for {nodes}."
     yield "Copy it to the same path on each NATS node's and registry's machine, over a"
@@ -114,7 +107,6 @@ def _started(folder: Path, count: int) -> Iterator[str]:
 
 
 def _node_conf(folder: Path, at: int, nodes: list[tuple[str, int]], store: Path) -> str:
-    """The configuration of node `at` (from 1) of `nodes`."""
     host, port = nodes[at - 1]
     tls = {
         "cert_file": str(folder / f"nats-{at}.crt"),
@@ -172,8 +164,7 @@ def _signed(
     common_name: str,
     host: str | None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A certificate signed by the authority: a node's, serving `host` (and a client of
-    the other nodes), or the registries' (`host` None: a client only)."""
+    """A certificate signed by the authority: a node's serving `host`, or (None) a client's."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -231,7 +222,6 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """`path`, new, holding `data`, readable by this user alone."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as file:
         file.write(data)

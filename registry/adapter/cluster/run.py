@@ -1,6 +1,5 @@
-"""Running a registry of a service (`ChatApp -s PORT --cluster DIR`): it decides while
-its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise. Its
-console is one through both roles, and says once, each time, which registry decides now."""
+"""A registry of a service (`--cluster DIR`): it decides while its lease keeper holds the lead,
+and relays to the one that does otherwise; its console is one through both roles."""
 
 from __future__ import annotations
 
@@ -64,15 +63,12 @@ from wire.errors import DecodeError
 from wire.messages import for_log
 from wire.words import counted
 
-#: Seconds a registry that takes the lead waits for the others to say which peers they
-#: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
+#: Seconds a registry that takes the lead waits for the others to say which peers they hold
+#: before it pushes anything (more than one of their looks at the lead).
 ANNOUNCED = 1.2 * RENEW
 
 
 class Service(Struct, frozen=True):
-    """What a registry uses of its service: NATS, its lease keeper, its store, its key (and
-    whether it was made just now), and the desk's bucket."""
-
     nc: Client
     keeper: LeaseKeeper
     store: JetStreamStore
@@ -81,8 +77,6 @@ class Service(Struct, frozen=True):
 
 
 class ClusterRegistry:
-    """One registry of a service, in the role it has now."""
-
     def __init__(
         self,
         service: Service,
@@ -91,7 +85,6 @@ class ClusterRegistry:
         data_dir: Path,
         settings: RegistrySettings,
     ) -> None:
-        """(Its console is never a help-desk operator's, and its prompt is `take_console`'s.)"""
         self._service = service
         self._nc, self._keeper = service.nc, service.keeper
         # one secure channel for the life of the process: a peer's session outlives a role
@@ -122,8 +115,7 @@ class ClusterRegistry:
             await (self._decide() if self._keeper.held else self._relay())
 
     async def _next(self, forget_silent: Callable[[], None]) -> None:
-        """Until the keeper sees the lead change, or RENEW seconds pass, or a stop; every
-        FORGET_PERIODS keepalives, `forget_silent()` first."""
+        """Until the lead changes, RENEW seconds pass or a stop; now and then `forget_silent()`."""
         news = self._keeper.news
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(news.wait(), RENEW)
@@ -133,8 +125,8 @@ class ClusterRegistry:
             forget_silent()
 
     async def _decide(self) -> None:
-        """Decide for the service until stopped or the lead is lost; back early when NATS
-        did not give the service's state (electing a leader, say): tried again then."""
+        """Decide until stopped or the lead is lost; back early (to try again) when NATS did
+        not give the service's state."""
         keeper, term = self._keeper, self._keeper.term
         store = self._service.store
         store.fence = keeper.check
@@ -183,7 +175,6 @@ class ClusterRegistry:
     async def _serve(
         self, server: RegistryServer, elsewhere: Elsewhere, term: int, known: dict[str, str]
     ) -> None:
-        """Start `server` and decide with it until stopped, or the lead of `term` is lost."""
         keeper = self._keeper
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere, lambda addr: bool(self._channel.sessions_at(addr)))
@@ -208,8 +199,6 @@ class ClusterRegistry:
     def _registries_changed(
         server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
     ) -> None:
-        """The core tells its peers the service's registries; the peers of those `gone` are
-        reached from here."""
         listed = tuple(sorted(members.values()))
         for registry in gone:
             elsewhere.forget(registry)
@@ -217,7 +206,6 @@ class ClusterRegistry:
         server.desk.tell_registries()
 
     async def _relay(self) -> None:
-        """Relay to the registry that decides until stopped, or the keeper took the lead."""
         keeper = self._keeper
         follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
@@ -242,16 +230,13 @@ class ClusterRegistry:
             await follower.close()
 
     def _lead_seen(self) -> str:
-        """Where the registry that decides is reached, as the keeper saw last ("": none, or
-        this one's address while it does not hold the lead), said if new."""
+        """Where the registry that decides is reached ("": none, or this one), said if new."""
         leader = self._keeper.leader
         reach = "" if leader is None or leader == self._keeper.reach else leader
         self._say_lead(reach)
         return reach
 
     def _say_lead(self, reach: str) -> None:
-        """Say, once each change, which registry decides for the service now (at `reach`;
-        "": none yet, nothing said)."""
         if not reach or reach == self._said_lead:
             return
         self._said_lead = reach
@@ -261,8 +246,7 @@ class ClusterRegistry:
             self.log(f"the registry at {reach} decides for the service now; this one relays to it")
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
-        """Where this registry is reached, where the help desk is (the registry that
-        decides, "" for none yet), and the service's registries."""
+        """Where this registry is, where the help desk is ("": none yet), and all registries."""
         here = self._keeper.reach
         if not self._leader_reach:
             return here, "", [here]
@@ -285,8 +269,7 @@ class ClusterRegistry:
             return None
 
     async def _inbound(self, msg: Msg) -> None:
-        """What other registries' peers sent (one registry's pass); one that sent nothing
-        was heard there."""
+        """What other registries' peers sent; one that sent nothing was heard there."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
@@ -331,8 +314,7 @@ class ClusterRegistry:
         server.handle(received)
 
     def take_console(self, prompt: ConsolePrompt | None) -> None:
-        """Stop on SIGTERM and SIGINT; carry out each line typed on the console (`prompt`,
-        on a terminal), those typed while the registry started first."""
+        """Stop on SIGTERM and SIGINT; carry out each line typed, those typed ahead first."""
         stop_on_signals(self.stop)
         if prompt is not None:
             self._out(stop_hint())
@@ -350,16 +332,12 @@ class ClusterRegistry:
         read_lines(sys.stdin, pending, self.console_line, lambda: None)
 
     def _whom(self) -> list[str]:
-        """Whom this registry serves, as the question before stopping says it: while it
-        relays, the peers it holds."""
         if self._server is not None:
             return self._server.console.whom()
         held = self._follower.held() if self._follower is not None else 0
         return [f"{counted(held, 'peer')} online"] if held else []
 
     def console_line(self, line: str, begun: float | None = None) -> None:
-        """A line typed on the console: the registry's own while it decides, else the
-        relaying registry's (console.py)."""
         if self._server is None:
             self._console.line(line)
             return
@@ -390,8 +368,8 @@ async def _open_service(
     out: Callable[[str], None],
     stopping: asyncio.Event,
 ) -> Service | None:
-    """The service's state in NATS, opened (its key said), this registry's lease asked for;
-    None, with the reason said, when NATS cannot give it."""
+    """The service's state in NATS, opened, this registry's lease asked for; None, with the
+    reason said, when NATS cannot give it."""
     log = _stamped(out)
     try:
         said = service_desk_key(folder.desk_key, data_dir)
@@ -430,8 +408,7 @@ async def run_cluster_registry(
     folder: ServiceFolder,
     settings: RegistrySettings,
 ) -> int:
-    """Run one registry of the service of `folder` until Ctrl-C, SIGTERM or `quit`; the
-    exit status."""
+    """Run one registry of the service until Ctrl-C, SIGTERM or `quit`; the exit status."""
     prompt = ConsolePrompt() if on_a_terminal() else None
     out = printable(prompt.print if prompt is not None else out)
     bind, port = listen

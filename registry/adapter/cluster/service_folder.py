@@ -1,6 +1,5 @@
-"""A service's folder (`ChatApp --new-service DIR`, registry/adapter/cluster/new_service.py):
-what a registry of the service needs to reach its NATS servers and to answer for it.
-Whoever holds the folder can run the service (docs/SECURITY.md)."""
+"""A service's folder: what a registry of the service needs to reach its NATS servers and to
+answer for it. Whoever holds the folder can run the service (docs/SECURITY.md)."""
 
 from __future__ import annotations
 
@@ -30,14 +29,10 @@ REGISTRY_USER = "CN=chatapp-registry"
 
 
 class ClusterError(StorageError):
-    """The service cannot be used: its folder (the message says which file and why), or
-    its NATS servers (unreachable, no JetStream, refused)."""
+    """The service cannot be used: its folder, or its NATS servers (the message says why)."""
 
 
 class ServiceFolder(Struct, frozen=True):
-    """A service folder, read: the URLs of its NATS servers (`tls://host:port`), the paths
-    of its TLS files, the service's key and its help desk's operator key."""
-
     path: Path
     urls: list[str]
     key: X25519PrivateKey
@@ -45,7 +40,7 @@ class ServiceFolder(Struct, frozen=True):
 
     def tls(self) -> ssl.SSLContext:
         """A TLS context that trusts only the service's authority and shows the registries'
-        certificate. ClusterError when a file cannot be used."""
+        certificate; ClusterError when a file cannot be used."""
         context = ssl.create_default_context()
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         _read(self.path, AUTHORITY_FILE, context.load_verify_locations)

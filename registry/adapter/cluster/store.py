@@ -49,9 +49,8 @@ WATCH_SILENCE = 2.0
 #: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
-#: Errors of NATS and JetStream: no answer, refused, or NATS away.
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
-#: JetStream's codes for a write over another revision than the one it expected.
+#: JetStream's codes for a write over an unexpected revision.
 WRONG_LAST = (10071, 10164)
 #: Seconds the marker of a message dropped is kept (it takes the message's place).
 DROPPED_KEPT = 60.0
@@ -66,9 +65,8 @@ def hex_key(name: str) -> str:
 
 
 async def bucket(js: JetStreamContext, name: str) -> KeyValue:
-    """The bucket `name` (one revision per key), made by the first registry that needs it:
-    with three copies where the cluster has three servers or more (JetStream then keeps each
-    write on a majority before it answers), else one."""
+    """The bucket `name`, made by the first registry that needs it: three copies where the
+    cluster has three servers or more, else one."""
     try:
         return await js.create_key_value(bucket=name, storage=StorageType.FILE, replicas=3)
     except nats.js.errors.APIError as exc:
@@ -78,8 +76,6 @@ async def bucket(js: JetStreamContext, name: str) -> KeyValue:
 
 
 class JetStreamStore:
-    """The registry's state in JetStream, made by `open`."""
-
     def __init__(self, buckets: dict[str, KeyValue]) -> None:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
@@ -154,9 +150,8 @@ class JetStreamStore:
         return self._table_dirty or bool(self._actions)
 
     async def commit(self, table: Table) -> float:
-        """Write what waits, in order, then the table's changed rows; what is not acknowledged
-        waits for the next commit. The seconds spent finding the changed rows are returned as
-        the time it kept the registry busy: while JetStream answers, the registry goes on."""
+        """Write what waits, in order, then the changed rows (what is unacknowledged waits).
+        Returns the seconds the registry was kept busy: while JetStream answers it goes on."""
         busy = 0.0
         if self.fence is not None and self.dirty:
             try:
@@ -181,8 +176,7 @@ class JetStreamStore:
         return busy
 
     async def _write(self, action: StoreAction) -> None:
-        """(Each may be carried out again after a failure.)"""
-        match action:
+        match action:  # (each may be carried out again after a failure)
             case StoreMail(owner, message):
                 await self._mail.put(_mail_key(owner, message), msgspec.json.encode(message))
                 self._boxes.setdefault(owner, {})[(message.sender, message.id)] = message
@@ -203,9 +197,8 @@ class JetStreamStore:
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
-        """Write the rows of `named` (None: every row) that changed, each over the revision this
-        store knows of it (Superseded when another registry wrote one). The seconds taken to
-        find them."""
+        """Write the changed rows of `named` (None: all) over the revisions known (Superseded
+        when another registry wrote one); the seconds taken to find them."""
         started = time.monotonic()
         writes = self._row_writes(table, named)
         version = str(table.version).encode()
@@ -228,9 +221,8 @@ class JetStreamStore:
         return busy
 
     def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[object]]:
-        """The writes of the rows of `named` (None: all), and of names that have or had
-        former names, whose text changed or whose last write went unanswered; a row no
-        longer in the table is deleted."""
+        """The writes of rows of `named` (None: all) and former names that changed or went
+        unanswered; a row no longer in the table is deleted."""
         formers = table.formers()
         if named is None:
             keys: set[str] | Iterable[str] = table.records.keys()
@@ -271,8 +263,7 @@ class JetStreamStore:
             self._rows[key] = (revision, value)
 
     async def _put(self, key: str, value: bytes | None, last: int) -> int:
-        """Write (None: delete) `key` over revision `last` (0: none); the revision written.
-        KeyWrongLastSequenceError when the key has another."""
+        """Write (None: delete) `key` over revision `last` (0: none); the revision written."""
         if value is not None:
             if last:
                 return await self._table.update(key, value, last=last)
@@ -287,8 +278,7 @@ class JetStreamStore:
         return 0
 
     async def _landed(self, key: str) -> int:
-        """Row `key` has another revision than this store knows: that of a write this store
-        tried unacknowledged (0: a delete), else KeyWrongLastSequenceError."""
+        """The revision of `key` if it holds a write tried unacknowledged (0: a delete)."""
         tried = self._unsure.get(key, set())
         try:
             entry = await self._table.get(key)
@@ -302,9 +292,8 @@ class JetStreamStore:
 
 
 async def _at_most(count: int, writes: list[Awaitable[object]]) -> None:
-    """Await `writes`, `count` at most at a time; after one fails, none more is begun (each
-    unanswered write takes its whole timeout), and the first error is raised once those
-    begun are over."""
+    """Await `writes`, `count` at a time; after one fails none more is begun (each would take
+    its whole timeout), and the first error is raised."""
     gate = asyncio.Semaphore(count)
     failed = False
 
@@ -328,8 +317,8 @@ async def _at_most(count: int, writes: list[Awaitable[object]]) -> None:
 
 
 def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
-    """The longest run at the head of `actions` to write at once: appends (one connection
-    keeps their order), and histories and owners of distinct keys."""
+    """The longest head of `actions` to write at once: appends, and distinct keys' histories
+    and owners."""
     run: list[StoreAction] = []
     keys: set[tuple[type, str]] = set()
     for action in actions:
@@ -355,9 +344,8 @@ def _mail_key(owner: str, message: StoredMessage) -> str:
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
-    """Every key of `bucket` with its revision and value, deleted keys left out. Under load a
-    watch may say it gave all too early: it is read again until it gave as many keys as the
-    bucket holds messages (WATCH_TRIES at most)."""
+    """Every live key of `bucket` with its revision and value. Under load a watch may end too
+    early: it is read again until it gave as many keys as the bucket holds."""
     for _ in range(WATCH_TRIES):
         found: dict[str, tuple[int, bytes]] = {}
         seen = 0  # (deleted keys too)

@@ -49,7 +49,7 @@ class ConsoleDesk(Struct, frozen=True):
 
 
 class DeskConsole:
-    """The console operator of `desk`, serving as CONSOLE_NAME; off duty until `set_output`."""
+    """The console operator, serving as CONSOLE_NAME; off duty until `set_output`."""
 
     def __init__(self, desk: ConsoleDesk, data_dir: Path) -> None:
         self._desk = desk
@@ -63,8 +63,7 @@ class DeskConsole:
     def set_output(
         self, print_fn: Callable[[str], None], put_back: Callable[[str], None] | None = None
     ) -> None:
-        """Go on duty, printing through `print_fn` (`put_back`: a line not sent goes back in the
-        prompt). Call once."""
+        """Go on duty, once (`put_back`: a line not sent goes back in the prompt)."""
         self._print, self._put_back = print_fn, put_back
         self._screen.prompt = put_back is not None
         kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
@@ -79,7 +78,7 @@ class DeskConsole:
             )
 
     def typed(self, line: str, begun: float | None = None) -> None:
-        """A line the admin typed, begun at `begun` (None: now). Never raises."""
+        """A line the admin typed, begun at `begun` (None: now); never raises."""
         if self._print is None:
             return
         begun = self._desk.now() if begun is None else begun
@@ -113,7 +112,7 @@ class DeskConsole:
 
     @property
     def serves(self) -> str:
-        """The name of the person the console serves now, as shown, or "" (nobody)."""
+        """The name of the person served now, as shown ("": nobody)."""
         return clean(self._screen.serving) if self._print is not None else ""
 
     def show(self, message: DeskMessage) -> None:

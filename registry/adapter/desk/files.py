@@ -39,8 +39,8 @@ from wire.keys import key_from_text
 
 #: Where the operators' keys authorised by the operator key are kept, in the data folder.
 OPERATORS_FILE = "desk-operators.json"
-#: The averages of session lengths (registry.core.desk.estimate), so that estimates after
-#: a restart are not guesses again: no names, numbers or times of day.
+#: The averages of session lengths, so that estimates after a restart are not guesses again:
+#: no names, numbers or times of day.
 HISTORY_FILE = "desk-history.json"
 
 #: A topic's number, as the desk's files keep it.
@@ -53,16 +53,13 @@ class _History(Struct):
 
 
 class _Operators(Struct):
-    """The operators' keys (key text -> name), and the hash of the operator key that
-    authorised them."""
+    """The operators' keys (key text -> name), and the hash of the key that authorised them."""
 
     desk_key: str = field(name="desk-key")
     operators: dict[str, str] = {}
 
 
 class DeskFiles:
-    """The desk's files in `data_dir`; what went wrong to `log`."""
-
     def __init__(
         self,
         data_dir: Path,
@@ -71,15 +68,14 @@ class DeskFiles:
         desk_key: str = "",
         shelf: Shelf | None = None,
     ) -> None:
-        """`desk_key` is the operator key: the keys it authorised are kept with its hash, revoked
-        when it changes. All but transcripts go on `shelf` (None: `data_dir`)."""
+        """The keys `desk_key` authorised are kept with its hash, revoked when it changes. All
+        but transcripts go on `shelf` (None: `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(self.shelf, clock)
         self._history_kept: tuple[Average, dict[int, Average]] | None = None  # as last kept
         self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
-        #: The operators' keys authorised by a run before (key text -> name).
         self.authorised, self._operators_problem = self._read_operators()
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
@@ -130,8 +126,7 @@ class DeskFiles:
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
-        """The authorised operators' keys kept (none under another operator key), and what
-        was wrong."""
+        """The operators' keys kept (none under another operator key), and what was wrong."""
         kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
             where = self.shelf.where(OPERATORS_FILE)
@@ -150,7 +145,6 @@ class DeskFiles:
             self._log(problem)
 
 
-#: The places' record on the desk's shelf (a file in the registry's data directory).
 PLACES_FILE = "desk-places.json"
 
 
@@ -159,8 +153,8 @@ class _File(Struct):
 
 
 class PlacesFile:
-    """The kept places on `shelf`: their times on `clock`, the queue's, and in the file on
-    `wall`, the time of day, which carries them across a restart."""
+    """The kept places: their times on the queue's `clock`, and in the record on `wall`, the
+    time of day, which carries them across a restart."""
 
     def __init__(
         self,
@@ -174,7 +168,7 @@ class PlacesFile:
         self._wall = wall
 
     def load(self) -> tuple[list[KeptPlace], str]:
-        """The places kept by the run before, and a problem to log; a damaged file is set aside."""
+        """The places kept, and a problem to log; a damaged record is set aside."""
         try:
             data = self._shelf.read(PLACES_FILE)
         except FileNotFoundError:
@@ -197,7 +191,7 @@ class PlacesFile:
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
-        """Replace the kept places with `places`, durably; none removes the file. Raises OSError."""
+        """Replace the kept places, durably (none removes the record); raises OSError."""
         if not places:
             self._shelf.remove(PLACES_FILE)
             return
@@ -207,8 +201,7 @@ class PlacesFile:
 
 
 def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
-    """The place `entry` spells, its times on the queue's clock; ValueError naming place
-    `number` for a value the desk never keeps."""
+    """`entry` on the queue's clock; ValueError naming place `number` for a value never kept."""
     if entry.topic not in TOPICS:
         raise ValueError(f"place {number}: topic {entry.topic} is not a topic")
     if normalise_phone(entry.phone) != entry.phone:
@@ -232,7 +225,6 @@ def _hashed(token: str) -> str:
     return token if token.startswith(TOKEN_HASH) else token_hash(token)
 
 
-#: The transcripts' folder inside the registry's data directory.
 TRANSCRIPT_DIR = "desk-transcripts"
 
 Record = SessionStarted | SessionLine | SessionEnded
@@ -247,8 +239,7 @@ class TranscriptStore:
         self._paths: dict[str, Path] = {}
 
     def write(self, record: Record) -> None:
-        """Append one record to its session's file. Raises OSError (the caller logs it and
-        carries on)."""
+        """Append one record to its session's file; raises OSError."""
         now = self._clock()
         if isinstance(record, SessionStarted):
             path = self._new_path(record.session, now)

@@ -43,14 +43,11 @@ from wire.shown_text import clean
 
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
-#: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
-#: desk's hand-overs for: clients that left together while the registry was stopped are
-#: all read by then.
+#: Turns of the event loop a connection's end (or a HANDS_OVER message) holds hand-overs
+#: for: clients that left together while the registry was stopped are all read by then.
 HOLD_TURNS = 3
-#: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
-#: its last words are sent; and a last answer, to leave before its connection is closed.
+#: Seconds a closing desk waits at most for what it keeps, and a last answer to leave.
 CLOSE_FLUSH = 2.0
-#: What a desk client is told when the registry's operator key file holds no key.
 CLOSED = (
     "The help desk is closed at this registry (it cannot use its operator key); please try "
     "again later. Whoever runs the registry sees why on its console."
@@ -71,8 +68,8 @@ class DeskService:
         shelf: Shelf | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Refusals go to `rejected`; `shelf` None keeps in files; nothing runs until `start`.
-        Raises OSError without an operator key, ValueError for settings out of bounds."""
+        """Nothing runs until `start`; OSError without an operator key, ValueError for settings
+        out of bounds."""
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self._key, self.problem = load_or_create_key(data_dir)
@@ -83,7 +80,6 @@ class DeskService:
         self.rejected = rejected or (lambda kind, line: log(line))
         self._clock = clock
         self._files = DeskFiles(data_dir, clock, log, self._key, shelf)
-        # batches of actions waiting for the shelf to acknowledge what was kept before them
         self._unkept: list[list[Action]] = []
         self._flushing: asyncio.Task[None] | None = None
         self.queue = DeskQueue(
@@ -101,19 +97,16 @@ class DeskService:
         self._conn_ids = itertools.count(1)
         self._timer = WakeTimer(self._tick, clock=clock)
         self._started = self._closed = False
-        #: The registries of its service ("ip:port" each), told to each client first
-        #: (DeskRegistries), to move to when this registry stops; none for one on its own.
+        #: The registries of its service ("ip:port" each), told to each client first.
         self.registries: Callable[[], Sequence[str]] = tuple
 
     async def start(self) -> None:
-        """Hold the places kept by the run before; once, before any connection."""
         if not self._started and not self.problem:
             self._started = True
             places = self._files.load(self.queue.state.estimator)
             self._apply(restore, self.queue.state, places)
 
     async def close(self) -> None:
-        """Tell everyone the desk is closing, close everything. Twice is once."""
         if self._closed or self.problem:
             return
         self._closed = True
@@ -129,7 +122,7 @@ class DeskService:
         await asyncio.sleep(0)  # the transports flush their last frames
 
     async def handle_connection(self, handed: Handed) -> None:
-        """Own one desk connection until it ends. Never raises but CancelledError."""
+        """Own one desk connection until it ends; never raises but CancelledError."""
         first, decoder, reader, writer = handed.first, handed.decoder, handed.reader, handed.writer
         if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
@@ -200,8 +193,6 @@ class DeskService:
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
     def _hold_handovers(self) -> None:
-        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (none outside
-        one, which could not release them)."""
         if self.queue.state.holding or self._closed:
             return
         try:
@@ -224,7 +215,6 @@ class DeskService:
         loop.call_soon(turn, HOLD_TURNS - 1)
 
     def _refuse_frame(self, conn: ConnId, reason: str, detail: str = "") -> str:
-        """Close `conn`, telling it `reason`; the log adds `detail`, if not in it."""
         logged = reason if detail in reason else f"{reason} ({detail})"
         self.log(f"desk: closed connection {conn}: {logged}"[:300])
         self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
@@ -244,13 +234,11 @@ class DeskService:
         return lines or ["  no operator keys authorised (an operator shows the operator key)"]
 
     def waiting_room(self) -> list[str]:
-        """The console's `desk`: the waiting room in order, as an operator's `.room`."""
         if self.problem:
             return [f"  desk: {self.problem}"]
         return [f"  {line}" for line in room_lines(self.queue.state.room("", self._clock()))]
 
     def room_rows(self) -> tuple[RoomRow, ...] | None:
-        """The waiting room in order (None: no help desk here)."""
         return None if self.problem else self.queue.state.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
@@ -271,8 +259,8 @@ class DeskService:
         return actions
 
     def _after_kept(self, actions: list[Action]) -> None:
-        """Carry out `actions` once the shelf acknowledged what was kept before: nobody is
-        told of a place not kept."""
+        """Carry out `actions` once the shelf has what was kept: nobody is told of a place
+        not kept."""
         if not self._unkept and not self._files.shelf.pending:
             self._carry_out(actions)
             return

@@ -1,10 +1,8 @@
-"""Named records of bytes that outlive the registry (a shelf): files (`FolderShelf`), or a
-service's bucket (registry/adapter/cluster/desk_bucket.py). `read` raises FileNotFoundError
-for a record there is none of, else OSError; `write` replaces one durably, and `remove` one
-if there is one, each raising OSError (a shelf acknowledging later, `pending` meanwhile,
-logs its own failures); `set_aside` keeps a damaged one under another name, returned, and
-never raises; `flushed` returns once every write so far is acknowledged (or its failure
-logged). A `shared` shelf is the service's: a desk that closes keeps its places there."""
+"""Named records of bytes that outlive the registry (a shelf): files, or a service's bucket.
+`read` raises FileNotFoundError for none, else OSError; `write` and `remove` raise OSError (a
+shelf acknowledging later, `pending` meanwhile, logs its own failures); `set_aside` keeps a
+damaged one under the name returned, never raising; `flushed` returns once every write is
+acknowledged. A `shared` shelf is the service's: a desk that closes keeps its places there."""
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ T = TypeVar("T")
 
 
 def aside(name: str) -> str:
-    """The name a damaged record `name` is kept under."""
+    """The name a damaged record is kept under."""
     return name + ".unreadable"
 
 
@@ -62,8 +60,7 @@ Shelf: TypeAlias = "FolderShelf | BucketShelf"
 
 
 def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T | None, str]:
-    """The record `name` decoded as `kind` (None: none, or unusable), and why not for the log;
-    `holds` names what it holds."""
+    """The record `name` decoded as `kind` (None: none, or unusable), and why not for the log."""
     why = ""
     try:
         return msgspec.json.decode(shelf.read(name), type=kind), ""
@@ -79,8 +76,7 @@ def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T |
 
 
 def keep_record(shelf: Shelf, name: str, value: object) -> str:
-    """Replace the record `name` with `value` (None: remove it); why it could not be, for the
-    log."""
+    """Replace the record `name` with `value` (None: remove it); why it could not be."""
     try:
         if value is None:
             shelf.remove(name)
