@@ -1,7 +1,5 @@
-"""A start with --password, before the first registration: the password proven to the registry
-by SRP-6a (secure/password.py), or, for a name it says is new, a verifier set, only with a
-registry whose key was checked, and only once the person says yes (docs/SECURITY.md,
-"Passwords"). The password stays here; the core is given the proof or the verifier."""
+"""A start with --password: the password proven by SRP-6a, or for a new name a verifier set
+(only with a checked registry key, and a yes; docs/SECURITY.md). The password stays here."""
 
 from __future__ import annotations
 
@@ -32,9 +30,8 @@ def too_short(secret: str) -> str:
 
 
 class PasswordLogin:
-    """One proof for `name`: `send` sends a message to the `registry` (where it is, and how its
-    key was trusted: "" unchecked); its answers come to `answered`. `keys` are the
-    channel's (ours, the registry's), which the proof is bound to."""
+    """One proof for `name` to the `registry` (where, and how its key was trusted: ""
+    unchecked), bound to the channel's `keys` (ours, the registry's)."""
 
     def __init__(
         self,
@@ -48,13 +45,13 @@ class PasswordLogin:
         self._send, self._say = send, say
         #: Seconds a silent registry is asked after a first round (0: that round only).
         self.patience = 0.0
-        #: Set when the proof ended as the password was too short to be set (`too_short`).
+        #: Set when the proof ended as the password was too short to be set.
         self.too_short = False
         self._ask: PasswordAsk | None = None
         self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
 
     def answered(self, message: Message) -> bool:
-        """Whether `message` answers our PasswordAsk (then it is taken here)."""
+        """Whether `message` answers our PasswordAsk (then taken here)."""
         ask, answer = self._ask, self._answer
         if ask is None or answer is None or answer.done():
             return False
@@ -66,9 +63,8 @@ class PasswordLogin:
     async def prove(
         self, secret: str, new_id: str, confirm: Confirm | None, set_unasked: bool
     ) -> tuple[str, str] | None:
-        """(proof, verifier) for the Register, one of them "" (both: no proof is needed);
-        None when the start ends (said). `confirm` asks the person (None: no terminal, where
-        `set_unasked` decides a new name's password)."""
+        """(proof, verifier) for the Register, one of them "" (both: none needed); None when the
+        start ends (said). Without `confirm`, `set_unasked` decides a new name's password."""
         reply = await self._exchange(PasswordAsk(new_id, self._name))
         if reply is None:
             self._say("[Could not register; is the registry running?]", True)
@@ -91,7 +87,6 @@ class PasswordLogin:
     async def _set(
         self, secret: str, confirm: Confirm | None, set_unasked: bool
     ) -> tuple[str, str] | None:
-        """A verifier for a new name, when the registry is trusted and the person agrees."""
         name = self._name
         if short := too_short(secret):
             self._say(short, True)
@@ -118,8 +113,7 @@ class PasswordLogin:
         return "", await asyncio.to_thread(password.new_verifier, secret)
 
     async def _exchange(self, ask: PasswordAsk) -> PasswordChallenge | Refused | None:
-        """Send `ask` in rounds of up to ATTEMPTS times, TIMEOUT apart (then as long again),
-        a silent round followed by a wait, said, until the patience is over: its answer."""
+        """Send `ask` in rounds of ATTEMPTS, until answered or the patience is over."""
         self._ask = ask
         self._answer = answer = asyncio.get_running_loop().create_future()
         rounds = SilentRounds(self._where, self.patience, time.monotonic())
