@@ -20,8 +20,8 @@ from launcher.checks import (
     length_text,
 )
 
-#: Each mode's values, by its short spelling, as --help names them: a bracketed group may
-#: be left out, whole.
+#: Each mode's values, by its short spelling, as --help names them (a bracketed group may
+#: be left out).
 MODES = {
     "-s": "PORT",
     "-c": "NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",

@@ -206,8 +206,7 @@ class PeerNode:
             self.console.show(Print(f"[{problem}]", "error"))
         self.start()
         self.files.start()
-        # what start-up made (modules, classes, the state read) lives as long as the peer:
-        # frozen, no collection walks it again, as each full one did (CPython's gc.freeze)
+        # what start-up made lives as long as the peer: frozen, no full collection walks it
         gc.freeze()
         try:
             return await self._done
@@ -269,9 +268,8 @@ class PeerNode:
             loop.add_signal_handler(signal.SIGHUP, self._leave_now, 128 + signal.SIGHUP, False)
 
     def _interrupted(self) -> None:
-        # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
-        # Ctrl-C after that, or after the end of input, leaves at once. On a terminal the
-        # first Ctrl-C ends the prompt (`_ended`) and only later ones arrive as signals.
+        # The first Ctrl-C quits politely (what was sent delivered, then dereg); one after
+        # that, or after the end of input, leaves at once (on a terminal, the prompt's first).
         if self._ending:
             self._leave_now(128 + signal.SIGINT)
         else:

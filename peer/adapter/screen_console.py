@@ -43,7 +43,6 @@ ROOM_NEWS = re.compile(r"\[(?:\S+ (?:joined|left)|Back to) ([^\s,;\]]+)")
 ABOUT_SOMEONE = re.compile(r"\[(?:Message received by|No ACK from) ([^,.\]]+)[.,]")
 #: A file's progress (peer/core/files/transfers.py): the status bar shows it as a bar.
 PROGRESS = re.compile(r"\[.+: \d+% \(.+ of .+\)\]")
-#: Typed to show window N.
 WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 
 
