@@ -10,8 +10,8 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program: leave at once. A KeyboardInterrupt would print
-    a traceback from an import, or crash a C extension loading (SIGSEGV was seen)."""
+    """Ctrl-C while Python loads the program: leave at once (a KeyboardInterrupt would print a
+    traceback from an import, or crash a C extension loading)."""
     os._exit(130)
 
 
@@ -20,7 +20,6 @@ _REPLACED: list[Any] = []
 
 
 def _guard_loading() -> None:
-    """Install the guard, unless it is, or this is not the main thread."""
     if _REPLACED:
         return
     try:
@@ -30,7 +29,7 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded (its loop starts, or it asks): the handler replaced back."""
+    """The program is loaded: the handler replaced back."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -73,8 +72,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Settings:
-    """The values every mode takes from the command line, checked, and a registry's limits:
-    checked by every mode, though the other modes load no registry code."""
+    """The values every mode takes from the command line, checked, with a registry's limits."""
 
     keepalive: float
     data_dir: Path | None
@@ -259,8 +257,8 @@ PASSWORD_TRIES = 3
 def asked_again(
     name: str, peer: PeerSettings, run: Callable[[PeerSettings], Coroutine[Any, Any, int]]
 ) -> int:
-    """Run the peer with `peer`; a password refused is asked again on the terminal, each
-    try a start of its own (a fresh exchange), up to PASSWORD_TRIES in all."""
+    """Run the peer; a password refused is asked again, each try a start of its own, up to
+    PASSWORD_TRIES in all."""
     from msgspec.structs import replace
 
     from peer.adapter.startup import PasswordAgain
@@ -316,7 +314,6 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 
 def _desk_state_dir(settings: Settings) -> Path:
-    """Where a help-desk client keeps its keys, pins, lock and held places."""
     from disk.files import DATA_DIR_ENV, default_dir
     from peer.adapter.desk.start import take_earlier_key
 
@@ -331,8 +328,6 @@ def _desk_state_dir(settings: Settings) -> Path:
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How first contact goes: `secret`, what the client would send ("": nothing secret);
-    `advertised`, the join code found on the network (None: its address was given)."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -368,7 +363,6 @@ def read_password(name: str) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, said as getpass says it without a terminal."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -392,8 +386,7 @@ def version_line() -> str:
 
 
 def _registry_output() -> Callable[[str], None]:
-    """Where a registry prints its lines: standard output, until that is closed (`| head`);
-    then the registry serves on, and says so once on standard error."""
+    """Standard output, until it is closed (`| head`); then the registry says so once."""
     from peer.adapter.output import StdoutLines, say_on_stderr
 
     def gone(reason: str) -> None:
@@ -412,12 +405,11 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return run_guarded(coro)
 
 
-#: The commands that install ChatApp with what it needs, from a checkout (the README's).
+#: The commands that install ChatApp from a checkout (the README's).
 INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e ."
 
 
 def missing_dependency(missing: ModuleNotFoundError) -> str:
-    """What ChatApp says when Python lacks a library it needs: which, and how to install."""
     return (
         f"ChatApp: error: {missing.name or 'a library it needs'} is not installed for this "
         f"Python. From the ChatApp folder, install ChatApp and what it needs with:\n  {INSTALL}\n"

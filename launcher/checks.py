@@ -1,6 +1,5 @@
-"""The command line's words and numbers, checked: each check returns the value, or raises
-UsageProblem with the one line the user sees. Light to import (--help reads the registry's
-defaults here)."""
+"""The command line's words and numbers, checked: the value, or UsageProblem with the one line
+the user sees. Light to import (--help reads the registry's defaults here)."""
 
 from __future__ import annotations
 
@@ -12,14 +11,12 @@ from pathlib import Path
 
 #: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
 PORT_RANGE = (1024, 65535)
-#: The shortest keepalive period (seconds).
 MIN_KEEPALIVE = 0.05
 #: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
 MAX_MAILBOX_LIMIT = 1_000_000
 MAX_NEW_NAMES = 1_000_000_000
 #: The shortest and longest --forget-names-after: a second (for tests), a century (never).
 FORGET_AFTER_RANGE = (1.0, 100 * 365 * 24 * 3600.0)
-#: The shortest and longest --typical-session.
 TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 # The registry's defaults, copied from the modules named (tests/test_launcher_start.py).
@@ -80,8 +77,7 @@ _UNIT_SECONDS |= {"d": 86400, "day": 86400, "days": 86400}
 
 
 def check_length(text: str, what: str, low: float, high: float) -> float:
-    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`, `180d`),
-    from `low` to `high`."""
+    """`text` as seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`, `180d`), `low` to `high`."""
     match = _LENGTH.fullmatch(text.strip())
     if match is None:
         raise UsageProblem(f"{what} needs a length of time like 10m or 600s, not {text!r}")
@@ -102,7 +98,6 @@ def length_text(seconds: float) -> str:
 
 
 def check_ip(text: str, what: str = "server-ip") -> str:
-    """`text` as an IP address ("localhost" is 127.0.0.1)."""
     if text == "localhost":
         return "127.0.0.1"
     try:
@@ -114,7 +109,6 @@ def check_ip(text: str, what: str = "server-ip") -> str:
 
 
 def check_name(text: str, *, peer: bool = False) -> str:
-    """`text` as an operator's name, or with `peer` a peer's (not the registry's own)."""
     # here: wire's package loads its codec; not for --help
     from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 
@@ -127,8 +121,7 @@ def check_name(text: str, *, peer: bool = False) -> str:
 
 
 def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
-    """The data directory --data-dir names (`given`, ~ expanded; None if not given), checked
-    as $CHATAPP_DATA_DIR (`env_dir`) is when it is not."""
+    """The data directory --data-dir names (None if not given); else $CHATAPP_DATA_DIR checked."""
     if given is not None and not given.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
@@ -145,9 +138,8 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
 
 
 def check_downloads(text: str) -> str:
-    """What to say at start of --downloads' folder (`text`, "" for the default): "" for one
-    that takes files, a line for one made when the first file arrives. UsageProblem for one
-    that cannot take them, as a file received there would fail only once it arrives."""
+    """What to say at start of --downloads' folder: "", or a line for one made with the first
+    file. UsageProblem for one that cannot take files (it would fail only once one arrives)."""
     if not text:
         return ""
     try:
@@ -176,7 +168,6 @@ def check_crisis_notice(text: str) -> str:
 
 
 def check_join_code(text: str) -> str:
-    """`text` as a registry's join code (--registry-key): its 30 digits."""
     from wire.keys import code_from_text  # here, as for check_name
 
     code = code_from_text(text)

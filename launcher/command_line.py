@@ -20,8 +20,8 @@ from launcher.checks import (
     length_text,
 )
 
-#: Each mode's values, by its short spelling, as --help names them: a bracketed group may
-#: be left out, whole.
+#: Each mode's values, by its short spelling, as --help names them (a bracketed group may
+#: be left out).
 MODES = {
     "-s": "PORT",
     "-c": "NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
@@ -36,9 +36,8 @@ def _slots(usage: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its spellings (space-separated), the last naming the `CommandLine` field
-    it fills, and its help. `metavar` names its value ("": a flag, true, or false spelled
-    as `off`)."""
+    """One option: its spellings, the last naming the `CommandLine` field it fills; `metavar`
+    names its value ("": a flag, true, or false spelled as `off`)."""
 
     spelled: str
     help: str
@@ -61,7 +60,6 @@ class Option:
 def _given(
     spelled: str, help: str, default: object = None, metavar: str = "", off: str = ""
 ) -> Any:
-    """A `CommandLine` field, filled by the option `spelled`."""
     return field(default=default, metadata={"option": Option(spelled, help, metavar, off)})
 
 
@@ -72,8 +70,7 @@ def _mode(spelled: str, help: str) -> Any:
 @dataclass(frozen=True)
 class CommandLine:
     """What the command line gave for each option, unchecked (None: no such mode; "" for a
-    mode's value left out), in the order --help lists them. --help shows a default that
-    is text."""
+    mode's value left out), in the order --help lists them."""
 
     server: str | None = _mode("-s --server", "Start a registry on PORT.")
     client: tuple[str, str, str, str] | None = _mode(
@@ -263,8 +260,7 @@ def parse(words: list[str]) -> CommandLine:
 
 
 def _mode_values(word: str, usage: str, rest: list[str]) -> list[str]:
-    """The values at the start of `rest` of the mode spelled `word`, whose values are
-    `usage`; UsageProblem for a count it cannot take."""
+    """The values at the start of `rest` of the mode spelled `word`, or UsageProblem."""
     slots, given = _slots(usage), []
     for slot, value in zip(slots, rest, strict=False):
         a_name = slot == "NAME" and value not in SPELLINGS
@@ -279,8 +275,7 @@ def _mode_values(word: str, usage: str, rest: list[str]) -> list[str]:
 
 
 def _spelled(word: str) -> tuple[Option, bool, str | None]:
-    """The option `word` spells, whether as its `off`, and a value joined to it (None if
-    none); UsageProblem if it spells none."""
+    """The option `word` spells, whether as its `off`, and a value joined to it (or None)."""
     if word in _SPELLED:
         return (*_SPELLED[word], None)
     if word.startswith("--") and "=" in word:
@@ -297,13 +292,11 @@ def _spelled(word: str) -> tuple[Option, bool, str | None]:
 
 
 def spelled_mode(word: str) -> str:
-    """The short spelling of the mode `word` spells ("": none)."""
     option = _SPELLED[word][0] if word in _SPELLED else None
     return option.spellings[0] if option and option.spellings[0] in MODES else ""
 
 
 def with_address(argv: list[str]) -> str:
-    """The command `argv` with its left-out address's place named."""
     import shlex  # here: only a start that found no registry needs it
 
     for at, word in enumerate(argv):

@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: Where an unexpected error's traceback goes, so that the terminal gets one line instead;
-#: None: the file of that name in the temporary directory, found when an error comes.
+#: Where an unexpected error's traceback goes (None: ERROR_LOG_NAME in the temporary folder).
 ERROR_LOG: Path | None = None
 ERROR_LOG_NAME = "chatapp-internal-errors.log"
 
@@ -41,9 +40,8 @@ def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when installed (the `fast` extra) and standard input is no
-    terminal; else None, asyncio's own (uvloop makes a terminal non-blocking under
-    prompt_toolkit)."""
+    """uvloop's event loop when installed and standard input is no terminal (uvloop makes a
+    terminal non-blocking under prompt_toolkit); else None, asyncio's own."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
     try:

@@ -1,6 +1,5 @@
 """A client started without the registry's address finds it on the network (docs/GUIDE.md,
-"Finding the registry"): a registry is listed only once it proved the key it advertised
-(net/discovery_check.py), and first contact checks the key as for an address given."""
+"Finding the registry"), listing only registries that proved the key they advertised."""
 
 from __future__ import annotations
 
@@ -25,8 +24,7 @@ class NoRegistry(Exception):
 
 @dataclass(frozen=True)
 class FoundService:
-    """The registries found that advertise one key (`code`, its join code's digits): one
-    service, used at the first of `at`."""
+    """The registries found that advertise one join code: one service, used at the first."""
 
     code: str
     at: tuple[tuple[str, int], ...]
@@ -48,8 +46,8 @@ def say(line: str) -> None:
 def registry_at(
     ip_text: str, port_text: str, bind: str, code: str | None
 ) -> tuple[tuple[str, int], str | None]:
-    """The registry's address as given (checked), or else found on the network of `bind`
-    with the join code's digits it advertised. Raises UsageProblem or NoRegistry."""
+    """The registry's address as given (checked), or else found on the network with the join
+    code it advertised. Raises UsageProblem or NoRegistry."""
     if ip_text or port_text:
         return (check_ip(ip_text), check_port(port_text, "server-port")), None
     service = find_registry(bind, code, sys.stdin.isatty())
@@ -57,8 +55,8 @@ def registry_at(
 
 
 def find_registry(bind: str, code: str | None, tty: bool) -> FoundService:
-    """The service to use, found on the network of `bind` and proven (with `code`, the one
-    advertising it; with `tty`, a person may choose among several). Raises NoRegistry."""
+    """The service to use, found and proven (with `tty`, chosen among several). Raises
+    NoRegistry."""
     from launcher.event_loop import run_guarded
     from net.discovery import DiscoveryError
     from net.discovery_check import look_checked, to_probe
@@ -114,7 +112,7 @@ def found_line(service: FoundService) -> str:
 
 def none_line(instead: str, others: int = 0, coded: bool = False, checked: int = 0) -> str:
     """What is said when no registry was found: `others` advertise another join code than
-    the one given (`coded`); `checked` addresses were asked for the key advertised, in vain."""
+    the one given; `checked` addresses failed to prove theirs."""
     from net.discovery import LOOK
 
     if checked:

@@ -1,6 +1,5 @@
-"""The steps of a start before the prompt takes the terminal (the registry's key, the
-password): lines typed meanwhile wait for the prompt; a first Ctrl-C while some wait asks
-first; and when the start ends, each is said not carried out, none left for the shell."""
+"""The steps of a start before the prompt takes the terminal: lines typed meanwhile wait for
+it; a start that ends says each not carried out, none left for the shell."""
 
 from __future__ import annotations
 
@@ -32,15 +31,12 @@ async def before_prompt(step: Awaitable[bool], say: Callable[[Action], None]) ->
 
 
 def typed_meanwhile(fd: int, say: Callable[[Action], None]) -> None:
-    """The start ends before the prompt took terminal `fd`: each line typed meanwhile is
-    said not carried out, and none is left for the shell to run."""
     ahead = read_typed_ahead(fd, unfinished=True)
     not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", say)
 
 
 def waiting(fd: int) -> str:
-    """What a quit now would lose of the lines typed at terminal `fd` ("": nothing), held
-    for the prompt (the line being typed is left for its Enter)."""
+    """What a quit now would lose of the lines typed at `fd` ("": nothing), held for the prompt."""
     ahead = hold_typed_ahead(fd, unfinished=False)
     typed = [text for text in ahead.lines if text.strip()]
     if not typed:
@@ -50,8 +46,7 @@ def waiting(fd: int) -> str:
 
 @contextlib.contextmanager
 def _asked_first(fd: int, say: Callable[[Action], None]) -> Iterator[None]:
-    """While inside, a first Ctrl-C while lines typed wait says so and goes on; any other
-    goes to the handler there was (asyncio.run's: the start is cancelled)."""
+    """A first Ctrl-C while lines typed wait says so; any other goes to the handler there was."""
     loop = asyncio.get_running_loop()
     before = signal.getsignal(signal.SIGINT)
     asked = False

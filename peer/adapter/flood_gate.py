@@ -1,5 +1,5 @@
 """The peer's flood gate (wire/flood_gate.py): what one address sends beyond a generous
-rate is dropped unopened; a live session's data is counted by key while the peer lags."""
+rate is dropped unopened."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from peer.core.actions import Addr
 from wire.flood_gate import FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 
-#: Messages a second one address may send a peer, on average and at once: twice what the
-#: registry takes from one peer (wire/limits.py).
+#: Messages a second one address may send a peer: twice what the registry takes from one.
 PEER_RATE = 2 * REGISTRY_RATE
 PEER_BURST = 2 * REGISTRY_BURST
 
@@ -42,8 +41,7 @@ class PeerGate:
         return False
 
     def by_key(self, addr: Addr, key: bytes) -> bool:
-        """Whether to decode a datagram of a live session, sealed by `key`, from `addr`, while
-        the peer lags behind its socket (each datagram counts one)."""
+        """Whether to decode a live session's datagram sealed by `key` while the peer lags."""
         if self._keys.take(key.hex(), self._clock()) or addr == self._server():
             return True
         self.dropped += 1

@@ -1,6 +1,5 @@
-"""The commands typed at a peer's prompt, kept between runs (`peers/<name>.history`): one
-JSON string a line, the last KEEP, never a line holding the password; a file that cannot
-be read or written is passed over."""
+"""The commands typed at a peer's prompt, kept between runs: one JSON string a line, the last
+KEEP, never a line holding the password."""
 
 from __future__ import annotations
 
@@ -26,7 +25,6 @@ class KeptHistory(History):
         self._secret = secret
 
     def load_history_strings(self) -> Iterable[str]:
-        """The kept entries, newest first (as prompt_toolkit asks)."""
         path = self._path()
         try:
             lines = read_text(path, errors="replace").splitlines()
@@ -39,7 +37,6 @@ class KeptHistory(History):
         return list(reversed(entries[-KEEP:]))
 
     def store_string(self, string: str) -> None:
-        """Append `string`, unless it holds the secret."""
         if self._secret and self._secret in string:
             return
         with contextlib.suppress(OSError):
@@ -47,12 +44,10 @@ class KeptHistory(History):
 
 
 def _lines(entries: list[str]) -> bytes:
-    """`entries` as lines of the file, one JSON string each."""
     return "".join(json.dumps(text) + "\n" for text in entries).encode()
 
 
 def _entry(line: str) -> str:
-    """The entry a file's line holds ("" for a line that is none)."""
     try:
         text = json.loads(line)
     except ValueError:

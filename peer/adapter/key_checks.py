@@ -1,5 +1,4 @@
-"""The peer adapter's checks of keys: the registry's key, pinned at the first contact
-(as SSH pins a host), and the key of each peer it talks with, pinned the first time."""
+"""The peer's checks of keys: the registry's and each peer's, pinned at first (as SSH pins)."""
 
 from __future__ import annotations
 
@@ -24,8 +23,7 @@ OTHER_VERSION = (  # said of a registry whose key answer names another secure ch
 
 
 class KeyChecks:
-    """The pins of one peer's data directory, for the registry at `server`; `trust` (the
-    core's) is given the registry's key, pinned or taken at first contact by `rule`."""
+    """The pins of one peer's data directory, for the registry at `server`."""
 
     def __init__(
         self,
@@ -51,7 +49,6 @@ class KeyChecks:
         self._contact: KeyContact | None = None  # the first contact under way, if any
         self._key_changed_said = False
         self._other_version_said = False
-        # the lines to show right after the next Welcome (see `registry_key`)
         self._after_welcome: list[Print] | None = None
         self.trust = trust
         trust.registry = self._pins.get(self._pin_label) or b""
@@ -59,8 +56,7 @@ class KeyChecks:
         self.trusted_by = ""
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
-        """Make sure of the registry's key before anything is sent: the pinned one, else first
-        contact's. False when the peer cannot go on (said)."""
+        """Make sure of the registry's key before anything is sent; False: the peer ends."""
         self._after_welcome = after_welcome
         if self._rule.keeps(self.trust.registry or None):
             # asked anyway, not waited for: a changed key is told from a registry down
@@ -92,8 +88,8 @@ class KeyChecks:
         return True
 
     def key_answered(self, addr: Addr, answer: bytes) -> None:
-        """The registry answered a KEY_REQUEST (key, protocol): another protocol is said once,
-        the key unused; in first contact the key is weighed; else one not pinned is said once."""
+        """The registry answered a KEY_REQUEST (key, protocol): weighed in first contact, else
+        one not pinned is said once."""
         if addr != self._server:
             return
         key, where = answer[:32], f"{addr[0]}:{addr[1]}"
@@ -117,7 +113,6 @@ class KeyChecks:
             self._show(Print(line, "error"))
 
     def pinned_key(self, name: str) -> bytes | None:
-        """The key pinned for `name` when we last talked, this run or before; None if never."""
         talked = self._talked.get(name)
         return talked if talked is not None else self._pins.get(self._peer_label(name))
 
@@ -125,8 +120,7 @@ class KeyChecks:
         return f"peer {name_key(name)} at {self._pin_label}"
 
     def listed_in(self, message: Message) -> None:
-        """`message`, from the registry, once its lines are shown: a name of its table we
-        talked with before under another key is said now (and the new key pinned)."""
+        """A name of `message`'s table we talked with under another key is said (and pinned)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
         talked, pins = self._talked, self._pins
@@ -141,9 +135,8 @@ class KeyChecks:
                     self.pinned(entry.name, key)
 
     def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
-        """Pin `name`'s `key` the first time we talk (as SSH pins a host); a key other than
-        the one pinned is said, and pinned. With `welcome` (mail in a Welcome not shown yet),
-        said right after the Welcome's line."""
+        """Pin `name`'s `key`; one other than the pinned is said (with `welcome`, after the
+        Welcome's line), and pinned."""
         if self._talked.get(name) == key:
             return  # pinned already, this run: every message checks, so this must be quick
         self._talked[name] = key

@@ -1,6 +1,5 @@
-"""First contact with a registry carried out (decided by peer.core.first_contact): key
-requests sent, the person asked on a terminal; for the peer and the help-desk clients.
-"""
+"""First contact with a registry carried out (decided by peer.core.first_contact), for the
+peer and the help-desk clients."""
 
 from __future__ import annotations
 
@@ -25,10 +24,9 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 
 class ContactRule(Struct, frozen=True):
-    """How first contact goes, from the command line (--registry-key's `code`,
-    --trust-first-key, --accept-new-key); `secret`, what a start without a terminal would
-    send; `advertised`, the code found with the registry; `confirm`, the question's asker;
-    `patience`, the seconds it goes on asking after a round nothing answered."""
+    """How first contact goes, from the command line; `secret`, what a start without a
+    terminal would send; `advertised`, the code found with the registry; `patience`, the
+    seconds it goes on asking after a round nothing answered."""
 
     code: str | None = None
     trust_first: bool = False
@@ -39,23 +37,19 @@ class ContactRule(Struct, frozen=True):
     patience: float = 0.0
 
     def keeps(self, pinned: bytes | None) -> bool:
-        """Whether the `pinned` key is used as it is (no first contact)."""
         if pinned is None or self.accept_new:
             return False
         return self.code is None or has_code(pinned, self.code)
 
     def refusal(self, where: str) -> str | None:
-        """Why first contact may not begin (a secret to send, and nothing to check the key
-        it would go to); None when it may."""
+        """Why first contact may not begin (a secret, and nothing to check the key); or None."""
         unchecked = self.code is None and self.confirm is None and not self.trust_first
         return needs_code(where, self.secret) if unchecked and self.secret else None
 
 
 class KeyContact:
-    """One first contact with the registry at `where`: `ask` sends a key request; answers
-    come to `answered`, a connection refused to `refused`; `settle` awaits the outcome.
-    `unasked`, once settled: the key was taken without a code or a question; `answers`, the
-    answers so far."""
+    """One first contact with the registry at `where`: `ask` sends a key request; `unasked`,
+    once settled: the key was taken without a code or a question."""
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
@@ -70,9 +64,8 @@ class KeyContact:
         self.unasked = False
 
     async def trust(self, pins: Pins, label: str, no_answer: str) -> tuple[bytes | None, str]:
-        """The registry's key: the one pinned under `label` when the rule keeps it, else the one
-        first contact settles on (`settle`), pinned (said when it cannot be kept); with what to
-        say of a key taken unasked ("": nothing)."""
+        """The registry's key: pinned under `label`, or settled on and pinned; with what to say
+        of a key taken unasked ("": nothing)."""
         if pins.problem:  # (what was pinned is lost: said before any key is asked about)
             self._say(f"[{pins.problem}]", True)
         pinned = pins.get(label)
@@ -92,20 +85,17 @@ class KeyContact:
         return key, taken_unasked(self._where, key, pinned) if unasked else ""
 
     def answered(self, key: bytes) -> None:
-        """A key answered a request of ours."""
         line = self.answers.key_answered(key, time.monotonic())
         if line is not None:
             self._say(line, True)
         self._changed.set()
 
     def refused(self) -> None:
-        """A request's connection was refused: nothing listens where the registry should."""
         self._refused = True
         self._changed.set()
 
     async def settle(self, no_answer: str) -> bytes | None:
-        """The registry's key to trust; None when nothing may be sent, said (`no_answer`,
-        unless "", when no key answered, or a request was refused first)."""
+        """The registry's key to trust; None when nothing may be sent (said)."""
         asks, next_ask = 0, 0.0
         self._began = time.monotonic()
         while True:
@@ -141,8 +131,7 @@ class KeyContact:
                 await asyncio.wait_for(self._changed.wait(), max(0.0, wake - now))
 
     async def _proposed(self, key: bytes) -> bytes | None:
-        """The one key that answered, trusted by the person's yes on a terminal (an alarm
-        meanwhile ends it); else as a script's first contact is."""
+        """The one key that answered, trusted by the person's yes (an alarm ends it)."""
         if self._rule.confirm is None:
             self.unasked = True
             return key
@@ -168,8 +157,7 @@ class KeyContact:
                     task.cancel()
 
     def _ask_later(self, now: float) -> float | None:
-        """A round went unanswered at `now`: when the next begins (said), or None once the
-        patience is over."""
+        """When the next round begins (said), or None once the patience is over."""
         if self._silent is None:
             self._silent = SilentRounds(self._where, self._rule.patience, self._began)
         later = self._silent.after_round(now)
@@ -186,8 +174,7 @@ class KeyContact:
 
 
 def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:
-    """What is said of a key trusted with no code and no question, as SSH says a host key it
-    added; `before`, the key it replaced, if any."""
+    """What is said of a key trusted with no code and no question, as SSH says it."""
     said = "now accepted" if before is not None else "first met"
     return (
         f"[The registry at {where}, {said}, has the key fingerprint {fingerprint(key)}; "

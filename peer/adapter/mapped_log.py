@@ -38,13 +38,11 @@ class MappedLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._map: mmap.mmap | None = None
-        #: Bytes of records written since the log was opened or last cleared: where the
-        #: next one goes.
+        #: Bytes of records written since opened or last cleared: where the next one goes.
         self.size = 0
 
     def read(self) -> list[bytes]:
-        """The complete records in the file, oldest first, without their newlines; [] when
-        there is no file. Raises OSError."""
+        """The complete records, oldest first, without their newlines. Raises OSError."""
         try:
             data = read_bytes(self.path)
         except FileNotFoundError:
@@ -53,21 +51,18 @@ class MappedLog:
         return [line for line in lines if b"\0" not in line]
 
     def append(self, data: bytes) -> None:
-        """Store `data`, whole records, after the last one. Raises OSError."""
         mapped = self._map
         if mapped is None or self.size + len(data) > len(mapped):
             mapped = self._open(len(data))
         self.size += mapped.write(data)  # at `size`, where the map's position is kept
 
     def sync(self) -> None:
-        """Make the records written so far durable, the file's name included. Raises OSError."""
         if self._map is not None:
             self._map.flush()
             fsync_dir(self.path.parent)
 
     def clear(self) -> None:
-        """Forget every record this log holds: NULs over them, and the next record goes
-        first. A kill meanwhile leaves some of them, which the caller must allow. Raises OSError."""
+        """Forget every record (NULs over them); a kill meanwhile leaves some of them."""
         if self._map is None and self.path.exists():  # (moved here by a rename, say)
             self._open(0)
         if self._map is not None and self.size:
@@ -76,22 +71,19 @@ class MappedLog:
             self.size = 0
 
     def replace(self, data: bytes) -> None:
-        """Make `data`, whole records, the file's whole content, durably (a new file, then a
-        rename: a kill leaves the old records or the new). Raises OSError."""
+        """Make `data` the file's whole content: a kill leaves the old records or the new."""
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         replace_durably(self.path, data)
 
     def close(self) -> None:
-        """Unmap the file if it is mapped (before it is moved, say); the next append maps
-        it again, after the records it then holds."""
+        """Unmap the file; the next append maps it again, after the records it then holds."""
         if self._map is not None:
             self._map.close()
             self._map = None
         self.size = 0
 
     def _open(self, room: int) -> mmap.mmap:
-        """Map the file with room for `room` more bytes of records; the map."""
         if growing := self._map is not None:
             self._map.close()  # mapped again, larger: rare, a chunk at a time
             self._map = None
@@ -134,9 +126,8 @@ class SendingLog(MappedLog):
         unsettled: Collection[Message],
         sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
     ) -> None:
-        """Write the `records` of one event; `unsettled`: what is not settled after it (none:
-        the log is cleared; long: rewritten with those only). A Sending is on disk,
-        with every record before it, when this returns. Raises OSError."""
+        """Write the `records` of one event (`unsettled` after it: none clears the log); a
+        Sending is on disk, with every record before it, when this returns."""
         if not unsettled:
             self.clear()
             return
@@ -158,8 +149,7 @@ class SendingLog(MappedLog):
             self.sync()
 
     def earlier(self) -> tuple[list[Message], list[bytes]]:
-        """The messages an earlier run left unsettled, oldest first, and the records that
-        are none (with their newlines). Raises OSError."""
+        """The messages an earlier run left unsettled, and the records that are none."""
         found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
         for number, line in enumerate(self.read()):
             if line.startswith(b"-"):
@@ -175,8 +165,6 @@ class SendingLog(MappedLog):
         return [m for m, _ in kept if m], [record for m, record in kept if m is None]
 
     def rewrite(self, messages: Iterable[Message]) -> None:
-        """Make `messages` the log's only records, durably (what an earlier run left, read
-        and set aside). Raises OSError."""
         self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
 
 
@@ -191,9 +179,8 @@ SEEN_BYTES = 8 * 1024 * 1024
 
 
 class SeenLog(MappedLog):
-    """The (sender, id) of each message shown, kept between runs, a `MappedLog` of
-    `sender<TAB>id` records, and each line held, in JSON; what cannot be read is said in
-    `problems`."""
+    """A `MappedLog` of the (sender, id) of each message shown, `sender<TAB>id`, and each line
+    held, in JSON; what cannot be read is said in `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         super().__init__(path)
@@ -202,9 +189,8 @@ class SeenLog(MappedLog):
         self._compact_at = SEEN_BYTES
 
     def load(self) -> list[tuple[str, str] | Held]:
-        """The (sender, id) pairs shown in earlier runs, and the lines held (Held) and not
-        shown since, oldest first; [] if none, or if the file cannot be read (said in
-        `problems`)."""
+        """The (sender, id) pairs shown in earlier runs, and the lines held and not shown since,
+        oldest first."""
         try:
             records = self.read()
         except OSError as exc:
@@ -250,7 +236,7 @@ class SeenLog(MappedLog):
         return pairs
 
     def add(self, shown: Shown) -> None:
-        """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
+        """Record the pairs of `shown` in one write (before their acks)."""
         pairs = shown.shown  # (a field of a Struct: read once)
         self.append(_seen_records(pairs))
         self._lines += len(pairs)
@@ -258,7 +244,7 @@ class SeenLog(MappedLog):
             self._compact()
 
     def hold(self, held: Held) -> None:
-        """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
+        """Record the line `held` until a Shown names it (before its ack)."""
         self.append(msgspec.json.encode(held) + b"\n")
         if self.size > self._compact_at:  # (by its bytes: its text is most of them)
             self._compact()
@@ -269,7 +255,6 @@ class SeenLog(MappedLog):
 
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
-    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
     records = []
     for sender, msg_id in shown:  # (not a comprehension: pure, a call of its own)
         records.append(f"{sender}\t{msg_id}\n")
@@ -281,15 +266,12 @@ def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
 
 
 def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
-    """Records of the file of shown ids: a pair's (`_seen_records`), a Held in JSON."""
     held = msgspec.json.encode
     return b"".join(held(i) + b"\n" if isinstance(i, Held) else _seen_records((i,)) for i in items)
 
 
-#: A sender or id comes from the network and may hold anything: a tab or newline would cut
-#: its record in two (and show the message again after a restart), a NUL would make it
-#: look cut short by a kill. Those, and the backslash that escapes them, are written as
-#: two characters; ordinary names and ids are written as they are.
+#: A sender or id from the network may hold a tab or newline (cutting its record in two) or
+#: a NUL (a record cut short by a kill): those, and the backslash, are escaped.
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
 _UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
 _ESCAPE: Final = str.maketrans(_ESCAPES)
@@ -303,7 +285,6 @@ def _unescape(value: str) -> str:
 
 
 def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
-    """A short reason for a file that could not be read."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return "it is not what ChatApp writes there"

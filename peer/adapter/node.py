@@ -65,8 +65,7 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
-#: What each write of kept state keeps, and what its failure costs ("": nothing more than
-#: it says): a write that fails is said, and nothing else is lost (`PeerNode.carry_out`).
+#: What each write of kept state keeps, and what its failure costs (said; nothing else lost).
 _KEPT: dict[type, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
     Held: ("a line waiting for an earlier one", "it is lost if ChatApp is killed meanwhile"),
@@ -91,7 +90,6 @@ class PeerNode:
     def __init__(
         self, *, name: str, server: Addr, data_dir: Path, console: Console, settings: PeerSettings
     ) -> None:
-        """Peer `name` of the registry at `server`; StartRefused when it cannot start."""
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
@@ -132,7 +130,6 @@ class PeerNode:
     def _make(
         self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
     ) -> None:
-        """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings, self._static, self._server = settings, static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
         self.password_anew = False  # the start ended as its password was not set: another may be
@@ -179,7 +176,7 @@ class PeerNode:
         self.carriers, self._carry_out = self._carrier_table(), self.carry_out
 
     async def run(self) -> int:
-        """Bind, register, and serve the user until they quit; return the exit status."""
+        """Bind, register, and serve the user until they quit; the exit status."""
         port = self._settings.port
         try:
             await self.endpoint.open(self._settings.bind, port)
@@ -220,8 +217,7 @@ class PeerNode:
             await self.endpoint.close()
 
     async def _password_proof(self) -> bool:
-        """With --password: the proof (or a new name's verifier) the registration carries
-        (peer/adapter/password_login.py); False when the start ends (said)."""
+        """With --password: the proof (or verifier) the registration carries; False: it ends."""
         secret = self._settings.password
         if not secret:
             return True
@@ -249,18 +245,14 @@ class PeerNode:
         return True
 
     async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
-        """A step of a start (the registry's key, the password): at a terminal, the lines
-        typed meanwhile wait (before_prompt.py)."""
         if not isinstance(self.console, TerminalConsole):
             return await step()
         return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
-        """The first event: the registration is sent."""
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:
-        """Wake the core no more, close the file transfers and unlock this name's files."""
         self._timer.cancel()
         self.files.close()
         self._locks.close()
@@ -275,9 +267,8 @@ class PeerNode:
             loop.add_signal_handler(signal.SIGHUP, self._leave_now, 128 + signal.SIGHUP, False)
 
     def _interrupted(self) -> None:
-        # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
-        # Ctrl-C after that, or after the end of input, leaves at once. On a terminal the
-        # first Ctrl-C ends the prompt (`_ended`) and only later ones arrive as signals.
+        # The first Ctrl-C quits politely (what was sent delivered, then dereg); one after
+        # that, or after the end of input, leaves at once (on a terminal, the prompt's first).
         if self._ending:
             self._leave_now(128 + signal.SIGINT)
         else:
@@ -306,9 +297,8 @@ class PeerNode:
     def received_batch(
         self, messages: list[Message], at: Any, key: bytes, now: float | None = None
     ) -> None:
-        """The endpoint's `on_batch`: the messages of one datagram from `at` (an Addr, handed
-        on as it came), sealed by `key`, as one event at `now` (by default the drain's
-        `read_at`), each action carried out as the core decides it."""
+        """The endpoint's `on_batch`: one datagram's messages from `at`, sealed by `key`, as
+        one event at `now` (by default the drain's `read_at`)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, at))
@@ -330,8 +320,8 @@ class PeerNode:
         self._event_done()
 
     def carry_out(self, action: Action) -> None:
-        """Carry out one action of the core, now. A Shown is written at once: the core decides
-        it before the message's ack and line, so a killed peer never shows a message twice."""
+        """Carry out one action of the core, now (a Shown is written before the message's ack
+        and line: a killed peer never shows a message twice)."""
         try:
             self.carriers[type(action)](action)
         except OSError as exc:
@@ -367,9 +357,8 @@ class PeerNode:
         }
 
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records (actions.Record), so
-        that no message waits for the log, and set the timer for the core's next deadline. A
-        kill before a message's id is written sends it again at the next start, shown once."""
+        """After one event's actions: write the core's records, and set the timer. A kill
+        before a message's id is written sends it again at the next start, shown once."""
         records = self.core.records
         if records:
             try:
@@ -386,8 +375,8 @@ class PeerNode:
         self.endpoint.acks_later(action)
 
     def _send(self, action: SendSealed | SendStream, stream: bool = False) -> None:
-        """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
-        recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
+        """A save is sealed to its recipient as it leaves; a MailTaken waits for the lines
+        before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
@@ -403,8 +392,7 @@ class PeerNode:
         self.endpoint.send(addr, message, key, stream=stream)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
-        """Say that `what` was not kept on disk; once only when `then`, what that costs, is
-        said (the writes made for every message)."""
+        """Say that `what` was not kept on disk (once only when it says a cost, `then`)."""
         if then and what in self._failed_writes:
             return
         self._failed_writes.add(what)
@@ -413,8 +401,7 @@ class PeerNode:
         self.console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
-        """Keep `token` in the state of `name`: after a rename, all kept for the old name
-        moves to the new one's, so that `-c <new name>` finds everything."""
+        """Keep `token` in the state of `name`: after a rename, all kept moves there."""
         previous = self.state
         self.files.settle()  # no transfer's record is being written as its folder moves
         try:

@@ -16,8 +16,8 @@ from typing import TextIO
 
 
 class StdoutLines:
-    """Writes lines to a stream (standard output unless told), flushed at once, never
-    raising. When the reader is gone, `gone` becomes true and `on_gone` is told the reason."""
+    """Writes lines, flushed at once, never raising; once the reader is gone, `gone` is true
+    and `on_gone` is told the reason."""
 
     def __init__(
         self,
@@ -28,7 +28,6 @@ class StdoutLines:
         self._stream = stream
         self.on_gone = on_gone
         self.gone = False
-        # the loop watching the output's descriptor (`watch_reader`), while it does
         self._watched: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -47,13 +46,11 @@ class StdoutLines:
             self._lost(stream, exc)
 
     def reader_left(self) -> None:
-        """The reader is known to have left (`watch_reader`): as a write that failed."""
         if not self.gone:
             self._lost(self.stream, BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
 
     def watch_reader(self, loop: asyncio.AbstractEventLoop) -> None:
-        """When the output is a pipe, call `reader_left` as soon as its reader leaves (the
-        kernel reports an error on the writing end), not at the next line written."""
+        """When the output is a pipe, call `reader_left` as soon as its reader leaves."""
         try:
             fd = self.stream.fileno()
             if not stat.S_ISFIFO(os.fstat(fd).st_mode):
@@ -95,8 +92,7 @@ class StdoutLines:
 
 
 def _to_null(stream: TextIO) -> None:
-    """Point `stream`'s descriptor at the null device (best effort), so that a later flush
-    succeeds quietly."""
+    """Point `stream`'s descriptor at the null device: a later flush succeeds quietly."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         fd = stream.fileno()
         null = os.open(os.devnull, os.O_WRONLY)
@@ -109,6 +105,5 @@ def _to_null(stream: TextIO) -> None:
 
 
 def say_on_stderr(line: str) -> None:
-    """One line on standard error, if there is still one to write to."""
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr, flush=True)

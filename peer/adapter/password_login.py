@@ -1,7 +1,5 @@
-"""A start with --password, before the first registration: the password proven to the registry
-by SRP-6a (secure/password.py), or, for a name it says is new, a verifier set, only with a
-registry whose key was checked, and only once the person says yes (docs/SECURITY.md,
-"Passwords"). The password stays here; the core is given the proof or the verifier."""
+"""A start with --password: the password proven by SRP-6a, or for a new name a verifier set
+(only with a checked registry key, and a yes; docs/SECURITY.md). The password stays here."""
 
 from __future__ import annotations
 
@@ -38,9 +36,8 @@ def too_short(secret: str) -> str:
 
 
 class PasswordLogin:
-    """One proof for `name`: `send` sends a message to the `registry` (where it is, and how its
-    key was trusted: "" unchecked); its answers come to `answered`. `keys` are the
-    channel's (ours, the registry's), which the proof is bound to."""
+    """One proof for `name` to the `registry` (where, and how its key was trusted: ""
+    unchecked), bound to the channel's `keys` (ours, the registry's)."""
 
     def __init__(
         self,
@@ -61,7 +58,7 @@ class PasswordLogin:
         self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
 
     def answered(self, message: Message) -> bool:
-        """Whether `message` answers our PasswordAsk (then it is taken here)."""
+        """Whether `message` answers our PasswordAsk (then taken here)."""
         ask, answer = self._ask, self._answer
         if ask is None or answer is None or answer.done():
             return False
@@ -130,8 +127,7 @@ class PasswordLogin:
         return "", await asyncio.to_thread(password.new_verifier, secret)
 
     async def _exchange(self, ask: PasswordAsk) -> PasswordChallenge | Refused | None:
-        """Send `ask` in rounds of up to ATTEMPTS times, TIMEOUT apart (then as long again),
-        a silent round followed by a wait, said, until the patience is over: its answer."""
+        """Send `ask` in rounds of ATTEMPTS, until answered or the patience is over."""
         self._ask = ask
         self._answer = answer = asyncio.get_running_loop().create_future()
         rounds = SilentRounds(self._where, self.patience, time.monotonic())

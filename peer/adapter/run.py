@@ -20,8 +20,7 @@ async def run_peer(
     settings: PeerSettings,
     plain: bool = False,
 ) -> int:
-    """Run a peer with `settings` until the user quits; return the exit status. On a
-    terminal it is the full screen, unless `plain`. PasswordAgain when its password was
+    """Run a peer until the user quits; the exit status. PasswordAgain when its password was
     refused and `settings.ask_again`."""
     console = make_console(colour=settings.colour, bell=settings.bell, plain=plain)
     try:
@@ -57,8 +56,7 @@ async def run_peer(
 
 
 def unfinished_transfers(folder: Path) -> list[str]:
-    """The file transfers not finished, as a phrase (none: nothing): each keeps its record
-    in `folder` until it ends."""
+    """The file transfers not finished (a record each in `folder`), as a phrase."""
     try:
         count = sum(1 for _ in folder.glob("*.json"))
     except OSError:

@@ -1,6 +1,5 @@
 """The peer's full screen (terminal/screen.py): each line goes to the window of its
-conversation, as this file reads it from the line; the rest is TerminalConsole's prompt,
-its commands, keys and history unchanged (docs/GUIDE.md, "The full screen")."""
+conversation, read from the line; the rest is TerminalConsole's (docs/GUIDE.md)."""
 
 from __future__ import annotations
 
@@ -44,7 +43,6 @@ ROOM_NEWS = re.compile(r"\[(?:\S+ (?:joined|left)|Back to) ([^\s,;\]]+)")
 ABOUT_SOMEONE = re.compile(r"\[(?:Message received by|No ACK from) ([^,.\]]+)[.,]")
 #: A file's progress (peer/core/files/transfers.py): the status bar shows it as a bar.
 PROGRESS = re.compile(r"\[.+: \d+% \(.+ of .+\)\]")
-#: Typed to show window N.
 WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 
 
@@ -53,21 +51,19 @@ HIDDEN = "-"
 
 
 def status_bar(name: str, where: str, answers: bool | None, rest: str, colour: bool) -> Parts:
-    """A full screen's status bar: your name, whom you talk through (`where`), whether it
-    `answers` (None: not heard yet, red in `colour` unless it does), then the `rest`."""
+    """A full screen's status bar: your name, `where`, whether it `answers`, the `rest`."""
     said = {True: "answers", False: "does not answer", None: "not heard yet"}[answers]
     warn = "" if answers or not colour else "ansired"
     return [("bold", f" {name} "), ("", f"│ {where} "), (warn, said), ("", f" │ {rest} ")]
 
 
 def person_colour(name: str) -> str:
-    """`name`'s colour: from the name alone, the same on every screen and in every run."""
     return NAME_COLOURS[hashed_colour(name)]
 
 
 def where(line: Print) -> str:
-    """The window of `line`, read from its style and its words: "@" and a person's name, "#"
-    and a room's, CHANNEL or NOTICES (its key is that casefolded); "": the window shown."""
+    """The window of `line`: "@" and a person's name, "#" and a room's, CHANNEL or NOTICES;
+    "": the window shown."""
     text, who = line.text, line.who
     if line.style == "channel" or (line.style == "message" and text.startswith("Channel_")):
         return CHANNEL
@@ -98,7 +94,6 @@ def _room_of(text: str, who: str) -> str:
 
 
 def in_room_window(line: Print, room: str) -> Print:
-    """`line` of `room` as its own window shows it: without "(in room)"."""
     said = f"{line.who} (in {room}): "
     text = line.text.replace(said, f"{line.who}: ", 1)
     if text == line.text and text.endswith(f" (in {room})"):
@@ -107,8 +102,7 @@ def in_room_window(line: Print, room: str) -> Print:
 
 
 def typed_where(text: str, *, room: str) -> str:
-    """The window a typed line goes to: the one its command names (`send bob`, `join lab`,
-    `send_all`), the room's for a line said in `room`, else the window shown."""
+    """The window a typed line goes to: the one its command names, else "" (the shown)."""
     command = parse(text, in_room=bool(room))
     match command:
         case SendDirect(to=to):
@@ -150,13 +144,11 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             self.app.output.flush()
 
     def _names_me(self, line: Print) -> bool:
-        """Whether `line` is to you: a direct message, or a line that names you."""
         if line.style == "message" and not line.text.startswith("Channel_"):
             return True
         return line.style in ("room", "channel") and mentions(line.text, self._me())
 
     def _window(self, to: str) -> ChatWindow:
-        """The window `to` names (see `where`), opened when new."""
         if not to:
             return self.model.shown
         title, style = to[1:] if to[0] in "@#" else to, ""
@@ -176,8 +168,6 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             if to:
                 self.model.switch_to(self._window(to))
         super()._entered(text, on_line)
-
-    # -- the panes ------------------------------------------------------------------------
 
     def _status(self) -> Parts:
         sources = self._sources

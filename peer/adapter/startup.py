@@ -1,5 +1,4 @@
-"""What the peer adapter settles before it runs: its settings, its name's files locked for
-it alone, and its own key."""
+"""What the peer settles before it runs: settings, its name's files locked, its own key."""
 
 from __future__ import annotations
 
@@ -41,13 +40,11 @@ class PeerSettings(Struct, frozen=True):
 
     @property
     def patience(self) -> float:
-        """Seconds a start asks a silent registry after a first round: SILENT_KEEPALIVES
-        keepalive periods, for its key, its password and its registration alike."""
+        """Seconds a start asks a silent registry after a first round."""
         return SILENT_KEEPALIVES * self.keepalive
 
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
-        """`trust`, with the password as the secret it guards, asking with `confirm`, patient
-        for as long as the rest of a start (`patience`)."""
+        """`trust`, with the password as the secret it guards, asking with `confirm`."""
         secret = "your password" if self.password else ""
         return msgspec.structs.replace(
             self.trust, secret=secret, confirm=confirm, patience=self.patience
@@ -64,8 +61,7 @@ class StartRefused(Exception):
 
 
 def lock(data_dir: Path, name: str) -> int:
-    """Lock `name`'s files in `data_dir` for this peer (two starts of a name would write the
-    same files). StartRefused when that is so, or when the directory cannot be used."""
+    """Lock `name`'s files in `data_dir` for this peer, or StartRefused."""
     path = data_dir / "peers" / f"{name_key(name)}.lock"
     try:
         return hold_lock(path)
@@ -82,9 +78,8 @@ def lock(data_dir: Path, name: str) -> int:
 
 
 def own_key(state: PeerStateFile) -> X25519PrivateKey:
-    """The static key of the name whose files are `state` (two names are two people), made
-    the first time, or the data folder's older shared key. StartRefused when it cannot be
-    read or kept."""
+    """The static key of the name of `state` (made, or the folder's older shared key), or
+    StartRefused."""
     data_dir, path = state.root, state.key_path
     try:
         if not path.exists():
@@ -99,8 +94,7 @@ def own_key(state: PeerStateFile) -> X25519PrivateKey:
 
 
 def own_outbox(state: PeerStateFile, token: str) -> list[Message]:
-    """What an earlier run left unsent (PeerStateFile.load_outbox). StartRefused when its
-    log cannot be read: a run would overwrite what it holds."""
+    """What an earlier run left unsent; StartRefused when its log cannot be read."""
     try:
         return state.load_outbox(token)
     except OSError as exc:
@@ -116,9 +110,8 @@ SHARED_KEY_TAKEN = "identity.key.taken"
 
 
 def _take_shared_key(data_dir: Path, path: Path) -> None:
-    """Give the name whose key goes at `path` the data folder's shared key (KEY_FILE), if no
-    name took it yet (claimed by a link: two names never both take it; the file stays, for
-    a help-desk client). Raises OSError."""
+    """Give the name whose key goes at `path` the folder's shared key, if no name took it
+    (claimed by a link; the file stays, for a help-desk client)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(data_dir / KEY_FILE, path.parent / SHARED_KEY_TAKEN)
@@ -128,8 +121,7 @@ def _take_shared_key(data_dir: Path, path: Path) -> None:
 
 
 def own_token(state: PeerStateFile, name: str) -> str:
-    """The token kept in `state`, the files of `name`; else a new one, kept before the
-    registration is sent. StartRefused when a new token cannot be kept."""
+    """The token kept in `state`, else a new one, kept; StartRefused when it cannot be."""
     token = state.load_token()
     if not token and (not state.path.exists() or state.renamed_to()):
         token = secrets.token_hex(16)

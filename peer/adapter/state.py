@@ -1,7 +1,5 @@
-"""The peer's own kept state, per name under `peers/`: its registration token, the ids of
-the messages it has shown, what it has sent and not seen delivered (its outbox included),
-the room it is in, its service's registries, its key, its history and its file transfers'
-records. A rename moves all of it."""
+"""The peer's own kept state, per name under `peers/`: token, messages shown, what it sent
+and has not seen delivered, room, registries, key, history, transfers. A rename moves it."""
 
 from __future__ import annotations
 
@@ -23,7 +21,6 @@ from wire.words import counted
 
 
 def token_path(root: Path, name: str) -> Path:
-    """The file that keeps `name`'s token under the data folder `root`."""
     return root / "peers" / f"{name_key(name)}.json"
 
 
@@ -40,16 +37,14 @@ class PeerStateFile:
         self.sending_path = self._kept("sending")
         self.history_path = self._kept("history")
         self.tickets_path = self._kept("tickets")
-        #: The folder of the file transfers' records (peer/adapter/files/service.py).
         self.files_path = self._kept("files")
-        #: What the loads found wrong with the files, one line each for the user.
+        #: What the loads found wrong, one line each for the user.
         self.problems: list[str] = []
         self.seen = SeenLog(self.seen_path, self.problems)
         self.sending = SendingLog(self.sending_path)
 
     def load_token(self) -> str:
-        """The kept token, or "" when there is none or the file cannot be read (said in
-        `problems`)."""
+        """The kept token, or "" (one that cannot be read said in `problems`)."""
         try:
             data = parse_json(read_text(self.path))
         except FileNotFoundError:
@@ -70,11 +65,9 @@ class PeerStateFile:
         return ""
 
     def renamed_to(self) -> str:
-        """The name this one was renamed to (see `save_renamed`), or ""."""
         return self._renamed_to(self._read())
 
     def _read(self) -> object:
-        """The token file's JSON; None when there is none or it cannot be read."""
         try:
             return parse_json(read_text(self.path))
         except (OSError, ValueError, RecursionError):
@@ -88,27 +81,22 @@ class PeerStateFile:
         return new if isinstance(new, str) and new else ""
 
     def save_renamed(self, new_name: str) -> None:
-        """In place of the token: the name was given up by a rename to `new_name`
-        (`follow_renames`)."""
+        """In place of the token: the name was given up by a rename to `new_name`."""
         _replace(self.path, json.dumps({"renamed_to": new_name}).encode())
 
     def save_token(self, token: str, name: str = "") -> None:
-        """Keep `token`, replacing the file atomically; with `name`, its spelling as the
-        registry has it (`spelling`)."""
+        """Keep `token`; with `name`, its spelling as the registry has it."""
         kept = {"token": token, "name": name} if name else {"token": token}
         _replace(self.path, json.dumps(kept).encode())
 
     def spelling(self) -> str:
-        """The name's spelling kept with its token, or "" when none is kept."""
         data = self._read()
         name = data.get("name") if isinstance(data, dict) and "token" in data else None
         return name if isinstance(name, str) else ""
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
         """The state of `name`, after a rename to it, with `token`: all this name keeps (but
-        its token file) moved there, closed first, each replacing the other's (a record of
-        the transfers' folder replaces one of the same number). Raises OSError. Then
-        `left_for`."""
+        its token file) moved there, replacing the other's. Raises OSError. Then `left_for`."""
         state = PeerStateFile(self.root, name)
         if self.path != state.path:
             self.close()  # its memory maps: some systems cannot move a mapped file
@@ -128,19 +116,16 @@ class PeerStateFile:
                 self.path.unlink()
 
     def _kept(self, kind: str) -> Path:
-        """The file of this name that keeps `kind` (its token's, with another suffix)."""
         return self.path.with_suffix(f".{kind}")
 
     def close(self) -> None:
-        """Unmap the files written through memory maps (before a rename moves them)."""
         self.seen.close()
         self.sending.close()
 
     def load_outbox(self, token: str) -> list[Message]:
-        """What an earlier run left unsettled, in the order typed (direct messages as saves,
-        with `token`): what it had sent and not seen delivered, and an earlier version's
-        outbox. The log is rewritten with them, durably. Raises OSError when the log cannot
-        be read: then nothing is changed. Problems are said in `problems`."""
+        """What an earlier run sent and did not see delivered (and an earlier version's
+        outbox), in the order typed, direct messages as saves with `token`; the log is
+        rewritten with them. Raises OSError when the log cannot be read (nothing changed)."""
         sent, unreadable = self.sending.earlier()
         taken = self._earlier_outbox()
         earlier = taken or []
@@ -173,9 +158,8 @@ class PeerStateFile:
         return messages
 
     def _earlier_outbox(self) -> list[Message] | None:
-        """What an outbox file of an earlier version of ChatApp holds (it goes once the log
-        holds them); None when there is none, or it stays (it cannot be read, said). A file
-        with lines that cannot be read is set aside whole, after what was set aside before."""
+        """What an earlier version's outbox file holds; None when there is none, or it
+        stays (unreadable, said). One with unreadable lines is set aside whole."""
         path = self._kept("outbox")
         try:
             lines = [line for line in read_bytes(path).splitlines() if line.strip()]
@@ -195,7 +179,6 @@ class PeerStateFile:
         return messages
 
     def load_room(self) -> str:
-        """The room the last run was in, or "" (a file that cannot be read said in `problems`)."""
         try:
             room = read_text(self.room_path).strip()
             if name_problem(room):
@@ -210,8 +193,7 @@ class PeerStateFile:
         return room
 
     def load_registries(self, key: bytes) -> tuple[Addr, ...]:
-        """The service's registries kept with `key`, the registry's trusted now; kept with
-        another, or damaged: said in `problems`, and forgotten."""
+        """The registries kept with `key`; kept with another, or damaged: said, and forgotten."""
         path = self.registries_path
         try:
             kept, *lines = read_text(path).split()
@@ -226,17 +208,14 @@ class PeerStateFile:
         return tuple(addr for addr in map(address, lines) if addr) if kept == key.hex() else ()
 
     def save_registries(self, kept: KeepRegistries) -> None:
-        """Keep the service's registries for the next start. Raises OSError."""
         lines = [kept.key.hex(), *(f"{ip}:{port}" for ip, port in kept.registries)]
         _replace(self.registries_path, "\n".join(lines).encode() if kept.registries else b"")
 
     def save_room(self, room: str) -> None:
-        """Keep `room` ("" for none) for the next start. Raises OSError."""
         _replace(self.room_path, room.encode())
 
     def load_tickets(self) -> dict[str, str]:
-        """The mailbox tickets others handed us (peer/core/tickets.py); a damaged file is
-        passed over (they are handed again as we talk)."""
+        """The mailbox tickets others handed us; a damaged file is passed over."""
         try:
             held = parse_json(read_text(self.tickets_path))
         except (OSError, ValueError, RecursionError):
@@ -245,7 +224,6 @@ class PeerStateFile:
         return held if ok else {}
 
     def save_tickets(self, held: dict[str, str]) -> None:
-        """Keep the mailbox tickets `held` for the next start. Raises OSError."""
         _replace(self.tickets_path, json.dumps(held).encode())
 
 
@@ -257,20 +235,18 @@ _MOVED = ("seen", "room", "registries", "sending", "key", "history", "tickets", 
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
 )
-#: Said of a kept outbox that cannot be read.
 _NOT_SENT = "what it holds was not sent (it stays there)."
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `path` + `.unreadable`, durably, and return it. Raises OSError."""
+    """Append `records` to `path` + `.unreadable`, durably, and return that."""
     aside = path.with_name(path.name + ".unreadable")
     append_bytes(aside, b"".join(records), fsync=True)
     return aside
 
 
 def _move_folder(old: Path, new: Path) -> None:
-    """Move the folder `old` to `new`; into it, file by file, when `new` holds files (those
-    of `old` replace those of the same name). None at `old`: nothing. Raises OSError."""
+    """Move the folder `old` to `new`, file by file into it when `new` holds files."""
     try:
         os.replace(old, new)
         return
@@ -285,7 +261,7 @@ def _move_folder(old: Path, new: Path) -> None:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`, atomically and durably; no data: no file. Raises OSError."""
+    """Replace `path` with `data`, durably; no data: no file."""
     if not data:
         path.unlink(missing_ok=True)
         return
@@ -298,8 +274,7 @@ MAX_RENAMES_FOLLOWED = 8
 
 
 def follow_renames(root: Path, name: str) -> str:
-    """The name to start as for `-c <name>`: `name`, or the name this user renamed it to
-    (following further renames) whose token is kept here, rather than a second account."""
+    """The name to start as for `-c <name>`: `name`, or the name it was renamed to here."""
     current = name
     for _ in range(MAX_RENAMES_FOLLOWED):
         new = PeerStateFile(root, current).renamed_to()

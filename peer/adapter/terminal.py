@@ -63,7 +63,6 @@ NAME_COLOURS = (
 
 
 def hashed_colour(name: str) -> int:
-    """Where `name`'s hash points in NAME_COLOURS (the same in every run and machine)."""
     return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
 
 
@@ -75,7 +74,6 @@ class NameColours:
         self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
 
     def of(self, name: str) -> str:
-        """`name`'s colour: given at its first call, the same after."""
         key = name.casefold()
         if key not in self._given:
             self._given[key] = self._free_slot(key)
@@ -94,12 +92,9 @@ class NameColours:
 
 
 class Sources(TypedDict, total=False):
-    """What else the consoles ask of the peer: the rooms known, the room you are in ("":
-    none), which question of `message` the next line answers ("" for a command), the
-    history kept between runs, what quitting now would leave undone (a phrase each, asked
-    about first); and for the full screen, the table's (name, online) rows, the registry's
-    address and whether it answers (None: not yet heard), the outbox's count, and each
-    transfer (number, label, bytes done, size)."""
+    """What else the consoles ask of the peer: `question`, which question of `message` the
+    next line answers ("": a command); `losing`, what quitting now would leave undone; the
+    rest for the full screen (`answers` None: not yet heard)."""
 
     rooms: Callable[[], Sequence[str]]
     room: Callable[[], str]
@@ -129,8 +124,7 @@ _UNBOUND = Sources(
 
 def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor): a command
-    word first, then what the command takes (a name, a room, a command), else names; in
-    `sources`, the room you are in, the rooms known and the question the line answers."""
+    word first, then what the command takes, else names."""
     in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
@@ -170,8 +164,7 @@ def mentions(text: str, me: str) -> bool:
 
 
 def rings(line: Print, me: str) -> bool:
-    """Whether `line` rings the bell (with --bell): a direct message, or a live room message
-    that mentions your name in its text."""
+    """Whether `line` rings the bell: a direct message, or a room message naming you."""
     if line.style == "message":
         return True
     if line.style == "room":
@@ -183,8 +176,7 @@ def rings(line: Print, me: str) -> bool:
 def fragments(
     line: Print, colour: bool, colour_of: Callable[[str], str], prefix: str = PREFIX
 ) -> list[tuple[str, str]]:
-    """`line` after `prefix` as prompt_toolkit (style, text) pairs: the sender's name in
-    its colour (`colour_of`), the rest in its style's, made safe (wire/shown_text.py)."""
+    """`line` as prompt_toolkit (style, text) pairs, the sender's name in its colour."""
     text, who = clean(line.text), line.who
     if not colour:
         return [("", prefix + text)]
@@ -203,8 +195,8 @@ def fragments(
 
 
 def _name_at(text: str, who: str) -> int:
-    """Where the sender's name stands in `text` (at the start, maybe indented, or after a
-    bracketed tag like "[history 10:15] " or "[Channel_Message "), or -1."""
+    """Where the sender's name stands in `text` (at the start, or after a tag like
+    "[history 10:15] "), or -1."""
     if not who:
         return -1
     at = text.find(who)
@@ -246,8 +238,7 @@ class PlainConsole:
         self.write(PREFIX + clean(line.text))
 
     def write(self, text: str) -> None:
-        """Print `text` as one line; the lines of one pass of the loop leave together at its
-        end (at once outside a loop)."""
+        """Print `text`; the lines of one pass of the loop leave together at its end."""
         lines = self._lines
         lines.append(text)
         if len(lines) == 1:
@@ -267,7 +258,6 @@ class PlainConsole:
             asyncio.get_running_loop().call_soon(self._end)
 
     def _end(self) -> None:
-        """`on_end`, once only (the output gone and the input ended may both call it)."""
         if not self._ended and self._on_end is not None:
             self._ended = True
             self._on_end()
@@ -285,7 +275,7 @@ class PlainConsole:
         self._write_out()
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
-        """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""
+        """Read stdin on a thread (for pipes, files and /dev/null alike)."""
         loop = asyncio.get_running_loop()
 
         # an invalid byte becomes U+FFFD (else, stdin read already, the reader copes)
@@ -316,9 +306,8 @@ class PlainConsole:
 
 
 class TerminalConsole(LinePrompt):
-    """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
-    history for commands and one for each question of `message`, the bell; Ctrl-C or
-    Ctrl-D on the empty line asks before quitting when that leaves something undone."""
+    """The peer's prompt on a terminal: Tab, a history for commands and for each question of
+    `message`; Ctrl-C or Ctrl-D asks before quitting when that leaves something undone."""
 
     def __init__(self, *, colour: bool, bell: bool, **screen: Any) -> None:
         """`screen`: ScreenConsole's, what ScreenPrompt takes besides the colour."""
@@ -379,7 +368,6 @@ class TerminalConsole(LinePrompt):
         names: Callable[[], Sequence[str]],
         **sources: Unpack[Sources],
     ) -> None:
-        """Where to find your own name and the names online; the rest in `sources`."""
         self._me, self._names = me, names
         self._sources.update(sources)
         if "kept" in sources:
@@ -400,15 +388,14 @@ class TerminalConsole(LinePrompt):
             self._on_line(text)
 
     def _cancel_question(self) -> bool:
-        """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
-        answer does (True); elsewhere it quits (`_quit_key`)."""
+        """Ctrl-C on an empty line: cancels a question of `message`, else quits."""
         if not self._sources["question"]():
             return self._quit_key()
         self._on_line("")
         return True
 
     def _quit_key(self) -> bool:
-        """Ctrl-C or Ctrl-D on the empty line: True when it asked first (AskedFirst.key)."""
+        """Ctrl-C or Ctrl-D on the empty line: True when it asked first."""
         asked = self._ask.key()
         self.app.invalidate()  # drawn again: the question, or not
         return asked
@@ -439,7 +426,6 @@ class TerminalConsole(LinePrompt):
             output.flush()
 
     def _tab(self) -> KeyBindings:
-        """Tab: completion (see `completions`)."""
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
         from prompt_toolkit.key_binding.bindings.completion import generate_completions
 
@@ -464,14 +450,12 @@ class TerminalConsole(LinePrompt):
 
 
 def colour_wanted() -> bool:
-    """Whether the environment lets a terminal show colour: no NO_COLOR (no-color.org),
-    and not a dumb terminal."""
+    """Whether the environment allows colour: no NO_COLOR, and not a dumb terminal."""
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def make_console(*, colour: bool, bell: bool, plain: bool = False) -> Console:
-    """When stdin and stdout are terminals, the full screen (`plain`: the prompt, as lines);
-    else the plain line console."""
+    """On a terminal, the full screen (`plain`: the prompt); else the plain line console."""
     if not on_a_terminal():
         return PlainConsole()
     colour = colour and colour_wanted()

@@ -19,16 +19,14 @@ from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 
-#: Seconds a held-place file's "last alive" time may lie ahead of the clock (NTP may have
-#: set it back a little). A time further ahead is damage, and would hold the place for ever.
+#: Seconds a held-place file's "last alive" time may lie ahead of the clock (NTP); further
+#: ahead is damage, and would hold the place for ever.
 CLOCK_SKEW = 60.0
-#: The secret's file in `<state dir>/desk`: 32 random bytes in hex, kept as a key file is.
+#: The secret's file in `<state dir>/desk`, kept as a key file is.
 SECRET_FILE = "place-secret"
 
 
 class _Kept(Struct):
-    """The held-place file: the place, and when it was last known alive (time of day)."""
-
     token: Annotated[str, Meta(min_length=1)]
     topic: int
     grace: Annotated[float, Meta(ge=0)]
@@ -81,8 +79,7 @@ class HeldPlace:
 
 def _secret(folder: Path) -> bytes:
     """The secret kept in `folder`, made when there is none; a damaged one is replaced (it only
-    loses the places held under it). Raises OSError (one that cannot be read now is kept for
-    a later start), KeyFileError (damaged again meanwhile, by another start)."""
+    loses the places held under it)."""
     try:
         return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
     except KeyFileError:

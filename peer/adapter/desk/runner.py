@@ -76,8 +76,8 @@ Event = Typed | EndOfInput | Arrived | Lost | Connected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """`client` names the program; `places`, the held-place folder; `screen`, the terminal
-    (made when None); `key`, our key pair (None: this run's); `registry_key` None: none answered."""
+    """`places`, the held-place folder; `screen`, the terminal (made when None); `key`, our key
+    pair (None: this run's); `registry_key` None: none answered."""
 
     client: str
     tty: bool = False
@@ -106,7 +106,6 @@ class DeskRunner:
         self._code: int | None = None
 
     async def run(self) -> int:
-        """The core's exit status; an unexpected error is shown, status 1."""
         self.term.start()
         try:
             self._now(self.core.start)
@@ -130,7 +129,6 @@ class DeskRunner:
             await self.term.close()
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """What the core answers `event` (nothing for an older connection's)."""
         actions: list[Action] = []
         core, emit = self.core, actions.append
         if isinstance(event, Typed):

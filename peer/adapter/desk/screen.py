@@ -1,7 +1,5 @@
-"""The operator's full screen (`ChatApp -o` on a terminal, without --plain): the desk's
-window (its notices and answers), the conversation with the person served in a window of its
-own, the waiting room beside them, and a status bar; the line, its dot-commands and keys as
-in line mode (docs/DESK.md, "Serving")."""
+"""The operator's full screen (`ChatApp -o` on a terminal): the desk's window, the
+conversation's, the waiting room and a status bar (docs/DESK.md, "Serving")."""
 
 from __future__ import annotations
 
@@ -23,14 +21,12 @@ DESK, TALK = "desk", "talk"
 NOBODY = "no one yet"
 #: What a line is about, when it answers a line typed (it goes to the window shown).
 TYPED = "typed"
-#: How the desk's notice of people arriving ends (registry/core/desk/notices.py): it is
-#: the waiting room's, and goes to the desk's window even during a conversation.
+#: How the desk's notice of people arriving ends: it goes to the desk's window always.
 ARRIVALS = " waiting in all."
 
 
 class DutyState(NamedTuple):
-    """What the status bar says, asked at each redraw: the operator's name, the desk's
-    address, whether it answers (None: not yet), whether on duty, and the person served."""
+    """What the status bar says, asked at each redraw."""
 
     name: Callable[[], str]
     desk: Callable[[], str]
@@ -53,7 +49,6 @@ class OperatorScreen(ScreenPrompt):
         self.about: DeskMessage | str | None = None
 
     def show(self, text: str, style: str, shown: str) -> None:
-        """A line of the desk's of `style` (drawn `shown`) in the window it belongs to."""
         about, serving = self.about, bool(self._state.serving())
         if isinstance(about, DeskSession):
             talk = self.talk()
@@ -70,11 +65,9 @@ class OperatorScreen(ScreenPrompt):
         self.add(window, [(shown, text)], mention=style in ("alert", "error"))
 
     def talk(self) -> ChatWindow:
-        """The conversation's window, opened second."""
         return self.model.window(TALK, NOBODY)
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
-        """A line to the person served shows their window first."""
         if self._state.serving() and not text.lstrip().startswith("."):
             self.model.switch_to(self.talk())
         super()._entered(text, on_line)

@@ -1,6 +1,5 @@
-"""The operator's client on the full screen (peer/adapter/desk/screen.py): DeskRunner, which
-also looks at the waiting room (the operator's `.room`, answered in the pane) every
-ROOM_LOOK seconds while on duty, and at once when the desk says something that may change it."""
+"""The operator's client on the full screen: DeskRunner, which also looks at the waiting room
+every ROOM_LOOK seconds while on duty, and at once when the desk says it may have changed."""
 
 from __future__ import annotations
 
@@ -90,7 +89,6 @@ class ScreenRunner(DeskRunner):
             self.screen.about = None
 
     async def _look(self) -> None:
-        """Look at the waiting room while on duty; forget it while the desk is away."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._look_now.wait(), ROOM_LOOK)

@@ -28,15 +28,13 @@ from wire.names import name_key
 from wire.refusals import RefusalCode
 
 ANY_TRUST = ContactRule()
-#: The lock a person's client holds in its state directory: two would share the held-place
-#: files, and each take back the other's place.
+#: The lock a person's client holds: two would share the held-place files.
 PERSON_LOCK = "person.lock"
 KEY_ENV = "CHATAPP_DESK_KEY"
 NO_KEY = (
     f"an operator needs the registry's operator key, typed when asked on a terminal or set in "
     f"{KEY_ENV} (the registry keeps it in its data directory, file desk-key)"
 )
-#: Said when another client of the same kind runs with the same data directory.
 PERSON_BUSY = (
     "Another help desk client is already running with the data directory {root}{pid}; the "
     "two would share the places they hold. Quit it first, or give this one a directory of "
@@ -55,7 +53,7 @@ class Untrusted(Exception):
 async def run_desk_client(
     desk: Addr, *, stdin_is_tty: bool, state_dir: Path, trust: ContactRule = ANY_TRUST
 ) -> int:
-    """Ask the help desk at `desk` for help; the exit status. Never raises."""
+    """Ask the help desk at `desk`; the exit status. Never raises."""
 
     async def run(key: bytes | None, static: X25519PrivateKey) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
@@ -81,8 +79,7 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     trust: ContactRule = ANY_TRUST,
     full_screen: bool = False,
 ) -> int:
-    """Serve at the desk at `desk` as `name` (on the full screen if `full_screen`); the exit
-    status. Never raises."""
+    """Serve at the desk at `desk` as `name`; the exit status. Never raises."""
 
     async def run(registry_key: bytes | None, static: X25519PrivateKey) -> int:
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
@@ -112,9 +109,8 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
     trust: ContactRule,
     run: Callable[[bytes | None, X25519PrivateKey], Awaitable[int]],
 ) -> int:
-    """A desk client's run: `root` private and its `lock` held (else `busy` said, `{root}` and
-    `{pid}` filled in: 1), our key usable (else said: 1), the registry at `where` trusted (else
-    1), then `run` with its key and ours."""
+    """A desk client's run: `root` private and its `lock` held (else `busy` said: 1), our key
+    usable and the registry at `where` trusted (else 1), then `run` with its key and ours."""
     with contextlib.suppress(OSError):  # (one that cannot be made is left to the lock)
         tightened = private_folder(root)
         if tightened:
@@ -138,8 +134,7 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
 
 
 def hold_client_lock(root: Path, lock: str) -> int | None:
-    """Lock `<root>/desk/<lock>` while the descriptor returned is open; None when the folder cannot
-    be used (run without)."""
+    """Lock `<root>/desk/<lock>` while the descriptor is open; None: run without."""
     try:
         return hold_lock(root / "desk" / lock)
     except InUse:
@@ -154,8 +149,8 @@ def operator_lock(name: str) -> str:
 
 
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
-    """The registry's key, pinned, or trusted now and pinned. None when no key answered, or the
-    connection was refused (said as the client connects). Raises Untrusted (said why)."""
+    """The registry's key, pinned, or trusted now and pinned; None when no key answered.
+    Raises Untrusted (said why)."""
     asks: set[asyncio.Task[None]] = set()
     where, other_version = f"{ip}:{port}", False  # a registry of another version: said once
 
@@ -194,13 +189,12 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
 
 
 def say(line: str) -> None:
-    """A line of the client's, before its terminal starts."""
     print(f">>> {line}", flush=True)
 
 
 def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
-    """The operator key: $CHATAPP_DESK_KEY; else this user's registry's (in `registry_dir`, else
-    its default folder); else asked for, unechoed, on a terminal; else None."""
+    """The operator key: $CHATAPP_DESK_KEY; else this user's registry's; else asked for on a
+    terminal; else None."""
     if given := os.environ.get(KEY_ENV, "").strip():
         return given
     if (local := read_key(key_path(registry_dir or default_dir("registry")))) is not None:
@@ -217,13 +211,11 @@ def _authorised_label(name: str, ip: str, port: int) -> str:
 
 
 def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
-    """Whether the registry authorised this client's own key as operator `name`."""
     return Pins(root).get(_authorised_label(name, ip, port)) is not None
 
 
 def _remember_authorised(root: Path, key: str, core: OperatorCore, registry: bytes | None) -> None:
-    """On duty by the operator `key`: our key is authorised from now on; refused without it: no
-    more."""
+    """On duty by the operator `key`: our key is authorised from now on; refused: no more."""
     pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
         if core.on_duty and key and registry:
@@ -233,8 +225,7 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, registry: byt
 
 
 def take_earlier_key(root: Path) -> None:
-    """Move the key pair an earlier ChatApp kept in `root` into `root`/desk, so that an
-    operator's authorised key stays its own; one there already is kept."""
+    """Move the key pair an earlier ChatApp kept in `root` into `root`/desk."""
     earlier, now = root / KEY_FILE, root / "desk" / KEY_FILE
     if not earlier.exists():
         return  # (nor is a folder made: run_locked makes it, private)

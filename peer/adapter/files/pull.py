@@ -1,7 +1,5 @@
-"""The receiver's side of a transfer's bytes, over TCP in the secure channel: asked from the
-last byte verified (on disk, and its record saying so), written and hashed in a thread
-(`PartialFile`), the file's SHA-256 checked, then named in the downloads folder (never over
-a file there)."""
+"""The receiver's side of a transfer's bytes: asked from the last byte verified, written and
+hashed in a thread, checked, then named in the downloads folder (never over a file there)."""
 
 from __future__ import annotations
 
@@ -39,8 +37,7 @@ CONNECT_WAIT = 5.0
 READ_WAIT = 30.0
 #: Bytes read from the connection at a time: many records, written with one call.
 READ_SIZE = 1024 * 1024
-#: Bytes handed to the writing thread and not yet written, at most: past it the reader
-#: waits for the disk.
+#: Bytes handed to the writing thread and not yet written, at most.
 HELD = 8 * 1024 * 1024
 #: Bytes gathered before they go to the thread (each hand-over costs a few wake-ups).
 BATCH = 1024 * 1024
@@ -98,7 +95,6 @@ class Puller:
                 self._fd = -1
 
     async def _open_partial(self) -> None:
-        """Open the partial file, cut to the verified bytes, and hash them again."""
         transfer = self.transfer
         path = Path(transfer.path)
         try:
@@ -120,7 +116,6 @@ class Puller:
             await self._progress(self._at)
 
     def _hash_kept(self) -> None:
-        """Hash again the bytes kept (the partial file is cut to them)."""
         with open(self._fd, "rb", buffering=0, closefd=False) as kept:
             self._hash = hashlib.file_digest(kept, "sha256")
 
@@ -146,8 +141,7 @@ class Puller:
             sock.close()
 
     async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
-        """Take data records until the file is whole, syncing every CHECKPOINT bytes while
-        the next are read (into one buffer, where the records open)."""
+        """Take data records until the file is whole, syncing every CHECKPOINT bytes."""
         size, shared = self.transfer.size, self._at
         partial = self._partial = PartialFile(self._fd, self._at, self._hash)
         loop = asyncio.get_running_loop()
@@ -174,22 +168,19 @@ class Puller:
         await _disk(self._last_checkpoint(partial))
 
     async def _last_checkpoint(self, partial: PartialFile) -> None:
-        """The checkpoint under way, if any, then one of every byte taken."""
         sync, self._sync = self._sync, None
         if sync is not None:
             await sync
         await self._checkpoint(partial)
 
     async def _checkpoint(self, partial: PartialFile) -> None:
-        """Sync every byte taken so far, and tell `progress` they are verified."""
         at = await partial.synced()
         if at > self._verified:
             await self._progress(at)
             self._verified = at
 
     def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
-        """The file's bytes among `items`, checked to fit after byte `at`; a message ends
-        the pull."""
+        """The file's bytes among `items`, checked to fit; a message ends the pull."""
         pieces = [item for item in items if isinstance(item, memoryview)]
         if len(pieces) < len(items):
             note = next(item for item in items if not isinstance(item, memoryview))
@@ -202,7 +193,6 @@ class Puller:
         return pieces
 
     async def _finish(self) -> tuple[Outcome, str]:
-        """The file is whole: checked, then named."""
         transfer = self.transfer
         if self._hash.hexdigest() != transfer.sha256:
             with contextlib.suppress(OSError):
@@ -217,8 +207,7 @@ class Puller:
 
 
 def _name(partial: Path, name: str, name_max: int) -> Path:
-    """Give the partial file `name` in its folder, or `name (2)`... if taken, each cut to
-    `name_max` bytes: never over a file (a hard link, then the partial name removed)."""
+    """Give the partial file `name` (or `name (2)`...), never over a file: a hard link."""
     while True:
         final = free_path(partial.parent, name, name_max)
         try:
@@ -235,7 +224,6 @@ def _name(partial: Path, name: str, name_max: int) -> Path:
 
 
 async def _connect(addr: Addr) -> socket.socket:
-    """A socket connected to `addr`, for the event loop's sock_* calls."""
     loop = asyncio.get_running_loop()
     family, kind, proto, _, target = (await loop.getaddrinfo(*addr, type=socket.SOCK_STREAM))[0]
     sock = socket.socket(family, kind, proto)
@@ -249,7 +237,6 @@ async def _connect(addr: Addr) -> socket.socket:
 
 
 async def _disk(work: Awaitable[T]) -> T:
-    """`work` on the partial file awaited: PullEnded when the disk failed."""
     try:
         return await work
     except OSError as exc:
@@ -263,9 +250,8 @@ def _why(exc: BaseException) -> str:
 
 
 class PartialFile:
-    """The caller's partial file `fd`, its first `at` bytes there and hashed into `digest`,
-    written and hashed in a thread of its own; a failed write or sync raises its OSError
-    from the next call that waits for it."""
+    """The partial file `fd` (its first `at` bytes hashed into `digest`), written and hashed
+    in a thread; a failed write raises its OSError from the next call that waits for it."""
 
     def __init__(self, fd: int, at: int, digest: HASH) -> None:
         self._fd = os.dup(fd)  # the thread's own: it closes it after its last write
@@ -280,8 +266,7 @@ class PartialFile:
         self._failed: OSError | None = None  # by the thread: nothing is written after it
 
     async def write(self, pieces: list[memoryview]) -> None:
-        """Take `pieces`, to be written at `at` and hashed after everything taken before;
-        wait while more than HELD bytes are not yet written."""
+        """Take `pieces`; wait while more than HELD bytes are not yet written."""
         self._gathered += pieces
         self.at += sum(map(len, pieces))
         if self.at - self._from >= BATCH:
@@ -292,7 +277,6 @@ class PartialFile:
             await done
 
     def _hand_over(self) -> None:
-        """Give the thread what was gathered."""
         if not self._gathered:
             return
         loop = asyncio.get_running_loop()
@@ -303,8 +287,7 @@ class PartialFile:
         self._gathered, self._from = [], self.at
 
     async def synced(self) -> int:
-        """Put every byte handed so far on disk (the fsync in another thread); the bytes it
-        covered."""
+        """Put every byte handed so far on disk; the bytes it covered."""
         at = self.at
         self._hand_over()
         if self._queued:
@@ -319,7 +302,6 @@ class PartialFile:
         return at
 
     def close(self) -> None:
-        """Drop what is not written yet, and close the thread's file after its last write."""
         for _, done in self._queued:
             done.cancel()
         self._queued.clear()
@@ -328,7 +310,6 @@ class PartialFile:
         self._thread.shutdown(wait=False)
 
     def _write(self, pieces: list[memoryview], at: int) -> None:
-        """In the thread: write `pieces` at `at`, then hash them."""
         if self._failed is not None:
             raise self._failed
         try:
@@ -341,13 +322,12 @@ class PartialFile:
 
 
 def _seen(done: asyncio.Future[None]) -> None:
-    """Mark the error of a write as seen: one after the pull ended is no one's concern."""
+    """Mark a write's error seen: one after the pull ended is no one's concern."""
     if not done.cancelled():
         done.exception()
 
 
 def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
-    """Write `pieces` in order at `offset` of the file `fd`. Raises OSError."""
     total = sum(map(len, pieces))
     written = os.pwritev(fd, pieces, offset) if pieces else 0
     rest = b"".join(pieces)[written:] if written < total else b""
@@ -358,8 +338,7 @@ def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
 
 
 def free_path(folder: Path, name: str, name_max: int = NAME_MAX) -> Path:
-    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...,
-    each cut to `name_max` bytes (the caller still creates it exclusively)."""
+    """A path in `folder` for `name` holding no file yet: `name`, else `name (2)`, ..."""
     number = 1
     while True:
         path = folder / fitted_name(name, name_max, f" ({number})" if number > 1 else "")
@@ -369,8 +348,7 @@ def free_path(folder: Path, name: str, name_max: int = NAME_MAX) -> Path:
 
 
 def name_limit(folder: Path) -> int:
-    """The bytes a file name may take in `folder` (or the nearest folder above it that
-    exists): its file system's NAME_MAX, else NAME_MAX."""
+    """The bytes a file name may take in `folder` (or the nearest existing folder above)."""
     for place in (folder, *folder.parents):
         try:
             limit = os.pathconf(place, "PC_NAME_MAX")

@@ -1,7 +1,5 @@
-"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): their actions,
-their records on disk (a restart resumes), and the bytes sent for a FileWant. Loaded when
-first needed (a file typed, offered or asked for, or transfers an earlier run kept): most
-peers never send a file, and the transfers' modules are a tenth of a peer's start."""
+"""The asyncio adapter of the file transfers (peer/core/files/transfers.py), loaded when first
+needed: most peers never send a file, and its modules are a tenth of a peer's start."""
 
 from __future__ import annotations
 
@@ -45,11 +43,9 @@ if TYPE_CHECKING:  # (loaded with the core, when first needed)
 
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
-#: Bytes of the file read, sealed and written at a time: the calls for each are paid once
-#: for many records.
+#: Bytes of the file read, sealed and written at a time.
 PIECE = 1024 * 1024
-#: Bytes the connection may hold unsent before the sender waits: a few pieces, so that
-#: the socket has the next while the file is read and sealed.
+#: Bytes the connection may hold unsent: the socket has the next while a piece is read.
 WRITE_BUFFER = 4 * PIECE
 #: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
 HANDED = frozenset({"FileWant"})
@@ -65,9 +61,8 @@ class FileHost(NamedTuple):
 
 
 class FileService:
-    """The file transfers of one running peer, with the peer's key `static`, around `host`;
-    records are kept in the folder `folder()` gives, files saved in --downloads'
-    `downloads`. The core, and its modules, are made when first needed (`core`)."""
+    """The file transfers of one running peer; records kept in `folder()`, files saved in
+    --downloads' `downloads`."""
 
     def __init__(
         self,
@@ -118,8 +113,6 @@ class FileService:
             }
         return self._core
 
-    # -- events in --------------------------------------------------------------------------
-
     def start(self) -> None:
         """Take up the transfers an earlier run kept, if it kept any."""
         if not self._folder().is_dir():
@@ -133,8 +126,8 @@ class FileService:
         self._run(lambda now, emit: self.core.typed(verb, args, now, emit))
 
     def received(self, message: FileOffer | FileNote | FileSeen, key: bytes) -> None:
-        """A file datagram whose key the table binds to `message.sender` (the core follows
-        a rename of the transfer it is about: a flood of them costs no more)."""
+        """A file datagram whose key the table binds to `message.sender` (renames are not
+        followed here: the core follows the one of its transfer, so a flood costs no more)."""
         self._run(
             lambda now, emit: self.core.received(message, key_text(key), now, emit), follow=False
         )
@@ -188,13 +181,10 @@ class FileService:
         for task in list(self._tasks.values()):
             task.cancel()
 
-    # -- actions out ------------------------------------------------------------------------
-
     def _run(
         self, event: Callable[[float, Callable[[FileAction], None]], None], follow: bool = True
     ) -> None:
-        """Hand an event to the core with `now`, its peers' names first brought up to date
-        (unless not to `follow`), carry out its actions, and set the timer."""
+        """Hand an event to the core (its peers' renames first, if `follow`), carry it out."""
         actions: list[FileAction] = []
         if follow:
             self.core.follow_renames(actions.append)
@@ -242,8 +232,7 @@ class FileService:
         task.add_done_callback(ended)
 
     async def _verified(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are on disk: its record says so (written in the records'
-        thread), then its line. A transfer ended meanwhile gets no record back."""
+        """`at` bytes of `transfer` are on disk: its record, then its line (none if ended)."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
         self._keeping = self._records.submit(
@@ -256,8 +245,7 @@ class FileService:
         self._run(lambda now, emit: self.core.progress(transfer, at, emit))
 
     def settle(self) -> None:
-        """Wait for a record being written in the thread: records are written in order, and
-        a rename moves their folder only once none is being written."""
+        """Wait for a record being written: a rename moves their folder only once none is."""
         if self._keeping is not None:
             with contextlib.suppress(OSError):  # said where it is awaited
                 self._keeping.result()
@@ -292,8 +280,7 @@ class FileService:
 
 
 def downloads_folder(given: str) -> Path:
-    """Where received files go: `given` (--downloads), else the user's downloads folder
-    ($XDG_DOWNLOAD_DIR where set, else ~/Downloads)."""
+    """Where received files go: `given`, else $XDG_DOWNLOAD_DIR, else ~/Downloads."""
     given = given or os.environ.get("XDG_DOWNLOAD_DIR", "")
     return Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
 
@@ -319,8 +306,7 @@ def _sha256(path: Path) -> str:
 
 
 def load_records(folder: Path) -> tuple[list[Transfer], list[str]]:
-    """The transfers' records kept in `folder`, and a line for each that could not be read
-    (set aside)."""
+    """The records kept in `folder`, and a line for each unreadable one (set aside)."""
     from peer.core.files.transfer import Transfer
 
     kept: list[Transfer] = []
@@ -370,8 +356,7 @@ async def send_file(
     handed: Handed,
     progress: Callable[[int], None],
 ) -> str:
-    """Send `transfer`'s file from `offset` to its end, then wait for the receiver to close;
-    "" when every byte went, else why not (a sentence)."""
+    """Send `transfer`'s file from `offset`; "" when every byte went, else why not."""
     stream, reader, writer = handed.decoder, handed.reader, handed.writer
     writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
     piece = memoryview(bytearray(PIECE))
