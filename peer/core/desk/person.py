@@ -288,8 +288,6 @@ class PersonCore:
         emit(Show(f"[You left the help desk.{said}]"))
         self.state.finish(0, emit)
 
-    # -- the join, the wait and the session -----------------------------------------------
-
     def join(self, work: str = "") -> DeskJoin:
         s = self.state
         return DeskJoin(

@@ -78,8 +78,6 @@ class FileTransfers:
         self._refusals = LineTally(_refusals_line)
         self._lapses = LineTally(_lapses_line)
 
-    # -- events: the user -------------------------------------------------------------------
-
     def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
         """`/file`, `/accept`, `/reject`, `/files` or `/cancel` typed with `args`."""
         typed_command(self, verb, args, now, emit)
@@ -169,8 +167,6 @@ class FileTransfers:
             if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
                 emit(Keep(transfer))
 
-    # -- events: the other peer -------------------------------------------------------------
-
     def received(
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
     ) -> None:
@@ -256,8 +252,6 @@ class FileTransfers:
             return "no SHA-256 to check it by"
         return None
 
-    # -- events: the bytes ------------------------------------------------------------------
-
     def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
         """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
         or why not (a sentence for the receiver's user)."""
@@ -335,8 +329,6 @@ class FileTransfers:
                 )
                 emit(Print(line, "error"))
 
-    # -- time and restarts ------------------------------------------------------------------
-
     def loaded(self, kept: list[Transfer], now: float, emit: EmitFile) -> None:
         """The records kept by an earlier run: taken up again, and said."""
         for transfer in sorted(kept, key=lambda t: t.number):
@@ -388,14 +380,11 @@ class FileTransfers:
                 self._pull(self.transfers[number], now, emit)
 
     def next_wake(self) -> float | None:
-        """When `tick` is next needed, or None."""
         times = [*self._lapse_at.values(), *self._retry_at.values()]
         for part in (self._sent, self._refusals, self._lapses):
             if (at := part.next_wake()) is not None:
                 times.append(at)
         return min(times) if times else None
-
-    # -- helpers ----------------------------------------------------------------------------
 
     def _pull(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
         """Pull `transfer` if its sender is online, else look again after RETRY."""
@@ -431,7 +420,6 @@ class FileTransfers:
         emit(Forget(transfer))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
-        """Send `message` to `to`, again until seen."""
         emit(Tell(to, message))
         self._sent.start(message.id, (to, message), now)
 
