@@ -70,8 +70,8 @@ class DirectChats:
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> Owed:
-        """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
-        now (pinned the first time this run: PinKey): `chat` with that key (no entry: `key`)."""
+        """Send `chat` to `entry`, whose key alone may answer it (pinned once a run): `chat`
+        with that key (no entry: `key`)."""
         if entry is not None:
             if entry is not self._to[0]:  # (a row is replaced when it changes)
                 self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")

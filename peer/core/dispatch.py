@@ -320,9 +320,8 @@ class PeerCore:
         return self.parts.commands.question()
 
     def _settle(self, now: float, emit: Emit) -> None:
-        """After every event: the lines that waited for a change, a quit that waited, and
-        what changed of the prompt, the outbox and the room kept. Each step runs only when
-        its value says it has work."""
+        """After every event: the lines and quit that waited, and what changed of the prompt,
+        the outbox and the room kept; each step only when it has work."""
         shared, life = self._shared, self._life
         if shared.lines_after_change:
             self.typed.carry_out_waiting(now, emit)

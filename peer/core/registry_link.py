@@ -149,8 +149,7 @@ class RegistryLink:
         life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
-        """Whether `request` is a first registration tried again later (for SILENT_KEEPALIVES
-        periods, said once): a registry in a join storm drops what it cannot hold."""
+        """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
         watch = self._shared.watch
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False

@@ -224,8 +224,7 @@ class RequestEnds:
             self._shared.settling.stop_holding(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
-        """The reason said for `refusal`. A name unknown to the registry (its console
-        released it) is said first as that, before what became of the kept messages."""
+        """The reason said for `refusal`; a name the registry released is said as that first."""
         if (
             refusal.code is not RefusalCode.NAME_UNKNOWN
             or isinstance(message, Register)
@@ -264,8 +263,7 @@ class RequestEnds:
         return False
 
     def _registration_refused(self, refusal: Refused, emit: Emit) -> None:
-        """A registration was refused (its reason said): the first ends this start, saying
-        how a password is given; a quiet re-registration leaves us offline."""
+        """The first registration refused ends this start; a quiet one leaves us offline."""
         shared = self._shared
         state = shared.state
         shared.watch.register_again = False
@@ -377,8 +375,7 @@ class RequestEnds:
                 self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
-        """A request (`reg`: a typed one) was given up on at `now`: the registry is away. Its
-        key is asked (one that answers with another key looks silent)."""
+        """A request (`reg`: a typed one) was given up on: the registry is away; its key asked."""
         watch = self._shared.watch
         if not watch.down:
             emit(AskRegistryKey())

@@ -297,8 +297,7 @@ class Trust:
         return one
 
     def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
-        """Hold `message` until a row vouches for `key` as its sender's, or HOLD passes (a
-        copy: anew, last); the oldest beyond HELD is refused."""
+        """Hold `message` until a row vouches for `key`, or HOLD passes; beyond HELD, refuse."""
         held = self.held
         held.pop((key, message.id), None)
         held[key, message.id] = (message, addr, now)

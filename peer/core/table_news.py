@@ -63,8 +63,7 @@ class TableNews:
             self._apply(update, now, emit)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """Apply `update`, the next version, and say what it means for us (nothing when it
-        changes no row)."""
+        """Apply `update`, the next version, and say what it means for us."""
         shared = self._shared
         table = shared.table
         if table.holds(update):

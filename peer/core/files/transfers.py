@@ -203,8 +203,7 @@ class FileTransfers:
         self._forget(noted, message.state + why, emit)
 
     def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
-        """A new offer: refused if bad or beyond the offers waiting, else said and held
-        (in memory only: a record is kept once it is accepted)."""
+        """A new offer: refused if bad or too many wait, else said and held (not on disk)."""
         problem = self._offer_problem(offer, key)
         if problem is not None:
             self._refuse(offer, problem, now, emit)
@@ -225,8 +224,7 @@ class FileTransfers:
         emit(Print(line, "system"))
 
     def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
-        """Refuse `offer` for `problem`: its sender told once (a copy is refused anew), the
-        line tallied (worded only when said: a flood of them costs no wording)."""
+        """Refuse `offer` for `problem`: its sender told (a copy anew), the line tallied."""
         why = f"refused: {problem}"
         note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
         emit(Tell(offer.sender, note))
