@@ -37,8 +37,6 @@ class DirectChats:
         self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
         self._typed_at: dict[str, float] = {}  # when each chat waiting for its ack was typed
 
-    # -- sending ------------------------------------------------------------------------
-
     def send(self, typed: commands.SendDirect, now: float, emit: Emit) -> None:
         """The user sends `typed.text` to `typed.to`: directly when the table has them online,
         else to the registry, which saves it for them; not at all when too long (said)."""
@@ -72,8 +70,8 @@ class DirectChats:
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> Owed:
-        """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
-        now (pinned the first time this run: PinKey): `chat` with that key (no entry: `key`)."""
+        """Send `chat` to `entry`, whose key alone may answer it (pinned once a run): `chat`
+        with that key (no entry: `key`)."""
         if entry is not None:
             if entry is not self._to[0]:  # (a row is replaced when it changes)
                 self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
@@ -92,8 +90,6 @@ class DirectChats:
     def save_of(self, chat: Chat) -> SaveMessage:
         """`chat` as its save (Shared.save_of), with when it was typed if it waits here."""
         return self._shared.save_of(chat, self._typed_at.get(chat.id))
-
-    # -- answers and time ---------------------------------------------------------------
 
     def chat_answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
         """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
@@ -138,8 +134,6 @@ class DirectChats:
         for chat, _ in failed:
             self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
-    # -- receiving ----------------------------------------------------------------------
-
     def incoming(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
         """A direct message came from `addr`: shown once, and acked, when it may be
         believed and is for us (or for a name we had before a rename)."""
@@ -157,8 +151,6 @@ class DirectChats:
             if chat.ticket and not chat.saved_by and (entry := self._shared.table.entry(sender)):
                 self._shared.tickets.keep_handed(entry.key, chat.ticket, emit)  # (its key: Trust's)
             self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
-
-    # -- read-only views ----------------------------------------------------------------
 
     def awaiting_ack(self, msg_id: str) -> bool:
         return msg_id in self._chats.waiting

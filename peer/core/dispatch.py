@@ -148,15 +148,12 @@ class PeerCore:
         #: The rooms heard of, sorted, for completion.
         self.room_names = membership.room_names
 
-    # -- entry points -------------------------------------------------------------------
-
     @property
     def server(self) -> Addr:
         """Where the registry the peer uses now is (it moves: Requests.move_to)."""
         return self._shared.requests.server
 
     def start(self, now: float) -> list[Action]:
-        """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
         self._shared.inbox.start(now)
         self._shared.watch.began = now
@@ -282,10 +279,7 @@ class PeerCore:
         self.alarm.at = wake
         return actions
 
-    # -- read-only views ----------------------------------------------------------------
-
     def next_wake(self) -> float | None:
-        """When `tick` next has work, or None."""
         if self._life.phase is _LEFT:
             return None
         # called after every event: no lists built when only the usual few are set
@@ -304,7 +298,6 @@ class PeerCore:
 
     @property
     def outbox(self) -> tuple[Message, ...]:
-        """Messages held while the registry does not answer."""
         return self._shared.settling.outbox
 
     def prompt(self) -> str:
@@ -326,12 +319,9 @@ class PeerCore:
         """Which question of `message` the next line answers: "recipient", "text", or ""."""
         return self.parts.commands.question()
 
-    # -- after every event --------------------------------------------------------------
-
     def _settle(self, now: float, emit: Emit) -> None:
-        """After every event: the lines that waited for a change, a quit that waited, and
-        what changed of the prompt, the outbox and the room kept. Each step runs only when
-        its value says it has work."""
+        """After every event: the lines and quit that waited, and what changed of the prompt,
+        the outbox and the room kept; each step only when it has work."""
         shared, life = self._shared, self._life
         if shared.lines_after_change:
             self.typed.carry_out_waiting(now, emit)

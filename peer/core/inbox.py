@@ -133,7 +133,6 @@ class Inbox:
             self._release(key, emit)
 
     def unseen(self, sender: str, msg_id: str) -> bool:
-        """Whether message `msg_id` of `sender` was never taken (shown or held)."""
         return (name_key(sender), msg_id) not in self._seen
 
     def start(self, now: float) -> None:

@@ -126,8 +126,7 @@ class Leaving:
         return tuple(self._direct.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
 
     def _keep_undelivered(self, where: str, emit: Emit) -> None:
-        """Hold all that is not known delivered as the outbox (what is kept after this event),
-        and say how many messages are kept, and `where`."""
+        """Hold all not known delivered as the outbox, and say how many are kept, and `where`."""
         undelivered = self.undelivered()
         self._shared.settling.hold(*undelivered)
         if undelivered:

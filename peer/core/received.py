@@ -122,8 +122,6 @@ class Received:
         self._shared.settling.maybe(reply.reply_to)
         self._direct.chat_answered(reply, addr, now, emit)
 
-    # -- the handlers -------------------------------------------------------------------
-
     def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit) -> None:
         for reply_to in acks.replies:  # (each a call of ours: no bound method called per ack)
             self.route_reply(Ack(acks.id, reply_to), addr, now, emit)

@@ -24,8 +24,6 @@ class RegistryLink:
         self._shared = shared
         self._requests = shared.requests
 
-    # -- sending ------------------------------------------------------------------------
-
     def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None:
         """Send `message` to the registry (`Requests.send`), after the kept messages
         waiting (the first of them goes as a probe)."""
@@ -94,8 +92,6 @@ class RegistryLink:
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 
-    # -- the registry away and back -----------------------------------------------------
-
     def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
@@ -108,8 +104,6 @@ class RegistryLink:
             line = f"[The registry is busy; trying again in {wait:.1f} s.]"
             emit(Print(line, "system"))
         return None
-
-    # -- time ---------------------------------------------------------------------------
 
     def due(self, now: float, emit: Emit) -> list[RequestRecord]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
@@ -149,15 +143,13 @@ class RegistryLink:
             self._keepalive(now, emit)
 
     def _starting_late(self, emit: Emit) -> None:
-        """The first registration was sent again: its answer is late."""
         life = self._shared.life
         if life.phase is LifePhase.STARTING and None in self._shared.early_lines:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
-        """Whether `request` is a first registration tried again later (for SILENT_KEEPALIVES
-        periods, said once): a registry in a join storm drops what it cannot hold."""
+        """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
         watch = self._shared.watch
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
@@ -245,8 +237,6 @@ class RegistryLink:
             and self._shared.life.registered
             and not self.sent(Deregister)
         )
-
-    # -- read-only views ----------------------------------------------------------------
 
     def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool:
         """Whether a request of `kind` (one or a tuple) is sent as a datagram, unanswered."""

@@ -1,7 +1,5 @@
-"""How our requests to the registry end: answered (matched and handed to their kind's part,
-request_kinds.KINDS; the outcomes of accepted saves and posts), refused (said, and what
-follows) or never answered (said once, what the user sent kept in the outbox). Sans-IO.
-"""
+"""How our requests to the registry end: answered (handed to their kind's part), refused,
+or never answered (said once, what the user sent kept in the outbox). Sans-IO."""
 
 from __future__ import annotations
 
@@ -65,12 +63,10 @@ class RequestEnds:
         leaving: Goodbyes,
         parts: Mapping[str, object],
     ) -> None:
-        """`parts`: the parts that take answers, by name (this one is "ends")."""
         self._shared = shared
         self._link = link
         self._membership = rooms
         self._leaving = leaving
-        #: The handler of the answer to each kind of request (read-only).
         self.takers = takers({"ends": self, **parts})
         # ids of joins in flight whose room's notice came (`joined_by_notice`)
         self._noticed_joins: set[str] = set()
@@ -98,7 +94,6 @@ class RequestEnds:
             self._link.over(message, now, emit)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
-        """Take `message` as acked: done, its ack lost or overtaken."""
         self.hand_answer(message, Ack(self._shared.new_id(), message.id), now, emit)
 
     def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
@@ -108,15 +103,11 @@ class RequestEnds:
         if taker is not None:
             taker(message, reply, now, emit)
 
-    # -- what is taken ------------------------------------------------------------------
-
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
-        """The registry took `save`: its outcome (saved, delivered) is awaited."""
         kept = self._shared.settling.stop_holding(save)
         self._shared.requests.outcomes.wait(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
-        """The registry took channel post `post`: said, and its relaying awaited."""
         kept = self._shared.settling.stop_holding(post)
         if self._shared.requests.outcomes.wait(post, now):
             if kept:
@@ -126,7 +117,6 @@ class RequestEnds:
                 emit(Print(RECEIVED_BY_SERVER, "system"))
 
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
-        """The registry took room line `post`: its relaying awaited, as a channel post's."""
         shared = self._shared
         kept = shared.settling.stop_holding(post)
         if shared.requests.outcomes.wait(post, now) and kept:
@@ -141,8 +131,6 @@ class RequestEnds:
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
         self._noticed_joins.discard(join.id)
         self._membership.joined(join, now, emit)
-
-    # -- joins done by a notice ---------------------------------------------------------
 
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits: the join is done (only members
@@ -162,10 +150,7 @@ class RequestEnds:
         """Whether join `msg_id` was shown done by its room's notice (its ack lost)."""
         return msg_id in self._noticed_joins
 
-    # -- outcomes -----------------------------------------------------------------------
-
     def save_outcome(self, saved: Saved, now: float, emit: Emit) -> None:
-        """What became of a save of ours: saved, delivered, or refused."""
         shared = self._shared
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
@@ -209,8 +194,6 @@ class RequestEnds:
         if post is not None:
             self._shared.settling.stop_holding(post)  # (held again while the registry was away)
 
-    # -- refused -----------------------------------------------------------------------
-
     def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused a request of ours: said, if it is waited for (a refusal of
         one given up on was said to have failed), and what waited for it goes on."""
@@ -220,7 +203,6 @@ class RequestEnds:
             self._link.over(request.message, now, emit)
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
-        """The registry refused our request `message`."""
         if refusal.code in _REPLACED:
             self._leaving.replaced(refusal, emit)
             return
@@ -242,8 +224,7 @@ class RequestEnds:
             self._shared.settling.stop_holding(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
-        """The reason said for `refusal`. A name unknown to the registry (its console
-        released it) is said first as that, before what became of the kept messages."""
+        """The reason said for `refusal`; a name the registry released is said as that first."""
         if (
             refusal.code is not RefusalCode.NAME_UNKNOWN
             or isinstance(message, Register)
@@ -282,8 +263,7 @@ class RequestEnds:
         return False
 
     def _registration_refused(self, refusal: Refused, emit: Emit) -> None:
-        """A registration was refused (its reason said): the first ends this start, saying
-        how a password is given; a quiet re-registration leaves us offline."""
+        """The first registration refused ends this start; a quiet one leaves us offline."""
         shared = self._shared
         state = shared.state
         shared.watch.register_again = False
@@ -316,8 +296,6 @@ class RequestEnds:
         line = f"[Not confirmed that {what} {quoted(post.text)}: {reason.rstrip('.')}.]"
         emit(Print(line, "error"))
 
-    # -- never answered ----------------------------------------------------------------
-
     def tick(self, now: float, emit: Emit) -> None:
         """Time passed: what is due goes (RegistryLink), what ran out of tries is given up."""
         for request in self._link.due(now, emit):
@@ -325,7 +303,6 @@ class RequestEnds:
         self._link.tick(now, emit)
 
     def busy(self, busy: Busy, now: float, emit: Emit) -> None:
-        """A Busy answered a request: it waits, or, kept waiting too long, is given up."""
         given_up = self._link.busy(busy, now, emit)
         if given_up is not None:
             self.failed(given_up, now, emit, True)
@@ -398,15 +375,13 @@ class RequestEnds:
                 self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
-        """A request (`reg`: a typed one) was given up on at `now`: the registry is away. Its
-        key is asked (one that answers with another key looks silent)."""
+        """A request (`reg`: a typed one) was given up on: the registry is away; its key asked."""
         watch = self._shared.watch
         if not watch.down:
             emit(AskRegistryKey())
         watch.went_away(now, started=self._shared.life.started, reg=reg)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
-        """The first registration went unanswered: the peer exits."""
         shared = self._shared
         why = "; try again later" if busy else "; is the registry running?"
         emit(Print(f"[Could not register{why}]", "error"))

@@ -60,7 +60,6 @@ class Outcomes:
         self._kept: set[str] = set()  # ids of saves from the outbox
 
     def __contains__(self, msg_id: object) -> bool:
-        """Whether save or post `msg_id` was accepted and its outcome has not come."""
         return msg_id in self._accepted
 
     def wait(self, message: Message, now: float, *, kept: bool = False) -> bool:
@@ -97,17 +96,14 @@ class Outcomes:
             yield message
 
     def next_wake(self) -> float | None:
-        """The first deadline (they are in order), or None."""
         return next(iter(self.awaited.values()))[1] if self.awaited else None
 
     def give_up(self, message: Message) -> None:
-        """`message` was given up on: its late answer is still taken."""
         self.given_up[message.id] = message
         while len(self.given_up) > GIVEN_UP_KEPT:
             del self.given_up[next(iter(self.given_up))]
 
     def take_given_up(self, msg_id: str) -> Message | None:
-        """The request `msg_id` given up on, if kept; no longer kept."""
         return self.given_up.pop(msg_id, None)
 
 
@@ -126,12 +122,10 @@ class Order:
         self.paced: dict[str, RequestRecord] = {}
 
     def pace_allows(self, now: float) -> bool:
-        """Whether one message may go at `now` (then counted)."""
         taken, self._due = self.rule.take(self._due, now)
         return taken
 
     def next_at(self) -> float:
-        """When the next message may go, as of the last `pace_allows`."""
         return self.rule.next_at(self._due)
 
     def over(self, msg_id: str) -> bool:
@@ -142,12 +136,10 @@ class Order:
         return True
 
     def hold(self, request: RequestRecord) -> None:
-        """`request` waits behind the one waited for (once)."""
         if request.message.id not in self.held:
             self.held[request.message.id] = request.to(Step.HOLD)
 
     def take_held(self) -> list[RequestRecord]:
-        """The requests held behind the one waited for; no longer held."""
         held = list(self.held.values())
         self.held.clear()  # the same dict: `Requests.on_its_way` views it
         return held
@@ -160,7 +152,6 @@ class Order:
         return True
 
     def paced_due(self, now: float) -> Iterator[RequestRecord]:
-        """What the pace lets go at `now`, in order."""
         paced = self.paced
         while paced and self.pace_allows(now):
             yield paced.pop(next(iter(paced)))
@@ -177,7 +168,6 @@ class Order:
         return None
 
     def messages(self) -> list[Message]:
-        """What waits for the pace, then what is held."""
         return [r.message for r in (*self.paced.values(), *self.held.values())]
 
 
@@ -217,8 +207,6 @@ class Requests:
         self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
         # the kinds on their way when `any_of` last looked, and those sent since: no fewer
         self._kinds: set[type[Message]] = set()
-
-    # -- sending, and the order typed ---------------------------------------------------
 
     def send(
         self,
@@ -303,7 +291,6 @@ class Requests:
             self.round_trip.restart()
 
     def send_paced(self, now: float, emit: Emit) -> None:
-        """Send, in order, what waits for the pace, as it allows at `now`."""
         for request in self.order.paced_due(now):
             self._start(request, now)
             emit(SendSealed(self.server, request.message, self.trust.registry))
@@ -319,8 +306,6 @@ class Requests:
             if not on_its_way and msg_id not in self.order.paced:
                 return message
         return None
-
-    # -- time ---------------------------------------------------------------------------
 
     def take_back(self, due: list[RequestRecord], now: float) -> None:
         """`due` (by `due`: given up, or not) wait in a new round, in their places, from `now`."""
@@ -363,17 +348,14 @@ class Requests:
         return again_round + again, given_up
 
     def next_wake(self) -> float | None:
-        """The first deadline, or None."""
-        wake = self._sent.next_wake()
-        if self.order.paced:
-            wake = _earlier(wake, self.order.next_at())
-        if self.busy_waits.due:
-            wake = _earlier(wake, self.busy_waits.next_wake())
-        ended = (deadline for _, deadline in self._streamed.values() if deadline < math.inf)
-        wake = _earlier(wake, min(ended, default=None))
-        return _earlier(wake, self.outcomes.next_wake())
-
-    # -- answers ------------------------------------------------------------------------
+        wakes = [
+            self._sent.next_wake(),
+            self.order.next_at() if self.order.paced else None,
+            self.busy_waits.next_wake() if self.busy_waits.due else None,
+            self.outcomes.next_wake(),
+            *(deadline for _, deadline in self._streamed.values() if deadline < math.inf),
+        ]
+        return min((wake for wake in wakes if wake is not None), default=None)
 
     def answer_came(self, msg_id: str, now: float | None = None) -> RequestRecord | None:
         """The answer to request `msg_id` came at `now` (None: not measured): the request,
@@ -382,7 +364,6 @@ class Requests:
         return None if request is None else request.to(Step.ANSWER)
 
     def _take(self, msg_id: str, now: float | None) -> RequestRecord | None:
-        """Request `msg_id`, no longer waited for (None: it was not)."""
         self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
         request = self.busy_waits.stop_waiting(msg_id) or request
@@ -426,8 +407,6 @@ class Requests:
         for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
-
-    # -- read-only views ----------------------------------------------------------------
 
     def messages(
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
@@ -475,8 +454,3 @@ class Requests:
             *self.order.messages(),
             *(save for save, _ in self.outcomes.awaited.values()),
         ]
-
-
-def _earlier(wake: float | None, t: float | None) -> float | None:
-    """The earlier of two deadlines (None: none)."""
-    return wake if t is None or (wake is not None and wake <= t) else t

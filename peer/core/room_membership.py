@@ -42,10 +42,7 @@ class Membership:
         self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
         self._rooms_seen: dict[str, str] = {}  # room keys -> names
 
-    # -- typed --------------------------------------------------------------------------
-
     def join(self, room: str, now: float, emit: Emit) -> None:
-        """The user typed /join `room`."""
         problem = name_problem(room)
         if problem:
             line = f"[Cannot join {room!r}: {problem} (room names follow the name rules).]"
@@ -101,7 +98,6 @@ class Membership:
             emit(Print(line, "system"))
 
     def shrug(self, text: str, now: float, emit: Emit) -> None:
-        """/shrug `text`: `text` and a shrug said in the room."""
         self.say(f"{text} {SHRUG}".lstrip(), now, emit)
 
     def topic(self, text: str, now: float, emit: Emit) -> None:
@@ -121,11 +117,8 @@ class Membership:
             self._link.request(topic, now, emit)
 
     def topic_set(self, asked: SetTopic, reply: Message, now: float, emit: Emit) -> None:
-        """The registry set the topic we typed."""
         line = f"[You set the topic of {asked.room}: {' '.join(asked.text.split())}]"
         emit(Print(line, "system"))
-
-    # -- what the registry says ---------------------------------------------------------
 
     def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
         """A line said in a room (or from its history, after a join): shown once."""
@@ -154,11 +147,9 @@ class Membership:
             state.room = room
 
     def room_names(self) -> list[str]:
-        """The rooms heard of, sorted."""
         return sorted(self._rooms_seen.values(), key=name_key)
 
     def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to `rooms`: the list shown."""
         if not isinstance(reply, RoomList):
             return
         current = self._shared.state.room
@@ -192,8 +183,6 @@ class Membership:
             shared.state.room = ""
         if kept.held:  # kept lines that waited for this join go now
             self._link.flush_outbox(now, emit)
-
-    # -- the way back -------------------------------------------------------------------
 
     def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""

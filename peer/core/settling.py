@@ -117,7 +117,6 @@ class Settling:
 
     @property
     def outbox(self) -> tuple[Message, ...]:
-        """The messages held for the registry, in the order typed."""
         held = self.held
         return tuple(m for m in self.unsettled.values() if m.id in held) if held else ()
 

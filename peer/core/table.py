@@ -1,15 +1,6 @@
-"""The peer's copy of the registry's table (`TableCopy`), and the trust judged by its keys.
-
-`Trust`: which messages a peer believes, judged by the key that sealed them: the one place a
-peer decides trust (docs/SECURITY.md, "Who may say what"). The secure channel says which key
-sealed each message; `RULES` says, for each type of message, which key may say it. The
-registry's key (pinned at first contact) may send what a registry sends, wherever it comes
-from. Another key may only send what one peer sends another: a chat or a file datagram under
-the name the table binds to that key, and acks for the chats sent to that key. A type not in
-`RULES` is never sent a peer. What no rule lets through is dropped, and why is said.
-
-Sans-IO: no socket, no clock.
-"""
+"""The peer's copy of the registry's table (`TableCopy`), and `Trust`: the one place a peer
+decides which messages it believes, by the key that sealed them (docs/SECURITY.md, "Who may
+say what"). Sans-IO."""
 
 from __future__ import annotations
 
@@ -70,20 +61,17 @@ class TableCopy:
         self._rows: dict[str, Entry] = {}
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
         self._held: dict[int, TableUpdate] = {}  # by version: see `hold`
-        # the rows changed since `take_changed` was last called, each as it was then (None:
-        # it had no row): what changed is said from these alone, not from the whole table
+        # the rows changed since `take_changed`, each as it was then (None: no row)
         self._before: dict[str, Entry | None] = {}
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name_key(name) in self._rows
 
     def rows(self) -> ValuesView[Entry]:
-        """Every row, in no particular order (a view: it follows the changes)."""
         return self._rows.values()
 
     def entry(self, name: str) -> Entry | None:
-        """The table row for `name`, or for the name it was recently renamed to (following
-        a chain of renames, but never forever)."""
+        """The row for `name`, or for the name it was recently renamed to (a few renames on)."""
         key = name_key(name)
         entry, hops = self._rows.get(key), 8
         while entry is None and key in self._renamed and hops:  # (no range: every message)
@@ -92,21 +80,18 @@ class TableCopy:
         return entry
 
     def online_names(self) -> list[str]:
-        """The names online in the table, for tab completion."""
         return sorted((e.name for e in self._rows.values() if e.online), key=name_key)
 
     def row_of_key(self, key: str) -> Entry | None:
-        """The row whose name's key (wire.names.name_key) is `key`, or None."""
         return self._rows.get(key)
 
     def take_changed(self) -> dict[str, Entry | None]:
         """The rows changed since the last call, by name key, each as it was then (None:
-        no row); noted anew from now on, at the cost of the changes, not of the table."""
+        no row)."""
         before, self._before = self._before, {}
         return before
 
     def _note(self, key: str) -> None:
-        """The row keyed `key` is about to change: note what it was, unless noted already."""
         if key not in self._before:
             self._before[key] = self._rows.get(key)
 
@@ -154,11 +139,11 @@ class TableCopy:
         caller checks). A row removed and one added at the same address in it is a rename,
         followed by `entry`. Returns the new name of `own_name` when it renames it, else ""."""
         gone: dict[Addr, str] = {}
-        renamed_to = ""  # our own new name, when the update renames us
+        renamed_to = ""
         for entry in update.entries:
             key = name_key(entry.name)
             self._note(key)
-            if entry.port == 0:  # the registry released this name (or it was renamed)
+            if entry.port == 0:  # released (or renamed)
                 old = self._rows.pop(key, None)
                 if old is not None:
                     gone[(old.ip, old.port)] = old.name
@@ -166,7 +151,7 @@ class TableCopy:
                 self._rows[key] = entry
                 old_name = gone.get((entry.ip, entry.port))
                 if old_name is not None and name_key(old_name) != name_key(entry.name):
-                    self._renamed[name_key(old_name)] = entry.name  # a rename
+                    self._renamed[name_key(old_name)] = entry.name
                     if name_key(old_name) == name_key(own_name):
                         renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
@@ -270,10 +255,8 @@ class Trust:
         #: here): an answer to one is believed only from its key. An answer to none (a
         #: late copy: the chat was acked or given up) is let through, and changes nothing.
         self.owed: dict[str, Pending[Owed]] = {}
-        #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
-        #: Why the last message dropped was (a constant, for the log of rejections).
-        self.why = ""
+        self.why = ""  # the last drop's, for the log of rejections
 
     def believed(
         self, message: Message, key: bytes, addr: Addr, now: float, emit: Emit
@@ -314,8 +297,7 @@ class Trust:
         return one
 
     def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
-        """Hold `message` until a row vouches for `key` as its sender's, or HOLD passes (a
-        copy: anew, last); the oldest beyond HELD is refused."""
+        """Hold `message` until a row vouches for `key`, or HOLD passes; beyond HELD, refuse."""
         held = self.held
         held.pop((key, message.id), None)
         held[key, message.id] = (message, addr, now)
@@ -335,7 +317,6 @@ class Trust:
         return taken
 
     def tick(self, now: float, emit: Emit) -> None:
-        """Refuse what has been held HOLD seconds by `now`."""
         while self.held and next(iter(self.held.values()))[2] + HOLD <= now:
             self._refuse_oldest(emit)
 
@@ -344,7 +325,6 @@ class Trust:
         self._drop(Rule.SENDER.value, message, addr, emit)
 
     def next_wake(self) -> float | None:
-        """When `tick` next refuses what is held, or None."""
         return next((since + HOLD for _, _, since in self.held.values()), None)
 
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
@@ -356,7 +336,6 @@ class Trust:
         return Acks(acks.id, replies) if replies else None
 
     def _drop(self, why: str, message: Message, addr: Addr, emit: Emit) -> None:
-        """Drop `message`, from `addr`, for `why` (a constant): counted, and said."""
         self.dropped[why] += 1
         self.why = why
         emit(Rejected(why, f"dropped {type(message).__name__} from {addr[0]}:{addr[1]}: {why}"))

@@ -59,13 +59,11 @@ class TableNews:
         self.take_held(now, emit)
 
     def take_held(self, now: float, emit: Emit) -> None:
-        """Apply the held updates that now follow the table's version."""
         for update in self._shared.table.take_held():
             self._apply(update, now, emit)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """Apply `update`, the next version, and say what it means for us (nothing when it
-        changes no row)."""
+        """Apply `update`, the next version, and say what it means for us."""
         shared = self._shared
         table = shared.table
         if table.holds(update):
@@ -164,12 +162,9 @@ class TableNews:
             self._fetch_table(now, emit)
 
     def _fetch_table(self, now: float, emit: Emit) -> None:
-        """Ask for the whole table, unless asked already."""
         shared = self._shared
         if not shared.requests.any_of(TableRequest, streamed=True):
             self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
-
-    # -- our renames --------------------------------------------------------------------
 
     def rename(self, new: str, now: float, emit: Emit) -> None:
         """The user typed /nick `new`: asked of the registry, unless it cannot be."""

@@ -157,8 +157,6 @@ class Commands:
             return False
         return True
 
-    # -- the questions of `message` ----------------------------------------------------
-
     def ask_message(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
         self.step = 1

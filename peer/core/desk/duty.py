@@ -228,8 +228,7 @@ class OperatorCore:
             emit(Show(f"[Not sent: {why}.]", "error"))
 
     def _early_topics(self, emit: Emit) -> None:
-        """The topics of a `.serve` typed before on duty; none when input ended, or with
-        `serve_when_asked` until a `.serve` is sent."""
+        """The topics of a `.serve` typed before on duty (none: input ended, or not asked)."""
         ended = any(line is None for line, _ in self.link.early)
         asked = False
         kept: list[tuple[str | None, float]] = []

@@ -246,8 +246,7 @@ class PersonCore:
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
-        """A reconnection the desk never answered ended: the same loss, its grace period going
-        on."""
+        """A reconnection the desk never answered ended: the same loss, its grace going on."""
         s = self.state
         s.rejoining = False
         self.link.go(DeskPhase.RECONNECTING)
@@ -287,8 +286,6 @@ class PersonCore:
             said = " It could not be told now, and gives your place up by itself."
         emit(Show(f"[You left the help desk.{said}]"))
         self.state.finish(0, emit)
-
-    # -- the join, the wait and the session -----------------------------------------------
 
     def join(self, work: str = "") -> DeskJoin:
         s = self.state
@@ -366,8 +363,7 @@ class PersonCore:
             emit(SendToDesk(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
-        """The desk tells its operators, and the crisis notice is shown (the desk's, unless
-        slow)."""
+        """The desk tells its operators; the crisis notice is shown (the desk's unless slow)."""
         s, waiting = self.state, self.link.phase is DeskPhase.WAITING
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT

@@ -112,8 +112,6 @@ class PersonState:
         emit(SetPrompt("> "))
         emit(Connect())
 
-    # -- the form ---------------------------------------------------------------------
-
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
         """Taken back with its topic, or (None) the topic asked."""
         s = self

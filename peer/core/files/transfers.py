@@ -78,8 +78,6 @@ class FileTransfers:
         self._refusals = LineTally(_refusals_line)
         self._lapses = LineTally(_lapses_line)
 
-    # -- events: the user -------------------------------------------------------------------
-
     def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
         """`/file`, `/accept`, `/reject`, `/files` or `/cancel` typed with `args`."""
         typed_command(self, verb, args, now, emit)
@@ -169,8 +167,6 @@ class FileTransfers:
             if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
                 emit(Keep(transfer))
 
-    # -- events: the other peer -------------------------------------------------------------
-
     def received(
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
     ) -> None:
@@ -207,8 +203,7 @@ class FileTransfers:
         self._forget(noted, message.state + why, emit)
 
     def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
-        """A new offer: refused if bad or beyond the offers waiting, else said and held
-        (in memory only: a record is kept once it is accepted)."""
+        """A new offer: refused if bad or too many wait, else said and held (not on disk)."""
         problem = self._offer_problem(offer, key)
         if problem is not None:
             self._refuse(offer, problem, now, emit)
@@ -229,8 +224,7 @@ class FileTransfers:
         emit(Print(line, "system"))
 
     def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
-        """Refuse `offer` for `problem`: its sender told once (a copy is refused anew), the
-        line tallied (worded only when said: a flood of them costs no wording)."""
+        """Refuse `offer` for `problem`: its sender told (a copy anew), the line tallied."""
         why = f"refused: {problem}"
         note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
         emit(Tell(offer.sender, note))
@@ -255,8 +249,6 @@ class FileTransfers:
         if not _is_digest(offer.sha256):
             return "no SHA-256 to check it by"
         return None
-
-    # -- events: the bytes ------------------------------------------------------------------
 
     def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
         """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
@@ -335,8 +327,6 @@ class FileTransfers:
                 )
                 emit(Print(line, "error"))
 
-    # -- time and restarts ------------------------------------------------------------------
-
     def loaded(self, kept: list[Transfer], now: float, emit: EmitFile) -> None:
         """The records kept by an earlier run: taken up again, and said."""
         for transfer in sorted(kept, key=lambda t: t.number):
@@ -388,14 +378,11 @@ class FileTransfers:
                 self._pull(self.transfers[number], now, emit)
 
     def next_wake(self) -> float | None:
-        """When `tick` is next needed, or None."""
         times = [*self._lapse_at.values(), *self._retry_at.values()]
         for part in (self._sent, self._refusals, self._lapses):
             if (at := part.next_wake()) is not None:
                 times.append(at)
         return min(times) if times else None
-
-    # -- helpers ----------------------------------------------------------------------------
 
     def _pull(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
         """Pull `transfer` if its sender is online, else look again after RETRY."""
@@ -431,7 +418,6 @@ class FileTransfers:
         emit(Forget(transfer))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
-        """Send `message` to `to`, again until seen."""
         emit(Tell(to, message))
         self._sent.start(message.id, (to, message), now)
 
