@@ -122,11 +122,17 @@ def bob_and_alice_starting(
 def bob_and_alice_at_a_terminal(
     terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
 ) -> tuple[Peer, Terminal]:
-    """bob piped, and alice at a terminal showing her prompt."""
+    """bob piped, and alice at a terminal showing her prompt, registered with bob in her table
+    (the prompt shows before the Welcome: a line typed sooner waits for it)."""
     bob, alice = bob_and_alice_starting(terminal_env, colour=colour, rows=rows)
-    prompt = terminal_env[0].named("alice") + ">"
-    alice.wait("the prompt", lambda rows: rows[-1] == prompt)
+    registered(alice, terminal_env[0].named("alice"))
     return bob, alice
+
+
+def registered(alice: Terminal, name: str) -> None:
+    """Wait for `alice`'s prompt and her first table, which comes with her Welcome."""
+    alice.wait("the prompt", lambda rows: rows[-1] == name + ">")
+    alice.wait("the first table", lambda rows: "[Client table updated.]" in " ".join(rows))
 
 
 def exits(alice: Terminal, status: int = 0) -> None:
