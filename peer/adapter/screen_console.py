@@ -3,6 +3,7 @@ conversation, read from the line; the rest is TerminalConsole's (docs/GUIDE.md).
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -116,6 +117,18 @@ def typed_where(text: str, *, room: str) -> str:
     return ""
 
 
+def said_to(person: str, line: str) -> str:
+    """A line typed in `person`'s window ("": no person's): a message to them, unless it is
+    a command (begins with /) or empty."""
+    if not person or not line.strip() or line.startswith("/"):
+        return line
+    return f"/send {person} {line}"
+
+
+def _to_person(person: str, on_line: Callable[[str], None], line: str) -> None:
+    on_line(said_to(person, line))
+
+
 class ScreenConsole(TerminalConsole, ScreenPrompt):
     """TerminalConsole on the full screen (ScreenPrompt): a window per conversation."""
 
@@ -123,6 +136,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         panes = Panes(self._status, self._people, self._transfers)
         super().__init__(colour=colour, bell=bell, first=ChatWindow(NOTICES, NOTICES), panes=panes)
         self._speeds = Speeds()
+        self._echoed: Parts | None = None
 
     def show(self, line: Print) -> None:
         if self._ran:  # after the screen: on the terminal, as the prompt's lines
@@ -163,11 +177,32 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             if not self.model.switch(int(number[1])):
                 self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
             return
+        if person := self._person_shown():
+            on_line = functools.partial(_to_person, person, on_line)
+        self._echoed = self.prompt_text()  # the line is echoed after the prompt it was typed at
         if not self._ask.asked and not self._sources["question"]():  # (an answer names no window)
-            to = typed_where(text, room=self._sources["room"]())
+            to = typed_where(said_to(person, text), room=self._sources["room"]())
             if to:
                 self.model.switch_to(self._window(to))
-        super()._entered(text, on_line)
+        try:
+            super()._entered(text, on_line)
+        finally:
+            self._echoed = None
+
+    def _person_shown(self) -> str:
+        """Whose window is shown, while no question waits for an answer ("": nobody's)."""
+        shown = self.model.shown
+        if self._ask.asked or self._sources["question"]() or not shown.key.startswith("@"):
+            return ""
+        return shown.title
+
+    def prompt_text(self) -> Parts:
+        """In a person's window, the prompt says the line goes to them."""
+        if self._echoed is not None:
+            return self._echoed
+        if person := self._person_shown():
+            return [(self._style(), f"{self._me()} to {person}> ")]
+        return super().prompt_text()
 
     def _status(self) -> Parts:
         sources = self._sources

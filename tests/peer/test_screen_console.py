@@ -136,6 +136,25 @@ def test_windows_open_and_switch_and_unread_marks_come_and_go() -> None:
     asyncio.run(scenario())
 
 
+def test_a_line_typed_in_a_persons_window_goes_to_them_and_a_command_stays_one() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.room = "lab"  # a room's lines go there from its window, not from bob's
+            peer.show("bob: psst", "message", "bob")
+            peer.pipe.send_text("\x1b2")  # Alt+2
+            await peer.until("the prompt to bob", lambda rows: rows[-1] == "alice to bob>")
+            peer.pipe.send_text("hi there\r")
+            peer.pipe.send_text("/who\r")
+            await peer.until("both lines", lambda rows: len(peer.typed) == 2)
+            assert peer.typed == ["/send bob hi there", "/who"]
+            echoed = "the line in bob's window"
+            await peer.until(echoed, lambda rows: rows[2].startswith("alice to bob> hi there"))
+            peer.pipe.send_text("\x1b1")  # the registry's window: the prompt as the peer says
+            await peer.until("alice's prompt", lambda rows: rows[-1] == "alice>")
+
+    asyncio.run(scenario())
+
+
 OFF = "Offline"
 
 
