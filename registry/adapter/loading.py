@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
@@ -14,7 +15,6 @@ from disk.operator_key import key_path
 from net.drop_log import Rejections
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
-from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import FileStore, Kept, Store
@@ -22,6 +22,9 @@ from registry.core.desk.limits import DeskSettings
 from registry.core.dispatch import RegistryCore
 from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
+
+if TYPE_CHECKING:
+    from registry.adapter.cluster.elsewhere import Elsewhere
 
 
 class Backend(Struct, frozen=True):
@@ -33,7 +36,8 @@ class Backend(Struct, frozen=True):
     channel: SecureChannel | None = None
     #: where the help desk keeps what it keeps (None: files in the data directory)
     desk: Shelf | None = None
-    router: Router = ALONE
+    #: the router of the registry that decides for a service (None: every peer is its own)
+    router: Elsewhere | None = None
     #: where the registries of its service are reached ("ip:port" each)
     registries: tuple[str, ...] = ()
 

@@ -113,7 +113,7 @@ class RegistryServer:
         addr = await self.endpoint.open(self.bind, self.port)
         self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
-        in_a_service = self._router.in_a_service
+        in_a_service = self._router is not None
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
         for line in listening_lines(addr, str(kept), self.core):
             self.console.out(line)
@@ -168,7 +168,8 @@ class RegistryServer:
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection
-        self._router.heard_here(addr)
+        if self._router is not None:
+            self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         now, behind = self._now(), self.endpoint.behind()
@@ -180,7 +181,8 @@ class RegistryServer:
         requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
-        self._router.heard_here(addr)
+        if self._router is not None:
+            self._router.heard_here(addr)
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
@@ -217,7 +219,8 @@ class RegistryServer:
         with self.endpoint.packed():
             # (a lead whose lease is not fresh may be cut off from NATS, and so from the other
             # registries' peers: none is judged silent)
-            behind = self.endpoint.behind() if self._router.linked() else float("inf")
+            linked = self._router is None or self._router.linked()
+            behind = self.endpoint.behind() if linked else float("inf")
             self.run_actions(self.core.tick(self._now(), behind))
 
     def _now(self, now: float | None = None) -> float:
@@ -258,7 +261,8 @@ class RegistryServer:
                 self.commits.open()
 
     def _send(self, action: Send | SendMany | None) -> None:
-        action = self._router.send(action)  # (what is for here)
+        if self._router is not None:
+            action = self._router.send(action)  # (what is for here)
         if action is None:
             return
         if type(action) is SendMany:
