@@ -203,7 +203,7 @@ class RegistryConsole:
     def ended(self) -> None:
         if self._prompt is not None:
             # the prompt took the loop's SIGINT handler away as it ended
-            self._registry.catch_signals()
+            stop_on_signals(self._registry.stop)
         if self.operator:
             self._registry.desk.console.ended()
             self.out(

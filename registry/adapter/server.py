@@ -21,7 +21,6 @@ from registry.adapter.registry_console import (
     RegistryConsole,
     key_lines,
     listening_lines,
-    stop_on_signals,
 )
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
@@ -35,7 +34,8 @@ from wire.messages import Message, for_log, inbound_line
 
 
 class RegistryServer:
-    """One running registry: binds, loads its data directory, and serves until stopped."""
+    """One running registry: binds, loads its data directory, and serves until stopped. Its
+    clock is time.monotonic(): a step of the time of day must not fire or hold back retries."""
 
     core: RegistryCore
     desk: DeskService
@@ -104,14 +104,15 @@ class RegistryServer:
         self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
             lambda ticket, outcome: self.run_actions(
-                self.core.password_checked(ticket, outcome, self._now())
+                self.core.password_checked(ticket, outcome, time.monotonic())
             ),
             *password_secrets(backend.static),
         )
 
     async def start(self) -> Addr:
         addr = await self.endpoint.open(self.bind, self.port)
-        self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
+        # (it sweeps for the peers of the table read)
+        self.run_actions(self.core.start(time.monotonic()))
         await self.desk.start()
         in_a_service = self._router is not None
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
@@ -137,10 +138,6 @@ class RegistryServer:
     def stop(self) -> None:
         self._stopped.set()
 
-    def catch_signals(self) -> None:
-        """Stop on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
-        stop_on_signals(self.stop)
-
     async def close(self) -> None:
         """Stop: from the first step on, take nothing more in, so that only what was decided
         settles (a registry of a service must not decide beside its successor)."""
@@ -161,7 +158,7 @@ class RegistryServer:
         # before it is opened, and of that data's requests (`count_requests`)
         if self._closing:
             return False
-        admitted, actions = self.core.admit(addr, self._now(now))
+        admitted, actions = self.core.admit(addr, time.monotonic() if now is None else now)
         if actions:
             self.run_actions(actions)  # its line is a rejection: many addresses make one line
         return admitted
@@ -172,7 +169,7 @@ class RegistryServer:
             self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-        now, behind = self._now(), self.endpoint.behind()
+        now, behind = time.monotonic(), self.endpoint.behind()
         self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], at: Any, key: bytes) -> None:
@@ -202,7 +199,7 @@ class RegistryServer:
         """Carry out what the core answers to `event` (the cluster's, the console's), unless
         closing."""
         if not self._closing:
-            self.run_actions(event(self.core, self._now()))
+            self.run_actions(event(self.core, time.monotonic()))
 
     def _drained(self) -> None:
         if self._held and not self._closing:
@@ -221,11 +218,7 @@ class RegistryServer:
             # registries' peers: none is judged silent)
             linked = self._router is None or self._router.linked()
             behind = self.endpoint.behind() if linked else float("inf")
-            self.run_actions(self.core.tick(self._now(), behind))
-
-    def _now(self, now: float | None = None) -> float:
-        """The monotonic clock: a step of the time of day must not fire or hold back retries."""
-        return time.monotonic() if now is None else now
+            self.run_actions(self.core.tick(time.monotonic(), behind))
 
     def run_actions(self, actions: Sequence[Action]) -> None:
         """Carry out the actions of one event, then re-arm the timer: how every event ends."""
