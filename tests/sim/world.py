@@ -35,8 +35,7 @@ from peer.core.actions import Print
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
 from peer.core.sealed_mail import PROLOGUE, SEALED_PREFIX
-from registry.adapter.loading import Backend
-from registry.adapter.server import RegistryServer
+from registry.adapter.server import Backend, RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import table_text
 from registry.adapter.store import FileStore

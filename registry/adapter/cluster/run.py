@@ -41,7 +41,6 @@ from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
-from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import (
     key_lines,
     printable,
@@ -50,7 +49,7 @@ from registry.adapter.registry_console import (
     typed_ahead,
 )
 from registry.adapter.run import advertise
-from registry.adapter.server import RegistryServer
+from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
