@@ -40,11 +40,12 @@ from registry.adapter.cluster.link import (
 from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
-from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.registry_console import (
+    ConsolePrompt,
     key_lines,
     printable,
     read_lines,
+    stop_hint,
     stop_on_signals,
     typed_ahead,
 )
