@@ -88,7 +88,6 @@ class ClusterRegistry:
         self._channel = registry_channel(folder.key)
         self._listen = listen
         self._out = out
-        self.log = _stamped(out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
         self._stopped = asyncio.Event()
@@ -138,6 +137,9 @@ class ClusterRegistry:
     async def close(self, *, drain: bool = False) -> None:
         await self._keeper.stop()
         await close(self._nc, drain=drain)
+
+    def log(self, line: str) -> None:
+        self._out(f"{time.strftime('%H:%M:%S')} {line}")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -389,10 +391,6 @@ class ClusterRegistry:
             with contextlib.suppress(*ERRORS):
                 answer = functools.partial(run_command, registry=server)
                 await msg.respond(answer_asked(msg.data, answer))
-
-
-def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
-    return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
 
 
 async def run_cluster_registry(
