@@ -17,25 +17,30 @@ from wire.names import name_problem
 
 #: How a row of table.json is written: on one line, readable, by the C encoder.
 _ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
-#: table.json's rows as last written, by name key: the record's state then, and the row.
-Rows = dict[str, tuple[tuple[Any, ...], str]]
 
 
 class StorageError(Exception):
     """The data directory cannot be used (unreadable, not ours, corrupt table)."""
 
 
+class Rows:
+    """table.json's rows as last written, by name key, with the record's state then; the
+    keys of rows with former names."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
+        self.holders: set[str] = set()
+
+
 def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
-    """`table` as table.json's text, one name to a line; with `rows` (updated), an unchanged
-    row is reused, and with `named` (SaveTable's keys) only those and former names' are looked
-    at."""
-    formers, kept = table.formers(), rows if rows is not None else {}
-    look = named if rows is not None else None
+    """`table` as table.json's text, one name to a line; with `rows`, an unchanged row is
+    reused, and with `named` (SaveTable's keys) only those and former names' are looked at."""
+    formers, kept = table.formers(), rows.rows if rows is not None else {}
+    look = None if named is None or rows is None else named | formers.keys() | rows.holders
     lines, fresh = [], {}
     for key, record in table.records.items():
         was = kept.get(key)
-        # (a row that held former names is looked at too: they may be gone)
-        if was is None or look is None or key in look or key in formers or was[0][2]:
+        if was is None or look is None or key in look:
             former = formers.get(key)
             # (its list of names written to changes in place: a copy tells)
             state = (astuple(record), tuple(record.wrote_to or ()), tuple(former or ()))
@@ -44,8 +49,7 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
         fresh[key] = was
         lines.append(was[1])
     if rows is not None:
-        rows.clear()
-        rows.update(fresh)
+        rows.rows, rows.holders = fresh, set(formers)
     unpushed = _ROW.encode([list(astuple(e)) for e in table.unpushed.values()])
     names = ",\n".join(lines)
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'

@@ -37,8 +37,7 @@ def _encoded_rows(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_text_from_kept_rows_is_the_text_written_whole_after_each_change() -> None:
-    table = _table(4)
-    rows: Rows = {}
+    table, rows = _table(4), Rows()
     changes: list[Callable[[], Any]] = [
         lambda: None,
         lambda: setattr(table.records["p0"], "online", False),
@@ -62,8 +61,7 @@ def test_a_commit_encodes_only_the_rows_changed_since_the_last(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     encoded = _encoded_rows(monkeypatch)
-    table = _table(1000)
-    rows: Rows = {}
+    table, rows = _table(1000), Rows()
     table_text(table, rows)
     assert len(encoded) == 1000
     encoded.clear()
@@ -78,8 +76,7 @@ def test_with_the_rows_named_only_those_and_renamed_ones_are_looked_at(
 ) -> None:
     # a join storm's commit names the few rows it changed: the others are not even compared
     encoded = _encoded_rows(monkeypatch)
-    table = _table(1000)
-    rows: Rows = {}
+    table, rows = _table(1000), Rows()
     table.former["old"] = "p5"  # p5 was "old"
     table_text(table, rows, None)
     encoded.clear()
