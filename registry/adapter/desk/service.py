@@ -246,6 +246,8 @@ class DeskService:
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
     def apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
+        """Run the queue's `entry` with `args`, now and an emit; keep and carry out what it
+        emitted (the console's lines too), which is returned."""
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
         # kept before anyone is told theirs: a crash must not lose a place just shown
