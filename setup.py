@@ -99,6 +99,7 @@ COMPILED = [
     "registry/adapter/storage.py",
     "registry/core/table_watch.py",
     "registry/adapter/server.py",
+    "registry/adapter/router.py",
 ]
 
 

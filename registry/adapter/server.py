@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
@@ -28,6 +28,7 @@ from registry.adapter.registry_console import (
     key_lines,
     listening_lines,
 )
+from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
@@ -41,9 +42,6 @@ from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
 
-if TYPE_CHECKING:
-    from registry.adapter.cluster.elsewhere import Elsewhere
-
 
 class Backend(Struct, frozen=True):
     store: Store
@@ -54,8 +52,9 @@ class Backend(Struct, frozen=True):
     channel: SecureChannel | None = None
     #: where the help desk keeps what it keeps (None: files in the data directory)
     desk: Shelf | None = None
-    #: the router of the registry that decides for a service (None: every peer is its own)
-    router: Elsewhere | None = None
+    #: where sends go: every peer is this registry's own (ALONE), or the router of the
+    #: registry that decides for a service
+    router: Router = ALONE
     #: where the registries of its service are reached ("ip:port" each)
     registries: tuple[str, ...] = ()
 
@@ -218,7 +217,7 @@ class RegistryServer:
         # (it sweeps for the peers of the table read)
         self.run_actions(self.core.start(time.monotonic()))
         await self.desk.start()
-        in_a_service = self._router is not None
+        in_a_service = self._router.in_a_service
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
         for line in listening_lines(addr, str(kept), self.core):
             self.console.out(line)
@@ -269,8 +268,7 @@ class RegistryServer:
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection
-        if self._router is not None:
-            self._router.heard_here(addr)
+        self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         now, behind = time.monotonic(), self.endpoint.behind()
@@ -282,8 +280,7 @@ class RegistryServer:
         requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
-        if self._router is not None:
-            self._router.heard_here(addr)
+        self._router.heard_here(addr)
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
@@ -320,8 +317,7 @@ class RegistryServer:
         with self.endpoint.packed():
             # (a lead whose lease is not fresh may be cut off from NATS, and so from the other
             # registries' peers: none is judged silent)
-            linked = self._router is None or self._router.linked()
-            behind = self.endpoint.behind() if linked else float("inf")
+            behind = self.endpoint.behind() if self._router.linked() else float("inf")
             self.run_actions(self.core.tick(time.monotonic(), behind))
 
     def run_actions(self, actions: Sequence[Action]) -> None:
@@ -358,8 +354,7 @@ class RegistryServer:
                 self.commits.open()
 
     def _send(self, action: Send | SendMany | None) -> None:
-        if self._router is not None:
-            action = self._router.send(action)  # (what is for here)
+        action = self._router.send(action)  # (what is for here)
         if action is None:
             return
         if type(action) is SendMany:

@@ -32,6 +32,8 @@ class Elsewhere:
     """The router of the registry that decides: which registry each peer's address last came
     through (none: this one), forgotten when not heard since the `forget_silent` before."""
 
+    in_a_service = True
+
     def __init__(self, publish: Publish, linked: Callable[[], bool] = lambda: True) -> None:
         self.linked = linked
         self._publish = publish
