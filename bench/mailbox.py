@@ -1,6 +1,6 @@
 """Mailbox saves per second with durability ("saved" means fsynced on disk first).
 
-storage   registry.adapter.storage.Storage.append in a loop (each append durable on return), beside
+storage   registry.adapter.store.FileStore.append_line in a loop (each durable on return), beside
           the disk's own ceilings measured in the same run: one write+fsync per message,
           and one fsync per 64 messages (group commit)
 end-to-end  a real peer sends direct messages to an offline peer; the real registry (its
@@ -24,7 +24,8 @@ from pathlib import Path
 from bench.common import HOST, Table, loops_to_run, rate, ratio, run, scratch_folder
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
 from peer.core.actions import Print
-from registry.adapter.storage import Storage, mail_line
+from registry.adapter.storage import mail_line
+from registry.adapter.store import FileStore
 from wire.messages import StoredMessage
 
 TARGET = 10_000.0
@@ -62,7 +63,7 @@ def disk_group(count: int, group: int = 64) -> float:
 
 def storage_append(count: int, boxes: int = 1) -> float:
     with tempfile.TemporaryDirectory() as d:
-        storage = Storage(Path(d))
+        storage = FileStore(Path(d))
         messages = [
             StoredMessage(
                 f"abcd1234-{i}",
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     st = storage_append(min(args.count, 2000))
     table.add(
-        "Storage.append, one at a time",
+        "FileStore.append_line, one at a time",
         rate(st),
         rate(each),
         rate(group),

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.common import Table, scratch_folder
-from registry.adapter.storage import Storage
+from registry.adapter.store import FileStore
 from registry.core.actions import Send, SendMany
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Record
@@ -114,7 +114,7 @@ def loaded(n: int) -> float:
             for i in range(n)
         ]
         Path(d, "table.json").write_text(json.dumps({"version": n, "names": names}))
-        storage = Storage(Path(d))
+        storage = FileStore(Path(d))
         grown, _ = _traced(lambda: storage.load_table(NOW))
     return grown / n
 

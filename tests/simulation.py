@@ -417,7 +417,7 @@ class SimNet:
                     box = [m for m in self.disk.mail.get(owner, []) if m.id not in ids]
                     if box:
                         self.disk.mail[owner] = box
-                    else:  # as the files do: an emptied mailbox is no more (FileStorage.drop)
+                    else:  # as the files do: an emptied mailbox is no more (FileStore.drop)
                         self.disk.mail.pop(owner, None)
                 case ra.MoveMail(old, new):
                     moved = self.disk.mail.pop(old, [])

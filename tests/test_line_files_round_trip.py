@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from peer.adapter.mapped_log import SendingLog
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Sending, Shown
-from registry.adapter.storage import Storage, mail_line
+from registry.adapter.storage import mail_line
+from registry.adapter.store import FileStore
 from tests.hypothesis_profiles import examples
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 
@@ -42,15 +43,15 @@ def test_registry_mailboxes_keep_any_text(pairs: list[tuple[str, str]]) -> None:
         for i, (text, stamp) in enumerate(pairs)
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        store = Storage(Path(tmp))
+        store = FileStore(Path(tmp))
         for message in messages:
             store.append_line("bob", mail_line(message))
-        again = Storage(Path(tmp))
+        again = FileStore(Path(tmp))
         assert again.load_mail() == {"bob": messages}
         assert not list(Path(tmp).glob("mail/*.unreadable"))
         again.drop("bob", ("id-0",))  # a rewrite keeps the rest whole too
         again.move("bob", "robert")
-        assert Storage(Path(tmp)).load_mail().get("robert", []) == messages[1:]
+        assert FileStore(Path(tmp)).load_mail().get("robert", []) == messages[1:]
         assert not list(Path(tmp).glob("mail/*.unreadable"))
         # and the file is one line per message to every reader, splitlines included
         box = Path(tmp) / "mail" / "robert.jsonl"
@@ -64,7 +65,7 @@ def test_a_mailbox_written_with_raw_line_separators_is_still_read_whole(tmp_path
     text = "one\u2028two\x85three"
     line = f'{{"id": "a", "sender": "x", "text": "{text}", "stamp": "s", "kind": "direct"}}'
     (tmp_path / "mail" / "bob.jsonl").write_text(line + "\n", encoding="utf-8")
-    store = Storage(tmp_path)
+    store = FileStore(tmp_path)
     assert store.load_mail() == {
         "bob": [StoredMessage("a", "x", "one\u2028two\x85three", "s", "direct")]
     }

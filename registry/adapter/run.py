@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 
 from net.discovery import Advertisement, DiscoveryError
-from registry.adapter.registry_console import printable, typed_ahead
+from registry.adapter.registry_console import printable, stop_on_signals, typed_ahead
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
@@ -51,7 +51,7 @@ async def run_registry(
         out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
         _not_carried_out(out)
         return 1
-    server.catch_signals()
+    stop_on_signals(server.stop)
     server.console.read()
     public = server.endpoint.channel.public
     advert = (

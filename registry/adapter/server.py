@@ -1,4 +1,5 @@
-"""The registry's asyncio adapter: sockets, clock, files and console around RegistryCore."""
+"""The registry's asyncio adapter: sockets, clock, files and console around RegistryCore; its
+data directory, locked for it alone, and what it loads from there."""
 
 from __future__ import annotations
 
@@ -10,32 +11,134 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
+
+from disk.files import InUse, hold_lock, os_reason, private_folder
+from disk.operator_key import key_path
 from net.drop_log import Rejections
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
-from registry.adapter.loading import Backend, load, lock, private, registry_channel
+from registry.adapter.desk.shelf import Shelf
 from registry.adapter.password_checks import PasswordChecks, password_secrets
 from registry.adapter.registry_console import (
     RegistryConsole,
     key_lines,
     listening_lines,
-    stop_on_signals,
 )
+from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
-from registry.adapter.store import STORE_ACTIONS, FileStore
+from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
+from registry.core.desk.limits import DeskSettings
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import count_requests
 from registry.core.requests import fmt
+from secure.channel import SecureChannel
+from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
 
 
+class Backend(Struct, frozen=True):
+    store: Store
+    kept: Kept
+    static: X25519PrivateKey
+    key_made: bool
+    #: the secure channel whose sessions to go on with (None: a new one)
+    channel: SecureChannel | None = None
+    #: where the help desk keeps what it keeps (None: files in the data directory)
+    desk: Shelf | None = None
+    #: where sends go: every peer is this registry's own (ALONE), or the router of the
+    #: registry that decides for a service
+    router: Router = ALONE
+    #: where the registries of its service are reached ("ip:port" each)
+    registries: tuple[str, ...] = ()
+
+    @classmethod
+    def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
+        """The data directory's state and key; StorageError when it cannot be used."""
+        kept = store.load(time.monotonic())  # every row heard from now
+        try:
+            static, key_made = load_or_make_key(data_dir)
+        except (KeyFileError, OSError) as exc:
+            raise StorageError(os_reason(exc)) from None  # (a damaged one: what to do)
+        return cls(store, kept, static, key_made)
+
+
+def registry_channel(static: X25519PrivateKey) -> SecureChannel:
+    return SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
+
+
+def load(
+    data_dir: Path,
+    backend: Backend,
+    rejections: Rejections,
+    settings: RegistrySettings,
+) -> tuple[DeskService, RegistryCore]:
+    """The registry's help desk and core; StorageError when the desk's key cannot be used."""
+    try:
+        desk = DeskService(
+            data_dir,
+            rejections.drops.log,
+            DeskSettings(
+                crisis_notice=settings.crisis_notice or "",
+                heartbeat=settings.keepalive,
+                typical_session=settings.typical_session,
+            ),
+            rejected=rejections,
+            shelf=backend.desk,
+        )
+    except (OSError, ValueError) as exc:
+        where = key_path(data_dir)
+        raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
+    core = RegistryCore(
+        session=secrets.token_hex(4),
+        new_token=lambda: secrets.token_hex(16),
+        table=backend.kept.table,
+        mail=backend.kept.mail,
+        owners=backend.kept.owners,
+        histories=backend.kept.histories,
+        keepalive=settings.keepalive,
+        mailbox_limit=settings.mailbox_limit,
+        new_names=settings.new_names,
+        forget_after=settings.forget_after,
+        newcomer_names=settings.newcomer_names,
+        wall_offset=lambda: time.time() - time.monotonic(),  # for the stamps it keeps
+    )
+    return desk, core
+
+
+LOCK_FILE = "registry.lock"
+
+
+def private(data_dir: Path) -> str:
+    """Make the data directory this user's alone; the line saying so, or ""."""
+    try:
+        return private_folder(data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
+
+
+def lock(data_dir: Path) -> int:
+    """Lock the data directory for this registry; StorageError when another runs there."""
+    path = data_dir / LOCK_FILE
+    try:
+        return hold_lock(path)
+    except InUse as busy:
+        raise StorageError(
+            f"the data directory {data_dir} is in use by another running registry{busy.by}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None
+
+
 class RegistryServer:
-    """One running registry: binds, loads its data directory, and serves until stopped."""
+    """One running registry: binds, loads its data directory, and serves until stopped. Its
+    clock is time.monotonic(): a step of the time of day must not fire or hold back retries."""
 
     core: RegistryCore
     desk: DeskService
@@ -104,14 +207,15 @@ class RegistryServer:
         self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
             lambda ticket, outcome: self.run_actions(
-                self.core.password_checked(ticket, outcome, self._now())
+                self.core.password_checked(ticket, outcome, time.monotonic())
             ),
             *password_secrets(backend.static),
         )
 
     async def start(self) -> Addr:
         addr = await self.endpoint.open(self.bind, self.port)
-        self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
+        # (it sweeps for the peers of the table read)
+        self.run_actions(self.core.start(time.monotonic()))
         await self.desk.start()
         in_a_service = self._router.in_a_service
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
@@ -137,10 +241,6 @@ class RegistryServer:
     def stop(self) -> None:
         self._stopped.set()
 
-    def catch_signals(self) -> None:
-        """Stop on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
-        stop_on_signals(self.stop)
-
     async def close(self) -> None:
         """Stop: from the first step on, take nothing more in, so that only what was decided
         settles (a registry of a service must not decide beside its successor)."""
@@ -161,7 +261,7 @@ class RegistryServer:
         # before it is opened, and of that data's requests (`count_requests`)
         if self._closing:
             return False
-        admitted, actions = self.core.admit(addr, self._now(now))
+        admitted, actions = self.core.admit(addr, time.monotonic() if now is None else now)
         if actions:
             self.run_actions(actions)  # its line is a rejection: many addresses make one line
         return admitted
@@ -171,7 +271,7 @@ class RegistryServer:
         self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-        now, behind = self._now(), self.endpoint.behind()
+        now, behind = time.monotonic(), self.endpoint.behind()
         self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], at: Any, key: bytes) -> None:
@@ -200,7 +300,7 @@ class RegistryServer:
         """Carry out what the core answers to `event` (the cluster's, the console's), unless
         closing."""
         if not self._closing:
-            self.run_actions(event(self.core, self._now()))
+            self.run_actions(event(self.core, time.monotonic()))
 
     def _drained(self) -> None:
         if self._held and not self._closing:
@@ -218,11 +318,7 @@ class RegistryServer:
             # (a lead whose lease is not fresh may be cut off from NATS, and so from the other
             # registries' peers: none is judged silent)
             behind = self.endpoint.behind() if self._router.linked() else float("inf")
-            self.run_actions(self.core.tick(self._now(), behind))
-
-    def _now(self, now: float | None = None) -> float:
-        """The monotonic clock: a step of the time of day must not fire or hold back retries."""
-        return time.monotonic() if now is None else now
+            self.run_actions(self.core.tick(time.monotonic(), behind))
 
     def run_actions(self, actions: Sequence[Action]) -> None:
         """Carry out the actions of one event, then re-arm the timer: how every event ends."""

@@ -1,37 +1,15 @@
-"""The registry's files under its data directory:
-
-    table.json              names, owners, addresses, online status, rooms
-    mail/<name>.jsonl       one JSON line per stored message, in the order received
-    mail/<name>.owner.json  who owns that mailbox (Owner)
-    rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
-
-A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
-whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
-are not fsynced: nothing is acknowledged on their account.
-"""
+"""The formats of the registry's files (store.FileStore): table.json's text, a mailbox's
+lines, a room's lines; and the error a backend raises."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from msgspec.structs import astuple
 
-from disk.files import (
-    append_bytes,
-    fsync_dir,
-    parse_json,
-    read_bytes,
-    read_text,
-    replace_durably,
-)
-from registry.core.actions import Owner
-from registry.core.rooms import ROOM_HISTORY
-from registry.core.table import Table, owner_from_json, row_json
-from wire.codec import decode, encode
+from registry.core.table import Table, row_json
+from wire.codec import decode
 from wire.errors import DecodeError
 from wire.limits import MAX_AFTER
 from wire.messages import RoomMessage, StoredMessage
@@ -43,204 +21,6 @@ _ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 class StorageError(Exception):
     """The data directory cannot be used (unreadable, not ours, corrupt table)."""
-
-
-#: Where the lines of a mailbox file that are not messages are kept: its name plus this.
-UNREADABLE = ".unreadable"
-#: What a mailbox keeps of its owner: its owner's name key plus this.
-OWNER = ".owner.json"
-#: Mailbox paths kept, by owner (Storage._box); past this many they are all forgotten.
-BOX_PATHS_KEPT = 1024
-
-
-class Storage:
-    def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
-        """`log` is told of every line of a mailbox moved aside."""
-        self.root = root
-        self.mail_dir = root / "mail"
-        try:
-            self.mail_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except FileExistsError:
-            raise StorageError(
-                f"cannot use data directory {root}: {self.mail_dir} is not a directory"
-            ) from None
-        except OSError as exc:
-            raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
-        self._log = log
-        # lines appended with sync=False, not yet written: one write per file at `sync`
-        self._pending: dict[Path, list[str]] = {}
-        # mailbox paths by owner, checked once: saves come by the thousand per second
-        self._boxes: dict[str, Path] = {}
-
-    def load_table(self, now: float) -> Table:
-        """The saved table, or an empty one if there is none yet."""
-        path = self.root / "table.json"
-        try:
-            data = parse_json(read_text(path))
-        except FileNotFoundError:
-            return Table()
-        except (OSError, ValueError, RecursionError) as exc:
-            raise StorageError(f"cannot read {path}: {exc}") from None
-        try:
-            return Table.from_json(data, now)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
-
-    def write_table(self, text: str) -> None:
-        replace_durably(self.root / "table.json", text.encode())
-
-    def load_mail(self) -> dict[str, list[StoredMessage]]:
-        """Every mailbox, by owner key, rewritten without lines that are not messages.
-        Raises StorageError for a mailbox that cannot be read at all."""
-        boxes: dict[str, list[StoredMessage]] = {}
-        for path in sorted(self.mail_dir.glob("*.jsonl")):
-            owner = path.stem
-            if not self._is_box(owner, path):
-                continue
-            try:
-                messages = self._read_box(path, tidy=True)
-            except OSError as exc:
-                raise StorageError(f"cannot read mailbox {path}: {exc.strerror}") from None
-            if messages:
-                boxes[owner] = messages
-        return boxes
-
-    def load_owners(self) -> dict[str, Owner]:
-        """What each mailbox keeps of its owner, by box; one unreadable is logged."""
-        owners: dict[str, Owner] = {}
-        for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
-            box = path.name.removesuffix(OWNER)
-            if not self._is_box(box, path):
-                continue
-            try:
-                owners[box] = owner_from_json(parse_json(read_text(path)))
-            except (OSError, ValueError, RecursionError) as exc:
-                self._log(f"{path}: not a mailbox's owner ({exc}); its mailbox is kept for nobody")
-        return owners
-
-    def keep_owner(self, box: str, owner: Owner) -> None:
-        replace_durably(self._owner_path(box), (json.dumps(owner.to_json()) + "\n").encode())
-
-    def _owner_path(self, box: str) -> Path:
-        return self._box(box).with_name(f"{box}{OWNER}")
-
-    def _remove(self, box: str, path: Path) -> None:
-        path.unlink(missing_ok=True)
-        self._owner_path(box).unlink(missing_ok=True)
-
-    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
-        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, at the
-        next `sync()`."""
-        self._pending.setdefault(self._box(owner), []).append(line)
-        if sync:
-            self.sync()
-
-    def sync(self) -> None:
-        """Write and fsync every append waiting; on an error they keep waiting."""
-        pending, self._pending = self._pending, {}
-        new_file = False
-        done: list[Path] = []
-        try:
-            for path, lines in pending.items():
-                new_file = new_file or not path.exists()
-                append_bytes(path, "".join(lines).encode(), fsync=True)
-                done.append(path)
-            if new_file:
-                fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
-        except OSError:
-            for path, lines in pending.items():
-                if path in done and not new_file:
-                    continue
-                if path not in done:
-                    # a newline first: a torn piece stays a line of its own, skipped
-                    lines = ["\n", *lines]
-                self._pending.setdefault(path, [])[:0] = lines
-            raise
-
-    @property
-    def unsynced(self) -> bool:
-        return bool(self._pending)
-
-    def drop(self, owner: str, ids: tuple[str, ...]) -> None:
-        self.sync()  # what waits is part of the file being rewritten
-        path = self._box(owner)
-        gone = set(ids)
-        keep = [m for m in self._read_box(path) if m.id not in gone]
-        if keep:
-            replace_durably(path, _lines(keep).encode())
-        else:
-            self._remove(owner, path)
-            fsync_dir(self.mail_dir)
-
-    def move(self, old: str, new: str) -> None:
-        """Append `old`'s mailbox to `new`'s (a rename)."""
-        self.sync()
-        src, dst = self._box(old), self._box(new)
-        messages = self._read_box(dst) + self._read_box(src)
-        if messages:
-            replace_durably(dst, _lines(messages).encode())
-        if src != dst:
-            self._remove(old, src)  # the registry keeps the owner anew beside `new`
-        fsync_dir(self.mail_dir)
-
-    def check_box(self, owner: str) -> None:
-        self._box(owner)
-
-    def _is_box(self, name: str, path: Path) -> bool:
-        if not _is_key(name):
-            self._log(f"{path}: not a mailbox's name; left alone")
-            return False
-        return True
-
-    def _box(self, owner: str) -> Path:
-        if (path := self._boxes.get(owner)) is not None:
-            return path
-        if not _is_key(owner):
-            raise StorageError(f"refusing mailbox name {owner!r}")
-        if len(self._boxes) >= BOX_PATHS_KEPT:
-            self._boxes.clear()
-        path = self._boxes[owner] = self.mail_dir / f"{owner}.jsonl"
-        return path
-
-    def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
-        """The messages of `path`, its other lines set aside (with `tidy`, removed)."""
-        try:
-            # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
-            lines = read_text(path, errors="replace").split("\n")
-        except FileNotFoundError:
-            return []
-        messages = []
-        unreadable: list[str] = []
-        seen: set[tuple[str, str]] = set()
-        for line in lines:
-            if not line.strip():
-                continue  # see `sync`: a newline written ahead of a retried write
-            try:
-                message = _from_json(parse_json(line))
-            except (ValueError, KeyError, TypeError, RecursionError):
-                unreadable.append(line + "\n")
-                continue
-            # a write retried after an error may have put a line down twice
-            if (message.sender, message.id) not in seen:
-                seen.add((message.sender, message.id))
-                messages.append(message)
-        if unreadable:
-            self._set_aside(path, unreadable)
-            if tidy:
-                replace_durably(path, _lines(messages).encode())
-        return messages
-
-    def _set_aside(self, path: Path, lines: list[str]) -> None:
-        aside = path.with_name(path.name + UNREADABLE)
-        append_bytes(aside, "".join(lines).encode(), fsync=True)
-        if len(lines) == 1:
-            some = "1 line that is not a message"
-        else:
-            some = f"{len(lines)} lines that are not messages"
-        self._log(
-            f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
-            f"moved to {aside.name}"
-        )
 
 
 class Rows:
@@ -275,12 +55,12 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'
 
 
-def _is_key(name: str) -> bool:
+def is_key(name: str) -> bool:
     """Whether `name` is a name key: the last gate before a path (none leaves its folder)."""
     return not name_problem(name) and name == name.casefold()
 
 
-def _lines(messages: list[StoredMessage]) -> str:
+def mail_lines(messages: list[StoredMessage]) -> str:
     return "".join(mail_line(m) for m in messages)
 
 
@@ -305,7 +85,7 @@ def mail_line(message: StoredMessage) -> str:
     return line + "\n"
 
 
-def _from_json(data: Any) -> StoredMessage:
+def from_json(data: Any) -> StoredMessage:
     if not isinstance(data, dict):
         raise ValueError("not a stored message")
     fields = [data[k] for k in ("id", "sender", "text", "stamp", "kind")]
@@ -329,73 +109,3 @@ def room_lines(data: bytes) -> tuple[list[RoomMessage], int]:
         else:
             skipped += 1
     return kept, skipped
-
-
-class RoomHistoryFiles:
-    """Reads and writes `rooms/` under a data directory; errors are logged, not raised."""
-
-    def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
-        self.dir = root / "rooms"
-        self._log = log
-        # lines in each room's file, as far as this process wrote or read them
-        self._lines: dict[str, int] = {}
-        self._failed = ""  # the last error logged, so that one failing disk says so once
-
-    def load(self) -> dict[str, list[RoomMessage]]:
-        """Each room's last ROOM_HISTORY lines, by room key, oldest first, then its topic."""
-        histories: dict[str, list[RoomMessage]] = {}
-        try:
-            paths = sorted(self.dir.glob("*.jsonl"))
-        except OSError as exc:
-            self._failed_to(f"read {self.dir}", exc)
-            return histories
-        for path in paths:
-            room = path.stem
-            if not _is_key(room):
-                continue
-            try:
-                kept, skipped = room_lines(read_bytes(path))
-            except OSError as exc:
-                self._failed_to(f"read {path}", exc)
-                continue
-            if skipped:
-                self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
-            self._lines[room] = len(kept) + skipped
-            lines, topic = [m for m in kept if not m.topic], [m for m in kept if m.topic][-1:]
-            if kept:
-                histories[room] = lines[-ROOM_HISTORY:] + topic
-        return histories
-
-    def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
-        """`history` is `room`'s now, its last line new (empty: its file is removed)."""
-        if (path := self._path(room)) is None:
-            return
-        try:
-            lines = self._lines.pop(room, None)
-            if not history:
-                path.unlink(missing_ok=True)
-                return
-            if lines is None:  # first written by this process: as many as it holds
-                with contextlib.suppress(FileNotFoundError):
-                    lines = read_bytes(path).count(b"\n")
-            self.dir.mkdir(exist_ok=True)
-            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
-                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
-                self._lines[room] = len(history)
-            else:
-                append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
-                self._lines[room] = (lines or 0) + 1
-        except OSError as exc:
-            self._failed_to(f"keep the history of room {room} in {path}", exc)
-
-    def _path(self, room: str) -> Path | None:
-        if not _is_key(room):
-            self._log(f"refusing room history file for {room!r}")
-            return None
-        return self.dir / f"{room}.jsonl"
-
-    def _failed_to(self, what: str, exc: OSError) -> None:
-        error = f"cannot {what}: {exc.strerror or exc}"
-        if error != self._failed:
-            self._failed = error
-            self._log(f"{error}; rooms go on, and their last lines may not survive a restart")

@@ -1,10 +1,24 @@
 """A backend takes the core's store actions as they come and makes them durable together at
-`commit`; `FileStore` and `JetStreamStore` (cluster/store.py) keep one contract."""
+`commit`; `FileStore` and `JetStreamStore` (cluster/store.py) keep one contract.
+
+FileStore's files under its data directory:
+
+    table.json              names, owners, addresses, online status, rooms
+    mail/<name>.jsonl       one JSON line per stored message, in the order received
+    mail/<name>.owner.json  who owns that mailbox (Owner)
+    rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
+
+A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
+whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
+are not fsynced: nothing is acknowledged on their account.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -13,12 +27,22 @@ from typing import Any, Protocol
 
 from msgspec import Struct
 
+from disk.files import (
+    append_bytes,
+    fsync_dir,
+    parse_json,
+    read_bytes,
+    read_text,
+    replace_durably,
+)
 from registry.adapter.storage import (
-    RoomHistoryFiles,
     Rows,
-    Storage,
     StorageError,
+    from_json,
+    is_key,
     mail_line,
+    mail_lines,
+    room_lines,
     table_text,
 )
 from registry.core.actions import (
@@ -30,11 +54,20 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.table import Table
+from registry.core.rooms import ROOM_HISTORY
+from registry.core.table import Table, owner_from_json
+from wire.codec import encode
 from wire.messages import RoomMessage, StoredMessage
 
 StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
 STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
+
+#: Where the lines of a mailbox file that are not messages are kept: its name plus this.
+UNREADABLE = ".unreadable"
+#: What a mailbox keeps of its owner: its owner's name key plus this.
+OWNER = ".owner.json"
+#: Mailbox paths kept, by owner (FileStore._box); past this many they are all forgotten.
+BOX_PATHS_KEPT = 1024
 
 
 def named_rows(named: set[str] | None, rows: tuple[str, ...] | None) -> set[str] | None:
@@ -67,49 +100,63 @@ class Store(Protocol):
 
 
 class FileStore:
-    """The data directory: `commit` writes in a thread of its own; rooms' lines go at once."""
+    """The data directory: `commit` writes in a thread of its own; rooms' lines go at once
+    (their errors logged, not raised)."""
 
-    def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
-        self.storage = Storage(data_dir, log)
-        self.histories = RoomHistoryFiles(data_dir, log)
+    def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
+        """`log` is told of every line of a mailbox moved aside, and of rooms' failures."""
+        self.root = root
+        self.mail_dir = root / "mail"
+        self.rooms_dir = root / "rooms"
+        try:
+            self.mail_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StorageError(
+                f"cannot use data directory {root}: {self.mail_dir} is not a directory"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
+        self._log = log
         self._waiting: deque[Callable[[], None]] = deque()
         self._table_dirty = False
         # the name keys of the rows changed since the last commit (None: any may have)
         self._named: set[str] | None = None
         self._rows = Rows()
+        # lines appended with sync=False, not yet written: one write per file at `sync`
+        self._pending: dict[Path, list[str]] = {}
+        # mailbox paths by owner, checked once: saves come by the thousand per second
+        self._boxes: dict[str, Path] = {}
+        # lines in each room's file, as far as this process wrote or read them
+        self._room_lines: dict[str, int] = {}
+        self._failed = ""  # the last rooms' error logged, so that one failing disk says so once
 
     def load(self, now: float) -> Kept:
-        return Kept(
-            self.storage.load_table(now),
-            self.storage.load_mail(),
-            self.storage.load_owners(),
-            self.histories.load(),
-        )
+        return Kept(self.load_table(now), self.load_mail(), self.load_owners(), self.load_rooms())
 
     def carry_out(self, action: StoreAction) -> None:
         match action:
             case SaveTable(rows):
                 self._table_dirty, self._named = True, named_rows(self._named, rows)
             case KeepHistory(room, history):
-                self.histories.keep(room, history)
+                self.keep_history(room, history)
             case MoveMail(old, new):
-                self.storage.check_box(old)
-                self._wait(new, self.storage.move, old, new)
+                self._box(old)
+                self._wait(new, self.move, old, new)
             case StoreMail(box, message):  # (its line made here, not in the commit's thread)
-                self._wait(box, self.storage.append_line, box, mail_line(message), sync=False)
+                self._wait(box, self.append_line, box, mail_line(message), sync=False)
             case DropMail(box, ids):
-                self._wait(box, self.storage.drop, box, ids)
+                self._wait(box, self.drop, box, ids)
             case KeepOwner(box, owner):
-                self._wait(box, self.storage.keep_owner, box, owner)
+                self._wait(box, self.keep_owner, box, owner)
 
     def _wait(self, box: str, write: Callable[..., None], *args: Any, **kw: Any) -> None:
         """`write(*args, **kw)` at the next commit; a name that is not a box fails now."""
-        self.storage.check_box(box)
+        self._box(box)
         self._waiting.append(functools.partial(write, *args, **kw))
 
     @property
     def dirty(self) -> bool:
-        return self._table_dirty or bool(self._waiting) or self.storage.unsynced
+        return self._table_dirty or bool(self._waiting) or bool(self._pending)
 
     async def commit(self, table: Table) -> float:
         started = time.monotonic()
@@ -130,5 +177,223 @@ class FileStore:
             self._waiting[0]()
             self._waiting.popleft()
         if text is not None:
-            self.storage.write_table(text)
-        self.storage.sync()
+            self.write_table(text)
+        self.sync()
+
+    def load_table(self, now: float) -> Table:
+        """The saved table, or an empty one if there is none yet."""
+        path = self.root / "table.json"
+        try:
+            data = parse_json(read_text(path))
+        except FileNotFoundError:
+            return Table()
+        except (OSError, ValueError, RecursionError) as exc:
+            raise StorageError(f"cannot read {path}: {exc}") from None
+        try:
+            return Table.from_json(data, now)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
+
+    def write_table(self, text: str) -> None:
+        replace_durably(self.root / "table.json", text.encode())
+
+    def load_mail(self) -> dict[str, list[StoredMessage]]:
+        """Every mailbox, by owner key, rewritten without lines that are not messages.
+        Raises StorageError for a mailbox that cannot be read at all."""
+        boxes: dict[str, list[StoredMessage]] = {}
+        for path in sorted(self.mail_dir.glob("*.jsonl")):
+            owner = path.stem
+            if not self._is_box(owner, path):
+                continue
+            try:
+                messages = self._read_box(path, tidy=True)
+            except OSError as exc:
+                raise StorageError(f"cannot read mailbox {path}: {exc.strerror}") from None
+            if messages:
+                boxes[owner] = messages
+        return boxes
+
+    def load_owners(self) -> dict[str, Owner]:
+        """What each mailbox keeps of its owner, by box; one unreadable is logged."""
+        owners: dict[str, Owner] = {}
+        for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
+            box = path.name.removesuffix(OWNER)
+            if not self._is_box(box, path):
+                continue
+            try:
+                owners[box] = owner_from_json(parse_json(read_text(path)))
+            except (OSError, ValueError, RecursionError) as exc:
+                self._log(f"{path}: not a mailbox's owner ({exc}); its mailbox is kept for nobody")
+        return owners
+
+    def keep_owner(self, box: str, owner: Owner) -> None:
+        replace_durably(self._owner_path(box), (json.dumps(owner.to_json()) + "\n").encode())
+
+    def _owner_path(self, box: str) -> Path:
+        return self._box(box).with_name(f"{box}{OWNER}")
+
+    def _remove(self, box: str, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        self._owner_path(box).unlink(missing_ok=True)
+
+    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
+        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, at the
+        next `sync()`."""
+        self._pending.setdefault(self._box(owner), []).append(line)
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        """Write and fsync every append waiting; on an error they keep waiting."""
+        pending, self._pending = self._pending, {}
+        new_file = False
+        done: list[Path] = []
+        try:
+            for path, lines in pending.items():
+                new_file = new_file or not path.exists()
+                append_bytes(path, "".join(lines).encode(), fsync=True)
+                done.append(path)
+            if new_file:
+                fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
+        except OSError:
+            for path, lines in pending.items():
+                if path in done and not new_file:
+                    continue
+                if path not in done:
+                    # a newline first: a torn piece stays a line of its own, skipped
+                    lines = ["\n", *lines]
+                self._pending.setdefault(path, [])[:0] = lines
+            raise
+
+    def drop(self, owner: str, ids: tuple[str, ...]) -> None:
+        self.sync()  # what waits is part of the file being rewritten
+        path = self._box(owner)
+        gone = set(ids)
+        keep = [m for m in self._read_box(path) if m.id not in gone]
+        if keep:
+            replace_durably(path, mail_lines(keep).encode())
+        else:
+            self._remove(owner, path)
+            fsync_dir(self.mail_dir)
+
+    def move(self, old: str, new: str) -> None:
+        """Append `old`'s mailbox to `new`'s (a rename)."""
+        self.sync()
+        src, dst = self._box(old), self._box(new)
+        messages = self._read_box(dst) + self._read_box(src)
+        if messages:
+            replace_durably(dst, mail_lines(messages).encode())
+        if src != dst:
+            self._remove(old, src)  # the registry keeps the owner anew beside `new`
+        fsync_dir(self.mail_dir)
+
+    def _is_box(self, name: str, path: Path) -> bool:
+        if not is_key(name):
+            self._log(f"{path}: not a mailbox's name; left alone")
+            return False
+        return True
+
+    def _box(self, owner: str) -> Path:
+        if (path := self._boxes.get(owner)) is not None:
+            return path
+        if not is_key(owner):
+            raise StorageError(f"refusing mailbox name {owner!r}")
+        if len(self._boxes) >= BOX_PATHS_KEPT:
+            self._boxes.clear()
+        path = self._boxes[owner] = self.mail_dir / f"{owner}.jsonl"
+        return path
+
+    def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
+        """The messages of `path`, its other lines set aside (with `tidy`, removed)."""
+        try:
+            # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
+            lines = read_text(path, errors="replace").split("\n")
+        except FileNotFoundError:
+            return []
+        messages = []
+        unreadable: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for line in lines:
+            if not line.strip():
+                continue  # see `sync`: a newline written ahead of a retried write
+            try:
+                message = from_json(parse_json(line))
+            except (ValueError, KeyError, TypeError, RecursionError):
+                unreadable.append(line + "\n")
+                continue
+            # a write retried after an error may have put a line down twice
+            if (message.sender, message.id) not in seen:
+                seen.add((message.sender, message.id))
+                messages.append(message)
+        if unreadable:
+            self._set_aside(path, unreadable)
+            if tidy:
+                replace_durably(path, mail_lines(messages).encode())
+        return messages
+
+    def _set_aside(self, path: Path, lines: list[str]) -> None:
+        aside = path.with_name(path.name + UNREADABLE)
+        append_bytes(aside, "".join(lines).encode(), fsync=True)
+        if len(lines) == 1:
+            some = "1 line that is not a message"
+        else:
+            some = f"{len(lines)} lines that are not messages"
+        self._log(
+            f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
+            f"moved to {aside.name}"
+        )
+
+    def load_rooms(self) -> dict[str, list[RoomMessage]]:
+        """Each room's last ROOM_HISTORY lines, by room key, oldest first, then its topic."""
+        histories: dict[str, list[RoomMessage]] = {}
+        try:
+            paths = sorted(self.rooms_dir.glob("*.jsonl"))
+        except OSError as exc:
+            self._rooms_failed(f"read {self.rooms_dir}", exc)
+            return histories
+        for path in paths:
+            room = path.stem
+            if not is_key(room):
+                continue
+            try:
+                kept, skipped = room_lines(read_bytes(path))
+            except OSError as exc:
+                self._rooms_failed(f"read {path}", exc)
+                continue
+            if skipped:
+                self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
+            self._room_lines[room] = len(kept) + skipped
+            lines, topic = [m for m in kept if not m.topic], [m for m in kept if m.topic][-1:]
+            if kept:
+                histories[room] = lines[-ROOM_HISTORY:] + topic
+        return histories
+
+    def keep_history(self, room: str, history: Sequence[RoomMessage]) -> None:
+        """`history` is `room`'s now, its last line new (empty: its file is removed)."""
+        if not is_key(room):
+            self._log(f"refusing room history file for {room!r}")
+            return
+        path = self.rooms_dir / f"{room}.jsonl"
+        try:
+            lines = self._room_lines.pop(room, None)
+            if not history:
+                path.unlink(missing_ok=True)
+                return
+            if lines is None:  # first written by this process: as many as it holds
+                with contextlib.suppress(FileNotFoundError):
+                    lines = read_bytes(path).count(b"\n")
+            self.rooms_dir.mkdir(exist_ok=True)
+            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
+                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
+                self._room_lines[room] = len(history)
+            else:
+                append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
+                self._room_lines[room] = (lines or 0) + 1
+        except OSError as exc:
+            self._rooms_failed(f"keep the history of room {room} in {path}", exc)
+
+    def _rooms_failed(self, what: str, exc: OSError) -> None:
+        error = f"cannot {what}: {exc.strerror or exc}"
+        if error != self._failed:
+            self._failed = error
+            self._log(f"{error}; rooms go on, and their last lines may not survive a restart")

@@ -8,11 +8,13 @@ import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from disk.operator_key import key_path, read_key
-from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, ConsoleDesk, DeskConsole
+from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, DeskConsole
 from registry.adapter.desk.service import DeskService
 from registry.core.desk.actions import DeskSend
 from registry.core.desk.operators import NOBODY_WAITING
@@ -29,6 +31,26 @@ from wire.desk.messages import (
     DeskServed,
 )
 from wire.version import WIRE_VERSION
+
+
+def bare_desk(
+    queue: DeskQueue,
+    new_id: Callable[[], str],
+    log: Callable[[str], None],
+    hold_handovers: Callable[[], None],
+    apply: Callable[..., None],
+) -> Any:
+    """What DeskConsole uses of a DeskService, over a bare `queue` whose clock reads 0 and
+    whose operator key is "key"; `apply` carries out a queue's entry."""
+    return SimpleNamespace(
+        queue=queue,
+        operator_key="key",
+        now=lambda: 0.0,
+        new_id=new_id,
+        log=log,
+        hold_handovers=hold_handovers,
+        apply=apply,
+    )
 
 
 def test_the_console_is_an_operator(tmp_path: Path) -> None:
@@ -347,7 +369,7 @@ def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
             if isinstance(action, DeskSend) and action.conn == CONSOLE:
                 console.show(action.message)
 
-    desk = ConsoleDesk(queue, "key", lambda: 0.0, lambda: "c", logs.append, lambda: None, carry_out)
+    desk = bare_desk(queue, lambda: "c", logs.append, lambda: None, carry_out)
     console = DeskConsole(desk, tmp_path)
     console.set_output(printed.append)
     assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
@@ -369,14 +391,12 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
             if isinstance(action, DeskSend) and action.conn == CONSOLE:
                 console.show(action.message)
 
-    desk = ConsoleDesk(
+    desk = bare_desk(
         queue,
-        "key",
-        now=lambda: 0.0,
         new_id=lambda: f"c-{next(ids)}",
         log=held.append,
         hold_handovers=lambda: held.append("held"),
-        carry_out=carry_out,
+        apply=carry_out,
     )
     console = DeskConsole(desk, tmp_path)
     printed: list[str] = []

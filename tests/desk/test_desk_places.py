@@ -8,7 +8,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from registry.adapter.desk.files import PLACES_FILE, PlacesFile
+from registry.adapter.desk.files import PLACES_FILE, load_places, save_places
 from registry.adapter.desk.shelf import FolderShelf
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import KeptPlace
@@ -37,17 +37,18 @@ PLACES = (
 )
 
 
-def places_file(root: Path, monotonic: float, wall: float) -> PlacesFile:
-    """The file as a run sees it whose clocks read `monotonic` and `wall`."""
-    return PlacesFile(FolderShelf(root), clock=lambda: monotonic, wall=lambda: wall)
+def places_in(root: Path, offset: float = 0.0) -> tuple[list[KeptPlace], str]:
+    """The places kept in `root`, as a run sees them whose time of day is its clock's plus
+    `offset`."""
+    return load_places(FolderShelf(root), offset)
 
 
 def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path) -> None:
-    places_file(tmp_path, 200.0, 1_700_000_000.0).save(PLACES)
+    save_places(FolderShelf(tmp_path), PLACES, 1_700_000_000.0 - 200.0)
     path = tmp_path / PLACES_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # phone numbers in it
     # the next run: its monotonic clock starts again, an hour of the day later
-    loaded, problem = places_file(tmp_path, 5.0, 1_700_003_600.0).load()
+    loaded, problem = places_in(tmp_path, 1_700_003_600.0 - 5.0)
     assert problem == ""
 
     def timeless(place: KeptPlace) -> KeptPlace:
@@ -66,13 +67,13 @@ def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path)
 
 
 def test_no_places_is_no_file(tmp_path: Path) -> None:
-    kept = PlacesFile(FolderShelf(tmp_path))
-    assert kept.load() == ([], "")
-    kept.save(PLACES)
-    kept.save(())
+    shelf = FolderShelf(tmp_path)
+    assert load_places(shelf, 0.0) == ([], "")
+    save_places(shelf, PLACES, 0.0)
+    save_places(shelf, (), 0.0)
     assert not (tmp_path / PLACES_FILE).exists()
-    kept.save(())  # none kept already
-    assert kept.load() == ([], "")
+    save_places(shelf, (), 0.0)  # none kept already
+    assert load_places(shelf, 0.0) == ([], "")
 
 
 def test_a_damaged_file_is_set_aside_and_said(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_a_damaged_file_is_set_aside_and_said(tmp_path: Path) -> None:
         json.dumps([1]),
     ):
         path.write_text(damage)
-        places, problem = PlacesFile(FolderShelf(tmp_path)).load()
+        places, problem = places_in(tmp_path)
         assert places == []
         assert problem.startswith(f"desk: the kept waiting room {path} is damaged; moved to")
         assert (tmp_path / (PLACES_FILE + ".unreadable")).read_text() == damage
@@ -95,16 +96,16 @@ def test_a_file_kept_before_operators_were_kept_still_reads(tmp_path: Path) -> N
     entry = {"token": "t", "name": "Bob", "phone": "01512345678", "topic": 3}
     entry |= {"description": "", "address": "", "joined_at": 10.0}
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
-    [place], problem = PlacesFile(FolderShelf(tmp_path)).load()
+    [place], problem = places_in(tmp_path)
     assert problem == "" and place.operator == ""
     entry["operator"] = 7  # not a name
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
-    assert PlacesFile(FolderShelf(tmp_path)).load()[1].startswith("desk: the kept waiting room")
+    assert places_in(tmp_path)[1].startswith("desk: the kept waiting room")
 
 
 def test_a_file_that_cannot_be_read_is_said_and_left(tmp_path: Path) -> None:
     (tmp_path / PLACES_FILE).mkdir()
-    places, problem = PlacesFile(FolderShelf(tmp_path)).load()
+    places, problem = places_in(tmp_path)
     assert places == [] and "Is a directory" in problem
     assert (tmp_path / PLACES_FILE).is_dir()
 
@@ -129,7 +130,7 @@ def test_a_time_that_is_no_number_or_a_bad_topic_is_damage_said_in_one_line(
     ):
         text = json.dumps({"places": [good, {**good, "token": "u", "joined_at": 0}]})
         path.write_text(text.replace('"joined_at": 0', f'"joined_at": {joined_at}'))
-        places, problem = PlacesFile(FolderShelf(tmp_path)).load()
+        places, problem = places_in(tmp_path)
         assert places == []
         assert problem.startswith(
             f"desk: the kept waiting room {path} is damaged; moved to "
@@ -142,19 +143,15 @@ def test_a_time_that_is_no_number_or_a_bad_topic_is_damage_said_in_one_line(
         ("phone", "call me", "place 1: the phone is not a number"),
     ):
         path.write_text(json.dumps({"places": [{**good, field: value}]}))
-        assert PlacesFile(FolderShelf(tmp_path)).load()[1].endswith(f"no place held ({why})")
+        assert places_in(tmp_path)[1].endswith(f"no place held ({why})")
     path.write_text("[" * 100_000)
-    assert (
-        PlacesFile(FolderShelf(tmp_path))
-        .load()[1]
-        .endswith("no place held (Expected `object`, got `array`)")
-    )
+    assert places_in(tmp_path)[1].endswith("no place held (Expected `object`, got `array`)")
 
 
 def test_a_file_from_before_back_and_served_were_kept_is_read(tmp_path: Path) -> None:
     entry = dict(zip(FIELDS, ("t", "Al", "+447700900123", 2, "", "", 5.0), strict=True))
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
-    places, problem = PlacesFile(FolderShelf(tmp_path), clock=lambda: 0.0, wall=lambda: 0.0).load()
+    places, problem = places_in(tmp_path)
     assert problem == ""
     assert places == [KeptPlace("t", "Al", "+447700900123", 2, "", "", 5.0, "", False, 0.0)]
     for field, value, why in (
@@ -164,7 +161,7 @@ def test_a_file_from_before_back_and_served_were_kept_is_read(tmp_path: Path) ->
         ("later", 1, "Object contains unknown field `later` - at `$.places[0]`"),
     ):
         (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [{**entry, field: value}]}))
-        assert PlacesFile(FolderShelf(tmp_path)).load()[1].endswith(f"no place held ({why})")
+        assert places_in(tmp_path)[1].endswith(f"no place held ({why})")
 
 
 def test_a_damaged_session_start_or_mark_is_damage(tmp_path: Path) -> None:
@@ -178,13 +175,13 @@ def test_a_damaged_session_start_or_mark_is_damage(tmp_path: Path) -> None:
         ("said", ["ok", 3], "Expected `str`, got `int` - at `$.places[0].said[1]`"),
     ):
         (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {key: value}]}))
-        places, problem = PlacesFile(FolderShelf(tmp_path)).load()
+        places, problem = places_in(tmp_path)
         assert places == [] and problem.endswith(f"({why})")
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"serving_at": None}]}))
-    [place], problem = PlacesFile(FolderShelf(tmp_path)).load()
+    [place], problem = places_in(tmp_path)
     assert problem == "" and place.serving_since is None and place.crisis == ""
     # more lines than are kept: the earliest, within the bound
     many = [f"line {n}" for n in range(MAX_SAID_LINES + 5)]
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"said": many}]}))
-    [place], problem = PlacesFile(FolderShelf(tmp_path)).load()
+    [place], problem = places_in(tmp_path)
     assert place.said == tuple(many[:MAX_SAID_LINES])

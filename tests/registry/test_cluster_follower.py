@@ -24,7 +24,7 @@ from registry.adapter.cluster.link import (
     Outbound,
     Publisher,
 )
-from registry.adapter.loading import registry_channel
+from registry.adapter.server import registry_channel
 from secure.noise import public_bytes
 from tests.registry.secure_peer import SecurePeer
 from wire.codec import decode, encode

@@ -16,7 +16,7 @@ from registry.adapter.cluster import elsewhere as elsewhere_module
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import Follower
 from registry.adapter.cluster.link import Outbound
-from registry.adapter.loading import registry_channel
+from registry.adapter.server import registry_channel
 from registry.core.actions import Send
 from wire.codec import decode, encode
 from wire.messages import Entry, Message, TableSnapshot

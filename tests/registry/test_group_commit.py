@@ -13,7 +13,7 @@ import pytest
 
 from registry.adapter import storage, store
 from registry.adapter.server import RegistryServer
-from registry.adapter.storage import Storage, StorageError, mail_line
+from registry.adapter.storage import StorageError, mail_line
 from registry.adapter.store import FileStore
 from registry.core.actions import DropMail, SaveTable, Send, SendMany, StoreMail
 from registry.core.table import Table
@@ -29,18 +29,18 @@ def stored(i: int) -> StoredMessage:
 
 
 def test_appends_without_sync_become_durable_with_one_sync(tmp_path: Path) -> None:
-    store = Storage(tmp_path)
+    store = FileStore(tmp_path)
     store.append_line("bob", mail_line(stored(1)), sync=False)
     store.append_line("bob", mail_line(stored(2)), sync=False)
     store.append_line("carol", mail_line(stored(3)), sync=False)
-    assert store.unsynced
+    assert store.dirty
     store.sync()
-    assert not store.unsynced
+    assert not store.dirty
     assert store.load_mail() == {"bob": [stored(1), stored(2)], "carol": [stored(3)]}
 
 
 def test_sync_skips_a_mailbox_dropped_meanwhile(tmp_path: Path) -> None:
-    store = Storage(tmp_path)
+    store = FileStore(tmp_path)
     store.append_line("bob", mail_line(stored(1)), sync=False)
     store.drop("bob", ("s-1",))
     store.sync()
@@ -50,7 +50,7 @@ def test_sync_skips_a_mailbox_dropped_meanwhile(tmp_path: Path) -> None:
 def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = Storage(tmp_path)
+    store = FileStore(tmp_path)
     store.append_line("bob", mail_line(stored(0)))
     for i in (1, 2, 3):
         store.append_line("bob", mail_line(stored(i)), sync=False)
@@ -64,7 +64,7 @@ def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
     monkeypatch.setattr(os, "write", half_then_full_disk)
     with pytest.raises(OSError):
         store.sync()
-    assert store.unsynced  # nothing was reported durable, so nothing is forgotten
+    assert store.dirty  # nothing was reported durable, so nothing is forgotten
     store.sync()
     assert store.load_mail() == {"bob": [stored(i) for i in range(4)]}
     # the torn half line, on a line of its own, set aside
@@ -72,7 +72,7 @@ def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
 
 
 def test_a_drop_sees_appends_still_waiting(tmp_path: Path) -> None:
-    store = Storage(tmp_path)
+    store = FileStore(tmp_path)
     store.append_line("bob", mail_line(stored(1)), sync=False)
     store.append_line("bob", mail_line(stored(2)), sync=False)
     store.drop("bob", ("s-1",))
@@ -116,7 +116,7 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
         last_fsync = max(i for i, e in enumerate(events) if e == "fsync")
         assert events[last_fsync + 1 :] == acks
         assert events.count("fsync") <= 2  # the mailbox, and its directory (a new file)
-        assert Storage(tmp_path).load_mail() == {"bob": [stored(0), stored(1), stored(2)]}
+        assert FileStore(tmp_path).load_mail() == {"bob": [stored(0), stored(1), stored(2)]}
         await server.close()
 
     asyncio.run(scenario())
@@ -157,7 +157,7 @@ def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
         await commits_made(server)
         assert sent == [Ack(f"r-{i}", f"s-{i}") for i in range(4)]
         assert len(mail_fsyncs) == 2  # one for the first save, one for the three after it
-        assert Storage(tmp_path).load_mail() == {"bob": [stored(i) for i in range(4)]}
+        assert FileStore(tmp_path).load_mail() == {"bob": [stored(i) for i in range(4)]}
         await server.close()
 
     asyncio.run(scenario())
@@ -200,7 +200,7 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
         await commits_made(server)
         assert sent == [Ack("r-9", "s-1")]
         await asyncio.sleep(0)
-        assert Storage(tmp_path).load_mail() == {"bob": [stored(1)]}
+        assert FileStore(tmp_path).load_mail() == {"bob": [stored(1)]}
         assert any("storing data works again" in line for line in logs)
         server.run_actions(
             [Send(PEER, Ack("r-10", "x-1"), PEER_KEY)]
@@ -340,15 +340,15 @@ def test_an_action_that_fails_waits_first_in_line_and_nothing_after_it_goes_firs
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = FileStore(tmp_path, lambda line: None)
-    real_drop = Storage.drop
+    real_drop = FileStore.drop
     fails = [1]
 
-    def drop_once_failing(self: Storage, owner: str, ids: tuple[str, ...]) -> None:
+    def drop_once_failing(self: FileStore, owner: str, ids: tuple[str, ...]) -> None:
         if fails.pop() if fails else 0:
             raise OSError(28, "No space left on device")
         real_drop(self, owner, ids)
 
-    monkeypatch.setattr(Storage, "drop", drop_once_failing)
+    monkeypatch.setattr(FileStore, "drop", drop_once_failing)
     for action in (
         StoreMail("bob", stored(1)),
         DropMail("bob", ("s-1",)),
@@ -360,12 +360,12 @@ def test_an_action_that_fails_waits_first_in_line_and_nothing_after_it_goes_firs
         with pytest.raises(StorageError):
             await files.commit(Table())
         assert files.dirty
-        assert Storage(tmp_path).load_mail() == {}  # nothing after the failed drop went first
+        assert FileStore(tmp_path).load_mail() == {}  # nothing after the failed drop went first
         await files.commit(Table())
         assert not files.dirty
 
     asyncio.run(scenario())
-    assert Storage(tmp_path).load_mail() == {"bob": [stored(2)]}
+    assert FileStore(tmp_path).load_mail() == {"bob": [stored(2)]}
 
 
 def test_a_mailbox_name_that_cannot_be_a_file_is_refused_at_once(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.storage import Storage, mail_line
+from registry.adapter.storage import mail_line
+from registry.adapter.store import FileStore
 from registry.core import actions as ra
 from registry.core.actions import Owner
 from registry.core.dispatch import RegistryCore
@@ -88,15 +89,15 @@ def test_a_mailbox_that_records_no_owner_keeps_its_name_from_everyone_until_rele
 
 def test_the_owner_is_kept_beside_the_box_and_goes_with_its_last_message(tmp_path: Path) -> None:
     old, owners = bob_with_mail()
-    storage = Storage(tmp_path)
+    storage = FileStore(tmp_path)
     for box, messages in old.mail.items():
         for message in messages:
             storage.append_line(box, mail_line(message))
     storage.keep_owner("bob", owners["bob"])
-    assert Storage(tmp_path).load_owners() == owners
+    assert FileStore(tmp_path).load_owners() == owners
     (tmp_path / "mail" / "carol.owner.json").write_text("{not json")  # damaged: logged
     lines: list[str] = []
-    assert Storage(tmp_path, lines.append).load_owners() == owners
+    assert FileStore(tmp_path, lines.append).load_owners() == owners
     assert lines and "carol.owner.json: not a mailbox's owner" in lines[0]
     storage.drop("bob", tuple(m.id for m in old.mail["bob"]))
     assert not (tmp_path / "mail" / "bob.owner.json").exists()

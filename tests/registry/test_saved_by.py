@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.storage import Storage, mail_line
+from registry.adapter.storage import mail_line
+from registry.adapter.store import FileStore
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Table
@@ -43,13 +44,13 @@ def test_the_key_a_save_came_with_is_kept_across_a_restart_and_handed_over(
     reg.receive(Deregister("bob-d", "bob", bob.token, False, ""), BOB, T0, key=BOB_KEY)
     out = save(reg, alice.token)
     reg.receive(Deregister("alice-d", "alice", alice.token, False, ""), ALICE, T0, key=ALICE_KEY)
-    storage = Storage(tmp_path)
+    storage = FileStore(tmp_path)
     for action in out:
         if isinstance(action, ra.StoreMail):
             storage.append_line(action.owner, mail_line(action.message))
     # the registry starts again from its files; alice moves her name to a new key meanwhile
     table = Table.from_json(reg.table.to_json(), T0)
-    again = core(table=table, mail=Storage(tmp_path).load_mail())
+    again = core(table=table, mail=FileStore(tmp_path).load_mail())
     moved = login(again, "alice", PASSWORD, ("10.0.0.3", 7003), ALICE_NEW_KEY, T0, "alice-2")
     assert isinstance(moved, Welcome)
     [mail] = welcome(again, "bob", BOB, BOB_KEY).mail

@@ -11,7 +11,8 @@ from secure_peer import SecurePeer
 
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import Storage, mail_line, table_text
+from registry.adapter.storage import mail_line, table_text
+from registry.adapter.store import FileStore
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskJoin
 from wire.messages import (
@@ -106,12 +107,12 @@ def test_a_channel_message_is_logged_after_its_relay_left(tmp_path: Path) -> Non
 
 def test_the_first_line_counts_in_words_that_agree(tmp_path: Path) -> None:
     lines: list[str] = []
-    Storage(tmp_path).append_line(
+    FileStore(tmp_path).append_line(
         "bob", mail_line(StoredMessage("s-1", "ann", "hi", "2026-01-01 10:00", "direct"))
     )
     table = Table()
     table.records["bob"] = Record("bob", "127.0.0.1", 7000, False, "1" * 32)
-    Storage(tmp_path).write_table(table_text(table))
+    FileStore(tmp_path).write_table(table_text(table))
 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lines.append)

@@ -35,10 +35,9 @@ from peer.core.actions import Print
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
 from peer.core.sealed_mail import PROLOGUE, SEALED_PREFIX
-from registry.adapter.loading import Backend
-from registry.adapter.server import RegistryServer
+from registry.adapter.server import Backend, RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import RoomHistoryFiles, Storage, table_text
+from registry.adapter.storage import table_text
 from registry.adapter.store import FileStore
 from registry.core.actions import KeepHistory
 from registry.core.dispatch import RegistryCore
@@ -391,10 +390,10 @@ class SimNet:
         folder, kept = self.root / "registry", self.disk
         rooms = set(kept.history)
         edit(kept)
-        Storage(folder).write_table(table_text(kept.table))
-        histories = RoomHistoryFiles(folder)
+        store = FileStore(folder)
+        store.write_table(table_text(kept.table))
         for room in rooms - set(kept.history):
-            histories.keep(room, ())
+            store.keep_history(room, ())
 
     def unsealed(self, message: Any) -> Any:
         """`message` (a save, a stored message) with its text opened, if it is sealed to a

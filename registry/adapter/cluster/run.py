@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -42,17 +40,17 @@ from registry.adapter.cluster.link import (
 from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
-from registry.adapter.console_prompt import ConsolePrompt, stop_hint
-from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import (
+    ConsolePrompt,
     key_lines,
     printable,
     read_lines,
+    stop_hint,
     stop_on_signals,
     typed_ahead,
 )
 from registry.adapter.run import advertise
-from registry.adapter.server import RegistryServer
+from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
@@ -68,43 +66,80 @@ from wire.words import counted
 ANNOUNCED = 1.2 * RENEW
 
 
-class Service(Struct, frozen=True):
-    nc: Client
-    keeper: LeaseKeeper
-    store: JetStreamStore
-    key: tuple[X25519PrivateKey, bool]
-    desk: KeyValue
-
-
 class ClusterRegistry:
+    """One registry of the service: `open` reaches the service before `run`."""
+
+    _nc: Client
+    _keeper: LeaseKeeper
+    _store: JetStreamStore
+    _desk: KeyValue
+    _publish: Publisher
+
     def __init__(
         self,
-        service: Service,
+        folder: ServiceFolder,
         listen: tuple[str, int],
         out: Callable[[str], None],
         data_dir: Path,
         settings: RegistrySettings,
     ) -> None:
-        self._service = service
-        self._nc, self._keeper = service.nc, service.keeper
+        self._folder = folder
         # one secure channel for the life of the process: a peer's session outlives a role
-        self._channel = registry_channel(service.key[0])
+        self._channel = registry_channel(folder.key)
         self._listen = listen
         self._out = out
-        self.log = _stamped(out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
         self._stopped = asyncio.Event()
         self._turned = 0.0  # when silent peers were last forgotten
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
-        self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""  # where the registry this one relays to is reached
         self._said_lead = ""  # where the registry last said to decide is reached
         self._follower: Follower | None = None
         self._queued_since: float | None = None  # (link.queued_since)
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
+
+    async def open(self, stopping: asyncio.Event) -> bool:
+        """Reach the service's state in NATS and ask for this registry's lease; False, with
+        the reason said, when NATS cannot give it (`stopping`: see `connect`)."""
+        folder, data_dir, out = self._folder, self._data_dir, self._out
+        try:
+            said = service_desk_key(folder.desk_key, data_dir)
+            self._nc, js = await connect(folder, self.log, stopping)
+        except ClusterError as exc:
+            out(f"ChatApp: error: {exc}")
+            return False
+        except OSError as exc:
+            out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
+            return False
+        reach = f"{self._settings.advertise}:{self._listen[1]}"
+        self._keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
+        self._publish = Publisher(self._nc.publish)
+
+        async def state() -> tuple[JetStreamStore, KeyValue]:
+            return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
+
+        try:
+            self._store, self._desk = await when_streams_answer(state)
+            await self._keeper.start()  # (it takes the lead if it is free)
+        except (*ERRORS, StorageError, ValueError) as exc:
+            out(f"ChatApp: error: cannot use NATS at {', '.join(folder.urls)}: {exc}")
+            await self.close()
+            return False
+        for line in key_lines(folder.key.public_key().public_bytes_raw(), False, service=True):
+            out(line)
+        if said:
+            self.log(said)
+        return True
+
+    async def close(self, *, drain: bool = False) -> None:
+        await self._keeper.stop()
+        await close(self._nc, drain=drain)
+
+    def log(self, line: str) -> None:
+        self._out(f"{time.strftime('%H:%M:%S')} {line}")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -128,7 +163,7 @@ class ClusterRegistry:
         """Decide until stopped or the lead is lost; back early (to try again) when NATS did
         not give the service's state."""
         keeper, term = self._keeper, self._keeper.term
-        store = self._service.store
+        store = self._store
         store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
             lambda registry, out: self._publish(registry_subject(registry), out),
@@ -143,7 +178,7 @@ class ClusterRegistry:
                 kept, _ = await asyncio.gather(
                     store.load(time.monotonic()), asyncio.sleep(ANNOUNCED)
                 )
-                shelf = await BucketShelf.load(self._service.desk, self.log, keeper.check)
+                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
                 return
@@ -155,7 +190,8 @@ class ClusterRegistry:
                 backend=Backend(
                     store,
                     kept,
-                    *self._service.key,
+                    self._folder.key,
+                    False,
                     self._channel,
                     shelf,
                     router=elsewhere,
@@ -357,49 +393,6 @@ class ClusterRegistry:
                 await msg.respond(answer_asked(msg.data, answer))
 
 
-def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
-    return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
-
-
-async def _open_service(
-    folder: ServiceFolder,
-    reach: str,
-    data_dir: Path,
-    out: Callable[[str], None],
-    stopping: asyncio.Event,
-) -> Service | None:
-    """The service's state in NATS, opened, this registry's lease asked for; None, with the
-    reason said, when NATS cannot give it."""
-    log = _stamped(out)
-    try:
-        said = service_desk_key(folder.desk_key, data_dir)
-        nc, js = await connect(folder, log, stopping)
-    except ClusterError as exc:
-        out(f"ChatApp: error: {exc}")
-        return None
-    except OSError as exc:
-        out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
-        return None
-    keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
-
-    async def state() -> tuple[JetStreamStore, KeyValue]:
-        return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
-
-    try:
-        store, desk = await when_streams_answer(state)
-        await keeper.start()  # (it takes the lead if it is free)
-    except (*ERRORS, StorageError, ValueError) as exc:
-        out(f"ChatApp: error: cannot use NATS at {', '.join(folder.urls)}: {exc}")
-        await keeper.stop()
-        await close(nc)
-        return None
-    for line in key_lines(folder.key.public_key().public_bytes_raw(), False, service=True):
-        out(line)
-    if said:
-        log(said)
-    return Service(nc, keeper, store, (folder.key, False), desk)
-
-
 async def run_cluster_registry(
     *,
     listen: tuple[str, int],
@@ -418,12 +411,11 @@ async def run_cluster_registry(
         out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
         return 1
     stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
-    service = await _open_service(folder, f"{settings.advertise}:{port}", data_dir, out, stopping)
-    if service is None:
+    registry = ClusterRegistry(folder, (bind, port), out, data_dir, settings)
+    if not await registry.open(stopping):
         return 1
-    registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)
     registry.take_console(prompt)
-    public = service.key[0].public_key().public_bytes_raw()
+    public = folder.key.public_key().public_bytes_raw()
     advert = advertise(bind, port, public, registry.log, out) if settings.discovery else None
     try:
         await registry.run()
@@ -436,9 +428,8 @@ async def run_cluster_registry(
     finally:
         if advert is not None:
             await advert.close()
-        await service.keeper.stop()
         stopping.set()
-        await close(service.nc, drain=True)
+        await registry.close(drain=True)
         if prompt is not None:
             await prompt.stop()
         out("Registry stopped.")

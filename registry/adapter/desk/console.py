@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
@@ -11,7 +12,7 @@ from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import Topic
 from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
 from registry.core.desk.actions import ConnId
-from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from registry.core.desk.queue import HANDS_OVER
 from wire.desk.commands import DutyScreen, is_operator_command
 from wire.desk.messages import (
     DeskLeave,
@@ -25,6 +26,9 @@ from wire.desk.text import ALL_TOPICS
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
+if TYPE_CHECKING:
+    from registry.adapter.desk.service import DeskService
+
 CONSOLE: ConnId = "console"
 CONSOLE_NAME = "admin"
 #: What the console serves (`.serve`), kept in the data folder across a restart: an admin
@@ -37,21 +41,10 @@ class _Topics(Struct):
     topics: list[Topic]
 
 
-class ConsoleDesk(Struct, frozen=True):
-    queue: DeskQueue
-    operator_key: str
-    now: Callable[[], float]
-    new_id: Callable[[], str]
-    log: Callable[[str], None]
-    hold_handovers: Callable[[], None]
-    #: Runs a queue's entry with the arguments given, now and an emit, and carries it out.
-    carry_out: Callable[..., object]
-
-
 class DeskConsole:
     """The console operator, serving as CONSOLE_NAME; off duty until `set_output`."""
 
-    def __init__(self, desk: ConsoleDesk, data_dir: Path) -> None:
+    def __init__(self, desk: DeskService, data_dir: Path) -> None:
         self._desk = desk
         self._print: Callable[[str], None] | None = None
         self._put_back: Callable[[str], None] | None = None
@@ -163,7 +156,7 @@ class DeskConsole:
         self._send(message)
 
     def _send(self, message: DeskMessage) -> None:
-        self._desk.carry_out(self._desk.queue.receive, CONSOLE, message)
+        self._desk.apply(self._desk.queue.receive, CONSOLE, message)
 
     def _say(self, text: str) -> None:
         if self._print is not None:

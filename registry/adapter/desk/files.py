@@ -73,7 +73,7 @@ class DeskFiles:
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
-        self._places = PlacesFile(self.shelf, clock)
+        self._clock = clock
         self._history_kept: tuple[Average, dict[int, Average]] | None = None  # as last kept
         self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
         self.authorised, self._operators_problem = self._read_operators()
@@ -89,7 +89,7 @@ class DeskFiles:
         if history is not None:
             estimator.restore_history(history.overall, history.topics)
         self._history_kept = estimator.history()
-        places, problem = self._places.load()
+        places, problem = load_places(self.shelf, self._offset())
         if problem:
             self._log(problem)
         return places
@@ -99,7 +99,7 @@ class DeskFiles:
         places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
             if places:
-                self._places.save(places[-1])
+                save_places(self.shelf, places[-1], self._offset())
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
@@ -140,6 +140,10 @@ class DeskFiles:
             )
         return kept.operators, ""
 
+    def _offset(self) -> float:
+        """The time of day less the queue's clock: kept places carry the former."""
+        return time.time() - self._clock()
+
     def _say(self, problem: str) -> None:
         if problem:
             self._log(problem)
@@ -152,52 +156,36 @@ class _File(Struct):
     places: list[KeptPlace]
 
 
-class PlacesFile:
-    """The kept places: their times on the queue's `clock`, and in the record on `wall`, the
-    time of day, which carries them across a restart."""
-
-    def __init__(
-        self,
-        shelf: Shelf,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self._shelf = shelf
-        self.path = self._shelf.where(PLACES_FILE)
-        self._clock = clock
-        self._wall = wall
-
-    def load(self) -> tuple[list[KeptPlace], str]:
-        """The places kept, and a problem to log; a damaged record is set aside."""
-        try:
-            data = self._shelf.read(PLACES_FILE)
-        except FileNotFoundError:
-            return [], ""
-        except OSError as exc:
-            return [], (
-                f"desk: could not read the kept waiting room {self.path} ({exc.strerror}); "
-                "no place held"
-            )
-        try:
-            entries = msgspec.json.decode(data, type=_File).places
-            offset = self._wall() - self._clock()
-            return [_place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
-        except (msgspec.DecodeError, ValueError) as exc:  # (ValidationError is a DecodeError)
-            why = str(exc)
-        aside = self._shelf.set_aside(PLACES_FILE)
+def load_places(shelf: Shelf, offset: float) -> tuple[list[KeptPlace], str]:
+    """The places kept, on the queue's clock (`offset`: the time of day, which carries them
+    across a restart, less that clock), and a problem to log; a damaged record is set aside."""
+    path = shelf.where(PLACES_FILE)
+    try:
+        data = shelf.read(PLACES_FILE)
+    except FileNotFoundError:
+        return [], ""
+    except OSError as exc:
         return [], (
-            f"desk: the kept waiting room {self.path} is damaged; moved to {aside}, "
-            f"no place held ({why})"
+            f"desk: could not read the kept waiting room {path} ({exc.strerror}); no place held"
         )
+    try:
+        entries = msgspec.json.decode(data, type=_File).places
+        return [_place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
+    except (msgspec.DecodeError, ValueError) as exc:  # (ValidationError is a DecodeError)
+        why = str(exc)
+    aside = shelf.set_aside(PLACES_FILE)
+    return [], (
+        f"desk: the kept waiting room {path} is damaged; moved to {aside}, no place held ({why})"
+    )
 
-    def save(self, places: tuple[KeptPlace, ...]) -> None:
-        """Replace the kept places, durably (none removes the record); raises OSError."""
-        if not places:
-            self._shelf.remove(PLACES_FILE)
-            return
-        offset = self._wall() - self._clock()
-        entries = [replace(_moved(p, offset), token=_hashed(p.token)) for p in places]
-        self._shelf.write(PLACES_FILE, msgspec.json.format(msgspec.json.encode(_File(entries))))
+
+def save_places(shelf: Shelf, places: tuple[KeptPlace, ...], offset: float) -> None:
+    """Replace the kept places, durably (none removes the record); raises OSError."""
+    if not places:
+        shelf.remove(PLACES_FILE)
+        return
+    entries = [replace(_moved(p, offset), token=_hashed(p.token)) for p in places]
+    shelf.write(PLACES_FILE, msgspec.json.format(msgspec.json.encode(_File(entries))))
 
 
 def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:

@@ -16,7 +16,7 @@ from disk.operator_key import key_path, load_or_create_key
 from net.listener import enable_keepalive, has_hung_up
 from net.served_stream import Frames, Handed, LateFrame
 from net.wake import WakeTimer
-from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
+from registry.adapter.desk.console import CONSOLE, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.shelf import Shelf
@@ -70,29 +70,26 @@ class DeskService:
     ) -> None:
         """Nothing runs until `start`; OSError without an operator key, ValueError for settings
         out of bounds."""
-        self._new_id = IdMaker(secrets.token_hex(4))
+        self.new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
-        self._key, self.problem = load_or_create_key(data_dir)
+        self.operator_key, self.problem = load_or_create_key(data_dir)
         notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         closed = CLOSED if self.problem else ""
         settings = msgspec.structs.replace(settings, crisis_notice=notice, closed=closed)
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
-        self._clock = clock
-        self._files = DeskFiles(data_dir, clock, log, self._key, shelf)
+        self.now = clock
+        self._files = DeskFiles(data_dir, clock, log, self.operator_key, shelf)
         self._unkept: list[list[Action]] = []
         self._flushing: asyncio.Task[None] | None = None
         self.queue = DeskQueue(
-            make_id=self._new_id,
+            make_id=self.new_id,
             make_token=lambda: secrets.token_urlsafe(18),
-            operator_key=self._key,
+            operator_key=self.operator_key,
             authorised=self._files.authorised,
             settings=settings,
         )
-        desk = ConsoleDesk(
-            self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
-        )
-        self.console = DeskConsole(desk, data_dir)
+        self.console = DeskConsole(self, data_dir)
         self._conns: dict[ConnId, tuple[asyncio.StreamWriter, SecureStream]] = {}
         self._conn_ids = itertools.count(1)
         self._timer = WakeTimer(self._tick, clock=clock)
@@ -104,14 +101,14 @@ class DeskService:
         if not self._started and not self.problem:
             self._started = True
             places = self._files.load(self.queue.state.estimator)
-            self._apply(restore, self.queue.state, places)
+            self.apply(restore, self.queue.state, places)
 
     async def close(self) -> None:
         if self._closed or self.problem:
             return
         self._closed = True
         if not self._files.shelf.shared:
-            self._apply(self.queue.shutdown)
+            self.apply(self.queue.shutdown)
         # (else it goes on at the registry of the service that takes over, as after a crash)
         if self._flushing is not None:
             with contextlib.suppress(TimeoutError):
@@ -138,7 +135,7 @@ class DeskService:
             else:
                 registries = tuple(self.registries())
                 if registries:
-                    self._write(conn, DeskRegistries(self._new_id(), "", registries))
+                    self._write(conn, DeskRegistries(self.new_id(), "", registries))
                 pending: list[Message] = [first, *handed.more, *decoder.feed(b"")]
                 frames = Frames(decoder, reader, None, begun=decoder.pending > 0)
                 reason = await self._converse(conn, pending, frames)
@@ -171,8 +168,8 @@ class DeskService:
                     reason = f"{type(message).__name__} on a help-desk connection"
                     return self._refuse_frame(conn, reason)
                 if isinstance(message, HANDS_OVER):
-                    self._hold_handovers()
-                self._apply(self.queue.receive, conn, message)
+                    self.hold_handovers()
+                self.apply(self.queue.receive, conn, message)
             if conn not in self._conns:
                 break
             try:
@@ -187,12 +184,12 @@ class DeskService:
     def _ended(self, conn: ConnId, reason: str) -> None:
         self._close(conn)
         try:
-            self._hold_handovers()
-            self._apply(self.queue.disconnected, conn, reason[:200])
+            self.hold_handovers()
+            self.apply(self.queue.disconnected, conn, reason[:200])
         except Exception as exc:  # pragma: no cover - defensive, as above
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
-    def _hold_handovers(self) -> None:
+    def hold_handovers(self) -> None:
         if self.queue.state.holding or self._closed:
             return
         try:
@@ -208,7 +205,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.end_hold)
+                self.apply(self.queue.end_hold)
             except Exception as exc:  # pragma: no cover - defensive, as for the timer
                 self.log(f"desk: internal error after connections ended: {exc!r}")
 
@@ -217,14 +214,14 @@ class DeskService:
     def _refuse_frame(self, conn: ConnId, reason: str, detail: str = "") -> str:
         logged = reason if detail in reason else f"{reason} ({detail})"
         self.log(f"desk: closed connection {conn}: {logged}"[:300])
-        self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
+        self._write(conn, DeskNotice(self.new_id(), f"Closing the connection: {reason}"[:300]))
         self._close(conn)
         return reason
 
     def tell_registries(self) -> None:
         registries = tuple(self.registries())
         for conn in list(self._conns):
-            self._write(conn, DeskRegistries(self._new_id(), "", registries))
+            self._write(conn, DeskRegistries(self.new_id(), "", registries))
 
     def operators(self) -> list[str]:
         if self.problem:
@@ -236,21 +233,23 @@ class DeskService:
     def waiting_room(self) -> list[str]:
         if self.problem:
             return [f"  desk: {self.problem}"]
-        return [f"  {line}" for line in room_lines(self.queue.state.room("", self._clock()))]
+        return [f"  {line}" for line in room_lines(self.queue.state.room("", self.now()))]
 
     def room_rows(self) -> tuple[RoomRow, ...] | None:
-        return None if self.problem else self.queue.state.room("", self._clock()).rows
+        return None if self.problem else self.queue.state.room("", self.now()).rows
 
     def revoke(self, name: str) -> str:
         if self.problem:
             return f"  revoke: {self.problem}"
-        if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
+        if not self.apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
             return f"  no operator key authorised for {clean(name)}"
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
-    def _apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
+    def apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
+        """Run the queue's `entry` with `args`, now and an emit; keep and carry out what it
+        emitted (the console's lines too), which is returned."""
         actions: list[Action] = []
-        entry(*args, self._clock(), actions.append)
+        entry(*args, self.now(), actions.append)
         # kept before anyone is told theirs: a crash must not lose a place just shown
         self._files.keep(actions, self.queue.state.estimator)
         self._after_kept(actions)
@@ -319,7 +318,7 @@ class DeskService:
         if self._closed:
             return
         try:
-            self._apply(self.queue.timer)
+            self.apply(self.queue.timer)
         except Exception as exc:  # pragma: no cover - defensive
             self.log(f"desk: internal error in the timer: {exc!r}")
 
