@@ -20,6 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from peer.core.registry_watch import KEEPALIVE
+from tests.hypothesis_profiles import examples
 from tests.sim.world import SimNet
 
 NAMES = ("p0", "p1", "p2")
@@ -105,7 +106,7 @@ def missing_and_twice(
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("loss", [0.25, 0.30])
-@settings(max_examples=4, derandomize=True)
+@settings(max_examples=examples(8), derandomize=True)
 @given(seed=st.integers(0, 2**32))
 @example(seed=1)
 @example(seed=2)
@@ -128,7 +129,7 @@ def test_room_lines_reach_every_member_once_and_nobody_is_taken_out(loss: float,
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("loss", [0.25, 0.30])
-@settings(max_examples=4, derandomize=True)
+@settings(max_examples=examples(8), derandomize=True)
 @given(seed=st.integers(0, 2**32))
 @example(seed=1)
 @example(seed=2)
