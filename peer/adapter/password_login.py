@@ -25,6 +25,14 @@ def new_name_question(name: str) -> str:
     return f"The registry says {name} is a new name: set this password for it? [y/N] "
 
 
+def key_owns(name: str) -> str:
+    """Said when this machine's key owns `name`: a password there is neither checked nor set."""
+    return (
+        f"[This machine's key owns {name}: the password was not needed, and not set (a "
+        "password is set with a new name only).]"
+    )
+
+
 def too_short(secret: str) -> str:
     """Why `secret` may not be set as a new name's password ("": it may)."""
     if len(secret) >= password.MIN_LENGTH:
@@ -82,8 +90,9 @@ class PasswordLogin:
             return None
         if reply.new:
             return await self._set(secret, asks, set_unasked)
-        if not reply.public:
-            return "", ""  # our key owns the name
+        if not reply.public:  # our key owns the name
+            self._say(key_owns(self._name), False)
+            return "", ""
         ident = password.identity(self._name, *self._keys)
         args = (secret, ident, reply.scrypt, reply.salt, reply.public)
         proof = await asyncio.to_thread(password.prove, *args)

@@ -13,6 +13,7 @@ from peer.adapter.password_login import (
     SAME_AGAIN,
     Asks,
     PasswordLogin,
+    key_owns,
     new_name_question,
     too_short,
 )
@@ -90,9 +91,12 @@ def test_at_a_terminal_a_new_name_s_password_is_set_on_a_yes_and_the_same_again(
 def test_a_short_password_of_a_name_that_has_one_is_still_proven(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the registry asks no proof of a name our key owns: the length is not looked at
+    # the registry asks no proof of a name our key owns: the length is not looked at, and
+    # the person is told (found by trying it: a --password typed there was ignored without
+    # a word, as if it had been checked, or set)
     run = Login(new=False)
-    assert run.prove("abc") == ("", "") and not run.login.ask_anew and not run.said
+    assert run.prove("abc") == ("", "") and not run.login.ask_anew
+    assert run.said == [key_owns("pat")] and "not needed, and not set" in run.said[0]
 
 
 def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
