@@ -67,6 +67,15 @@ def test_a_typed_command_names_its_window() -> None:
     assert typed_where("who", room="") == ""
 
 
+def test_a_room_line_typed_as_a_command_shows_the_rooms_window() -> None:
+    """`/shrug` says a line in the room as `/me` does: typed in another window, the room's
+    window is shown, where the line appears."""
+    assert typed_where("/me waves", room="lab") == "#lab"
+    assert typed_where("/shrug oh well", room="lab") == "#lab"
+    assert typed_where("/shrug", room="lab") == "#lab"
+    assert typed_where("/shrug oh well", room="") == ""  # outside a room: the usage, here
+
+
 def test_a_persons_colour_is_the_names_alone_and_never_red() -> None:
     assert person_colour("Bob") == person_colour("bob")
     assert all("red" not in colour for colour in NAME_COLOURS)
