@@ -151,11 +151,6 @@ class Order:
         self.paced[request.message.id] = request.to(Step.PACE)
         return True
 
-    def paced_due(self, now: float) -> Iterator[RequestRecord]:
-        paced = self.paced
-        while paced and self.pace_allows(now):
-            yield paced.pop(next(iter(paced)))
-
     def room_line(self, sent: list[RequestRecord], accepted: Outcomes) -> str | None:
         """The id of the last room line waiting for the pace, else of the last `sent` and
         not `accepted` yet, or None: a leave or join typed now waits for it."""
@@ -291,7 +286,9 @@ class Requests:
             self.round_trip.restart()
 
     def send_paced(self, now: float, emit: Emit) -> None:
-        for request in self.order.paced_due(now):
+        order = self.order
+        while order.paced and order.pace_allows(now):
+            request = order.paced.pop(next(iter(order.paced)))
             self._start(request, now)
             emit(SendSealed(self.server, request.message, self.trust.registry))
 
