@@ -96,7 +96,7 @@ class RegistryLink:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
-        if requests.busy_waits.exhausted(busy.reply_to, now):
+        if requests.exhausted(busy.reply_to, now):
             return requests.answer_came(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = requests.busy(busy.reply_to, wait, now)
@@ -154,12 +154,8 @@ class RegistryLink:
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
         silence = SILENT_KEEPALIVES * watch.keepalive
-        if (
-            self._requests.busy_waits.after_silence(request.message.id, request, now, silence)
-            is None
-        ):
+        if not self._requests.after_silence(request, now, silence):
             return False
-        request.to(Step.BUSY)
         first = watch.still_trying_since is None
         if watch.still_trying_since is None:
             watch.still_trying_since = now

@@ -166,6 +166,12 @@ class RequestRecord(Struct):
     rounds: int = 0
     #: where it is in its life (peer.core.request_kinds.LIFE)
     stage: Stage = Stage.NEW
+    #: when its wait ends (after a Busy or a silent round), or its connection (over TCP)
+    due: float = 0.0
+    #: when its first Busy came; its first silent round, and how many it waited after
+    busy_since: float | None = None
+    silent_since: float | None = None
+    silent_waits: int = 0
 
     def to(self, step: Step) -> RequestRecord:
         """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""

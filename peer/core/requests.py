@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from peer.core.actions import Addr, Emit, SendSealed, SendStream
 from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Step
-from peer.core.retry_wait import BusyWaits
+from peer.core.retry_wait import BUSY_PATIENCE, silent_wait
 from peer.core.settling import Settling
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
@@ -151,11 +151,6 @@ class Order:
         self.paced[request.message.id] = request.to(Step.PACE)
         return True
 
-    def paced_due(self, now: float) -> Iterator[RequestRecord]:
-        paced = self.paced
-        while paced and self.pace_allows(now):
-            yield paced.pop(next(iter(paced)))
-
     def room_line(self, sent: list[RequestRecord], accepted: Outcomes) -> str | None:
         """The id of the last room line waiting for the pace, else of the last `sent` and
         not `accepted` yet, or None: a leave or join typed now waits for it."""
@@ -197,12 +192,12 @@ class Requests:
         )
         #: What the user typed that may not go yet.
         self.order = Order()
-        # over TCP: waited for while its connection is open (deadline: its end, `ended`)
-        self._streamed: dict[str, tuple[RequestRecord, float]] = {}
+        # over TCP: waited for while its connection is open (`due`: its end, `ended`)
+        self._streamed: dict[str, RequestRecord] = {}
         #: What became of requests out of flight.
         self.outcomes = Outcomes(self.alarm)
-        #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
-        self.busy_waits: BusyWaits[RequestRecord] = BusyWaits(self.alarm)
+        #: Requests answered Busy, or waiting after a silent round, each until its `due`.
+        self.waits: dict[str, RequestRecord] = {}
         #: Where requests not answered wait, as live views: is any not empty, per line typed.
         self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
         # the kinds on their way when `any_of` last looked, and those sent since: no fewer
@@ -291,7 +286,9 @@ class Requests:
             self.round_trip.restart()
 
     def send_paced(self, now: float, emit: Emit) -> None:
-        for request in self.order.paced_due(now):
+        order = self.order
+        while order.paced and order.pace_allows(now):
+            request = order.paced.pop(next(iter(order.paced)))
             self._start(request, now)
             emit(SendSealed(self.server, request.message, self.trust.registry))
 
@@ -322,7 +319,7 @@ class Requests:
         keepalive unless the registry is `away`: a probe is one round); one answered Busy
         rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
-        streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
+        streamed = [request for request in self._streamed.values() if request.due <= now]
         for request in streamed:
             del self._streamed[request.message.id]
         failed += streamed
@@ -331,7 +328,7 @@ class Requests:
         again_round: list[RequestRecord] = []
         given_up: list[RequestRecord] = []
         for request in failed:
-            if self.busy_waits.patient(request.message.id, now):
+            if request.busy_since is not None and now - request.busy_since < BUSY_PATIENCE:
                 self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
             elif (
@@ -343,17 +340,16 @@ class Requests:
                 self._start(request, now, True)
                 again_round.append(request)
             else:
+                request.busy_since = None  # its first Busy no longer counts
                 given_up.append(request.to(Step.GIVE_UP))
-                self.busy_waits.forget(request.message.id)
         return again_round + again, given_up
 
     def next_wake(self) -> float | None:
         wakes = [
             self._sent.next_wake(),
             self.order.next_at() if self.order.paced else None,
-            self.busy_waits.next_wake() if self.busy_waits.due else None,
             self.outcomes.next_wake(),
-            *(deadline for _, deadline in self._streamed.values() if deadline < math.inf),
+            *(r.due for r in (*self.waits.values(), *self._streamed.values()) if r.due < math.inf),
         ]
         return min((wake for wake in wakes if wake is not None), default=None)
 
@@ -364,12 +360,10 @@ class Requests:
         return None if request is None else request.to(Step.ANSWER)
 
     def _take(self, msg_id: str, now: float | None) -> RequestRecord | None:
-        self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
-        request = self.busy_waits.stop_waiting(msg_id) or request
-        if request is None:
-            streamed = self._streamed.pop(msg_id, None)
-            request = streamed[0] if streamed else None
+        request = self.waits.pop(msg_id, None) or request or self._streamed.pop(msg_id, None)
+        if request is not None:
+            request.silent_since, request.silent_waits = None, 0
         return request
 
     def stream(self, msg_id: str, now: float) -> RequestRecord | None:
@@ -382,29 +376,57 @@ class Requests:
 
     def _over_tcp(self, request: RequestRecord, now: float) -> None:
         request.since = now  # its round over TCP begins
-        request.to(Step.STREAM)
-        self._streamed[request.message.id] = (request, math.inf)
+        request.due = math.inf
+        self._streamed[request.message.id] = request.to(Step.STREAM)
 
     def ended(self, msg_id: str, now: float) -> None:
         """The connection that sent `msg_id` ended at `now`: unanswered, its round is over."""
         if msg_id in self._streamed:
-            self._streamed[msg_id] = (self._streamed[msg_id][0], now)
+            self._streamed[msg_id].due = now
             self.alarm.lower(now)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[RequestRecord | None, bool]:
         """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,
         and whether this is its first Busy; (None, False): not waited for."""
-        # the first Busy still counts: a late copy's must not start the patience afresh
-        since = self.busy_waits.since(msg_id, now)
-        request = self._take(msg_id, now)  # (its first Busy is kept again just below)
+        request = self._take(msg_id, now)
         if request is None:
             return None, False
-        self.busy_waits.wait(msg_id, request.to(Step.BUSY), now + wait, since)
-        return request, since == now
+        # the first Busy still counts: a late copy's must not start the patience afresh
+        first = request.busy_since is None
+        if first:
+            request.busy_since = now
+        self._wait(request.to(Step.BUSY), now + wait)
+        return request, first
+
+    def exhausted(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already."""
+        request = self._sent.get(msg_id) or self.waits.get(msg_id) or self._streamed.get(msg_id)
+        since = None if request is None else request.busy_since
+        return since is not None and now - since >= BUSY_PATIENCE
+
+    def after_silence(self, request: RequestRecord, now: float, patience: float) -> bool:
+        """`request`, unanswered and unheard of all its round ending at `now`, waits before
+        it goes again (`silent_wait`), unless `patience` seconds have passed since its first
+        silent round: False then, and its silent rounds are forgotten."""
+        first = now if request.silent_since is None else request.silent_since
+        if now - first >= patience:
+            request.silent_since, request.silent_waits = None, 0
+            return False
+        self._wait(
+            request.to(Step.BUSY), now + silent_wait(request.message.id, request.silent_waits)
+        )
+        request.silent_since, request.silent_waits = first, request.silent_waits + 1
+        return True
+
+    def _wait(self, request: RequestRecord, due: float) -> None:
+        request.due = due
+        self.waits[request.message.id] = request
+        self.alarm.lower(due)
 
     def busy_over(self, now: float) -> Iterator[RequestRecord]:
         """Each request whose wait is over at `now`, in flight again, for the caller to send."""
-        for request in self.busy_waits.over(now):
+        for request in [r for r in self.waits.values() if r.due <= now]:
+            del self.waits[request.message.id]
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
@@ -415,7 +437,7 @@ class Requests:
         those over TCP, held, and given up on lately."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
-            found += [r.message for r, _ in self._streamed.values()]
+            found += [r.message for r in self._streamed.values()]
         if held:
             found += self.order.messages()
         if given_up and self.outcomes.given_up:
@@ -424,7 +446,7 @@ class Requests:
 
     def registers(self) -> list[Register]:
         """The `reg`s going on: sent and not answered, or waiting after a Busy."""
-        found = self.messages() + [r.message for r, _ in self.busy_waits.due.values()]
+        found = self.messages() + [r.message for r in self.waits.values()]
         return [m for m in found if isinstance(m, Register)]
 
     def any_of(
@@ -448,7 +470,7 @@ class Requests:
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` not answered (but outbox retries), then all held, then
         all awaiting their outcome."""
-        requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
+        requests = [*self._sent.items(), *self._streamed.values()]
         return [
             *(r.message for r in requests if isinstance(r.message, kinds) and not r.quiet),
             *self.order.messages(),

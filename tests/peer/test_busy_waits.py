@@ -1,39 +1,66 @@
-"""The requests the registry answered Busy: when each goes again, and for how long the
-registry's silence is waited out."""
+"""The requests the registry answered Busy, or left silent for a round: when each goes
+again, and for how long the registry's silence is waited out (peer.core.requests)."""
 
 from __future__ import annotations
 
+import math
+
+from peer.core.actions import Action
+from peer.core.request_kinds import RequestRecord, Stage
+from peer.core.requests import Requests
 from peer.core.retry_wait import (
     BUSY_PATIENCE,
     SILENT_WAIT_FIRST,
     SILENT_WAIT_LAST,
-    BusyWaits,
     silent_wait,
 )
+from peer.core.settling import Settling
+from wire.messages import RoomsRequest
 
+SERVER = ("127.0.0.1", 9000)
 T0 = 1000.0
 
 
+def sent_one(timeout: float = 0.5) -> tuple[Requests, list[Action]]:
+    requests = Requests(SERVER, Settling(), timeout=timeout, attempts=1)
+    out: list[Action] = []
+    requests.send(RoomsRequest("a-1"), T0, out.append)
+    return requests, out
+
+
+def silent_round(requests: Requests, now: float) -> RequestRecord:
+    """The round of `a-1` over unheard at `now`: the request, given up."""
+    again, failed = requests.due(now, -math.inf, False)
+    assert again == [] and [r.message.id for r in failed] == ["a-1"]
+    return failed[0]
+
+
 def test_a_request_told_to_wait_goes_again_when_its_wait_is_over() -> None:
-    waits: BusyWaits[str] = BusyWaits()
-    waits.wait("a-1", "register", T0 + 2, waits.since("a-1", T0))
-    assert waits.next_wake() == T0 + 2
-    assert list(waits.over(T0 + 1.9)) == []
-    assert list(waits.over(T0 + 2)) == ["register"] and waits.next_wake() is None
+    requests, _ = sent_one()
+    request, first = requests.busy("a-1", 2.0, T0)
+    assert first and request is not None and request.stage is Stage.BUSY_WAIT
+    assert requests.next_wake() == T0 + 2
+    assert list(requests.busy_over(T0 + 1.9)) == []
+    assert list(requests.busy_over(T0 + 2)) == [request] and request.stage is Stage.SENT
+    assert requests.messages() == [request.message] and not requests.waits
 
 
-def test_the_first_busy_counts_until_patience_runs_out_or_it_is_forgotten() -> None:
-    waits: BusyWaits[str] = BusyWaits()
-    assert not waits.patient("a-1", T0) and not waits.exhausted("a-1", T0)
-    waits.wait("a-1", "register", T0 + 1, T0)
-    waits.wait("a-1", "register", T0 + 30, waits.since("a-1", T0 + 29))  # a second Busy
-    assert waits.since("a-1", T0 + 29) == T0
-    assert waits.patient("a-1", T0 + BUSY_PATIENCE - 0.1)
-    assert waits.exhausted("a-1", T0 + BUSY_PATIENCE) and not waits.patient(
-        "a-1", T0 + BUSY_PATIENCE
-    )
-    waits.forget("a-1")
-    assert not waits.patient("a-1", T0 + 1) and not waits.exhausted("a-1", T0 + BUSY_PATIENCE)
+def test_the_first_busy_counts_until_patience_runs_out() -> None:
+    requests, _ = sent_one()
+    assert requests.busy("b-1", 1.0, T0) == (None, False)  # not waited for
+    assert not requests.exhausted("a-1", T0 + BUSY_PATIENCE)
+    requests.busy("a-1", 1.0, T0)
+    request, first = requests.busy("a-1", 30.0, T0 + 29)  # a second Busy, as it waits
+    assert not first and request is not None and request.busy_since == T0
+    assert not requests.exhausted("a-1", T0 + BUSY_PATIENCE - 0.1)
+    assert requests.exhausted("a-1", T0 + BUSY_PATIENCE)
+    # until then its silence is no sign the registry is gone: it is tried again
+    assert list(requests.busy_over(T0 + 59)) == [request]
+    again, failed = requests.due(T0 + 100, -math.inf, False)
+    assert again == [request] and failed == []
+    # past it, it is given up, and its first Busy no longer counts
+    again, failed = requests.due(T0 + BUSY_PATIENCE + 10, -math.inf, False)
+    assert again == [] and failed == [request] and request.busy_since is None
 
 
 def test_silent_waits_double_up_to_the_last_each_between_half_and_all_of_it() -> None:
@@ -46,23 +73,25 @@ def test_silent_waits_double_up_to_the_last_each_between_half_and_all_of_it() ->
 
 
 def test_a_request_silent_for_its_rounds_waits_ever_longer_until_its_patience_is_over() -> None:
-    waits: BusyWaits[str] = BusyWaits()
-    now, dues = T0, []
-    while (due := waits.after_silence("a-1", "register", now, 60.0)) is not None:
-        assert list(waits.over(due)) == ["register"]
+    requests, _ = sent_one()
+    now, dues = T0 + 2.5, []
+    request = silent_round(requests, now)
+    while requests.after_silence(request, now, 60.0):
+        due = request.due
+        assert requests.next_wake() == due and list(requests.busy_over(due)) == [request]
         dues.append(due - now)
         now = due + 2.5  # its next round, as silent
+        assert silent_round(requests, now) is request
     assert now - T0 >= 60.0 and len(dues) >= 4
     assert dues == sorted(dues) and dues[-1] <= SILENT_WAIT_LAST
     # given up: the next silent round starts a new patience
-    assert waits.after_silence("a-1", "register", now, 60.0) is not None
+    assert requests.after_silence(request, now, 60.0)
 
 
 def test_a_request_answered_while_it_waits_is_taken_and_its_silence_forgotten() -> None:
-    waits: BusyWaits[str] = BusyWaits()
-    first = T0
-    assert waits.after_silence("a-1", "register", first, 60.0) is not None
-    assert waits.stop_waiting("a-1") == "register" and waits.next_wake() is None
-    assert waits.stop_waiting("a-1") is None
-    # silent again later: its patience counts afresh
-    assert waits.after_silence("a-1", "register", first + 100, 60.0) is not None
+    requests, _ = sent_one()
+    request = silent_round(requests, T0 + 2.5)
+    assert requests.after_silence(request, T0 + 2.5, 60.0)
+    assert requests.answer_came("a-1") is request and requests.next_wake() is None
+    assert requests.answer_came("a-1") is None
+    assert request.silent_since is None and request.silent_waits == 0
