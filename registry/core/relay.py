@@ -67,7 +67,7 @@ class Relay:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
-        for post_id in self._s.pushes.ended():
+        for post_id in self._s.pusher.pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue
@@ -85,7 +85,7 @@ class Relay:
     def _started(self, post_id: str, sender: Record) -> None:
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
-        self._s.pushes.watch(post_id)
+        self._s.pusher.pushes.watch(post_id)
 
     def _copy(self, post_id: str, req: Request, emit: Emit) -> bool:
         """Whether post `post_id` was taken already (its copy is answered)."""

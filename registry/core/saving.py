@@ -155,7 +155,7 @@ class Saving:
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pushes.clear_acked((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pusher.pushes.clear_acked((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))

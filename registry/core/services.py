@@ -14,12 +14,10 @@ from registry.core.actions import Emit
 from registry.core.authority import Names
 from registry.core.push_records import Push
 from registry.core.pusher import Pusher
-from registry.core.pushes import Pushes
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
-from registry.core.table_watch import TableWatch
 
 
 def stamp(now: float) -> str:
@@ -40,9 +38,7 @@ class Services(Struct):
     new_token: Callable[[], str]
     names: Names
     pusher: Pusher
-    pushes: Pushes
     feed: TableFeed
-    watch: TableWatch
     changes: TableChanges
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
@@ -75,9 +71,7 @@ class Services(Struct):
             new_token=new_token,
             names=names,
             pusher=pusher,
-            pushes=pusher.pushes,
             feed=feed,
-            watch=feed.watch,
             changes=changes,
         )
 
