@@ -57,7 +57,7 @@ class Relay:
         # under the name it was said as: members show each copy once
         said = self._s.stamp(now)
         relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-        self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+        self._s.pusher.push(room.others(sender), relay, "room", now, emit)
         if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
             room.keep(relay)
             emit(KeepHistory(name_key(room.name), room.kept()))

@@ -47,7 +47,7 @@ class Saving:
             # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
             chat = Chat(msg.id, msg.sender, msg.to, msg.text, req.key, msg.after)
-            self._s.pusher.push(recipient, chat, "probe", now, emit)
+            self._s.pusher.push((recipient,), chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
@@ -88,7 +88,7 @@ class Saving:
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
         done = self._done.get(msg.id)
         if done is not None:
-            self._s.pusher.push(sender, done, "outcome", now, emit)
+            self._s.pusher.push((sender,), done, "outcome", now, emit)
             return True
         if msg.id in self._probing:
             self._s.answers.ack(req, emit)
@@ -128,7 +128,7 @@ class Saving:
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)
-        self._s.pusher.push(sender, outcome, "outcome", now, emit)
+        self._s.pusher.push((sender,), outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
