@@ -110,7 +110,7 @@ class RegistryCore:
         self.table = loaded if loaded is not None else Table()
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         s = Services.make(self.table, IdMaker(options["session"]), options["new_token"], timing)
-        self._s, self._pushes = s, s.pushes  # (hot path: a Struct's field costs a lookup)
+        self._s, self._pushes = s, s.pusher.pushes  # (hot path: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         mail, limit = options.get("mail"), options.get("mailbox_limit", MAILBOX_MESSAGES)
         post = PostOffice(s, mail, options.get("owners"), limit)
@@ -301,16 +301,16 @@ class RegistryCore:
     def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
-        self._s.watch.handed_over = there
+        self._s.feed.watch.handed_over = there
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
-        return self._s.pusher.pending() + self._s.watch.in_flight()
+        return self._s.pusher.pending() + self._s.feed.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
-            self._s.pushes.next_wake(),
-            self._s.watch.next_wake(),
+            self._s.pusher.pushes.next_wake(),
+            self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.changes.flush_at,
         )

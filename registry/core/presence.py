@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
+from registry.core.post_office import PostOffice
 from registry.core.requests import Request
-from registry.core.services import KeepPushed, LeaveRoom, Mail, Services
+from registry.core.services import KeepPushed, LeaveRoom, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
 from wire.messages import Alive, Deregister, Entry, Keepalive, Notice, Refused, Rename, SetAway
@@ -18,7 +19,7 @@ class Presence:
     """Marks the table's records online and offline."""
 
     def __init__(
-        self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
+        self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: PostOffice
     ) -> None:
         self._s = services
         self._leave_room = leave_room
@@ -103,7 +104,7 @@ class Presence:
             line += f" ({cut}{'…' if cut != farewell else ''})"
         for other in self._s.table.online():
             notice = Notice(self._s.answers.new_id(), line, record.name)
-            self._s.pusher.push(other, notice, "notice", now, emit)
+            self._s.pusher.push((other,), notice, "notice", now, emit)
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
         claim = Claim(msg.name, msg.token, "rename", fresh=True)

@@ -35,10 +35,7 @@ class Pusher:
         # tuples, which the endpoint knows for the same members by identity
         self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
-    def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
-        self.push_all((record,), message, purpose, now, emit)
-
-    def push_all(
+    def push(
         self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
     ) -> None:
         """Push `message` to the peer of each of `records`."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, Send
 from registry.core.authority import Claim
+from registry.core.post_office import PostOffice
 from registry.core.requests import Recent, Request, public_key, remember
 from registry.core.rooms import Room, Rooms
-from registry.core.services import Mail, Services
+from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import ChannelMessage, ChannelPost, Relayed, RoomMessage, RoomPost, StoredMessage
@@ -16,7 +17,7 @@ from wire.names import name_key, name_problem
 class Relay:
     """Relays each post once: to the channel (mailboxes for those offline), or a room."""
 
-    def __init__(self, services: Services, post: Mail, rooms: Rooms) -> None:
+    def __init__(self, services: Services, post: PostOffice, rooms: Rooms) -> None:
         self._s = services
         self._post = post
         self._rooms = rooms
@@ -56,7 +57,7 @@ class Relay:
         # under the name it was said as: members show each copy once
         said = self._s.stamp(now)
         relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-        self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+        self._s.pusher.push(room.others(sender), relay, "room", now, emit)
         if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
             room.keep(relay)
             emit(KeepHistory(name_key(room.name), room.kept()))
@@ -66,7 +67,7 @@ class Relay:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
-        for post_id in self._s.pushes.ended():
+        for post_id in self._s.pusher.pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue
@@ -84,7 +85,7 @@ class Relay:
     def _started(self, post_id: str, sender: Record) -> None:
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
-        self._s.pushes.watch(post_id)
+        self._s.pusher.pushes.watch(post_id)
 
     def _copy(self, post_id: str, req: Request, emit: Emit) -> bool:
         """Whether post `post_id` was taken already (its copy is answered)."""

@@ -39,13 +39,13 @@ class RestartNews:
         told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
-        there = self._s.watch.handed_over
+        there = self._s.feed.watch.handed_over
         at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
         self._at_once.update({record.addr: (record, 1) for record in at_once})
         first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
         self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
         self._s.feed.hold(record for record, _ in first.values())
-        self._s.pusher.push_all(at_once, self._message, "notice", now, emit)
+        self._s.pusher.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
     def holds_back(self, addr: Addr, asker: str, now: float, emit: Emit) -> bool:
@@ -56,7 +56,7 @@ class RestartNews:
         record = None if waiting is None else waiting[0]
         if record is not None and record.key == asker and _there(record, addr) and self._message:
             self._at_once[addr] = self._waiting.pop(addr)
-            self._s.pusher.push_all([record], self._message, "notice", now, emit)
+            self._s.pusher.push([record], self._message, "notice", now, emit)
             self._s.feed.resume([record], now, emit)
         return addr in self._at_once or addr in self._telling or addr in self._waiting
 
@@ -105,7 +105,7 @@ class RestartNews:
                 batch.append(record)
         waiting.update(later)
         if batch:
-            self._s.pusher.push_all(batch, message, "notice", now, emit)
+            self._s.pusher.push(batch, message, "notice", now, emit)
             self._s.feed.resume(batch, now, emit)
         if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told

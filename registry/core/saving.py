@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
+from registry.core.liveness import Liveness
+from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Recent, Request, fmt, remember
-from registry.core.services import Mail, Probes, Services, Unacked
+from registry.core.services import Services, Unacked
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
@@ -19,7 +21,9 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    def __init__(self, services: Services, post: Mail, liveness: Probes, unacked: Unacked) -> None:
+    def __init__(
+        self, services: Services, post: PostOffice, liveness: Liveness, unacked: Unacked
+    ) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
@@ -43,7 +47,7 @@ class Saving:
             # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
             chat = Chat(msg.id, msg.sender, msg.to, msg.text, req.key, msg.after)
-            self._s.pusher.push(recipient, chat, "probe", now, emit)
+            self._s.pusher.push((recipient,), chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
@@ -84,7 +88,7 @@ class Saving:
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
         done = self._done.get(msg.id)
         if done is not None:
-            self._s.pusher.push(sender, done, "outcome", now, emit)
+            self._s.pusher.push((sender,), done, "outcome", now, emit)
             return True
         if msg.id in self._probing:
             self._s.answers.ack(req, emit)
@@ -124,7 +128,7 @@ class Saving:
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)
-        self._s.pusher.push(sender, outcome, "outcome", now, emit)
+        self._s.pusher.push((sender,), outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
@@ -151,7 +155,7 @@ class Saving:
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pushes.clear_acked((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pusher.pushes.clear_acked((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))

@@ -16,8 +16,8 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
     s = services(timing=(0.5, 2))
     bob = record(s, "bob", 7002)
     out: list[ra.Action] = []
-    s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, out.append)
-    s.pusher.push(bob, Notice("r-b", "two"), "notice", T0, out.append)
+    s.pusher.push((bob,), Notice("r-a", "one"), "notice", T0, out.append)
+    s.pusher.push((bob,), Notice("r-b", "two"), "notice", T0, out.append)
     assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and s.pusher.pending() == 2
     again: list[ra.Action] = []
     assert s.pusher.due(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
@@ -28,7 +28,7 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
 def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
-    s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, [].append)
+    s.pusher.push((bob,), Notice("r-a", "one"), "notice", T0, [].append)
     owner, answered = s.pusher.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
     assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
@@ -37,7 +37,7 @@ def test_dropped_pushes_come_back_oldest_first() -> None:
     s = services()
     bob = record(s, "bob", 7002)
     for i in range(3):
-        s.pusher.push(bob, Notice(f"r-{i}", "x"), "notice", T0, [].append)
+        s.pusher.push((bob,), Notice(f"r-{i}", "x"), "notice", T0, [].append)
     assert [p.message.id for p in s.pusher.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
 
 
