@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
-from registry.core.post_office import PostOffice
 from registry.core.requests import Request
-from registry.core.services import KeepPushed, LeaveRoom, Services
+from registry.core.services import KeepPushed, LeaveRoom, Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
 from wire.messages import Alive, Deregister, Entry, Keepalive, Notice, Refused, Rename, SetAway
@@ -19,7 +18,7 @@ class Presence:
     """Marks the table's records online and offline."""
 
     def __init__(
-        self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: PostOffice
+        self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
     ) -> None:
         self._s = services
         self._leave_room = leave_room

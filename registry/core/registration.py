@@ -12,11 +12,8 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import FloodGate, PasswordBudget
-from registry.core.liveness import Liveness
-from registry.core.post_office import PostOffice
-from registry.core.presence import Presence
 from registry.core.requests import Recent, Request, another_start, fmt, remember
-from registry.core.services import Services
+from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
@@ -61,9 +58,9 @@ class Registration:
     def __init__(
         self,
         services: Services,
-        liveness: Liveness,
-        presence: Presence,
-        post: PostOffice,
+        liveness: Probes,
+        presence: Arrivals,
+        post: Mail,
         new_names: int,
     ) -> None:
         self._s = services

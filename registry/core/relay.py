@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, Send
 from registry.core.authority import Claim
-from registry.core.post_office import PostOffice
 from registry.core.requests import Recent, Request, public_key, remember
 from registry.core.rooms import Room, Rooms
-from registry.core.services import Services
+from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import ChannelMessage, ChannelPost, Relayed, RoomMessage, RoomPost, StoredMessage
@@ -17,7 +16,7 @@ from wire.names import name_key, name_problem
 class Relay:
     """Relays each post once: to the channel (mailboxes for those offline), or a room."""
 
-    def __init__(self, services: Services, post: PostOffice, rooms: Rooms) -> None:
+    def __init__(self, services: Services, post: Mail, rooms: Rooms) -> None:
         self._s = services
         self._post = post
         self._rooms = rooms

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.liveness import Liveness
-from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Recent, Request, fmt, remember
-from registry.core.services import Services, Unacked
+from registry.core.services import Mail, Probes, Services, Unacked
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
@@ -21,9 +19,7 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    def __init__(
-        self, services: Services, post: PostOffice, liveness: Liveness, unacked: Unacked
-    ) -> None:
+    def __init__(self, services: Services, post: Mail, liveness: Probes, unacked: Unacked) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness

@@ -1,5 +1,5 @@
 """What the parts of the registry core share, one of each per registry; and what a part
-does for another, as the callable the other is given (RegistryCore wires them)."""
+does for another, as the small interface the other is given (RegistryCore wires them)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import functools
 import math
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from msgspec import Struct
 
-from registry.core.actions import Emit
+from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
 from registry.core.push_records import Push
 from registry.core.pusher import Pusher
-from registry.core.requests import Answers
+from registry.core.quotas import Origin
+from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
+from wire.messages import Register, StoredMessage
 
 
 def stamp(now: float) -> str:
@@ -76,6 +79,40 @@ class Services(Struct):
         )
 
 
+class Mail(Protocol):
+    """The mailboxes (registry/core/post_office.py)."""
+
+    def store(  # noqa: PLR0913 (as PostOffice.store)
+        self,
+        owner: Record,
+        message: StoredMessage,
+        origin: Origin,
+        now: float,
+        emit: Emit,
+        typed: int = 0,
+        ticket: str = "",
+    ) -> str: ...
+    def origin(self, sender: str) -> Origin: ...
+    def moved(self, old_key: str, record: Record, emit: Emit) -> None: ...
+    def keep_owner(self, record: Record, emit: Emit) -> None: ...
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]: ...
+
+
+class Probes(Protocol):
+    """The probes of peers that may be gone (registry/core/liveness.py)."""
+
+    def registered(self, now: float) -> None: ...
+    def probing(self, record: Record) -> bool: ...
+    def probe(
+        self,
+        record: Record,
+        now: float,
+        emit: Emit,
+        waiting: tuple[Register, Request] | None = None,
+        since: float | None = None,
+    ) -> None: ...
+
+
 #: Takes a record out of its room, the members told why (None: nothing), as
 #: RoomRequests.leave_room does.
 LeaveRoom = Callable[[Record, float, Emit, str | None], object]
@@ -83,3 +120,10 @@ LeaveRoom = Callable[[Record, float, Emit, str | None], object]
 KeepPushed = Callable[[Record, float, Emit], None]
 #: A push that ended unacked, for the news of a restart (RestartNews.unacked).
 Unacked = Callable[[Push, float, Emit], None]
+
+
+class Arrivals(Protocol):
+    """A peer that comes online (registry/core/presence.py)."""
+
+    def fresh_start(self, record: Record, now: float, emit: Emit) -> None: ...
+    def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None: ...
