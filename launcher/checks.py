@@ -127,14 +127,20 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
         raise UsageProblem("--data-dir needs a directory, not an empty name")
     if given is None and env_dir and not env_dir.strip():
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
-    what, text = ("--data-dir", given) if given is not None else ("CHATAPP_DATA_DIR", env_dir)
+    if given is None:
+        if env_dir:
+            _expanded(env_dir, "CHATAPP_DATA_DIR")
+        return None
+    return _expanded(given, "--data-dir")
+
+
+def _expanded(text: str, what: str) -> Path:
     try:
-        expanded = Path(text).expanduser() if text else None
+        return Path(text).expanduser()
     except RuntimeError:  # `~ann/chat` with no user ann here: Python's error had a traceback
         raise UsageProblem(
             f"{what} names a home directory this machine does not know: {text!r}"
         ) from None
-    return expanded if given is not None else None
 
 
 def check_downloads(text: str) -> str:
@@ -142,12 +148,7 @@ def check_downloads(text: str) -> str:
     file. UsageProblem for one that cannot take files (it would fail only once one arrives)."""
     if not text:
         return ""
-    try:
-        path = Path(text).expanduser().absolute()
-    except RuntimeError:
-        raise UsageProblem(
-            f"--downloads names a home directory this machine does not know: {text!r}"
-        ) from None
+    path = _expanded(text, "--downloads").absolute()
     there = next(p for p in (path, *path.parents) if p.exists())  # the root, at least
     if not there.is_dir():
         raise UsageProblem(f"--downloads {text}: {there} is not a folder")

@@ -92,14 +92,14 @@ def find_registry(bind: str, code: str | None, tty: bool) -> FoundService:
     return service
 
 
-def services(found: Sequence[Found], code: str | None = None) -> list[FoundService]:
-    """The services of `found`, by address; with `code`, only that key's."""
+def services(found: Sequence[Found]) -> list[FoundService]:
+    """The services of `found` (by join code), by address."""
     from wire.keys import code_from_text
 
     by_code: dict[str, set[tuple[str, int]]] = {}
     for record in found:
         digits = code_from_text(record.code)
-        if digits is not None and (code is None or digits == code):
+        if digits is not None:
             by_code.setdefault(digits, set()).add((record.ip, record.port))
     listed = [FoundService(digits, tuple(sorted(at))) for digits, at in by_code.items()]
     return sorted(listed, key=lambda service: service.at)

@@ -47,13 +47,6 @@ def test_several_keys_are_several_registries_listed_by_address() -> None:
         assert chosen(listed, answer) is None
 
 
-def test_a_join_code_keeps_only_its_registry() -> None:
-    found = [Found("10.0.0.9", 5000, CODE_A), Found("10.0.0.2", 5000, CODE_B)]
-    (service,) = services(found, DIGITS_A)
-    assert service.where == "10.0.0.9:5000"
-    assert services([Found("10.0.0.2", 5000, CODE_B)], DIGITS_A) == []
-
-
 def test_a_record_without_a_join_code_is_no_registry() -> None:
     assert services([Found("10.0.0.2", 5000, ""), Found("10.0.0.3", 5000, "12-34")]) == []
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from peer.core.actions import Addr
-from wire.flood_gate import FloodGate
+from wire.flood_gate import FloodGate, Key
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 
 #: Messages a second one address may send a peer: twice what the registry takes from one.
@@ -34,16 +34,15 @@ class PeerGate:
 
     def __call__(self, addr: Addr) -> bool:
         """Whether to open what just came from `addr` (each message counts one)."""
-        if self._gate.take(addr, self._clock()) or addr == self._server():
-            return True
-        self.dropped += 1
-        self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
-        return False
+        return self._admits(self._gate, addr, addr, "")
 
     def by_key(self, addr: Addr, key: bytes) -> bool:
         """Whether to decode a live session's datagram sealed by `key` while the peer lags."""
-        if self._keys.take(key.hex(), self._clock()) or addr == self._server():
+        return self._admits(self._keys, key.hex(), addr, "the key at ")
+
+    def _admits(self, gate: FloodGate, source: Key, addr: Addr, what: str) -> bool:
+        if gate.take(source, self._clock()) or addr == self._server():
             return True
         self.dropped += 1
-        self._rejected("flood", f"flood from the key at {addr[0]}:{addr[1]}: dropped")
+        self._rejected("flood", f"flood from {what}{addr[0]}:{addr[1]}: dropped")
         return False
