@@ -6,11 +6,13 @@ an asyncio program.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
 from msgspec import Struct
+
+from net.wake import WakeTimer
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
@@ -79,30 +81,18 @@ class Rejections:
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         self.drops = DropLog(log, interval)
-        self._clock = time.monotonic
-        self._flush_timer: asyncio.TimerHandle | None = None
+        self._timer = WakeTimer(self._flush)
 
     def __call__(self, kind: str, line: str) -> None:
-        drops = self.drops
-        drops.drop(kind, line, self._clock())
-        if self._flush_timer is None and drops.due() is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop: the next rejection writes the count
-                return
-            self._flush_timer = loop.call_later(drops.interval, self._flush)
+        self.drops.drop(kind, line, time.monotonic())
+        if self._timer.at is None:
+            with contextlib.suppress(RuntimeError):  # no loop: the next rejection writes the count
+                self._timer.set(self.drops.due())
 
     def _flush(self) -> None:
-        self._flush_timer = None
-        drops = self.drops
-        drops.flush(self._clock())
-        due = drops.due()
-        if due is not None:
-            delay = max(0.0, due - self._clock())
-            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
+        self.drops.flush(time.monotonic())
+        self._timer.set(self.drops.due())
 
     def close(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        self._timer.cancel()
         self.drops.flush(float("inf"))
