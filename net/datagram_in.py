@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
-from net.drop_log import DropLog, Rejections
+from net.drop_log import Rejections
 from net.outgoing import Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
@@ -42,7 +42,6 @@ class ReceivingDatagrams:
     """The datagram side of `Endpoint`, which holds the state named here: what it reads it
     opens, decodes and hands over (to `on_batch` a datagram at a time, else `on_message`)."""
 
-    drops: DropLog
     rejections: Rejections
     errors: int
     bad_datagrams: int

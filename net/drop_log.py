@@ -1,7 +1,6 @@
 """One log line per kind of rejection per interval, however many come (whoever sends
 garbage would otherwise choose how often we write): the first of a kind at once, then a
-count of those within INTERVAL after it. `DropLog` is sans-IO; `Rejections` runs one in
-an asyncio program.
+count of those within INTERVAL after it.
 """
 
 from __future__ import annotations
@@ -28,9 +27,11 @@ class _Kind(Struct):
     last: str = ""  # the line of the latest of them, as an example
 
 
-class DropLog:
-    """Writes rejections to `log`, at most one line per kind (a constant, never text from
-    the network) per `interval` seconds."""
+class Rejections:
+    """A process's one log of rejections: writes them to `log`, at most one line per kind (a
+    constant, never text from the network) per `interval` seconds. Called with a kind and a
+    line, it reads the monotonic clock, and its counts are written by a timer of the running
+    loop, and at `close`; `drop` and `flush` do the same at a `now` given, sans-IO."""
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         #: Where the lines go.
@@ -39,6 +40,21 @@ class DropLog:
         self._kinds: dict[str, _Kind] = {}
         #: Rejections of each kind so far, logged or not.
         self.counts: dict[str, int] = {}
+        self._timer = WakeTimer(self._woken)
+
+    def __call__(self, kind: str, line: str) -> None:
+        self.drop(kind, line, time.monotonic())
+        if self._timer.at is None:
+            with contextlib.suppress(RuntimeError):  # no loop: the next rejection writes the count
+                self._timer.set(self.due())
+
+    def _woken(self) -> None:
+        self.flush(time.monotonic())
+        self._timer.set(self.due())
+
+    def close(self) -> None:
+        self._timer.cancel()
+        self.flush(float("inf"))
 
     def drop(self, kind: str, line: str, now: float) -> None:
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
@@ -73,26 +89,3 @@ class DropLog:
             self.log(f"{entry.last} [and {more} more like it since the last such line]")
         else:
             self.log(entry.last)
-
-
-class Rejections:
-    """A process's one log of rejections: call it with a kind and a line. Its counts are
-    written by a timer of the running loop, and at `close`."""
-
-    def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
-        self.drops = DropLog(log, interval)
-        self._timer = WakeTimer(self._flush)
-
-    def __call__(self, kind: str, line: str) -> None:
-        self.drops.drop(kind, line, time.monotonic())
-        if self._timer.at is None:
-            with contextlib.suppress(RuntimeError):  # no loop: the next rejection writes the count
-                self._timer.set(self.drops.due())
-
-    def _flush(self) -> None:
-        self.drops.flush(time.monotonic())
-        self._timer.set(self.drops.due())
-
-    def close(self) -> None:
-        self._timer.cancel()
-        self.drops.flush(float("inf"))

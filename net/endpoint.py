@@ -165,7 +165,6 @@ class Endpoint(ReceivingDatagrams):
         given = options.get("rejections")
         self._own_rejections = given is None
         self.rejections = given if given is not None else Rejections(log)
-        self.drops = self.rejections.drops
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
