@@ -28,6 +28,10 @@ class FloodGate:
         self._warned: dict[Key, float] = {}
         self.dropped = 0
 
+    @property
+    def burst(self) -> float:
+        return self._rule.burst
+
     def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
         """Return (admitted, warn): whether to handle this message, and whether to tell the
         sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
