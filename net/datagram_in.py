@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
-from net.drop_log import DropLog, Rejections
+from net.drop_log import Rejections
 from net.outgoing import Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
@@ -42,26 +42,27 @@ class ReceivingDatagrams:
     """The datagram side of `Endpoint`, which holds the state named here: what it reads it
     opens, decodes and hands over (to `on_batch` a datagram at a time, else `on_message`)."""
 
-    drops: DropLog
     rejections: Rejections
-    errors: int
-    bad_datagrams: int
-    bad_frames: int
-    _sock: socket.socket | None
+    errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
+    bad_datagrams = 0
+    bad_frames = 0
+    _sock: socket.socket | None = None
     #: Polls `_sock` alone, without waiting: whether a drain's first datagram was the last
     #: (None once closed).
-    _probe: select.poll | None
+    _probe: select.poll | None = None
     _clock: Callable[[], float]
     #: The wall clock, as the kernel's stamps are (net/arrival.py).
     _wall: Callable[[], float]
-    #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
-    arrival_stamped: bool
+    #: Whether the system stamps each datagram's arrival (net/arrival.py), which `behind`
+    #: then counts from: when asked to (`arrival_stamps`) and able to; known once open
+    #: (read-only outside).
+    arrival_stamped = False
     #: The wall-clock time the first datagram of the last drain arrived (its stamp), or,
     #: unstamped, the start of the first drain that stopped at DRAIN_BATCH with more waiting
     #: since the socket was last empty: what `behind` counts from. None once a drain empties it.
-    _arrived: float | None
+    _arrived: float | None = None
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
-    lagging: bool
+    lagging = False
     #: When the drain being handled began, on `clock`: the `now` of each datagram it
     #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
     #: most), which `on_batch` may take as its event's `now` (read-only outside).

@@ -1,16 +1,17 @@
 """One log line per kind of rejection per interval, however many come (whoever sends
 garbage would otherwise choose how often we write): the first of a kind at once, then a
-count of those within INTERVAL after it. `DropLog` is sans-IO; `Rejections` runs one in
-an asyncio program.
+count of those within INTERVAL after it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
 from msgspec import Struct
+
+from net.wake import WakeTimer
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
@@ -26,9 +27,11 @@ class _Kind(Struct):
     last: str = ""  # the line of the latest of them, as an example
 
 
-class DropLog:
-    """Writes rejections to `log`, at most one line per kind (a constant, never text from
-    the network) per `interval` seconds."""
+class Rejections:
+    """A process's one log of rejections: writes them to `log`, at most one line per kind (a
+    constant, never text from the network) per `interval` seconds. Called with a kind and a
+    line, it reads the monotonic clock, and its counts are written by a timer of the running
+    loop, and at `close`; `drop` and `flush` do the same at a `now` given, sans-IO."""
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         #: Where the lines go.
@@ -37,6 +40,21 @@ class DropLog:
         self._kinds: dict[str, _Kind] = {}
         #: Rejections of each kind so far, logged or not.
         self.counts: dict[str, int] = {}
+        self._timer = WakeTimer(self._woken)
+
+    def __call__(self, kind: str, line: str) -> None:
+        self.drop(kind, line, time.monotonic())
+        if self._timer.at is None:
+            with contextlib.suppress(RuntimeError):  # no loop: the next rejection writes the count
+                self._timer.set(self.due())
+
+    def _woken(self) -> None:
+        self.flush(time.monotonic())
+        self._timer.set(self.due())
+
+    def close(self) -> None:
+        self._timer.cancel()
+        self.flush(float("inf"))
 
     def drop(self, kind: str, line: str, now: float) -> None:
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
@@ -71,38 +89,3 @@ class DropLog:
             self.log(f"{entry.last} [and {more} more like it since the last such line]")
         else:
             self.log(entry.last)
-
-
-class Rejections:
-    """A process's one log of rejections: call it with a kind and a line. Its counts are
-    written by a timer of the running loop, and at `close`."""
-
-    def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
-        self.drops = DropLog(log, interval)
-        self._clock = time.monotonic
-        self._flush_timer: asyncio.TimerHandle | None = None
-
-    def __call__(self, kind: str, line: str) -> None:
-        drops = self.drops
-        drops.drop(kind, line, self._clock())
-        if self._flush_timer is None and drops.due() is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop: the next rejection writes the count
-                return
-            self._flush_timer = loop.call_later(drops.interval, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_timer = None
-        drops = self.drops
-        drops.flush(self._clock())
-        due = drops.due()
-        if due is not None:
-            delay = max(0.0, due - self._clock())
-            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
-
-    def close(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        self.drops.flush(float("inf"))

@@ -117,21 +117,9 @@ class Endpoint(ReceivingDatagrams):
     there: the secure channel answers a new address with a handshake response only
     (smaller than the initiation), and opens data only from its session's address."""
 
-    bad_datagrams = 0
     no_key = 0  # datagrams not sent: no key known for their address
-    bad_frames = 0
     slow_frames = 0  # connections closed for FRAME_DEADLINE
-    errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
     address: Addr = ("", 0)
-    # when the datagram last read arrived, if the socket is not empty (see `behind`)
-    _arrived: float | None = None
-    lagging = False  # the last drain stopped short (see `behind`)
-    #: Whether the system stamps each datagram's arrival (net/arrival.py), which `behind`
-    #: then counts from: when asked to (`arrival_stamps`) and able to; known once open
-    #: (read-only outside).
-    arrival_stamped = False
-    _sock: socket.socket | None = None
-    _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
     # the Dest sent to last, one object found by identity where kept (hot path: Any, kept boxed)
@@ -165,7 +153,6 @@ class Endpoint(ReceivingDatagrams):
         given = options.get("rejections")
         self._own_rejections = given is None
         self.rejections = given if given is not None else Rejections(log)
-        self.drops = self.rejections.drops
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)

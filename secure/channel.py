@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure import cookie, sessions
-from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker, HandshakeLoad
+from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
 from secure.noise import (
     CHANNEL_PROTOCOL,
     DHLEN,
@@ -182,7 +182,6 @@ class SecureChannel:
         self._peers = self._sessions.peers
         self._cookies = CookieChecker(self.public)
         self._mac1_key = cookie.mac1_key(self.public)
-        self._load = HandshakeLoad()
         # addresses whose key we asked, with our latest initiation there as we asked
         self._asked_keys: dict[Addr, int | None] = {}
         #: Datagrams dropped, by reason: what `open` said of each.
@@ -374,7 +373,7 @@ class SecureChannel:
             return self._drop("malformed handshake")
         if not self._cookies.mac1_ok(datagram):
             return self._drop("bad mac1")
-        if self._load.under_load(now):
+        if self._cookies.under_load(now):
             known = self._sessions.by_addr.get(addr)
             if known is not None and now - known.heard_at < WORKS_FOR:
                 # its sender's session works: it took our lag for a restart (see `seal`)
@@ -385,7 +384,7 @@ class SecureChannel:
                 body = self._cookies.reply(datagram, datagram[1:5], source, now)
                 reply = bytes([COOKIE_REPLY]) + body
                 return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
-            if not self._load.admit(addr[0], now):
+            if not self._cookies.admit(addr[0], now):
                 return self._drop("under load: its address is over its handshake budget")
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:

@@ -84,9 +84,23 @@ def open_cookie(body: bytes, public: bytes, mac1: bytes) -> bytes | None:
         return None
 
 
+#: Initiations a second, on average and at once, a responder answers without cookies. A
+#: full handshake costs a responder some 0.5 ms: this is a few percent of a CPU.
+LOAD_RATE = 50.0
+LOAD_BURST = 100.0
+#: Seconds a responder stays under load after an initiation over its rate (WireGuard's
+#: UnderLoadAfterTime).
+UNDER_LOAD_FOR = 1.0
+#: Handshakes one IP address may make a second under load, and at once (WireGuard's
+#: ratelimiter: packetsPerSecond, packetsBurstable).
+SOURCE_RATE = 20.0
+SOURCE_BURST = 5.0
+
+
 class CookieChecker:
-    """A responder's side: checks the MACs of what comes to `public`, and makes cookies
-    from a secret made anew every COOKIE_REFRESH seconds (of `now`, a monotonic clock)."""
+    """A responder's side: checks the MACs of what comes to `public`, makes cookies from a
+    secret made anew every COOKIE_REFRESH seconds (of `now`, a monotonic clock), and keeps
+    its load and the budget of each source address under load."""
 
     def __init__(self, public: bytes, random: Callable[[int], bytes] = os.urandom):
         self._mac1_key = mac1_key(public)
@@ -94,6 +108,10 @@ class CookieChecker:
         self._random = random
         self._secret = b""
         self._secret_made = float("-inf")
+        self._load = BucketRule(LOAD_RATE, LOAD_BURST)
+        self._load_due = FULL
+        self._loaded_until = float("-inf")
+        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
 
     def mac1_ok(self, datagram: bytes) -> bool:
         return mac1_ok(datagram, self._mac1_key)
@@ -119,35 +137,12 @@ class CookieChecker:
         )
         return index + nonce + sealed
 
-
-#: Initiations a second, on average and at once, a responder answers without cookies. A
-#: full handshake costs a responder some 0.5 ms: this is a few percent of a CPU.
-LOAD_RATE = 50.0
-LOAD_BURST = 100.0
-#: Seconds a responder stays under load after an initiation over its rate (WireGuard's
-#: UnderLoadAfterTime).
-UNDER_LOAD_FOR = 1.0
-#: Handshakes one IP address may make a second under load, and at once (WireGuard's
-#: ratelimiter: packetsPerSecond, packetsBurstable).
-SOURCE_RATE = 20.0
-SOURCE_BURST = 5.0
-
-
-class HandshakeLoad:
-    """A responder's load, and the budget of each source address under load."""
-
-    def __init__(self) -> None:
-        self._rule = BucketRule(LOAD_RATE, LOAD_BURST)
-        self._due = FULL
-        self._until = float("-inf")
-        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
-
     def under_load(self, now: float) -> bool:
         """Count one initiation with a valid mac1: whether the responder is under load."""
-        taken, self._due = self._rule.take(self._due, now)
+        taken, self._load_due = self._load.take(self._load_due, now)
         if not taken:
-            self._until = now + UNDER_LOAD_FOR
-        return now < self._until
+            self._loaded_until = now + UNDER_LOAD_FOR
+        return now < self._loaded_until
 
     def admit(self, ip: str, now: float) -> bool:
         return self._sources.take(ip, now)

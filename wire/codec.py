@@ -88,8 +88,9 @@ def json_value(data: bytes) -> Any:
         raise DecodeError(f"not JSON: {exc}") from None
 
 
-def _refusal(obj: Any, exc: Exception) -> DecodeError:
-    """Why `obj`, the JSON value of bytes msgspec refused with `exc`, is not a message."""
+def _refusal(obj: Any, exc: object) -> DecodeError:
+    """Why `obj`, the JSON value of bytes msgspec refused with `exc`, is not a message: an
+    OtherVersion when it names one of our types."""
     if type(obj) is not dict:
         return DecodeError("a message is a JSON object")
     kind = obj.get("t")
@@ -135,16 +136,11 @@ def clear_request(data: bytes) -> tuple[str, str, str] | None:
         return None
     if type(obj) is list and obj:
         obj = obj[0]
-    if type(obj) is not dict:
-        return None
-    kind = obj.get("t")
-    if type(kind) is not str or kind not in MESSAGE_TYPES:
-        return None
-    error = _other_version(obj, kind, "")
-    if not error.request_id:
+    error = _refusal(obj, "")
+    if not isinstance(error, OtherVersion) or not error.request_id:
         return None
     wire = obj.get("wire")
-    return kind, error.request_id, wire if type(wire) is str and wire.isalnum() else ""
+    return error.kind, error.request_id, wire if type(wire) is str and wire.isalnum() else ""
 
 
 def fits_datagram(data: bytes) -> bool:

@@ -29,10 +29,6 @@ class FloodGate:
         self.dropped = 0
 
     @property
-    def rate(self) -> float:
-        return self._rule.rate
-
-    @property
     def burst(self) -> float:
         return self._rule.burst
 
@@ -59,12 +55,6 @@ class FloodGate:
         nothing is counted."""
         due = self._dues.get(key)
         return 0.0 if due is None else self._rule.wait(due, now)
-
-    def level(self, key: Key, now: float) -> float:
-        """The uses `key` has in hand at `now` (its whole burst when it has not been heard
-        from lately); nothing is counted."""
-        due = self._dues.get(key)
-        return self.burst if due is None else self._rule.level(due, now)
 
     def take(self, key: Key, now: float) -> bool:
         """Whether `key` may make one use at `now` (counted if so, but not in `dropped`);

@@ -12,9 +12,6 @@ from typing import Final
 #: The `due` of a bucket not used yet (or not lately): its whole burst is in hand.
 FULL: Final = float("-inf")
 
-# the largest level below 1: what `level` says when no whole use is in hand
-_UNDER_ONE: Final = math.nextafter(1.0, 0.0)
-
 
 class BucketRule:
     """`rate` uses a second on average, `burst` at once. `due` is when the next use is due
@@ -67,19 +64,6 @@ class BucketRule:
         if at >= self._ready(due, keep):
             return 0.0
         return self.next_at(due, keep) - now
-
-    def level(self, due: float, now: float) -> float:
-        """The uses in hand at `now`, from 0 to `burst`: at least 1 exactly when `take` would
-        succeed. Nothing is counted."""
-        at = now * self.rate
-        due = self._settled(due, at)
-        if due <= at:
-            return self.burst
-        left = max(0.0, self.burst - (due - at))
-        # the times decide, as in `take`: the count only follows them
-        if at >= self._ready(due, 0.0):
-            return max(1.0, left)
-        return min(left, _UNDER_ONE)
 
     def empty(self, now: float) -> float:
         return _sum_down(now * self.rate, self.burst)

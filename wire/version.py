@@ -31,11 +31,8 @@ def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
             if issubclass(obj, WireMessage) or (issubclass(obj, tuple) and hasattr(obj, "_fields")):
                 # each annotation as written (a NamedTuple keeps it as a ForwardRef)
                 hints = obj.__annotations__.items()
-                pairs = [(f, getattr(t, "__forward_arg__", t)) for f, t in hints]
-            else:
-                continue
-            fields = ",".join(f"{field}:{tp}" for field, tp in pairs)
-            shapes.append(f"{name}({fields})")
+                fields = ",".join(f"{f}:{getattr(t, '__forward_arg__', t)}" for f, t in hints)
+                shapes.append(f"{name}({fields})")
     text = f"{revision};" + ";".join(sorted(shapes))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 

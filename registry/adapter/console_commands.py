@@ -137,9 +137,9 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         f"  datagrams that did not open {unopened.total()}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
         f"registrations asked to wait {core.pacing.busy_answers}",
-        f"  refusals and failed checks {endpoint.drops.total()}, of "
-        f"{counted(len(endpoint.drops.counts), 'kind')} (each logged once per "
-        f"{endpoint.drops.interval:g} s with a count)",
+        f"  refusals and failed checks {endpoint.rejections.total()}, of "
+        f"{counted(len(endpoint.rejections.counts), 'kind')} (each logged once per "
+        f"{endpoint.rejections.interval:g} s with a count)",
     ]
     if unopened:  # which: a handshake flood shows as cookies answered under load
         why = (f"{reason} {count}" for reason, count in unopened.most_common(REASONS_SHOWN))

@@ -83,7 +83,7 @@ def load(
     try:
         desk = DeskService(
             data_dir,
-            rejections.drops.log,
+            rejections.log,
             DeskSettings(
                 crisis_notice=settings.crisis_notice or "",
                 heartbeat=settings.keepalive,

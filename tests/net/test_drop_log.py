@@ -1,4 +1,4 @@
-"""DropLog: one line per kind of rejection per interval, and every rejection counted."""
+"""Rejections: one line per kind of rejection per interval, and every rejection counted."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.drop_log import MAX_KINDS, OTHER_KIND, DropLog, Rejections
+from net.drop_log import MAX_KINDS, OTHER_KIND, Rejections
 
 
 def test_the_first_of_a_kind_is_logged_at_once_and_the_rest_as_one_count() -> None:
     lines: list[str] = []
-    drops = DropLog(lines.append, interval=10)
+    drops = Rejections(lines.append, interval=10)
     drops.drop("bad frame", "closed TCP connection from a (#1)", 100.0)
     assert lines == ["closed TCP connection from a (#1)"] and drops.due() is None
     for n in range(2, 1001):
@@ -31,7 +31,7 @@ def test_the_first_of_a_kind_is_logged_at_once_and_the_rest_as_one_count() -> No
 
 def test_kinds_are_counted_apart_and_a_quiet_kind_is_logged_at_once_again() -> None:
     lines: list[str] = []
-    drops = DropLog(lines.append, interval=10)
+    drops = Rejections(lines.append, interval=10)
     drops.drop("a", "a-1", 0.0)
     drops.drop("b", "b-1", 1.0)  # another kind: not held back by the first
     drops.drop("a", "a-2", 2.0)
@@ -52,7 +52,7 @@ def test_any_burst_makes_few_lines_and_tells_every_rejection(
     steps: list[tuple[str, float]],
 ) -> None:
     lines: list[str] = []
-    drops = DropLog(lines.append, interval=10)
+    drops = Rejections(lines.append, interval=10)
     now = 0.0
     for kind, step in steps:
         now += step
@@ -71,7 +71,7 @@ def test_any_burst_makes_few_lines_and_tells_every_rejection(
 
 def test_kinds_beyond_the_bound_are_counted_as_one() -> None:
     lines: list[str] = []
-    drops = DropLog(lines.append, interval=10)
+    drops = Rejections(lines.append, interval=10)
     for n in range(MAX_KINDS + 500):  # a kind made of network text by mistake
         drops.drop(f"kind {n}", f"line {n}", 1.0)
     assert len(drops.counts) == MAX_KINDS + 1

@@ -8,19 +8,19 @@ from secure.cookie import (
     SOURCE_BURST,
     SOURCE_RATE,
     UNDER_LOAD_FOR,
-    HandshakeLoad,
+    CookieChecker,
 )
 from wire.flood_gate import MAX_TRACKED
 
 
 def test_initiations_within_the_rate_are_no_load() -> None:
-    load = HandshakeLoad()
+    load = CookieChecker(bytes(32))
     every = 1.0 / LOAD_RATE
     assert not any(load.under_load(i * every) for i in range(int(10 * LOAD_RATE)))
 
 
 def test_a_burst_over_the_rate_is_load_until_a_second_after_the_last_one_over() -> None:
-    load = HandshakeLoad()
+    load = CookieChecker(bytes(32))
     assert not any(load.under_load(0.0) for _ in range(int(LOAD_BURST)))
     assert load.under_load(0.0)  # one more at once
     assert load.under_load(0.5)  # within the rate again, but under load still
@@ -28,23 +28,23 @@ def test_a_burst_over_the_rate_is_load_until_a_second_after_the_last_one_over() 
 
 
 def test_a_steady_flood_is_load_throughout() -> None:
-    load = HandshakeLoad()
+    load = CookieChecker(bytes(32))
     flood = [load.under_load(i / 8000) for i in range(8000 * 3)]
     assert all(flood[int(LOAD_BURST) + 1 :])
 
 
 def test_each_ip_gets_its_budget_whatever_its_ports() -> None:
-    load = HandshakeLoad()
+    load = CookieChecker(bytes(32))
     admitted = [load.admit("10.0.0.1", 0.0) for _ in range(10)]
     assert admitted == [True] * int(SOURCE_BURST) + [False] * (10 - int(SOURCE_BURST))
     assert load.admit("10.0.0.2", 0.0)  # another address has its own
     assert load.admit("10.0.0.1", 1.0 / SOURCE_RATE)  # and it fills again at the rate
 
 
-def _spent_then_others(others: int) -> HandshakeLoad:
+def _spent_then_others(others: int) -> CookieChecker:
     """A load where 10.0.0.1 spent its burst, then `others` other addresses had one
     handshake each (at the same moment: nothing refills)."""
-    load = HandshakeLoad()
+    load = CookieChecker(bytes(32))
     while load.admit("10.0.0.1", 0.0):
         pass
     for i in range(others):

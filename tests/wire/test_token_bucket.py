@@ -72,17 +72,6 @@ def test_a_take_at_next_at_succeeds_at_todays_clock() -> None:
             assert rule.take(due, now)[0]
 
 
-def test_the_level_is_the_uses_in_hand_up_to_the_burst() -> None:
-    rule = BucketRule(rate=10.0, burst=5.0)
-    assert rule.level(FULL, T0) == 5.0
-    due = FULL
-    for _ in range(3):
-        _, due = rule.take(due, T0)
-    assert rule.level(due, T0) == pytest.approx(2.0)
-    assert rule.level(due, T0 + 0.15) == pytest.approx(3.5)
-    assert rule.level(due, T0 + 60.0) == 5.0  # a quiet time fills it up to its burst only
-
-
 def test_the_wait_is_zero_when_a_use_is_in_hand_else_until_next_at() -> None:
     rule = BucketRule(rate=0.2, burst=3.0)  # one every 5 s
     due = FULL
@@ -110,7 +99,7 @@ def test_keep_leaves_that_many_uses_in_hand() -> None:
 def test_an_emptied_bucket_gives_its_next_use_one_interval_later() -> None:
     rule = BucketRule(rate=1.0, burst=3.0)
     due = rule.empty(T0)
-    assert rule.level(due, T0) == 0.0
+    assert rule.wait(due, T0) == 1.0  # nothing in hand
     assert rule.next_at(due) == T0 + 1.0
     assert not rule.take(due, T0 + 0.999)[0] and rule.take(due, T0 + 1.0)[0]
 
@@ -172,11 +161,11 @@ def test_never_more_than_its_burst_and_rate_allow(
     keep_part=st.floats(min_value=0.0, max_value=1.0),
     events=events,
 )
-def test_a_take_at_next_at_succeeds_and_level_and_wait_agree_with_take(
+def test_a_take_at_next_at_succeeds_and_wait_agrees_with_take(
     start: float, rate: float, burst: float, keep_part: float, events: list[tuple[float, int]]
 ) -> None:
     """What is refused may be taken at `next_at`, not before, whatever the rounding; `wait`
-    is 0 and `level` at least 1 exactly when `take` would succeed."""
+    is 0 exactly when `take` would succeed."""
     rule = BucketRule(rate, burst)
     keep = keep_part * (burst - 1.0)
     due, now = FULL, start
@@ -184,12 +173,10 @@ def test_a_take_at_next_at_succeeds_and_level_and_wait_agree_with_take(
         now += gap / rate
         for _ in range(tries):
             for k in (0.0, keep):
-                wait, level = rule.wait(due, now, k), rule.level(due, now)
+                wait = rule.wait(due, now, k)
                 ok, _ = rule.take(due, now, k)
                 assert (wait == 0.0) is ok
                 assert 0.0 <= wait <= (1.0 + k + _slack(now, rate)) / rate
-                if k == 0.0:
-                    assert (level >= 1.0) is ok and 0.0 <= level <= burst
             ok, due = rule.take(due, now, keep)
             if not ok:
                 ready = rule.next_at(due, keep)
@@ -222,4 +209,4 @@ def test_a_clock_stepped_back_never_blocks_for_longer_than_one_bursts_refill(
     slack = _slack(now, rate)
     assert rule.wait(due, now) <= (1.0 + slack) / rate
     assert rule.next_at(due) <= now + (1.0 + slack) / rate
-    assert rule.level(due, now + (burst + slack) / rate) == burst
+    assert rule.wait(due, now + (burst + slack) / rate, keep=burst - 1.0) == 0.0
