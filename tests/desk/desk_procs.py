@@ -74,9 +74,10 @@ class Proc:
 
     def _read(self) -> None:
         assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.everything.append(line.rstrip("\n"))
-            self.lines.put(line.rstrip("\n"))
+        with contextlib.suppress(ValueError):  # closed by `stop` while a line was awaited
+            for line in self.popen.stdout:
+                self.everything.append(line.rstrip("\n"))
+                self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
     def send(self, *lines: str) -> None:
