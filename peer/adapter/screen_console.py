@@ -18,7 +18,7 @@ from peer.adapter.terminal import (
 )
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.commands import ForPart, JoinRoom, Me, RoomSay, SendAll, SendDirect, parse
+from peer.core.commands import ForPart, JoinRoom, RoomSay, SendAll, SendDirect, parse
 from terminal.screen import Panes
 from terminal.screen_model import ChatWindow, Parts, Speeds, bar, duration
 from terminal.screen_prompt import ScreenPrompt
@@ -112,7 +112,7 @@ def typed_where(text: str, *, room: str) -> str:
             return CHANNEL
         case JoinRoom(room=joined):
             return "#" + joined
-        case RoomSay() | Me() | ForPart(handler="membership.shrug") if room:
+        case RoomSay() | ForPart(handler="membership.me" | "membership.shrug") if room:
             return "#" + room
     return ""
 

@@ -36,12 +36,6 @@ class RoomSay(Struct, frozen=True):
     text: str
 
 
-class Me(Struct, frozen=True):
-    """`/me <action>`: an action said in the room, shown as `* name action`."""
-
-    action: str
-
-
 class Dereg(Struct, frozen=True):
     name: str
 
@@ -95,7 +89,6 @@ Command = (
     | Who
     | JoinRoom
     | RoomSay
-    | Me
     | Dereg
     | Reg
     | Quit
@@ -312,7 +305,7 @@ _join = _word(JoinRoom, f"<room> ({ROOM_RULE})")
 _LEAVE = ForPart("membership.leave")
 _leave = _bare(_LEAVE)
 _rooms = _bare(ForPart("commands.list_rooms"))
-_me = _text(lambda said: Me(said.lstrip()), "<action>")
+_me = _text(lambda said: ForPart("membership.me", said.lstrip()), "<action>")
 _nick = _word(lambda new: ForPart("table_news.rename", new), "<new name>")
 _dereg = _word(Dereg, "<your name>")
 _reg = _word(Reg, "<your name>")

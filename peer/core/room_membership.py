@@ -97,6 +97,10 @@ class Membership:
             )
             emit(Print(line, "system"))
 
+    def me(self, action: str, now: float, emit: Emit) -> None:
+        """/me `action`: said in the room, shown as `* name action`."""
+        self.say(f"/me {action}", now, emit)
+
     def shrug(self, text: str, now: float, emit: Emit) -> None:
         self.say(f"{text} {SHRUG}".lstrip(), now, emit)
 

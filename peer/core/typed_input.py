@@ -46,7 +46,6 @@ class TypedInput:
             cmd.ForServer: commands.for_server,
             cmd.JoinRoom: lambda c, now, emit: membership.join(c.room, now, emit),
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
-            cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
             cmd.ForPart: self._for_part,
         }

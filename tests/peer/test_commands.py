@@ -307,7 +307,7 @@ SAMPLES = {
 
 
 def test_me_is_an_action_said_in_the_room() -> None:
-    assert parse("/me waves at  all", in_room=True) == cmd.Me("waves at  all")
+    assert parse("/me waves at  all", in_room=True) == cmd.ForPart("membership.me", "waves at  all")
     assert parse("/me", in_room=True) == Mistake("Usage: /me <action>")
 
 
