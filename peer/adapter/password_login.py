@@ -26,9 +26,10 @@ def new_name_question(name: str) -> str:
 
 
 def key_owns(name: str) -> str:
-    """Said when this machine's key owns `name`: a password there is neither checked nor set."""
+    """Said when this machine's key owns `name`: a password there is neither checked nor
+    changed (whether the name has one or not)."""
     return (
-        f"[This machine's key owns {name}: the password was not needed, and not set (a "
+        f"[This machine's key owns {name}: the password was neither checked nor changed (a "
         "password is set with a new name only).]"
     )
 

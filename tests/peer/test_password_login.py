@@ -96,7 +96,7 @@ def test_a_short_password_of_a_name_that_has_one_is_still_proven(
     # a word, as if it had been checked, or set)
     run = Login(new=False)
     assert run.prove("abc") == ("", "") and not run.login.ask_anew
-    assert run.said == [key_owns("pat")] and "not needed, and not set" in run.said[0]
+    assert run.said == [key_owns("pat")] and "neither checked nor changed" in run.said[0]
 
 
 def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
