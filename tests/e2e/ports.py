@@ -29,10 +29,10 @@ def _ports_the_kernel_never_picks() -> range:
     if low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535:
         return range(int(low), int(high) + 1)
     try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
-        low = 32768
-    return range(10000, low) if low > 12000 else range(1024, 10000)
+        ephemeral = 32768
+    return range(10000, ephemeral) if ephemeral > 12000 else range(1024, 10000)
 
 
 _PORTS = _ports_the_kernel_never_picks()
