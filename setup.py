@@ -88,7 +88,7 @@ COMPILED = [
     "registry/core/pushes.py",
     "registry/core/liveness.py",
     "registry/core/flood.py",
-    "registry/core/table_changes.py",
+    "registry/core/table_feed.py",
     "registry/core/requests.py",
     "registry/core/authority.py",
     "registry/core/credentials.py",

@@ -159,7 +159,7 @@ class RegistryCore:
         if not warn:
             return admitted, ()
         line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-        key = self._s.changes.key_at(addr)
+        key = self._s.feed.key_at(addr)
         notice = Notice(self._s.answers.new_id(), SLOWED)
         return admitted, [Log(line, "flood"), Send(addr, notice, key)]
 
@@ -224,7 +224,7 @@ class RegistryCore:
             self._s.names.expire(now)
             for record, why in sweep(self.table.records, self._s.wall(now), self._forget, emit):
                 actions += self.release_name(record.name, now, why)
-        flush_at = self._s.changes.flush_at
+        flush_at = self._s.feed.flush_at
         if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
@@ -312,7 +312,7 @@ class RegistryCore:
             self._s.pusher.pushes.next_wake(),
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
-            self._s.changes.flush_at,
+            self._s.feed.flush_at,
         )
         return min((at for at in wakes if at is not None), default=None)
 

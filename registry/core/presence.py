@@ -75,7 +75,7 @@ class Presence:
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline."""
-        for other in self._s.changes.online_at(where):
+        for other in self._s.feed.online_at(where):
             if other is not record:
                 other.last_seen = now
                 line = f"{other.name} offline: {record.name} registered at its address"

@@ -11,13 +11,13 @@ from registry.core.push_records import Push
 from registry.core.pushes import Pushes, Sends
 from registry.core.requests import send_to
 from registry.core.table import Record
-from registry.core.table_changes import Roster
 from wire.codec import travels_by_stream
 from wire.messages import Message
 from wire.names import name_key
 
-#: The members of a relay: their name keys, addresses and public keys, in one order.
-Audience = tuple[tuple[str, ...], tuple[Addr, ...], tuple[bytes, ...]]
+#: The online peers a channel line goes to: their name keys, addresses and public keys, in
+#: one order; and whether no two share an address.
+Audience = tuple[tuple[str, ...], tuple[Addr, ...], tuple[bytes, ...], bool]
 
 
 class Pusher:
@@ -28,12 +28,6 @@ class Pusher:
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         self.retry_span = timeout * attempts  #: seconds from a push's first copy to its give-up
         self._seq = itertools.count()
-        # the public keys of the roster's online peers, in its order, and the table change
-        # they are of: a burst relays every line to the same members
-        self._roster_keys: tuple[int, tuple[bytes, ...]] = (-1, ())
-        # the last relay's table change, sender and Audience: a burst's lines share these
-        # tuples, which the endpoint knows for the same members by identity
-        self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
     def push(
         self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
@@ -44,12 +38,11 @@ class Pusher:
         if addrs:
             emit(send_to(addrs, message, self._key_at))
 
-    def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
-        """Push the channel `message` to every online peer of `roster` but `sender` (a name
-        key): to how many."""
-        keys, addrs, publics = self._members_but(roster, sender)
+    def relay(self, message: Message, audience: Audience, now: float, emit: Emit) -> int:
+        """Push the channel `message` to every peer of `audience`: to how many."""
+        keys, addrs, publics, distinct = audience
         seq = next(self._seq)
-        if roster.distinct:
+        if distinct:
             sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
@@ -58,22 +51,6 @@ class Pusher:
         elif sent:
             emit(send_to(sent, message, self._key_at))
         return len(addrs)
-
-    def _members_but(self, roster: Roster, sender: str) -> Audience:
-        """`roster.online_but(sender)` and their public keys, made once per table change."""
-        generation, who, audience = self._audience
-        if generation == roster.generation and who == sender:
-            return audience
-        generation, publics = self._roster_keys
-        if generation != roster.generation:
-            publics = tuple(map(self._key_at, roster.addrs))
-            self._roster_keys = (roster.generation, publics)
-        keys, addrs = roster.online_but(sender)
-        if len(addrs) < len(publics):
-            at = roster.keys.index(sender)  # sliced out, as online_but does
-            publics = publics[:at] + publics[at + 1 :]
-        self._audience = (roster.generation, sender, (keys, addrs, publics))
-        return keys, addrs, publics
 
     def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place

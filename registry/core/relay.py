@@ -35,11 +35,11 @@ class Relay:
         self._started(msg.id, sender)
         # under the name it was sent as: members show every copy once
         relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
-        roster = self._s.changes.roster()
+        audience = self._s.feed.audience(name_key(sender.name))
         # the line waits for no commit, the answer for the copies kept (PASSED_ON)
-        online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
+        online = self._s.pusher.relay(relay, audience, now, emit)
         kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel", after=msg.after)
-        offline = (record for record in roster.offline if record is not sender)
+        offline = (record for record in self._s.feed.roster()[1] if record is not sender)
         saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
         what = f"channel message from {sender.name} relayed to {online} online"
         emit(Log(f"{what}, saved in {saved} mailbox(es)"))

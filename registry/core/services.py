@@ -18,7 +18,6 @@ from registry.core.pusher import Pusher
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
-from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
 from wire.messages import Register, StoredMessage
 
@@ -42,7 +41,6 @@ class Services(Struct):
     names: Names
     pusher: Pusher
     feed: TableFeed
-    changes: TableChanges
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
@@ -65,9 +63,8 @@ class Services(Struct):
     ) -> Services:
         answers = Answers(new_id)
         names = Names(table, answers)
-        changes = TableChanges(table)
-        pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, names, timing, answers, changes)
+        feed = TableFeed(table, names, timing, answers)
+        pusher = Pusher(*timing, key_at=feed.key_at)
         return cls(
             table=table,
             answers=answers,
@@ -75,7 +72,6 @@ class Services(Struct):
             names=names,
             pusher=pusher,
             feed=feed,
-            changes=changes,
         )
 
 

@@ -68,7 +68,7 @@ def test_changes_close_together_are_held_and_go_out_together() -> None:
     held: list[ra.Action] = []
     s.feed.changed(carol, T0 + 0.001, held.append)
     assert sent(held) == []
-    flush_at = s.changes.flush_at
+    flush_at = s.feed.flush_at
     assert flush_at is not None and flush_at > T0 + 0.001  # held, due later
     out: list[ra.Action] = []
     s.feed.push_changes(flush_at, out.append)

@@ -1,5 +1,5 @@
-"""TableChanges alone: rows held and pushed together, cut to fit a datagram, and the views
-of the table kept until its next change."""
+"""The table feed's changes: rows held and pushed together, cut to fit a datagram, and the
+views of the table kept until its next change."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from registry.core import actions as ra
 from registry.core.table import Record, Table
-from registry.core.table_changes import COALESCE, TableChanges, fitting
+from registry.core.table_feed import COALESCE, fitting
+from tests.registry.parts_helpers import sent, services
 from wire.codec import encode
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
@@ -23,10 +25,6 @@ def table_of(*records: Record) -> Table:
     for record in records:
         table.records[record.name.casefold()] = record
     return table
-
-
-def ids() -> itertools.count[int]:
-    return itertools.count(1)
 
 
 def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
@@ -53,65 +51,82 @@ def test_a_rename_s_two_rows_are_never_cut_apart() -> None:
             assert chunk[-1].name != "old" or len(chunk) == 1
 
 
+def pushed(out: list[ra.Action]) -> list[tuple[list[Record], TableUpdate]]:
+    """Each update the actions send, with the records of the addresses it goes to."""
+    found: dict[str, tuple[list[Record], TableUpdate]] = {}
+    for addr, message in sent(out):
+        if isinstance(message, TableUpdate):
+            found.setdefault(message.id, ([], message))[0].append(addr)
+    return list(found.values())  # type: ignore[arg-type]
+
+
 def test_changes_go_at_once_when_idle_and_together_within_coalesce() -> None:
     x = Record("x", "10.0.0.1", 7000, True, "t")
     y = Record("y", "10.0.0.2", 7000, True, "t")
     table = table_of(x, y)
-    changes = TableChanges(table)
-    made = ids()
-    assert changes.changed((x.entry(),), T0)  # idle: push now
-    updates, targets = changes.updates(T0, lambda: f"u-{next(made)}")
-    assert [u.entries for u in updates] == [(x.entry(),)] and table.version == 1
-    assert targets == [x, y] and changes.flush_at is None
+    feed = services(table).feed
+    out: list[ra.Action] = []
+    feed.changed(x, T0, out.append)  # idle: pushed now
+    assert [(u.entries, to) for to, u in pushed(out)] == [((x.entry(),), [x.addr, y.addr])]
+    assert table.version == 1 and feed.flush_at is None
+    for record in (x, y):
+        feed.acked([pushed(out)[0][1].id], record.addr, T0, [].append)
     # within COALESCE of that push: held, and what follows joins them, each row once
-    assert not changes.changed((y.entry(),), T0 + COALESCE / 2)
-    assert changes.flush_at == T0 + COALESCE
+    out.clear()
+    feed.changed(y, T0 + COALESCE / 2, out.append)
+    assert pushed(out) == [] and feed.flush_at == T0 + COALESCE
     y.online = False
-    assert not changes.changed((y.entry(), x.entry()), T0 + COALESCE / 2)
-    updates, targets = changes.updates(T0 + COALESCE, lambda: f"u-{next(made)}")
-    assert [u.entries for u in updates] == [(y.entry(), x.entry())]
-    assert [u.version for u in updates] == [2] and targets == [x]
-    assert changes.flush_at is None
+    feed.changed(x, T0 + COALESCE / 2, out.append, rows=(y.entry(), x.entry()))
+    feed.push_changes(T0 + COALESCE, out.append)
+    [(to, update)] = pushed(out)
+    assert update.entries == (y.entry(), x.entry()) and update.version == 2 and to == [x.addr]
+    assert feed.flush_at is None
 
 
-def test_a_released_online_peer_hears_the_next_push_once() -> None:
+def test_a_released_online_peer_hears_the_push_of_it_at_once_and_no_more() -> None:
     x = Record("x", "10.0.0.1", 7000, True, "t")
     gone = Record("gone", "10.0.0.2", 7000, True, "t")
-    changes = TableChanges(table_of(x))
-    changes.released_online(gone)
-    assert changes.changed((Entry("gone", gone.ip, 0, False),), T0)
-    _, targets = changes.updates(T0, lambda: "u-1")
-    assert targets == [x, gone]
-    changes.changed((x.entry(),), T0 + 1)
-    assert changes.updates(T0 + 1, lambda: "u-2")[1] == [x]
+    feed = services(table_of(x)).feed
+    out: list[ra.Action] = []
+    feed.changed(x, T0, out.append)
+    feed.acked([pushed(out)[0][1].id], x.addr, T0, [].append)
+    out.clear()
+    feed.released(gone, T0 + COALESCE / 2, out.append)  # not held: pushed at once
+    [(to, update)] = pushed(out)
+    assert update.entries == (Entry("gone", gone.ip, 0, False),) and to == [x.addr, gone.addr]
+    for addr in to:
+        feed.acked([update.id], addr, T0 + 1, [].append)
+    out.clear()
+    feed.changed(x, T0 + 1, out.append)
+    assert [to for to, _ in pushed(out)] == [[x.addr]]
 
 
 def test_a_released_peer_s_key_is_used_at_its_address_until_another_is_online_there() -> None:
     gone = Record("gone", "10.0.0.2", 7000, True, "t", key=key_text(b"g" * 32))
     table = table_of()
-    changes = TableChanges(table)
-    changes.released_online(gone)
-    assert changes.key_at(gone.addr) == b"g" * 32
+    feed = services(table).feed
+    feed.released(gone, T0, [].append)
+    assert feed.key_at(gone.addr) == b"g" * 32
     new = table.records["new"] = Record("new", *gone.addr, True, "t", key=key_text(b"n" * 32))
-    changes.changed((new.entry(),), T0)
-    assert changes.key_at(gone.addr) == b"n" * 32
+    feed.changed(new, T0, [].append)
+    assert feed.key_at(gone.addr) == b"n" * 32
 
 
-def test_the_roster_and_the_address_index_follow_each_change() -> None:
+def test_the_roster_the_audience_and_the_address_index_follow_each_change() -> None:
     x = Record("x", "10.0.0.1", 7000, True, "t")
     y = Record("y", "10.0.0.2", 7000, False, "t")
     table = table_of(x, y)
-    changes = TableChanges(table)
-    roster = changes.roster()
-    assert roster.keys == ("x",) and roster.offline == [y] and roster.distinct
-    assert changes.roster() is roster  # kept while the table does not change
-    assert changes.online_at(x.addr) == [x] and changes.online_at(y.addr) == []
-    assert roster.online_but("x") == ((), ())
+    feed = services(table).feed
+    roster = feed.roster()
+    assert roster[0][:2] == (("x",), (x.addr,)) and roster[1] == [y] and roster[0][3]
+    assert feed.roster() == roster and feed.audience("x") is feed.audience("x")  # kept
+    assert feed.online_at(x.addr) == [x] and feed.online_at(y.addr) == []
+    assert feed.audience("x")[:2] == ((), ())
     y.online = True
-    changes.changed((y.entry(),), T0)
-    roster = changes.roster()
-    assert roster.keys == ("x", "y") and roster.online_but("x") == (("y",), (y.addr,))
-    assert changes.online_at(y.addr) == [y]
+    feed.changed(y, T0, [].append)
+    assert feed.roster()[0][:2] == (("x", "y"), (x.addr, y.addr))
+    assert feed.audience("x")[:2] == (("y",), (y.addr,))
+    assert feed.online_at(y.addr) == [y]
 
 
 _NAMES = ("ann", "bo", "cy")
@@ -143,16 +158,16 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
     table = table_of(
         *(Record(name, *addr, True, "t", key=key()) for name, addr in dict(first).items())
     )
-    changes = TableChanges(table)
+    feed = services(table).feed
     records = table.records
 
     def check() -> None:
         for addr in _ADDRS:
             expected = {r.name for r in table.online() if r.addr == addr}
-            assert {r.name for r in changes.online_at(addr)} == expected
+            assert {r.name for r in feed.online_at(addr)} == expected
             there = {key_from_text(r.key) for r in table.online() if r.addr == addr}
-            assert changes.key_at(addr) in (there or {b""})
-        assert sorted(changes.entries()) == sorted(table.entries())  # as peers are told
+            assert feed.key_at(addr) in (there or {b""})
+        assert sorted(feed.entries()) == sorted(table.entries())  # as peers are told
 
     for what, name, other, addr in steps:
         record = records.get(name)
@@ -162,21 +177,23 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
             if record is None:
                 record = records[name] = Record(name, *addr, False, "t", key=key())
             record.online, record.ip, record.port = True, *addr
-            changes.changed((record.entry(),), T0)
+            feed.changed(record, T0, [].append)
         elif record is None:
             continue
         elif what == "offline":
             record.online = False
-            changes.changed((record.entry(),), T0)
+            feed.changed(record, T0, [].append)
         elif what == "rename" and other not in records:
             del records[name]
             record.name = other
             records[other] = record
-            changes.changed((Entry(name, record.ip, 0, False), record.entry()), T0)
+            feed.changed(
+                record, T0, [].append, rows=(Entry(name, record.ip, 0, False), record.entry())
+            )
         elif what == "release":
             del records[name]
-            changes.changed((Entry(name, record.ip, 0, False),), T0)
+            feed.changed(record, T0, [].append, rows=(Entry(name, record.ip, 0, False),))
         elif what == "rekey":
             record.key = key()
-            changes.changed((record.entry(),), T0)
+            feed.changed(record, T0, [].append)
     check()
