@@ -83,7 +83,6 @@ COMPILED = [
     "wire/round_trip.py",
     "registry/core/dispatch.py",
     "registry/core/relay.py",
-    "registry/core/pusher.py",
     "registry/core/push_records.py",
     "registry/core/pushes.py",
     "registry/core/liveness.py",

@@ -110,7 +110,7 @@ class RegistryCore:
         self.table = loaded if loaded is not None else Table()
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         s = Services.make(self.table, IdMaker(options["session"]), options["new_token"], timing)
-        self._s, self._pushes = s, s.pusher.pushes  # (hot path: a Struct's field costs a lookup)
+        self._s, self._pushes = s, s.pushes  # (hot path: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         mail, limit = options.get("mail"), options.get("mailbox_limit", MAILBOX_MESSAGES)
         post = PostOffice(s, mail, options.get("owners"), limit)
@@ -235,7 +235,7 @@ class RegistryCore:
                 self._presence.silent(gone, now, emit)
             for msg, req in waiting:
                 self._registration.register(msg, req, now, emit)
-        failed = self._s.pusher.due(now, emit)
+        failed = self._pushes.retry(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
@@ -305,11 +305,11 @@ class RegistryCore:
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
-        return self._s.pusher.pending() + self._s.feed.watch.in_flight()
+        return sum(self._pushes.counts()) + self._s.feed.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
-            self._s.pusher.pushes.next_wake(),
+            self._pushes.next_wake(),
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.flush_at,

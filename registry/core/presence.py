@@ -103,7 +103,7 @@ class Presence:
             line += f" ({cut}{'…' if cut != farewell else ''})"
         for other in self._s.table.online():
             notice = Notice(self._s.answers.new_id(), line, record.name)
-            self._s.pusher.push((other,), notice, "notice", now, emit)
+            self._s.pushes.push((other,), notice, "notice", now, emit)
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
         claim = Claim(msg.name, msg.token, "rename", fresh=True)

@@ -37,7 +37,7 @@ class Relay:
         relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
         audience = self._s.feed.audience(name_key(sender.name))
         # the line waits for no commit, the answer for the copies kept (PASSED_ON)
-        online = self._s.pusher.relay(relay, audience, now, emit)
+        online = self._s.pushes.relay(relay, audience, now, emit)
         kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel", after=msg.after)
         offline = (record for record in self._s.feed.roster()[1] if record is not sender)
         saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
@@ -56,7 +56,7 @@ class Relay:
         # under the name it was said as: members show each copy once
         said = self._s.stamp(now)
         relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-        self._s.pusher.push(room.others(sender), relay, "room", now, emit)
+        self._s.pushes.push(room.others(sender), relay, "room", now, emit)
         if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
             room.keep(relay)
             emit(KeepHistory(name_key(room.name), room.kept()))
@@ -66,7 +66,7 @@ class Relay:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
-        for post_id in self._s.pusher.pushes.ended():
+        for post_id in self._s.pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue
@@ -84,7 +84,7 @@ class Relay:
     def _started(self, post_id: str, sender: Record) -> None:
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
-        self._s.pusher.pushes.watch(post_id)
+        self._s.pushes.watch(post_id)
 
     def _copy(self, post_id: str, req: Request, emit: Emit) -> bool:
         """Whether post `post_id` was taken already (its copy is answered)."""

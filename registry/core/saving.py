@@ -43,7 +43,7 @@ class Saving:
             # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
             chat = Chat(msg.id, msg.sender, msg.to, msg.text, req.key, msg.after)
-            self._s.pusher.push((recipient,), chat, "probe", now, emit)
+            self._s.pushes.push((recipient,), chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
@@ -62,10 +62,10 @@ class Saving:
             if flight.purpose == "probe":
                 self._probed(flight.message.id, now, emit, refused=None)
 
-    def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
+    def undelivered(self, record: Record, flight: Flight, now: float, emit: Emit) -> None:
         """A push to `record` that will not be acked: a message goes to its mailbox."""
-        match push.message:
-            case Chat() as chat if push.purpose == "probe":
+        match flight.message:
+            case Chat() as chat if flight.purpose == "probe":
                 kept = StoredMessage(
                     chat.id, chat.sender, chat.text, "", "direct", chat.saved_by, chat.after
                 )
@@ -84,7 +84,7 @@ class Saving:
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
         done = self._done.get(msg.id)
         if done is not None:
-            self._s.pusher.push((sender,), done, "outcome", now, emit)
+            self._s.pushes.push((sender,), done, "outcome", now, emit)
             return True
         if msg.id in self._probing:
             self._s.answers.ack(req, emit)
@@ -124,34 +124,34 @@ class Saving:
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)
-        self._s.pusher.push((sender,), outcome, "outcome", now, emit)
+        self._s.pushes.push((sender,), outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
-        for push in sorted(failed, key=lambda push: push.seq):
-            self._unacked(push, now, emit)
-            record = self._s.names.owner(push.owner)
+        for owner, addr, flight in sorted(failed, key=lambda push: push[2].seq):
+            self._unacked(addr, flight, now, emit)
+            record = self._s.names.owner(owner)
             if record is None:
                 continue
-            if push.purpose in RELAYED and record.online and record.addr == push.addr:
-                first_sent = now - self._s.pusher.retry_span
+            if flight.purpose in RELAYED and record.online and record.addr == addr:
+                first_sent = now - self._s.pushes.retry_span
                 self._liveness.probe(record, now, emit, since=first_sent)
-                self._s.pusher.again(record, push, now, emit)
+                self._s.pushes.again(record, flight, now, emit)
             else:
-                self.undelivered(record, push, now, emit)
+                self.undelivered(record, flight, now, emit)
 
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
-        for push in self._s.pusher.drop_all(record.addr):
-            self._unacked(push, now, emit)
-            owner = self._s.names.owner(push.owner)
+        for owner_key, addr, flight in self._s.pushes.drop_all(record.addr):
+            self._unacked(addr, flight, now, emit)
+            owner = self._s.names.owner(owner_key)
             if owner is not None:
-                self.undelivered(owner, push, now, emit)
+                self.undelivered(owner, flight, now, emit)
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pusher.pushes.clear_acked((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pushes.clear_acked((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
@@ -163,6 +163,5 @@ class Saving:
             what = type(flight.message).__name__
             line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
-            push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
-            self._unacked(push, now, emit)
-            self.undelivered(record, push, now, emit)
+            self._unacked(req.addr, flight, now, emit)
+            self.undelivered(record, flight, now, emit)

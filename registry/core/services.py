@@ -13,8 +13,8 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
-from registry.core.push_records import Push
-from registry.core.pusher import Pusher
+from registry.core.push_records import Flight
+from registry.core.pushes import Pushes
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
@@ -39,7 +39,7 @@ class Services(Struct):
     answers: Answers
     new_token: Callable[[], str]
     names: Names
-    pusher: Pusher
+    pushes: Pushes
     feed: TableFeed
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
@@ -64,13 +64,13 @@ class Services(Struct):
         answers = Answers(new_id)
         names = Names(table, answers)
         feed = TableFeed(table, names, timing, answers)
-        pusher = Pusher(*timing, key_at=feed.key_at)
+        pushes = Pushes(*timing, key_at=feed.key_at)
         return cls(
             table=table,
             answers=answers,
             new_token=new_token,
             names=names,
-            pusher=pusher,
+            pushes=pushes,
             feed=feed,
         )
 
@@ -114,8 +114,8 @@ class Probes(Protocol):
 LeaveRoom = Callable[[Record, float, Emit, str | None], object]
 #: What was pushed to a peer gone or started afresh is kept (Saving.restarted).
 KeepPushed = Callable[[Record, float, Emit], None]
-#: A push that ended unacked, for the news of a restart (RestartNews.unacked).
-Unacked = Callable[[Push, float, Emit], None]
+#: A push to an address that ended unacked, for the news of a restart (RestartNews.unacked).
+Unacked = Callable[[Addr, Flight, float, Emit], None]
 
 
 class Arrivals(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
 from registry.core.authority import Names
-from registry.core.pusher import Audience
+from registry.core.pushes import Audience
 from registry.core.requests import Answers, Request, send_to
 from registry.core.table import Record, Table
 from registry.core.table_watch import ROWS_ROOM, Sends, TableWatch

@@ -1,4 +1,4 @@
-"""registry/core/pusher.py and registry/core/table_feed.py alone: pushes in the order made, and the
+"""registry/core/pushes.py and registry/core/table_feed.py alone: pushes in the order made, and the
 table's changes pushed to every online peer."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from registry.core import actions as ra
-from registry.core.pusher import Pusher
+from registry.core.pushes import Pushes
 from tests.registry.parts_helpers import T0, record, sent, services
 from wire.codec import decode, encode
 from wire.messages import Notice, TableSnapshot, TableUpdate
@@ -16,20 +16,20 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
     s = services(timing=(0.5, 2))
     bob = record(s, "bob", 7002)
     out: list[ra.Action] = []
-    s.pusher.push((bob,), Notice("r-a", "one"), "notice", T0, out.append)
-    s.pusher.push((bob,), Notice("r-b", "two"), "notice", T0, out.append)
-    assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and s.pusher.pending() == 2
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, out.append)
+    s.pushes.push((bob,), Notice("r-b", "two"), "notice", T0, out.append)
+    assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 2
     again: list[ra.Action] = []
-    assert s.pusher.due(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
-    failed = s.pusher.due(T0 + 1.0, [].append)
-    assert [p.message.id for p in failed] == ["r-a", "r-b"] and s.pusher.pending() == 0
+    assert s.pushes.retry(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
+    failed = s.pushes.retry(T0 + 1.0, [].append)
+    assert [f.message.id for _, _, f in failed] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 0
 
 
 def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
-    s.pusher.push((bob,), Notice("r-a", "one"), "notice", T0, [].append)
-    owner, answered = s.pusher.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, [].append)
+    owner, answered = s.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
     assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
 
@@ -37,13 +37,13 @@ def test_dropped_pushes_come_back_oldest_first() -> None:
     s = services()
     bob = record(s, "bob", 7002)
     for i in range(3):
-        s.pusher.push((bob,), Notice(f"r-{i}", "x"), "notice", T0, [].append)
-    assert [p.message.id for p in s.pusher.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
+        s.pushes.push((bob,), Notice(f"r-{i}", "x"), "notice", T0, [].append)
+    assert [f.message.id for _, _, f in s.pushes.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
 
 
-def test_a_pusher_needs_time_and_tries() -> None:
+def test_pushes_need_time_and_tries() -> None:
     with pytest.raises(ValueError):
-        Pusher(0.0, 5, lambda addr: b"")
+        Pushes(0.0, 5)
 
 
 def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:

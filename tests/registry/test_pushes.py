@@ -31,6 +31,11 @@ def to(*addrs: Addr) -> list[tuple[str, Addr]]:
     return [(owner(a), a) for a in addrs]
 
 
+def ended(failed: list[Push]) -> list[tuple[str, Addr, Message, str, int]]:
+    """Pushes given up or dropped, as (owner, address, message, purpose, seq)."""
+    return [(o, a, f.message, f.purpose, f.seq) for o, a, f in failed]
+
+
 def sent_of(sends: Sends) -> list[tuple[Addr, list[Message]]]:
     """What `due` says to send, as (address, messages)."""
     return [(addr, [f.message for f in flights]) for addr, flights in sends]
@@ -48,7 +53,7 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     assert sent_of(sends) == [(A, [msg]), (C, [msg])] and failed == []
     pushes.clear_acked(["r-1"], A, T0 + 0.6)
     sends, failed = pushes.due(T0 + 1.0)
-    assert sends == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
+    assert sends == [] and ended(failed) == [(owner(C), C, msg, "relay", 7)]
     assert pushes.next_wake() is None and pushes.counts()[0] == 0
 
 
@@ -130,9 +135,11 @@ def test_a_datagram_given_up_starts_the_members_timeout_again() -> None:
     pushes = Pushes(timeout=0.5, attempts=1)
     pushes.add(note(0), "relay", to(A), T0, seq=0)
     pushes.add(note(1), "relay", to(A), T0 + 0.05, seq=1)
-    assert pushes.due(T0 + 0.5) == ([], [Push(owner(A), A, note(0), "relay", 0)])
+    sends, failed = pushes.due(T0 + 0.5)
+    assert sends == [] and ended(failed) == [(owner(A), A, note(0), "relay", 0)]
     assert pushes.next_wake() == T0 + 1.0
-    assert pushes.due(T0 + 1.0) == ([], [Push(owner(A), A, note(1), "relay", 1)])
+    sends, failed = pushes.due(T0 + 1.0)
+    assert sends == [] and ended(failed) == [(owner(A), A, note(1), "relay", 1)]
 
 
 def test_a_clock_stepped_back_never_loses_a_retry() -> None:
@@ -161,7 +168,7 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
     for n in range(4):  # each a datagram of its own
         pushes.add(note(n), "relay", to(A, B) if n == 0 else to(A), T0 + n, seq=n)
     dropped = pushes.drop_all(A)
-    assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
+    assert [(f.message, f.seq) for _, _, f in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.counts() == (1, 0)  # B's push is untouched
     assert pushes.clear_acked(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
     assert pushes.clear_acked(["r-0"], B, T0)[1] != []
@@ -181,7 +188,7 @@ def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> Non
     assert pushes.due(T0 + 0.2) == ([], [])  # C was never held
     pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
     sends, failed = pushes.due(T0 + 1.0)  # given up
-    assert [(p.message.id, p.addr) for p in failed] == [("r-1", B)]
+    assert [(f.message.id, addr) for _, addr, f in failed] == [("r-1", B)]
     assert sent_of(sends) == [(B, [note(2)])]
 
 
@@ -232,7 +239,7 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
     pushes.clear_acked(ids, C, T0 + 0.2)
     assert pushes.ended() == ids[:1]  # B has not answered the rest
     _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
-    assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
+    assert [f.message for _, _, f in failed] == lines[1 : len(failed) + 1] and failed[0][1] == B
     pushes.clear_acked(ids, B, T0 + 0.7)
     assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
@@ -294,9 +301,10 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             first_sent[addr].append(msg.id)
         on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
 
-    def end(p: Push) -> None:
-        assert p.owner == owner(p.addr)
-        ended.append((p.message.id, p.addr))
+    def end(push: Push) -> None:
+        who, addr, flight = push
+        assert who == owner(addr)
+        ended.append((flight.message.id, addr))
 
     def wake(at: float) -> None:
         while (due := pushes.next_wake()) is not None and due <= at:

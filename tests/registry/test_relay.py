@@ -54,7 +54,7 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     waiting: list[ra.Action] = []
     p.relay.over(waiting.append)
     assert waiting == [] and p.relay.taken("alice-1") is False
-    p.s.pusher.pushes.clear_acked(["alice-1"], bob.addr, T0)
+    p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     out: list[ra.Action] = []
     p.relay.over(out.append)
     assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
@@ -75,7 +75,7 @@ def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> Non
         p.relay.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
         (many,) = [a for a in out if isinstance(a, ra.SendMany)]
         for addr in many.addrs:  # acked, so the next one is relayed at once too
-            p.s.pusher.pushes.clear_acked((post.id,), addr, now)
+            p.s.pushes.clear_acked((post.id,), addr, now)
         return list(zip(many.addrs, many.keys, strict=True))
 
     first = relayed(1, T0)

@@ -47,7 +47,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     later = join(p, carol, "lobby")
     [replayed] = [m for _, m in sent(later) if isinstance(m, RoomMessage)]
     assert replayed.id == "alice-1" and replayed.history and carol.replaying == "alice-1"
-    p.rooms.acked(carol.addr, p.s.pusher.pushes.clear_acked(["alice-1"], carol.addr, T0)[1])
+    p.rooms.acked(carol.addr, p.s.pushes.clear_acked(["alice-1"], carol.addr, T0)[1])
     assert carol.replaying == "" and not p.rooms.replaying
 
 

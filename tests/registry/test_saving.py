@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.push_records import Push
+from registry.core.push_records import Flight
 from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
@@ -22,7 +22,7 @@ def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
     messages = [m for _, m in sent(out)]
     assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
     assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
-    p.s.pusher.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
+    p.s.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
     again: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
     assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
@@ -35,7 +35,7 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
-    _, answered = p.s.pusher.pushes.clear_acked(["alice-1"], bob.addr, T0)
+    _, answered = p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     done: list[ra.Action] = []
     p.saving.delivered(answered, T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)
@@ -62,10 +62,8 @@ def test_what_no_peer_acks_goes_to_its_mailbox_but_notices() -> None:
     bob = record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
     relay = ChannelMessage("c-1", "carol", "all")
-    p.saving.undelivered(bob, Push("bob", bob.addr, relay, "relay", 0), T0, out.append)
-    p.saving.undelivered(
-        bob, Push("bob", bob.addr, Notice("r-7", "x"), "notice", 1), T0, out.append
-    )
+    p.saving.undelivered(bob, Flight(relay, "relay"), T0, out.append)
+    p.saving.undelivered(bob, Flight(Notice("r-7", "x"), "notice", 1), T0, out.append)
     assert [m.id for m in p.post.boxes["bob"]] == ["c-1"]
 
 
@@ -82,6 +80,6 @@ def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() 
     [chat] = [m for a, m in sent(out) if a == bob.addr]
     assert isinstance(chat, Chat) and chat.saved_by == "ka"
     # bob did not ack it: it goes to his mailbox with the key all the same
-    p.saving.undelivered(bob, Push("bob", bob.addr, chat, "probe", 0), T0, out.append)
+    p.saving.undelivered(bob, Flight(chat, "probe"), T0, out.append)
     assert [(m.id, m.saved_by) for m in p.post.boxes["bob"]] == [("alice-2", "ka")]
     assert any(isinstance(a, ra.StoreMail) and a.message.saved_by == "ka" for a in out)
