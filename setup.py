@@ -82,7 +82,7 @@ COMPILED = [
     "peer/core/retry_wait.py",
     "wire/round_trip.py",
     "registry/core/dispatch.py",
-    "registry/core/relay.py",
+    "registry/core/posts.py",
     "registry/core/push_records.py",
     "registry/core/pushes.py",
     "registry/core/liveness.py",

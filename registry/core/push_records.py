@@ -20,7 +20,7 @@ class Flight:
 
     `purpose` says what a push that ends without its ack means: "notice" and "outcome" are
     dropped; "relay" (a channel message), "probe" (a direct message) and "room" go again
-    while the peer is probed (registry/core/saving.py)."""
+    while the peer is probed (registry/core/posts.py)."""
 
     def __init__(
         self, message: Message, purpose: str, seq: int = 0, size: int = 0, streamed: bool = False

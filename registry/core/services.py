@@ -112,7 +112,7 @@ class Probes(Protocol):
 #: Takes a record out of its room, the members told why (None: nothing), as
 #: RoomRequests.leave_room does.
 LeaveRoom = Callable[[Record, float, Emit, str | None], object]
-#: What was pushed to a peer gone or started afresh is kept (Saving.restarted).
+#: What was pushed to a peer gone or started afresh is kept (Posts.restarted).
 KeepPushed = Callable[[Record, float, Emit], None]
 #: A push to an address that ended unacked, for the news of a restart (RestartNews.unacked).
 Unacked = Callable[[Addr, Flight, float, Emit], None]

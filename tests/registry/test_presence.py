@@ -1,4 +1,4 @@
-"""registry/core/presence.py and registry/core/saving.py alone: peers coming and going, and what
+"""registry/core/presence.py and registry/core/posts.py alone: peers coming and going, and what
 becomes of what was pushed to them."""
 
 from __future__ import annotations
@@ -66,5 +66,5 @@ def test_an_unacked_relay_starts_over_while_its_peer_is_probed() -> None:
         now += 0.5
         failed = p.s.pushes.retry(now, [].append)
     out: list[ra.Action] = []
-    p.saving.failed(failed, now, out.append)
+    p.posts.failed(failed, now, out.append)
     assert p.liveness.probing(bob) and sum(p.s.pushes.counts()) == 1 and "bob" not in p.post.boxes

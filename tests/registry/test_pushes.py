@@ -353,7 +353,7 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             assert sum(len(encode(m)) + 1 for m in small) <= IN_FLIGHT * ROOM
             assert len(mine) - len(small) <= 1
         # a watched message is reported once its last push has ended, and only then (a
-        # channel post's outcome waits for this: registry.core.relay.Relay.over)
+        # channel post's outcome waits for this: registry.core.posts.Posts.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         reported += pushes.ended()
         watched = {f"r-{n}" for n in range(0, messages, 2)}
