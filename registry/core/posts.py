@@ -241,10 +241,6 @@ class Posts:
                 relayed = Relayed(self._s.answers.new_id(), post_id)
                 emit(Send(sender.addr, relayed, public_key(sender)))
 
-    def taken(self, post_id: str) -> bool | None:
-        """Whether post `post_id`'s relay is over (None: not taken)."""
-        return self._posted.get(post_id)
-
     def _started(self, post_id: str, sender: Record) -> None:
         remember(self._posted, post_id, False)
         self._relaying[post_id] = sender.name
