@@ -69,8 +69,7 @@ class TableFeed:
         self._indexed_at: dict[str, Addr] = {}
         # `key_at`'s answers, by address, each dropped as the index changes there
         self._keys_at: dict[Addr, bytes] = {}
-        # every row by name key, kept as `_online_by_addr` is; and as one tuple
-        self._rows: dict[str, Entry] | None = None
+        # every row, as one tuple, for a change
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
         # the rows a TableSnapshot carries, encoded once (a msgspec.Raw) for their version
         self._snapshot_kept: tuple[int, Any] | None = None
@@ -102,11 +101,6 @@ class TableFeed:
             self._dirty[key] = row
             if self._online_by_addr is not None:
                 self._index(self._online_by_addr, key)
-            if self._rows is not None:
-                if row.port:
-                    self._rows[key] = row
-                else:
-                    self._rows.pop(key, None)  # released, or renamed away
         if not record.online and not self.online_at(record.addr):
             self.watch.forget(record.addr, record.key)
         if self._released_online:  # its peer hears of it at once
@@ -206,10 +200,8 @@ class TableFeed:
     def entries(self) -> tuple[Entry, ...]:
         """Every row, as peers see it: one tuple until the table changes."""
         if self._entries_kept[0] != self._generation:
-            rows = self._rows
-            if rows is None:
-                rows = self._rows = {key: r.entry() for key, r in self._table.records.items()}
-            self._entries_kept = (self._generation, tuple(rows.values()))
+            rows = tuple(record.entry() for record in self._table.records.values())
+            self._entries_kept = (self._generation, rows)
         return self._entries_kept[1]
 
     def snapshot_rows(self) -> Any:
