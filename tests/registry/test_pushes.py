@@ -1,16 +1,19 @@
 """registry.core.pushes alone: a few datagrams of pushes in flight per member, what waits
 behind them in order, retries of what of each is unacked, that every push ends answered, given
 up or dropped, never lost in between, and that a message watched is reported as ended
-exactly once then."""
+exactly once then; and the pushes of records, as actions, in the order made."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from registry.core import actions as ra
 from registry.core.push_records import ROOM, Push
 from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
 from tests.hypothesis_profiles import examples
+from tests.registry.parts_helpers import record, sent, services
 from wire.codec import encode
 from wire.messages import Message, Notice
 
@@ -369,3 +372,37 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
     wake(float("inf"))
     assert pushes.counts() == (0, 0)
     assert len(set(ended)) == len(added)
+
+
+def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
+    s = services(timing=(0.5, 2))
+    bob = record(s, "bob", 7002)
+    out: list[ra.Action] = []
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, out.append)
+    s.pushes.push((bob,), Notice("r-b", "two"), "notice", T0, out.append)
+    assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 2
+    again: list[ra.Action] = []
+    assert s.pushes.retry(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
+    failed = s.pushes.retry(T0 + 1.0, [].append)
+    assert [f.message.id for _, _, f in failed] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 0
+
+
+def test_an_ack_answers_its_push_and_names_its_owner() -> None:
+    s = services()
+    bob = record(s, "Bob", 7002)
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, [].append)
+    owner, answered = s.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
+    assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
+
+
+def test_dropped_pushes_come_back_oldest_first() -> None:
+    s = services()
+    bob = record(s, "bob", 7002)
+    for i in range(3):
+        s.pushes.push((bob,), Notice(f"r-{i}", "x"), "notice", T0, [].append)
+    assert [f.message.id for _, _, f in s.pushes.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
+
+
+def test_pushes_need_time_and_tries() -> None:
+    with pytest.raises(ValueError):
+        Pushes(0.0, 5)

@@ -1,5 +1,5 @@
-"""The table feed's changes: rows held and pushed together, cut to fit a datagram, and the
-views of the table kept until its next change."""
+"""registry/core/table_feed.py alone: rows held and pushed together, cut to fit a datagram,
+peers held back, snapshots, and the views of the table kept until its next change."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from registry.core import actions as ra
 from registry.core.table import Record, Table
 from registry.core.table_feed import COALESCE, fitting
+from tests.registry import parts_helpers as ph
 from tests.registry.parts_helpers import sent, services
-from wire.codec import encode
+from wire.codec import decode, encode
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
-from wire.messages import Entry, TableUpdate
+from wire.messages import Entry, TableSnapshot, TableUpdate
 
 T0 = 1_700_000_000.0
 
@@ -66,7 +67,8 @@ def test_changes_go_at_once_when_idle_and_together_within_coalesce() -> None:
     table = table_of(x, y)
     feed = services(table).feed
     out: list[ra.Action] = []
-    feed.changed(x, T0, out.append)  # idle: pushed now
+    feed.changed(x, T0, out.append)  # idle: saved, then pushed now
+    assert isinstance(out[0], ra.SaveTable)
     assert [(u.entries, to) for to, u in pushed(out)] == [((x.entry(),), [x.addr, y.addr])]
     assert table.version == 1 and feed.flush_at is None
     for record in (x, y):
@@ -127,6 +129,46 @@ def test_the_roster_the_audience_and_the_address_index_follow_each_change() -> N
     assert feed.roster()[0][:2] == (("x", "y"), (x.addr, y.addr))
     assert feed.audience("x")[:2] == (("y",), (y.addr,))
     assert feed.online_at(y.addr) == [y]
+
+
+def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() -> None:
+    # A peer held back (about to be told the registry is back) is pushed nothing; released,
+    # it is pushed every row changed since the version it holds, in one update, once.
+    s = services()
+    bob, carol = ph.record(s, "bob", 7002), ph.record(s, "carol", 7003)
+    dave = ph.record(s, "dave", 7004)
+    held_at = s.table.version
+    s.feed.hold([carol, dave])
+    out: list[ra.Action] = []
+    s.feed.changed(bob, T0, out.append)
+    s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
+    assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
+    released: list[ra.Action] = []
+    s.feed.resume([carol], T0 + 2, released.append)
+    [(addr, update)] = sent(released)
+    assert addr == carol.addr and isinstance(update, TableUpdate)
+    assert (update.start(), update.version) == (held_at, s.table.version)
+    assert update.entries == (bob.entry(), dave.entry())
+    nothing: list[ra.Action] = []
+    s.feed.resume([carol], T0 + 3, nothing.append)  # (released already: nothing twice)
+    assert sent(nothing) == []
+    later: list[ra.Action] = []
+    s.feed.changed(carol, T0 + 10, later.append)  # dave, still held, gets nothing
+    assert {addr for addr, _ in sent(later)} == set()  # (bob's and carol's pushes unacked)
+    s.feed.acked([update.id], carol.addr, T0 + 10.1, later.append)
+    assert [addr for addr, _ in sent(later)] == [carol.addr]
+
+
+def test_a_snapshot_holds_the_table_at_its_version() -> None:
+    s = services()
+    bob = ph.record(s, "bob", 7002)
+    snapshot = decode(encode(s.feed.snapshot("q-1")))  # (its rows are encoded once)
+    assert isinstance(snapshot, TableSnapshot)
+    assert (snapshot.reply_to, snapshot.version, snapshot.entries) == (
+        "q-1",
+        s.table.version,
+        (bob.entry(),),
+    )
 
 
 _NAMES = ("ann", "bo", "cy")
