@@ -68,6 +68,7 @@ def test_a_whole_table_is_sent_over_tcp_and_answered_too_big_by_datagram() -> No
     assert len(decode(encode(snapshot)).entries) == len(reg.table.records)  # type: ignore[attr-defined]
 
 
+@pytest.mark.needs_pure  # counts calls to a method of the feed, which compiled code makes in C
 def test_a_whole_table_too_big_for_a_datagram_is_counted_not_encoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
