@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Churn: {args.churn} changes in one burst reach each peer in the number of datagrams "
         "in the churn column: idle, a change goes at once; within 50 ms of the last push "
         "changes are gathered, as many rows per datagram as fit "
-        "(registry/core/table_changes.py COALESCE)."
+        "(registry/core/table_feed.py COALESCE)."
     )
     table.note(
         "Welcome (whole table) is sent at registration; above ~30 rows it does not fit "

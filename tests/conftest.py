@@ -178,11 +178,11 @@ def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
 #: fake, a replaced method), cannot be subclassed by a class of a test, and a compiled
 #: function calls the functions of its module directly, past a monkeypatched name. The
 #: tests marked so (each says which in a comment): spies on a method of the peer's core or
-#: of its files; a replaced `Endpoint.send` (to see each message sent, where no datagram
-#: could show it: before the sealing, merging and packing of net/outgoing.py); a stand-in
-#: endpoint handed to the compiled key checks; a profiler counting the Python calls of a
-#: message's walk (tests/test_walk.py), which compiled code makes none of. The pure build,
-#: the reference, runs them all (.ci/run).
+#: of its files, or of the registry's table feed; a replaced `Endpoint.send` (to see each
+#: message sent, where no datagram could show it: before the sealing, merging and packing of
+#: net/outgoing.py); a stand-in endpoint handed to the compiled key checks; a profiler
+#: counting the Python calls of a message's walk (tests/test_walk.py), which compiled code
+#: makes none of. The pure build, the reference, runs them all (.ci/run).
 NEEDS_PURE = (
     "a stand-in for part of a compiled module, or a count of its Python calls: "
     "run on the pure build only"

@@ -538,7 +538,7 @@ def test_a_channel_message_to_a_member_that_renamed_then_left_reaches_its_mailbo
 
 def test_a_message_to_a_name_renamed_as_the_registry_died_reaches_the_renamed_peer() -> None:
     # ann became annx, the registry was killed; cy's message to ann, unacked at 30% loss,
-    # went to the restarted registry, which had forgotten the rename (registry/core/saving.py)
+    # went to the restarted registry, which had forgotten the rename (registry/core/posts.py)
     plan = [
         Op("nick", 0),
         Op("quit", 1),

@@ -13,14 +13,13 @@ from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, swee
 from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
+from registry.core.posts import Posts
 from registry.core.presence import Presence
 from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
-from registry.core.relay import Relay
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
-from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Table
 from secure.password import Challenge
@@ -110,7 +109,7 @@ class RegistryCore:
         self.table = loaded if loaded is not None else Table()
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         s = Services.make(self.table, IdMaker(options["session"]), options["new_token"], timing)
-        self._s, self._pushes = s, s.pusher.pushes  # (hot path: a Struct's field costs a lookup)
+        self._s, self._pushes = s, s.pushes  # (hot path: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         mail, limit = options.get("mail"), options.get("mailbox_limit", MAILBOX_MESSAGES)
         post = PostOffice(s, mail, options.get("owners"), limit)
@@ -118,12 +117,11 @@ class RegistryCore:
             self.table.version += RESTART_JUMP
         self._post, self._news = post, RestartNews(s)
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
-        self._saving = Saving(s, post, self._liveness, self._news.unacked)
         self._rooms = RoomRequests(s, options.get("histories") or {})
-        self._relay = Relay(s, post, self._rooms.rooms)
+        self._posts = Posts(s, post, self._liveness, self._news.unacked, self._rooms.rooms)
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = post.boxes, self._rooms.rooms
-        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted, post)
+        self._presence = Presence(s, self._rooms.leave_room, self._posts.restarted, post)
         forget_after = options.get("forget_after", FORGET_AFTER)
         self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
@@ -135,18 +133,18 @@ class RegistryCore:
             PasswordAsk: self._registration.ask,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
-            SaveMessage: self._saving.save,
-            ChannelPost: self._relay.channel,
+            SaveMessage: self._posts.save,
+            ChannelPost: self._posts.channel,
             MailTaken: self._post.taken,
             TableRequest: self._s.feed.request,
             Join: self._rooms.join,
             Leave: self._rooms.leave,
-            RoomPost: self._relay.room,
+            RoomPost: self._posts.room,
             RoomsRequest: self._rooms.listing,
             Rename: self._presence.rename,
             SetTopic: self._rooms.set_topic,
             SetAway: self._presence.set_away,
-            Refused: self._saving.refused,
+            Refused: self._posts.refused,
         }
 
     @property
@@ -159,7 +157,7 @@ class RegistryCore:
         if not warn:
             return admitted, ()
         line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-        key = self._s.changes.key_at(addr)
+        key = self._s.feed.key_at(addr)
         notice = Notice(self._s.answers.new_id(), SLOWED)
         return admitted, [Log(line, "flood"), Send(addr, notice, key)]
 
@@ -199,7 +197,7 @@ class RegistryCore:
                 else:
                     emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
             self._liveness.heard(addr, asker, now)  # once a datagram: its messages share `now`
-        self._relay.over(emit)
+        self._posts.over(emit)
         return actions
 
     def start(self, now: float) -> list[Action]:
@@ -224,7 +222,7 @@ class RegistryCore:
             self._s.names.expire(now)
             for record, why in sweep(self.table.records, self._s.wall(now), self._forget, emit):
                 actions += self.release_name(record.name, now, why)
-        flush_at = self._s.changes.flush_at
+        flush_at = self._s.feed.flush_at
         if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
@@ -235,12 +233,12 @@ class RegistryCore:
                 self._presence.silent(gone, now, emit)
             for msg, req in waiting:
                 self._registration.register(msg, req, now, emit)
-        failed = self._s.pusher.due(now, emit)
-        self._saving.failed(failed, now, emit)
+        failed = self._pushes.retry(now, emit)
+        self._posts.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
-        self._relay.over(emit)
+        self._posts.over(emit)
         return actions
 
     def password_checked(
@@ -250,7 +248,7 @@ class RegistryCore:
         actions: list[Action] = []
         emit = actions.append
         self._registration.checked(ticket, outcome, now, emit)
-        self._relay.over(emit)
+        self._posts.over(emit)
         return actions
 
     def release_name(self, name: str, now: float, why: str = "") -> list[Action]:
@@ -305,14 +303,14 @@ class RegistryCore:
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
-        return self._s.pusher.pending() + self._s.feed.watch.in_flight()
+        return sum(self._pushes.counts()) + self._s.feed.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
-            self._s.pusher.pushes.next_wake(),
+            self._pushes.next_wake(),
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
-            self._s.changes.flush_at,
+            self._s.feed.flush_at,
         )
         return min((at for at in wakes if at is not None), default=None)
 
@@ -329,5 +327,5 @@ class RegistryCore:
             if flight.purpose != "relay":
                 self._rooms.acked(addr, answered)
                 self._news.acked(addr, answered, now, emit)
-                self._saving.delivered(answered, now, emit)
+                self._posts.delivered(answered, now, emit)
                 return

@@ -44,7 +44,7 @@ class Liveness:
         if keepalive <= 0:
             raise ValueError(f"the keepalive period must be positive, not {keepalive}")
         self._s, self.keepalive = services, keepalive
-        self._changes = services.changes  # (read for every datagram: a field read less)
+        self._feed = services.feed  # (read for every datagram: a field read less)
         # probes in flight, by message id; that id by owner
         self._probes: Retransmitter[OwnerProbe] = Retransmitter(*timing)
         self._probing_owner: dict[str, str] = {}
@@ -110,7 +110,7 @@ class Liveness:
 
     def heard(self, addr: Any, key: str, now: float) -> None:
         """Anything came from the Addr `addr` with `key`: that peer runs."""
-        for record in self._changes.online_at(addr):
+        for record in self._feed.online_at(addr):
             if record.key == key:
                 record.last_seen = now
 

@@ -140,7 +140,7 @@ class PostOffice:
                 emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
             return reason
         self._add(key, tally, message._replace(stamp=said), counted, emit)
-        if kind != "channel":  # a post's saves: one line, not one per mailbox (Relay.channel)
+        if kind != "channel":  # a post's saves: one line, not one per mailbox (Posts.channel)
             emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         self.keep_owner(owner, emit)
         return ""

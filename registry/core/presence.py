@@ -75,7 +75,7 @@ class Presence:
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline."""
-        for other in self._s.changes.online_at(where):
+        for other in self._s.feed.online_at(where):
             if other is not record:
                 other.last_seen = now
                 line = f"{other.name} offline: {record.name} registered at its address"
@@ -103,7 +103,7 @@ class Presence:
             line += f" ({cut}{'…' if cut != farewell else ''})"
         for other in self._s.table.online():
             notice = Notice(self._s.answers.new_id(), line, record.name)
-            self._s.pusher.push((other,), notice, "notice", now, emit)
+            self._s.pushes.push((other,), notice, "notice", now, emit)
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
         claim = Claim(msg.name, msg.token, "rename", fresh=True)

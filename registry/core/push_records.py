@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from msgspec import Struct
-
 from registry.core.actions import Addr
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
@@ -14,32 +12,26 @@ from wire.messages import Message
 ROOM = MAX_DATAGRAM - 1
 
 
-class Push(Struct, frozen=True):
-    """A push to one peer that ended without its ack (given up, or dropped with its peer).
-    `purpose` says what that means: "notice" and "outcome" are dropped; "relay" (a channel
-    message), "probe" (a direct message) and "room" go again while the peer is probed
-    (registry/core/saving.py)."""
-
-    owner: str
-    addr: Addr
-    message: Message
-    purpose: str
-    #: the order the registry made its pushes in, so failures are acted on in order
-    seq: int = 0
-    streamed: bool = False
-
-
 class Flight:
     """One message pushed, shared by every member it is pushed to; `size`, its encoded size
-    (a streamed one's fills a datagram). Never changed. (hot path: a class, not a Struct,
-    its fields read for every member's ack at a pointer's cost)"""
+    (a streamed one's fills a datagram); `seq`, the order the registry made its pushes in,
+    so failures are acted on in order. Never changed. (hot path: a class, not a Struct,
+    its fields read for every member's ack at a pointer's cost)
 
-    def __init__(self, message: Message, purpose: str, seq: int, size: int, streamed: bool) -> None:
+    `purpose` says what a push that ends without its ack means: "notice" and "outcome" are
+    dropped; "relay" (a channel message), "probe" (a direct message) and "room" go again
+    while the peer is probed (registry/core/posts.py)."""
+
+    def __init__(
+        self, message: Message, purpose: str, seq: int = 0, size: int = 0, streamed: bool = False
+    ) -> None:
         self.message, self.purpose, self.seq, self.size = message, purpose, seq, size
         self.streamed = streamed
 
-    def pushed(self, owner: str, addr: Addr) -> Push:
-        return Push(owner, addr, self.message, self.purpose, self.seq, self.streamed)
+
+#: A push that ended without its ack (given up, or dropped with its peer): its member's
+#: owner (a name key) and address, and its flight.
+Push = tuple[str, Addr, Flight]
 
 
 class Unit:

@@ -1,4 +1,5 @@
-"""The registry's pushes to peers, waiting for their acks, retried per member. Pure.
+"""The registry's pushes to peers, waiting for their acks, retried per member, as actions;
+numbered in the order made (a channel message given up reaches a mailbox in the order sent).
 
 Each address pushed to has one Member: its datagrams in flight (Units), at most IN_FLIGHT,
 and in order what waits behind them. A member has one retry deadline, a timeout after its
@@ -19,10 +20,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
-from registry.core.actions import Addr
+from registry.core.actions import Addr, Emit, Send, SendMany
 from registry.core.push_records import ROOM, Flight, Member, Push, Unit
-from wire.codec import encode
+from registry.core.requests import send_to
+from registry.core.table import Record
+from wire.codec import encode, travels_by_stream
 from wire.messages import Message
+from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Datagrams of pushes in flight to one member at most (~1,000 lines), but see FAST_LIVE.
@@ -35,21 +39,28 @@ SWEEP_AT = 4096
 NEVER: Final = float("inf")  #: the retry deadline of a member with nothing in flight
 #: What to send: to each address, these flights' messages, in order.
 Sends = list[tuple[Addr, list[Flight]]]
+#: The online peers a channel line goes to: their name keys, addresses and public keys, in
+#: one order; and whether no two share an address.
+Audience = tuple[tuple[str, ...], tuple[Addr, ...], tuple[bytes, ...], bool]
 
 
 class Pushes:
-    """Pushes in flight, IN_FLIGHT datagrams per address at most; the rest queued in order."""
+    """Pushes in flight, IN_FLIGHT datagrams per address at most; the rest queued in order.
+    Each is sealed for the key `key_at` tells at its address."""
 
     def __init__(
         self,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
-        streamed: Callable[[Message], bool] = lambda message: False,
+        key_at: Callable[[Addr], bytes] = lambda addr: b"",
+        streamed: Callable[[Message], bool] = travels_by_stream,
     ) -> None:
         if timeout <= 0 or attempts < 1:
             raise ValueError("pushes need a timeout > 0 and attempts >= 1")
         self._timeout, self._attempts = timeout, attempts
-        self._streamed = streamed
+        self.retry_span = timeout * attempts  #: seconds from a push's first copy to its give-up
+        self._key_at, self._streamed = key_at, streamed
+        self._seq = itertools.count()  # numbers the pushes in the order made
         # every address pushed to lately: kept when idle, swept when many (`_index`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
@@ -67,6 +78,53 @@ class Pushes:
         self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched, self._ending = set[str](), list[str]()
+
+    def push(
+        self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
+    ) -> None:
+        """Push `message` to the peer of each of `records`."""
+        targets = [(name_key(r.name), r.addr) for r in records]
+        addrs = self.add(message, purpose, targets, now, next(self._seq))
+        if addrs:
+            emit(send_to(addrs, message, self._key_at))
+
+    def again(self, record: Record, flight: Flight, now: float, emit: Emit) -> None:
+        """Push `flight`'s message to `record`'s peer again from its first try, in its place
+        in the order (should the peer be gone, its mailbox gets it there)."""
+        target = [(name_key(record.name), record.addr)]
+        if self.add(flight.message, flight.purpose, target, now, flight.seq):
+            emit(Send(record.addr, flight.message, self._key_at(record.addr)))
+
+    def relay(self, message: Message, audience: Audience, now: float, emit: Emit) -> int:
+        """Push the channel `message` to every peer of `audience`: to how many."""
+        keys, addrs, publics, distinct = audience
+        seq = next(self._seq)
+        if distinct:
+            sent = self.add_many(message, "relay", (keys, addrs), now, seq)
+        else:
+            sent = self.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
+        if len(sent) == len(addrs) and len(addrs) > 1:
+            emit(SendMany(addrs, message, publics))
+        elif sent:
+            emit(send_to(sent, message, self._key_at))
+        return len(addrs)
+
+    def retry(self, now: float, emit: Emit) -> list[Push]:
+        """Send again what is due, and the next datagrams of those answered or given up;
+        the pushes given up. Members sent the same messages (a burst's, in step) are sent
+        each message once (SendMany: encoded once for all of them)."""
+        sends, failed = self.due(now)
+        key_at = self._key_at
+        for addrs, messages in _in_step(sends):
+            if len(addrs) == 1:
+                key = key_at(addrs[0])
+                for message in messages:
+                    emit(Send(addrs[0], message, key))
+                continue
+            many, keys = tuple(addrs), tuple(map(key_at, addrs))
+            for message in messages:
+                emit(SendMany(many, message, keys))
+        return failed
 
     def add(
         self,
@@ -188,7 +246,7 @@ class Pushes:
             if oldest.copies < self._attempts:
                 again.append((member.addr, self._again(member, oldest, now)))
             else:  # given up: what waits may take its room
-                failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
+                failed += [(member.owner, member.addr, f) for f in oldest.flights.values()]
                 member.units.remove(oldest)
                 self._unhold_unit(oldest)
                 self._room_made(member, now)
@@ -204,7 +262,7 @@ class Pushes:
         return [(addr, list(unit.flights.values())) for addr, unit in again], failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
-        """Forget and return every push to `addr`, those in flight first."""
+        """Forget and return every push to `addr`, oldest first."""
         self._index()
         member = self._members.pop(addr, None)
         self._held.discard(addr)
@@ -212,12 +270,12 @@ class Pushes:
             return []
         member.deadline = NEVER
         flights = [f for unit in member.units for f in unit.flights.values()]
-        dropped = [f.pushed(member.owner, addr) for f in flights + list(member.waiting)]
+        dropped = [(member.owner, addr, f) for f in flights + list(member.waiting)]
         for unit in member.units:
             self._unhold_unit(unit)
         for flight in member.waiting:
             self._ended(flight.message.id)
-        return dropped
+        return sorted(dropped, key=lambda push: push[2].seq)
 
     def watch(self, msg_id: str) -> None:
         """Report message `msg_id` through `ended` once no push of it is in flight or
@@ -379,3 +437,18 @@ class Pushes:
             self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
+
+
+def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
+    """`sends` as one entry for the addresses sent the same flights, in order."""
+    out: list[tuple[list[Addr], list[Message]]] = []
+    entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
+    seen: set[Addr] = set()
+    for addr, flights in sends:
+        entry = entries.get(same := tuple(map(id, flights)))
+        if entry is None or addr in seen:
+            entries[same] = entry = ([], [f.message for f in flights])
+            out.append(entry)
+        entry[0].append(addr)
+        seen.add(addr)
+    return out

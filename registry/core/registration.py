@@ -316,7 +316,7 @@ class Registration:
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        for other in self._s.changes.online_at(attempt.where):
+        for other in self._s.feed.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
             self._ask_first(attempt, other, "(online at that address)", now, emit)

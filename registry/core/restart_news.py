@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit
-from registry.core.push_records import Flight, Push
+from registry.core.push_records import Flight
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Restarted
@@ -45,7 +45,7 @@ class RestartNews:
         first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
         self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
         self._s.feed.hold(record for record, _ in first.values())
-        self._s.pusher.push(at_once, self._message, "notice", now, emit)
+        self._s.pushes.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
     def holds_back(self, addr: Addr, asker: str, now: float, emit: Emit) -> bool:
@@ -56,7 +56,7 @@ class RestartNews:
         record = None if waiting is None else waiting[0]
         if record is not None and record.key == asker and _there(record, addr) and self._message:
             self._at_once[addr] = self._waiting.pop(addr)
-            self._s.pusher.push([record], self._message, "notice", now, emit)
+            self._s.pushes.push([record], self._message, "notice", now, emit)
             self._s.feed.resume([record], now, emit)
         return addr in self._at_once or addr in self._telling or addr in self._waiting
 
@@ -67,18 +67,15 @@ class RestartNews:
         if self._stop_telling(addr):
             self._tell(now, emit)
 
-    def unacked(self, push: Push, now: float, emit: Emit) -> None:
-        """`push` will not be acked (given up, refused, or its peer started afresh): news
-        among it makes room, and its peer, still online, is told again later."""
-        if (
-            not isinstance(push.message, Restarted)
-            or (was := self._stop_telling(push.addr)) is None
-        ):
+    def unacked(self, addr: Addr, flight: Flight, now: float, emit: Emit) -> None:
+        """`flight` to `addr` will not be acked (given up, refused, or its peer started
+        afresh): news makes room, and its peer, still online, is told again later."""
+        if not isinstance(flight.message, Restarted) or (was := self._stop_telling(addr)) is None:
             return
         record, told = was
-        again = told < ROUNDS and push.addr not in self._waiting
-        if again and _there(record, push.addr):
-            self._waiting[push.addr] = (record, told + 1)
+        again = told < ROUNDS and addr not in self._waiting
+        if again and _there(record, addr):
+            self._waiting[addr] = (record, told + 1)
             self._s.feed.hold([record])
         self._tell(now, emit)
 
@@ -105,7 +102,7 @@ class RestartNews:
                 batch.append(record)
         waiting.update(later)
         if batch:
-            self._s.pusher.push(batch, message, "notice", now, emit)
+            self._s.pushes.push(batch, message, "notice", now, emit)
             self._s.feed.resume(batch, now, emit)
         if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told

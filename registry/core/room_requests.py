@@ -164,7 +164,7 @@ class RoomRequests:
         for old in lines:
             # under the line's own id, shown once; in the room's spelling now
             replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
-            self._s.pusher.push((record,), replay, "room", now, emit)
+            self._s.pushes.push((record,), replay, "room", now, emit)
         for addr in [a for a, (r, _) in self._replays.items() if r is record]:
             del self._replays[addr]  # an earlier join's: this one's replay takes over
         record.replaying = lines[-1].id if lines else ""
@@ -226,4 +226,4 @@ class RoomRequests:
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
-        self._s.pusher.push((record,), notice, "room", now, emit)
+        self._s.pushes.push((record,), notice, "room", now, emit)

@@ -13,12 +13,11 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
-from registry.core.push_records import Push
-from registry.core.pusher import Pusher
+from registry.core.push_records import Flight
+from registry.core.pushes import Pushes
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
-from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
 from wire.messages import Register, StoredMessage
 
@@ -40,9 +39,8 @@ class Services(Struct):
     answers: Answers
     new_token: Callable[[], str]
     names: Names
-    pusher: Pusher
+    pushes: Pushes
     feed: TableFeed
-    changes: TableChanges
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
@@ -65,17 +63,15 @@ class Services(Struct):
     ) -> Services:
         answers = Answers(new_id)
         names = Names(table, answers)
-        changes = TableChanges(table)
-        pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, names, timing, answers, changes)
+        feed = TableFeed(table, names, timing, answers)
+        pushes = Pushes(*timing, key_at=feed.key_at)
         return cls(
             table=table,
             answers=answers,
             new_token=new_token,
             names=names,
-            pusher=pusher,
+            pushes=pushes,
             feed=feed,
-            changes=changes,
         )
 
 
@@ -116,10 +112,10 @@ class Probes(Protocol):
 #: Takes a record out of its room, the members told why (None: nothing), as
 #: RoomRequests.leave_room does.
 LeaveRoom = Callable[[Record, float, Emit, str | None], object]
-#: What was pushed to a peer gone or started afresh is kept (Saving.restarted).
+#: What was pushed to a peer gone or started afresh is kept (Posts.restarted).
 KeepPushed = Callable[[Record, float, Emit], None]
-#: A push that ended unacked, for the news of a restart (RestartNews.unacked).
-Unacked = Callable[[Push, float, Emit], None]
+#: A push to an address that ended unacked, for the news of a restart (RestartNews.unacked).
+Unacked = Callable[[Addr, Flight, float, Emit], None]
 
 
 class Arrivals(Protocol):

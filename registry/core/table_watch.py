@@ -14,13 +14,15 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from msgspec import Struct
 
 from registry.core.actions import Addr
-from registry.core.table_changes import ROWS_ROOM
-from wire.codec import record_size
+from wire.codec import encode, record_size
+from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.round_trip import RoundTrip
 
+#: Room in a datagram for a TableUpdate's rows, around the longest message.
+ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))
 #: Updates kept for a peer that missed some (about 30 rows each).
 LOG_UPDATES = 512
 

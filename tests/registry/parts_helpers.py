@@ -10,12 +10,11 @@ from registry.core import actions as ra
 from registry.core.credentials import token_hash
 from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
+from registry.core.posts import Posts
 from registry.core.presence import Presence
 from registry.core.registration import Registration
-from registry.core.relay import Relay
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
-from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record, Table
 from wire.messages import Message, Refused, StoredMessage
@@ -78,8 +77,7 @@ class Parts:
     s: Services
     post: PostOffice
     liveness: Liveness
-    saving: Saving
-    relay: Relay
+    posts: Posts
     rooms: RoomRequests
     presence: Presence
     registration: Registration
@@ -90,9 +88,8 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     s = s if s is not None else services()
     post = PostOffice(s, {}, {}, limit)
     liveness = Liveness(s, 10.0, (0.5, 5))
-    saving = Saving(s, post, liveness, RestartNews(s).unacked)
     rooms = RoomRequests(s, {})
-    relay = Relay(s, post, rooms.rooms)
-    presence = Presence(s, rooms.leave_room, saving.restarted, post)
+    posts = Posts(s, post, liveness, RestartNews(s).unacked, rooms.rooms)
+    presence = Presence(s, rooms.leave_room, posts.restarted, post)
     registration = Registration(s, liveness, presence, post, new_names)
-    return Parts(s, post, liveness, saving, relay, rooms, presence, registration)
+    return Parts(s, post, liveness, posts, rooms, presence, registration)

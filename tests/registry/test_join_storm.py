@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
 from registry.core.table import Record
-from registry.core.table_changes import COALESCE, PUSH_RATE
+from registry.core.table_feed import COALESCE, PUSH_RATE
 from tests.registry.core_helpers import T0, X, Y, core, register, sends
 from wire.messages import Busy, Register, TableUpdate, TooBig, Welcome
 from wire.reliable import TIMEOUT

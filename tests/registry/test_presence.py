@@ -1,4 +1,4 @@
-"""registry/core/presence.py and registry/core/saving.py alone: peers coming and going, and what
+"""registry/core/presence.py and registry/core/posts.py alone: peers coming and going, and what
 becomes of what was pushed to them."""
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ def test_a_peer_that_quits_is_offline_and_everyone_hears_its_farewell() -> None:
 def test_a_peer_found_silent_leaves_what_was_pushed_to_it_in_its_mailbox() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
-    p.s.pusher.push((bob,), ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
+    p.s.pushes.push((bob,), ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
     out: list[ra.Action] = []
     p.presence.silent(bob, T0 + 40, out.append)
     assert not bob.online and "bob silent for 40 s; offline" in logs(out)[0]
-    assert [m.id for m in p.post.boxes["bob"]] == ["c-1"] and p.s.pusher.pending() == 0
+    assert [m.id for m in p.post.boxes["bob"]] == ["c-1"] and sum(p.s.pushes.counts()) == 0
 
 
 def test_another_name_registering_at_an_address_takes_it_over() -> None:
@@ -60,11 +60,11 @@ def test_another_name_registering_at_an_address_takes_it_over() -> None:
 def test_an_unacked_relay_starts_over_while_its_peer_is_probed() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
-    p.s.pusher.push((bob,), ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
+    p.s.pushes.push((bob,), ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
     now, failed = T0, []
     while not failed:  # every copy unacked
         now += 0.5
-        failed = p.s.pusher.due(now, [].append)
+        failed = p.s.pushes.retry(now, [].append)
     out: list[ra.Action] = []
-    p.saving.failed(failed, now, out.append)
-    assert p.liveness.probing(bob) and p.s.pusher.pending() == 1 and "bob" not in p.post.boxes
+    p.posts.failed(failed, now, out.append)
+    assert p.liveness.probing(bob) and sum(p.s.pushes.counts()) == 1 and "bob" not in p.post.boxes

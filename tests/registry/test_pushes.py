@@ -1,16 +1,19 @@
 """registry.core.pushes alone: a few datagrams of pushes in flight per member, what waits
 behind them in order, retries of what of each is unacked, that every push ends answered, given
 up or dropped, never lost in between, and that a message watched is reported as ended
-exactly once then."""
+exactly once then; and the pushes of records, as actions, in the order made."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from registry.core import actions as ra
 from registry.core.push_records import ROOM, Push
 from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
 from tests.hypothesis_profiles import examples
+from tests.registry.parts_helpers import record, sent, services
 from wire.codec import encode
 from wire.messages import Message, Notice
 
@@ -31,6 +34,11 @@ def to(*addrs: Addr) -> list[tuple[str, Addr]]:
     return [(owner(a), a) for a in addrs]
 
 
+def ended(failed: list[Push]) -> list[tuple[str, Addr, Message, str, int]]:
+    """Pushes given up or dropped, as (owner, address, message, purpose, seq)."""
+    return [(o, a, f.message, f.purpose, f.seq) for o, a, f in failed]
+
+
 def sent_of(sends: Sends) -> list[tuple[Addr, list[Message]]]:
     """What `due` says to send, as (address, messages)."""
     return [(addr, [f.message for f in flights]) for addr, flights in sends]
@@ -48,7 +56,7 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     assert sent_of(sends) == [(A, [msg]), (C, [msg])] and failed == []
     pushes.clear_acked(["r-1"], A, T0 + 0.6)
     sends, failed = pushes.due(T0 + 1.0)
-    assert sends == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
+    assert sends == [] and ended(failed) == [(owner(C), C, msg, "relay", 7)]
     assert pushes.next_wake() is None and pushes.counts()[0] == 0
 
 
@@ -130,9 +138,11 @@ def test_a_datagram_given_up_starts_the_members_timeout_again() -> None:
     pushes = Pushes(timeout=0.5, attempts=1)
     pushes.add(note(0), "relay", to(A), T0, seq=0)
     pushes.add(note(1), "relay", to(A), T0 + 0.05, seq=1)
-    assert pushes.due(T0 + 0.5) == ([], [Push(owner(A), A, note(0), "relay", 0)])
+    sends, failed = pushes.due(T0 + 0.5)
+    assert sends == [] and ended(failed) == [(owner(A), A, note(0), "relay", 0)]
     assert pushes.next_wake() == T0 + 1.0
-    assert pushes.due(T0 + 1.0) == ([], [Push(owner(A), A, note(1), "relay", 1)])
+    sends, failed = pushes.due(T0 + 1.0)
+    assert sends == [] and ended(failed) == [(owner(A), A, note(1), "relay", 1)]
 
 
 def test_a_clock_stepped_back_never_loses_a_retry() -> None:
@@ -161,7 +171,7 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
     for n in range(4):  # each a datagram of its own
         pushes.add(note(n), "relay", to(A, B) if n == 0 else to(A), T0 + n, seq=n)
     dropped = pushes.drop_all(A)
-    assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
+    assert [(f.message, f.seq) for _, _, f in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.counts() == (1, 0)  # B's push is untouched
     assert pushes.clear_acked(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
     assert pushes.clear_acked(["r-0"], B, T0)[1] != []
@@ -181,7 +191,7 @@ def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> Non
     assert pushes.due(T0 + 0.2) == ([], [])  # C was never held
     pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
     sends, failed = pushes.due(T0 + 1.0)  # given up
-    assert [(p.message.id, p.addr) for p in failed] == [("r-1", B)]
+    assert [(f.message.id, addr) for _, addr, f in failed] == [("r-1", B)]
     assert sent_of(sends) == [(B, [note(2)])]
 
 
@@ -232,7 +242,7 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
     pushes.clear_acked(ids, C, T0 + 0.2)
     assert pushes.ended() == ids[:1]  # B has not answered the rest
     _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
-    assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
+    assert [f.message for _, _, f in failed] == lines[1 : len(failed) + 1] and failed[0][1] == B
     pushes.clear_acked(ids, B, T0 + 0.7)
     assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
@@ -294,9 +304,10 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             first_sent[addr].append(msg.id)
         on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
 
-    def end(p: Push) -> None:
-        assert p.owner == owner(p.addr)
-        ended.append((p.message.id, p.addr))
+    def end(push: Push) -> None:
+        who, addr, flight = push
+        assert who == owner(addr)
+        ended.append((flight.message.id, addr))
 
     def wake(at: float) -> None:
         while (due := pushes.next_wake()) is not None and due <= at:
@@ -345,7 +356,7 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             assert sum(len(encode(m)) + 1 for m in small) <= IN_FLIGHT * ROOM
             assert len(mine) - len(small) <= 1
         # a watched message is reported once its last push has ended, and only then (a
-        # channel post's outcome waits for this: registry.core.relay.Relay.over)
+        # channel post's outcome waits for this: registry.core.posts.Posts.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         reported += pushes.ended()
         watched = {f"r-{n}" for n in range(0, messages, 2)}
@@ -361,3 +372,37 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
     wake(float("inf"))
     assert pushes.counts() == (0, 0)
     assert len(set(ended)) == len(added)
+
+
+def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
+    s = services(timing=(0.5, 2))
+    bob = record(s, "bob", 7002)
+    out: list[ra.Action] = []
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, out.append)
+    s.pushes.push((bob,), Notice("r-b", "two"), "notice", T0, out.append)
+    assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 2
+    again: list[ra.Action] = []
+    assert s.pushes.retry(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
+    failed = s.pushes.retry(T0 + 1.0, [].append)
+    assert [f.message.id for _, _, f in failed] == ["r-a", "r-b"] and sum(s.pushes.counts()) == 0
+
+
+def test_an_ack_answers_its_push_and_names_its_owner() -> None:
+    s = services()
+    bob = record(s, "Bob", 7002)
+    s.pushes.push((bob,), Notice("r-a", "one"), "notice", T0, [].append)
+    owner, answered = s.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
+    assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
+
+
+def test_dropped_pushes_come_back_oldest_first() -> None:
+    s = services()
+    bob = record(s, "bob", 7002)
+    for i in range(3):
+        s.pushes.push((bob,), Notice(f"r-{i}", "x"), "notice", T0, [].append)
+    assert [f.message.id for _, _, f in s.pushes.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
+
+
+def test_pushes_need_time_and_tries() -> None:
+    with pytest.raises(ValueError):
+        Pushes(0.0, 5)

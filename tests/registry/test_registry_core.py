@@ -14,7 +14,7 @@ from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, SILENT_PERI
 from registry.core.password_work import migrated
 from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
-from registry.core.table_changes import COALESCE
+from registry.core.table_feed import COALESCE
 from secure.password import Stored
 from tests.registry.core_helpers import (
     PROBE,

@@ -1,4 +1,4 @@
-"""registry/core/relay.py alone: the channel, and the outcome of a relay told once it is over."""
+"""registry/core/posts.py alone: the channel, and the outcome of a relay told once it is over."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
     bob = record(p.s, "bob", 7002)
     record(p.s, "carol", 7003, online=False)
     out: list[ra.Action] = []
-    p.relay.channel(
+    p.posts.channel(
         ChannelPost("alice-1", "alice", TOKEN, "all"),
         Request("alice-1", alice.addr, "ka"),
         T0,
@@ -40,7 +40,7 @@ def test_a_channel_message_kept_for_many_offline_makes_one_log_line() -> None:
         record(p.s, f"idle{n}", 7100 + n, online=False)
     out: list[ra.Action] = []
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, out.append)
+    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert logs(out) == ["channel message from alice relayed to 0 online, saved in 200 mailbox(es)"]
     assert sum(isinstance(a, ra.StoreMail) for a in out) == 200
 
@@ -50,17 +50,18 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, [].append)
+    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, [].append)
     waiting: list[ra.Action] = []
-    p.relay.over(waiting.append)
-    assert waiting == [] and p.relay.taken("alice-1") is False
-    p.s.pusher.pushes.clear_acked(["alice-1"], bob.addr, T0)
+    p.posts.over(waiting.append)
+    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, waiting.append)  # a copy
+    assert [type(m) for _, m in sent(waiting)] == [Ack]  # taken, its relay not over
+    p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     out: list[ra.Action] = []
-    p.relay.over(out.append)
+    p.posts.over(out.append)
     assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
     copy: list[ra.Action] = []
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
-    assert [type(m) for _, m in sent(copy)] == [Ack, Relayed] and p.relay.taken("alice-1")
+    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
+    assert [type(m) for _, m in sent(copy)] == [Ack, Relayed]
 
 
 def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> None:
@@ -72,10 +73,10 @@ def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> Non
     def relayed(n: int, now: float) -> list[tuple[tuple[str, int], bytes]]:
         out: list[ra.Action] = []
         post = ChannelPost(f"alice-{n}", "alice", TOKEN, "all")
-        p.relay.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
+        p.posts.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
         (many,) = [a for a in out if isinstance(a, ra.SendMany)]
         for addr in many.addrs:  # acked, so the next one is relayed at once too
-            p.s.pusher.pushes.clear_acked((post.id,), addr, now)
+            p.s.pushes.clear_acked((post.id,), addr, now)
         return list(zip(many.addrs, many.keys, strict=True))
 
     first = relayed(1, T0)

@@ -39,7 +39,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     join(p, bob, "lobby")
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.relay.room(post, Request(post.id, alice.addr), T0, out.append)
+    p.posts.room(post, Request(post.id, alice.addr), T0, out.append)
     assert [(addr, m.text) for addr, m in sent(out) if isinstance(m, RoomMessage)] == [
         (bob.addr, "hello")
     ]
@@ -47,7 +47,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     later = join(p, carol, "lobby")
     [replayed] = [m for _, m in sent(later) if isinstance(m, RoomMessage)]
     assert replayed.id == "alice-1" and replayed.history and carol.replaying == "alice-1"
-    p.rooms.acked(carol.addr, p.s.pusher.pushes.clear_acked(["alice-1"], carol.addr, T0)[1])
+    p.rooms.acked(carol.addr, p.s.pushes.clear_acked(["alice-1"], carol.addr, T0)[1])
     assert carol.replaying == "" and not p.rooms.replaying
 
 
@@ -71,7 +71,7 @@ def test_a_line_for_a_room_the_sender_is_not_in_is_refused() -> None:
     alice = record(p.s, "alice", 7001)
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.relay.room(post, Request(post.id, alice.addr), T0, out.append)
+    p.posts.room(post, Request(post.id, alice.addr), T0, out.append)
     assert [r.reason for r in refusals(out)] == ["You are not in lobby."]
 
 

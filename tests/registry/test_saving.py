@@ -1,9 +1,9 @@
-"""registry/core/saving.py alone: saves for peers that may be offline, and their outcomes."""
+"""registry/core/posts.py alone: saves for peers that may be offline, and their outcomes."""
 
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.push_records import Push
+from registry.core.push_records import Flight
 from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
@@ -18,13 +18,13 @@ def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
-    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     messages = [m for _, m in sent(out)]
     assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
     assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
-    p.s.pusher.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
+    p.s.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
     again: list[ra.Action] = []
-    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
+    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
     assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
 
 
@@ -33,11 +33,11 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
-    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
-    _, answered = p.s.pusher.pushes.clear_acked(["alice-1"], bob.addr, T0)
+    _, answered = p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     done: list[ra.Action] = []
-    p.saving.delivered(answered, T0, done.append)
+    p.posts.delivered(answered, T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)
     [(_, outcome)] = sent(done)
     assert isinstance(outcome, Saved) and outcome.delivered
@@ -47,8 +47,8 @@ def test_an_unknown_recipient_or_a_text_too_long_is_refused() -> None:
     p = parts()
     alice = record(p.s, "alice", 7001, key="ka")
     out: list[ra.Action] = []
-    p.saving.save(save("nobody"), Request("alice-1", alice.addr, "ka"), T0, out.append)
-    p.saving.save(
+    p.posts.save(save("nobody"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    p.posts.save(
         save("alice", "alice-2", "x" * 100_000),
         Request("alice-2", alice.addr, "ka"),
         T0,
@@ -62,10 +62,8 @@ def test_what_no_peer_acks_goes_to_its_mailbox_but_notices() -> None:
     bob = record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
     relay = ChannelMessage("c-1", "carol", "all")
-    p.saving.undelivered(bob, Push("bob", bob.addr, relay, "relay", 0), T0, out.append)
-    p.saving.undelivered(
-        bob, Push("bob", bob.addr, Notice("r-7", "x"), "notice", 1), T0, out.append
-    )
+    p.posts.undelivered(bob, Flight(relay, "relay"), T0, out.append)
+    p.posts.undelivered(bob, Flight(Notice("r-7", "x"), "notice", 1), T0, out.append)
     assert [m.id for m in p.post.boxes["bob"]] == ["c-1"]
 
 
@@ -76,12 +74,12 @@ def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() 
     bob = record(p.s, "bob", 7002)
     record(p.s, "carol", 7003, online=False)
     out: list[ra.Action] = []
-    p.saving.save(save("carol"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    p.posts.save(save("carol"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert [m.saved_by for m in p.post.boxes["carol"]] == ["ka"]
-    p.saving.save(save("bob", "alice-2"), Request("alice-2", alice.addr, "ka"), T0, out.append)
+    p.posts.save(save("bob", "alice-2"), Request("alice-2", alice.addr, "ka"), T0, out.append)
     [chat] = [m for a, m in sent(out) if a == bob.addr]
     assert isinstance(chat, Chat) and chat.saved_by == "ka"
     # bob did not ack it: it goes to his mailbox with the key all the same
-    p.saving.undelivered(bob, Push("bob", bob.addr, chat, "probe", 0), T0, out.append)
+    p.posts.undelivered(bob, Flight(chat, "probe"), T0, out.append)
     assert [(m.id, m.saved_by) for m in p.post.boxes["bob"]] == [("alice-2", "ka")]
     assert any(isinstance(a, ra.StoreMail) and a.message.saved_by == "ka" for a in out)

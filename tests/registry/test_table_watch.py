@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.table_changes import COALESCE
+from registry.core.table_feed import COALESCE
 from registry.core.table_watch import LOG_UPDATES, TableWatch
 from tests.registry.core_helpers import T0, X, core, register, run_until, sends
 from wire.messages import Ack, Acks, Alive, Entry, Keepalive, Register, TableUpdate
