@@ -25,6 +25,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.limits import DeskSettings
+from registry.core.desk.operators import revoke
 from registry.core.desk.queue import DeskQueue
 from registry.core.desk.restart import restore
 from registry.core.desk.state import Operator, Person
@@ -108,7 +109,7 @@ class Desk:
         return self.apply(emitted(restore, self.queue.state, places, now))
 
     def revoke(self, name: str) -> list[Action]:
-        return self.apply(emitted(self.queue.duty.revoke, name))
+        return self.apply(emitted(revoke, self.queue.state, name, self.now))
 
     def mid(self) -> str:
         return f"c-{next(self._ids)}"

@@ -20,6 +20,7 @@ from registry.adapter.desk.console import CONSOLE, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.shelf import Shelf
+from registry.core.desk import operators
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
@@ -241,7 +242,7 @@ class DeskService:
     def revoke(self, name: str) -> str:
         if self.problem:
             return f"  revoke: {self.problem}"
-        if not self.apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
+        if not self.apply(operators.revoke, self.queue.state, name):
             return f"  no operator key authorised for {clean(name)}"
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 

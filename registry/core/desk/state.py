@@ -67,6 +67,10 @@ class Person(Struct, eq=False):
     def masked(self) -> str:
         return mask_phone(self.phone)
 
+    def scrubbed(self, text: str) -> str:
+        """`text` as shown, this person's number in it masked: for the log and transcripts."""
+        return scrub_phone(clean(text), self.phone)
+
     def waited(self, now: float) -> float:
         return max(0.0, now - self.joined - self.served)
 
@@ -142,11 +146,11 @@ class DeskState:
         self.kept: tuple[KeptPlace, ...] = ()
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        # -- between `hold` and `end_hold`: the operators whose `.end` came, and the
-        # DeskQueued answers due (person, connection, reply_to, restored)
+        # -- between `hold` and `end_hold`: the operators whose `.end` came
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
-        self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
+        # -- the DeskQueued answers due (person, connection, reply_to, restored)
+        self.answers: list[tuple[Person, ConnId, str, bool]] = []
         # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
         # of who just joined, unless taken; to who just came on duty, of who may be in danger
         self.arrivals: list[Person] = []
@@ -197,7 +201,7 @@ class DeskState:
         emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
     def log(self, line: str, person: Person, emit: Emit) -> None:
-        emit(Log(scrub_phone(clean(line), person.phone)))
+        emit(Log(person.scrubbed(line)))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
         """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
@@ -303,32 +307,27 @@ class DeskState:
         ]
         return DeskRoom(self.make_id(), reply_to, tuple(rows))
 
-    def tell_queued(
-        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
-    ) -> None:
-        """Tell `person` where they stand (DeskQueued), or at `end_hold` while held."""
+    def answer(self, person: Person, reply_to: str, *, restored: bool) -> None:
+        """Tell `person` where they stand (DeskQueued) once hand-overs are made."""
         assert person.conn is not None
-        s = self
-        if s.holding:
-            s.answers_held.append((person, person.conn, reply_to, restored))
-            return
-        if person in s.waiting:
-            position, k = self.position(person)
-            est = self._shown(person, position, k, now)
-        else:  # served at once
-            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
-        queued = DeskQueued(
-            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
-            restored, est,
-        )  # fmt: skip
-        emit(DeskSend(person.conn, queued))
+        self.answers.append((person, person.conn, reply_to, restored))
 
-    def held_answers(self, now: float, emit: Emit) -> None:
-        """The answers held, to those still on the connection they were for."""
-        held, self.answers_held = self.answers_held, []
-        for person, conn, reply_to, restored in held:
-            if person.conn == conn and self.conns.get(conn) is person:
-                self.tell_queued(person, reply_to, now, emit, restored=restored)
+    def tell_queued(self, now: float, emit: Emit) -> None:
+        """The answers due, to those still on the connection they were for."""
+        answers, self.answers = self.answers, []
+        for person, conn, reply_to, restored in answers:
+            if person.conn != conn or self.conns.get(conn) is not person:
+                continue
+            if person in self.waiting:
+                position, k = self.position(person)
+                est = self._shown(person, position, k, now)
+            else:  # served at once
+                position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
+            queued = DeskQueued(
+                self.make_id(), reply_to, person.token, person.topic, position, k,
+                int(self.settings.grace), restored, est,
+            )  # fmt: skip
+            emit(DeskSend(conn, queued))
 
     def push(self, now: float, emit: Emit) -> None:
         """Push the positions that changed, each at most every push_interval (else `due` then)."""
