@@ -18,14 +18,16 @@ from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_re
 from registry.core.credentials import TOKEN_HASH, token_hash
 from registry.core.desk.actions import (
     Action,
-    KeepOperators,
-    KeepPlaces,
+    Emit,
     KeptPlace,
     SessionEnded,
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.estimate import Average, Estimator
+from registry.core.desk.estimate import Average
+from registry.core.desk.restart import places as kept_places
+from registry.core.desk.restart import restore
+from registry.core.desk.state import DeskState
 from wire.desk.phone import normalise_phone
 from wire.desk.text import (
     CRISIS_REASONS,
@@ -74,55 +76,59 @@ class DeskFiles:
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
         self._clock = clock
-        self._history_kept: tuple[Average, dict[int, Average]] | None = None  # as last kept
         self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
         self.authorised, self._operators_problem = self._read_operators()
+        # what is on the shelf, as last read or kept
+        self._operators = dict(self.authorised)
+        self._places: tuple[KeptPlace, ...] = ()
+        self._history: tuple[Average, dict[int, Average]] = (Average(), {})
 
-    def load(self, estimator: Estimator) -> list[KeptPlace]:
-        """What the run before kept: its session lengths into `estimator`; its places returned."""
+    def load(self, state: DeskState, now: float, emit: Emit) -> None:
+        """What the run before kept: its session lengths into the estimator, its places held."""
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
-            self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
+            self._keep_operators()
         history, problem = read_record(self.shelf, HISTORY_FILE, _History, "averages")
         if problem:
             self._log(f"{problem}; wait estimates start with no history of session lengths")
         if history is not None:
-            estimator.restore_history(history.overall, history.topics)
-        self._history_kept = estimator.history()
+            state.estimator.restore_history(history.overall, history.topics)
+        self._history = state.estimator.history()
         places, problem = load_places(self.shelf, self._offset())
         if problem:
             self._log(problem)
-        return places
+        restore(state, places, now, emit)
+        self._places = kept_places(state)
 
-    def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask, and what `estimator` learnt when a session ended."""
-        places = [action.places for action in actions if isinstance(action, KeepPlaces)]
+    def keep(self, actions: list[Action], state: DeskState) -> None:
+        """Keep what changed in `state` (its places first), and the transcripts `actions` ask."""
+        places = kept_places(state)
         try:
-            if places:
-                save_places(self.shelf, places[-1], self._offset())
+            if places != self._places:
+                self._places = places
+                save_places(self.shelf, places, self._offset())
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
                 "should the registry stop, its places would be lost"
             )
+        if state.authorised != self._operators:
+            self._operators = dict(state.authorised)
+            self._keep_operators()
         for action in actions:
-            if isinstance(action, KeepOperators):
-                self._keep_operators(action)
-            elif isinstance(action, SessionStarted | SessionLine | SessionEnded):
+            if isinstance(action, SessionStarted | SessionLine | SessionEnded):
                 try:
                     self._records.write(action)
                 except OSError as exc:
                     why = f"could not write the transcript of session {action.session}"
                     self._log(f"desk: {why}: {exc}")
-        if not any(isinstance(action, SessionEnded) for action in actions):
-            return
-        history = estimator.history()
-        if history != self._history_kept:
-            self._history_kept = history
+        history = state.estimator.history()
+        if history != self._history:
+            self._history = history
             self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
-    def _keep_operators(self, action: KeepOperators) -> None:
-        kept = _Operators(self._desk_key, dict(action.keys))
+    def _keep_operators(self) -> None:
+        kept = _Operators(self._desk_key, dict(sorted(self._operators.items())))
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:

@@ -24,7 +24,6 @@ from registry.core.desk import operators
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
-from registry.core.desk.restart import restore
 from secure.stream import SecureStream
 from wire.desk.messages import (
     DeskJoin,
@@ -101,8 +100,7 @@ class DeskService:
     async def start(self) -> None:
         if not self._started and not self.problem:
             self._started = True
-            places = self._files.load(self.queue.state.estimator)
-            self.apply(restore, self.queue.state, places)
+            self.apply(self._files.load, self.queue.state)
 
     async def close(self) -> None:
         if self._closed or self.problem:
@@ -252,7 +250,7 @@ class DeskService:
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
         # kept before anyone is told theirs: a crash must not lose a place just shown
-        self._files.keep(actions, self.queue.state.estimator)
+        self._files.keep(actions, self.queue.state)
         self._after_kept(actions)
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())

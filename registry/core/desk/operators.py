@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core.credentials import same_secret
 from registry.core.desk import sessions
-from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeepOperators, Log
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.restart import kept_for
 from registry.core.desk.state import DeskState, Operator
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskLook, DeskOperator, DeskServe
@@ -40,7 +40,6 @@ def on(s: DeskState, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) ->
     if key and not known:
         # the operator key, shown once, authorises this operator's own key for this name
         s.authorised[key] = msg.name
-        emit(KeepOperators(tuple(sorted(s.authorised.items()))))
         emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
     topics = topics_text(tuple(sorted(operator.topics)))
     s.log_operator(operator, f"on duty ({topics})", emit)
@@ -58,7 +57,6 @@ def revoke(s: DeskState, name: str, now: float, emit: Emit) -> None:
         return
     for key in keys:
         del s.authorised[key]
-    emit(KeepOperators(tuple(sorted(s.authorised.items()))))
     emit(Log(f"desk: the key of operator {clean(name)!r} is revoked"))
     for conn in [c for c in s.operators if s.source(c).key in keys]:
         emit(Close(conn, "its key was revoked"))

@@ -85,7 +85,6 @@ class DeskQueue:
     def _after(self, now: float, emit: Emit) -> None:
         sessions.settle(self._s, now, emit)
         notices.tell(self._s, now, emit)
-        restart.keep(self._s, emit)
 
     def hold(self) -> None:
         """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
@@ -158,9 +157,7 @@ class DeskQueue:
             held.clear()
         s.waiting.clear()
         s.arrivals.clear()
-        s.briefings.clear()
-        # everyone was told the desk is closing, and their clients end: nobody comes back
-        restart.keep(self._s, emit)
+        s.briefings.clear()  # (nobody comes back: no place is kept)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against

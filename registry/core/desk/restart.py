@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
+from registry.core.desk.actions import Emit, KeptPlace, Log
 from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
@@ -21,7 +21,6 @@ def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> No
         s.waiting.append(person)
         s.restored.add(person.token)
     s.settle_until = now + RESTART_SETTLE
-    s.kept = _places(s)
     if s.waiting:
         count = len(s.waiting)
         places_text = "1 place" if count == 1 else f"{count} places"
@@ -132,14 +131,9 @@ def kept_for(s: DeskState, operator: Operator, now: float, emit: Emit) -> None:
             s.notice(operator.conn, said, emit)
 
 
-def keep(s: DeskState, emit: Emit) -> None:
-    places = _places(s)
-    if places != s.kept:
-        s.kept = places
-        emit(KeepPlaces(places))
-
-
-def _places(s: DeskState) -> tuple[KeptPlace, ...]:
+def places(s: DeskState) -> tuple[KeptPlace, ...]:
+    """The places to keep on disk, for their people to come back after a crash: those served
+    first, then those waiting."""
     # those served would be put back at the front, with the others put back, in the
     # order they joined (DeskState.to_front); `joined` as kept leaves out time served
     sessions = {session.person: session for session in s.sessions()}

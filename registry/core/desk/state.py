@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from msgspec import Struct, field
 
-from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeptPlace, Log
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.estimate import Busy, Estimator, whole
 from registry.core.desk.limits import DeskSettings
 from wire.desk.messages import (
@@ -141,9 +141,8 @@ class DeskState:
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
         self.puzzles: dict[ConnId, tuple[str, int]] = {}  # (seed, bits) asked, see DeskWork
         self.order = itertools.count()  # tie-break of operators free since the same moment
-        # -- what is kept on disk; after `restore`, the tokens not yet taken back, and until
-        # when nobody is served (RESTART_SETTLE)
-        self.kept: tuple[KeptPlace, ...] = ()
+        # -- after `restore`, the tokens not yet taken back, and until when nobody is served
+        # (RESTART_SETTLE)
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
         # -- between `hold` and `end_hold`: the operators whose `.end` came
