@@ -26,7 +26,7 @@ from registry.core.desk.actions import (
 from registry.core.desk.limits import DeskSettings
 from registry.core.desk.operators import revoke
 from registry.core.desk.queue import DeskQueue
-from registry.core.desk.restart import places, restore
+from registry.core.desk.sessions import places, restore
 from registry.core.desk.state import Operator, Person
 from tests.desk.listed import Listed, emitted
 from wire.desk.messages import (
@@ -81,7 +81,7 @@ class Desk:
         self.closed: list[str] = []
         self.logs: list[str] = []
         self.records: list[SessionStarted | SessionLine | SessionEnded] = []
-        #: the places last kept on disk (registry.core.desk.restart.places, after each event)
+        #: the places last kept on disk (registry.core.desk.sessions.places, after each event)
         self.kept: tuple[KeptPlace, ...] = ()
         self.sent_at: dict[str, list[tuple[float, DeskMessage]]] = defaultdict(list)
         self._ids = itertools.count(1)

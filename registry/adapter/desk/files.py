@@ -25,8 +25,8 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.estimate import Average
-from registry.core.desk.restart import places as kept_places
-from registry.core.desk.restart import restore
+from registry.core.desk.sessions import places as kept_places
+from registry.core.desk.sessions import restore
 from registry.core.desk.state import DeskState
 from wire.desk.phone import normalise_phone
 from wire.desk.text import (

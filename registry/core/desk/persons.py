@@ -10,10 +10,11 @@ import msgspec
 from registry.core.credentials import token_matches
 from registry.core.desk import sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
-from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.notices import words_of_crisis
+from registry.core.desk.limits import ARRIVALS_INTERVAL, DeskSettings, room_is_full, work_bits
+from registry.core.desk.operators import alert
 from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import (
+    CRISIS_WAITING,
     DeskCrisis,
     DeskEnd,
     DeskGiveUp,
@@ -36,6 +37,7 @@ from wire.desk.text import (
     crisis_reason,
     description_problem,
     format_estimate,
+    keep_said,
     name_problem,
     speaks_of_crisis,
     topic_label,
@@ -293,3 +295,31 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
 def _masked_name(name: str) -> str:
     """The name given, any number in it masked: every operator sees names."""
     return mask_numbers(name.strip())
+
+
+def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: Emit) -> None:
+    """`person`, waiting, typed words of crisis: operators are told, and the person."""
+    assert person.conn is not None
+    if person.noticed_on != person.conn:
+        # the registry's notice, once per connection: a client that has not seen it
+        # waits for it rather than show its own first (one notice, not two)
+        person.noticed_on = person.conn
+        emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+    person.crisis = CRISIS_WAITING
+    person.said = keep_said(person.said, text)
+    line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
+    s.log(line, person, emit)
+    told = now < person.alerted_at + ARRIVALS_INTERVAL
+    if not told:
+        told = alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
+    if told:
+        said = (
+            "The operators on duty have been told that you may need help urgently; the "
+            "one who serves you will see what you wrote."
+        )
+    else:
+        said = (
+            "No operator is on duty to be told yet; the one who serves you will see what "
+            "you wrote. If you are in danger now, do not wait here: see the notice above."
+        )
+    s.notice(person.conn, said, emit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk import notices, operators, persons, restart, sessions
+from registry.core.desk import operators, persons, sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.operators import NOBODY_WAITING
@@ -84,7 +84,7 @@ class DeskQueue:
 
     def _after(self, now: float, emit: Emit) -> None:
         sessions.settle(self._s, now, emit)
-        notices.tell(self._s, now, emit)
+        operators.tell(self._s, now, emit)
 
     def hold(self) -> None:
         """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
@@ -106,9 +106,9 @@ class DeskQueue:
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
-        restart.expire(self._s, now, emit)
+        sessions.expire(self._s, now, emit)
         self._after(now, emit)
-        notices.tell_held_back(self._s, now, emit)
+        operators.tell_held_back(self._s, now, emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s
@@ -133,7 +133,7 @@ class DeskQueue:
 
     def next_wake(self) -> float | None:
         s = self._s
-        times = restart.wakes(s) + notices.wakes(s)
+        times = sessions.wakes(s) + operators.wakes(s)
         if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
@@ -190,7 +190,7 @@ HANDLERS: dict[tuple[Role, type[DeskMessage]], Handler] = {
     (Person, DeskEnd): persons.leaves,
     (Person, DeskLeave): persons.leaves,
     (Operator, DeskLook): operators.room,
-    (Operator, DeskFirst): notices.put_first,
+    (Operator, DeskFirst): operators.put_first,
     (Operator, DeskLine): operators.line,
     (Operator, DeskEnd): operators.end,
     (Operator, DeskServe): operators.serve,

@@ -3,7 +3,6 @@ the waiting line: positions, estimates, the order of those put back, what is sai
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 
@@ -82,7 +81,6 @@ class Operator(Struct, eq=False):
     name: str
     topics: frozenset[int]
     free_since: float
-    order: int  # tie-break between operators free since the same moment
     session: Conversation | None = None
     told_at: float = float("-inf")  # the last "... is waiting" notice
     untold: list[Person] = field(default_factory=list)  # arrivals held back since
@@ -140,7 +138,6 @@ class DeskState:
         self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
         self.puzzles: dict[ConnId, tuple[str, int]] = {}  # (seed, bits) asked, see DeskWork
-        self.order = itertools.count()  # tie-break of operators free since the same moment
         # -- after `restore`, the tokens not yet taken back, and until when nobody is served
         # (RESTART_SETTLE)
         self.restored: set[str] = set()
