@@ -41,9 +41,6 @@ WRONG_KEY = (
     "file desk-key)."
 )
 
-#: What an operator who ended a session hears when nobody is handed to it next.
-NOBODY_WAITING = "Nobody is waiting for you right now."
-
 
 def on(s: DeskState, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
     """A `DeskOperator` on `conn`: on duty, or refused."""
@@ -64,9 +61,9 @@ def on(s: DeskState, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) ->
     s.log_operator(operator, f"on duty ({topics})", emit)
     emit(DeskSend(conn, s.on_duty(operator, msg.id)))
     sessions.kept_for(s, operator, now, emit)
-    # whoever it takes at once first; then those still waiting who may be in danger
+    # whoever it takes at once (as hand-overs settle) first; then those waiting who may be in
+    # danger
     s.briefings.append(operator)
-    sessions.hand_over(s, now, emit)
 
 
 def revoke(s: DeskState, name: str, now: float, emit: Emit) -> None:
@@ -142,11 +139,7 @@ def end(s: DeskState, operator: Operator, msg: DeskEnd, now: float, emit: Emit) 
         to_operator=f"Session with {clean(session.person.name)} ended.",
     )
     sessions.end(s, session, now, ending, emit)
-    sessions.hand_over(s, now, emit)
-    if s.holding:
-        s.ended_while_holding.add(conn)  # whoever is next is known at end_hold
-    elif operator.session is None:
-        s.notice(conn, NOBODY_WAITING, emit)
+    s.ended.append(operator)
 
 
 def serve(s: DeskState, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from registry.core.desk import operators, persons, sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.operators import NOBODY_WAITING
 from registry.core.desk.sessions import Ending
 from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
@@ -92,17 +91,10 @@ class DeskQueue:
         self._s.holding = True
 
     def end_hold(self, now: float, emit: Emit) -> None:
-        """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
-        whose `.end` came meanwhile, still free, that nobody waits."""
-        s = self._s
-        if not s.holding:
-            return
-        s.holding = False
-        self._after(now, emit)
-        ended, s.ended_while_holding = s.ended_while_holding, set()
-        for operator in s.operators.values():
-            if operator.conn in ended and operator.session is None:
-                s.notice(operator.conn, NOBODY_WAITING, emit)
+        """End a `hold`: what was held back settles."""
+        if self._s.holding:
+            self._s.holding = False
+            self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)

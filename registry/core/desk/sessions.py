@@ -47,9 +47,14 @@ class Ending(Struct, frozen=True):
     measure: bool = True
 
 
+#: What an operator who ended a session hears when nobody is handed to it next.
+NOBODY_WAITING = "Nobody is waiting for you right now."
+
+
 def settle(s: DeskState, now: float, emit: Emit) -> None:
     """Hand over, answer the joins (before the hand-overs: a DeskQueued answers a join before
-    anything else, position 0 for one just served), then push positions; none while held."""
+    anything else, position 0 for one just served), tell who ended a session and was given
+    nobody, then push positions; none while held."""
     if s.holding:
         return
     served: list[Action] = []
@@ -57,6 +62,10 @@ def settle(s: DeskState, now: float, emit: Emit) -> None:
     s.tell_queued(now, emit)
     for action in served:
         emit(action)
+    ended, s.ended = s.ended, []
+    for operator in ended:
+        if operator.session is None and s.operators.get(operator.conn) is operator:
+            s.notice(operator.conn, NOBODY_WAITING, emit)
     s.push(now, emit)
 
 

@@ -142,11 +142,11 @@ class DeskState:
         # (RESTART_SETTLE)
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        # -- between `hold` and `end_hold`: the operators whose `.end` came
-        self.holding = False
-        self.ended_while_holding: set[ConnId] = set()
-        # -- the DeskQueued answers due (person, connection, reply_to, restored)
+        self.holding = False  # between `hold` and `end_hold`
+        # -- due once hand-overs are made: the DeskQueued answers (person, connection,
+        # reply_to, restored); who typed `.end`, told if nobody was handed to them
         self.answers: list[tuple[Person, ConnId, str, bool]] = []
+        self.ended: list[Operator] = []
         # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
         # of who just joined, unless taken; to who just came on duty, of who may be in danger
         self.arrivals: list[Person] = []
