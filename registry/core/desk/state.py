@@ -54,7 +54,7 @@ class Person(Struct, eq=False):
     served: float = 0.0  # seconds spent being served since joining: not waiting
     back: bool = False  # put back at the front (see DeskState.to_front)
     # after a restart: the name of the operator who was serving them, and until when the
-    # two are kept for each other (see DeskQueue.restore)
+    # two are kept for each other (see sessions.restore)
     awaits: str = ""
     awaits_until: float = 0.0
     crisis: str = ""  # why they may be in danger (CRISIS_*), "" if nothing says so
@@ -144,11 +144,11 @@ class DeskState:
         self.settle_until = float("-inf")
         self.holding = False  # between `hold` and `end_hold`
         # -- due once hand-overs are made: the DeskQueued answers (person, connection,
-        # reply_to, restored); who typed `.end`, told if nobody was handed to them
+        # reply_to, restored); to operators who typed `.end`, if given nobody; notices
+        # (operators.tell) of who just joined, unless taken, and to who just came on duty, of
+        # who may be in danger
         self.answers: list[tuple[Person, ConnId, str, bool]] = []
         self.ended: list[Operator] = []
-        # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
-        # of who just joined, unless taken; to who just came on duty, of who may be in danger
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
