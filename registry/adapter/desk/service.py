@@ -182,11 +182,8 @@ class DeskService:
 
     def _ended(self, conn: ConnId, reason: str) -> None:
         self._close(conn)
-        try:
-            self.hold_handovers()
-            self.apply(self.queue.disconnected, conn, reason[:200])
-        except Exception as exc:  # pragma: no cover - defensive, as above
-            self.log(f"desk: internal error after a disconnection: {exc!r}")
+        self.hold_handovers()
+        self._safely("after a disconnection", self.queue.disconnected, conn, reason[:200])
 
     def hold_handovers(self) -> None:
         if self.queue.state.holding or self._closed:
@@ -200,13 +197,8 @@ class DeskService:
         def turn(left: int) -> None:
             if left > 0:
                 loop.call_soon(turn, left - 1)
-                return
-            if self._closed:
-                return
-            try:
-                self.apply(self.queue.end_hold)
-            except Exception as exc:  # pragma: no cover - defensive, as for the timer
-                self.log(f"desk: internal error after connections ended: {exc!r}")
+            elif not self._closed:
+                self._safely("after connections ended", self.queue.end_hold)
 
         loop.call_soon(turn, HOLD_TURNS - 1)
 
@@ -314,12 +306,16 @@ class DeskService:
                 writer.close()
 
     def _tick(self) -> None:
-        if self._closed:
-            return
+        if not self._closed:
+            self._safely("in the timer", self.queue.timer)
+
+    def _safely(self, when: str, entry: Callable[..., None], *args: object) -> None:
+        """`apply`, an error logged as internal `when` it happened: a bug must cost one event,
+        never the registry."""
         try:
-            self.apply(self.queue.timer)
+            self.apply(entry, *args)
         except Exception as exc:  # pragma: no cover - defensive
-            self.log(f"desk: internal error in the timer: {exc!r}")
+            self.log(f"desk: internal error {when}: {exc!r}")
 
 
 def _refusal(exc: LateFrame | DecodeError) -> str:
