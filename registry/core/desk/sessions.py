@@ -321,12 +321,8 @@ def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
         person.awaits, person.shown = "", None  # a push with the usual figures
 
 
-def kept_operator(s: DeskState, person: Person) -> Operator | None:
-    return s.operator_named(person.awaits) if person.awaits else None
-
-
 def _tell_kept_operator(s: DeskState, person: Person, text: str, emit: Emit) -> None:
-    operator = kept_operator(s, person)
+    operator = s.operator_named(person.awaits) if person.awaits else None
     if operator is not None:
         s.notice(operator.conn, text, emit)
 
@@ -334,7 +330,7 @@ def _tell_kept_operator(s: DeskState, person: Person, text: str, emit: Emit) -> 
 def kept_for(s: DeskState, operator: Operator, now: float, emit: Emit) -> None:
     """Tell `operator`, just on duty, of each person kept for it and not back yet."""
     for person in s.waiting:
-        if person.conn is None and kept_operator(s, person) is operator:
+        if person.conn is None and person.awaits and may_take(operator, person):
             name = clean(person.name)
             held = person.held_until if person.held_until is not None else float("inf")
             left = format_duration(min(person.awaits_until, held) - now)
