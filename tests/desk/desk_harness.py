@@ -17,7 +17,6 @@ from registry.core.desk.actions import (
     Action,
     Close,
     DeskSend,
-    KeepPlaces,
     KeptPlace,
     Log,
     SessionEnded,
@@ -25,8 +24,9 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.limits import DeskSettings
+from registry.core.desk.operators import revoke
 from registry.core.desk.queue import DeskQueue
-from registry.core.desk.restart import restore
+from registry.core.desk.sessions import places, restore
 from registry.core.desk.state import Operator, Person
 from tests.desk.listed import Listed, emitted
 from wire.desk.messages import (
@@ -81,7 +81,7 @@ class Desk:
         self.closed: list[str] = []
         self.logs: list[str] = []
         self.records: list[SessionStarted | SessionLine | SessionEnded] = []
-        #: the places last kept on disk (KeepPlaces)
+        #: the places last kept on disk (registry.core.desk.sessions.places, after each event)
         self.kept: tuple[KeptPlace, ...] = ()
         self.sent_at: dict[str, list[tuple[float, DeskMessage]]] = defaultdict(list)
         self._ids = itertools.count(1)
@@ -89,6 +89,7 @@ class Desk:
     # -- carrying out actions -------------------------------------------------------------
 
     def apply(self, actions: list[Action]) -> list[Action]:
+        self.kept = places(self.queue.state)
         for action in actions:
             if isinstance(action, DeskSend):
                 assert action.conn not in self.closed, f"sent on closed {action.conn}"
@@ -98,8 +99,6 @@ class Desk:
                 self.closed.append(action.conn)
             elif isinstance(action, Log):
                 self.logs.append(action.line)
-            elif isinstance(action, KeepPlaces):
-                self.kept = action.places
             else:
                 self.records.append(action)
         return actions
@@ -108,7 +107,7 @@ class Desk:
         return self.apply(emitted(restore, self.queue.state, places, now))
 
     def revoke(self, name: str) -> list[Action]:
-        return self.apply(emitted(self.queue.duty.revoke, name))
+        return self.apply(emitted(revoke, self.queue.state, name, self.now))
 
     def mid(self) -> str:
         return f"c-{next(self._ids)}"

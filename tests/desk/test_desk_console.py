@@ -17,8 +17,8 @@ from disk.operator_key import key_path, read_key
 from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, DeskConsole
 from registry.adapter.desk.service import DeskService
 from registry.core.desk.actions import DeskSend
-from registry.core.desk.operators import NOBODY_WAITING
 from registry.core.desk.queue import DeskQueue
+from registry.core.desk.sessions import NOBODY_WAITING
 from tests.desk.desk_service_harness import Connect, ConsoleScreen, join, joined, run
 from tests.desk.listed import emitted
 from wire.desk.messages import (

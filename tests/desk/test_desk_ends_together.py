@@ -8,7 +8,7 @@ from __future__ import annotations
 from desk_harness import Desk
 
 from registry.core.desk.actions import SessionStarted
-from registry.core.desk.operators import NOBODY_WAITING
+from registry.core.desk.sessions import NOBODY_WAITING
 from wire.desk.messages import (
     DeskEnded,
     DeskNotice,

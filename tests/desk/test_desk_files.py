@@ -17,24 +17,27 @@ from registry.adapter.desk.files import (
     DeskFiles,
 )
 from registry.core.credentials import token_matches
-from registry.core.desk.actions import (
-    KeepOperators,
-    KeepPlaces,
-    KeptPlace,
-    Log,
-    SessionEnded,
-    SessionLine,
-    SessionStarted,
-)
-from registry.core.desk.estimate import Estimator
+from registry.core.desk.actions import SessionEnded, SessionLine, SessionStarted
+from registry.core.desk.limits import DEFAULTS
+from registry.core.desk.state import DeskState, Person
 from secure.noise import public_bytes
 from wire.keys import key_text
 
 KEY = key_text(public_bytes(X25519PrivateKey.generate()))
 
 
-def place(token: str) -> KeptPlace:
-    return KeptPlace(token, "Alice", "+447700900123", 2, "", "127.0.0.1", 10.0)
+def desk(*tokens: str, authorised: dict[str, str] | None = None) -> DeskState:
+    """A desk where someone waits with each of `tokens`."""
+    state = DeskState(str, str, "", authorised, DEFAULTS)
+    for token in tokens:
+        state.waiting.append(Person(token, "Alice", "+447700900123", 2, "", 10.0, None))
+    return state
+
+
+def loaded(kept: DeskFiles) -> DeskState:
+    state = desk()
+    kept.load(state, 100.0, [].append)
+    return state
 
 
 def files(tmp_path: Path, logs: list[str]) -> DeskFiles:
@@ -45,22 +48,24 @@ def test_a_first_start_finds_nothing_and_says_nothing(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
     assert kept.authorised == {}
-    assert kept.load(Estimator()) == [] and logs == []
+    assert loaded(kept).waiting == [] and logs == []
 
 
 def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    kept.keep([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))], Estimator())
-    [found] = files(tmp_path, logs).load(Estimator())
+    kept.keep([], desk("a"))
+    state = desk("b")
+    kept.keep([], state)
+    [found] = loaded(files(tmp_path, logs)).waiting
     assert token_matches("b", found.token)  # kept as its hash (registry/adapter/desk/files.py)
-    kept.keep([Log("nothing to keep")], Estimator())
+    kept.keep([], state)  # nothing changed: nothing to keep
     assert (tmp_path / PLACES_FILE).exists() and logs == []
 
 
 def test_the_operators_keys_are_kept_and_read_at_the_next_start(tmp_path: Path) -> None:
     logs: list[str] = []
-    files(tmp_path, logs).keep([KeepOperators(((KEY, "ann"),))], Estimator())
+    files(tmp_path, logs).keep([], desk(authorised={KEY: "ann"}))
     kept = json.loads((tmp_path / OPERATORS_FILE).read_text())
     assert kept["operators"] == {KEY: "ann"}  # with the operator key's hash
     assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
@@ -71,7 +76,7 @@ def test_a_damaged_operators_file_is_read_as_none_and_said_once_loaded(tmp_path:
     logs: list[str] = []
     kept = files(tmp_path, logs)
     assert kept.authorised == {} and logs == []
-    kept.load(Estimator())
+    loaded(kept)
     assert logs == [
         f"desk: could not read {tmp_path / OPERATORS_FILE} (it holds no operators' keys); "
         "operators show the key again"
@@ -82,8 +87,8 @@ def test_a_session_goes_into_its_transcript(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
     started = SessionStarted("s-1", "Alice", "***23", 2, "", "ann", 5.0)
-    kept.keep([started, SessionLine("s-1", "ann", "hello", False)], Estimator())
-    kept.keep([SessionEnded("s-1", "ended by the operator", 60.0)], Estimator())
+    kept.keep([started, SessionLine("s-1", "ann", "hello", False)], desk())
+    kept.keep([SessionEnded("s-1", "ended by the operator", 60.0)], desk())
     (transcript,) = (tmp_path / TRANSCRIPT_DIR).iterdir()
     assert "hello" in transcript.read_text() and logs == []
 
@@ -91,23 +96,19 @@ def test_a_session_goes_into_its_transcript(tmp_path: Path) -> None:
 def test_the_session_lengths_are_written_only_when_they_changed(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    estimator = Estimator()
-    kept.load(estimator)
+    state = loaded(kept)
     ended = SessionEnded("s-1", "ended by the operator", 0.0)
-    kept.keep([ended], estimator)
+    kept.keep([ended], state)
     assert not (tmp_path / HISTORY_FILE).exists()  # nothing learnt yet: nothing written
-    estimator.record(2, 300.0)
-    kept.keep([], estimator)
-    assert not (tmp_path / HISTORY_FILE).exists()  # no session ended: nothing learnt
-    kept.keep([ended], estimator)
-    learnt = Estimator()
-    files(tmp_path, logs).load(learnt)
-    assert learnt.history() == estimator.history() and logs == []
+    state.estimator.record(2, 300.0)
+    kept.keep([ended], state)
+    learnt = loaded(files(tmp_path, logs)).estimator
+    assert learnt.history() == state.estimator.history() and logs == []
 
 
 def test_what_the_disk_refuses_is_said_in_the_log(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = DeskFiles(tmp_path / "missing", lambda: 100.0, logs.append)
-    kept.keep([KeepPlaces((place("a"),)), KeepOperators(((KEY, "ann"),))], Estimator())
+    kept.keep([], desk("a", authorised={KEY: "ann"}))
     assert "could not keep the waiting room on disk" in logs[0]
     assert f"could not keep {tmp_path / 'missing' / OPERATORS_FILE}" in logs[1]

@@ -10,17 +10,26 @@ from pathlib import Path
 import pytest
 
 from registry.adapter.desk.files import HISTORY_FILE, DeskFiles
-from registry.core.desk.actions import SessionEnded
 from registry.core.desk.estimate import Estimator
+from registry.core.desk.limits import DEFAULTS
+from registry.core.desk.state import DeskState
 
-ENDED = SessionEnded("s-1", "ended by the operator", 60.0)
+
+def desk() -> DeskState:
+    return DeskState(str, str, "", None, DEFAULTS)
 
 
-def learnt() -> Estimator:
-    est = Estimator()
+def learnt() -> DeskState:
+    state = desk()
     for topic, seconds in ((1, 300.0), (1, 420.0), (3, 60.0), (1, 360.0)):
-        est.record(topic, seconds)
-    return est
+        state.estimator.record(topic, seconds)
+    return state
+
+
+def loaded(kept: DeskFiles) -> Estimator:
+    state = desk()
+    kept.load(state, 0.0, [].append)
+    return state.estimator
 
 
 def files(where: Path, logs: list[str]) -> DeskFiles:
@@ -29,17 +38,15 @@ def files(where: Path, logs: list[str]) -> DeskFiles:
 
 def test_the_history_round_trips_and_holds_nothing_personal(tmp_path: Path) -> None:
     logs: list[str] = []
-    first = Estimator()
-    files(tmp_path, logs).load(first)
+    first = loaded(files(tmp_path, logs))
     assert first.history() == Estimator().history() and logs == []  # a first start
-    est = learnt()
+    state = learnt()
     kept = files(tmp_path, logs)
-    kept.load(Estimator())
-    kept.keep([ENDED], est)
+    loaded(kept)
+    kept.keep([], state)
     assert stat.S_IMODE((tmp_path / HISTORY_FILE).stat().st_mode) == 0o600
-    again = Estimator()
-    files(tmp_path, logs).load(again)
-    assert again.history() == est.history() and logs == []
+    again = loaded(files(tmp_path, logs))
+    assert again.history() == state.estimator.history() and logs == []
     assert set(json.loads((tmp_path / HISTORY_FILE).read_text())) == {"overall", "topics"}
 
 
@@ -59,8 +66,7 @@ def test_the_history_round_trips_and_holds_nothing_personal(tmp_path: Path) -> N
 def test_a_bad_file_is_one_line_and_no_history(tmp_path: Path, content: str, why: str) -> None:
     (tmp_path / HISTORY_FILE).write_text(content)
     logs: list[str] = []
-    est = Estimator()
-    files(tmp_path, logs).load(est)
+    est = loaded(files(tmp_path, logs))
     assert est.history() == Estimator().history()
     [problem] = logs
     assert why in problem and "\n" not in problem
@@ -71,7 +77,7 @@ def test_a_file_that_cannot_be_read_or_written_is_said_and_nothing_stops(tmp_pat
     (tmp_path / HISTORY_FILE).mkdir()  # a directory where the file should be
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    kept.load(Estimator())
+    loaded(kept)
     assert logs[0].startswith("desk: could not read")
-    kept.keep([ENDED], learnt())
+    kept.keep([], learnt())
     assert logs[1].startswith(f"desk: could not keep {tmp_path / HISTORY_FILE}")

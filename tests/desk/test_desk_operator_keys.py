@@ -8,8 +8,8 @@ from pathlib import Path
 from desk_harness import ALL_TOPICS, Desk
 
 from registry.adapter.desk.files import DeskFiles
-from registry.core.desk.actions import KeepOperators
-from registry.core.desk.estimate import Estimator
+from registry.core.desk.limits import DEFAULTS
+from registry.core.desk.state import DeskState
 from wire.desk.messages import DeskOnDuty, DeskOperator, DeskRefused
 from wire.version import WIRE_VERSION
 
@@ -23,10 +23,9 @@ def without_key(desk: Desk, conn: str, name: str) -> list[object]:
 def test_the_operator_key_shown_once_authorises_the_operators_own_key() -> None:
     desk = Desk()
     desk.queue.opened("o1", "10.0.0.5", ANN_KEY)
-    actions = desk.operator("o1", "ann")
+    desk.operator("o1", "ann")
     assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
-    [kept] = [a for a in actions if isinstance(a, KeepOperators)]
-    assert kept.keys == ((ANN_KEY, "ann"),)
+    assert desk.queue.state.authorised == {ANN_KEY: "ann"}  # kept on disk from then on
     assert any("authorised from now on" in line for line in desk.logs)
     desk.drop("o1")
     # the next start of ann, from the same key, needs no operator key
@@ -47,9 +46,9 @@ def test_a_connection_of_no_key_is_not_authorised_by_the_operator_key() -> None:
     # the registry's console and tests open no key: nothing to keep
     desk = Desk()
     desk.queue.opened("o1", "10.0.0.5")
-    actions = desk.operator("o1", "ann")
+    desk.operator("o1", "ann")
     assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
-    assert not [a for a in actions if isinstance(a, KeepOperators)]
+    assert desk.queue.state.authorised == {}
 
 
 def test_a_key_authorised_for_one_name_goes_on_duty_under_no_other() -> None:
@@ -69,9 +68,8 @@ def test_a_revoked_key_goes_off_duty_and_shows_the_operator_key_again() -> None:
     without_key(desk, "o1", "ann")
     assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
     assert desk.revoke("nobody") == []
-    actions = desk.revoke("Ann")
-    [kept] = [a for a in actions if isinstance(a, KeepOperators)]
-    assert kept.keys == ((EVE_KEY, "eve"),)
+    desk.revoke("Ann")
+    assert desk.queue.state.authorised == {EVE_KEY: "eve"}
     assert "o1" in desk.closed  # taken off duty
     assert any("revoked" in line for line in desk.logs)
     desk.drop("o1")
@@ -86,13 +84,13 @@ def test_a_revoked_key_goes_off_duty_and_shows_the_operator_key_again() -> None:
 def test_a_new_operator_key_revokes_every_key_the_old_one_authorised(tmp_path: Path) -> None:
     logs: list[str] = []
     files = DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key")
-    files.keep([KeepOperators(((ANN_KEY, "ann"),))], Estimator())
+    files.keep([], DeskState(str, str, "", {ANN_KEY: "ann"}, DEFAULTS))
     assert DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key").authorised == {
         ANN_KEY: "ann"
     }
     changed = DeskFiles(tmp_path, lambda: 0.0, logs.append, "new-desk-key")
     assert changed.authorised == {}
-    changed.load(Estimator())
+    changed.load(DeskState(str, str, "", None, DEFAULTS), 0.0, [].append)
     assert any("operator key changed" in line for line in logs)
     # and it stays so when the old key comes back: nothing is kept of it
     assert DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key").authorised == {}

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.desk.files import TRANSCRIPT_DIR, TranscriptStore
-from registry.core.desk.actions import SessionEnded, SessionLine, SessionStarted
+from registry.adapter.desk.files import TRANSCRIPT_DIR, DeskFiles
+from registry.core.desk.actions import Action, SessionEnded, SessionLine, SessionStarted
+from registry.core.desk.limits import DEFAULTS
+from registry.core.desk.state import DeskState
 from wire.desk.messages import CRISIS_WAITING
+
+
+def transcript(data_dir: Path, *records: Action) -> list[str]:
+    """The lines of the one transcript the desk's files write of `records`."""
+    DeskFiles(data_dir, lambda: 0.0, print).keep(
+        list(records), DeskState(str, str, "", None, DEFAULTS)
+    )
+    [path] = (data_dir / TRANSCRIPT_DIR).glob("*.txt")
+    return path.read_text().splitlines()
 
 
 def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiting(
     tmp_path: Path,
 ) -> None:
     # found by trying it: the transcript left both out, though the operator saw them
-    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
     said = ("I might kill myself tonight", "call me on ********56")
-    store.write(
-        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 65.0, CRISIS_WAITING, said)
+    lines = transcript(
+        tmp_path,
+        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 65.0, CRISIS_WAITING, said),
+        SessionLine("s1", "ann", "I am here"),
+        SessionEnded("s1", "ended by the operator", 30.0),
     )
-    store.write(SessionLine("s1", "ann", "I am here"))
-    store.write(SessionEnded("s1", "ended by the operator", 30.0))
-    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
-    lines = path.read_text().splitlines()
     assert lines[3:6] == [
         "!!! May be in danger: they wrote of it while waiting",
         "!!! Wrote while waiting: I might kill myself tonight",
@@ -32,18 +41,16 @@ def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiti
 
 
 def test_a_transcript_without_a_mark_has_no_such_lines(tmp_path: Path) -> None:
-    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
-    store.write(SessionStarted("s1", "Bob", "********56", 2, "", "ann", 5.0))
-    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
-    assert "!!!" not in path.read_text()
+    lines = transcript(tmp_path, SessionStarted("s1", "Bob", "********56", 2, "", "ann", 5.0))
+    assert not [line for line in lines if "!!!" in line]
 
 
 def test_a_line_of_crisis_in_a_session_is_marked_in_the_transcript(tmp_path: Path) -> None:
-    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
-    store.write(SessionStarted("s1", "Maria", "********56", 3, "", "ann", 5.0))
-    store.write(SessionLine("s1", "Maria", "some days I want to die", crisis=True))
-    store.write(SessionLine("s1", "Maria", "but not today"))
-    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
-    lines = path.read_text().splitlines()
+    lines = transcript(
+        tmp_path,
+        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 5.0),
+        SessionLine("s1", "Maria", "some days I want to die", crisis=True),
+        SessionLine("s1", "Maria", "but not today"),
+    )
     assert lines[-2].endswith("] !!! Maria: some days I want to die")
     assert lines[-1].endswith("] Maria: but not today")

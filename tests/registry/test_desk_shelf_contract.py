@@ -14,7 +14,6 @@ import pytest
 
 from registry.adapter.desk.files import PLACES_FILE, DeskFiles
 from registry.adapter.desk.shelf import FolderShelf, Shelf
-from registry.core.desk.estimate import Estimator
 from tests.nats_servers import nats_cluster, service_folder
 
 pytestmark = pytest.mark.timeout(60)
@@ -80,24 +79,25 @@ def test_what_is_written_is_read_by_the_next_and_what_is_removed_is_gone(opener:
 def test_the_desks_operators_and_history_come_back_from_the_shelf(
     opener: Opener, tmp_path: Path
 ) -> None:
-    from registry.core.desk.actions import KeepOperators, SessionEnded
+    from registry.core.desk.limits import DEFAULTS
+    from registry.core.desk.state import DeskState
 
     key = "Y" * 43
 
     async def scenario() -> None:
         async with opener() as shelf:
             files = DeskFiles(tmp_path / "a", lambda: 0.0, print, "desk-key", shelf)
-            estimator = Estimator()
-            estimator.record(2, 300.0)
-            ended = SessionEnded("s-1", "ended by the operator", 300.0)
-            files.keep([KeepOperators(((key, "ann"),)), ended], estimator)
+            state = DeskState(str, str, "", {key: "ann"}, DEFAULTS)
+            state.estimator.record(2, 300.0)
+            files.keep([], state)
             await shelf.flushed()
         async with opener() as shelf:
             # (another registry's data folder: only transcripts are kept there)
             files = DeskFiles(tmp_path / "b", lambda: 0.0, print, "desk-key", shelf)
             assert files.authorised == {key: "ann"}
-            restored = Estimator()
-            assert files.load(restored) == []
-            assert restored.history() == estimator.history()
+            restored = DeskState(str, str, "", None, DEFAULTS)
+            files.load(restored, 0.0, [].append)
+            assert restored.waiting == []
+            assert restored.estimator.history() == state.estimator.history()
 
     asyncio.run(scenario())

@@ -18,14 +18,16 @@ from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_re
 from registry.core.credentials import TOKEN_HASH, token_hash
 from registry.core.desk.actions import (
     Action,
-    KeepOperators,
-    KeepPlaces,
+    Emit,
     KeptPlace,
     SessionEnded,
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.estimate import Average, Estimator
+from registry.core.desk.estimate import Average
+from registry.core.desk.sessions import places as kept_places
+from registry.core.desk.sessions import restore
+from registry.core.desk.state import DeskState
 from wire.desk.phone import normalise_phone
 from wire.desk.text import (
     CRISIS_REASONS,
@@ -42,6 +44,9 @@ OPERATORS_FILE = "desk-operators.json"
 #: The averages of session lengths, so that estimates after a restart are not guesses again:
 #: no names, numbers or times of day.
 HISTORY_FILE = "desk-history.json"
+#: A file per session, its text scrubbed of the person's number.
+TRANSCRIPT_DIR = "desk-transcripts"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 #: A topic's number, as the desk's files keep it.
 Topic = Annotated[int, Meta(ge=min(TOPICS), le=max(TOPICS))]
@@ -72,57 +77,88 @@ class DeskFiles:
         but transcripts go on `shelf` (None: `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
-        self._records = TranscriptStore(data_dir)
+        self._transcripts = data_dir / TRANSCRIPT_DIR
+        self._paths: dict[str, Path] = {}  # the transcript of each session going on
         self._clock = clock
-        self._history_kept: tuple[Average, dict[int, Average]] | None = None  # as last kept
         self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
         self.authorised, self._operators_problem = self._read_operators()
+        # what is on the shelf, as last read or kept
+        self._operators = dict(self.authorised)
+        self._places: tuple[KeptPlace, ...] = ()
+        self._history: tuple[Average, dict[int, Average]] = (Average(), {})
 
-    def load(self, estimator: Estimator) -> list[KeptPlace]:
-        """What the run before kept: its session lengths into `estimator`; its places returned."""
+    def load(self, state: DeskState, now: float, emit: Emit) -> None:
+        """What the run before kept: its session lengths into the estimator, its places held."""
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
-            self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
+            self._keep_operators()
         history, problem = read_record(self.shelf, HISTORY_FILE, _History, "averages")
         if problem:
             self._log(f"{problem}; wait estimates start with no history of session lengths")
         if history is not None:
-            estimator.restore_history(history.overall, history.topics)
-        self._history_kept = estimator.history()
+            state.estimator.restore_history(history.overall, history.topics)
+        self._history = state.estimator.history()
         places, problem = load_places(self.shelf, self._offset())
         if problem:
             self._log(problem)
-        return places
+        restore(state, places, now, emit)
+        self._places = kept_places(state)
 
-    def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask, and what `estimator` learnt when a session ended."""
-        places = [action.places for action in actions if isinstance(action, KeepPlaces)]
+    def keep(self, actions: list[Action], state: DeskState) -> None:
+        """Keep what changed in `state` (its places first), and the transcripts `actions` ask."""
+        places = kept_places(state)
         try:
-            if places:
-                save_places(self.shelf, places[-1], self._offset())
+            if places != self._places:
+                self._places = places
+                save_places(self.shelf, places, self._offset())
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
                 "should the registry stop, its places would be lost"
             )
+        if state.authorised != self._operators:
+            self._operators = dict(state.authorised)
+            self._keep_operators()
         for action in actions:
-            if isinstance(action, KeepOperators):
-                self._keep_operators(action)
-            elif isinstance(action, SessionStarted | SessionLine | SessionEnded):
+            if isinstance(action, SessionStarted | SessionLine | SessionEnded):
                 try:
-                    self._records.write(action)
+                    self._transcribe(action)
                 except OSError as exc:
                     why = f"could not write the transcript of session {action.session}"
                     self._log(f"desk: {why}: {exc}")
-        if not any(isinstance(action, SessionEnded) for action in actions):
-            return
-        history = estimator.history()
-        if history != self._history_kept:
-            self._history_kept = history
+        history = state.estimator.history()
+        if history != self._history:
+            self._history = history
             self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
-    def _keep_operators(self, action: KeepOperators) -> None:
-        kept = _Operators(self._desk_key, dict(action.keys))
+    def _transcribe(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
+        """Append `record` to its session's transcript; raises OSError."""
+        now = time.time()
+        path = self._paths.get(record.session)
+        if path is None or isinstance(record, SessionStarted):
+            # a session whose start was not seen (a lost start must not lose the rest): a new
+            # file. Transcripts hold whole conversations: this user's only (an existing folder
+            # too); the session id is our own, but a file name is no place to trust it.
+            self._transcripts.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._transcripts.chmod(0o700)
+            stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+            path = self._transcripts / f"{stem}-{_UNSAFE.sub('_', record.session)}.txt"
+            self._paths[record.session] = path
+        if isinstance(record, SessionStarted):
+            lines = _heading(record, now)
+        elif isinstance(record, SessionLine):
+            clock = time.strftime("%H:%M:%S", time.localtime(now))
+            mark = f"{DANGER_MARK} " if record.crisis else ""
+            lines = [f"[{clock}] {mark}{record.sender}: {record.text}"]
+        else:
+            del self._paths[record.session]
+            length = format_duration(record.length)
+            lines = [f"Ended: {_stamp(now)} ({record.reason}; length {length})"]
+        ended = isinstance(record, SessionEnded)
+        append_bytes(path, "".join(line + "\n" for line in lines).encode(), fsync=ended)
+
+    def _keep_operators(self) -> None:
+        kept = _Operators(self._desk_key, dict(sorted(self._operators.items())))
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
@@ -213,72 +249,24 @@ def _hashed(token: str) -> str:
     return token if token.startswith(TOKEN_HASH) else token_hash(token)
 
 
-TRANSCRIPT_DIR = "desk-transcripts"
-
-Record = SessionStarted | SessionLine | SessionEnded
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-class TranscriptStore:
-    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
-        self.directory = data_dir / TRANSCRIPT_DIR
-        self._clock = clock
-        self._paths: dict[str, Path] = {}
-
-    def write(self, record: Record) -> None:
-        """Append one record to its session's file; raises OSError."""
-        now = self._clock()
-        if isinstance(record, SessionStarted):
-            path = self._new_path(record.session, now)
-            lines = [
-                f"Help-desk session {record.session}",
-                f"Person: {record.name} (phone {record.phone})",
-                f"Topic: {topic_label(record.topic)}",
-            ]
-            if record.description:
-                lines.append(f"Description: {record.description}")
-            if record.crisis:
-                why = CRISIS_REASONS.get(record.crisis, "words of crisis")
-                lines.append(f"{DANGER_MARK} May be in danger: {why}")
-            lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in record.said]
-            lines += [
-                f"Operator: {record.operator}",
-                f"Waited: {format_duration(record.waited)}",
-                f"Started: {_stamp(now)}",
-            ]
-            self._append(path, lines, durable=False)
-        elif isinstance(record, SessionLine):
-            path = self._path(record.session, now)
-            clock = time.strftime("%H:%M:%S", time.localtime(now))
-            mark = f"{DANGER_MARK} " if record.crisis else ""
-            line = f"[{clock}] {mark}{record.sender}: {record.text}"
-            self._append(path, [line], durable=False)
-        else:
-            path = self._path(record.session, now)
-            self._paths.pop(record.session, None)
-            line = (
-                f"Ended: {_stamp(now)} ({record.reason}; length {format_duration(record.length)})"
-            )
-            self._append(path, [line], durable=True)
-
-    def _new_path(self, session: str, now: float) -> Path:
-        # Transcripts hold whole conversations: this user's only (an existing folder too).
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.directory.chmod(0o700)
-        # The session id is our own, but a file name is no place to trust it.
-        stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + _UNSAFE.sub("_", session)
-        path = self.directory / f"{stem}.txt"
-        self._paths[session] = path
-        return path
-
-    def _path(self, session: str, now: float) -> Path:
-        # a session whose start was not seen (a lost start must not lose the rest): a new file
-        return self._paths.get(session) or self._new_path(session, now)
-
-    @staticmethod
-    def _append(path: Path, lines: list[str], *, durable: bool) -> None:
-        append_bytes(path, "".join(line + "\n" for line in lines).encode(), fsync=durable)
+def _heading(record: SessionStarted, now: float) -> list[str]:
+    lines = [
+        f"Help-desk session {record.session}",
+        f"Person: {record.name} (phone {record.phone})",
+        f"Topic: {topic_label(record.topic)}",
+    ]
+    if record.description:
+        lines.append(f"Description: {record.description}")
+    if record.crisis:
+        why = CRISIS_REASONS.get(record.crisis, "words of crisis")
+        lines.append(f"{DANGER_MARK} May be in danger: {why}")
+    lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in record.said]
+    return [
+        *lines,
+        f"Operator: {record.operator}",
+        f"Waited: {format_duration(record.waited)}",
+        f"Started: {_stamp(now)}",
+    ]
 
 
 def _stamp(now: float) -> str:

@@ -20,10 +20,10 @@ from registry.adapter.desk.console import CONSOLE, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.shelf import Shelf
+from registry.core.desk import operators
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
-from registry.core.desk.restart import restore
 from secure.stream import SecureStream
 from wire.desk.messages import (
     DeskJoin,
@@ -100,8 +100,7 @@ class DeskService:
     async def start(self) -> None:
         if not self._started and not self.problem:
             self._started = True
-            places = self._files.load(self.queue.state.estimator)
-            self.apply(restore, self.queue.state, places)
+            self.apply(self._files.load, self.queue.state)
 
     async def close(self) -> None:
         if self._closed or self.problem:
@@ -183,11 +182,8 @@ class DeskService:
 
     def _ended(self, conn: ConnId, reason: str) -> None:
         self._close(conn)
-        try:
-            self.hold_handovers()
-            self.apply(self.queue.disconnected, conn, reason[:200])
-        except Exception as exc:  # pragma: no cover - defensive, as above
-            self.log(f"desk: internal error after a disconnection: {exc!r}")
+        self.hold_handovers()
+        self._safely("after a disconnection", self.queue.disconnected, conn, reason[:200])
 
     def hold_handovers(self) -> None:
         if self.queue.state.holding or self._closed:
@@ -201,13 +197,8 @@ class DeskService:
         def turn(left: int) -> None:
             if left > 0:
                 loop.call_soon(turn, left - 1)
-                return
-            if self._closed:
-                return
-            try:
-                self.apply(self.queue.end_hold)
-            except Exception as exc:  # pragma: no cover - defensive, as for the timer
-                self.log(f"desk: internal error after connections ended: {exc!r}")
+            elif not self._closed:
+                self._safely("after connections ended", self.queue.end_hold)
 
         loop.call_soon(turn, HOLD_TURNS - 1)
 
@@ -241,7 +232,7 @@ class DeskService:
     def revoke(self, name: str) -> str:
         if self.problem:
             return f"  revoke: {self.problem}"
-        if not self.apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
+        if not self.apply(operators.revoke, self.queue.state, name):
             return f"  no operator key authorised for {clean(name)}"
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
@@ -251,7 +242,7 @@ class DeskService:
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
         # kept before anyone is told theirs: a crash must not lose a place just shown
-        self._files.keep(actions, self.queue.state.estimator)
+        self._files.keep(actions, self.queue.state)
         self._after_kept(actions)
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())
@@ -315,12 +306,16 @@ class DeskService:
                 writer.close()
 
     def _tick(self) -> None:
-        if self._closed:
-            return
+        if not self._closed:
+            self._safely("in the timer", self.queue.timer)
+
+    def _safely(self, when: str, entry: Callable[..., None], *args: object) -> None:
+        """`apply`, an error logged as internal `when` it happened: a bug must cost one event,
+        never the registry."""
         try:
-            self.apply(self.queue.timer)
+            self.apply(entry, *args)
         except Exception as exc:  # pragma: no cover - defensive
-            self.log(f"desk: internal error in the timer: {exc!r}")
+            self.log(f"desk: internal error {when}: {exc!r}")
 
 
 def _refusal(exc: LateFrame | DecodeError) -> str:

@@ -1,5 +1,6 @@
 """What the desk's core asks its adapter to do (`ConnId` names the adapter's connections);
-its `Log` lines, the registry core's, never hold a person's full number."""
+its `Log` lines, the registry core's, never hold a person's full number. What the adapter
+keeps of the state on disk: `KeptPlace`."""
 
 from __future__ import annotations
 
@@ -81,24 +82,5 @@ class KeptPlace(
     said: tuple[str, ...] = ()
 
 
-class KeepPlaces(Struct, frozen=True):
-    """Keep `places` on disk, in place of what was kept: those served first, then those waiting."""
-
-    places: tuple[KeptPlace, ...]
-
-
-class KeepOperators(Struct, frozen=True):
-    keys: tuple[tuple[str, str], ...]
-
-
-Action = (
-    DeskSend
-    | Close
-    | Log
-    | SessionStarted
-    | SessionLine
-    | SessionEnded
-    | KeepPlaces
-    | KeepOperators
-)
+Action = DeskSend | Close | Log | SessionStarted | SessionLine | SessionEnded
 Emit = Callable[[Action], None]

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 import msgspec
 
 from registry.core.credentials import token_matches
+from registry.core.desk import sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
-from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.notices import words_of_crisis
-from registry.core.desk.sessions import DeskSessions, Ending, already_over
+from registry.core.desk.limits import ARRIVALS_INTERVAL, DeskSettings, room_is_full, work_bits
+from registry.core.desk.operators import alert
 from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import (
+    CRISIS_WAITING,
     DeskCrisis,
     DeskEnd,
     DeskGiveUp,
@@ -36,6 +37,7 @@ from wire.desk.text import (
     crisis_reason,
     description_problem,
     format_estimate,
+    keep_said,
     name_problem,
     speaks_of_crisis,
     topic_label,
@@ -86,220 +88,201 @@ def source_refusal(
     return None
 
 
-class Persons:
-    def __init__(self, s: DeskState, sessions: DeskSessions) -> None:
-        self._s = s
-        self._sessions = sessions
+def join(s: DeskState, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
+    """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal."""
+    # first, whatever happens next: a refused person in crisis needs it most
+    crisis = crisis_reason(msg.topic, msg.description)
+    if crisis:
+        emit(DeskSend(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+    if msg.wire != WIRE_VERSION:
+        s.refuse_wire(conn, msg, "desk client", emit)
+        return
+    phone = normalise_phone(msg.phone)
+    problem = _join_problem(msg, phone)
+    if problem is not None or phone is None:
+        reason = problem or "Invalid request."
+        log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
+        s.refuse(conn, msg.id, reason, emit, log=log)
+        return
+    held = _held(s, msg.token, phone)
+    if held is not None:
+        _take_back(s, conn, held, msg, emit)
+        return
+    msg = msgspec.structs.replace(msg, phone=phone)  # as the desk keeps it: normalised
+    if _work_asked(s, conn, msg, emit):
+        return
+    refusal = _refusal(s, conn, msg, now)
+    if refusal is not None:
+        s.refuse(conn, msg.id, refusal[0], emit, log=refusal[1])
+        return
+    person = Person(
+        token=s.new_token(),
+        name=_masked_name(msg.name),
+        phone=msg.phone,
+        topic=msg.topic,
+        description=msg.description.strip(),
+        joined=now,
+        conn=conn,
+        address=s.source(conn).address,
+        key=s.source(conn).key,
+        crisis=crisis,
+        noticed_on=conn if crisis else None,
+    )
+    _admit(s, person, msg.id, emit)
 
-    def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
-        """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal."""
-        s = self._s
-        # first, whatever happens next: a refused person in crisis needs it most
-        crisis = crisis_reason(msg.topic, msg.description)
-        if crisis:
-            emit(DeskSend(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
-        if msg.wire != WIRE_VERSION:
-            s.refuse_wire(conn, msg, "desk client", emit)
-            return
-        phone = normalise_phone(msg.phone)
-        problem = _join_problem(msg, phone)
-        if problem is not None or phone is None:
-            reason = problem or "Invalid request."
-            log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
-            s.refuse(conn, msg.id, reason, emit, log=log)
-            return
-        held = self._held(msg.token, phone)
-        if held is not None:
-            self._take_back(conn, held, msg, now, emit)
-            return
-        msg = msgspec.structs.replace(msg, phone=phone)  # as the desk keeps it: normalised
-        if not self._work_asked(conn, msg, emit) and self._admitted(conn, msg, crisis, now, emit):
-            self._admit(conn, msg, crisis, now, emit)
 
-    def _held(self, token: str, phone: str | None) -> Person | None:
-        held = holder(self._s.waiting, token)
-        if held is None or phone is None or phone_key(held.phone) != phone_key(phone):
-            return None
-        return held
+def _held(s: DeskState, token: str, phone: str | None) -> Person | None:
+    held = holder(s.waiting, token)
+    if held is None or phone is None or phone_key(held.phone) != phone_key(phone):
+        return None
+    return held
 
-    def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
-        s = self._s
-        bits = work_bits(len(s.waiting))
-        asked = s.puzzles.pop(conn, None)
-        if not bits or (asked is not None and done(asked[0], asked[1], msg.work)):
-            return False
-        seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
-        s.puzzles[conn] = (seed, bits)
-        emit(DeskSend(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
-        return True
 
-    def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
-        s = self._s
-        # Only a join from the same source (key, else address) learns that its number is
-        # here: trying a number tells nobody else who is at the desk. Without the token
-        # nobody takes a place back: an address or a number proves nothing.
-        source = s.source(conn)
-        same = s.with_phone(msg.phone, source.key, source.address)
-        if same is not None and same.held_until is None:
-            s.refuse(conn, msg.id, "This number is already connected to the help desk.", emit)
-            return False
-        refusal = source_refusal(
-            s.people(),
-            key=source.key,
-            address=source.address,
-            in_danger=bool(crisis),
-            limits=s.settings,
+def _work_asked(s: DeskState, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
+    bits = work_bits(len(s.waiting))
+    asked = s.puzzles.pop(conn, None)
+    if not bits or (asked is not None and done(asked[0], asked[1], msg.work)):
+        return False
+    seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
+    s.puzzles[conn] = (seed, bits)
+    emit(DeskSend(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
+    return True
+
+
+def _refusal(s: DeskState, conn: ConnId, msg: DeskJoin, now: float) -> tuple[str, Log] | None:
+    """Why `msg` may take no new place, and the log's line; or None."""
+    # Only a join from the same source (key, else address) learns that its number is
+    # here: trying a number tells nobody else who is at the desk. Without the token
+    # nobody takes a place back: an address or a number proves nothing.
+    source = s.source(conn)
+    same = s.with_phone(msg.phone, source.key, source.address)
+    if same is not None and same.held_until is None:
+        reason = "This number is already connected to the help desk."
+        return reason, Log(f"desk: refused: {reason}", reason)
+    in_danger = bool(crisis_reason(msg.topic, msg.description))
+    refusal = source_refusal(
+        s.people(), key=source.key, address=source.address, in_danger=in_danger, limits=s.settings
+    )
+    if refusal is not None:
+        return refusal[0], Log(refusal[1], "desk: places per source")
+    if room_is_full(len(s.waiting), in_danger=in_danger, limits=s.settings):
+        size = len(s.waiting)
+        estimate = s.estimate(msg.topic, size, now)
+        reason = (
+            f"The waiting room is full ({size} people); please try again "
+            f"later. The current estimated wait is "
+            f"{format_estimate(*estimate)}."
         )
-        if refusal is not None:
-            reason, line = refusal
-            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: places per source"))
-            return False
-        if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
-            size = len(s.waiting)
-            estimate = self._s.estimate(msg.topic, size, now)
-            reason = (
-                f"The waiting room is full ({size} people); please try again "
-                f"later. The current estimated wait is "
-                f"{format_estimate(*estimate)}."
-            )
-            line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
-            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: waiting room full"))
-            return False
-        return True
+        line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
+        return reason, Log(line, "desk: waiting room full")
+    return None
 
-    def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
-        s = self._s
-        source = s.source(conn)
-        person = Person(
-            token=s.new_token(),
-            name=_masked_name(msg.name),
-            phone=msg.phone,
-            topic=msg.topic,
-            description=msg.description.strip(),
-            joined=now,
-            conn=conn,
-            address=source.address,
-            key=source.key,
-            crisis=crisis,
-            noticed_on=conn if crisis else None,
-        )
-        s.waiting.append(person)
-        s.conns[conn] = person
-        danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
-        line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-        s.log(line, person, emit)
-        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=False)
-        s.arrivals.append(person)  # told to operators once hand-overs are made
 
-    def _take_back(
-        self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit
-    ) -> None:
-        s = self._s
-        if person.conn is not None and person.conn != conn:
-            # the old one may be half-open: the token proves who this is
-            s.conns.pop(person.conn, None)
-            s.goodbye(
-                person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit
-            )
-        if person in s.waiting:  # the name as given now (a slip put right, say)
-            person.name = _masked_name(msg.name)
-        if person.token != msg.token:  # kept on disk, the place knew its token's hash only
-            s.restored.discard(person.token)
-            person.token = msg.token
-        person.conn = conn
-        person.held_until = None
-        if crisis_reason(msg.topic, msg.description):
-            person.noticed_on = conn  # with the join's answer (see join)
-        s.conns[conn] = person
+def _admit(s: DeskState, person: Person, reply_to: str, emit: Emit) -> None:
+    assert person.conn is not None
+    s.waiting.append(person)
+    s.conns[person.conn] = person
+    crisis = person.crisis
+    danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
+    line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
+    s.log(line, person, emit)
+    s.answer(person, reply_to, restored=False)
+    s.arrivals.append(person)  # told to operators once hand-overs are made
+
+
+def _take_back(s: DeskState, conn: ConnId, person: Person, msg: DeskJoin, emit: Emit) -> None:
+    if person.conn is not None and person.conn != conn:
+        # the old one may be half-open: the token proves who this is
+        s.conns.pop(person.conn, None)
+        s.goodbye(person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit)
+    if person in s.waiting:  # the name as given now (a slip put right, say)
+        person.name = _masked_name(msg.name)
+    if person.token != msg.token:  # kept on disk, the place knew its token's hash only
         s.restored.discard(person.token)
-        s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
-        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=True)
+        person.token = msg.token
+    person.conn = conn
+    person.held_until = None
+    if crisis_reason(msg.topic, msg.description):
+        person.noticed_on = conn  # with the join's answer (see join)
+    s.conns[conn] = person
+    s.restored.discard(person.token)
+    s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
+    s.answer(person, msg.id, restored=True)
 
-    def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
-        """A person who left while their connection was lost gives up their held place."""
-        s = self._s
-        if msg.wire != WIRE_VERSION:
-            reason = wire_refusal(msg.wire, "desk client")
-            s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
-            return
-        held = self._held(msg.token, normalise_phone(msg.phone))
-        said = "You left the help desk; no place was held for you any more."
-        if held is not None:
-            if held.conn is not None:  # a half-open connection of the client that gave up
-                s.conns.pop(held.conn, None)
-                emit(Close(held.conn, "the place was given up"))
-            s.remove_waiting(held)
-            line = (
-                f"desk: {name_for_log(held)} left the waiting room (said once the "
-                "connection was lost)"
-            )
-            s.log(line, held, emit)
-            said = YOU_LEFT
-        s.goodbye(conn, said, "gave up a place", emit)
 
-    def where(self, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
-        s = self._s
-        assert person.conn is not None
-        session = s.session_of(person)
-        if session is not None:
-            said = f"You are being served by {session.operator.name}."
-            s.notice(person.conn, said, emit)
-            return
-        position, k = self._s.position(person)
-        est = self._s.estimate(person.topic, position - 1, now, person)
-        waited = int(person.waited(now))
-        emit(DeskSend(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
+def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
+    """A person who left while their connection was lost gives up their held place."""
+    if msg.wire != WIRE_VERSION:
+        reason = wire_refusal(msg.wire, "desk client")
+        s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
+        return
+    held = _held(s, msg.token, normalise_phone(msg.phone))
+    said = "You left the help desk; no place was held for you any more."
+    if held is not None:
+        if held.conn is not None:  # a half-open connection of the client that gave up
+            s.conns.pop(held.conn, None)
+            emit(Close(held.conn, "the place was given up"))
+        s.remove_waiting(held)
+        line = (
+            f"desk: {name_for_log(held)} left the waiting room (said once the connection was lost)"
+        )
+        s.log(line, held, emit)
+        said = YOU_LEFT
+    s.goodbye(conn, said, "gave up a place", emit)
 
-    def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
-        """A line from `person`: to their operator when it names their session; while waiting,
-        only words of crisis go on, to the operators."""
-        s = self._s
-        assert person.conn is not None
-        session = s.session_of(person)
-        if session is None and not msg.session and speaks_of_crisis(msg.text):
-            words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
-            return
-        if session is None and not msg.session:
-            said = "You are not being served yet; .queue shows where you stand."
-            s.notice(person.conn, said, emit)
-            return
-        if session is None or msg.session != session.id:
-            # it crossed the end of its session: not for whoever serves the person next
-            said = (
-                "Not sent: your session had ended before this line reached the help "
-                f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
-            )
-            s.notice(person.conn, said, emit)
-            return
+
+def where(s: DeskState, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
+    assert person.conn is not None
+    session = s.session_of(person)
+    if session is not None:
+        s.notice(person.conn, f"You are being served by {session.operator.name}.", emit)
+        return
+    position, k = s.position(person)
+    est = s.estimate(person.topic, position - 1, now, person)
+    waited = int(person.waited(now))
+    emit(DeskSend(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
+
+
+def line(s: DeskState, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
+    """A line from `person`: to their operator when it names their session; while waiting,
+    only words of crisis go on, to the operators."""
+    assert person.conn is not None
+    session = s.session_of(person)
+    if session is None and not msg.session and speaks_of_crisis(msg.text):
+        words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
+    elif session is None and not msg.session:
+        said = "You are not being served yet; .queue shows where you stand."
+        s.notice(person.conn, said, emit)
+    elif session is None or msg.session != session.id:
+        # it crossed the end of its session: not for whoever serves the person next
+        said = (
+            "Not sent: your session had ended before this line reached the help "
+            f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
+        )
+        s.notice(person.conn, said, emit)
+    else:
         session.heard += 1
-        # marked for the operator and in the transcript; the person is told nothing more
-        crisis = speaks_of_crisis(msg.text)
-        if self._sessions.say(session, person, msg.text, emit, crisis=crisis) and crisis:
-            line = (
-                f"desk: {name_for_log(person)} wrote words of crisis in their session "
-                f"with {session.operator.name}"
-            )
-            s.log(line, person, emit)
+        sessions.say(s, session, person, msg.text, emit)
 
-    def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
-        s = self._s
-        assert person.conn is not None
-        conn = person.conn
-        session = s.session_of(person)
-        if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-            s.notice(conn, already_over(session.operator.name), emit)
-        elif session is not None:
-            ending = Ending(
-                "ended by the person",
-                to_person=ENDED_TO_PERSON.format("You"),
-                to_operator=ENDED.format(clean(person.name)),
-            )
-            self._sessions.end(session, now, ending, emit)
-        else:
-            s.remove_waiting(person)
-            s.conns.pop(conn, None)
-            s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
-            s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
+
+def leaves(s: DeskState, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
+    assert person.conn is not None
+    conn = person.conn
+    session = s.session_of(person)
+    if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
+        s.notice(conn, sessions.already_over(session.operator.name), emit)
+    elif session is not None:
+        ending = sessions.Ending(
+            "ended by the person",
+            to_person=ENDED_TO_PERSON.format("You"),
+            to_operator=ENDED.format(clean(person.name)),
+        )
+        sessions.end(s, session, now, ending, emit)
+    else:
+        s.remove_waiting(person)
+        s.conns.pop(conn, None)
+        s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
+        s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
@@ -312,3 +295,31 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
 def _masked_name(name: str) -> str:
     """The name given, any number in it masked: every operator sees names."""
     return mask_numbers(name.strip())
+
+
+def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: Emit) -> None:
+    """`person`, waiting, typed words of crisis: operators are told, and the person."""
+    assert person.conn is not None
+    if person.noticed_on != person.conn:
+        # the registry's notice, once per connection: a client that has not seen it
+        # waits for it rather than show its own first (one notice, not two)
+        person.noticed_on = person.conn
+        emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+    person.crisis = CRISIS_WAITING
+    person.said = keep_said(person.said, text)
+    line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
+    s.log(line, person, emit)
+    told = now < person.alerted_at + ARRIVALS_INTERVAL
+    if not told:
+        told = alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
+    if told:
+        said = (
+            "The operators on duty have been told that you may need help urgently; the "
+            "one who serves you will see what you wrote."
+        )
+    else:
+        said = (
+            "No operator is on duty to be told yet; the one who serves you will see what "
+            "you wrote. If you are in danger now, do not wait here: see the notice above."
+        )
+    s.notice(person.conn, said, emit)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk import notices, restart
-from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
+from registry.core.desk import operators, persons, sessions
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.operators import NOBODY_WAITING, Duty
-from registry.core.desk.persons import Persons
-from registry.core.desk.sessions import DeskSessions, Ending
+from registry.core.desk.sessions import Ending
 from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
     DeskEnd,
@@ -34,11 +31,6 @@ from wire.heartbeat import Beat, Heartbeat
 #: as when a connection ends, since the other side may have typed `.quit` not read yet.
 HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
-#: Who sends a message: a connection that has not said who it is (None), a person or an
-#: operator; its handler gets the connection's id for None, else the person or operator.
-Role = type[Person] | type[Operator] | None
-Handler = Callable[[Any, Any, float, Emit], None]
-
 
 class DeskQueue:
     def __init__(
@@ -51,31 +43,8 @@ class DeskQueue:
         settings: DeskSettings = DEFAULTS,
     ) -> None:
         """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised`."""
-        s = DeskState(make_id, make_token, operator_key, authorised, settings)
-        self.state = self._s = s
-        self._sessions = sessions = DeskSessions(s)
-        self.duty = duty = Duty(s, sessions)
-        persons = Persons(s, sessions)
-        self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
-            (None, DeskJoin): persons.join,
-            (None, DeskOperator): duty.on,
-            (None, DeskGiveUp): persons.give_up,
-            (Person, DeskLook): persons.where,
-            (Person, DeskLine): persons.line,
-            (Person, DeskEnd): persons.leaves,
-            (Person, DeskLeave): persons.leaves,
-            (Operator, DeskLook): duty.room,
-            (Operator, DeskFirst): functools.partial(notices.put_first, s),
-            (Operator, DeskLine): duty.line,
-            (Operator, DeskEnd): duty.end,
-            (Operator, DeskServe): duty.serve,
-            (Operator, DeskLeave): duty.off,
-        }
-        if settings.closed:
-            for first in (DeskJoin, DeskOperator, DeskGiveUp):
-                self._handlers[(None, first)] = lambda conn, msg, now, emit: _closed(
-                    s, conn, msg, settings.closed, emit
-                )
+        self.state = self._s = DeskState(make_id, make_token, operator_key, authorised, settings)
+        self._handlers = _CLOSED if settings.closed else HANDLERS
 
     def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
         """A message arrived on `conn`; its first says who it is."""
@@ -92,7 +61,7 @@ class DeskQueue:
             return
         handler = self._handlers.get((None if who is None else type(who), type(message)))
         if handler is not None:
-            handler(conn if who is None else who, message, now, emit)
+            handler(s, conn if who is None else who, message, now, emit)
         elif who is None:
             said = "A help-desk connection starts with DeskJoin or DeskOperator."
             s.refuse(conn, message.id, said, emit)
@@ -107,15 +76,14 @@ class DeskQueue:
         s.links.pop(conn, None)
         s.puzzles.pop(conn, None)
         if isinstance(who, Person):
-            self._sessions.person_gone(who, now, reason, emit)
+            sessions.person_gone(s, who, now, reason, emit)
         elif isinstance(who, Operator):
-            self._sessions.operator_gone(who, now, f"connection lost ({reason})", emit)
+            sessions.operator_gone(s, who, now, f"connection lost ({reason})", emit)
         self._after(now, emit)
 
     def _after(self, now: float, emit: Emit) -> None:
-        self._sessions.settle(now, emit)
-        notices.tell(self._s, now, emit)
-        restart.keep(self._s, emit)
+        sessions.settle(self._s, now, emit)
+        operators.tell(self._s, now, emit)
 
     def hold(self) -> None:
         """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
@@ -123,30 +91,16 @@ class DeskQueue:
         self._s.holding = True
 
     def end_hold(self, now: float, emit: Emit) -> None:
-        """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
-        whose `.end` came meanwhile, still free, that nobody waits."""
-        s = self._s
-        if not s.holding:
-            return
-        s.holding = False
-        served: list[Action] = []
-        self._sessions.hand_over(now, served.append)
-        # the answers kept meanwhile go first: a DeskQueued answers a join before anything
-        # else (position 0 when the person is one of those just served)
-        s.held_answers(now, emit)
-        for action in served:
-            emit(action)
-        ended, s.ended_while_holding = s.ended_while_holding, set()
-        for operator in s.operators.values():
-            if operator.conn in ended and operator.session is None:
-                s.notice(operator.conn, NOBODY_WAITING, emit)
-        self._after(now, emit)
+        """End a `hold`: what was held back settles."""
+        if self._s.holding:
+            self._s.holding = False
+            self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
-        restart.expire(self._s, now, emit)
+        sessions.expire(self._s, now, emit)
         self._after(now, emit)
-        notices.tell_held_back(self._s, now, emit)
+        operators.tell_held_back(self._s, now, emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s
@@ -171,7 +125,7 @@ class DeskQueue:
 
     def next_wake(self) -> float | None:
         s = self._s
-        times = restart.wakes(s) + notices.wakes(s)
+        times = sessions.wakes(s) + operators.wakes(s)
         if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
@@ -188,16 +142,14 @@ class DeskQueue:
         for session in s.sessions():
             # Operators hear the reason once, below, with everyone else.
             ending = Ending("registry closing", to_person=to_person, measure=False)
-            self._sessions.end(session, now, ending, emit)
+            sessions.end(s, session, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
         for held in (s.conns, s.links, s.puzzles, s.operators):
             held.clear()
         s.waiting.clear()
         s.arrivals.clear()
-        s.briefings.clear()
-        # everyone was told the desk is closing, and their clients end: nobody comes back
-        restart.keep(self._s, emit)
+        s.briefings.clear()  # (nobody comes back: no place is kept)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against
@@ -208,10 +160,33 @@ class DeskQueue:
         return self._s.conns.get(conn)
 
 
-def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, reason: str, emit: Emit) -> None:
+def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, now: float, emit: Emit) -> None:
     if isinstance(msg, DeskGiveUp):
-        s.goodbye(conn, reason, "desk closed", emit)
+        s.goodbye(conn, s.settings.closed, "desk closed", emit)
     else:
-        s.refuse(
-            conn, msg.id, reason, emit, log=Log("desk: closed; refused a client", "desk: closed")
-        )
+        log = Log("desk: closed; refused a client", "desk: closed")
+        s.refuse(conn, msg.id, s.settings.closed, emit, log=log)
+
+
+#: Who sends a message: a connection that has not said who it is (None), a person or an
+#: operator; its handler gets the state, then the connection's id for None, else the person
+#: or operator.
+Role = type[Person] | type[Operator] | None
+Handler = Callable[[DeskState, Any, Any, float, Emit], None]
+HANDLERS: dict[tuple[Role, type[DeskMessage]], Handler] = {
+    (None, DeskJoin): persons.join,
+    (None, DeskOperator): operators.on,
+    (None, DeskGiveUp): persons.give_up,
+    (Person, DeskLook): persons.where,
+    (Person, DeskLine): persons.line,
+    (Person, DeskEnd): persons.leaves,
+    (Person, DeskLeave): persons.leaves,
+    (Operator, DeskLook): operators.room,
+    (Operator, DeskFirst): operators.put_first,
+    (Operator, DeskLine): operators.line,
+    (Operator, DeskEnd): operators.end,
+    (Operator, DeskServe): operators.serve,
+    (Operator, DeskLeave): operators.off,
+}
+#: A closed desk refuses whoever comes, and says why.
+_CLOSED = HANDLERS | {(None, first): _closed for first in (DeskJoin, DeskOperator, DeskGiveUp)}

@@ -1,4 +1,5 @@
-"""DeskSessions: who is handed to which free operator, what is said in one, and how it ends."""
+"""Sessions: who is handed to which free operator, what is said in one, and how it ends; the
+places held for their people to come back, after a lost connection or a crash."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from registry.core.desk.actions import (
     Close,
     DeskSend,
     Emit,
+    KeptPlace,
     Log,
     SessionEnded,
     SessionLine,
     SessionStarted,
 )
+from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import (
     Conversation,
     DeskState,
@@ -23,8 +26,13 @@ from registry.core.desk.state import (
     name_for_log,
 )
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
-from wire.desk.phone import scrub_phone
-from wire.desk.text import MAX_DESK_LINE, format_duration
+from wire.desk.text import (
+    MAX_DESK_LINE,
+    crisis_reason,
+    format_duration,
+    speaks_of_crisis,
+    stronger_crisis,
+)
 from wire.names import name_key
 from wire.shown_text import clean
 
@@ -39,191 +47,325 @@ class Ending(Struct, frozen=True):
     measure: bool = True
 
 
-class DeskSessions:
-    def __init__(self, s: DeskState) -> None:
-        self._s = s
-
-    def settle(self, now: float, emit: Emit) -> None:
-        """Hand over, then push positions; neither while held."""
-        if not self._s.holding:
-            self.hand_over(now, emit)
-            self._s.push(now, emit)
-
-    def hand_over(self, now: float, emit: Emit) -> None:
-        """Give every free operator the earliest connected person it serves (the one free
-        longest first)."""
-        s = self._s
-        if s.paused(now):
-            return
-        # operators kept for someone after a restart take nobody else
-        kept_for = {name_key(p.awaits) for p in s.waiting if p.awaits}
-        for person in list(s.waiting):
-            if person.conn is None:
-                continue
-            # A conversation cut by the restart resumes whatever its operator now serves:
-            # `.serve` chooses who is taken next, never ends a conversation in progress.
-            free = [
-                o
-                for o in s.operators.values()
-                if o.session is None
-                and may_take(o, person)
-                and (person.awaits or name_key(o.name) not in kept_for)
-            ]
-            if free:
-                self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
-
-    def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
-        s = self._s
-        assert person.conn is not None
-        resumed = bool(person.awaits)
-        if resumed:
-            person.awaits = ""
-            said = "The help desk was restarted; your conversation with {} resumes."
-            s.notice(person.conn, said.format(operator.name), emit)
-            s.notice(operator.conn, said.format(clean(person.name)), emit)
-        s.remove_waiting(person)
-        session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
-        operator.session = session
-        waited = person.waited(now)
-        emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
-        told = DeskSession(
-            s.make_id(), session.id, person.name, person.phone, person.topic,
-            person.description, round(waited), person.crisis, person.said,
-        )  # fmt: skip
-        emit(DeskSend(operator.conn, told))
-        emit(_started(session, waited))
-        line = (
-            f"desk: {operator.name} serves {name_for_log(person)} "
-            f"(topic {person.topic}, waited {format_duration(waited)})"
-        )
-        s.log(line, person, emit)
-
-    def say(
-        self,
-        session: Conversation,
-        by: Person | Operator,
-        text: str,
-        emit: Emit,
-        *,
-        crisis: bool = False,
-    ) -> bool:
-        """`text` from `by` to the other side of `session` and the transcript: whether it went
-        (too long is refused back, blank goes nowhere)."""
-        person, operator = session.person, session.operator
-        source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
-        assert source is not None and to is not None
-        if len(text) > MAX_DESK_LINE:
-            self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.", emit)
-            return False
-        if not text.strip():
-            return False
-        emit(DeskSend(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
-        name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
-        emit(SessionLine(session.id, name, said, crisis))
-        return True
-
-    def end(self, session: Conversation, now: float, ending: Ending, emit: Emit) -> None:
-        """End `session` as `ending` says; the person's connection closes unless requeued."""
-        s = self._s
-        person, operator = session.person, session.operator
-        length = now - session.started
-        operator.session = None
-        operator.free_since = now
-        person.served += length
-        if ending.measure and not ending.requeue and not session.resumed:
-            # only a whole session counts (a resumed one began in the run before)
-            s.estimator.record(person.topic, length)
-        emit(SessionEnded(session.id, ending.why, length))
-        line = (
-            f"desk: session of {name_for_log(person)} with {operator.name} ended "
-            f"({ending.why}; {format_duration(length)})"
-        )
-        s.log(line, person, emit)
-        if ending.to_operator is not None and operator.conn in s.conns:
-            emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
-        if person.conn is None or person.conn not in s.conns:
-            return
-        if ending.to_person is not None:
-            # Lines that cross the end are counted for a connection about to close;
-            # one that stays is answered line by line (see Persons.line).
-            heard = -1 if ending.requeue else session.heard
-            told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-            emit(DeskSend(person.conn, told))
-        if ending.requeue:
-            # the same token: a client that never hears of this (its connection broken
-            # too) takes the place at the front back with the token it holds
-            person.shown = None
-            self._s.to_front(person)
-        else:
-            emit(Close(person.conn, "session ended"))
-            s.conns.pop(person.conn, None)
-
-    def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
-        emit(Log(f"desk: operator {operator.name} {why}"))
-        session = operator.session
-        self._s.operators.pop(operator.conn, None)
-        if session is None:
-            return
-        person = session.person
-        if why == "went off duty":
-            gone = f"{operator.name} went off duty"
-        else:
-            gone = f"{operator.name}'s connection was lost"
-        told = f"{gone}; you are back at the front of the waiting room."
-        self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
-        self.tell_queued_first(person, "", now, emit, restored=False)
-
-    def tell_queued_first(
-        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
-    ) -> None:
-        served: list[Action] = []
-        self.hand_over(now, served.append)
-        self._s.tell_queued(person, reply_to, now, emit, restored=restored)
-        for action in served:
-            emit(action)
-
-    def person_gone(self, person: Person, now: float, reason: str, emit: Emit) -> None:
-        """`person`'s connection broke: their place is held (at the front, from a session)."""
-        s = self._s
-        session = s.session_of(person)
-        held = format_duration(s.settings.grace)
-        if session is not None:
-            told = (
-                f"{clean(person.name)}'s connection was lost ({reason}); the session has "
-                f"ended. They keep a place at the front of the waiting room for {held}."
-            )
-            why = f"person's connection lost ({reason})"
-            self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
-            self._s.hold_place(person, now)
-            self._s.to_front(person)
-            line = (
-                f"desk: {name_for_log(person)} lost the connection while being served; "
-                f"place at the front held for {held}"
-            )
-            s.log(line, person, emit)
-        elif person in s.waiting:
-            self._s.hold_place(person, now)
-            line = (
-                f"desk: {name_for_log(person)} lost the connection ({reason}); "
-                f"place held for {held}"
-            )
-            s.log(line, person, emit)
+#: What an operator who ended a session hears when nobody is handed to it next.
+NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
-def _started(session: Conversation, waited: float) -> SessionStarted:
-    person = session.person
-    return SessionStarted(
-        session.id,
-        scrub_phone(clean(person.name), person.phone),
-        person.masked,
-        person.topic,
-        scrub_phone(clean(person.description), person.phone),
-        session.operator.name,
-        waited,
-        person.crisis,
-        tuple(scrub_phone(clean(line), person.phone) for line in person.said),
+def settle(s: DeskState, now: float, emit: Emit) -> None:
+    """Hand over, answer the joins (before the hand-overs: a DeskQueued answers a join before
+    anything else, position 0 for one just served), tell who ended a session and was given
+    nobody, then push positions; none while held."""
+    if s.holding:
+        return
+    served: list[Action] = []
+    hand_over(s, now, served.append)
+    s.tell_queued(now, emit)
+    for action in served:
+        emit(action)
+    ended, s.ended = s.ended, []
+    for operator in ended:
+        if operator.session is None and s.operators.get(operator.conn) is operator:
+            s.notice(operator.conn, NOBODY_WAITING, emit)
+    s.push(now, emit)
+
+
+def hand_over(s: DeskState, now: float, emit: Emit) -> None:
+    """Give every free operator the earliest connected person it serves (the one free
+    longest first, then the one on duty longest)."""
+    if s.paused(now):
+        return
+    # operators kept for someone after a restart take nobody else
+    kept_for = {name_key(p.awaits) for p in s.waiting if p.awaits}
+    for person in list(s.waiting):
+        if person.conn is None:
+            continue
+        # A conversation cut by the restart resumes whatever its operator now serves:
+        # `.serve` chooses who is taken next, never ends a conversation in progress.
+        free = [
+            o
+            for o in s.operators.values()
+            if o.session is None
+            and may_take(o, person)
+            and (person.awaits or name_key(o.name) not in kept_for)
+        ]
+        if free:
+            _start(s, person, min(free, key=lambda o: o.free_since), now, emit)
+
+
+def _start(s: DeskState, person: Person, operator: Operator, now: float, emit: Emit) -> None:
+    assert person.conn is not None
+    resumed = bool(person.awaits)
+    if resumed:
+        person.awaits = ""
+        said = "The help desk was restarted; your conversation with {} resumes."
+        s.notice(person.conn, said.format(operator.name), emit)
+        s.notice(operator.conn, said.format(clean(person.name)), emit)
+    s.remove_waiting(person)
+    session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
+    operator.session = session
+    waited = person.waited(now)
+    emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+    told = DeskSession(
+        s.make_id(), session.id, person.name, person.phone, person.topic,
+        person.description, round(waited), person.crisis, person.said,
+    )  # fmt: skip
+    emit(DeskSend(operator.conn, told))
+    scrub = person.scrubbed
+    emit(SessionStarted(
+        session.id, scrub(person.name), person.masked, person.topic, scrub(person.description),
+        operator.name, waited, person.crisis, tuple(scrub(line) for line in person.said),
+    ))  # fmt: skip
+    line = (
+        f"desk: {operator.name} serves {name_for_log(person)} "
+        f"(topic {person.topic}, waited {format_duration(waited)})"
     )
+    s.log(line, person, emit)
+
+
+def say(s: DeskState, session: Conversation, by: Person | Operator, text: str, emit: Emit) -> None:
+    """`text` from `by` to the other side of `session` and the transcript (too long is refused
+    back, blank goes nowhere); a person's words of crisis are marked, and logged."""
+    person, operator = session.person, session.operator
+    source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
+    assert source is not None and to is not None
+    if len(text) > MAX_DESK_LINE:
+        s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.", emit)
+        return
+    if not text.strip():
+        return
+    emit(DeskSend(to, DeskLine(s.make_id(), by.name, text, session.id)))
+    crisis = by is person and speaks_of_crisis(text)
+    emit(SessionLine(session.id, person.scrubbed(by.name), person.scrubbed(text), crisis))
+    if crisis:  # marked for the operator and in the transcript; the person is told nothing
+        line = (
+            f"desk: {name_for_log(person)} wrote words of crisis in their session "
+            f"with {operator.name}"
+        )
+        s.log(line, person, emit)
+
+
+def end(s: DeskState, session: Conversation, now: float, ending: Ending, emit: Emit) -> None:
+    """End `session` as `ending` says; the person's connection closes unless requeued."""
+    person, operator = session.person, session.operator
+    length = now - session.started
+    operator.session = None
+    operator.free_since = now
+    person.served += length
+    if ending.measure and not ending.requeue and not session.resumed:
+        # only a whole session counts (a resumed one began in the run before)
+        s.estimator.record(person.topic, length)
+    emit(SessionEnded(session.id, ending.why, length))
+    line = (
+        f"desk: session of {name_for_log(person)} with {operator.name} ended "
+        f"({ending.why}; {format_duration(length)})"
+    )
+    s.log(line, person, emit)
+    if ending.to_operator is not None and operator.conn in s.conns:
+        emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+    if person.conn is None or person.conn not in s.conns:
+        return
+    if ending.to_person is not None:
+        # Lines that cross the end are counted for a connection about to close;
+        # one that stays is answered line by line (see persons.line).
+        heard = -1 if ending.requeue else session.heard
+        told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
+        emit(DeskSend(person.conn, told))
+    if ending.requeue:
+        # the same token: a client that never hears of this (its connection broken
+        # too) takes the place at the front back with the token it holds
+        person.shown = None
+        s.to_front(person)
+    else:
+        emit(Close(person.conn, "session ended"))
+        s.conns.pop(person.conn, None)
+
+
+def operator_gone(s: DeskState, operator: Operator, now: float, why: str, emit: Emit) -> None:
+    emit(Log(f"desk: operator {operator.name} {why}"))
+    session = operator.session
+    s.operators.pop(operator.conn, None)
+    if session is None:
+        return
+    person = session.person
+    if why == "went off duty":
+        gone = f"{operator.name} went off duty"
+    else:
+        gone = f"{operator.name}'s connection was lost"
+    told = f"{gone}; you are back at the front of the waiting room."
+    end(s, session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
+    s.answer(person, "", restored=False)
+
+
+def person_gone(s: DeskState, person: Person, now: float, reason: str, emit: Emit) -> None:
+    """`person`'s connection broke: their place is held (at the front, from a session)."""
+    session = s.session_of(person)
+    held = format_duration(s.settings.grace)
+    if session is not None:
+        told = (
+            f"{clean(person.name)}'s connection was lost ({reason}); the session has "
+            f"ended. They keep a place at the front of the waiting room for {held}."
+        )
+        why = f"person's connection lost ({reason})"
+        end(s, session, now, Ending(why, to_operator=told, requeue=True), emit)
+        s.hold_place(person, now)
+        s.to_front(person)
+        line = (
+            f"desk: {name_for_log(person)} lost the connection while being served; "
+            f"place at the front held for {held}"
+        )
+        s.log(line, person, emit)
+    elif person in s.waiting:
+        s.hold_place(person, now)
+        line = f"desk: {name_for_log(person)} lost the connection ({reason}); place held for {held}"
+        s.log(line, person, emit)
 
 
 def already_over(serving: str) -> str:
     return f"That session was already over; your session with {serving} goes on."
+
+
+def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> None:
+    """Hold `places`, kept by the run before, as if each connection had just broken.
+    Call before any connection."""
+    for place in sorted(places, key=lambda place: not place.back):
+        danger = bool(place.crisis or crisis_reason(place.topic, place.description))
+        full = room_is_full(len(s.waiting), in_danger=danger, limits=s.settings)
+        if full or any(p.token == place.token for p in s.waiting):
+            continue  # a copy of a place cannot be a second one
+        person = _held(s, place, now)
+        s.waiting.append(person)
+        s.restored.add(person.token)
+    s.settle_until = now + RESTART_SETTLE
+    if s.waiting:
+        count = len(s.waiting)
+        places_text = "1 place" if count == 1 else f"{count} places"
+        held = format_duration(_reclaim(s))
+        line = (
+            f"desk: {places_text} kept from before the registry stopped, held for "
+            f"{held} for their people to "
+            f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
+            "while they reconnect"
+        )
+        emit(Log(line))
+
+
+def _reclaim(s: DeskState) -> float:
+    return min(s.settings.grace, s.settings.reclaim_window)
+
+
+def _held(s: DeskState, place: KeptPlace, now: float) -> Person:
+    served = max(0.0, place.served)
+    in_session = 0.0
+    if place.serving_since is not None:
+        in_session = max(0.0, now - place.serving_since)
+    return Person(
+        token=place.token,
+        name=place.name,
+        phone=place.phone,
+        topic=place.topic,
+        description=place.description,
+        joined=min(place.joined, now) - served,
+        conn=None,
+        address=place.address,
+        held_until=now + _reclaim(s),
+        awaits=place.operator,
+        awaits_until=now + s.settings.grace if place.operator else 0.0,
+        served=served + in_session,
+        back=place.back,
+        crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
+        said=place.said,
+    )
+
+
+def wakes(s: DeskState) -> list[float]:
+    times = [p.held_until for p in s.waiting if p.held_until is not None]
+    times += [p.awaits_until for p in s.waiting if p.awaits]
+    if s.restored and s.settle_until > float("-inf"):
+        times.append(s.settle_until)
+    return times
+
+
+def expire(s: DeskState, now: float, emit: Emit) -> None:
+    """Give up places held too long, then part who were kept for each other too long."""
+    if now >= s.settle_until:
+        s.settle_until = float("-inf")  # settled: nothing more to wake for
+    for person in list(s.waiting):
+        if person.held_until is not None and now >= person.held_until:
+            give_up(s, person, emit)
+    _stop_awaiting(s, now, emit)  # after the places given up: they say more
+
+
+def give_up(s: DeskState, person: Person, emit: Emit) -> None:
+    s.remove_waiting(person)
+    said = f"{clean(person.name)} did not come back; you take the next person."
+    _tell_kept_operator(s, person, said, emit)
+    line = f"desk: {name_for_log(person)} did not come back in time; place given up"
+    s.log(line, person, emit)
+
+
+def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
+    for person in s.waiting:
+        if not person.awaits or now < person.awaits_until:
+            continue
+        name = clean(person.name)
+        said = f"{name} is not back yet; you take the next person."
+        _tell_kept_operator(s, person, said, emit)
+        if person.conn is not None:
+            said = f"{person.awaits} is not back; the next free operator will serve you."
+            s.notice(person.conn, said, emit)
+        line = (
+            f"desk: {name_for_log(person)} and {person.awaits} were not together "
+            "again in time; no longer kept for each other"
+        )
+        s.log(line, person, emit)
+        person.awaits, person.shown = "", None  # a push with the usual figures
+
+
+def _tell_kept_operator(s: DeskState, person: Person, text: str, emit: Emit) -> None:
+    operator = s.operator_named(person.awaits) if person.awaits else None
+    if operator is not None:
+        s.notice(operator.conn, text, emit)
+
+
+def kept_for(s: DeskState, operator: Operator, now: float, emit: Emit) -> None:
+    """Tell `operator`, just on duty, of each person kept for it and not back yet."""
+    for person in s.waiting:
+        if person.conn is None and person.awaits and may_take(operator, person):
+            name = clean(person.name)
+            held = person.held_until if person.held_until is not None else float("inf")
+            left = format_duration(min(person.awaits_until, held) - now)
+            said = (
+                f"The help desk was restarted while you served {name}; your "
+                f"conversation resumes as soon as {name} is back (you take nobody "
+                f"else until then, for up to {left})."
+            )
+            s.notice(operator.conn, said, emit)
+
+
+def places(s: DeskState) -> tuple[KeptPlace, ...]:
+    """The places to keep on disk, for their people to come back after a crash: those served
+    first, then those waiting."""
+    # those served would be put back at the front, with the others put back, in the
+    # order they joined (DeskState.to_front); `joined` as kept leaves out time served
+    sessions = {session.person: session for session in s.sessions()}
+    front = list(sessions) + [p for p in s.waiting if p.back]
+    front.sort(key=lambda person: person.joined)
+    rest = [p for p in s.waiting if not p.back]
+    return tuple(
+        KeptPlace(
+            p.token,
+            p.name,
+            p.phone,
+            p.topic,
+            p.description,
+            p.address,
+            p.joined + p.served,
+            operator=sessions[p].operator.name if p in sessions else p.awaits,
+            back=index < len(front),
+            served=p.served,
+            serving_since=sessions[p].started if p in sessions else None,
+            crisis=p.crisis,
+            said=p.said,
+        )
+        for index, p in enumerate(front + rest)
+    )

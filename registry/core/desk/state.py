@@ -3,13 +3,12 @@ the waiting line: positions, estimates, the order of those put back, what is sai
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 
 from msgspec import Struct, field
 
-from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeptPlace, Log
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.estimate import Busy, Estimator, whole
 from registry.core.desk.limits import DeskSettings
 from wire.desk.messages import (
@@ -55,7 +54,7 @@ class Person(Struct, eq=False):
     served: float = 0.0  # seconds spent being served since joining: not waiting
     back: bool = False  # put back at the front (see DeskState.to_front)
     # after a restart: the name of the operator who was serving them, and until when the
-    # two are kept for each other (see DeskQueue.restore)
+    # two are kept for each other (see sessions.restore)
     awaits: str = ""
     awaits_until: float = 0.0
     crisis: str = ""  # why they may be in danger (CRISIS_*), "" if nothing says so
@@ -66,6 +65,10 @@ class Person(Struct, eq=False):
     @property
     def masked(self) -> str:
         return mask_phone(self.phone)
+
+    def scrubbed(self, text: str) -> str:
+        """`text` as shown, this person's number in it masked: for the log and transcripts."""
+        return scrub_phone(clean(text), self.phone)
 
     def waited(self, now: float) -> float:
         return max(0.0, now - self.joined - self.served)
@@ -78,7 +81,6 @@ class Operator(Struct, eq=False):
     name: str
     topics: frozenset[int]
     free_since: float
-    order: int  # tie-break between operators free since the same moment
     session: Conversation | None = None
     told_at: float = float("-inf")  # the last "... is waiting" notice
     untold: list[Person] = field(default_factory=list)  # arrivals held back since
@@ -136,19 +138,17 @@ class DeskState:
         self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
         self.puzzles: dict[ConnId, tuple[str, int]] = {}  # (seed, bits) asked, see DeskWork
-        self.order = itertools.count()  # tie-break of operators free since the same moment
-        # -- what is kept on disk; after `restore`, the tokens not yet taken back, and until
-        # when nobody is served (RESTART_SETTLE)
-        self.kept: tuple[KeptPlace, ...] = ()
+        # -- after `restore`, the tokens not yet taken back, and until when nobody is served
+        # (RESTART_SETTLE)
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        # -- between `hold` and `end_hold`: the operators whose `.end` came, and the
-        # DeskQueued answers due (person, connection, reply_to, restored)
-        self.holding = False
-        self.ended_while_holding: set[ConnId] = set()
-        self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
-        # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
-        # of who just joined, unless taken; to who just came on duty, of who may be in danger
+        self.holding = False  # between `hold` and `end_hold`
+        # -- due once hand-overs are made: the DeskQueued answers (person, connection,
+        # reply_to, restored); to operators who typed `.end`, if given nobody; notices
+        # (operators.tell) of who just joined, unless taken, and to who just came on duty, of
+        # who may be in danger
+        self.answers: list[tuple[Person, ConnId, str, bool]] = []
+        self.ended: list[Operator] = []
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
@@ -197,7 +197,7 @@ class DeskState:
         emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
     def log(self, line: str, person: Person, emit: Emit) -> None:
-        emit(Log(scrub_phone(clean(line), person.phone)))
+        emit(Log(person.scrubbed(line)))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
         """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
@@ -303,32 +303,27 @@ class DeskState:
         ]
         return DeskRoom(self.make_id(), reply_to, tuple(rows))
 
-    def tell_queued(
-        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
-    ) -> None:
-        """Tell `person` where they stand (DeskQueued), or at `end_hold` while held."""
+    def answer(self, person: Person, reply_to: str, *, restored: bool) -> None:
+        """Tell `person` where they stand (DeskQueued) once hand-overs are made."""
         assert person.conn is not None
-        s = self
-        if s.holding:
-            s.answers_held.append((person, person.conn, reply_to, restored))
-            return
-        if person in s.waiting:
-            position, k = self.position(person)
-            est = self._shown(person, position, k, now)
-        else:  # served at once
-            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
-        queued = DeskQueued(
-            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
-            restored, est,
-        )  # fmt: skip
-        emit(DeskSend(person.conn, queued))
+        self.answers.append((person, person.conn, reply_to, restored))
 
-    def held_answers(self, now: float, emit: Emit) -> None:
-        """The answers held, to those still on the connection they were for."""
-        held, self.answers_held = self.answers_held, []
-        for person, conn, reply_to, restored in held:
-            if person.conn == conn and self.conns.get(conn) is person:
-                self.tell_queued(person, reply_to, now, emit, restored=restored)
+    def tell_queued(self, now: float, emit: Emit) -> None:
+        """The answers due, to those still on the connection they were for."""
+        answers, self.answers = self.answers, []
+        for person, conn, reply_to, restored in answers:
+            if person.conn != conn or self.conns.get(conn) is not person:
+                continue
+            if person in self.waiting:
+                position, k = self.position(person)
+                est = self._shown(person, position, k, now)
+            else:  # served at once
+                position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
+            queued = DeskQueued(
+                self.make_id(), reply_to, person.token, person.topic, position, k,
+                int(self.settings.grace), restored, est,
+            )  # fmt: skip
+            emit(DeskSend(conn, queued))
 
     def push(self, now: float, emit: Emit) -> None:
         """Push the positions that changed, each at most every push_interval (else `due` then)."""
