@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from peer.core import actions as pa
-from peer.core import commands as cmd
 from peer.core.direct import DirectChats
 from peer.core.dispatch import PeerCore
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
@@ -104,7 +103,7 @@ def test_who_marks_those_away_and_online() -> None:
         ),
         (),
     )
-    typed.who(cmd.Who(), T0, out.append)
+    typed.who("", T0, out.append)
     assert prints(out)[1:] == [
         "  alice  online   (you)",
         "  bob    online   (away: lunch)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core import commands as cmd
 from peer.core.direct import DirectChats
 from peer.core.shared import NO_USER, Shared
 from peer.core.typed_commands import Commands
@@ -23,38 +22,38 @@ def test_a_channel_post_is_kept_until_settled_and_sent() -> None:
     made, out = shared(), list[pa.Action]()
     registry = link(made)
     typed = Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
-    typed.send_all(cmd.SendAll("hi all"), T0, out.append)
+    typed.send_all("hi all", T0, out.append)
     post = ChannelPost("a-1", "alice", "tok", "hi all")
     assert made.settling.records == [post] and sent(out) == [post]
 
 
 def test_dereg_and_reg_are_for_ourselves_and_only_when_they_change_something() -> None:
     typed, out = commands(), list[pa.Action]()
-    typed.dereg(cmd.Dereg("bob"), T0, out.append)
-    typed.reg(cmd.Reg("alice"), T0, out.append)
+    typed.dereg("bob", T0, out.append)
+    typed.reg("alice", T0, out.append)
     assert prints(out) == [
         "[You can only dereg yourself (dereg alice).]",
         "[You are already registered.]",
     ]
-    typed.dereg(cmd.Dereg("ALICE"), T0, out.append)
+    typed.dereg("ALICE", T0, out.append)
     assert sent(out) == [Deregister("a-1", "alice", "tok", False, "")]
     offline, out = commands(registered=False), []
-    offline.reg(cmd.Reg("alice"), T0, out.append)
+    offline.reg("alice", T0, out.append)
     assert [type(m) for m in sent(out)] == [Register]
 
 
 def test_who_help_rooms_and_mistakes() -> None:
     made = shared()
     typed, out = commands(made=made), list[pa.Action]()
-    typed.who(cmd.Who(), T0, out.append)
+    typed.who("", T0, out.append)
     assert prints(out)[0] == "[Registered names:]"
     out.clear()
-    typed.help(cmd.Help("who"), T0, out.append)
-    typed.mistake(cmd.Mistake("Usage: who [-l]"), T0, out.append)
-    typed.list_rooms("", T0, out.append)
+    typed.help("who", T0, out.append)
+    typed.mistake("Usage: who [-l]", T0, out.append)
+    typed.list_rooms(T0, out.append)
     assert prints(out)[-1] == "[Usage: who [-l]]" and sent(out) == [RoomsRequest("a-1")]
     made.state.room = "lobby"
-    typed.for_server(cmd.ForServer("/who"), T0, out.append)
+    typed.for_server("/who", T0, out.append)
     assert prints(out)[-1] == "[Not said in lobby; in a room, commands need their /: /who]"
 
 
