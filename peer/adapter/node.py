@@ -33,7 +33,6 @@ from peer.core.actions import (
     Action,
     Addr,
     AskRegistryKey,
-    Dated,
     ExitPeer,
     FileDatagram,
     ForFiles,
@@ -336,8 +335,7 @@ class PeerNode:
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Held: self.state.seen.hold,
             SendSealed: self._send,
-            Print: console.show,
-            Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
+            Print: lambda a: console.show(as_of(a, time.time()) if a.style == "history" else a),
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),

@@ -33,16 +33,13 @@ class SendStream(Struct, frozen=True, gc=False):
 
 class Print(Struct, frozen=True, gc=False):
     """Show a line to the user. `style` is one of "system", "error", "info", "message",
-    "channel", "room", "history"; `who` names the person the line is from, for colouring."""
+    "channel", "room", "history"; `who` names the person the line is from, for colouring.
+    A "history" line, "[history <date> <time>] ...", of a room's history, is shown without
+    its date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
 
     text: str
     style: str = "system"
     who: str = ""
-
-
-class Dated(Print, frozen=True):
-    """Show a line of a room's history, "[history <date> <time>] ...": the adapter drops its
-    date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
 
 
 class Remember(Struct, frozen=True, gc=False):
@@ -172,7 +169,6 @@ Action = (
     SendSealed
     | SendStream
     | Print
-    | Dated
     | Remember
     | Prompt
     | Shown
