@@ -83,7 +83,7 @@ class Host:
     life: int = 0
     #: the shown-ids log: pairs shown and lines held, in order (survives a kill)
     seen: list[tuple[str, str] | pa.Held] = field(default_factory=list)
-    #: the room kept on disk (KeepRoom)
+    #: the room kept on disk (Keep)
     room: str = ""
     #: every message the peer logged durably (held for the registry, or a save), in order
     durable: list[Message] = field(default_factory=list)
@@ -482,7 +482,7 @@ class SimNet:
                 case pa.Remember(name, token):
                     host.token = token
                     host.files[name] = token
-                case pa.KeepRoom(room):
+                case pa.Keep("room", room):
                     host.room = room
                 case pa.Shown(shown):
                     host.seen.extend(shown)

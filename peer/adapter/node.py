@@ -37,9 +37,7 @@ from peer.core.actions import (
     FileDatagram,
     ForFiles,
     Held,
-    KeepRegistries,
-    KeepRoom,
-    KeepTickets,
+    Keep,
     KeysListed,
     OnceShown,
     PinKey,
@@ -65,13 +63,13 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs (said; nothing else lost).
-_KEPT: dict[type, tuple[str, str]] = {
+_KEPT: dict[type | str, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
     Held: ("a line waiting for an earlier one", "it is lost if ChatApp is killed meanwhile"),
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
-    KeepRoom: ("the room you are in", ""),
-    KeepRegistries: ("the service's registries", "a restart finds only the one given"),
-    KeepTickets: ("the mailbox tickets others gave you", "they are given again as you talk"),
+    "room": ("the room you are in", ""),
+    "registries": ("the service's registries", "a restart finds only the one given"),
+    "tickets": ("the mailbox tickets others gave you", "they are given again as you talk"),
 }
 
 
@@ -324,7 +322,7 @@ class PeerNode:
         try:
             self.carriers[type(action)](action)
         except OSError as exc:
-            kept = _KEPT.get(type(action))
+            kept = _KEPT.get(action.what if type(action) is Keep else type(action))
             if kept is None:
                 raise
             self._not_kept(*kept, exc)
@@ -340,15 +338,13 @@ class PeerNode:
             SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
-            KeepRoom: lambda a: self.state.save_room(a.room),
-            KeepRegistries: self.state.save_registries,  # (made again as `Shown`'s)
+            Keep: lambda a: self.state.keep(a.what, a.text),
             ExitPeer: lambda a: self._finish(a.code),
             # after this pass's sends: an initiation they made goes first (secure.channel)
             AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
-            KeepTickets: lambda a: self.state.save_tickets(a.held),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
             AcksLater: self._acks_later if self._verbose else self.endpoint.acks_later,

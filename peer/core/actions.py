@@ -83,17 +83,13 @@ class Sending(NamedTuple):
 Record = Message | Sending | str
 
 
-class KeepRoom(Struct, frozen=True, gc=False):
-    """The room this peer is in is now `room` ("" for none): keep it for the next start."""
+class Keep(Struct, frozen=True, gc=False):
+    """Keep `text` ("": nothing) as the peer's `what`, for the next start: "room", the room
+    it is in; "registries", the service's (shared.kept_registries); "tickets", those others
+    handed us (tickets.py)."""
 
-    room: str
-
-
-class KeepRegistries(Struct, frozen=True, gc=False):
-    """The service's registries are now `registries`, of `key`: keep them for the next start."""
-
-    registries: tuple[Addr, ...]
-    key: bytes
+    what: str
+    text: str
 
 
 class ExitPeer(Struct, frozen=True, gc=False):
@@ -135,12 +131,6 @@ class PinKey(Struct, frozen=True, gc=False):
     key: bytes
 
 
-class KeepTickets(Struct, frozen=True, gc=False):
-    """Keep `held`, the mailbox tickets others handed us (peer/core/tickets.py), on disk."""
-
-    held: dict[str, str]
-
-
 class KeysListed(Struct, frozen=True, gc=False):
     """The registry's `message` listed names with their keys: say, once, each name we
     talked with before under another key."""
@@ -173,15 +163,13 @@ Action = (
     | Prompt
     | Shown
     | Held
-    | KeepRoom
-    | KeepRegistries
+    | Keep
     | ExitPeer
     | OnceShown
     | AskRegistryKey
     | ForFiles
     | FileDatagram
     | PinKey
-    | KeepTickets
     | KeysListed
     | Rejected
     | AcksLater

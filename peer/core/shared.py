@@ -10,7 +10,7 @@ from dataclasses import InitVar, dataclass, field
 from typing import Protocol
 
 from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, Held, KeepRegistries, Print
+from peer.core.actions import Addr, Emit, Held, Keep, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
@@ -131,7 +131,7 @@ class Shared:
         known = self.registries
         self.registries = tuple(addr for text in registries if (addr := address(text)))
         if self.registries != known:
-            emit(KeepRegistries(self.registries, self.trust.registry))
+            emit(kept_registries(self.registries, self.trust.registry))
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
@@ -171,6 +171,13 @@ class Shared:
         return SaveMessage(
             chat.id, chat.sender, self.state.token, chat.to, chat.text, after=chat.after, typed=wall
         )
+
+
+def kept_registries(registries: tuple[Addr, ...], key: bytes) -> Keep:
+    """The service's `registries`, of the registry key `key`, as kept (none: nothing): the
+    key in hex, then a registry a line (peer/adapter/state.py reads them)."""
+    lines = [key.hex(), *(f"{ip}:{port}" for ip, port in registries)]
+    return Keep("registries", "\n".join(lines) if registries else "")
 
 
 def text_ok(text: str, emit: Emit) -> bool:
