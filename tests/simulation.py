@@ -471,12 +471,10 @@ class SimNet:
                 case pa.AcksLater(addr, _, replies):
                     for reply_to in replies:
                         self._hold_ack(host.addr, addr, reply_to)
-                case pa.SendSealed(addr, SaveMessage() as save) if host.core is not None:
+                case pa.SendSealed(addr, SaveMessage() as save, _, False) if host.core is not None:
                     self._send(host.addr, addr, _ticketed(host.core, save))
-                case pa.SendSealed(addr, message):
-                    self._send(host.addr, addr, message)
-                case pa.SendStream(addr, message):
-                    self._send(host.addr, addr, message, stream=True)
+                case pa.SendSealed(addr, message, _, stream):
+                    self._send(host.addr, addr, message, stream=stream)
                 case pa.Print(text):
                     host.screen.append(text)
                 case pa.Remember(name, token):

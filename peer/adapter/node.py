@@ -47,7 +47,6 @@ from peer.core.actions import (
     Remember,
     Sending,
     SendSealed,
-    SendStream,
     Shown,
 )
 from peer.core.dispatch import PeerCore
@@ -335,7 +334,6 @@ class PeerNode:
             SendSealed: self._send,
             Print: lambda a: console.show(as_of(a, time.time()) if a.style == "history" else a),
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
-            SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
             Keep: lambda a: self.state.keep(a.what, a.text),
@@ -368,10 +366,10 @@ class PeerNode:
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
-    def _send(self, action: SendSealed | SendStream, stream: bool = False) -> None:
+    def _send(self, action: SendSealed) -> None:
         """A save is sealed to its recipient as it leaves; a MailTaken waits for the lines
         before it to be printed."""
-        addr, message, key = action.addr, action.message, action.key
+        addr, message, key, stream = action.addr, action.message, action.key, action.stream
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:

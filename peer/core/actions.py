@@ -16,19 +16,13 @@ Addr = tuple[str, int]
 
 class SendSealed(Struct, frozen=True, gc=False):
     """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
-    `key` (b"": none known, and it is not sent)."""
+    `key` (b"": none known, and it is not sent); `stream`: over TCP, the answers fed back
+    (it was TooBig)."""
 
     addr: Addr
     message: Message
     key: bytes
-
-
-class SendStream(Struct, frozen=True, gc=False):
-    """Send `message` to `addr` over TCP, for `key`, and feed the answers back (a TooBig)."""
-
-    addr: Addr
-    message: Message
-    key: bytes
+    stream: bool = False
 
 
 class Print(Struct, frozen=True, gc=False):
@@ -157,7 +151,6 @@ class AcksLater(Struct, frozen=True, gc=False):
 
 Action = (
     SendSealed
-    | SendStream
     | Print
     | Remember
     | Prompt

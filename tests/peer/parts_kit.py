@@ -67,7 +67,7 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[Message]:
-    return [a.message for a in actions if isinstance(a, pa.SendSealed | pa.SendStream)]
+    return [a.message for a in actions if isinstance(a, pa.SendSealed)]
 
 
 def logged(records: list[pa.Record]) -> tuple[Message, ...]:
