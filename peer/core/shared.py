@@ -205,12 +205,6 @@ def renames_asked(requests: Requests) -> list[Rename]:
     return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
 
 
-def renames_given_up(requests: Requests) -> list[Rename]:
-    """Renames we gave up on lately (the registry may have done them)."""
-    on_their_way = {m.id for m in requests.messages()}
-    return [m for m in renames_asked(requests) if m.id not in on_their_way]
-
-
 def name_released(shared: Shared, emit: Emit) -> None:
     """The registry's console released our name: said, and offline (the next keepalive
     must not take it back unseen)."""
