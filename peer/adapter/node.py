@@ -33,6 +33,7 @@ from peer.core.actions import (
     Action,
     Addr,
     AskRegistryKey,
+    Dated,
     ExitPeer,
     FileDatagram,
     ForFiles,
@@ -332,7 +333,8 @@ class PeerNode:
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Held: self.state.seen.hold,
             SendSealed: self._send,
-            Print: lambda a: console.show(as_of(a, time.time()) if a.style == "history" else a),
+            Print: console.show,
+            Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),

@@ -27,13 +27,16 @@ class SendSealed(Struct, frozen=True, gc=False):
 
 class Print(Struct, frozen=True, gc=False):
     """Show a line to the user. `style` is one of "system", "error", "info", "message",
-    "channel", "room", "history"; `who` names the person the line is from, for colouring.
-    A "history" line, "[history <date> <time>] ...", of a room's history, is shown without
-    its date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
+    "channel", "room", "history"; `who` names the person the line is from, for colouring."""
 
     text: str
     style: str = "system"
     who: str = ""
+
+
+class Dated(Print, frozen=True):
+    """Show a line of a room's history, "[history <date> <time>] ...": the adapter drops its
+    date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
 
 
 class Remember(Struct, frozen=True, gc=False):
@@ -152,6 +155,7 @@ class AcksLater(Struct, frozen=True, gc=False):
 Action = (
     SendSealed
     | Print
+    | Dated
     | Remember
     | Prompt
     | Shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, Print
+from peer.core.actions import Addr, Dated, Emit, Print
 from peer.core.shared import Shared, ToRegistry, text_ok
 from wire.limits import MAX_FAREWELL
 from wire.messages import (
@@ -225,7 +225,7 @@ def room_line(message: RoomMessage) -> Print:
     if message.text.startswith("/me "):
         said = f"* {message.sender} {message.text[4:]} (in {message.room})"
     if message.history:
-        return Print(f"[history {message.stamp[:16]}] {said}", "history", message.sender)
+        return Dated(f"[history {message.stamp[:16]}] {said}", "history", message.sender)
     return Print(said, "room", message.sender)
 
 

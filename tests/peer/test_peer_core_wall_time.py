@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from peer.core.actions import Print
+from peer.core.actions import Dated, Print
 from peer.core.room_membership import as_of
 from tests.peer.test_node_batches import REGISTRY, SERVER, registered_node
 from wire.messages import RoomMessage
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(10)
 
 #: Noon on the day a history line was said, local time.
 NOON = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))
-LINE = Print("[history 2026-11-21 10:00] bob (in lobby): said before", "history", "bob")
+LINE = Dated("[history 2026-11-21 10:00] bob (in lobby): said before", "history", "bob")
 
 
 def test_a_history_line_of_today_by_the_time_of_day_shows_its_time_alone() -> None:
