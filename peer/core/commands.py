@@ -104,7 +104,8 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     word, _, said = text[len(slash) :].partition(" ")
     word = word.lower()
     if (spec := SPELLS.get(word)) is not None:
-        return _read(spec, word, said, slash)
+        command = spec.read(spec, said, said.strip())
+        return _usage(spec, word, slash) if command is None else command
     if not slash:
         return _no_command_word(text)
     if not word:
@@ -113,14 +114,10 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     return mistake(unknown + (" To say a line that starts with /, type a space first." * in_room))
 
 
-def _read(spec: Spec, word: str, said: str, slash: str) -> Command:
-    """What follows `word` (typed with `slash`), as typed (`said`), read by its row: when
-    it does not fit, the row's usage."""
-    command = spec.read(spec, said, said.strip())
-    if command is None:
-        usage = spec.usage or spec.syntax.partition(" ")[2] or "(it takes nothing more)"
-        return mistake(f"Usage: {slash}{word} {usage}")
-    return command
+def _usage(spec: Spec, word: str, slash: str) -> Command:
+    """The mistake of what follows `word` (typed with `slash`) when it does not fit `spec`."""
+    usage = spec.usage or spec.syntax.partition(" ")[2] or "(it takes nothing more)"
+    return mistake(f"Usage: {slash}{word} {usage}")
 
 
 def _said_in_room(line: str, text: str) -> Command:
@@ -143,7 +140,9 @@ def _no_command_word(typed: str) -> Command:
     server = _server_command(typed)
     if server is not None:
         word, _, rest = server.partition(" ")
-        return _read(SPELLS["exit" if word == "exit" else "who"], f"server:{word}", rest, "")
+        spec = SPELLS["exit" if word == "exit" else "who"]
+        command = spec.read(spec, rest, rest.strip())
+        return _usage(spec, f"server:{word}", "") if command is None else command
     name, colon, rest = typed.partition(":")
     if colon and name_problem(name) is None:
         if not rest.strip():
