@@ -81,12 +81,6 @@ def _aliases(spec: Spec, in_room: bool) -> str:
     return f"  [also {', '.join(others)}]" if others else ""
 
 
-def typed(command: str, *, in_room: bool) -> str:
-    """`command` (its words, say "who" or "reg alice") as the user types it where they
-    are: with its / in a room, where a bare word would be said to the room."""
-    return f"/{command}" if in_room else command
-
-
 def parse(line: str, *, in_room: bool = False) -> Command | None:
     """Parse one typed line; None for a blank one. A message's text keeps its leading
     spaces but the one after its command and name; trailing spaces are dropped."""

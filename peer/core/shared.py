@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 from typing import Protocol
 
-from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Held, Keep, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
@@ -134,8 +133,9 @@ class Shared:
             emit(kept_registries(self.registries, self.trust.registry))
 
     def typed(self, command: str) -> str:
-        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
-        return cmd.typed(command, in_room=bool(self.state.room))
+        """`command` (its words, say "who" or "reg alice") as a hint shows it, as the user
+        types it where they are: with its / in a room, where a bare word is said there."""
+        return f"/{command}" if self.state.room else command
 
     def no_user(self, name: str) -> Print:
         """What is said of `name` when the table has no such name (send, message, whois)."""

@@ -74,9 +74,8 @@ class TypedInput:
         if self._life.phase is LifePhase.START_FAILED:
             emit(ExitPeer(1))
         elif self._life.started and (self._shared.lines_after_change or self._changing()):
-            self._shared.lines_after_change.append(
-                None
-            )  # quit once the lines waiting are carried out
+            # quit once the lines waiting are carried out
+            self._shared.lines_after_change.append(None)
         elif self._life.started:
             self._parts.leaving.quit("", now, emit)
         elif None not in self._shared.early_lines:
