@@ -235,6 +235,8 @@ ROOM_RULE = (
 )
 #: The handlers a line read outside the table is given too: a direct message, leaving a room.
 SEND, LEAVE = "direct.send", "membership.leave"
+#: The handlers of /away and /back, which a line typed while away looks for.
+AWAY, BACK = "commands.away_from", "commands.back"
 _ASK, _FILES = "commands.ask_message", "commands.for_files"
 
 SPECS: tuple[Spec, ...] = (
@@ -317,10 +319,10 @@ SPECS: tuple[Spec, ...] = (
         ("/away",),
         "/away [text]",
         "marked away in who until you type again",
-        "commands.away_from",
+        AWAY,
         _rest,
     ),
-    Spec(("/back",), "/back", "no longer away", "commands.back", _rest),
+    Spec(("/back",), "/back", "no longer away", BACK, _rest),
     Spec(
         ("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>", _FILES, _file
     ),

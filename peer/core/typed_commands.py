@@ -12,8 +12,8 @@ from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
-#: What /away and /back read as (commands.SPECS); what /away says without a reason.
-AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
+#: What /away says without a reason.
+NO_REASON = "away"
 
 
 class Commands:
@@ -135,7 +135,7 @@ class Commands:
     def _typed_again(self, line: str, now: float, emit: Emit) -> None:
         """A line typed while away: back, unless blank, /away or /back (or offline)."""
         command = cmd.parse(line)
-        if command is None or command.handler in (AWAY, BACK):
+        if command is None or command.handler in (cmd.AWAY, cmd.BACK):
             self._shared.line_watchers.append(self._typed_again)  # (the line does it)
         elif self.away and self._shared.life.registered:
             self._mark_away("", now, emit)
