@@ -105,7 +105,9 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     if not word:
         return mistake("A lone / is no command. /help lists the commands.")
     unknown = f"Unknown command /{word[:40]}. /help lists the commands."
-    return mistake(unknown + (" To say a line that starts with /, type a space first." * in_room))
+    if in_room:  # a line to say may start with / too
+        unknown += " To say a line that starts with /, type a space first."
+    return mistake(unknown)
 
 
 def _usage(spec: Spec, word: str, slash: str) -> Command:
