@@ -83,7 +83,7 @@ class Host:
     life: int = 0
     #: the shown-ids log: pairs shown and lines held, in order (survives a kill)
     seen: list[tuple[str, str] | pa.Held] = field(default_factory=list)
-    #: the room kept on disk (KeepRoom)
+    #: the room kept on disk (Keep)
     room: str = ""
     #: every message the peer logged durably (held for the registry, or a save), in order
     durable: list[Message] = field(default_factory=list)
@@ -471,18 +471,16 @@ class SimNet:
                 case pa.AcksLater(addr, _, replies):
                     for reply_to in replies:
                         self._hold_ack(host.addr, addr, reply_to)
-                case pa.SendSealed(addr, SaveMessage() as save) if host.core is not None:
+                case pa.SendSealed(addr, SaveMessage() as save, _, False) if host.core is not None:
                     self._send(host.addr, addr, _ticketed(host.core, save))
-                case pa.SendSealed(addr, message):
-                    self._send(host.addr, addr, message)
-                case pa.SendStream(addr, message):
-                    self._send(host.addr, addr, message, stream=True)
+                case pa.SendSealed(addr, message, _, stream):
+                    self._send(host.addr, addr, message, stream=stream)
                 case pa.Print(text):
                     host.screen.append(text)
                 case pa.Remember(name, token):
                     host.token = token
                     host.files[name] = token
-                case pa.KeepRoom(room):
+                case pa.Keep("room", room):
                     host.room = room
                 case pa.Shown(shown):
                     host.seen.extend(shown)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from msgspec import Struct
 
 from disk.files import os_reason
-from peer.core.first_contact import FirstContact, KeyAlarm, Proposed, Trusted, needs_code, question
+from peer.core.first_contact import FirstContact, KeyAlarm, KeyFound, needs_code, question
 from peer.core.retry_wait import SilentRounds
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
@@ -108,10 +108,8 @@ class KeyContact:
             if isinstance(verdict, KeyAlarm):
                 self._say(verdict.line, True)
                 return None
-            if isinstance(verdict, Trusted):
-                return verdict.key
-            if isinstance(verdict, Proposed):
-                return await self._proposed(verdict.key)
+            if isinstance(verdict, KeyFound):
+                return verdict.key if verdict.trusted else await self._proposed(verdict.key)
             settling = self.answers.wake()  # after the last ask, still awaited
             if now >= next_ask and asks < ATTEMPTS:
                 self._ask()

@@ -38,9 +38,7 @@ from peer.core.actions import (
     FileDatagram,
     ForFiles,
     Held,
-    KeepRegistries,
-    KeepRoom,
-    KeepTickets,
+    Keep,
     KeysListed,
     OnceShown,
     PinKey,
@@ -50,7 +48,6 @@ from peer.core.actions import (
     Remember,
     Sending,
     SendSealed,
-    SendStream,
     Shown,
 )
 from peer.core.dispatch import PeerCore
@@ -66,13 +63,13 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs (said; nothing else lost).
-_KEPT: dict[type, tuple[str, str]] = {
+_KEPT: dict[type | str, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
     Held: ("a line waiting for an earlier one", "it is lost if ChatApp is killed meanwhile"),
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
-    KeepRoom: ("the room you are in", ""),
-    KeepRegistries: ("the service's registries", "a restart finds only the one given"),
-    KeepTickets: ("the mailbox tickets others gave you", "they are given again as you talk"),
+    "room": ("the room you are in", ""),
+    "registries": ("the service's registries", "a restart finds only the one given"),
+    "tickets": ("the mailbox tickets others gave you", "they are given again as you talk"),
 }
 
 
@@ -325,7 +322,7 @@ class PeerNode:
         try:
             self.carriers[type(action)](action)
         except OSError as exc:
-            kept = _KEPT.get(type(action))
+            kept = _KEPT.get(action.what if type(action) is Keep else type(action))
             if kept is None:
                 raise
             self._not_kept(*kept, exc)
@@ -339,18 +336,15 @@ class PeerNode:
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
-            SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
-            KeepRoom: lambda a: self.state.save_room(a.room),
-            KeepRegistries: self.state.save_registries,  # (made again as `Shown`'s)
+            Keep: lambda a: self.state.keep(a.what, a.text),
             ExitPeer: lambda a: self._finish(a.code),
             # after this pass's sends: an initiation they made goes first (secure.channel)
             AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
-            KeepTickets: lambda a: self.state.save_tickets(a.held),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
             AcksLater: self._acks_later if self._verbose else self.endpoint.acks_later,
@@ -374,10 +368,10 @@ class PeerNode:
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
-    def _send(self, action: SendSealed | SendStream, stream: bool = False) -> None:
+    def _send(self, action: SendSealed) -> None:
         """A save is sealed to its recipient as it leaves; a MailTaken waits for the lines
         before it to be printed."""
-        addr, message, key = action.addr, action.message, action.key
+        addr, message, key, stream = action.addr, action.message, action.key, action.stream
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:

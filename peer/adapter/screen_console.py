@@ -16,9 +16,9 @@ from peer.adapter.terminal import (
     mentions,
     rings,
 )
+from peer.core import commands as cmd
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.commands import ForPart, JoinRoom, RoomSay, SendAll, SendDirect, parse
 from terminal.screen import Panes
 from terminal.screen_model import ChatWindow, Parts, Speeds, bar, duration
 from terminal.screen_prompt import ScreenPrompt
@@ -104,15 +104,15 @@ def in_room_window(line: Print, room: str) -> Print:
 
 def typed_where(text: str, *, room: str) -> str:
     """The window a typed line goes to: the one its command names, else "" (the shown)."""
-    command = parse(text, in_room=bool(room))
+    command = cmd.parse(text, in_room=bool(room))
     match command:
-        case SendDirect(to=to):
+        case cmd.Command(handler=cmd.SEND, args=(to, _)):
             return "@" + to
-        case SendAll():
+        case cmd.Command(handler="commands.send_all"):
             return CHANNEL
-        case JoinRoom(room=joined):
+        case cmd.Command(handler="membership.join", args=(joined,)):
             return "#" + joined
-        case RoomSay() | ForPart(handler="membership.me" | "membership.shrug") if room:
+        case cmd.Command(handler=cmd.SAY | "membership.me" | "membership.shrug") if room:
             return "#" + room
     return ""
 

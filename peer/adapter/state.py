@@ -12,7 +12,7 @@ from pathlib import Path
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import SeenLog, SendingLog
 from peer.adapter.mapped_log import why_unreadable as _why
-from peer.core.actions import Addr, KeepRegistries
+from peer.core.actions import Addr
 from wire.codec import decode
 from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage, address
@@ -207,12 +207,9 @@ class PeerStateFile:
                 path.unlink()
         return tuple(addr for addr in map(address, lines) if addr) if kept == key.hex() else ()
 
-    def save_registries(self, kept: KeepRegistries) -> None:
-        lines = [kept.key.hex(), *(f"{ip}:{port}" for ip, port in kept.registries)]
-        _replace(self.registries_path, "\n".join(lines).encode() if kept.registries else b"")
-
-    def save_room(self, room: str) -> None:
-        _replace(self.room_path, room.encode())
+    def keep(self, what: str, text: str) -> None:
+        """Keep `text` as the `what` of this name (peer.core.actions.Keep)."""
+        _replace(self._kept(what), text.encode())
 
     def load_tickets(self) -> dict[str, str]:
         """The mailbox tickets others handed us; a damaged file is passed over."""
@@ -222,9 +219,6 @@ class PeerStateFile:
             return {}
         ok = isinstance(held, dict) and all(type(v) is str for v in held.values())
         return held if ok else {}
-
-    def save_tickets(self, held: dict[str, str]) -> None:
-        _replace(self.tickets_path, json.dumps(held).encode())
 
 
 #: The files set aside, and an outbox kept apart by earlier versions: moved by a rename.

@@ -16,19 +16,13 @@ Addr = tuple[str, int]
 
 class SendSealed(Struct, frozen=True, gc=False):
     """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
-    `key` (b"": none known, and it is not sent)."""
+    `key` (b"": none known, and it is not sent); `stream`: over TCP, the answers fed back
+    (it was TooBig)."""
 
     addr: Addr
     message: Message
     key: bytes
-
-
-class SendStream(Struct, frozen=True, gc=False):
-    """Send `message` to `addr` over TCP, for `key`, and feed the answers back (a TooBig)."""
-
-    addr: Addr
-    message: Message
-    key: bytes
+    stream: bool = False
 
 
 class Print(Struct, frozen=True, gc=False):
@@ -86,17 +80,13 @@ class Sending(NamedTuple):
 Record = Message | Sending | str
 
 
-class KeepRoom(Struct, frozen=True, gc=False):
-    """The room this peer is in is now `room` ("" for none): keep it for the next start."""
+class Keep(Struct, frozen=True, gc=False):
+    """Keep `text` ("": nothing) as the peer's `what`, for the next start: "room", the room
+    it is in; "registries", the service's (shared.kept_registries); "tickets", those others
+    handed us (tickets.py)."""
 
-    room: str
-
-
-class KeepRegistries(Struct, frozen=True, gc=False):
-    """The service's registries are now `registries`, of `key`: keep them for the next start."""
-
-    registries: tuple[Addr, ...]
-    key: bytes
+    what: str
+    text: str
 
 
 class ExitPeer(Struct, frozen=True, gc=False):
@@ -138,12 +128,6 @@ class PinKey(Struct, frozen=True, gc=False):
     key: bytes
 
 
-class KeepTickets(Struct, frozen=True, gc=False):
-    """Keep `held`, the mailbox tickets others handed us (peer/core/tickets.py), on disk."""
-
-    held: dict[str, str]
-
-
 class KeysListed(Struct, frozen=True, gc=False):
     """The registry's `message` listed names with their keys: say, once, each name we
     talked with before under another key."""
@@ -170,22 +154,19 @@ class AcksLater(Struct, frozen=True, gc=False):
 
 Action = (
     SendSealed
-    | SendStream
     | Print
     | Dated
     | Remember
     | Prompt
     | Shown
     | Held
-    | KeepRoom
-    | KeepRegistries
+    | Keep
     | ExitPeer
     | OnceShown
     | AskRegistryKey
     | ForFiles
     | FileDatagram
     | PinKey
-    | KeepTickets
     | KeysListed
     | Rejected
     | AcksLater

@@ -1,4 +1,5 @@
-"""The peer's command language (docs/GUIDE.md): one typed line in, one command out.
+"""The peer's command language (docs/GUIDE.md): one typed line in, one command out, read
+by the table of commands (SPECS), one row a command.
 
 Outside a room the bare words work as well as `/` commands. In a room plain text goes to
 the room; only a `/` then a letter, first on the line, and the bare word `leave` are
@@ -15,89 +16,23 @@ from wire.limits import MAX_NAME
 from wire.names import name_problem
 
 
-class SendDirect(Struct, frozen=True):
-    to: str
-    text: str
-
-
-class SendAll(Struct, frozen=True):
-    text: str
-
-
-class Who(Struct, frozen=True):
-    long: bool = False
-
-
-class JoinRoom(Struct, frozen=True):
-    room: str
-
-
-class RoomSay(Struct, frozen=True):
-    text: str
-
-
-class Dereg(Struct, frozen=True):
-    name: str
-
-
-class Reg(Struct, frozen=True):
-    name: str
-
-
-class Quit(Struct, frozen=True):
-    farewell: str = ""
-
-
-class Help(Struct, frozen=True):
-    topic: str = ""
-
-
-class ForServer(Struct, frozen=True):
-    """`server:who` or `server:exit` typed in a room: addressed to the server, not to the
-    people there, so it is not said; `instead` is the command that does it in a room."""
-
-    instead: str
-
-
-class FileCommand(Struct, frozen=True):
-    """`/file`, `/accept`, `/reject`, `/files` or `/cancel` (`verb`) with what follows it,
-    read by the file transfers (peer/core/files/typed.py)."""
-
-    verb: str
-    args: str
-
-
-class ForPart(Struct, frozen=True):
-    """A command a part takes whole: its `handler` ("part.method") is given `text` (what
-    follows its word, stripped; `message`'s recipient)."""
+class Command(Struct, frozen=True):
+    """A line read: the method of a part that carries it out, "part.method" (a name of
+    peer.core.parts.Parts, then its method), given `args`, then `now` and the actions."""
 
     handler: str
-    text: str = ""
+    args: tuple[str, ...] = ()
 
 
-class Mistake(Struct, frozen=True):
-    """Not a command, or a command used wrongly: `message` tells the user what to type.
-    `unknown`: a / then a word that names no command."""
-
-    message: str
-    unknown: bool = False
+#: The handlers of what no row of SPECS reads: a line said to the room, `server:who` or
+#: `server:exit` typed in a room (given the command that does it there), and a mistake
+#: (given what to tell the user).
+SAY, FOR_SERVER, MISTAKE = "membership.say", "commands.for_server", "commands.mistake"
 
 
-Command = (
-    SendDirect
-    | SendAll
-    | Who
-    | JoinRoom
-    | RoomSay
-    | Dereg
-    | Reg
-    | Quit
-    | Help
-    | ForServer
-    | FileCommand
-    | ForPart
-    | Mistake
-)
+def mistake(message: str) -> Command:
+    """Not a command, or a command used wrongly: `message` tells the user what to type."""
+    return Command(MISTAKE, (message,))
 
 
 def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
@@ -146,12 +81,6 @@ def _aliases(spec: Spec, in_room: bool) -> str:
     return f"  [also {', '.join(others)}]" if others else ""
 
 
-def typed(command: str, *, in_room: bool) -> str:
-    """`command` (its words, say "who" or "reg alice") as the user types it where they
-    are: with its / in a room, where a bare word would be said to the room."""
-    return f"/{command}" if in_room else command
-
-
 def parse(line: str, *, in_room: bool = False) -> Command | None:
     """Parse one typed line; None for a blank one. A message's text keeps its leading
     spaces but the one after its command and name; trailing spaces are dropped."""
@@ -159,42 +88,46 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     text = line.lstrip()
     if not text:
         return None
-    if in_room:
-        return _parse_in_room(line, text)
+    # In a room only a / then a letter, at the very start, makes a command: pasted code
+    # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
+    if in_room and not (line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip())):
+        return _said_in_room(line, text)
     slash = "/" if text.startswith("/") else ""
     # `said`: the rest as typed, for a message's text (no command word holds a colon:
     # `server:who` and `bob:hi` are read below)
     word, _, said = text[len(slash) :].partition(" ")
     word = word.lower()
-    spell = SPELLS.get(word)
-    if spell is not None:
-        return spell(word, said, said.strip(), slash)
+    if (spec := SPELLS.get(word)) is not None:
+        command = spec.read(spec, said, said.strip())
+        return _usage(spec, word, slash) if command is None else command
     if not slash:
         return _no_command_word(text)
     if not word:
-        return Mistake("A lone / is no command. /help lists the commands.")
-    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
+        return mistake("A lone / is no command. /help lists the commands.")
+    unknown = f"Unknown command /{word[:40]}. /help lists the commands."
+    if in_room:  # a line to say may start with / too
+        unknown += " To say a line that starts with /, type a space first."
+    return mistake(unknown)
 
 
-def _parse_in_room(line: str, text: str) -> Command | None:
-    """`line` typed in a room (`text`: stripped): said to the room, unless a / command."""
-    # Only a / then a letter, at the very start, makes a command here: pasted code
-    # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
-    if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
-        command = parse(line)
-        if isinstance(command, Mistake) and command.unknown:
-            return Mistake(
-                command.message + " To say a line that starts with /, type a space first.",
-                unknown=True,
-            )
-        return command
+def _usage(spec: Spec, word: str, slash: str) -> Command:
+    """The mistake of what follows `word` (typed with `slash`) when it does not fit `spec`."""
+    usage = spec.usage or spec.syntax.partition(" ")[2] or "(it takes nothing more)"
+    return mistake(f"Usage: {slash}{word} {usage}")
+
+
+def _said_in_room(line: str, text: str) -> Command:
+    """`line` typed in a room (`text`: stripped), no / command: said to the room, unless it
+    is bare `leave`, or `server:who` or `server:exit`, which are not said."""
     if text.lower() == "leave":
-        return _LEAVE
+        return Command(LEAVE)
     server = _server_command(line)
     if server is not None:
         word, _, rest = server.partition(" ")
-        return ForServer(" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip())
-    return RoomSay(line)
+        return Command(
+            FOR_SERVER, (" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip(),)
+        )
+    return Command(SAY, (line,))
 
 
 def _no_command_word(typed: str) -> Command:
@@ -203,16 +136,16 @@ def _no_command_word(typed: str) -> Command:
     server = _server_command(typed)
     if server is not None:
         word, _, rest = server.partition(" ")
-        if word == "exit":
-            return Quit(rest.strip())
-        return _who("server:who", rest, rest.strip(), "")
+        spec = SPELLS["exit" if word == "exit" else "who"]
+        command = spec.read(spec, rest, rest.strip())
+        return _usage(spec, f"server:{word}", "") if command is None else command
     name, colon, rest = typed.partition(":")
     if colon and name_problem(name) is None:
         if not rest.strip():
-            return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
-        return SendDirect(name, rest.removeprefix(" "))
+            return mistake(f"Nothing to send to {name}. Type {name}:<text>.")
+        return Command(SEND, (name, rest.removeprefix(" ")))
     clipped = repr(typed if len(typed) <= 40 else typed[:39] + "…")
-    return Mistake(
+    return mistake(
         f"Not a command: {clipped}. To message someone: send <name> <text>; /help lists all."
     )
 
@@ -233,65 +166,68 @@ def spelled_as_command(text: str) -> bool:
     """Whether `text`, said in a room, is also a whole command outside one (`join other`,
     `who`): the user may have meant it as one, and is told how commands go in a room."""
     word, _, said = text.strip().partition(" ")
-    spell = SPELLS.get(word.lower())
-    return spell is not None and not isinstance(
-        spell(word.lower(), said, said.strip(), ""), Mistake
-    )
+    spec = SPELLS.get(word.lower())
+    return spec is not None and spec.read(spec, said, said.strip()) is not None
 
 
-#: The reading of a command word (without its /): from the word (lower case), what follows
-#: it as typed (`said`) and stripped (`rest`), and the / it was typed with ("" when bare, for
-#: usages).
-Read = Callable[[str, str, str, str], Command]
+#: How a row reads what follows its word, as typed (`said`) and stripped (`rest`): its
+#: command, or None when that does not fit (its usage is said).
+Read = Callable[["Spec", str, str], Command | None]
 
 
-def _send(word: str, said: str, rest: str, slash: str) -> Command:
-    """`send`, `dm` or `message`: a name, then the text (`message` asks for what is
-    missing). The name ends at the first space, or at a colon after a valid name: `send
-    bob: hi` mixes the two ways of messaging, and no name holds a colon: it means bob."""
+def _send(spec: Spec, said: str, rest: str) -> Command | None:
+    """A name, then the text; a row of another handler (`message`) is given what is there
+    of the name when the text is missing, to ask for the rest. The name ends at the first
+    space, or at a colon after a valid name: `send bob: hi` mixes the two ways of
+    messaging, and no name holds a colon: it means bob."""
     to, space, body = said.lstrip(" ").partition(" ")
     if ":" in to and name_problem(name := to.partition(":")[0]) is None:
         to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
     if body.strip():
-        return SendDirect(to, body)
-    if word == "message":
-        return ForPart("commands.ask_message", to)
-    return Mistake(f"Usage: {slash}{word} <name> <text>")
+        return Command(SEND, (to, body))
+    return None if spec.handler == SEND else Command(spec.handler, (to,))
 
 
-def _who(word: str, said: str, rest: str, slash: str) -> Command:
-    if rest not in ("", "-l"):
-        return Mistake(f"Usage: {slash}{word} [-l]")
-    return Who(long=rest == "-l")
+def _who(spec: Spec, said: str, rest: str) -> Command | None:
+    return Command(spec.handler, (rest,)) if rest in ("", "-l") else None
 
 
-def _word(make: Callable[[str], Command], usage: str) -> Read:
-    """The reading of a command that takes one word, `usage` said without it."""
-
-    def read(word: str, said: str, rest: str, slash: str) -> Command:
-        if not rest or " " in rest:
-            return Mistake(f"Usage: {slash}{word} {usage}")
-        return make(rest)
-
-    return read
+def _word(spec: Spec, said: str, rest: str) -> Command | None:
+    """One word."""
+    return Command(spec.handler, (rest,)) if rest and " " not in rest else None
 
 
-def _text(make: Callable[[str], Command], usage: str) -> Read:
-    """The reading of a command that takes text, as typed, `usage` said without it."""
-
-    def read(word: str, said: str, rest: str, slash: str) -> Command:
-        return make(said) if rest else Mistake(f"Usage: {slash}{word} {usage}")
-
-    return read
+def _said(spec: Spec, said: str, rest: str) -> Command | None:
+    """Some text, as typed."""
+    return Command(spec.handler, (said,)) if rest else None
 
 
-def _bare(command: Command) -> Read:
-    """The reading of a command that takes nothing: a word more is a slip, not to be guessed at."""
+def _bare(spec: Spec, said: str, rest: str) -> Command | None:
+    """Nothing: a word more is a slip, not to be guessed at."""
+    return None if rest else Command(spec.handler)
 
-    def read(word: str, said: str, rest: str, slash: str) -> Command:
-        return Mistake(f"Usage: {slash}{word} (it takes nothing more)") if rest else command
 
-    return read
+def _rest(spec: Spec, said: str, rest: str) -> Command | None:
+    """Whatever follows, maybe nothing."""
+    return Command(spec.handler, (rest,))
+
+
+def _file(spec: Spec, said: str, rest: str) -> Command | None:
+    """A file command: its verb (its first word), then what follows, for the transfers."""
+    return Command(spec.handler, (spec.words[0], rest))
+
+
+class Spec(Struct, frozen=True):
+    """One command: its words, its syntax and what it does (for /help), the handler that
+    carries it out, and how what follows its word is read; `usage`, said after the word
+    when that does not fit, is the syntax's unless given."""
+
+    words: tuple[str, ...]
+    syntax: str
+    does: str
+    handler: str
+    read: Read
+    usage: str = ""
 
 
 #: What a room name may hold (the name rules: wire/names.py), said with join's usage.
@@ -299,111 +235,135 @@ ROOM_RULE = (
     f"a room name is one word of 1 to {MAX_NAME} letters, digits, '_', '-' and '.', "
     "not starting with '.'"
 )
-_send_all = _text(SendAll, "<text>")
-_whois = _word(lambda name: ForPart("commands.whois", name), "<name>")
-_join = _word(JoinRoom, f"<room> ({ROOM_RULE})")
-_LEAVE = ForPart("membership.leave")
-_leave = _bare(_LEAVE)
-_rooms = _bare(ForPart("commands.list_rooms"))
-_me = _text(lambda said: ForPart("membership.me", said.lstrip()), "<action>")
-_nick = _word(lambda new: ForPart("table_news.rename", new), "<new name>")
-_dereg = _word(Dereg, "<your name>")
-_reg = _word(Reg, "<your name>")
-
-
-def _file(word: str, said: str, rest: str, slash: str) -> Command:
-    return FileCommand("file" if word == "sendfile" else word, rest)
-
-
-def _for(handler: str) -> Read:
-    """The reading of a command a part takes whole (ForPart)."""
-
-    def read(word: str, said: str, rest: str, slash: str) -> Command:
-        return ForPart(handler, rest)
-
-    return read
-
-
-_topic, _shrug = _for("membership.topic"), _for("membership.shrug")
-_away, _back = _for("commands.away_from"), _for("commands.back")
-
-
-def _quit(word: str, said: str, rest: str, slash: str) -> Command:
-    return Quit(rest)
-
-
-def _help(word: str, said: str, rest: str, slash: str) -> Command:
-    return Help(rest)
-
-
-class Spec(Struct, frozen=True):
-    """One command for /help: its words, syntax and what it does."""
-
-    words: tuple[str, ...]
-    syntax: str
-    does: str
-    #: None: no word of its own (`<name>:<text>`).
-    read: Read | None = None
-
+#: The handlers a line read outside the table is given too: a direct message, leaving a room.
+SEND, LEAVE = "direct.send", "membership.leave"
+#: The handlers of /away and /back, which a line typed while away looks for.
+AWAY, BACK = "commands.away_from", "commands.back"
+_ASK, _FILES = "commands.ask_message", "commands.for_files"
 
 SPECS: tuple[Spec, ...] = (
-    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly", _send),
-    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
+    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly", SEND, _send),
+    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter", SEND, _send),
     Spec(
         ("message", "/message"),
         "message [<name>]",
         "asks for what is missing: the recipient, then the text",
+        _ASK,
         _send,
     ),
-    Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel", _send_all),
+    Spec(
+        ("send_all", "/bm"),
+        "send_all <text>",
+        "message everyone on the channel",
+        "commands.send_all",
+        _said,
+    ),
     Spec(
         ("who", "/who", "/users", "server:who"),
         "who [-l]",
         "every name, online or not; -l adds addresses",
+        "commands.who",
         _who,
     ),
     Spec(
         ("whois", "/whois"),
         "whois <name>",
         "the fingerprint of <name>'s key, and yours, to compare aloud",
-        _whois,
+        "commands.whois",
+        _word,
     ),
-    Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other", _join),
-    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", _leave),
-    Spec(("/me",), "/me <action>", "say an action in your room: * you <action>", _me),
-    Spec(("/shrug",), "/shrug [text]", "say [text] ¯\\_(ツ)_/¯ in your room", _shrug),
-    Spec(("rooms", "/rooms"), "rooms", "every room with its member count and topic", _rooms),
-    Spec(("/topic",), "/topic [text]", "set your room's topic, or show it", _topic),
-    Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name", _nick),
-    Spec(("/away",), "/away [text]", "marked away in who until you type again", _away),
-    Spec(("/back",), "/back", "no longer away", _back),
-    Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>", _file),
-    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you", _file),
-    Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down", _file),
-    Spec(("files", "/files"), "files", "every transfer and how far it is", _file),
-    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides", _file),
+    Spec(
+        ("join", "/join"),
+        "join <room>",
+        "enter a room (made if new), leaving any other",
+        "membership.join",
+        _word,
+        f"<room> ({ROOM_RULE})",
+    ),
+    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", LEAVE, _bare),
+    Spec(
+        ("/me",),
+        "/me <action>",
+        "say an action in your room: * you <action>",
+        "membership.me",
+        _said,
+    ),
+    Spec(
+        ("/shrug",),
+        "/shrug [text]",
+        "say [text] ¯\\_(ツ)_/¯ in your room",
+        "membership.shrug",
+        _rest,
+    ),
+    Spec(
+        ("rooms", "/rooms"),
+        "rooms",
+        "every room with its member count and topic",
+        "commands.list_rooms",
+        _bare,
+    ),
+    Spec(
+        ("/topic",),
+        "/topic [text]",
+        "set your room's topic, or show it",
+        "membership.topic",
+        _rest,
+    ),
+    Spec(
+        ("/nick", "/nickname", "/nicknames"),
+        "/nick <new>",
+        "change your name",
+        "table_news.rename",
+        _word,
+        "<new name>",
+    ),
+    Spec(
+        ("/away",),
+        "/away [text]",
+        "marked away in who until you type again",
+        AWAY,
+        _rest,
+    ),
+    Spec(("/back",), "/back", "no longer away", BACK, _rest),
+    Spec(
+        ("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>", _FILES, _file
+    ),
+    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you", _FILES, _file),
+    Spec(
+        ("reject", "/reject"), "reject [number]", "turn a file offered to you down", _FILES, _file
+    ),
+    Spec(("files", "/files"), "files", "every transfer and how far it is", _FILES, _file),
+    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides", _FILES, _file),
     Spec(
         ("dereg", "/dereg"),
         "dereg <your name>",
         "go offline; messages wait at the registry",
-        _dereg,
+        "commands.dereg",
+        _word,
     ),
-    Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages", _reg),
+    Spec(
+        ("reg", "/reg"),
+        "reg <your name>",
+        "come back online and get waiting messages",
+        "commands.reg",
+        _word,
+    ),
     Spec(
         ("/quit", "server:exit", "exit", "Ctrl-D", "Ctrl-C"),
         "/quit [farewell]",
         "leave ChatApp, telling everyone",
-        _quit,
+        "leaving.quit",
+        _rest,
     ),
-    Spec(("/help", "help"), "/help [command]", "this list, or one command", _help),
+    Spec(("/help", "help"), "/help [command]", "this list, or one command", "commands.help", _rest),
 )
 
 #: The last line of /help: what changes inside a room.
 IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
 
-#: Each command word (without its /) and its reading: every word a command is typed with.
+#: Each command word (without its /) and its row: every word a command is typed with.
 SPELLS: Final = {
-    w.lstrip("/"): spec.read for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
+    w.lstrip("/"): spec for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
 }
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
 #: Each file command's usage, by its verb (peer/core/files/typed.py).

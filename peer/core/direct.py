@@ -7,7 +7,6 @@ from typing import Final
 
 import msgspec
 
-from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
 from peer.core.shared import Shared, ToRegistry, text_ok
 from peer.core.table import Owed
@@ -37,10 +36,9 @@ class DirectChats:
         self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
         self._typed_at: dict[str, float] = {}  # when each chat waiting for its ack was typed
 
-    def send(self, typed: commands.SendDirect, now: float, emit: Emit) -> None:
-        """The user sends `typed.text` to `typed.to`: directly when the table has them online,
-        else to the registry, which saves it for them; not at all when too long (said)."""
-        to, text = typed.to, typed.text
+    def send(self, to: str, text: str, now: float, emit: Emit) -> None:
+        """The user sends `text` to `to`: directly when the table has them online, else to
+        the registry, which saves it for them; not at all when too long (said)."""
         # at most 4 bytes a character: a text this short fits without being encoded
         if len(text) > MAX_TEXT // 4 and not text_ok(text, emit):
             return

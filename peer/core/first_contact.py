@@ -20,16 +20,12 @@ from wire.keys import fingerprint, has_code
 SETTLE = 0.2
 
 
-class Trusted(Struct, frozen=True):
-    """`key` is the registry's: the join code's, or proposed and accepted."""
+class KeyFound(Struct, frozen=True):
+    """`key` is the registry's, `trusted` (the join code's); or, not yet, it alone answered:
+    trusted once the person (or a script's option) accepts it."""
 
     key: bytes
-
-
-class Proposed(Struct, frozen=True):
-    """`key` alone answered: trusted once the person (or a script's option) accepts it."""
-
-    key: bytes
+    trusted: bool
 
 
 class KeyAlarm(Struct, frozen=True):
@@ -38,7 +34,7 @@ class KeyAlarm(Struct, frozen=True):
     line: str
 
 
-Verdict = Trusted | Proposed | KeyAlarm | None
+Verdict = KeyFound | KeyAlarm | None
 
 
 class FirstContact:
@@ -79,14 +75,14 @@ class FirstContact:
     def verdict(self, now: float) -> Verdict:
         """What the answers so far amount to at `now`; None: wait (see `wake`)."""
         if self._trusted is not None:
-            return Trusted(self._trusted)
+            return KeyFound(self._trusted, trusted=True)
         if self._first is None:
             return None
         if self._other is not None:
             return KeyAlarm(self._alarm_line(self._first, self._other))
         if self._advertised is not None and not has_code(self._first, self._advertised):
             return KeyAlarm(self._not_advertised_line(self._first, self._advertised))
-        return Proposed(self._first) if now >= self._first_at + SETTLE else None
+        return KeyFound(self._first, trusted=False) if now >= self._first_at + SETTLE else None
 
     def wake(self) -> float | None:
         """When the verdict may change with no new answer (the end of the settling)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed, SendStream
+from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
@@ -79,7 +79,8 @@ class RequestEnds:
         if isinstance(reply, TooBig):
             request = requests.stream(reply_to, now)
             if request is not None:
-                emit(SendStream(shared.requests.server, request.message, shared.trust.registry))
+                server, key = requests.server, shared.trust.registry
+                emit(SendSealed(server, request.message, key, stream=True))
             return
         request = requests.answer_came(reply_to, now)
         if request is not None:

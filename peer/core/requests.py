@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from peer.core.actions import Addr, Emit, SendSealed, SendStream
+from peer.core.actions import Addr, Emit, SendSealed
 from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Step
 from peer.core.retry_wait import BUSY_PATIENCE, silent_wait
 from peer.core.settling import Settling
@@ -221,7 +221,7 @@ class Requests:
             return
         if KINDS[type(message)].always_streams:  # a whole table: asked over TCP at once
             self._over_tcp(RequestRecord(message, quiet), now)
-            emit(SendStream(self.server, message, self.trust.registry))
+            emit(SendSealed(self.server, message, self.trust.registry, stream=True))
             return
         self._start(RequestRecord(message, quiet), now)
         emit(SendSealed(self.server, message, self.trust.registry))

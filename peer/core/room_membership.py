@@ -56,7 +56,7 @@ class Membership:
         if self._shared.room_return.typed_join(join, emit):
             self._link.request(join, now, emit)
 
-    def leave(self, text: str, now: float, emit: Emit) -> None:
+    def leave(self, now: float, emit: Emit) -> None:
         """Leave at once here and tell the registry (unanswered, the Leave waits in the
         outbox like a message)."""
         shared = self._shared
@@ -99,7 +99,7 @@ class Membership:
 
     def me(self, action: str, now: float, emit: Emit) -> None:
         """/me `action`: said in the room, shown as `* name action`."""
-        self.say(f"/me {action}", now, emit)
+        self.say(f"/me {action.lstrip()}", now, emit)
 
     def shrug(self, text: str, now: float, emit: Emit) -> None:
         self.say(f"{text} {SHRUG}".lstrip(), now, emit)

@@ -5,7 +5,7 @@ that waits for them. Sans-IO: the core sends each Join.
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, KeepRoom, Print
+from peer.core.actions import Emit, Keep, Print
 from peer.core.settling import Settling
 from wire.messages import Join, Leave, Message, RoomPost
 from wire.names import name_key
@@ -34,7 +34,7 @@ class RoomReturn:
         self._history_again = True
         # the ids of the room lines shown since the last join, the latest
         self._shown_since_join: dict[str, None] = {}
-        # the room we were in after the last event (kept on disk: KeepRoom), and the room to
+        # the room we were in after the last event (kept on disk: Keep), and the room to
         # go back to at the first Welcome, None once that is done
         self.room_was = ""
         self._back_to: str | None = room
@@ -117,7 +117,7 @@ class RoomReturn:
         forgotten (on disk too), and how to go back is said."""
         if self._back_to:
             room, self._back_to = self._back_to, None
-            emit(KeepRoom(""))
+            emit(Keep("room", ""))
             line = f"[You were in {room} when you left; /join {room} goes back there.]"
             emit(Print(line, "system"))
 
@@ -151,9 +151,9 @@ class RoomReturn:
             self.join_over(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
-        """After every event: a KeepRoom when `room`, the one we are in, changed;
+        """After every event: a Keep of the room when `room`, the one we are in, changed;
         `quitting`: the room left on the way out stays kept."""
         if room == self.room_was or (quitting and not room):
             return
         self.room_was = room
-        emit(KeepRoom(room))
+        emit(Keep("room", room))

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 from typing import Protocol
 
-from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, Held, KeepRegistries, Print
+from peer.core.actions import Addr, Emit, Held, Keep, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
@@ -131,11 +130,12 @@ class Shared:
         known = self.registries
         self.registries = tuple(addr for text in registries if (addr := address(text)))
         if self.registries != known:
-            emit(KeepRegistries(self.registries, self.trust.registry))
+            emit(kept_registries(self.registries, self.trust.registry))
 
     def typed(self, command: str) -> str:
-        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
-        return cmd.typed(command, in_room=bool(self.state.room))
+        """`command` (its words, say "who" or "reg alice") as a hint shows it, as the user
+        types it where they are: with its / in a room, where a bare word is said there."""
+        return f"/{command}" if self.state.room else command
 
     def no_user(self, name: str) -> Print:
         """What is said of `name` when the table has no such name (send, message, whois)."""
@@ -173,6 +173,13 @@ class Shared:
         )
 
 
+def kept_registries(registries: tuple[Addr, ...], key: bytes) -> Keep:
+    """The service's `registries`, of the registry key `key`, as kept (none: nothing): the
+    key in hex, then a registry a line (peer/adapter/state.py reads them)."""
+    lines = [key.hex(), *(f"{ip}:{port}" for ip, port in registries)]
+    return Keep("registries", "\n".join(lines) if registries else "")
+
+
 def text_ok(text: str, emit: Emit) -> bool:
     """Whether `text` fits a message; if not, said."""
     size = len(text.encode())
@@ -196,12 +203,6 @@ def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
 def renames_asked(requests: Requests) -> list[Rename]:
     """Renames we asked for that are on their way, or were given up on lately."""
     return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
-
-
-def renames_given_up(requests: Requests) -> list[Rename]:
-    """Renames we gave up on lately (the registry may have done them)."""
-    on_their_way = {m.id for m in requests.messages()}
-    return [m for m in renames_asked(requests) if m.id not in on_their_way]
 
 
 def name_released(shared: Shared, emit: Emit) -> None:
@@ -240,7 +241,7 @@ class ToRegistry(Protocol):
 class Chats(Protocol):
     """The direct messages sent (peer/core/direct.py)."""
 
-    def send(self, typed: cmd.SendDirect, now: float, emit: Emit) -> None: ...
+    def send(self, to: str, text: str, now: float, emit: Emit) -> None: ...
     def awaiting_ack(self, msg_id: str) -> bool: ...
     def save_of(self, chat: Chat) -> SaveMessage: ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 
 from peer.core.actions import Emit, Print, Remember
-from peer.core.shared import Shared, ToRegistry, name_released, renames_asked, renames_given_up
+from peer.core.shared import Shared, ToRegistry, name_released, renames_asked
 from peer.core.table import HELD_UPDATES, TableCopy
 from wire.messages import (
     Alive,
@@ -131,9 +131,11 @@ class TableNews:
             name_released(self._shared, emit)
 
     def _given_up_rename_in(self, table: TableCopy) -> str:
-        """The new name of a rename we gave up on that `table` shows at our address, or ""."""
-        port = self._shared.state.port
-        for rename in renames_given_up(self._shared.requests):
+        """The new name of a rename we gave up on lately (the registry may have done it) that
+        `table` shows at our address, or ""."""
+        port, requests = self._shared.state.port, self._shared.requests
+        on_their_way = {m.id for m in requests.messages()}
+        for rename in (r for r in renames_asked(requests) if r.id not in on_their_way):
             entry = table.entry(rename.new_name)
             if entry is not None and entry.port == port and entry.online:
                 return rename.new_name

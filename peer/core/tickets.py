@@ -5,9 +5,10 @@ mailbox, so that the registry keeps us a place in it. Sans-IO."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from peer.core.actions import Emit, KeepTickets
+from peer.core.actions import Emit, Keep
 from secure.tickets import plausible, ticket
 
 #: Tickets kept of others' mailboxes, and keys ours is made for, at most (the oldest dropped).
@@ -51,14 +52,14 @@ class Tickets:
             self.handed.add(key)
 
     def keep_handed(self, owner: str, given: str, emit: Emit) -> None:
-        """The owner of key `owner` handed us `given`: kept (KeepTickets) when new."""
+        """The owner of key `owner` handed us `given`: kept (Keep) when new."""
         if self.held.get(owner) == given or not owner or not plausible(given):
             return
         self.held.pop(owner, None)
         self.held[owner] = given
         if len(self.held) > KEPT:
             del self.held[next(iter(self.held))]
-        emit(KeepTickets(dict(self.held)))
+        emit(Keep("tickets", json.dumps(self.held)))
 
     def for_owner(self, owner: str) -> str:
         """The ticket the owner of key `owner` handed us ("": none)."""

@@ -5,16 +5,15 @@ questions (the recipient, then the text; an empty answer cancels). Sans-IO.
 from __future__ import annotations
 
 from peer.core import commands as cmd
-from peer.core.actions import Emit, Print
-from peer.core.commands import SendDirect
+from peer.core.actions import Emit, ForFiles, Print
 from peer.core.shared import Chats, Shared, ToRegistry, text_ok
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
-#: What /away and /back read as (commands.SPECS); what /away says without a reason.
-AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
+#: What /away says without a reason.
+NO_REASON = "away"
 
 
 class Commands:
@@ -34,16 +33,16 @@ class Commands:
         #: why we are away, as the registry last took it (SetAway), or "": here
         self.away = ""
 
-    def send_all(self, command: cmd.SendAll, now: float, emit: Emit) -> None:
-        if text_ok(command.text, emit):
+    def send_all(self, text: str, now: float, emit: Emit) -> None:
+        if text_ok(text, emit):
             shared = self._shared
             state = shared.state
-            post = ChannelPost(shared.new_id(), state.name, state.token, command.text)
+            post = ChannelPost(shared.new_id(), state.name, state.token, text)
             post = shared.settling.keep(post)
             self._link.request(post, now, emit)
 
-    def who(self, command: cmd.Who, now: float, emit: Emit) -> None:
-        """The table's rows (`long`: with addresses), ours marked."""
+    def who(self, flag: str, now: float, emit: Emit) -> None:
+        """The table's rows (`flag` "-l": with addresses), ours marked."""
         if not (rows := self._shared.table.rows()):
             emit(Print("[The table is empty.]", "system"))
             return
@@ -52,7 +51,7 @@ class Commands:
         width, own = max(len(e.name) for e in entries), name_key(self._shared.state.name)
         for entry in entries:
             status = "online " if entry.online else "offline"
-            where = f"  {entry.ip}:{entry.port}" if command.long else ""
+            where = f"  {entry.ip}:{entry.port}" if flag == "-l" else ""
             me = "  (you)" if name_key(entry.name) == own else ""
             away = f"  (away: {entry.away})" if entry.away and entry.online else ""
             away = "  (away)" if entry.away == NO_REASON else away
@@ -73,8 +72,8 @@ class Commands:
         line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
         emit(Print(line, "system"))
 
-    def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
-        if not self._is_me(command.name, "dereg", emit):
+    def dereg(self, name: str, now: float, emit: Emit) -> None:
+        if not self._is_me(name, "dereg", emit):
             return
         shared = self._shared
         if not shared.life.registered:
@@ -88,28 +87,32 @@ class Commands:
             return
         self._link.request(self._shared.deregister_message(), now, emit)
 
-    def reg(self, command: cmd.Reg, now: float, emit: Emit) -> None:
-        if not self._is_me(command.name, "reg", emit):
+    def reg(self, name: str, now: float, emit: Emit) -> None:
+        if not self._is_me(name, "reg", emit):
             return
         if self._shared.life.registered:
             emit(Print("[You are already registered.]", "error"))
             return
         self._link.request(self._shared.register_message(), now, emit)
 
-    def help(self, command: cmd.Help, now: float, emit: Emit) -> None:
+    def help(self, topic: str, now: float, emit: Emit) -> None:
         in_room = bool(self._shared.state.room)
-        for line in cmd.help_lines(command.topic, in_room=in_room):
+        for line in cmd.help_lines(topic, in_room=in_room):
             emit(Print(line, "info"))
 
-    def mistake(self, command: cmd.Mistake, now: float, emit: Emit) -> None:
-        emit(Print(f"[{command.message}]", "error"))
+    def mistake(self, message: str, now: float, emit: Emit) -> None:
+        emit(Print(f"[{message}]", "error"))
 
-    def for_server(self, command: cmd.ForServer, now: float, emit: Emit) -> None:
+    def for_server(self, instead: str, now: float, emit: Emit) -> None:
+        """`server:who` or `server:exit` typed in a room: not said; `instead` works there."""
         room = self._shared.state.room
-        line = f"[Not said in {room}; in a room, commands need their /: {command.instead}]"
+        line = f"[Not said in {room}; in a room, commands need their /: {instead}]"
         emit(Print(line, "error"))
 
-    def list_rooms(self, text: str, now: float, emit: Emit) -> None:
+    def for_files(self, verb: str, args: str, now: float, emit: Emit) -> None:
+        emit(ForFiles(verb, args))
+
+    def list_rooms(self, now: float, emit: Emit) -> None:
         self._link.request(RoomsRequest(self._shared.new_id()), now, emit)
 
     def away_from(self, text: str, now: float, emit: Emit) -> None:
@@ -132,9 +135,7 @@ class Commands:
     def _typed_again(self, line: str, now: float, emit: Emit) -> None:
         """A line typed while away: back, unless blank, /away or /back (or offline)."""
         command = cmd.parse(line)
-        if command is None or (
-            isinstance(command, cmd.ForPart) and command.handler in (AWAY, BACK)
-        ):
+        if command is None or command.handler in (cmd.AWAY, cmd.BACK):
             self._shared.line_watchers.append(self._typed_again)  # (the line does it)
         elif self.away and self._shared.life.registered:
             self._mark_away("", now, emit)
@@ -175,7 +176,7 @@ class Commands:
         if not text:
             emit(Print("[Cancelled.]", "system"))
             return
-        self._direct.send(SendDirect(to, text), now, emit)
+        self._direct.send(to, text, now, emit)
 
     def _recipient(self, name: str, emit: Emit) -> None:
         if not name:

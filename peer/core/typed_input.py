@@ -3,19 +3,16 @@ answered to a question of `message`, or parsed and handed to its command's part.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from peer.core import commands as cmd
-from peer.core.actions import Emit, ExitPeer, ForFiles, Print
+from peer.core.actions import Emit, ExitPeer, Print
 from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.request_kinds import TYPING_WAITS
 from peer.core.shared import QUITTING_LATER, not_carried_out
 from wire.messages import TableRequest
 
-#: A handler of a typed command: the command, `now`, the actions.
-_Typed = Callable[[Any, float, Emit], None]
+#: The handlers of what may be typed while offline.
+WORKS_OFFLINE = frozenset(("commands.reg", "commands.dereg", "commands.help", "leaving.quit"))
 
 
 class TypedInput:
@@ -27,33 +24,6 @@ class TypedInput:
         self._life = parts.shared.life
         self._requests = parts.shared.requests
         self._on_its_way = parts.shared.requests.on_its_way
-        #: The handler of each type of typed command (read-only).
-        self.commands = self._command_table()
-
-    def _command_table(self) -> dict[type, _Typed]:
-        """Each typed command's handler, by the command's type."""
-        parts, commands = self._parts, self._parts.commands
-        direct, membership, leaving = parts.direct, parts.membership, parts.leaving
-        return {
-            cmd.SendDirect: direct.send,
-            cmd.SendAll: commands.send_all,
-            cmd.Who: commands.who,
-            cmd.Dereg: commands.dereg,
-            cmd.Reg: commands.reg,
-            cmd.Quit: lambda c, now, emit: leaving.quit(c.farewell, now, emit),
-            cmd.Help: commands.help,
-            cmd.Mistake: commands.mistake,
-            cmd.ForServer: commands.for_server,
-            cmd.JoinRoom: lambda c, now, emit: membership.join(c.room, now, emit),
-            cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
-            cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
-            cmd.ForPart: self._for_part,
-        }
-
-    def _for_part(self, command: cmd.ForPart, now: float, emit: Emit) -> None:
-        """A command a part takes whole, to its handler, named "part.method"."""
-        part, method = command.handler.split(".")
-        getattr(getattr(self._parts, part), method)(command.text, now, emit)
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
@@ -88,14 +58,15 @@ class TypedInput:
         if command is None:
             return
         offline = not life.registered and life.started
-        if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
+        if offline and command.handler not in WORKS_OFFLINE:
             # a `reg` goes on: typed while the registry is away (RegistryWatch), or told to wait
             waits = self._shared.watch.register_again or bool(self._shared.requests.registers())
             verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
             return
-        self.commands[type(command)](command, now, emit)
+        part, method = command.handler.split(".")
+        getattr(getattr(self._parts, part), method)(*command.args, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed
@@ -103,9 +74,8 @@ class TypedInput:
         if self._life.phase is LifePhase.START_FAILED:
             emit(ExitPeer(1))
         elif self._life.started and (self._shared.lines_after_change or self._changing()):
-            self._shared.lines_after_change.append(
-                None
-            )  # quit once the lines waiting are carried out
+            # quit once the lines waiting are carried out
+            self._shared.lines_after_change.append(None)
         elif self._life.started:
             self._parts.leaving.quit("", now, emit)
         elif None not in self._shared.early_lines:

@@ -5,6 +5,7 @@ of alice (port 6001, token "tok"), with bob online and carol offline in the tabl
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event
 from peer.core.registry_link import RegistryLink
@@ -14,10 +15,11 @@ from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
 from peer.core.table import TableCopy
+from peer.core.typed_commands import Commands
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import Entry, Message
-from wire.reliable import Alarm
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm
 
 SERVER = ("127.0.0.1", 5000)
 #: The registry's key, as pinned, and bob's, as the table has it: what is sent is for them.
@@ -58,6 +60,12 @@ def link(made: Shared) -> RegistryLink:
     return RegistryLink(made)
 
 
+def commands(made: Shared) -> Commands:
+    """The Commands part over `made`, with its registry link and direct messages."""
+    registry = link(made)
+    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
+
+
 def inbox(made: Shared) -> Inbox:
     return made.inbox
 
@@ -67,7 +75,7 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[Message]:
-    return [a.message for a in actions if isinstance(a, pa.SendSealed | pa.SendStream)]
+    return [a.message for a in actions if isinstance(a, pa.SendSealed)]
 
 
 def logged(records: list[pa.Record]) -> tuple[Message, ...]:

@@ -46,7 +46,7 @@ def test_too_big_answers_are_fetched_over_tcp() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     out = core.receive(TooBig("r-1", register.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
-    assert out == [pa.SendStream(SERVER, register, REGISTRY_KEY)]  # type: ignore[arg-type]
+    assert out == [pa.SendSealed(SERVER, register, REGISTRY_KEY, stream=True)]  # type: ignore[arg-type]
 
 
 def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.actions import Sending
-from peer.core.commands import SendDirect
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.files.transfers import FileTransfers
 from peer.core.shared import NO_USER
@@ -24,7 +23,7 @@ def chats() -> tuple[DirectChats, list[pa.Action]]:
 def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -> None:
     made, out = shared(), list[pa.Action]()
     direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
     assert out == [pa.SendSealed(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
@@ -36,13 +35,13 @@ def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
     made, out = shared(), list[pa.Action]()
     direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
     made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     assert [type(a) for a in out] == [pa.SendSealed]
 
 
 def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct, out = chats()
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     assert direct.chat_answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert prints(out) == [RECEIVED_BY.format("bob")]
     assert not direct.awaiting_ack("a-1")
@@ -51,12 +50,12 @@ def test_an_ack_says_received_and_ends_the_wait() -> None:
 
 def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere() -> None:
     direct, out = chats()
-    direct.send(SendDirect("carol", "later"), T0, out.append)
+    direct.send("carol", "later", T0, out.append)
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "carol", "later")]
     out.clear()
-    direct.send(SendDirect("dave", "hi"), T0, out.append)
+    direct.send("dave", "hi", T0, out.append)
     assert prints(out) == [NO_USER.format("dave", "who")]
-    direct.send(SendDirect("bob", "x" * (MAX_TEXT + 1)), T0, out.append)
+    direct.send("bob", "x" * (MAX_TEXT + 1), T0, out.append)
     assert prints(out)[-1].startswith("[Message too long:")
 
 
@@ -64,7 +63,7 @@ def test_a_name_nobody_has_is_said_in_the_same_words_for_a_message_a_file_and_th
     None
 ):
     direct, out = chats()
-    direct.send(SendDirect("dave", "hi"), T0, out.append)
+    direct.send("dave", "hi", T0, out.append)
     files: list[object] = []
     FileTransfers(own=lambda: "alice", entry=lambda name: None, new_id=str, downloads="").typed(
         "file", "dave report.pdf", T0, files.append
@@ -75,7 +74,7 @@ def test_a_name_nobody_has_is_said_in_the_same_words_for_a_message_a_file_and_th
 
 def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     direct, out = chats()
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     out.clear()
     for n in range(1, ATTEMPTS + 1):
         direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
@@ -89,10 +88,10 @@ def test_a_save_carries_the_time_of_day_its_message_was_typed_not_when_it_was_sa
     made, out = shared(), list[pa.Action]()
     made.wall_offset = lambda: 1_700_000_000.0  # the time of day minus the core's `now`
     direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
-    direct.send(SendDirect("bob", "hi"), T0, out.append)  # online: tried directly first
+    direct.send("bob", "hi", T0, out.append)  # online: tried directly first
     for n in range(1, ATTEMPTS + 1):
         direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
-    direct.send(SendDirect("carol", "later"), T0 + 9, out.append)  # offline: saved at once
+    direct.send("carol", "later", T0 + 9, out.append)  # offline: saved at once
     saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert [s.typed for s in saves] == [int(1_700_000_000.0 + T0), int(1_700_000_000.0 + T0 + 9)]
     # kept durably at the first retry, as a restart's outbox sends it, with the same time
@@ -102,7 +101,7 @@ def test_a_save_carries_the_time_of_day_its_message_was_typed_not_when_it_was_sa
 
 def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:
     direct, out = chats()
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     out.clear()
     refusal = Refused("b-1", "a-1", VERSION_REFUSAL)
     assert direct.chat_answered(refusal, BOB, T0, out.append)
@@ -112,16 +111,16 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
 
 def test_a_message_names_the_one_before_it_to_the_same_person_until_that_one_is_acked() -> None:
     direct, out = chats()
-    direct.send(SendDirect("bob", "x" * (MAX_TEXT - 10)), T0, out.append)  # over TCP: slower
-    direct.send(SendDirect("bob", "short"), T0, out.append)  # sent at once, after it
-    direct.send(SendDirect("carol", "elsewhere"), T0, out.append)  # to someone else: after none
+    direct.send("bob", "x" * (MAX_TEXT - 10), T0, out.append)  # over TCP: slower
+    direct.send("bob", "short", T0, out.append)  # sent at once, after it
+    direct.send("carol", "elsewhere", T0, out.append)  # to someone else: after none
     assert [(m.id, m.after) for m in sent(out)] == [("a-1", ""), ("a-2", "a-1"), ("a-3", "")]
     direct.chat_answered(Ack("b-1", "a-2"), BOB, T0, out.append)
-    direct.send(SendDirect("bob", "more"), T0, out.append)
+    direct.send("bob", "more", T0, out.append)
     assert sent(out)[-1] == Chat("a-4", "alice", "bob", "more", after="a-1")  # a-1 is not acked
     for acked in ("a-1", "a-4"):
         direct.chat_answered(Ack("b-2", acked), BOB, T0, out.append)
-    direct.send(SendDirect("bob", "alone"), T0, out.append)
+    direct.send("bob", "alone", T0, out.append)
     assert sent(out)[-1] == Chat("a-5", "alice", "bob", "alone")  # every one before is acked
 
 

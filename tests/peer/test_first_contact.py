@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.adapter.key_contact import ContactRule
-from peer.core.first_contact import SETTLE, FirstContact, KeyAlarm, Proposed, Trusted
+from peer.core.first_contact import SETTLE, FirstContact, KeyAlarm, KeyFound
 from wire.keys import code_from_text, fingerprint, has_code, join_code
 
 WHERE = "127.0.0.1:5000"
@@ -39,15 +39,15 @@ def test_with_the_code_only_its_key_is_trusted_and_the_first_other_is_said_once(
     assert contact.key_answered(FAKE, 0.0) is None
     assert contact.verdict(10.0) is None and contact.refused == 3
     assert contact.key_answered(REAL, 1.0) is None
-    assert contact.verdict(1.0) == Trusted(REAL)
+    assert contact.verdict(1.0) == KeyFound(REAL, trusted=True)
     contact.key_answered(FAKE, 1.1)  # what comes after changes nothing
-    assert contact.verdict(1.1) == Trusted(REAL)
+    assert contact.verdict(1.1) == KeyFound(REAL, trusted=True)
 
 
 def test_with_the_code_its_key_answering_first_is_trusted_at_once() -> None:
     contact = FirstContact(WHERE, CODE)
     contact.key_answered(REAL, 5.0)
-    assert contact.verdict(5.0) == Trusted(REAL) and contact.wake() is None
+    assert contact.verdict(5.0) == KeyFound(REAL, trusted=True) and contact.wake() is None
 
 
 def test_without_a_code_one_key_is_proposed_once_settled() -> None:
@@ -57,7 +57,7 @@ def test_without_a_code_one_key_is_proposed_once_settled() -> None:
     contact.key_answered(REAL, 1.1)  # the same key again is no second answer
     assert contact.verdict(1.0 + SETTLE / 2) is None
     assert contact.wake() == 1.0 + SETTLE
-    assert contact.verdict(1.0 + SETTLE) == Proposed(REAL)
+    assert contact.verdict(1.0 + SETTLE) == KeyFound(REAL, trusted=False)
 
 
 def test_without_a_code_two_keys_are_an_alarm_naming_both_whenever_the_second_comes() -> None:
@@ -78,7 +78,7 @@ def test_no_answers_ever_trust_a_key_the_code_is_not_of(answers: list[tuple[byte
     for key, at in sorted(answers, key=lambda a: a[1]):
         contact.key_answered(key, at)
         verdict = contact.verdict(at)
-        assert verdict is None or verdict == Trusted(REAL)
+        assert verdict is None or verdict == KeyFound(REAL, trusted=True)
 
 
 @given(st.lists(st.sampled_from([REAL, FAKE, FAKE2]), min_size=1, max_size=30))
@@ -88,7 +88,7 @@ def test_without_a_code_a_key_is_proposed_only_when_it_alone_answered(keys: list
         contact.key_answered(key, 0.0)
     verdict = contact.verdict(SETTLE)
     if len(set(keys)) == 1:
-        assert verdict == Proposed(keys[0])
+        assert verdict == KeyFound(keys[0], trusted=False)
     else:
         assert isinstance(verdict, KeyAlarm)
 
@@ -115,7 +115,7 @@ def test_a_registry_found_on_the_network_is_still_only_proposed() -> None:
     contact = FirstContact(WHERE, None, advertised=CODE)
     contact.key_answered(REAL, 1.0)
     assert contact.verdict(1.0) is None
-    assert contact.verdict(1.0 + SETTLE) == Proposed(REAL)
+    assert contact.verdict(1.0 + SETTLE) == KeyFound(REAL, trusted=False)
 
 
 def test_a_key_other_than_the_advertised_one_is_an_alarm() -> None:
@@ -132,7 +132,7 @@ def test_a_join_code_given_outranks_what_was_advertised() -> None:
     fake_code = code_from_text(join_code(FAKE))
     contact = FirstContact(WHERE, CODE, advertised=fake_code)
     contact.key_answered(REAL, 1.0)
-    assert contact.verdict(1.0) == Trusted(REAL)
+    assert contact.verdict(1.0) == KeyFound(REAL, trusted=True)
 
 
 def test_the_question_says_the_registry_was_found_on_the_network() -> None:

@@ -4,7 +4,6 @@ unheard, a start that failed, and a start replaced by another."""
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.commands import SendDirect
 from peer.core.direct import DirectChats
 from peer.core.leaving import OFFLINE_BYE, QUITTING, Leaving
 from peer.core.lifecycle import LifePhase
@@ -37,7 +36,7 @@ def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats, Shared]:
 def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
     leave, direct, made = leaving()
     out: list[pa.Action] = []
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     leave.quit("bye", T0, out.append)
     assert made.life.phase is LifePhase.QUITTING
     assert prints(out) == [QUITTING]
@@ -81,7 +80,7 @@ def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
 def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> None:
     leave, direct, made = leaving()
     out: list[pa.Action] = []
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     actions = leave.leave_now()
     save = SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert logged(made.settling.records) == (save,)
@@ -96,7 +95,7 @@ def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
     leave, direct, made = leaving()
     made.state.room = "lobby"
     out: list[pa.Action] = []
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     leave.unheard(Deregister("a-9", "alice", "tok", False, ""), out.append)
     assert prints(out)[-2:] == [
         "[You left lobby; your next start is in no room.]",
@@ -116,7 +115,7 @@ def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
 def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
     leave, direct, made = leaving()
     out: list[pa.Action] = []
-    direct.send(SendDirect("bob", "hi"), T0, out.append)
+    direct.send("bob", "hi", T0, out.append)
     leave.quit("bye", T0, out.append)
     out.clear()
     code, reason = replaced_refusal("alice", "127.0.0.1:6009", online=True, deregistered=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from peer.core.actions import Action, SendSealed, SendStream
+from peer.core.actions import Action, SendSealed
 from tests.peer.test_node_batches import SERVER, started_node
 from wire.messages import MailTaken, Message
 
@@ -27,9 +27,9 @@ def test_every_type_of_action_has_a_carrier(tmp_path: Path) -> None:
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
-@pytest.mark.parametrize(("action", "waits"), [(SendSealed, True), (SendStream, False)])
+@pytest.mark.parametrize(("stream", "waits"), [(False, True), (True, False)])
 def test_a_mail_taken_waits_for_the_lines_before_it_only_as_a_datagram(
-    tmp_path: Path, action: type[SendSealed | SendStream], waits: bool
+    tmp_path: Path, stream: bool, waits: bool
 ) -> None:
     # A datagram's MailTaken empties the registry's mailbox: it leaves once the mail is on
     # the screen. Sent again over TCP (it was too big), it waited the first time already.
@@ -39,7 +39,7 @@ def test_a_mail_taken_waits_for_the_lines_before_it_only_as_a_datagram(
         events: list[object] = []
         node = started_node(tmp_path, events, slow=True)
         events.clear()
-        node.carry_out(action(SERVER, taken, node.core.trust.registry))
+        node.carry_out(SendSealed(SERVER, taken, node.core.trust.registry, stream))
         before = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         node.console.printed()  # type: ignore[attr-defined]
         after = [m for kind, m in events if kind == "send"]  # type: ignore[misc]

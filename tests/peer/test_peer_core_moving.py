@@ -8,6 +8,7 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS
+from peer.core.shared import kept_registries
 from tests.peer.core_kit import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.retry_rule import REGISTER_ROUND
@@ -142,7 +143,7 @@ def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() 
     core = in_a_service()
     [save] = typed_saves(core, 1)
     out = core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
-    assert [a.message for a in out if isinstance(a, pa.SendStream)] == [save]
+    assert [a.message for a in out if isinstance(a, pa.SendSealed) and a.stream] == [save]
     assert run_until(core, T0 + 60) == []  # waited for while its connection is open
     out = core.stream_ended(save.id, T0 + 60)  # closed unanswered: asked again at once
     assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
@@ -282,13 +283,13 @@ def test_the_services_registries_are_kept_when_they_change() -> None:
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), (), (), REGISTRIES)
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
-    assert pa.KeepRegistries((SERVER, OTHER), REGISTRY_KEY) in out
+    assert kept_registries((SERVER, OTHER), REGISTRY_KEY) in out
     out = told_ours_stopped(core, T0 + 1)
-    assert [a for a in out if isinstance(a, pa.KeepRegistries)] == [
-        pa.KeepRegistries((OTHER,), REGISTRY_KEY)
+    assert [a for a in out if isinstance(a, pa.Keep) and a.what == "registries"] == [
+        kept_registries((OTHER,), REGISTRY_KEY)
     ]
     out = told_ours_stopped(core, T0 + 2)  # the same list: nothing to keep
-    assert not [a for a in out if isinstance(a, pa.KeepRegistries)]
+    assert not [a for a in out if isinstance(a, pa.Keep) and a.what == "registries"]
 
 
 def test_a_start_whose_registry_is_silent_moves_to_another_kept_from_the_last_run() -> None:

@@ -254,7 +254,7 @@ def test_a_script_run_by_a_peer_whose_last_run_ended_in_a_room_runs_outside_it()
     _, out = started_with_a_script("/dm bob from a script", "send bob private", room="team")
     assert not any(isinstance(m, Join) for m in sent(out))
     assert "[You were in team when you left; /join team goes back there.]" in prints(out)
-    assert pa.KeepRoom("") in out
+    assert pa.Keep("room", "") in out
     chat, private = sent(out)
     assert isinstance(chat, Chat) and chat.text == "from a script"
     assert isinstance(private, Chat) and private.text == "private"
@@ -373,10 +373,12 @@ def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None
     out = core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.02)
     [dereg] = sent(out)
     assert isinstance(dereg, Deregister) and dereg.quitting
-    assert pa.KeepRoom("lobby") in out
+    assert pa.Keep("room", "lobby") in out
     out = core.receive(Ack("r-6", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.03)
     assert "[You left lobby; your next start goes back to it.]" in prints(out)
-    assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.ExitPeer(0) in out
+    assert (
+        not any(isinstance(a, pa.Keep) and a.what == "room" for a in out) and pa.ExitPeer(0) in out
+    )
 
 
 def test_kept_lines_go_out_in_the_order_typed_after_a_restart() -> None:

@@ -82,7 +82,7 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
     r.ends.match_reply(TooBig("r-1", "a-1"), "a-1", T0, out.append)
-    assert out[-1] == pa.SendStream(SERVER, post, REGISTRY_KEY) and r.taken == []
+    assert out[-1] == pa.SendSealed(SERVER, post, REGISTRY_KEY, stream=True) and r.taken == []
 
 
 def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:

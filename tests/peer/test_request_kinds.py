@@ -98,7 +98,7 @@ def test_a_whole_table_is_streamed_and_a_lost_one_given_up() -> None:
     made, out = shared(), list[pa.Action]()
     ask: Message = TableRequest("t-1")
     made.requests.send(ask, T0, out.append)
-    assert isinstance(out[-1], pa.SendStream)
+    assert isinstance(out[-1], pa.SendSealed) and out[-1].stream
     made.requests.ended(ask.id, T0 + 1)  # unanswered: more rounds, as datagrams, then given up
     stages = []
     for n in range(1, 40):

@@ -50,10 +50,10 @@ def test_a_join_of_the_room_we_are_in_or_of_no_name_is_refused_here() -> None:
 def test_leaving_is_at_once_here_and_told_to_the_registry() -> None:
     made = shared()
     rooms, out = membership("lobby", made), list[pa.Action]()
-    rooms.leave("", T0, out.append)
+    rooms.leave(T0, out.append)
     assert prints(out) == ["[You left lobby.]"] and made.state.room == ""
     assert sent(out) == [Leave("a-1", "alice", "tok")]
-    rooms.leave("", T0, out.append)
+    rooms.leave(T0, out.append)
     assert prints(out)[-1] == "[You are not in a room. join <room> enters one.]"
 
 

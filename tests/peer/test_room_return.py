@@ -3,7 +3,7 @@ after a restart, joining again for kept room lines, and a /join that waits for t
 
 from __future__ import annotations
 
-from peer.core.actions import Action, KeepRoom, Print
+from peer.core.actions import Action, Keep, Print
 from peer.core.room_return import SHOWN_SINCE_JOIN_KEPT, RoomReturn
 from peer.core.settling import Settling
 from wire.messages import ChannelPost, Join, Leave, RoomPost
@@ -28,12 +28,12 @@ def test_the_room_is_kept_when_it_changes_and_not_merely_because_we_are_in_none(
     assert out == []
     rooms.keep("TeamChat", False, out.append)
     rooms.keep("TeamChat", False, out.append)
-    assert out == [KeepRoom("TeamChat")]
+    assert out == [Keep("room", "TeamChat")]
     out.clear()
     rooms.keep("", True, out.append)  # left on the way out for good: stays kept
     assert out == []
     rooms.keep("", False, out.append)
-    assert out == [KeepRoom("")]
+    assert out == [Keep("room", "")]
 
 
 def test_the_room_of_an_earlier_run_is_gone_back_to_once_without_history_again() -> None:
@@ -50,7 +50,7 @@ def test_lines_typed_before_the_welcome_keep_the_peer_out_of_its_room() -> None:
     rooms = RoomReturn(Settling(), "lobby")
     out: list[Action] = []
     rooms.stay_out(out.append)
-    assert out[0] == KeepRoom("")
+    assert out[0] == Keep("room", "")
     assert texts(out) == ["[You were in lobby when you left; /join lobby goes back there.]"]
     assert rooms.go_back(out.append) == ""
     out.clear()

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from disk import files
 from peer.adapter import mapped_log
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.core.actions import KeepRegistries, Shown
+from peer.core.actions import Shown
+from peer.core.shared import kept_registries
 from tests.hypothesis_profiles import examples
 
 
@@ -244,11 +245,11 @@ def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
 def test_room_round_trip(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     assert kept.load_room() == ""
-    kept.save_room("TeamChat")
+    kept.keep("room", "TeamChat")
     assert PeerStateFile(tmp_path, "alice").load_room() == "TeamChat"
-    kept.save_room("")
+    kept.keep("room", "")
     assert not kept.room_path.exists()
-    kept.save_room("")  # none kept already
+    kept.keep("room", "")  # none kept already
     assert kept.load_room() == "" and kept.problems == []
 
 
@@ -269,12 +270,18 @@ KEY, OTHER_KEY = b"k" * 32, b"o" * 32
 SERVICE = (("10.0.0.1", 5000), ("10.0.0.2", 5000))
 
 
+def _registries(registries: tuple[tuple[str, int], ...], key: bytes) -> tuple[str, str]:
+    """What the core keeps of `registries` (a Keep), as `keep` takes it."""
+    kept = kept_registries(registries, key)
+    return kept.what, kept.text
+
+
 def test_the_services_registries_round_trip_with_their_key(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     assert kept.load_registries(KEY) == ()
-    kept.save_registries(KeepRegistries(SERVICE, KEY))
+    kept.keep(*_registries(SERVICE, KEY))
     assert PeerStateFile(tmp_path, "alice").load_registries(KEY) == SERVICE
-    kept.save_registries(KeepRegistries((), KEY))  # a registry alone
+    kept.keep(*_registries((), KEY))  # a registry alone
     assert not kept.registries_path.exists() and kept.load_registries(KEY) == ()
     assert kept.problems == []
 
@@ -283,7 +290,7 @@ def test_registries_kept_damaged_or_with_another_key_are_said_once_and_forgotten
     tmp_path: Path,
 ) -> None:
     kept = PeerStateFile(tmp_path, "alice")
-    kept.save_registries(KeepRegistries(SERVICE, OTHER_KEY))
+    kept.keep(*_registries(SERVICE, OTHER_KEY))
     assert kept.load_registries(KEY) == ()
     for damage in (b"", b"\xff\xfe"):
         kept.registries_path.write_bytes(damage)
@@ -462,8 +469,8 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     where he went."""
     bob = PeerStateFile(tmp_path, "bob")
     bob.save_token("t" * 32, "bob")
-    bob.save_room("teamchat")
-    bob.save_registries(KeepRegistries(SERVICE, KEY))
+    bob.keep("room", "teamchat")
+    bob.keep(*_registries(SERVICE, KEY))
     bob.seen.add(Shown((("alice", "m-1"),)))
     bob.history_path.write_text("kept line\n")
     bob.key_path.write_bytes(b"k" * 32)

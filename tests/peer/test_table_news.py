@@ -116,7 +116,9 @@ def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_agai
     registry = link(made)
     table_news, out = TableNews(made, registry), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
-    assert [type(a) for a in out] == [pa.SendStream]  # over TCP at once: no TooBig first
+    assert [(type(a), a.stream) for a in out] == [
+        (pa.SendSealed, True)
+    ]  # over TCP at once: no TooBig first
     out.clear()
     for version in range(9, 9 + 2 * HELD_UPDATES):
         table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)

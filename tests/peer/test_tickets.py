@@ -4,6 +4,7 @@ kept, and shown with our saves for that owner; nothing else is taken for one."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_a_ticket_handed_by_a_direct_message_is_kept_and_given_back_at_the_next_
     core = alice()
     bobs = "B" * 43
     out = core.receive(Chat("b-7", "bob", "alice", "hi", ticket=bobs), BOB, peer_key("bob"), T0)
-    assert pa.KeepTickets({BOBS: bobs}) in out
+    assert pa.Keep("tickets", json.dumps({BOBS: bobs})) in out
     assert core.tickets.for_owner(BOBS) == bobs
     again = alice(tickets={BOBS: bobs})
     assert again.tickets.for_owner(BOBS) == bobs
@@ -116,7 +117,7 @@ def test_a_save_sealed_for_an_owner_shows_the_ticket_that_owner_handed_us() -> N
 def test_tickets_are_kept_in_the_names_folder_and_move_with_a_rename(tmp_path: Path) -> None:
     state = PeerStateFile(tmp_path, "alice")
     assert state.load_tickets() == {}
-    state.save_tickets({BOBS: "B" * 43})
+    state.keep("tickets", json.dumps({BOBS: "B" * 43}))
     assert PeerStateFile(tmp_path, "alice").load_tickets() == {BOBS: "B" * 43}
     moved = state.moved_to("alicia", "tok")
     assert moved.load_tickets() == {BOBS: "B" * 43}

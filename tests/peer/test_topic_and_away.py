@@ -5,25 +5,21 @@ from __future__ import annotations
 import pytest
 
 from peer.core import actions as pa
-from peer.core import commands as cmd
-from peer.core.direct import DirectChats
 from peer.core.dispatch import PeerCore
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
-from peer.core.shared import Shared
-from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import (
     BOB,
     ME,
     REGISTRY_KEY,
     SERVER,
     T0,
+    commands,
     link,
     prints,
     sent,
     shared,
 )
 from wire.messages import Ack, Entry, RoomList, RoomsRequest, SetAway, SetTopic, Welcome
-from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -59,11 +55,6 @@ def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> Non
         "  lobby  2 members  (you are here)  - Friday release",
         "  quiet  1 member",
     ]
-
-
-def commands(made: Shared) -> Commands:
-    registry = link(made)
-    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again() -> None:
@@ -104,7 +95,7 @@ def test_who_marks_those_away_and_online() -> None:
         ),
         (),
     )
-    typed.who(cmd.Who(), T0, out.append)
+    typed.who("", T0, out.append)
     assert prints(out)[1:] == [
         "  alice  online   (you)",
         "  bob    online   (away: lunch)",
