@@ -156,14 +156,13 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         colour=not uncoloured,
     )
     data_dir = settings.data_dir or default_dir("registry")
-    if line.cluster is None:
-        from registry.adapter.run import run_registry
+    from registry.adapter.run import run_registry
 
+    if line.cluster is None:
         return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
     import msgspec
 
     from net.discovery import advertised_addresses
-    from registry.adapter.cluster.run import run_cluster_registry
     from registry.adapter.cluster.service_folder import ClusterError, is_folder, open_folder
 
     if not is_folder(line.cluster):
@@ -178,7 +177,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         own, advertise=advertise or advertised_addresses(settings.bind)[0]
     )
     return _run(
-        run_cluster_registry(listen=listen, data_dir=data_dir, out=out, folder=folder, settings=own)
+        run_registry(listen=listen, data_dir=data_dir, out=out, settings=own, folder=folder)
     )
 
 
