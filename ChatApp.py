@@ -163,14 +163,15 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     import msgspec
 
     from net.discovery import advertised_addresses
-    from registry.adapter.cluster.service_folder import ClusterError, is_folder, open_folder
+    from registry.adapter.cluster.service_folder import is_folder, open_folder
+    from registry.adapter.storage import StorageError
 
     if not is_folder(line.cluster):
         raise UsageProblem(NOT_A_FOLDER)
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))
-    except ClusterError as exc:
+    except StorageError as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 1
     own = msgspec.structs.replace(

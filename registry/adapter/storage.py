@@ -20,7 +20,8 @@ _ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 
 class StorageError(Exception):
-    """The data directory cannot be used (unreadable, not ours, corrupt table)."""
+    """The data directory cannot be used (unreadable, not ours, corrupt table), or a service's
+    folder or NATS servers (the message says why)."""
 
 
 class Rows:

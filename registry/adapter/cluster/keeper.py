@@ -80,7 +80,7 @@ class LeaseKeeper:
         self._lapse: asyncio.TimerHandle | None = None  # (`_tell` again as the lead runs out)
 
     async def start(self) -> None:
-        """Connect (ClusterError), join, take the lead if it is free, and keep both."""
+        """Connect (StorageError), join, take the lead if it is free, and keep both."""
         self._caller = asyncio.get_running_loop()
         self._thread.start()
         await self.call(self._open)

@@ -28,10 +28,6 @@ T = TypeVar("T")
 REGISTRY_USER = "CN=chatapp-registry"
 
 
-class ClusterError(StorageError):
-    """The service cannot be used: its folder, or its NATS servers (the message says why)."""
-
-
 class ServiceFolder(Struct, frozen=True):
     path: Path
     urls: list[str]
@@ -40,7 +36,7 @@ class ServiceFolder(Struct, frozen=True):
 
     def tls(self) -> ssl.SSLContext:
         """A TLS context that trusts only the service's authority and shows the registries'
-        certificate; ClusterError when a file cannot be used."""
+        certificate; StorageError when a file cannot be used."""
         context = ssl.create_default_context()
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         _read(self.path, AUTHORITY_FILE, context.load_verify_locations)
@@ -59,9 +55,9 @@ def is_folder(text: str) -> bool:
 
 
 def open_folder(path: Path) -> ServiceFolder:
-    """The service folder at `path`, read and checked; ClusterError saying what is wrong."""
+    """The service folder at `path`, read and checked; StorageError saying what is wrong."""
     if not (path / SERVICE_FILE).is_file():
-        raise ClusterError(
+        raise StorageError(
             f"{path} is not a service folder (no {SERVICE_FILE}); make one with "
             "ChatApp --new-service DIR --nats HOST:PORT (docs/SCALING.md)"
         )
@@ -76,7 +72,7 @@ def open_folder(path: Path) -> ServiceFolder:
 
 
 def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
-    """`parse(folder / name)`; ClusterError naming the file and what is wrong with it."""
+    """`parse(folder / name)`; StorageError naming the file and what is wrong with it."""
     try:
         return parse(folder / name)
     except (OSError, ValueError, ssl.SSLError, RecursionError) as exc:
@@ -84,7 +80,7 @@ def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
             why = f"it is not as ChatApp --new-service wrote it: {exc.reason or exc}"
         else:
             why = os_reason(exc) if isinstance(exc, OSError) else str(exc)
-        raise ClusterError(
+        raise StorageError(
             f"{folder / name} of the service folder cannot be used ({why})"
         ) from None
 
