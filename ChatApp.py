@@ -183,7 +183,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
 
 def _new_service(folder: str, line: CommandLine) -> int:
-    from registry.adapter.cluster.new_service import make_service, parse_nodes
+    from registry.adapter.cluster.service_folder import make_service, parse_nodes
 
     if not line.nats:
         raise UsageProblem("--new-service needs --nats HOST:PORT[,HOST:PORT...] (see --help)")

@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from ChatApp import main
-from registry.adapter.cluster.new_service import ROUTE_OFFSET, make_service, parse_nodes
-from registry.adapter.cluster.service_folder import open_folder
+from registry.adapter.cluster.service_folder import (
+    ROUTE_OFFSET,
+    make_service,
+    open_folder,
+    parse_nodes,
+)
 from registry.adapter.storage import StorageError
 
 pytestmark = pytest.mark.timeout(30)
