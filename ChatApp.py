@@ -156,34 +156,34 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         colour=not uncoloured,
     )
     data_dir = settings.data_dir or default_dir("registry")
-    if line.cluster is None:
-        from registry.adapter.run import run_registry
+    from registry.adapter.run import run_registry
 
+    if line.cluster is None:
         return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
     import msgspec
 
     from net.discovery import advertised_addresses
-    from registry.adapter.cluster.run import run_cluster_registry
-    from registry.adapter.cluster.service_folder import ClusterError, is_folder, open_folder
+    from registry.adapter.cluster.service_folder import is_folder, open_folder
+    from registry.adapter.storage import StorageError
 
     if not is_folder(line.cluster):
         raise UsageProblem(NOT_A_FOLDER)
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))
-    except ClusterError as exc:
+    except StorageError as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 1
     own = msgspec.structs.replace(
         own, advertise=advertise or advertised_addresses(settings.bind)[0]
     )
     return _run(
-        run_cluster_registry(listen=listen, data_dir=data_dir, out=out, folder=folder, settings=own)
+        run_registry(listen=listen, data_dir=data_dir, out=out, settings=own, folder=folder)
     )
 
 
 def _new_service(folder: str, line: CommandLine) -> int:
-    from registry.adapter.cluster.new_service import make_service, parse_nodes
+    from registry.adapter.cluster.service_folder import make_service, parse_nodes
 
     if not line.nats:
         raise UsageProblem("--new-service needs --nats HOST:PORT[,HOST:PORT...] (see --help)")

@@ -20,8 +20,13 @@ from pathlib import Path
 
 import msgspec
 
-from registry.adapter.cluster.new_service import ROUTE_OFFSET, make_service
-from registry.adapter.cluster.service_folder import SERVICE_FILE, ServiceFolder, open_folder
+from registry.adapter.cluster.service_folder import (
+    ROUTE_OFFSET,
+    SERVICE_FILE,
+    ServiceFolder,
+    make_service,
+    open_folder,
+)
 from tests.e2e.ports import free_port
 
 #: Seconds a server may take to listen (a cluster's first election takes longer).

@@ -179,7 +179,7 @@ class SimNet:
             keepalive=self.keepalive,
             mailbox_limit=self.mailbox_limit,
         )
-        if len(self.fronts) > 1:  # told at start (registry/adapter/cluster/run.py)
+        if len(self.fronts) > 1:  # told at start (registry/adapter/cluster/registry.py)
             self.registry.registries = self._listed()
         # as registry.adapter.server does once its sockets are open
         self._registry_actions(self.registry.start(self.now))

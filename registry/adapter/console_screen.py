@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from terminal.screen import Panes
 from terminal.screen_model import ChatWindow, Parts
 from terminal.screen_prompt import ScreenPrompt
 from terminal.waiting_room import ROOM_WIDTH, WaitingRoom
-from wire.desk.messages import RoomRow
+
+if TYPE_CHECKING:
+    from registry.adapter.registry_console import RegistryConsole
 
 #: The log's window (and the answers to commands) and the help desk's, by key.
 LOG, DESK = "log", "desk"
@@ -25,22 +27,12 @@ HANDED_OVER = "[Now serving "
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d ")
 
 
-class ConsoleState(NamedTuple):
-    """What the status bar and the waiting room show, asked at each redraw (`rows` None: no
-    help desk)."""
-
-    listening: Callable[[], str]
-    online: Callable[[], int]
-    stored: Callable[[], int]
-    rows: Callable[[], Sequence[RoomRow] | None]
-    to_desk: Callable[[str], bool]
-
-
 class ConsoleScreen(ScreenPrompt):
-    """The console's screen; `prompt` as LinePrompt takes it (the console's Ctrl-C, Ctrl-D)."""
+    """The console's screen, its bars asked of `console` at each redraw; `prompt` as LinePrompt
+    takes it (the console's Ctrl-C, Ctrl-D)."""
 
-    def __init__(self, state: ConsoleState, *, colour: bool, **prompt: Any) -> None:
-        self._state = state
+    def __init__(self, console: RegistryConsole, *, colour: bool, **prompt: Any) -> None:
+        self._state = console
         self._colour = colour
         self.room = WaitingRoom()
         panes = Panes(self._status, self._room, list, side_width=ROOM_WIDTH)
@@ -82,7 +74,7 @@ class ConsoleScreen(ScreenPrompt):
 
     def _room(self) -> Parts:
         now = time.monotonic()
-        rows = self._state.rows()
+        rows = self._state.room_rows()
         if rows is None:
             self.room.forget()
         else:

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from net.discovery import lan_addresses, reach_line
@@ -21,6 +21,7 @@ from terminal.asked_first import AskedFirst
 from terminal.prompt import LinePrompt
 from terminal.typed_ahead import LineSplitter, read_typed_ahead
 from wire.desk.commands import is_operator_command
+from wire.desk.messages import RoomRow
 from wire.keys import fingerprint, join_code
 from wire.shown_text import clean
 from wire.words import counted
@@ -119,21 +120,30 @@ class RegistryConsole:
         self.operator = settings.console_operator
 
     def _screen(self, colour: bool) -> Callable[..., LinePrompt]:
-        from registry.adapter.console_screen import ConsoleScreen, ConsoleState
+        from registry.adapter.console_screen import ConsoleScreen
 
-        registry = self._registry
-        state = ConsoleState(
-            listening=lambda: f"{registry.bind}:{registry.port}",
-            online=lambda: len(registry.core.table.online()),
-            stored=lambda: sum(len(box) for box in registry.core.mail.values()),
-            rows=lambda: registry.desk.room_rows(),
-            # as `line` takes it: a /command is the registry's, even while serving
-            to_desk=lambda line: (
-                not line.lstrip().startswith("/")
-                and (bool(registry.desk.console.serves) or is_operator_command(line))
-            ),
+        return lambda **prompt: ConsoleScreen(self, colour=colour, **prompt)
+
+    def listening(self) -> str:
+        return f"{self._registry.bind}:{self._registry.port}"
+
+    def online(self) -> int:
+        return len(self._registry.core.table.online())
+
+    def stored(self) -> int:
+        return sum(len(box) for box in self._registry.core.mail.values())
+
+    def room_rows(self) -> Sequence[RoomRow] | None:
+        """The help desk's waiting room (None: no help desk)."""
+        return self._registry.desk.room_rows()
+
+    def to_desk(self, line: str) -> bool:
+        """Whether `line` goes to the help desk, as `line` takes it: a /command is the
+        registry's, even while serving."""
+        desk = self._registry.desk
+        return not line.lstrip().startswith("/") and (
+            bool(desk.console.serves) or is_operator_command(line)
         )
-        return lambda **prompt: ConsoleScreen(state, colour=colour, **prompt)
 
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""
@@ -305,7 +315,7 @@ class RegistryConsole:
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def whom(self) -> list[str]:
-        online = len(self._registry.core.table.online())
+        online = self.online()
         at_desk = self._registry.desk.console.serves
         whom = [f"{counted(online, 'peer')} online"] if online else []
         return whom + ([f"{at_desk} at the help desk"] if at_desk else [])

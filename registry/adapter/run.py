@@ -1,4 +1,5 @@
-"""`ChatApp -s`: start a registry, serve until it is stopped, or say why it did not start."""
+"""`ChatApp -s`: start a registry (alone, or one of a service's with `--cluster`), serve until it
+is stopped, or say why it did not start."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from net.discovery import Advertisement, DiscoveryError
-from registry.adapter.registry_console import printable, stop_on_signals, typed_ahead
+from registry.adapter.registry_console import printable, typed_ahead
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from terminal.prompt import is_terminal, on_a_terminal
 from wire.keys import join_code
+
+if TYPE_CHECKING:
+    from registry.adapter.cluster.registry import ClusterRegistry
+    from registry.adapter.cluster.service_folder import ServiceFolder
 
 
 async def run_registry(
@@ -24,49 +30,63 @@ async def run_registry(
     data_dir: Path,
     out: Callable[[str], None],
     settings: RegistrySettings,
+    folder: ServiceFolder | None = None,
 ) -> int:
-    """Serve a registry on `listen` until Ctrl-C, SIGTERM or `quit`; the exit status."""
-    out = printable(out)
+    """Serve a registry on `listen`, alone or one of the service of `folder`, until Ctrl-C,
+    SIGTERM or `quit`; the exit status."""
     bind, port = listen
+    out = printable(out)
+    registry: RegistryServer | ClusterRegistry
     try:
-        server = RegistryServer(
-            data_dir=data_dir,
-            listen=(bind, port),
-            out=out,
-            settings=msgspec.structs.replace(
-                settings,
-                console_operator=settings.console_operator and sys.stdin.isatty(),
-                prompt=on_a_terminal(),
-                screen=settings.screen and on_a_terminal(),
-                log_on_screen=is_terminal(sys.stdout),
-            ),
-        )
+        if folder is None:
+            registry = _alone(listen, data_dir, out, settings)
+            await registry.start()
+        else:
+            from registry.adapter.cluster.registry import ClusterRegistry
+
+            registry = ClusterRegistry(folder, listen, out, data_dir, settings)
+            out = registry.out  # (its prompt's, once there is one)
+            await registry.open()
     except StorageError as exc:
-        out(f"ChatApp: error: {exc}")
-        _not_carried_out(out)
-        return 1
-    try:
-        await server.start()
+        return _not_started(out, str(exc))
     except OSError as exc:
-        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
-        _not_carried_out(out)
-        return 1
-    stop_on_signals(server.stop)
-    server.console.read()
-    public = server.endpoint.channel.public
+        return _not_started(out, f"cannot listen on {bind}:{port}: {exc.strerror or exc}")
+    registry.take_console()
+    public = registry.public
     advert = (
-        advertise(bind, port, public, server.log, server.console.say)
-        if settings.discovery
-        else None
+        advertise(bind, port, public, registry.log, registry.say) if settings.discovery else None
     )
     try:
-        await server.serve_forever()
+        await registry.run()
+    except StorageError as exc:  # (a registry of a service, as it takes the lead)
+        out(f"ChatApp: error: {exc}")
+        return 1
+    except OSError as exc:
+        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        return 1
     finally:
         if advert is not None:
             await advert.close()
-        await server.close()
+        await registry.close()
         out("Registry stopped.")
     return 0
+
+
+def _alone(
+    listen: tuple[str, int], data_dir: Path, out: Callable[[str], None], settings: RegistrySettings
+) -> RegistryServer:
+    return RegistryServer(
+        data_dir=data_dir,
+        listen=listen,
+        out=out,
+        settings=msgspec.structs.replace(
+            settings,
+            console_operator=settings.console_operator and sys.stdin.isatty(),
+            prompt=on_a_terminal(),
+            screen=settings.screen and on_a_terminal(),
+            log_on_screen=is_terminal(sys.stdout),
+        ),
+    )
 
 
 def advertise(
@@ -103,8 +123,11 @@ def advertise(
         return None
 
 
-def _not_carried_out(out: Callable[[str], None]) -> None:
+def _not_started(out: Callable[[str], None], error: str) -> int:
+    """Say why the registry did not start, and what was typed ahead; the exit status."""
+    out(f"ChatApp: error: {error}")
     lines, pending = typed_ahead(sys.stdin)
     for line in [*lines, pending]:
         if line.strip():
             out(f"Not carried out, since the registry did not start: {line}")
+    return 1

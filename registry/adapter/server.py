@@ -27,6 +27,7 @@ from registry.adapter.registry_console import (
     RegistryConsole,
     key_lines,
     listening_lines,
+    stop_on_signals,
 )
 from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
@@ -159,7 +160,7 @@ class RegistryServer:
         self.data_dir = data_dir
         self.bind, self.port = listen
         self.console = RegistryConsole(self, out, settings)
-        self.log = self.console.log
+        self.log, self.say = self.console.log, self.console.say
         self._verbose = settings.verbose
         #: The one log of every refusal and failed check, of the chat and the desk alike.
         self.rejections = Rejections(self.log)
@@ -235,7 +236,17 @@ class RegistryServer:
         self.console.started()
         return addr
 
-    async def serve_forever(self) -> None:
+    @property
+    def public(self) -> bytes:
+        return self.endpoint.channel.public
+
+    def take_console(self) -> None:
+        """Stop on SIGTERM and SIGINT; carry out each line typed, those typed ahead first."""
+        stop_on_signals(self.stop)
+        self.console.read()
+
+    async def run(self) -> None:
+        """Serve until stopped."""
         await self._stopped.wait()
 
     def stop(self) -> None:

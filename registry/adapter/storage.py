@@ -20,27 +20,23 @@ _ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 
 class StorageError(Exception):
-    """The data directory cannot be used (unreadable, not ours, corrupt table)."""
+    """The data directory cannot be used (unreadable, not ours, corrupt table), or a service's
+    folder or NATS servers (the message says why)."""
 
 
-class Rows:
-    """table.json's rows as last written, by name key, with the record's state then; the
-    keys of rows with former names."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
-        self.holders: set[str] = set()
+#: table.json's rows as last written, by name key: the record's state then, and the row.
+Rows = dict[str, tuple[tuple[Any, ...], str]]
 
 
 def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
-    """`table` as table.json's text, one name to a line; with `rows`, an unchanged row is
-    reused, and with `named` (SaveTable's keys) only those and former names' are looked at."""
-    formers, kept = table.formers(), rows.rows if rows is not None else {}
-    look = None if named is None or rows is None else named | formers.keys() | rows.holders
+    """`table` as table.json's text, one name to a line; with `rows` (kept up to date here), an
+    unchanged row is reused, and with `named` (SaveTable's keys) only those and the rows with
+    former names, then or now, are looked at."""
+    formers, kept = table.formers(), rows if rows is not None else {}
     lines, fresh = [], {}
     for key, record in table.records.items():
         was = kept.get(key)
-        if was is None or look is None or key in look:
+        if was is None or named is None or key in named or key in formers or was[0][2]:
             former = formers.get(key)
             # (its list of names written to changes in place: a copy tells)
             state = (astuple(record), tuple(record.wrote_to or ()), tuple(former or ()))
@@ -49,7 +45,8 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
         fresh[key] = was
         lines.append(was[1])
     if rows is not None:
-        rows.rows, rows.holders = fresh, set(formers)
+        rows.clear()
+        rows.update(fresh)
     unpushed = _ROW.encode([list(astuple(e)) for e in table.unpushed.values()])
     names = ",\n".join(lines)
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'

@@ -121,7 +121,7 @@ class FileStore:
         self._table_dirty = False
         # the name keys of the rows changed since the last commit (None: any may have)
         self._named: set[str] | None = None
-        self._rows = Rows()
+        self._rows: Rows = {}
         # lines appended with sync=False, not yet written: one write per file at `sync`
         self._pending: dict[Path, list[str]] = {}
         # mailbox paths by owner, checked once: saves come by the thousand per second

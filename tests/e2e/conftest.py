@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .harness import ChatEnv
 from .shared_registry import SharedRegistry
+
+if TYPE_CHECKING:
+    from tests.nats_servers import NatsServer
 
 _ENV = pytest.StashKey[ChatEnv]()
 _SHARED_FROM = pytest.StashKey[tuple[SharedRegistry, int]]()
@@ -34,6 +38,15 @@ def chat(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[ChatEnv]:
         yield env
     finally:
         env.close()
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    """The NATS servers of a new service, for a test of its registries."""
+    from tests.nats_servers import nats_cluster
+
+    with nats_cluster(tmp_path / "nats") as servers:
+        yield servers
 
 
 @pytest.fixture(scope="session")

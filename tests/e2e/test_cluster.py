@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,12 +38,6 @@ from .harness import (
 from .members import DECIDES, RELAYS, member_args
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    with nats_cluster(tmp_path / "nats") as servers:
-        yield servers
 
 
 #: The keepalive period of these registries and peers: a registry counts a peer gone after

@@ -8,12 +8,11 @@ import re
 import signal
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pexpect
 import pytest
 
-from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
+from tests.nats_servers import STARTS_WITHIN, NatsServer
 
 from .harness import CHATAPP, HOST, ChatEnv, free_port
 from .members import DECIDES, RELAYS, member_args
@@ -27,12 +26,6 @@ ROWS = 50
 #: What each registry says as the lead changes, and as it starts.
 LEADS = "decides for the service now"
 PROMPT = "registry>"
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    with nats_cluster(tmp_path / "nats") as servers:
-        yield servers
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
+from tests.nats_servers import STARTS_WITHIN, NatsServer
 from wire.desk.render import PLACE, WELCOME_BACK, YOUR_TURN, ahead_of_you
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
@@ -21,12 +19,6 @@ from .members import DECIDES, RELAYS, member_args
 pytestmark = pytest.mark.timeout(60)
 
 PHONES = {"Dan": "555 0100 222", "Eve": "+44 7700 900123"}
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    with nats_cluster(tmp_path / "nats") as servers:
-        yield servers
 
 
 def start_member(

@@ -5,12 +5,9 @@ which every registry of it holds (secure/password.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.nats_servers import NatsServer, nats_cluster
+from tests.nats_servers import NatsServer
 
 from .harness import PASSWORD_CHECK_WAIT, ChatEnv
 from .test_cluster import start_member
@@ -18,12 +15,6 @@ from .test_cluster import start_member
 pytestmark = pytest.mark.timeout(120)
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    with nats_cluster(tmp_path / "nats") as servers:
-        yield servers
 
 
 def _in_and_out(chat: ChatEnv, port: int, folder: str, secret: str) -> str:

@@ -9,7 +9,6 @@ import asyncio
 import json
 import shutil
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats as nats_client
@@ -23,7 +22,7 @@ from registry.adapter.cluster.service_folder import (
     SERVICE_FILE,
     open_folder,
 )
-from tests.nats_servers import NatsServer, nats_cluster, new_service, service_folder
+from tests.nats_servers import NatsServer, new_service, service_folder
 
 from .capture import can_capture, capturing
 from .harness import (
@@ -41,12 +40,6 @@ from .harness import (
 from .test_cluster import start_member, start_peer, unique
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    with nats_cluster(tmp_path / "nats") as servers:
-        yield servers
 
 
 async def _connects(url: str, tls: ssl.SSLContext | None) -> bool:

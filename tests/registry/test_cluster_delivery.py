@@ -1,15 +1,19 @@
 """The table updates a relaying registry delivers to its own peers
-(registry/adapter/cluster/delivery.py): sent, retried until acked, and the acks taken there;
+(registry/adapter/cluster/follower.py): sent, retried until acked, and the acks taken there;
 what is not theirs goes on to the registry that decides; a late ack brings the newest rows
 in one push, as at a registry on its own (registry/core/table_watch.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.cluster.delivery import Delivery
+from registry.adapter.cluster.follower import Follower
+from registry.adapter.cluster.link import Outbound
+from registry.adapter.server import registry_channel
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Entry, Keepalive, Message, TableUpdate
 
@@ -20,13 +24,21 @@ KB, KC = b"b" * 32, b"c" * 32
 KEYS = {BOB: KB, CAROL: KC}
 
 
-def key_of(addr: tuple[str, int]) -> bytes:
-    """The key that spoke last from `addr`, as the relaying registry knows it."""
-    return KEYS.get(addr, b"")
+async def no_desk() -> tuple[str, str, list[str]]:
+    return "", "", []
+
+
+def relaying(endpoint: object, peers: dict[tuple[str, int], bytes] = KEYS) -> Follower:
+    """A relaying registry sending on `endpoint`, `peers` listed with their keys."""
+    channel = registry_channel(X25519PrivateKey.generate())
+    relay = Follower(SimpleNamespace(publish=None), "r1", channel, print, no_desk)  # type: ignore[arg-type]
+    relay.endpoint = endpoint  # type: ignore[assignment]
+    relay.listed(Outbound([(*addr, key) for addr, key in peers.items()], b""))
+    return relay
 
 
 class Sent:
-    """The endpoint as Delivery uses it: each (address, message, key) it was handed."""
+    """The endpoint as a relay delivers on it: each (address, message, key) it was handed."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[tuple[str, int], Message, bytes]] = []
@@ -37,13 +49,16 @@ class Sent:
     def send_many(self, addrs: list[tuple[str, int]], keys: list[bytes], message: Message) -> None:
         self.sent += [(addr, message, key) for addr, key in zip(addrs, keys, strict=True)]
 
+    async def close(self) -> None:
+        pass
+
 
 def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> None:
     endpoint = Sent()
     update = TableUpdate("u-1", 5, ())
 
     async def run() -> list[list[Message]]:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB, CAROL], update)])
             keepalive = Keepalive("k-1", "bob", "t")
@@ -55,7 +70,7 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
                 await asyncio.sleep(0.05)
             return rest
         finally:
-            delivery.close()
+            await delivery.close()
 
     rest = asyncio.run(run())
     # bob's ack of the update stays here; his ack of something else, and the rest, go on
@@ -66,11 +81,11 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
 
 def test_with_nothing_in_flight_every_message_goes_on_untouched() -> None:
     async def run() -> list[Message]:
-        delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
+        delivery = relaying(Sent())
         try:
             return delivery.acked([Ack("a-1", "u-1")], BOB)
         finally:
-            delivery.close()
+            await delivery.close()
 
     assert asyncio.run(run()) == [Ack("a-1", "u-1")]
 
@@ -82,7 +97,7 @@ def test_a_late_ack_gets_the_rows_changed_since_in_one_push() -> None:
     later = [TableUpdate("u-6", 6, (rows[1],)), TableUpdate("u-7", 7, (rows[2], rows[0]))]
 
     async def run() -> list[Message]:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB], first)])
             for update in later:  # handed one by one while u-5 is unacked: held here
@@ -90,7 +105,7 @@ def test_a_late_ack_gets_the_rows_changed_since_in_one_push() -> None:
             assert [message for _, message, _ in endpoint.sent] == [first]
             return delivery.acked([Ack("a-1", "u-5")], BOB)
         finally:
-            delivery.close()
+            await delivery.close()
 
     assert asyncio.run(run()) == []  # the ack stays here
     assert len(endpoint.sent) == 2
@@ -107,11 +122,11 @@ def test_updates_handed_together_go_as_one_push() -> None:
     updates = [TableUpdate(f"u-{v}", v, ()) for v in (3, 4)]
 
     async def run() -> None:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB], update) for update in updates])
         finally:
-            delivery.close()
+            await delivery.close()
 
     asyncio.run(run())
     assert [message for _, message, _ in endpoint.sent] == updates
@@ -119,7 +134,7 @@ def test_updates_handed_together_go_as_one_push() -> None:
 
 def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
     async def run() -> list[int]:
-        delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
+        delivery = relaying(Sent())
         try:
             delivery.watch.welcomed(BOB, key_text(KB), 4, fetching=False)
             delivery.push([([BOB], TableUpdate("u-5", 5, ()))])
@@ -127,7 +142,7 @@ def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
             delivery.acked([Ack("a-1", "u-5")], BOB)
             return [*told, delivery.watch.told(BOB, 5)]
         finally:
-            delivery.close()
+            await delivery.close()
 
     # bob's push brings version 5: an Alive saying 5 would have him fetch it as well
     assert asyncio.run(run()) == [4, 5, 5]
@@ -138,13 +153,13 @@ def test_a_copy_of_an_update_handed_before_is_not_sent_again() -> None:
     update = TableUpdate("u-5", 5, ())
 
     async def run() -> None:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB], update)])
             delivery.acked([Ack("a-1", "u-5")], BOB)
             delivery.push([([BOB, CAROL], update)])  # handed again
         finally:
-            delivery.close()
+            await delivery.close()
 
     asyncio.run(run())
     assert endpoint.sent == [(BOB, update, KB)]
@@ -155,14 +170,14 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
     gone = TableUpdate("u-6", 6, (Entry("bob", *BOB, False),))
 
     async def run() -> int:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
             delivery.acked([Ack("a-1", "u-5")], CAROL)  # bob never acks: he is gone
             delivery.push([([CAROL], gone)])
             return delivery.watch.in_flight()
         finally:
-            delivery.close()
+            await delivery.close()
 
     assert asyncio.run(run()) == 1  # carol's push; none to bob
 
@@ -172,13 +187,13 @@ def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
     endpoint = Sent()
 
     async def run() -> int:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
             delivery.watch.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
             return delivery.watch.in_flight()
         finally:
-            delivery.close()
+            await delivery.close()
 
     assert asyncio.run(run()) == 1
 
@@ -189,13 +204,13 @@ def test_a_keepalive_behind_brings_the_rows_since_its_version_from_here() -> Non
     rows = [Entry(f"p{n}", "127.0.0.9", 7000 + n, True) for n in range(3)]
 
     async def run() -> None:
-        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        delivery = relaying(endpoint)
         try:
             delivery.push([([CAROL], TableUpdate(f"u-{n}", n, (rows[n],))) for n in (1, 2)])
             delivery.heard(BOB, 1)  # not pushed here yet: at 1, it lacks 2
             delivery.heard(BOB, 2)  # (up to date: nothing)
         finally:
-            delivery.close()
+            await delivery.close()
 
     asyncio.run(run())
     [(_, update, key)] = [sent for sent in endpoint.sent if sent[0] == BOB]

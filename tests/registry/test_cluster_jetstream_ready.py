@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from registry.adapter.cluster import connect
-from registry.adapter.cluster.service_folder import ClusterError, open_folder
+from registry.adapter.cluster.service_folder import open_folder
+from registry.adapter.storage import StorageError
 from tests.nats_servers import START_TIMEOUT, NatsServer, new_service
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,7 +34,7 @@ def test_a_server_without_jetstream_is_said_at_once(
     monkeypatch.setattr(connect, "READY_TIMEOUT", 10 * AT_ONCE)
     server = _started(NatsServer(new_service(tmp_path / "svc"), 1, jetstream=False))
     try:
-        with pytest.raises(ClusterError) as said:
+        with pytest.raises(StorageError) as said:
             asyncio.run(
                 asyncio.wait_for(connect.connect(open_folder(server.service), print), AT_ONCE)
             )
@@ -53,7 +54,7 @@ def test_a_cluster_with_no_leader_yet_is_waited_for(
     server = _started(NatsServer(service, 1))  # (the others not started)
     try:
         started = time.monotonic()
-        with pytest.raises(ClusterError) as said:
+        with pytest.raises(StorageError) as said:
             asyncio.run(connect.connect(open_folder(service), print))
         waited = time.monotonic() - started
     finally:

@@ -1,6 +1,6 @@
 """A table update pushed to another registry's peers names them as a change of the list of
 the push before (registry/adapter/cluster/elsewhere.py); the registry it goes to keeps the
-list and puts it back (registry/adapter/cluster/delivery.py)."""
+list and puts it back (registry/adapter/cluster/follower.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from msgspec import msgpack
 
 from registry.adapter.cluster import elsewhere as elsewhere_module
-from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.link import OUTBOUNDS, Addr, Outbound
 from registry.core.actions import SendMany
+from tests.registry.test_cluster_delivery import relaying
 from wire.codec import decode
 from wire.messages import Message, TableUpdate
 
@@ -51,6 +51,9 @@ class Sealed:
     def send_many(self, addrs: list[tuple[str, int]], keys: list[bytes], message: Message) -> None:
         self.sent += [(*addr, key) for addr, key in zip(addrs, keys, strict=True)]
 
+    async def close(self) -> None:
+        pass
+
 
 def put_back(outs: list[Outbound]) -> tuple[list[tuple[str, int, bytes]], list[list[Addr] | None]]:
     """As the relaying registry puts back the peers each of `outs` goes to: the address
@@ -59,14 +62,14 @@ def put_back(outs: list[Outbound]) -> tuple[list[tuple[str, int, bytes]], list[l
 
     async def run() -> tuple[list[tuple[str, int, bytes]], list[list[Addr] | None]]:
         endpoint = Sealed()
-        delivery = Delivery(endpoint, lambda addr: b"")  # type: ignore[arg-type]
+        delivery = relaying(endpoint, {})
         try:
             first = delivery.listed(outs[0])
             delivery.push([(first or [], decode(outs[0].message))])  # type: ignore[list-item]
             lists = [first, *(delivery.listed(out) for out in outs[1:])]
             return endpoint.sent, [None if to is None else list(to) for to in lists]
         finally:
-            delivery.close()
+            await delivery.close()
 
     return asyncio.run(run())
 

@@ -37,7 +37,7 @@ def test_every_console_command_is_carried_out(word: str, tmp_path: Path) -> None
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         server.console.line(f"{word}\n")
         try:  # a command that stops the registry: it stops at once
-            await asyncio.wait_for(server.serve_forever(), 0.01)
+            await asyncio.wait_for(server.run(), 0.01)
             stopped = True
         except TimeoutError:
             stopped = False

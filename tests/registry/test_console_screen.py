@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from types import SimpleNamespace
 
 import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import PipeInput, create_pipe_input
 
-from registry.adapter.console_screen import ConsoleScreen, ConsoleState
+from registry.adapter.console_screen import ConsoleScreen
 from tests.pyte_terminal import Terminal
 from wire.desk.messages import RoomRow
 
@@ -38,14 +39,14 @@ class Console:
 async def console() -> AsyncIterator[Console]:
     terminal = Terminal(24, 80)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=terminal.output):
-        state = ConsoleState(
+        state = SimpleNamespace(  # (the registry's console, as the screen asks it)
             listening=lambda: "127.0.0.1:17001",
             online=lambda: 2,
             stored=lambda: 3,
-            rows=lambda: shown.rows,
+            room_rows=lambda: shown.rows,
             to_desk=lambda line: not line.startswith("/") and shown.serving,
         )
-        screen = ConsoleScreen(state, colour=False)
+        screen = ConsoleScreen(state, colour=False)  # type: ignore[arg-type]
         shown = Console(screen, terminal, pipe)
         screen.print_above([("", "ChatApp registry listening on 127.0.0.1:17001")])  # before
         screen.start(shown.typed.append, lambda: None)

@@ -51,7 +51,7 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         line = await alice.next(DeskLine)
         assert line.text == "/etc/hosts is where that lives"  # type: ignore[attr-defined]
         server.console.line("/QUIT\n")
-        await asyncio.wait_for(server.serve_forever(), 2)
+        await asyncio.wait_for(server.run(), 2)
         writer.close()
         await server.close()
 

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from ChatApp import main
-from registry.adapter.cluster.new_service import ROUTE_OFFSET, make_service, parse_nodes
-from registry.adapter.cluster.service_folder import ClusterError, open_folder
+from registry.adapter.cluster.service_folder import (
+    ROUTE_OFFSET,
+    make_service,
+    open_folder,
+    parse_nodes,
+)
+from registry.adapter.storage import StorageError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -128,6 +133,6 @@ def test_a_folder_that_cannot_be_used_is_said_naming_the_file(
     folder = tmp_path / "service"
     make_service(folder, NODES[:1], None)
     damage(folder)  # type: ignore[operator]
-    with pytest.raises(ClusterError) as error:
+    with pytest.raises(StorageError) as error:
         open_folder(folder)
     assert said in str(error.value) and "\n" not in str(error.value)

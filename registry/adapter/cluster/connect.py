@@ -19,7 +19,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
 from disk.files import os_reason
-from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
+from registry.adapter.cluster.service_folder import ServiceFolder
+from registry.adapter.storage import StorageError
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ async def connect(
 ) -> tuple[Client, JetStreamContext]:
     """A connection to the first of the service's NATS servers that answers, over TLS with
     the folder's credentials, and its JetStream; later outages are said once each on `log`
-    unless `stopping`. ClusterError when none answers, refuses, or has no JetStream."""
+    unless `stopping`. StorageError when none answers, refuses, or has no JetStream."""
     failures: list[BaseException] = []  # (why none answered, at first)
     refused = asyncio.Event()  # (a server refused this registry for good)
     down = False
@@ -77,7 +78,7 @@ async def connect(
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         down = True  # (closed here: no outage to say besides this)
         await close(nc)
-        raise ClusterError(
+        raise StorageError(
             f"NATS at {', '.join(folder.urls)} has no JetStream ({os_reason(exc)}); start each "
             "node with its configuration from the service folder (nats-server -c ...)"
         ) from None
@@ -109,7 +110,7 @@ async def _connected(folder: ServiceFolder, refused: asyncio.Event, **callbacks:
     raise TimeoutError
 
 
-def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> ClusterError:
+def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> StorageError:
     """Why no NATS server of `folder` could be used, in words a user can act on (a node that
     closes a connection as soon as its TLS is up is refusing the credentials)."""
     said = [str(exc).lower() for exc in failures]
@@ -121,7 +122,7 @@ def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> Cluste
         why = "it refused this service folder's credentials"
     else:
         why = os_reason(failures[-1])
-    return ClusterError(
+    return StorageError(
         f"cannot reach NATS at {', '.join(folder.urls)} ({why}); start its nodes first "
         f"(nats-server -c {folder.path}/nats-server-1.conf ...)"
     )

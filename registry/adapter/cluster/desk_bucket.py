@@ -11,8 +11,9 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
 from disk.operator_key import key_path, read_key
-from registry.adapter.cluster.store import ERRORS, Superseded, entries
+from registry.adapter.cluster.store import ERRORS, entries
 from registry.adapter.desk.shelf import aside
+from registry.adapter.storage import StorageError
 
 DESK_BUCKET = "CHATAPP_DESK"
 
@@ -110,7 +111,7 @@ class BucketShelf:
                             for name, data in due.items()
                         )
                     )
-                except Superseded:
+                except StorageError:  # (the fence's: the lead lost)
                     self._log("desk: another registry of the service runs the help desk now")
                 except ERRORS as exc:
                     self._log(

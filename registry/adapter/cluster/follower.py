@@ -1,5 +1,6 @@
 """A registry that relays: it holds its peers' secure channels, hands what they send to the
-registry that decides and sends them its answers; it delivers their table updates itself."""
+registry that decides and sends them its answers; it delivers their table updates itself, by a
+registry alone's TableWatch (neither copies nor acks cross NATS)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import contextlib
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from nats.aio.client import Client
@@ -19,26 +20,31 @@ from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.served_stream import Handed
 from net.stream_slots import MAX_STREAMS
-from registry.adapter.cluster.delivery import Delivery
+from net.wake import WakeTimer
 from registry.adapter.cluster.link import (
     HEARD_EVERY,
     LEAD_SUBJECT,
     OUTBOUNDS,
     Addr,
     Inbound,
+    Outbound,
     Publisher,
     registry_subject,
 )
 from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
+from registry.core.table_watch import Sends, TableWatch
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
+from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
+    Ack,
+    Acks,
     Alive,
     Keepalive,
     Message,
@@ -52,6 +58,8 @@ TCP_ASKED_KEPT = MAX_STREAMS
 #: Keepalive periods between two calls of Follower.forget_silent: longer than a running peer
 #: keeps silent while the service is away (registry/core/liveness.py).
 FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
+#: Updates for the address of each peer listed with them, in the order handed.
+Pushes = Sequence[tuple[Sequence[Addr], TableUpdate]]
 
 
 class Follower:
@@ -77,7 +85,7 @@ class Follower:
         self._sub: Subscription | None = None
         self._heard: dict[Addr, bytes] = {}
         self._reporting: asyncio.Task[None] | None = None
-        self.endpoint = endpoint = Endpoint(
+        self.endpoint = Endpoint(
             self._received,
             channel=channel,
             session=secrets.token_hex(4),
@@ -88,8 +96,15 @@ class Follower:
             coalesce_drains=True,
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
-        self._delivery = Delivery(endpoint, self._key)
         self._snapshot: TableSnapshot | None = None
+        #: the table pushes in flight to this registry's peers
+        self.watch = TableWatch(IdMaker(secrets.token_hex(4)))
+        self._version = -1  # the newest version handed here
+        # the peers of the last push with their keys (and as a list); its number
+        self._peers: dict[Addr, bytes] = {}
+        self._listed: list[Addr] = []
+        self._number = 0
+        self._timer = WakeTimer(self._due)
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -104,7 +119,7 @@ class Follower:
                 await self._reporting
         if self._sub is not None:
             await self._sub.unsubscribe()
-        self._delivery.close()
+        self._timer.cancel()
         await self._publish.flushed()
         await self.endpoint.close()
 
@@ -128,10 +143,10 @@ class Follower:
         if key:
             self._keys[addr] = key
             self._heard[addr] = key
-        messages = self._delivery.acked(messages, addr)
+        messages = self.acked(messages, addr)
         for message in messages:
             if type(message) is Keepalive:  # (its Alive is told as a registry alone tells it)
-                self._delivery.heard(addr, message.version)
+                self.heard(addr, message.version)
         if messages:  # (else acks of the updates this registry delivers: heard, reported)
             encoded = [encode(message) for message in messages]
             behind = self.endpoint.behind()
@@ -156,7 +171,7 @@ class Follower:
     def forget_silent(self) -> None:
         """Forget the addresses silent since the call before, and stop pushing them the table."""
         self._older, self._keys = self._keys, {}
-        self._delivery.watch.keep_only(self._older)
+        self.watch.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
         return self._keys.get(addr) or self._older.get(addr, b"")
@@ -181,7 +196,7 @@ class Follower:
                         continue
                     message = whole
                 if out.push and type(message) is TableUpdate:
-                    listed = self._delivery.listed(out)
+                    listed = self.listed(out)
                     if listed is None:
                         self.endpoint.rejections(
                             "table update over a list not held",
@@ -192,21 +207,19 @@ class Follower:
                     continue
                 self._send(to, message)
             if pushes:
-                self._delivery.push(pushes)
+                self.push(pushes)
 
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
             fetching = not message.entries
             for ip, port, key in to:
                 known = self._known((ip, port), key)
-                self._delivery.watch.welcomed((ip, port), known, message.version, fetching=fetching)
+                self.watch.welcomed((ip, port), known, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                self._delivery.watch.sent_table(
-                    (ip, port), self._known((ip, port), key), message.version
-                )
+                self.watch.sent_table((ip, port), self._known((ip, port), key), message.version)
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
-            told = self._delivery.watch.told(to[0][:2], message.version)
+            told = self.watch.told(to[0][:2], message.version)
             if told != message.version:
                 message = msgspec.structs.replace(message, version=told)
         if len(to) > 1:  # (a push: encoded once for all)
@@ -247,6 +260,103 @@ class Follower:
             f"dropped {what} for {addr[0]}:{addr[1]}: its request's TCP connection is closed",
         )
         return True
+
+    def listed(self, out: Outbound) -> list[Addr] | None:
+        """The addresses the push `out` goes to (None: over a list not held here)."""
+        if not out.since:
+            self._peers = {(ip, port): key for ip, port, key in out.to}
+            self._listed = list(self._peers)
+        elif out.since != self._number:
+            return None
+        elif out.to or out.gone:
+            for addr in out.gone:
+                self._peers.pop(addr, None)
+            for ip, port, key in out.to:
+                self._peers[(ip, port)] = key
+            self._listed = list(self._peers)
+        self._number = out.number
+        return self._listed
+
+    def push(self, handed: Pushes) -> None:
+        """Deliver each update to its peers until acked or outdated (consecutive ones as one)."""
+        now = time.monotonic()
+        run: list[TableUpdate] = []
+        to: Sequence[Addr] = ()
+        for peers, update in handed:
+            if run and (peers != to or update.start() != run[-1].version):
+                self._push(run, to, now)
+                run = []
+            to = peers
+            run.append(update)
+        if run:
+            self._push(run, to, now)
+        self._timer.set(self.watch.next_wake())
+
+    def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
+        """`messages` from `addr` but the acks of pushes delivered here."""
+        if not self.watch.flying(addr):
+            return messages
+        rest: list[Message] = []
+        for message in messages:
+            if type(message) is Ack:
+                replies: Sequence[str] = (message.reply_to,)
+            elif type(message) is Acks:
+                replies = message.replies
+            else:
+                rest.append(message)
+                continue
+            others = self._answer(replies, addr)
+            if len(others) == len(replies):
+                rest.append(message)
+            elif len(others) == 1:
+                rest.append(Ack(message.id, others[0]))
+            elif others:
+                rest.append(Acks(message.id, tuple(others)))
+        return rest
+
+    def heard(self, addr: Addr, held: int) -> None:
+        """The peer at `addr` holds the table at `held`: what it missed is pushed."""
+        self._deliver(self.watch.heard(addr, held, self._version, time.monotonic()))
+        self._timer.set(self.watch.next_wake())
+
+    def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
+        """`run` to `to`, copies dropped; a peer the updates say went offline (not in `to`) is
+        watched no more."""
+        fresh = [update for update in run if update.version > self._version]
+        if not fresh:
+            return
+        self._version = fresh[-1].version
+        self._deliver(self.watch.push(fresh, to, now))
+        sent = set(to)
+        for update in fresh:
+            for row in update.entries:
+                where = (row.ip, row.port)
+                if not row.online and where not in sent:
+                    self.watch.forget(where)
+
+    def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
+        flying = {update.id for update in self.watch.flying(addr)}
+        mine = [reply for reply in replies if reply in flying]
+        if not mine:
+            return list(replies)
+        _, sends = self.watch.acked(mine, addr, self._version, time.monotonic())
+        self._deliver(sends)
+        self._timer.set(self.watch.next_wake())
+        return [reply for reply in replies if reply not in flying]
+
+    def _due(self) -> None:
+        self._deliver(self.watch.due(self._version, time.monotonic()))
+        self._timer.set(self.watch.next_wake())
+
+    def _deliver(self, sends: Sends) -> None:
+        for addrs, update in sends:
+            if not addrs:
+                continue
+            keys = [self._peers.get(addr) or self._key(addr) for addr in addrs]
+            if len(addrs) == 1:
+                self.endpoint.send(addrs[0], update, keys[0])
+            else:
+                self.endpoint.send_many(addrs, keys, update)
 
     async def _desk_asked(self, handed: Handed) -> None:
         """Tell a help-desk client where the desk is (DeskRegistries) and close; while no

@@ -23,10 +23,10 @@ from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.cluster.store import (
     ERRORS,
     WRONG_LAST,
-    Superseded,
     bucket,
     entries,
 )
+from registry.adapter.storage import StorageError
 
 #: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
 #: found soon; a busy one keeps it, renewed from the keeper's thread. NATS counts whole seconds.
@@ -80,7 +80,7 @@ class LeaseKeeper:
         self._lapse: asyncio.TimerHandle | None = None  # (`_tell` again as the lead runs out)
 
     async def start(self) -> None:
-        """Connect (ClusterError), join, take the lead if it is free, and keep both."""
+        """Connect (StorageError), join, take the lead if it is free, and keep both."""
         self._caller = asyncio.get_running_loop()
         self._thread.start()
         await self.call(self._open)
@@ -93,7 +93,7 @@ class LeaseKeeper:
         return await asyncio.wrap_future(future)
 
     async def check(self) -> None:
-        """Raise Superseded unless this registry still holds the lead; a renewal sent less than
+        """Raise StorageError unless this registry still holds the lead; a renewal sent less than
         FRESH seconds ago answers without a round trip (every commit asks)."""
         if self.held and self._clock() - self.renewed < FRESH:
             return
@@ -225,11 +225,11 @@ class LeaseKeeper:
         return json.loads(entry.value or b"{}"), entry.revision or 0
 
     async def check_lead(self) -> None:
-        """Raise Superseded unless this registry still holds the lead, or takes it again in its
+        """Raise StorageError unless this registry still holds the lead, or takes it again in its
         term (it ran out while NATS was away)."""
         term = self._term
         if not await self.renew() and not (await self.take() and self._term == term):
-            raise Superseded("another registry of the service decides for it now")
+            raise StorageError("another registry of the service decides for it now")
 
     async def members(self) -> dict[str, str]:
         async def listed() -> dict[str, str]:

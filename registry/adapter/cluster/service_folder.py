@@ -1,17 +1,33 @@
 """A service's folder: what a registry of the service needs to reach its NATS servers and to
-answer for it. Whoever holds the folder can run the service (docs/SECURITY.md)."""
+answer for it. Whoever holds the folder can run the service (docs/SECURITY.md).
+
+`ChatApp --new-service DIR --nats HOST:PORT[,...]` writes one (`make_service`), secure as
+written: an authority of the service's own signs each node's certificate and the registries'
+one; each node requires TLS from clients and nodes, lets in the registries' certificate alone,
+and keeps JetStream's store encrypted."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import shutil
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from msgspec import Struct
 
 from disk.files import os_reason, parse_json, read_text
+from disk.operator_key import KEY_BYTES as DESK_KEY_BYTES
 from disk.operator_key import KEY_FILE as DESK_KEY_FILE
 from disk.operator_key import read_key_strictly
 from registry.adapter.storage import StorageError
@@ -28,10 +44,6 @@ T = TypeVar("T")
 REGISTRY_USER = "CN=chatapp-registry"
 
 
-class ClusterError(StorageError):
-    """The service cannot be used: its folder, or its NATS servers (the message says why)."""
-
-
 class ServiceFolder(Struct, frozen=True):
     path: Path
     urls: list[str]
@@ -40,7 +52,7 @@ class ServiceFolder(Struct, frozen=True):
 
     def tls(self) -> ssl.SSLContext:
         """A TLS context that trusts only the service's authority and shows the registries'
-        certificate; ClusterError when a file cannot be used."""
+        certificate; StorageError when a file cannot be used."""
         context = ssl.create_default_context()
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         _read(self.path, AUTHORITY_FILE, context.load_verify_locations)
@@ -59,9 +71,9 @@ def is_folder(text: str) -> bool:
 
 
 def open_folder(path: Path) -> ServiceFolder:
-    """The service folder at `path`, read and checked; ClusterError saying what is wrong."""
+    """The service folder at `path`, read and checked; StorageError saying what is wrong."""
     if not (path / SERVICE_FILE).is_file():
-        raise ClusterError(
+        raise StorageError(
             f"{path} is not a service folder (no {SERVICE_FILE}); make one with "
             "ChatApp --new-service DIR --nats HOST:PORT (docs/SCALING.md)"
         )
@@ -76,7 +88,7 @@ def open_folder(path: Path) -> ServiceFolder:
 
 
 def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
-    """`parse(folder / name)`; ClusterError naming the file and what is wrong with it."""
+    """`parse(folder / name)`; StorageError naming the file and what is wrong with it."""
     try:
         return parse(folder / name)
     except (OSError, ValueError, ssl.SSLError, RecursionError) as exc:
@@ -84,7 +96,7 @@ def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
             why = f"it is not as ChatApp --new-service wrote it: {exc.reason or exc}"
         else:
             why = os_reason(exc) if isinstance(exc, OSError) else str(exc)
-        raise ClusterError(
+        raise StorageError(
             f"{folder / name} of the service folder cannot be used ({why})"
         ) from None
 
@@ -102,3 +114,199 @@ def _key(path: Path) -> X25519PrivateKey:
         return X25519PrivateKey.from_private_bytes(bytes.fromhex(read_text(path).strip()))
     except ValueError:
         raise ValueError("it holds no key") from None
+
+
+#: Each node's routes listen this far above its client port, as NATS's own 4222 and 6222.
+ROUTE_OFFSET = 2000
+VALID_DAYS = 3650
+#: What a registry may publish and subscribe to on NATS; nothing else.
+PUBLISH = ["chatapp.>", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>"]
+SUBSCRIBE = ["chatapp.>", "$KV.>", "_INBOX.>"]
+
+
+def parse_nodes(text: str) -> list[tuple[str, int]]:
+    """The nodes of `--nats HOST:PORT[,HOST:PORT...]`; ValueError naming a wrong one."""
+    nodes = []
+    for item in (part.strip() for part in text.split(",")):
+        host, _, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535 - ROUTE_OFFSET:
+            raise ValueError(f"--nats takes HOST:PORT[,HOST:PORT...], not {item!r}")
+        nodes.append((host, int(port)))
+    if len(set(nodes)) != len(nodes):
+        raise ValueError("--nats names one node twice")
+    return nodes
+
+
+def make_service(folder: Path, nodes: list[tuple[str, int]], store: Path | None) -> list[str]:
+    """Write a new service folder for the NATS `nodes` (their stores under `store`, else the
+    folder); the lines that say how to start it. FileExistsError when `folder` exists."""
+    folder = folder.absolute()
+    if folder.exists() or folder.is_symlink():
+        raise FileExistsError(folder)
+    # made aside, then named: a folder half made (an error, Ctrl-C) is never taken for one
+    making = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.new")
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    making.mkdir(mode=0o700)
+    os.chmod(making, 0o700)  # (whatever the umask)
+    try:
+        lines = _fill(making, folder, nodes, store)
+        os.rename(making, folder)
+    except BaseException:
+        shutil.rmtree(making, ignore_errors=True)
+        raise
+    return lines
+
+
+def _fill(
+    making: Path, folder: Path, nodes: list[tuple[str, int]], store: Path | None
+) -> list[str]:
+    authority, authority_key = _authority()
+    _write(making / AUTHORITY_FILE, _pem(authority))
+    for at, (host, _) in enumerate(nodes, 1):
+        cert, key = _signed(authority, authority_key, f"chatapp-nats-{at}", host)
+        _write(making / f"nats-{at}.crt", _pem(cert))
+        _write(making / f"nats-{at}.key", _key_pem(key))
+        base = (store or folder).absolute()
+        conf = _node_conf(folder, at, nodes, base / f"nats-{at}-store")
+        _write(making / f"nats-server-{at}.conf", conf.encode())
+    cert, key = _signed(authority, authority_key, REGISTRY_USER.removeprefix("CN="), None)
+    _write(making / REGISTRY_CERT, _pem(cert))
+    _write(making / REGISTRY_KEY, _key_pem(key))
+    urls = [f"tls://{_url_host(host)}:{port}" for host, port in nodes]
+    _write(making / SERVICE_FILE, json.dumps({"nats": urls}, indent=1).encode())
+    identity = X25519PrivateKey.generate().private_bytes_raw().hex()
+    _write(making / IDENTITY_FILE, f"{identity}\n".encode())
+    _write(making / DESK_KEY_FILE, f"{secrets.token_urlsafe(DESK_KEY_BYTES)}\n".encode())
+    return list(_started(folder, len(nodes)))
+
+
+def _started(folder: Path, count: int) -> Iterator[str]:
+    nodes = "one NATS node" if count == 1 else f"{count} NATS nodes"
+    yield f"Made the service folder {folder}, for {nodes}."
+    yield "Copy it to the same path on each NATS node's and registry's machine, over a"
+    yield "trusted path (scp, a USB stick): whoever holds it can run the service."
+    for at in range(1, count + 1):
+        yield f"  NATS node {at}:  nats-server -c {folder / f'nats-server-{at}.conf'}"
+    yield f"  each registry: ChatApp -s 5000 --cluster {folder}"
+
+
+def _node_conf(folder: Path, at: int, nodes: list[tuple[str, int]], store: Path) -> str:
+    host, port = nodes[at - 1]
+    tls = {
+        "cert_file": str(folder / f"nats-{at}.crt"),
+        "key_file": str(folder / f"nats-{at}.key"),
+        "ca_file": str(folder / AUTHORITY_FILE),
+        "timeout": 5,
+    }
+    user = {
+        "user": REGISTRY_USER,
+        "permissions": {"publish": {"allow": PUBLISH}, "subscribe": {"allow": SUBSCRIBE}},
+    }
+    conf: dict[str, object] = {
+        "server_name": f"chatapp-nats-{at}",
+        "listen": f"{_url_host(host)}:{port}",
+        # clients must show a certificate of the authority, which names their user
+        "tls": {**tls, "verify_and_map": True},
+        "accounts": {"CHATAPP": {"jetstream": "enabled", "users": [user]}},
+        "jetstream": {
+            "store_dir": str(store),
+            "cipher": "chachapoly",
+            "key": secrets.token_hex(32),
+        },
+    }
+    if len(nodes) > 1:
+        conf["cluster"] = {
+            "name": "chatapp",
+            "listen": f"{_url_host(host)}:{port + ROUTE_OFFSET}",
+            "tls": {**tls, "verify": True},  # only the service's nodes route
+            "routes": [f"tls://{_url_host(h)}:{p + ROUTE_OFFSET}" for h, p in nodes],
+            "no_advertise": True,
+        }
+    # (JSON is a subset of NATS's configuration language)
+    return json.dumps(conf, indent=2) + "\n"
+
+
+def _authority() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ChatApp service authority")])
+    cert = (
+        _builder(name, name, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _signed(
+    authority: x509.Certificate,
+    authority_key: ec.EllipticCurvePrivateKey,
+    common_name: str,
+    host: str | None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A certificate signed by the authority: a node's serving `host`, or (None) a client's."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    builder = _builder(name, authority.subject, key.public_key())
+    if host is not None:
+        usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        builder = builder.add_extension(x509.SubjectAlternativeName([_general(host)]), False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority_key.public_key()), False
+        )
+        .sign(authority_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+    )
+
+
+def _general(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)

@@ -2,7 +2,7 @@
 
 `commit` returns once JetStream acknowledged every write (on a majority, where it keeps three
 copies). It writes only the table rows that changed, each over the revision this store last
-read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
+read or wrote (compare-and-set): a registry that no longer decides finds out by a StorageError.
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
 hex>`, `version` and `unpushed` in CHATAPP_TABLE (each commit writes `unpushed` last: a new
@@ -56,10 +56,6 @@ WRONG_LAST = (10071, 10164)
 DROPPED_KEPT = 60.0
 
 
-class Superseded(StorageError):
-    """Another registry decides for the service now: this one must stop deciding."""
-
-
 def hex_key(name: str) -> str:
     return name.encode().hex()
 
@@ -77,7 +73,7 @@ async def bucket(js: JetStreamContext, name: str) -> KeyValue:
 
 class JetStreamStore:
     def __init__(self, buckets: dict[str, KeyValue]) -> None:
-        #: run before each commit's writes: raises Superseded once this registry no longer decides
+        #: run before each commit's writes: raises StorageError once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
         self._mail = buckets[MAIL]
@@ -197,7 +193,7 @@ class JetStreamStore:
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
-        """Write the changed rows of `named` (None: all) over the revisions known (Superseded
+        """Write the changed rows of `named` (None: all) over the revisions known (StorageError
         when another registry wrote one); the seconds taken to find them."""
         started = time.monotonic()
         writes = self._row_writes(table, named)
@@ -213,7 +209,7 @@ class JetStreamStore:
             # round trip more held every answer in a join storm)
             await _at_most(IN_FLIGHT, writes)
         except nats.js.errors.KeyWrongLastSequenceError:
-            raise Superseded(
+            raise StorageError(
                 "another registry of the service changed the table: it decides for the service now"
             ) from None
         except ERRORS as exc:

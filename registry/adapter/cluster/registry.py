@@ -1,5 +1,6 @@
 """A registry of a service (`--cluster DIR`): it decides while its lease keeper holds the lead,
-and relays to the one that does otherwise; its console is one through both roles."""
+and relays to the one that does otherwise; its console is one through both roles (run.py runs
+it)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,7 @@ from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
-from registry.adapter.cluster.connect import (
-    close,
-    connect,
-    end_tasks_left,
-    when_streams_answer,
-)
+from registry.adapter.cluster.connect import close, connect, end_tasks_left, when_streams_answer
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
@@ -37,7 +33,7 @@ from registry.adapter.cluster.link import (
     queued_since,
     registry_subject,
 )
-from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.registry_console import (
@@ -49,7 +45,6 @@ from registry.adapter.registry_console import (
     stop_on_signals,
     typed_ahead,
 )
-from registry.adapter.run import advertise
 from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
@@ -84,13 +79,17 @@ class ClusterRegistry:
         settings: RegistrySettings,
     ) -> None:
         self._folder = folder
+        self.public = folder.key.public_key().public_bytes_raw()
         # one secure channel for the life of the process: a peer's session outlives a role
         self._channel = registry_channel(folder.key)
         self._listen = listen
-        self._out = out
+        # (the prompt, as the console, outlives a role)
+        self._prompt = ConsolePrompt() if on_a_terminal() else None
+        self.out = self.say = printable(self._prompt.print if self._prompt else out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
         self._stopped = asyncio.Event()
+        self._stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
         self._turned = 0.0  # when silent peers were last forgotten
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
@@ -99,21 +98,23 @@ class ClusterRegistry:
         self._follower: Follower | None = None
         self._queued_since: float | None = None  # (link.queued_since)
         self._lead_sub: Subscription | None = None
-        self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
+        self._console = RelayConsole(self._ask, self.out, lambda: self._leader_reach, self.stop)
 
-    async def open(self, stopping: asyncio.Event) -> bool:
-        """Reach the service's state in NATS and ask for this registry's lease; False, with
-        the reason said, when NATS cannot give it (`stopping`: see `connect`)."""
-        folder, data_dir, out = self._folder, self._data_dir, self._out
+    async def open(self) -> None:
+        """Reach the service's state in NATS and ask for this registry's lease; StorageError
+        saying why when NATS cannot give it."""
+        folder, data_dir = self._folder, self._data_dir
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise StorageError(f"cannot use data directory {data_dir}: {why}") from None
         try:
             said = service_desk_key(folder.desk_key, data_dir)
-            self._nc, js = await connect(folder, self.log, stopping)
-        except ClusterError as exc:
-            out(f"ChatApp: error: {exc}")
-            return False
         except OSError as exc:
-            out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
-            return False
+            why = os_reason(exc)
+            raise StorageError(f"cannot write the operator key into {data_dir}: {why}") from None
+        self._nc, js = await connect(folder, self.log, self._stopping)
         reach = f"{self._settings.advertise}:{self._listen[1]}"
         self._keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
         self._publish = Publisher(self._nc.publish)
@@ -125,21 +126,26 @@ class ClusterRegistry:
             self._store, self._desk = await when_streams_answer(state)
             await self._keeper.start()  # (it takes the lead if it is free)
         except (*ERRORS, StorageError, ValueError) as exc:
-            out(f"ChatApp: error: cannot use NATS at {', '.join(folder.urls)}: {exc}")
-            await self.close()
-            return False
-        for line in key_lines(folder.key.public_key().public_bytes_raw(), False, service=True):
-            out(line)
+            await self._leave()
+            raise StorageError(f"cannot use NATS at {', '.join(folder.urls)}: {exc}") from None
+        for line in key_lines(self.public, False, service=True):
+            self.out(line)
         if said:
             self.log(said)
-        return True
 
-    async def close(self, *, drain: bool = False) -> None:
+    async def close(self) -> None:
+        self._stopping.set()
+        await self._leave(drain=True)
+        if self._prompt is not None:
+            await self._prompt.stop()
+        await end_tasks_left()
+
+    async def _leave(self, *, drain: bool = False) -> None:
         await self._keeper.stop()
         await close(self._nc, drain=drain)
 
     def log(self, line: str) -> None:
-        self._out(f"{time.strftime('%H:%M:%S')} {line}")
+        self.out(f"{time.strftime('%H:%M:%S')} {line}")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -186,7 +192,7 @@ class ClusterRegistry:
             server = self._server = RegistryServer(
                 data_dir=self._data_dir,
                 listen=self._listen,
-                out=self._out,
+                out=self.out,
                 backend=Backend(
                     store,
                     kept,
@@ -246,7 +252,7 @@ class ClusterRegistry:
         follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
         self._follower = follower
-        self._out(
+        self.out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
             "the registry that decides for the service"
         )
@@ -349,11 +355,12 @@ class ClusterRegistry:
 
         server.handle(received)
 
-    def take_console(self, prompt: ConsolePrompt | None) -> None:
+    def take_console(self) -> None:
         """Stop on SIGTERM and SIGINT; carry out each line typed, those typed ahead first."""
         stop_on_signals(self.stop)
+        prompt = self._prompt
         if prompt is not None:
-            self._out(stop_hint())
+            self.out(stop_hint())
             # (the prompt takes SIGINT while it runs, and leaves the loop none as it ends)
             prompt.start(
                 self.console_line,
@@ -391,47 +398,3 @@ class ClusterRegistry:
             with contextlib.suppress(*ERRORS):
                 answer = functools.partial(run_command, registry=server)
                 await msg.respond(answer_asked(msg.data, answer))
-
-
-async def run_cluster_registry(
-    *,
-    listen: tuple[str, int],
-    data_dir: Path,
-    out: Callable[[str], None],
-    folder: ServiceFolder,
-    settings: RegistrySettings,
-) -> int:
-    """Run one registry of the service until Ctrl-C, SIGTERM or `quit`; the exit status."""
-    prompt = ConsolePrompt() if on_a_terminal() else None
-    out = printable(prompt.print if prompt is not None else out)
-    bind, port = listen
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
-        return 1
-    stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
-    registry = ClusterRegistry(folder, (bind, port), out, data_dir, settings)
-    if not await registry.open(stopping):
-        return 1
-    registry.take_console(prompt)
-    public = folder.key.public_key().public_bytes_raw()
-    advert = advertise(bind, port, public, registry.log, out) if settings.discovery else None
-    try:
-        await registry.run()
-    except OSError as exc:
-        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
-        return 1
-    except StorageError as exc:
-        out(f"ChatApp: error: {exc}")
-        return 1
-    finally:
-        if advert is not None:
-            await advert.close()
-        stopping.set()
-        await registry.close(drain=True)
-        if prompt is not None:
-            await prompt.stop()
-        out("Registry stopped.")
-        await end_tasks_left()
-    return 0
