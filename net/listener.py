@@ -13,7 +13,6 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from net.new_socket import new_socket
 from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
@@ -29,6 +28,17 @@ PAUSE_ON_EXHAUSTION = 1.0
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: TCP keepalive: a vanished machine is noticed within about half a minute.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
+
+
+def new_socket(kind: socket.SocketKind) -> socket.socket:
+    """A new IPv4 socket of `kind` (UDP or TCP): the running loop's `new_socket(kind)` when it
+    brings a network of its own (a simulated one runs whole nodes, deterministically), as it
+    has `create_connection` for the connections it opens; else the system's."""
+    make = getattr(asyncio.get_running_loop(), "new_socket", None)
+    if make is None:
+        return socket.socket(socket.AF_INET, kind)
+    made: socket.socket = make(kind)
+    return made
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:

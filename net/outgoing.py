@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.json import encode as json_text
 
-from net.datagram_channel import DatagramChannel
+from secure.channel import Opened, Send
 from wire.codec import encode, fits_datagram, pack_datagrams
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks
@@ -35,6 +37,26 @@ from wire.messages import Ack, Acks
 Addr = tuple[str, int]
 #: Where a datagram goes: an address, and the public key it is sealed for there.
 Dest = tuple[Addr, bytes]
+
+
+class DatagramChannel(Protocol):
+    """Seals what is sent and opens what arrives: the secure channel (secure/channel.py
+    states each contract), or a stand-in (bench/unprotected.py; a test's)."""
+
+    @property
+    def static(self) -> X25519PrivateKey: ...
+
+    @property
+    def public(self) -> bytes: ...
+
+    @property
+    def dropped(self) -> collections.Counter[str]: ...
+
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None: ...
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
+
+    def ask_key(self, addr: Addr) -> bytes: ...
 
 
 class DatagramSocket(Protocol):
@@ -118,7 +140,7 @@ class Outgoing:
         #: (read-only outside; sends held for a drain or a `packed` block ask for none).
         self.flush_asked = False
         #: Sends wait, to leave packed: set as a drain begins when it `coalesce_drains`, and
-        #: within a `packed` block; `drain_ends` or `packed_ends` sends what waits.
+        #: within a `packed` block; `drain_ends` or the block's end sends what waits.
         self.holding = False
         self.draining = False  #: set while the endpoint drains: what waits leaves as it ends
         #: See the module's docstring (read by the endpoint's drain).
@@ -226,17 +248,18 @@ class Outgoing:
         else:
             self.went.clear()
 
-    def packed_begins(self) -> bool:
-        """What is sent from now until `packed_ends` waits, then leaves packed, as in a
-        drain with `coalesce_drains`. Returns whether sends waited already."""
+    @contextlib.contextmanager
+    def packed(self) -> Iterator[None]:
+        """Within it, what is sent waits for its end and then leaves packed, acks merged, as
+        in a drain with `coalesce_drains` (the registry's sends held for one group commit:
+        an Ack and the Saved outcome of the same save share a datagram)."""
         was, self.holding = self.holding, True
-        return was
-
-    def packed_ends(self, was: bool) -> None:
-        """The block begun by the `packed_begins` that returned `was` is over."""
-        self.holding = was
-        if not was and (self._batches or self._acks or self._relay is not None):
-            self.flush()
+        try:
+            yield
+        finally:
+            self.holding = was
+            if not was and (self._batches or self._acks or self._relay is not None):
+                self.flush()
 
     def datagram_ends(self) -> None:
         """A datagram read in a drain has been handled: what it relayed, if it is the
