@@ -37,6 +37,8 @@ from wire.messages import Ack, Acks
 Addr = tuple[str, int]
 #: Where a datagram goes: an address, and the public key it is sealed for there.
 Dest = tuple[Addr, bytes]
+#: Datagram-sized messages for the same members (its Dests), queued during one drain.
+Relay = tuple[Sequence[Dest], list[bytes]]
 
 
 class DatagramChannel(Protocol):
@@ -94,16 +96,6 @@ class AckDelay:
             then()
 
 
-class _Relay:
-    """Datagram-sized messages for the same members (`dests`), queued during one drain."""
-
-    __slots__ = ("datas", "dests")
-
-    def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
-        self.dests = dests
-        self.datas = datas
-
-
 class Outgoing:
     """The datagrams waiting to leave packed, and the socket they go on. `new_id` makes the
     ids of the acks merged here; `channel` seals each datagram at the time `clock` reads.
@@ -131,7 +123,7 @@ class Outgoing:
         self._acks_leave = self.acks_leave  # (bound once: `acks_later` hands it on each time)
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
-        self._relay: _Relay | None = None
+        self._relay: Relay | None = None
         self._members: tuple[Sequence[Dest], frozenset[Dest]] = ((), frozenset())
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
@@ -394,35 +386,36 @@ class Outgoing:
                 # as a peer's first answer leaves: the members of an idle registry never
                 # wait for the rest of the drain, and what one datagram relays (the lines
                 # typed together) reaches each member in one datagram.
-                self._relay, self.relaying_early = _Relay(dests, [data]), True
+                self._relay, self.relaying_early = (dests, [data]), True
                 return True
             return False
-        if relay.dests == dests:
-            relay.datas.append(data)
+        if relay[0] == dests:
+            relay[1].append(data)
             return True
         self._unpack_relay()
         return False
 
     # -- within ----------------------------------------------------------------------------
 
-    def _members_of(self, relay: _Relay) -> frozenset[Dest]:
+    def _members_of(self, relay: Relay) -> frozenset[Dest]:
         members = self._members
-        if members[0] is not relay.dests:
-            members = self._members = (relay.dests, frozenset(relay.dests))
+        if members[0] is not relay[0]:
+            members = self._members = (relay[0], frozenset(relay[0]))
         return members[1]
 
-    def _relayed(self, relay: _Relay) -> None:
+    def _relayed(self, relay: Relay) -> None:
         """Send what `relay` holds, packed for each member (a member's back to back)."""
-        packets, relay.datas = pack_datagrams(relay.datas), []
-        self._sent([(packets, relay.dests)])
+        packets = pack_datagrams(relay[1])
+        relay[1].clear()
+        self._sent([(packets, relay[0])])
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""
         relay, self._relay, self.relaying_early = self._relay, None, False
         if relay is not None:
             batches = self._batches
-            for dest in relay.dests:
-                batches.setdefault(dest, []).extend(relay.datas)
+            for dest in relay[0]:
+                batches.setdefault(dest, []).extend(relay[1])
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
         """Acks waiting for one address, as few datagram-sized messages as hold them (an
