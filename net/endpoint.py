@@ -190,7 +190,6 @@ class Endpoint:
         self.tasks: set[asyncio.Task[None]] = set()
         #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
-        self._asking: set[tuple[Addr, str]] = set()  # (where, what) each of those was sent
         #: Accepted connections, bounded so that they leave file descriptors for files (its
         #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
         self.listener = Listener(

@@ -208,20 +208,20 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
     or it has been idle for SENT_IDLE_CLOSE; not while as many as the endpoint's
     `sent_streams` allows wait for answers there, nor while one sent it there."""
     addr, key = dest
-    if (addr, message.id) in endpoint._asking:
+    sent = endpoint.sent_streams
+    if (addr, message.id) in sent.asking:
         return  # its answer comes on that connection
-    if not endpoint.sent_streams.take(addr[0]):
+    if not sent.take(addr, message.id):
         endpoint.rejections(
             "sent streams",
-            f"not sent to {fmt_addr(addr)} over TCP now: {endpoint.sent_streams.open_to(addr[0])} "
-            f"connections opened there wait for answers (#{endpoint.sent_streams.refused})",
+            f"not sent to {fmt_addr(addr)} over TCP now: {sent.open_to(addr[0])} "
+            f"connections opened there wait for answers (#{sent.refused})",
         )
         endpoint.on_stream_end(message.id)
         return
     # from the address bound, as datagrams go: a registry answering a registration
     # that came over TCP takes the connection's source for the peer's address
     local = None if endpoint.address[0] in ("", "0.0.0.0") else (endpoint.address[0], 0)
-    endpoint._asking.add((addr, message.id))
     try:
         try:
             connecting = asyncio.open_connection(*addr, local_addr=local)
@@ -242,8 +242,7 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         served.write(message)
         await served.serve(reader)
     finally:
-        endpoint.sent_streams.release(addr[0])
-        endpoint._asking.discard((addr, message.id))
+        sent.release(addr, message.id)
         endpoint.on_stream_end(message.id)
 
 

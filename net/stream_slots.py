@@ -227,34 +227,37 @@ class StreamSlots:
 
 
 class SentStreams:
-    """The connections an endpoint opened and has not closed yet, by IP address."""
+    """The connections an endpoint opened to send a message and has not closed yet: each
+    one's address and the id of the message it sent (`asking`, read-only outside), counted
+    by IP address."""
 
     def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
         self.limit = limit
         self.per_address = per_address
         self._open: dict[str, int] = {}
-        self._total = 0
+        self.asking: set[tuple[tuple[str, int], str]] = set()
         #: connections not opened, at a limit
         self.refused = 0
 
-    def take(self, ip: str) -> bool:
-        """Count a connection about to be opened to `ip`; False (counted) at a limit."""
-        held = self._open.get(ip, 0)
-        if held >= self.per_address or self._total >= self.limit:
+    def take(self, addr: tuple[str, int], msg_id: str) -> bool:
+        """Count a connection about to be opened to `addr` to send `msg_id`; False (counted)
+        at a limit."""
+        held = self._open.get(addr[0], 0)
+        if held >= self.per_address or len(self.asking) >= self.limit:
             self.refused += 1
             return False
-        self._open[ip] = held + 1
-        self._total += 1
+        self._open[addr[0]] = held + 1
+        self.asking.add((addr, msg_id))
         return True
 
-    def release(self, ip: str) -> None:
-        """A connection `take` counted to `ip` is closed (or was never made)."""
-        held = self._open[ip] - 1
+    def release(self, addr: tuple[str, int], msg_id: str) -> None:
+        """A connection `take` counted is closed (or was never made)."""
+        held = self._open[addr[0]] - 1
         if held:
-            self._open[ip] = held
+            self._open[addr[0]] = held
         else:
-            del self._open[ip]
-        self._total -= 1
+            del self._open[addr[0]]
+        self.asking.discard((addr, msg_id))
 
     def open_to(self, ip: str) -> int:
         return self._open.get(ip, 0)
