@@ -105,7 +105,7 @@ class Listener:
         dropped: Dropped,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.slots = StreamSlots(stream_limit(), clock)
+        self.slots = StreamSlots(stream_limit(), clock, dropped=dropped)
         self._serve = serve
         self._spawn = spawn
         self._dropped = dropped
@@ -155,7 +155,7 @@ class Listener:
                 return
             addr: Addr = (str(peer[0]), int(peer[1]))
             accepted = Accepted(conn)
-            if not self._admit(accepted, addr):
+            if not self.slots.admit(accepted, addr[0], fmt_addr(addr)):
                 conn.close()
                 continue
             conn.setblocking(False)
@@ -173,39 +173,6 @@ class Listener:
 
         loop.call_later(PAUSE_ON_EXHAUSTION, resume)
 
-    def _admit(self, slot: Closable, addr: Addr) -> bool:
-        slots = self.slots
-        evicted, over, own = slots.evicted, slots.turned_away_address, slots.evicted_address
-        if not slots.admit(slot, addr[0]):
-            if slots.turned_away_address != over:
-                self._dropped(
-                    "turned away: address",
-                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
-                    f"{_share(slots, addr)}, all of them help-desk sessions",
-                )
-            else:
-                self._dropped(
-                    "turned away: full",
-                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
-                    f"{len(slots)} connections open, the most this process can serve, each "
-                    "a help-desk session or a request being answered",
-                )
-            return False
-        if slots.evicted_address != own:
-            self._dropped(
-                "evicted: address",
-                f"closed the least useful TCP connection from {addr[0]} to make room for one "
-                f"more from it (#{slots.evicted_address}): {_share(slots, addr)}",
-            )
-        elif slots.evicted != evicted:
-            self._dropped(
-                "evicted: full",
-                f"closed the least useful TCP connection to make room for one from "
-                f"{fmt_addr(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
-                "can serve)",
-            )
-        return True
-
     async def _streams(self, accepted: Accepted, addr: Addr) -> None:
         try:
             try:
@@ -218,7 +185,3 @@ class Listener:
             await self._serve(reader, writer, addr, accepted)
         finally:
             self.slots.release(accepted)
-
-
-def _share(slots: StreamSlots, addr: Addr) -> str:
-    return f"{slots.per_address} connections open from {addr[0]}, the most one address may hold"
