@@ -23,6 +23,7 @@ import asyncio
 import collections
 import contextlib
 import itertools
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -59,14 +60,6 @@ class DatagramChannel(Protocol):
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 
     def ask_key(self, addr: Addr) -> bytes: ...
-
-
-class DatagramSocket(Protocol):
-    """A non-blocking UDP socket, or a stand-in of its shape."""
-
-    def sendto(self, data: bytes, address: Addr, /) -> int: ...
-
-    def fileno(self) -> int: ...
 
 
 #: Seconds a peer's acks to a relay wait at most: the relay retries after 0.5 s, and keeps
@@ -138,7 +131,7 @@ class Outgoing:
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
-        self._sock: DatagramSocket | None = None
+        self._sock: socket.socket | None = None
         self._sendto: Callable[[bytes, Addr], int] | None = None  # its `sendto`, bound once
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._later: Callable[[Callable[[], object]], object] | None = None
@@ -155,7 +148,7 @@ class Outgoing:
         self,
         call_soon: Callable[[Callable[[], object]], object],
         later: Callable[[Callable[[], object]], object],
-        sock: DatagramSocket | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
         the end of this pass of the event loop, `later` within ACK_DELAY (an AckDelay)."""
