@@ -10,7 +10,7 @@ What compiled code asks of the code and its tests:
   subclass it. Tests faking part of a compiled module are marked `needs_pure`
   (tests/conftest.py).
 - A stand-in for the secure channel goes in the endpoint's `DatagramChannel`
-  (net/datagram_channel.py; bench/unprotected.py), in both builds; a benchmark watches a
+  (net/outgoing.py; bench/unprotected.py), in both builds; a benchmark watches a
   peer through the endpoint's `on_sent` and channel, never by replacing a method.
 - Module constants on a message's path are `Final`: C values when compiled.
 - Code on a message's path is written plainly, for both builds. Where bench/ or
@@ -53,7 +53,6 @@ COMPILED = [
     "secure/sessions.py",
     "net/outgoing.py",
     "net/endpoint.py",
-    "net/datagram_in.py",
     "net/wake.py",
     "peer/core/dispatch.py",
     "peer/core/shared.py",

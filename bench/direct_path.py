@@ -34,8 +34,8 @@ from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
 from bench.unprotected import Forwarding
-from net.datagram_channel import DatagramChannel
 from net.endpoint import Endpoint
+from net.outgoing import DatagramChannel
 from peer.core.actions import Print
 from secure.channel import Opened
 from wire.codec import encode, json_value
@@ -81,7 +81,7 @@ class Marks:
 
 class _Marking(Forwarding):
     """The endpoint's channel, marking `read` as a datagram is handed to it to open: the
-    endpoint takes any DatagramChannel (net/datagram_channel.py), in both builds."""
+    endpoint takes any DatagramChannel (net/outgoing.py), in both builds."""
 
     def __init__(self, channel: DatagramChannel, marks: Marks, read: str) -> None:
         super().__init__(channel)

@@ -2,7 +2,7 @@
 replaced, for datagrams between peers, by a pass-through.
 
 `unprotect(node)` puts a PassThrough in the place of a registered PeerNode's channel (the
-endpoint takes any DatagramChannel, net/datagram_channel.py). A datagram to any address but the
+endpoint takes any DatagramChannel, net/outgoing.py). A datagram to any address but the
 registry's then leaves as it is, behind one marker byte, and one arriving with the marker
 is handed on as if it had opened under the key the table gives for its address. What goes
 to and from the registry is still sealed, so registration and keepalives run as usual.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.datagram_channel import DatagramChannel
+from net.outgoing import DatagramChannel
 from peer.adapter.node import PeerNode
 from secure.channel import Opened, Send
 from wire.keys import key_from_text

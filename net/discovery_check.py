@@ -17,7 +17,7 @@ from msgspec import Struct
 
 from net.discovery import Found, look
 from net.registry_key import ask_key
-from secure.stream import MAX_HANDSHAKE_FRAME, OtherProtocol, SecureStream
+from secure.stream import MAX_HANDSHAKE_FRAME, SecureStream
 from wire.keys import code_from_text, fingerprint, join_code
 
 #: Addresses (IP and port) checked at most of those found.
@@ -78,8 +78,8 @@ async def proven(probe: Advertised) -> Found | None:
             if not await handshake(probe.ip, probe.port, key):
                 return None
             return Found(probe.ip, probe.port, join_code(key))
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, OtherProtocol, ValueError):
-        return None  # (a DecodeError is a ValueError)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return None  # (a DecodeError, OtherVersion too, is a ValueError)
 
 
 async def handshake(ip: str, port: int, key: bytes) -> bool:

@@ -1,8 +1,8 @@
 """A node's sockets, the peer's and the registry's: UDP and TCP on one port number
 (docs/PROTOCOL.md, "Transports"). Everything travels in the secure channel; what arrives is
 handed over with the public key that sealed it, which is what the owner trusts (the source
-address only says where to answer). Receiving datagrams is `net.datagram_in`'s part,
-serving a TCP connection `net.served_stream`'s; sending, and the sockets, are this one's."""
+address only says where to answer). Datagrams are read in drains, opened, decoded and handed
+over here; what leaves is `net.outgoing`'s, serving a TCP connection `net.served_stream`'s."""
 
 from __future__ import annotations
 
@@ -12,25 +12,25 @@ import errno
 import select
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Protocol, TypedDict, Unpack, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
-from net.arrival import stamp_arrivals
-from net.datagram_channel import DatagramChannel
-from net.datagram_in import ReceivingDatagrams
+from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC, stamp_arrivals
 from net.drop_log import Rejections
-from net.listener import Listener
-from net.new_socket import new_socket
-from net.outgoing import AckDelay, Dest, Outgoing
-from net.served_stream import Handoff, ServedStream
+from net.listener import Listener, new_socket
+from net.outgoing import AckDelay, DatagramChannel, Dest, Outgoing
+from net.served_stream import Handoff, ServedStream, clear_refusal, send_alone, why_bad
 from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import Closable, SentStreams
-from secure.stream import BufferBudget, SecureStream
-from wire.codec import encode, fits_datagram
+from net.stream_slots import SentStreams
+from secure.channel import DATA_KIND, Opened
+from secure.stream import BufferBudget
+from wire.codec import DECODE_ERRORS, decode_datagram, encode, undecoded
+from wire.errors import DecodeError, OtherVersion
 from wire.ids import IdMaker
 from wire.limits import MAX_DATAGRAM
-from wire.messages import Ack, Acks, Message, TooBig
+from wire.messages import VERSION_REFUSAL, Ack, Acks, Message, Refused, TooBig
+from wire.refusals import RefusalCode
 
 Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
@@ -59,6 +59,21 @@ ANY_PORT_TRIES = 20
 _ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
 
 
+#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
+#: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
+#: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
+DRAIN_BATCH = 512
+#: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
+RECV_SIZE: Final = 65536
+#: A drain's first datagrams: after each, a poll (a fifth of a read finding none) says if more wait.
+DRAIN_PROBES: Final = 2
+
+#: Drops counted but never logged: a datagram of a session this side no longer has comes
+#: from a sender that makes a new one by itself, as WireGuard's does (its line every few
+#: minutes looked like an alarm).
+QUIET_DROPS = frozenset({"no such session"})
+
+
 class EndpointOptions(TypedDict, total=False):
     """What an `Endpoint` may be given besides its owner, channel and session; any
     may be left out (or None, where it may be None)."""
@@ -83,12 +98,9 @@ class EndpointOptions(TypedDict, total=False):
     #: Handed the messages of one datagram together, in order (so the owner can record,
     #: show and answer them in one go); without it, `on_message` is handed them one by one.
     on_batch: OnBatch | None
-    #: True for a relay: everything sent while handling one drain of the socket waits for
-    #: the end of the drain and leaves packed, acks merged, except the drain's first relay
-    #: to many members (`send_many`), which leaves at once (with what its sender's next
-    #: datagram relays, if that is the next read). False for a peer, whose ack is
-    #: what its sender waits for: the first datagram to an address in a pass of the event
-    #: loop leaves at once.
+    #: True for a relay: what is sent while handling a drain of the socket waits for its
+    #: end, but the first relay to many members (net/outgoing.py). False for a peer, whose
+    #: ack is what its sender waits for: the first datagram to an address leaves at once.
     coalesce_drains: bool
     #: Called once the datagrams read in one wake-up have been handed over: what the owner
     #: does once per event, re-arming its timer, it can do once per drain instead.
@@ -99,18 +111,12 @@ class EndpointOptions(TypedDict, total=False):
     #: The wall clock, which the kernel's arrival stamps are read against (`behind`; a
     #: stand-in in tests).
     wall: Callable[[], float]
-    #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py), which
-    #: `behind` then counts from: a registry's, which answers Busy by it. Reading the stamp
-    #: costs every datagram a recvmsg; without it, `behind` counts from the first drain
-    #: that stopped short.
+    #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py) for
+    #: `behind`: a registry's, which answers Busy by it (each datagram costs a recvmsg).
     arrival_stamps: bool
 
 
-def _no_log(line: str) -> None:
-    pass
-
-
-class Endpoint(ReceivingDatagrams):
+class Endpoint:
     """UDP and TCP on one port, turning bytes into messages for `on_message`.
 
     Nothing larger than what asked ever goes to an address that has not shown it receives
@@ -118,8 +124,24 @@ class Endpoint(ReceivingDatagrams):
     (smaller than the initiation), and opens data only from its session's address."""
 
     no_key = 0  # datagrams not sent: no key known for their address
+    errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
+    bad_datagrams = 0
+    bad_frames = 0
     slow_frames = 0  # connections closed for FRAME_DEADLINE
     address: Addr = ("", 0)
+    _sock: socket.socket | None = None
+    #: Polls `_sock` alone: whether a datagram waits (None once closed).
+    _probe: select.poll | None = None
+    #: Whether the system stamps each datagram's arrival, as `arrival_stamps` asks: known
+    #: once open (read-only outside).
+    arrival_stamped = False
+    _arrived: float | None = None  # on the wall clock, what `behind` counts from
+    #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
+    lagging = False
+    #: When the drain being handled began, on `clock`: the `now` of each datagram it
+    #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
+    #: most), which `on_batch` may take as its event's `now` (read-only outside).
+    read_at: float = 0.0
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
     # the Dest sent to last, one object found by identity where kept (hot path: Any, kept boxed)
@@ -141,14 +163,13 @@ class Endpoint(ReceivingDatagrams):
         `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
-        # each connection's secure session
-        self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
         self._wall = options.get("wall", time.time)
         self._on_drained = options.get("on_drained")
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
-        self._log = log = options.get("log", _no_log)
+        log: Callable[[str], None] = options.get("log", lambda line: None)
+        self._log = log
         # rejected input, logged once per kind per interval (the owner's log, if given)
         given = options.get("rejections")
         self._own_rejections = given is None
@@ -162,14 +183,13 @@ class Endpoint(ReceivingDatagrams):
         #: outside, but for its `on_sent`, told each datagram as it leaves.
         coalesce = options.get("coalesce_drains", False)
         self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
-        self._routes: dict[Addr, asyncio.StreamWriter] = {}
-        # each accepted connection's place among the listener's, told when it is answered
-        self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
+        #: Within it, what is sent leaves packed at its end (Outgoing.packed).
+        self.packed = self.outgoing.packed
+        self._routes: dict[Addr, ServedStream] = {}
         #: The TCP connections served or opened now, a task each (read-only outside).
         self.tasks: set[asyncio.Task[None]] = set()
         #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
-        self._asking: set[tuple[Addr, str]] = set()  # (where, what) each of those was sent
         #: Accepted connections, bounded so that they leave file descriptors for files (its
         #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
         self.listener = Listener(
@@ -236,8 +256,8 @@ class Endpoint(ReceivingDatagrams):
         self.listener.close()
         if self._own_rejections:
             self.rejections.close()  # the counts held so far are told
-        for writer in list(self._routes.values()):
-            writer.close()
+        for served in list(self._routes.values()):
+            served.writer.close()
         for task in list(self.tasks):
             task.cancel()
         self._routes.clear()
@@ -248,7 +268,7 @@ class Endpoint(ReceivingDatagrams):
         new TCP connection. With no key (b"") nothing leaves but a line in the log of
         rejections: a datagram is sealed for its recipient's key, which the owner decides."""
         if self._routes and self.connected(addr):
-            self._write(self._routes[addr], message)
+            self._routes[addr].write(message)
             return
         if not key:
             self.no_key += 1
@@ -261,7 +281,7 @@ class Endpoint(ReceivingDatagrams):
         if was != addr or dest[1] is not key:
             dest = self._dest = cast(Any, (addr, key))  # (hot path: Any, kept boxed)
         if stream:
-            self._spawn(self._connect_and_send(dest, message))
+            self._spawn(send_alone(self, dest, message))
             return
         outgoing = self.outgoing
         if type(message) is Ack:
@@ -280,7 +300,7 @@ class Endpoint(ReceivingDatagrams):
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             outgoing.datagram(encode(TooBig(self._new_id(), str(reply_to))), dest)
             return
-        self._spawn(self._connect_and_send(dest, message))
+        self._spawn(send_alone(self, dest, message))
 
     def acks_later(self, owed: Owed) -> None:
         """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
@@ -293,20 +313,8 @@ class Endpoint(ReceivingDatagrams):
 
     def connected(self, addr: Addr) -> bool:
         """Whether a TCP connection accepted from `addr` is open (`send` to `addr` uses it)."""
-        writer = self._routes.get(addr)
-        return writer is not None and not writer.is_closing()
-
-    @contextlib.contextmanager
-    def packed(self) -> Iterator[None]:
-        """Within it, what is sent waits for its end and then leaves packed, acks merged,
-        as what answers one drain of the socket does with `coalesce_drains` (the registry's
-        sends held for one group commit: an Ack and the Saved outcome of the same save
-        share a datagram)."""
-        was = self.outgoing.packed_begins()
-        try:
-            yield
-        finally:
-            self.outgoing.packed_ends(was)
+        served = self._routes.get(addr)
+        return served is not None and not served.writer.is_closing()
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
@@ -317,76 +325,175 @@ class Endpoint(ReceivingDatagrams):
             dests = list(zip(addrs, keys, strict=True)) if all(keys) else []
             many = self._many = (addrs, keys, dests)
         dests = many[2]
-        if getattr(message, "reply_to", "") or not fits_datagram(data) or len(dests) < len(addrs):
+        if getattr(message, "reply_to", "") or len(data) > MAX_DATAGRAM or len(dests) < len(addrs):
             for addr, key in zip(addrs, keys, strict=True):
                 self.send(addr, message, key)
             return
         if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:
-            writer = routes.get(dest[0]) if routes else None
-            if writer is not None and not writer.is_closing():
-                self._write(writer, message)
+            served = routes.get(dest[0]) if routes else None
+            if served is not None and not served.writer.is_closing():
+                served.write(message)
             else:
                 self.outgoing.datagram(data, dest)
-
-    async def _connect_and_send(self, dest: Dest, message: Message) -> None:
-        """Send `message` on a connection of its own to `dest`, served until its answer
-        comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py); not while as
-        many as `sent_streams` allows wait for answers there, nor while one sent it there."""
-        addr, key = dest
-        if (addr, message.id) in self._asking:
-            return  # its answer comes on that connection
-        if not self.sent_streams.take(addr[0]):
-            self.rejections(
-                "sent streams",
-                f"not sent to {_fmt(addr)} over TCP now: {self.sent_streams.open_to(addr[0])} "
-                f"connections opened there wait for answers (#{self.sent_streams.refused})",
-            )
-            self.on_stream_end(message.id)
-            return
-        # from the address bound, as datagrams go: a registry answering a registration
-        # that came over TCP takes the connection's source for the peer's address
-        local = None if self.address[0] in ("", "0.0.0.0") else (self.address[0], 0)
-        self._asking.add((addr, message.id))
-        try:
-            try:
-                connecting = asyncio.open_connection(*addr, local_addr=local)
-                reader, writer = await asyncio.wait_for(connecting, 5.0)
-            except (OSError, TimeoutError) as exc:
-                self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
-                return
-            # Not a route: only what arrives on a connection we accepted is answered on it.
-            # Were this one a route, every later datagram-sized message to `addr` (acks
-            # included) would travel on it and reach `addr` from a port it does not know.
-            try:
-                stream = SecureStream(self.channel.static, remote=key, budget=self.buffers)
-            except ValueError as exc:
-                self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
-                writer.close()
-                return
-            self._streams[writer] = stream
-            self._write(writer, message)
-            await ServedStream(self, writer, addr, None, message.id).serve(reader)
-        finally:
-            self.sent_streams.release(addr[0])
-            self._asking.discard((addr, message.id))
-            self.on_stream_end(message.id)
-
-    def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
-        if (stream := self._streams.get(writer)) is None:
-            return  # the connection is over
-        try:
-            stream.send(message)
-            writer.write(stream.output())
-        except (ValueError, ConnectionError, OSError) as exc:
-            self._log(f"could not send {type(message).__name__}: {exc}")
-            return
-        slot = self._slot_of.get(writer)
-        if slot is not None:  # an accepted connection, answered: it waits for nothing now
-            self.listener.slots.answered(slot)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def behind(self) -> float:
+        """Seconds the first datagram of the drain being handled (or the last) waited since it
+        reached the host, by the kernel's stamp (those after it waited less): 0 once a drain
+        empties the socket. Without stamps, the time since the first drain that stopped at
+        DRAIN_BATCH with more waiting (the longest a datagram read now may have waited)."""
+        since = self._arrived
+        return 0.0 if since is None else max(0.0, self._wall() - since)
+
+    def wait_readable(self, timeout: float) -> bool:
+        """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
+        (blocking: for a caller that runs `drain` itself, at a moment of its choosing)."""
+        probe = self._probe
+        return probe is not None and bool(probe.poll(timeout * 1000))
+
+    def drain(self) -> None:
+        """Read, open and hand over what waits on the socket (DRAIN_BATCH datagrams at most),
+        then send what answers them (see DRAIN_PROBES)."""
+        outgoing = self.outgoing
+        outgoing.holding, outgoing.draining = outgoing.coalesce_drains, True
+        self.read_at, emptied, n = self._clock(), False, -1
+        stamped, probe = self.arrival_stamped, self._probe
+        last: Addr | None = None  # the sender of the datagram handled last
+        try:
+            while (n := n + 1) < DRAIN_BATCH:  # (no range object: every wake-up)
+                sock = self._sock
+                if sock is None:  # closed by a handler
+                    return
+                try:
+                    if stamped and n == 0:  # the drain's first: those after it came later
+                        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
+                        if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
+                            seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
+                            self._arrived = seconds + nanoseconds * 1e-9
+                    else:
+                        data, peer = sock.recvfrom(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    emptied = True
+                    break
+                except OSError:  # ICMP port unreachable and the like: retries cope
+                    self.errors += 1
+                    continue
+                if outgoing.relaying_early and peer != last:
+                    # what the last sender relayed leaves now, before another's is handled
+                    outgoing.datagram_ends()
+                self._datagram(data, peer)  # (host, port): the socket is IPv4
+                last = peer
+                if n < DRAIN_PROBES and probe is not None and not probe.poll(0):
+                    emptied = True
+                    break
+        finally:  # the drain is over: what answers it leaves
+            if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
+                self._arrived = None if emptied else self._wall() - (self._clock() - self.read_at)
+            self.lagging, outgoing.draining = not emptied, False
+            if outgoing.holding or outgoing.flush_asked:
+                outgoing.drain_ends()
+            else:  # (`drain_ends`, written out: every drain)
+                outgoing.went.clear()
+            if self._on_drained is not None:
+                self._on_drained()
+
+    def receive(self, data: bytes, addr: Addr, now: float) -> None:
+        """Open, decode and hand over one datagram read elsewhere, as a drain does."""
+        self.read_at = now
+        self._datagram(data, addr)
+
+    def ask_key(self, addr: Addr) -> None:
+        """Ask `addr` for its public key in clear; the answer comes to `on_key`."""
+        self.outgoing.send_sealed(((self.outgoing.channel.ask_key(addr), addr),))
+
+    #: Told of a key a registry answered with (see `ask_key`).
+    on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
+    #: Told of each handshake the side with `key` at `addr` answered, with a response or,
+    #: under load, a cookie reply: it runs, though no message of it may have come yet.
+    on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
+
+    def _datagram(self, data: bytes, at: Any) -> None:
+        """Open, decode and hand over one datagram read from `at`, an Addr (handed on as it is)."""
+        addr: Addr = at
+        key_gate = self._key_gate
+        if data[:1] == DATA_KIND:
+            # opened before any gate, as WireGuard opens transport data (see
+            # EndpointOptions.gate), and counted by its key only while the socket lags
+            if not self.lagging:
+                key_gate = None
+        elif self._gate is not None and not self._gate(at):
+            return  # flood control: dropped before any work is spent on it
+        else:
+            key_gate = None
+        opened = self.outgoing.channel.open(data, at, self.read_at)
+        body = opened.data
+        if body is None or opened.send:
+            body = self._not_only_data(opened, data, addr)
+            if body is None:
+                return
+        key = opened.key
+        if key_gate is not None and not key_gate(at, key):
+            return  # over its key's rate while we lag: dropped before it is decoded
+        try:
+            decoded = decode_datagram(body)
+        except DECODE_ERRORS as exc:
+            self._undecoded(undecoded(body, exc), addr, key)
+            return
+        messages = decoded if isinstance(decoded, list) else [decoded]
+        if self._on_batch is not None:
+            self._on_batch(messages, at, key)
+            return
+        for message in messages:
+            self._on_message(message, at, key)
+
+    def _not_only_data(self, opened: Opened, data: bytes, addr: Addr) -> bytes | None:
+        """Carry out what `opened` holds besides data (answers, a key learned, a datagram in
+        clear, a drop, a handshake answered): the data to hand over, or None."""
+        if opened.send:
+            self.outgoing.send_sealed(opened.send)
+        if opened.learned:
+            self.on_key(addr, opened.learned)
+        if opened.clear:  # a version of ChatApp from before the secure channel
+            self.bad_datagrams += 1
+            refused = clear_refusal(self, data, addr)
+            if refused is not None:
+                # answered in clear by the refusal, or TooBig (asked again over TCP), no
+                # bigger than the request: its source is not proven (no amplification)
+                reply = encode(refused)
+                if len(reply) > len(data):
+                    reply = encode(TooBig(self._new_id(), refused.reply_to))
+                if len(reply) <= len(data):
+                    self.outgoing.send_sealed(((reply, addr),))
+            return None
+        if opened.data is not None:
+            return opened.data
+        if opened.dropped in QUIET_DROPS:
+            pass  # counted by the channel (the registry's `stats`), not logged: see QUIET_DROPS
+        elif opened.dropped:  # counted by the channel too
+            self.rejections(
+                "unopened datagram",
+                f"dropped a datagram from {_fmt(addr)}: {opened.dropped} "
+                f"(#{self.outgoing.channel.dropped.total()})",
+            )
+        elif opened.key or opened.under_load:  # a handshake answered
+            self.on_handshake(addr, opened.key or opened.under_load)
+        return None
+
+    def _undecoded(self, exc: DecodeError, addr: Addr, key: bytes) -> None:
+        """An opened datagram is no message: counted and logged; a request of another
+        version of ChatApp is told so."""
+        self.bad_datagrams += 1
+        self.rejections(
+            "bad datagram",
+            f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {why_bad(exc)}",
+        )
+        if isinstance(exc, OtherVersion) and exc.request_id:
+            # its sender is told why, rather than left to wait out its retries in silence
+            refused = Refused(self._new_id(), exc.request_id, VERSION_REFUSAL, RefusalCode.VERSION)
+            self.send(addr, refused, key)

@@ -13,7 +13,6 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from net.new_socket import new_socket
 from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
@@ -29,6 +28,17 @@ PAUSE_ON_EXHAUSTION = 1.0
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: TCP keepalive: a vanished machine is noticed within about half a minute.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
+
+
+def new_socket(kind: socket.SocketKind) -> socket.socket:
+    """A new IPv4 socket of `kind` (UDP or TCP): the running loop's `new_socket(kind)` when it
+    brings a network of its own (a simulated one runs whole nodes, deterministically), as it
+    has `create_connection` for the connections it opens; else the system's."""
+    make = getattr(asyncio.get_running_loop(), "new_socket", None)
+    if make is None:
+        return socket.socket(socket.AF_INET, kind)
+    made: socket.socket = make(kind)
+    return made
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:
@@ -95,7 +105,7 @@ class Listener:
         dropped: Dropped,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.slots = StreamSlots(stream_limit(), clock)
+        self.slots = StreamSlots(stream_limit(), clock, dropped=dropped)
         self._serve = serve
         self._spawn = spawn
         self._dropped = dropped
@@ -145,7 +155,7 @@ class Listener:
                 return
             addr: Addr = (str(peer[0]), int(peer[1]))
             accepted = Accepted(conn)
-            if not self._admit(accepted, addr):
+            if not self.slots.admit(accepted, addr[0], fmt_addr(addr)):
                 conn.close()
                 continue
             conn.setblocking(False)
@@ -163,39 +173,6 @@ class Listener:
 
         loop.call_later(PAUSE_ON_EXHAUSTION, resume)
 
-    def _admit(self, slot: Closable, addr: Addr) -> bool:
-        slots = self.slots
-        evicted, over, own = slots.evicted, slots.turned_away_address, slots.evicted_address
-        if not slots.admit(slot, addr[0]):
-            if slots.turned_away_address != over:
-                self._dropped(
-                    "turned away: address",
-                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
-                    f"{_share(slots, addr)}, all of them help-desk sessions",
-                )
-            else:
-                self._dropped(
-                    "turned away: full",
-                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
-                    f"{len(slots)} connections open, the most this process can serve, each "
-                    "a help-desk session or a request being answered",
-                )
-            return False
-        if slots.evicted_address != own:
-            self._dropped(
-                "evicted: address",
-                f"closed the least useful TCP connection from {addr[0]} to make room for one "
-                f"more from it (#{slots.evicted_address}): {_share(slots, addr)}",
-            )
-        elif slots.evicted != evicted:
-            self._dropped(
-                "evicted: full",
-                f"closed the least useful TCP connection to make room for one from "
-                f"{fmt_addr(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
-                "can serve)",
-            )
-        return True
-
     async def _streams(self, accepted: Accepted, addr: Addr) -> None:
         try:
             try:
@@ -208,7 +185,3 @@ class Listener:
             await self._serve(reader, writer, addr, accepted)
         finally:
             self.slots.release(accepted)
-
-
-def _share(slots: StreamSlots, addr: Addr) -> str:
-    return f"{slots.per_address} connections open from {addr[0]}, the most one address may hold"

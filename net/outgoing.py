@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.json import encode as json_text
 
-from net.datagram_channel import DatagramChannel
+from secure.channel import Opened, Send
 from wire.codec import encode, fits_datagram, pack_datagrams
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks
@@ -35,14 +38,28 @@ from wire.messages import Ack, Acks
 Addr = tuple[str, int]
 #: Where a datagram goes: an address, and the public key it is sealed for there.
 Dest = tuple[Addr, bytes]
+#: Datagram-sized messages for the same members (its Dests), queued during one drain.
+Relay = tuple[Sequence[Dest], list[bytes]]
 
 
-class DatagramSocket(Protocol):
-    """A non-blocking UDP socket, or a stand-in of its shape."""
+class DatagramChannel(Protocol):
+    """Seals what is sent and opens what arrives: the secure channel (secure/channel.py
+    states each contract), or a stand-in (bench/unprotected.py; a test's)."""
 
-    def sendto(self, data: bytes, address: Addr, /) -> int: ...
+    @property
+    def static(self) -> X25519PrivateKey: ...
 
-    def fileno(self) -> int: ...
+    @property
+    def public(self) -> bytes: ...
+
+    @property
+    def dropped(self) -> collections.Counter[str]: ...
+
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None: ...
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
+
+    def ask_key(self, addr: Addr) -> bytes: ...
 
 
 #: Seconds a peer's acks to a relay wait at most: the relay retries after 0.5 s, and keeps
@@ -72,16 +89,6 @@ class AckDelay:
             then()
 
 
-class _Relay:
-    """Datagram-sized messages for the same members (`dests`), queued during one drain."""
-
-    __slots__ = ("datas", "dests")
-
-    def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
-        self.dests = dests
-        self.datas = datas
-
-
 class Outgoing:
     """The datagrams waiting to leave packed, and the socket they go on. `new_id` makes the
     ids of the acks merged here; `channel` seals each datagram at the time `clock` reads.
@@ -109,7 +116,7 @@ class Outgoing:
         self._acks_leave = self.acks_leave  # (bound once: `acks_later` hands it on each time)
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
-        self._relay: _Relay | None = None
+        self._relay: Relay | None = None
         self._members: tuple[Sequence[Dest], frozenset[Dest]] = ((), frozenset())
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
@@ -118,13 +125,13 @@ class Outgoing:
         #: (read-only outside; sends held for a drain or a `packed` block ask for none).
         self.flush_asked = False
         #: Sends wait, to leave packed: set as a drain begins when it `coalesce_drains`, and
-        #: within a `packed` block; `drain_ends` or `packed_ends` sends what waits.
+        #: within a `packed` block; `drain_ends` or the block's end sends what waits.
         self.holding = False
         self.draining = False  #: set while the endpoint drains: what waits leaves as it ends
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
-        self._sock: DatagramSocket | None = None
+        self._sock: socket.socket | None = None
         self._sendto: Callable[[bytes, Addr], int] | None = None  # its `sendto`, bound once
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._later: Callable[[Callable[[], object]], object] | None = None
@@ -141,7 +148,7 @@ class Outgoing:
         self,
         call_soon: Callable[[Callable[[], object]], object],
         later: Callable[[Callable[[], object]], object],
-        sock: DatagramSocket | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
         the end of this pass of the event loop, `later` within ACK_DELAY (an AckDelay)."""
@@ -226,17 +233,18 @@ class Outgoing:
         else:
             self.went.clear()
 
-    def packed_begins(self) -> bool:
-        """What is sent from now until `packed_ends` waits, then leaves packed, as in a
-        drain with `coalesce_drains`. Returns whether sends waited already."""
+    @contextlib.contextmanager
+    def packed(self) -> Iterator[None]:
+        """Within it, what is sent waits for its end and then leaves packed, acks merged, as
+        in a drain with `coalesce_drains` (the registry's sends held for one group commit:
+        an Ack and the Saved outcome of the same save share a datagram)."""
         was, self.holding = self.holding, True
-        return was
-
-    def packed_ends(self, was: bool) -> None:
-        """The block begun by the `packed_begins` that returned `was` is over."""
-        self.holding = was
-        if not was and (self._batches or self._acks or self._relay is not None):
-            self.flush()
+        try:
+            yield
+        finally:
+            self.holding = was
+            if not was and (self._batches or self._acks or self._relay is not None):
+                self.flush()
 
     def datagram_ends(self) -> None:
         """A datagram read in a drain has been handled: what it relayed, if it is the
@@ -371,35 +379,36 @@ class Outgoing:
                 # as a peer's first answer leaves: the members of an idle registry never
                 # wait for the rest of the drain, and what one datagram relays (the lines
                 # typed together) reaches each member in one datagram.
-                self._relay, self.relaying_early = _Relay(dests, [data]), True
+                self._relay, self.relaying_early = (dests, [data]), True
                 return True
             return False
-        if relay.dests == dests:
-            relay.datas.append(data)
+        if relay[0] == dests:
+            relay[1].append(data)
             return True
         self._unpack_relay()
         return False
 
     # -- within ----------------------------------------------------------------------------
 
-    def _members_of(self, relay: _Relay) -> frozenset[Dest]:
+    def _members_of(self, relay: Relay) -> frozenset[Dest]:
         members = self._members
-        if members[0] is not relay.dests:
-            members = self._members = (relay.dests, frozenset(relay.dests))
+        if members[0] is not relay[0]:
+            members = self._members = (relay[0], frozenset(relay[0]))
         return members[1]
 
-    def _relayed(self, relay: _Relay) -> None:
+    def _relayed(self, relay: Relay) -> None:
         """Send what `relay` holds, packed for each member (a member's back to back)."""
-        packets, relay.datas = pack_datagrams(relay.datas), []
-        self._sent([(packets, relay.dests)])
+        packets = pack_datagrams(relay[1])
+        relay[1].clear()
+        self._sent([(packets, relay[0])])
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""
         relay, self._relay, self.relaying_early = self._relay, None, False
         if relay is not None:
             batches = self._batches
-            for dest in relay.dests:
-                batches.setdefault(dest, []).extend(relay.datas)
+            for dest in relay[0]:
+                batches.setdefault(dest, []).extend(relay[1])
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
         """Acks waiting for one address, as few datagram-sized messages as hold them (an

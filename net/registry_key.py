@@ -20,7 +20,7 @@ def registry_label(host: str, port: int) -> str:
 
 async def ask_key(host: str, port: int) -> bytes | None:
     """The key the registry at `host`:`port` answers with, or None. Raises
-    ConnectionRefusedError: nothing listens there; OtherProtocol: another version answers."""
+    ConnectionRefusedError: nothing listens there; OtherVersion: another version answers."""
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):

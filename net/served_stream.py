@@ -1,5 +1,5 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends."""
+(`secure.stream`) and handed over until it ends; and one opened to send a message alone."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from msgspec import Struct
 
 from net.stream_slots import Closable
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
-from wire.codec import encode
+from wire.codec import clear_request, encode
 from wire.errors import DecodeError, OtherVersion
-from wire.messages import Acks, Message
+from wire.messages import VERSION_REFUSAL, Acks, Message, Refused
+from wire.refusals import RefusalCode
+from wire.version import wire_refusal
 
 if TYPE_CHECKING:
     from net.endpoint import Addr, Endpoint
+    from net.outgoing import Dest
 
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
@@ -49,9 +52,10 @@ Handoff = Callable[[Handed], Awaitable[None]]
 
 class ServedStream:
     """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
-    the constants say. `slot`: an accepted connection's place among the listener's (None
-    for one we made). One we made to send the message `answer_to` ends with its answer.
-    What it holds of a message not yet whole counts against the endpoint's `buffers`."""
+    the constants say. `slot`: an accepted connection's place among the listener's; `ours`,
+    for one we made instead, its session and the id of the message it sends: it ends with
+    that message's answer. What it holds of a message not yet whole counts against the endpoint's
+    `buffers`. An accepted one it has a message from is the endpoint's route to `addr`."""
 
     def __init__(
         self,
@@ -59,26 +63,37 @@ class ServedStream:
         writer: asyncio.StreamWriter,
         addr: Addr,
         slot: Closable | None = None,
-        answer_to: str = "",
+        ours: tuple[SecureStream, str] | None = None,
     ) -> None:
         self._endpoint = endpoint
-        self._writer = writer
+        self.writer = writer
         self._addr = addr
         self._slot = slot
-        self._answer_to = answer_to
-        decoder = endpoint._streams.get(writer)
-        if decoder is None:  # accepted: the other side begins the handshake
-            decoder = SecureStream(endpoint.channel.static, budget=endpoint.buffers)
-            endpoint._streams[writer] = decoder
+        if ours is None:  # accepted: the other side begins the handshake
+            ours = SecureStream(endpoint.channel.static, budget=endpoint.buffers), ""
+        decoder, self._answer_to = ours
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
-        if slot is not None:
-            endpoint._slot_of[writer] = slot
         # no message yet on an accepted connection: its first may be handed off
         self._first = slot is not None
         self._heard = False  # whether the handshake of a connection of ours was answered
         self._handed = False  # to the handoff's session, which closes it from then on
+        self._over = False  # closed or handed: `write` sends nothing more
+
+    def write(self, message: Message) -> None:
+        """Send `message` on the connection (nothing once it is over or handed off): an
+        accepted one, answered, waits for nothing now."""
+        if self._over:
+            return
+        try:
+            self._decoder.send(message)
+            self.writer.write(self._decoder.output())
+        except (ValueError, ConnectionError, OSError) as exc:
+            self._endpoint._log(f"could not send {type(message).__name__}: {exc}")
+            return
+        if self._slot is not None:
+            self._endpoint.listener.slots.answered(self._slot)
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
         idle = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
@@ -103,9 +118,9 @@ class ServedStream:
         if messages is None:
             return False
         output = self._decoder.output()  # the handshake's answer, what waited for it
-        if output and not self._writer.is_closing():
+        if output and not self.writer.is_closing():
             # (asyncio's transport drops a write once closing; uvloop's raises)
-            self._writer.write(output)
+            self.writer.write(output)
         slot, slots = self._slot, self._endpoint.listener.slots
         key = self._decoder.remote_key
         if self._answer_to and not self._heard and self._decoder.ready and key is not None:
@@ -122,7 +137,7 @@ class ServedStream:
     def _refused(self, exc: LateFrame | DecodeError) -> None:
         """Close on what does not open, unanswered; a version from before the secure channel
         is told so in clear, if it asked."""
-        writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
+        writer, decoder, endpoint = self.writer, self._decoder, self._endpoint
         # (a write once closed: dropped by asyncio's transport, raised by uvloop's)
         answer = writer.write if not writer.is_closing() else lambda _: None
         if isinstance(exc, KeyGiven):
@@ -135,7 +150,7 @@ class ServedStream:
         else:
             endpoint.bad_frames += 1
             if isinstance(exc, ClearFrame):
-                refused = endpoint._clear_refusal(exc.body, self._addr)
+                refused = clear_refusal(endpoint, exc.body, self._addr)
                 if refused is not None:
                     answer(frame(encode(refused)))
             else:  # not answered: a frame that does not open gets no oracle
@@ -157,7 +172,7 @@ class ServedStream:
                 return False
             self._first = False
             if self._slot is not None:
-                endpoint._routes[addr] = self._writer
+                endpoint._routes[addr] = self
             if endpoint._gate is not None and not endpoint._gate(addr):
                 continue
             assert self._decoder.remote_key is not None  # a message follows the handshake
@@ -170,24 +185,83 @@ class ServedStream:
     async def _hand_off(
         self, first: Message, reader: asyncio.StreamReader, more: list[Message]
     ) -> None:
-        endpoint, writer = self._endpoint, self._writer
-        endpoint._slot_of.pop(writer, None)  # its own session writes from now
+        endpoint, writer = self._endpoint, self.writer
         if self._slot is not None:
             endpoint.listener.slots.settle(self._slot)
-        endpoint._streams.pop(writer, None)
-        self._handed = True  # its session closes the stream (and its budget)
+        # its session writes, and closes the stream (and its budget), from now
+        self._handed = self._over = True
         assert endpoint._handoff is not None
         await endpoint._handoff[1](Handed(first, self._decoder, reader, writer, more))
 
     def _closed(self) -> None:
-        endpoint, writer, addr = self._endpoint, self._writer, self._addr
+        endpoint, addr = self._endpoint, self._addr
         if not self._handed:
             self._decoder.close()
-        endpoint._slot_of.pop(writer, None)
-        endpoint._streams.pop(writer, None)
-        if endpoint._routes.get(addr) is writer:
+        self._over = True
+        if endpoint._routes.get(addr) is self:
             del endpoint._routes[addr]
-        writer.close()
+        self.writer.close()
+
+
+async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
+    """Send `message` on a connection of its own to `dest`, served until its answer comes
+    or it has been idle for SENT_IDLE_CLOSE; not while as many as the endpoint's
+    `sent_streams` allows wait for answers there, nor while one sent it there."""
+    addr, key = dest
+    sent = endpoint.sent_streams
+    if (addr, message.id) in sent.asking:
+        return  # its answer comes on that connection
+    if not sent.take(addr, message.id):
+        endpoint.rejections(
+            "sent streams",
+            f"not sent to {fmt_addr(addr)} over TCP now: {sent.open_to(addr[0])} "
+            f"connections opened there wait for answers (#{sent.refused})",
+        )
+        endpoint.on_stream_end(message.id)
+        return
+    # from the address bound, as datagrams go: a registry answering a registration
+    # that came over TCP takes the connection's source for the peer's address
+    local = None if endpoint.address[0] in ("", "0.0.0.0") else (endpoint.address[0], 0)
+    try:
+        try:
+            connecting = asyncio.open_connection(*addr, local_addr=local)
+            reader, writer = await asyncio.wait_for(connecting, 5.0)
+        except (OSError, TimeoutError) as exc:
+            endpoint._log(f"could not connect to {fmt_addr(addr)} over TCP: {exc}")
+            return
+        # Not a route: only what arrives on a connection we accepted is answered on it.
+        # Were this one a route, every later datagram-sized message to `addr` (acks
+        # included) would travel on it and reach `addr` from a port it does not know.
+        try:
+            stream = SecureStream(endpoint.channel.static, remote=key, budget=endpoint.buffers)
+        except ValueError as exc:
+            endpoint._log(f"not sent to {fmt_addr(addr)} over TCP: {exc}")
+            writer.close()
+            return
+        served = ServedStream(endpoint, writer, addr, None, (stream, message.id))
+        served.write(message)
+        await served.serve(reader)
+    finally:
+        sent.release(addr, message.id)
+        endpoint.on_stream_end(message.id)
+
+
+def clear_refusal(endpoint: Endpoint, data: bytes, addr: Addr) -> Refused | None:
+    """The answer, in clear, to a request in clear on a datagram or a connection of
+    `endpoint`: versions differ (None for anything else). Logged as bad input is."""
+    request = clear_request(data)
+    count = endpoint.bad_datagrams + endpoint.bad_frames
+    what = f"a {request[0]}" if request is not None else "a message"
+    endpoint.rejections(
+        "in clear",
+        f"dropped {what} in clear from {fmt_addr(addr)} (#{count}): a version of ChatApp "
+        "from before the secure channel?",
+    )
+    if request is None:
+        return None
+    _, request_id, wire = request
+    reason = wire_refusal(wire, "peer") if wire else VERSION_REFUSAL
+    return Refused(endpoint._new_id(), request_id, reason, RefusalCode.VERSION)
 
 
 def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -> None:

@@ -78,17 +78,20 @@ def stream_limit() -> int:
 
 class StreamSlots:
     """The accepted connections being served: when each last brought a whole frame (or was
-    accepted), whether it has shown a key, since when its request waits."""
+    accepted), whether it has shown a key, since when its request waits. Each connection
+    turned away, or closed for another, is told to `dropped` (a kind and a line)."""
 
     def __init__(
         self,
         limit: int,
         clock: Callable[[], float] = time.monotonic,
         per_address: int = MAX_STREAMS_PER_ADDRESS,
+        dropped: Callable[[str, str], None] = lambda kind, line: None,
     ) -> None:
         self.limit = limit
         self.per_address = max(1, min(per_address, limit // 2))
         self._clock = clock
+        self._dropped = dropped
         # evictable connections with when each was last heard from, longest silent first
         self._heard: dict[Closable, float] = {}
         self._sessions: set[Closable] = set()  # never evicted
@@ -114,31 +117,55 @@ class StreamSlots:
         """Places a request in progress does not keep from a newcomer."""
         return max(1, self.limit // RESERVE_SHARE)
 
-    def admit(self, stream: Closable, address: str = "") -> bool:
-        """Take a new connection from `address` (an IP; "": never capped) in, closing
-        another to make room if need be. False (counted): the caller closes it."""
-        now = self._clock()
+    def admit(self, stream: Closable, address: str = "", where: str = "") -> bool:
+        """Take a new connection from `address` (an IP; "": never capped; `where`: its IP
+        and port, for the line told) in, closing another to make room if need be. False
+        (counted): the caller closes it."""
+        now, made_room = self._clock(), ""
         if address and self._from.get(address, 0) >= self.per_address:
             own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
             if own is None:  # all of them sessions: those are never closed for another
                 self.turned_away += 1
                 self.turned_away_address += 1
+                self._tell("turned away: address", address, where)
                 return False
             self._evict(own)
             self.evicted_address += 1
+            made_room = "evicted: address"
         elif len(self) >= self.limit:
             oldest = self._least_useful(self._heard, now, own=False)
             if oldest is None:
                 self.turned_away += 1
+                self._tell("turned away: full", address, where)
                 return False
             self._evict(oldest)
+            made_room = "evicted: full"
         self._heard[stream] = now
         self._unproven[stream] = None
         if address:
             self._address[stream] = address
             self._from[address] = self._from.get(address, 0) + 1
             self._idle_from.setdefault(address, {})[stream] = None
+        if made_room:
+            self._tell(made_room, address, where)
         return True
+
+    def _tell(self, kind: str, address: str, where: str) -> None:
+        share = f"{self.per_address} connections open from {address}, the most one address may hold"
+        if kind == "turned away: address":
+            line = f"turned away TCP connection #{self.turned_away} from {where}: {share}, all "
+            line += "of them help-desk sessions"
+        elif kind == "turned away: full":
+            line = f"turned away TCP connection #{self.turned_away} from {where}: {len(self)} "
+            line += "connections open, the most this process can serve, each a help-desk "
+            line += "session or a request being answered"
+        elif kind == "evicted: address":
+            line = f"closed the least useful TCP connection from {address} to make room for one "
+            line += f"more from it (#{self.evicted_address}): {share}"
+        else:
+            line = "closed the least useful TCP connection to make room for one from "
+            line += f"{where} (#{self.evicted}; {len(self)} open, the most this process can serve)"
+        self._dropped(kind, line)
 
     def _least_useful(
         self, candidates: Iterable[Closable], now: float, *, own: bool
@@ -227,34 +254,37 @@ class StreamSlots:
 
 
 class SentStreams:
-    """The connections an endpoint opened and has not closed yet, by IP address."""
+    """The connections an endpoint opened to send a message and has not closed yet: each
+    one's address and the id of the message it sent (`asking`, read-only outside), counted
+    by IP address."""
 
     def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
         self.limit = limit
         self.per_address = per_address
         self._open: dict[str, int] = {}
-        self._total = 0
+        self.asking: set[tuple[tuple[str, int], str]] = set()
         #: connections not opened, at a limit
         self.refused = 0
 
-    def take(self, ip: str) -> bool:
-        """Count a connection about to be opened to `ip`; False (counted) at a limit."""
-        held = self._open.get(ip, 0)
-        if held >= self.per_address or self._total >= self.limit:
+    def take(self, addr: tuple[str, int], msg_id: str) -> bool:
+        """Count a connection about to be opened to `addr` to send `msg_id`; False (counted)
+        at a limit."""
+        held = self._open.get(addr[0], 0)
+        if held >= self.per_address or len(self.asking) >= self.limit:
             self.refused += 1
             return False
-        self._open[ip] = held + 1
-        self._total += 1
+        self._open[addr[0]] = held + 1
+        self.asking.add((addr, msg_id))
         return True
 
-    def release(self, ip: str) -> None:
-        """A connection `take` counted to `ip` is closed (or was never made)."""
-        held = self._open[ip] - 1
+    def release(self, addr: tuple[str, int], msg_id: str) -> None:
+        """A connection `take` counted is closed (or was never made)."""
+        held = self._open[addr[0]] - 1
         if held:
-            self._open[ip] = held
+            self._open[addr[0]] = held
         else:
-            del self._open[ip]
-        self._total -= 1
+            del self._open[addr[0]]
+        self.asking.discard((addr, msg_id))
 
     def open_to(self, ip: str) -> int:
         return self._open.get(ip, 0)

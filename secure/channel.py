@@ -30,7 +30,15 @@ from secure.noise import (
     nonce_bytes,
     public_bytes,
 )
-from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
+from secure.sessions import (
+    REJECT_AFTER_MESSAGES,
+    Initiation,
+    Peer,
+    ReplayWindow,
+    Session,
+    Sessions,
+    stamp_bytes,
+)
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 from wire.round_trip import RTO_MAX
@@ -51,8 +59,6 @@ PROLOGUE = b"ChatApp secure channel 1"
 #: and after which it is refused altogether (WireGuard's REKEY_AFTER_TIME, REJECT_AFTER_TIME).
 REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
-#: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
-REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -109,48 +115,6 @@ class Opened(msgspec.Struct, gc=False):
     clear: bool = False
     learned: bytes = b""
     under_load: bytes = b""
-
-
-#: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
-WINDOW: Final = 8128
-_RING: Final = (WINDOW // 64 + 1) * 8  # wireguard-go's ringBlocks of 64 bits, in bytes
-
-
-class ReplayWindow(Window):
-    """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
-    is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
-    highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
-    `counter_validate`, kept as they keep it in blocks of 8 bits (no int made per datagram)."""
-
-    __slots__ = ("_highest", "_ring")
-
-    def __init__(self) -> None:
-        self._highest = 0
-        self._ring = bytearray(_RING)  # byte b: the bits of counters b*8 .. b*8+7, at b % _RING
-
-    def accept(self, counter: int) -> bool:
-        """Whether to accept a message bearing `counter` (it opened with that nonce), and
-        remember it was. Only for a message that authenticated, as in WireGuard: a forged
-        counter would move the window."""
-        ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
-        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual
-            # Slide forward, emptying the bytes passed over (all of them after a long
-            # jump). Above the highest, no counter was accepted: its bit is clear.
-            byte, current = counter >> 3, highest >> 3
-            if byte != current:
-                for passed in range(current + 1, current + 1 + min(byte - current, _RING)):
-                    ring[passed % _RING] = 0
-            self._highest = counter
-            ring[byte % _RING] |= bit
-            return True
-        if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
-            return False
-        index = (counter >> 3) % _RING
-        old = ring[index]
-        if old & bit:
-            return False
-        ring[index] = old | bit
-        return True
 
 
 class SecureChannel:

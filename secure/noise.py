@@ -1,7 +1,7 @@
 """The Noise Protocol Framework, revision 34 (https://noiseprotocol.org/noise.html), sans-IO:
 Noise_IK_25519_AESGCM_SHA256 and Noise_X_25519_ChaChaPoly_SHA256 from pyca `cryptography`
 primitives. § numbers are the spec's. `CipherState` takes the nonce from its caller, as
-out-of-order transport does (§11.4, WireGuard); during the handshake `_SymmetricState` keeps
+out-of-order transport does (§11.4, WireGuard); during the handshake `Handshake` keeps
 the `n` that increments."""
 
 from __future__ import annotations
@@ -131,59 +131,6 @@ def _check_sizes(nonce: int, plaintext: int) -> None:
         raise ValueError("a Noise message is at most 65535 bytes")
 
 
-class _SymmetricState:
-    """§5.2: the chaining key `ck`, the transcript hash `h`, and the handshake's cipher: a
-    key (None for the spec's `empty`) and its incrementing nonce `n`."""
-
-    def __init__(self, protocol_name: bytes, cipher: str) -> None:
-        self.cipher = cipher
-        # InitializeSymmetric: a name of HASHLEN bytes or fewer is padded, not hashed
-        if len(protocol_name) <= HASHLEN:
-            self.h = protocol_name.ljust(HASHLEN, b"\0")
-        else:
-            self.h = _hash(protocol_name)
-        self.ck = self.h
-        self.k: CipherState | None = None
-        self.n = 0
-
-    def copy(self) -> _SymmetricState:
-        """A copy sharing the cipher, to restore after a message that fails half way
-        (`copy.copy` cannot copy a compiled class)."""
-        twin = _SymmetricState(b"", self.cipher)
-        twin.h, twin.ck, twin.k, twin.n = self.h, self.ck, self.k, self.n
-        return twin
-
-    def mix_key(self, input_key_material: bytes) -> None:
-        self.ck, temp_k = _hkdf2(self.ck, input_key_material)
-        self.k, self.n = CipherState(temp_k, self.cipher), 0
-
-    def mix_hash(self, data: bytes) -> None:
-        self.h = _hash(self.h, data)
-
-    def encrypt_and_hash(self, plaintext: bytes) -> bytes:
-        if self.k is None:
-            ciphertext = plaintext
-        else:
-            ciphertext = self.k.encrypt(self.n, self.h, plaintext)
-            self.n += 1
-        self.mix_hash(ciphertext)
-        return ciphertext
-
-    def decrypt_and_hash(self, ciphertext: bytes) -> bytes:
-        if self.k is None:
-            plaintext = ciphertext
-        else:
-            plaintext = self.k.decrypt(self.n, self.h, ciphertext)
-            self.n += 1  # not reached on failure: §5.1 keeps n then
-        self.mix_hash(ciphertext)
-        return plaintext
-
-    def split(self) -> tuple[CipherState, CipherState]:
-        """(initiator to responder, responder to initiator)."""
-        k1, k2 = _hkdf2(self.ck, b"")
-        return CipherState(k1, self.cipher), CipherState(k2, self.cipher)
-
-
 class OtherKeys(TypedDict, total=False):
     """A `Handshake`'s keys besides its own static one: the responder's static public key
     (the initiator's pre-message), an ephemeral one for test vectors only."""
@@ -212,9 +159,11 @@ def _check_keys(
 
 
 class Handshake:
-    """§5.3's HandshakeState for one side: write and read its messages in turn, then
-    `split()`. A message that fails to read leaves the state as it was: a forged packet
-    cannot end a genuine handshake."""
+    """§5.3's HandshakeState for one side, with its §5.2 SymmetricState: the chaining key
+    `_ck`, the transcript hash `_h`, and the handshake's cipher, a key `_k` (None for the
+    spec's `empty`) and its nonce `_n`. Write and read its messages in turn, then `split()`.
+    A message that fails to read leaves the state as it was: a forged packet cannot end a
+    genuine handshake."""
 
     def __init__(
         self,
@@ -235,10 +184,16 @@ class Handshake:
         self._rs = keys.get("remote_static")
         self._re: bytes | None = None
         self._index = 0  # of the next message pattern
-        self._state = _SymmetricState(protocol_name(pattern), CIPHERS[pattern])
-        self._state.mix_hash(prologue)
+        self._cipher = CIPHERS[pattern]
+        # InitializeSymmetric: a name of HASHLEN bytes or fewer is padded, not hashed
+        name = protocol_name(pattern)
+        self._h = name.ljust(HASHLEN, b"\0") if len(name) <= HASHLEN else _hash(name)
+        self._ck = self._h
+        self._k: CipherState | None = None
+        self._n = 0
+        self._mix_hash(prologue)
         # the pre-message (§7.1): the responder's static key
-        self._state.mix_hash(self._rs if self._rs is not None else public_bytes(static))
+        self._mix_hash(self._rs if self._rs is not None else public_bytes(static))
 
     @property
     def complete(self) -> bool:
@@ -253,7 +208,7 @@ class Handshake:
     @property
     def handshake_hash(self) -> bytes:
         """§5.2 GetHandshakeHash."""
-        return self._state.h
+        return self._h
 
     def write_message(self, payload: bytes) -> bytes:
         """WriteMessage() of §5.3. ValueError out of turn or too long; NoiseError for a
@@ -261,7 +216,7 @@ class Handshake:
         tokens = self._next(writing=True)
         if tokens is None:
             raise ValueError("not this side's turn to write")
-        saved = (self._state.copy(), self._e, self._re, self._rs)
+        saved = (self._h, self._ck, self._k, self._n, self._e, self._re, self._rs)
         try:
             out = bytearray()
             for token in tokens:
@@ -270,17 +225,17 @@ class Handshake:
                     self._e = X25519PrivateKey.generate() if given is None else given
                     e_pub = public_bytes(self._e)
                     out += e_pub
-                    self._state.mix_hash(e_pub)
+                    self._mix_hash(e_pub)
                 elif token == "s":
-                    out += self._state.encrypt_and_hash(public_bytes(self._s))
+                    out += self._encrypt_and_hash(public_bytes(self._s))
                 else:
                     self._mix_dh(token)
-            tag = TAGLEN if self._state.k is not None else 0
+            tag = TAGLEN if self._k is not None else 0
             if len(out) + len(payload) + tag > MAX_MESSAGE:
                 raise ValueError("a Noise message is at most 65535 bytes")
-            out += self._state.encrypt_and_hash(payload)
+            out += self._encrypt_and_hash(payload)
         except BaseException:
-            self._state, self._e, self._re, self._rs = saved
+            self._h, self._ck, self._k, self._n, self._e, self._re, self._rs = saved
             raise
         self._index += 1
         return bytes(out)
@@ -292,26 +247,26 @@ class Handshake:
             raise NoiseError("no message expected")
         if len(message) > MAX_MESSAGE:
             raise NoiseError("a Noise message is at most 65535 bytes")
-        saved = (self._state.copy(), self._e, self._re, self._rs)
+        saved = (self._h, self._ck, self._k, self._n, self._e, self._re, self._rs)
         try:
             rest = memoryview(message)
             for token in tokens:
                 if token in ("e", "s"):
-                    encrypted = token == "s" and self._state.k is not None
+                    encrypted = token == "s" and self._k is not None
                     size = DHLEN + (TAGLEN if encrypted else 0)
                     if len(rest) < size:
                         raise NoiseError("message too short")
                     field, rest = bytes(rest[:size]), rest[size:]
                     if token == "e":
                         self._re = field
-                        self._state.mix_hash(field)
+                        self._mix_hash(field)
                     else:
-                        self._rs = self._state.decrypt_and_hash(field)
+                        self._rs = self._decrypt_and_hash(field)
                 else:
                     self._mix_dh(token)
-            payload = self._state.decrypt_and_hash(bytes(rest))
+            payload = self._decrypt_and_hash(bytes(rest))
         except BaseException:
-            self._state, self._e, self._re, self._rs = saved
+            self._h, self._ck, self._k, self._n, self._e, self._re, self._rs = saved
             raise
         self._index += 1
         return payload
@@ -321,7 +276,8 @@ class Handshake:
         send (§7.4)."""
         if not self.complete:
             raise ValueError("the handshake is not complete")
-        to_responder, to_initiator = self._state.split()
+        k1, k2 = _hkdf2(self._ck, b"")
+        to_responder, to_initiator = CipherState(k1, self._cipher), CipherState(k2, self._cipher)
         if self._initiator:
             return to_responder, to_initiator
         return to_initiator, to_responder
@@ -339,7 +295,30 @@ class Handshake:
         private = self._e if ours == "e" else self._s
         public = self._re if theirs == "e" else self._rs
         assert private is not None and public is not None  # pattern validity (§7.3)
-        self._state.mix_key(dh(private, public))
+        # MixKey
+        self._ck, temp_k = _hkdf2(self._ck, dh(private, public))
+        self._k, self._n = CipherState(temp_k, self._cipher), 0
+
+    def _mix_hash(self, data: bytes) -> None:
+        self._h = _hash(self._h, data)
+
+    def _encrypt_and_hash(self, plaintext: bytes) -> bytes:
+        if self._k is None:
+            ciphertext = plaintext
+        else:
+            ciphertext = self._k.encrypt(self._n, self._h, plaintext)
+            self._n += 1
+        self._mix_hash(ciphertext)
+        return ciphertext
+
+    def _decrypt_and_hash(self, ciphertext: bytes) -> bytes:
+        if self._k is None:
+            plaintext = ciphertext
+        else:
+            plaintext = self._k.decrypt(self._n, self._h, ciphertext)
+            self._n += 1  # not reached on failure: §5.1 keeps n then
+        self._mix_hash(ciphertext)
+        return plaintext
 
 
 def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:

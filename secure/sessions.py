@@ -1,7 +1,8 @@
 """What the secure channel (secure/channel.py) keeps of the keys it talks to, all bounded:
-peers (a key at an address) least recently used forgotten first, with their sessions, so
-handshakes from many new keys push out idle peers, never busy ones; and each key's newest
-initiation time from any address, so a captured one is refused anywhere (WireGuard, 5.1).
+peers (a key at an address) least recently used forgotten first, with their sessions (each
+with its replay window), so handshakes from many new keys push out idle peers, never busy
+ones; and each key's newest initiation time from any address, so a captured one is refused
+anywhere (WireGuard, 5.1).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import collections
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
@@ -38,14 +39,48 @@ INITIATIONS_KEPT = 3
 KEYPAIRS_KEPT = 2 + INITIATIONS_KEPT
 
 
-class Window:
-    """Base of secure/channel.py's ReplayWindow, which imports this module (hot path: a base
-    class, not a Protocol, so that compiled code calls `accept` natively)."""
+#: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
+REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
+#: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
+WINDOW: Final = 8128
+_RING: Final = (WINDOW // 64 + 1) * 8  # wireguard-go's ringBlocks of 64 bits, in bytes
 
-    __slots__ = ()
+
+class ReplayWindow:
+    """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
+    is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
+    highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
+    `counter_validate`, kept as they keep it in blocks of 8 bits (no int made per datagram)."""
+
+    __slots__ = ("_highest", "_ring")
+
+    def __init__(self) -> None:
+        self._highest = 0
+        self._ring = bytearray(_RING)  # byte b: the bits of counters b*8 .. b*8+7, at b % _RING
 
     def accept(self, counter: int) -> bool:
-        raise NotImplementedError
+        """Whether to accept a message bearing `counter` (it opened with that nonce), and
+        remember it was. Only for a message that authenticated, as in WireGuard: a forged
+        counter would move the window."""
+        ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
+        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual
+            # Slide forward, emptying the bytes passed over (all of them after a long
+            # jump). Above the highest, no counter was accepted: its bit is clear.
+            byte, current = counter >> 3, highest >> 3
+            if byte != current:
+                for passed in range(current + 1, current + 1 + min(byte - current, _RING)):
+                    ring[passed % _RING] = 0
+            self._highest = counter
+            ring[byte % _RING] |= bit
+            return True
+        if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
+            return False
+        index = (counter >> 3) % _RING
+        old = ring[index]
+        if old & bit:
+            return False
+        ring[index] = old | bit
+        return True
 
 
 @dataclass(slots=True)
@@ -61,7 +96,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: Window
+    window: ReplayWindow
     counter: int = 0
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
 from secure.noise import CHANNEL_PROTOCOL, CipherState, Handshake, NoiseError, public_bytes
 from wire.codec import decode, encode
-from wire.errors import DecodeError
+from wire.errors import DecodeError, OtherVersion
 from wire.limits import FRAME_HEADER, MAX_FRAME
 from wire.messages import Message
 
@@ -351,14 +351,11 @@ def frame(body: bytes) -> bytes:
     return len(body).to_bytes(FRAME_HEADER, "big") + body
 
 
-class OtherProtocol(Exception):
-    """A key answer naming another protocol than CHANNEL_PROTOCOL, or none: another ChatApp."""
-
-
 def key_answer(body: bytes) -> bytes | None:
-    """The key a KEY_REQUEST_FRAME answer holds, or None (not one). Raises OtherProtocol."""
+    """The key a KEY_REQUEST_FRAME answer holds, or None (not one). Raises OtherVersion for
+    one naming another protocol than CHANNEL_PROTOCOL, or none: another ChatApp's."""
     if body[:1] != bytes([KEY_ANSWER]) or len(body) < 33:
         return None
     if body[33:] != CHANNEL_PROTOCOL:
-        raise OtherProtocol
+        raise OtherVersion("a key answer of another protocol", "KeyAnswer", "")
     return body[1:33]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from net.datagram_channel import DatagramChannel
+from net.outgoing import DatagramChannel
 from wire.codec import DECODE_ERRORS, decode_datagram, undecoded
 from wire.messages import Message
 

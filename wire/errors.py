@@ -7,9 +7,9 @@ class DecodeError(ValueError):
 
 
 class OtherVersion(DecodeError):
-    """A message of a known type with other fields: most likely another version's. `kind`
-    is its type; `request_id` its id when it waits for an answer (no `reply_to`), for the
-    receiver to refuse it by name; else ""."""
+    """A message of a known type with other fields (or a key answer of another protocol):
+    most likely another version's. `kind` is its type; `request_id` its id when it waits
+    for an answer (no `reply_to`), for the receiver to refuse it by name; else ""."""
 
     def __init__(self, detail: str, kind: str, request_id: str) -> None:
         super().__init__(detail)

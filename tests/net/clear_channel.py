@@ -1,7 +1,7 @@
 """A stand-in for the secure channel in the endpoint's own tests: datagrams pass as they
 are, so that what is tested (batching, packing, acks, amplification, TCP fallback) can be
 read off plain sockets. Streams still run the real secure session, with one key shared by
-every endpoint of the tests."""
+every endpoint of the tests. And a monotonic clock the tests move by hand."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ Addr = tuple[str, int]
 #: The one key of every endpoint in these tests (streams need a real one).
 KEY = X25519PrivateKey.generate()
 PUBLIC = public_bytes(KEY)
+
+
+class Clock:
+    """Reads `now`, which only the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class ClearChannel:

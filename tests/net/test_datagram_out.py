@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import pytest
 
@@ -12,27 +13,25 @@ from net.outgoing import Outgoing
 from tests.net.test_outgoing import outgoing
 
 
-def opened(sock: Refusing | socket.socket) -> Outgoing:
+def opened(sock: socket.socket) -> Outgoing:
     out = outgoing()
     out.open(lambda then: None, lambda then: None, sock)
     return out
 
 
-class Refusing:
+class Refusing(socket.socket):
     """A UDP socket whose kernel refuses the `refused`-th datagram (its send buffer full),
     as no loopback socket can be made to."""
 
-    def __init__(self, sock: socket.socket, refused: int) -> None:
-        self.sock, self.refused, self.calls = sock, refused, 0
+    def __init__(self, refused: int) -> None:
+        super().__init__(socket.AF_INET, socket.SOCK_DGRAM)
+        self.refused, self.calls = refused, 0
 
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
+    def sendto(self, data: Any, *address: Any) -> int:
         self.calls += 1
         if self.calls == self.refused:
             raise BlockingIOError
-        return self.sock.sendto(data, addr)
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
+        return super().sendto(data, *address)
 
 
 @pytest.mark.timeout(10)
@@ -42,7 +41,7 @@ def test_what_the_kernel_refuses_and_all_after_it_reach_their_members_later() ->
 
     async def main() -> list[bytes]:
         loop = asyncio.get_running_loop()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with Refusing(refused=2) as sock:
             sock.bind(("127.0.0.1", 0))
             sock.setblocking(False)
             members = []
@@ -50,7 +49,7 @@ def test_what_the_kernel_refuses_and_all_after_it_reach_their_members_later() ->
                 member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 member.bind(("127.0.0.1", 0))
                 members.append(member)
-            out = opened(Refusing(sock, refused=2))
+            out = opened(sock)
             for i, member in enumerate(members):
                 out.send_sealed([(b"relayed %d" % i, member.getsockname())])
             got = [await asyncio.wait_for(loop.sock_recv(m, 100), 5) for m in members]

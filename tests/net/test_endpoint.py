@@ -16,8 +16,8 @@ import pytest
 from clear_channel import PUBLIC, clear_endpoint, session_of, with_keys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net import datagram_in, served_stream
 from net import endpoint as endpoint_module
+from net import served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener
 from peer.core.actions import AcksLater
@@ -764,7 +764,7 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
     """What a registry answers Busy by: how long the datagram it reads waited since it
     reached the host (the kernel's stamp), not how long the socket has not been empty. A
     registry whose drains each stop short while what it reads is fresh is not behind."""
-    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
+    monkeypatch.setattr(endpoint_module, "DRAIN_BATCH", 2)
 
     async def main() -> None:
         now, late = [100.0], [0.0]
@@ -854,7 +854,7 @@ def test_behind_without_arrival_stamps_counts_from_the_first_drain_that_stopped_
 ) -> None:
     """Where the system stamps no arrivals: 0 once a drain empties the socket, else the
     time since the first drain that did not (the longest a datagram read may have waited)."""
-    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
+    monkeypatch.setattr(endpoint_module, "DRAIN_BATCH", 2)
     monkeypatch.setattr(endpoint_module, "stamp_arrivals", lambda sock: False)
 
     async def main() -> None:

@@ -1,4 +1,4 @@
-"""A peer's endpoint and its flood gate (net/datagram_in.py, peer/adapter/flood_gate.py):
+"""A peer's endpoint and its flood gate (net/endpoint.py, peer/adapter/flood_gate.py):
 data is opened without asking the gate (what names no live session at its source address
 is dropped by its header), so a peer sending fast is never cut at the gate's rate, and a
 forged or replayed datagram naming that session costs one decryption at most; whatever

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clear_channel import PUBLIC, clear_endpoint, handshaken, session_of
+from clear_channel import PUBLIC, Clock, clear_endpoint, handshaken, session_of
 
 from net import listener as listener_module
 from net import served_stream
@@ -25,14 +25,6 @@ from wire.messages import Message, TableRequest, TableSnapshot
 pytestmark = pytest.mark.timeout(10)
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def answering_endpoint(

@@ -11,8 +11,7 @@ from typing import cast
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.datagram_channel import DatagramChannel
-from net.outgoing import ACK_DELAY, AckDelay, Addr, Dest, Outgoing
+from net.outgoing import ACK_DELAY, AckDelay, Addr, DatagramChannel, Dest, Outgoing
 from secure.channel import Send
 from tests.datagrams import messages_of
 from wire.codec import encode
@@ -52,7 +51,7 @@ def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
 
 
 def begin_drain(out: Outgoing) -> None:
-    """What the endpoint's drain does as it begins (net/datagram_in.py)."""
+    """What the endpoint's drain does as it begins (net/endpoint.py)."""
     out.holding, out.draining = out.coalesce_drains, True
 
 
@@ -326,13 +325,17 @@ def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> 
 
 def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the_outer() -> None:
     out = outgoing(coalesce_drains=True)
-    was = out.packed_begins()
-    assert not was
+    outer = out.packed()
+
+    def nested() -> None:
+        with out.packed():
+            pass
+
+    outer.__enter__()
     assert ack(out, A, "x-1") is LATER  # waits, even with nothing sent to A before it
     assert out.datagram(notice(0), A) is LATER
-    inner = out.packed_begins()
-    assert step(lambda: out.packed_ends(inner), out) == []  # the outer block still holds them
-    assert messages(step(lambda: out.packed_ends(was), out), A) == [
+    assert step(nested, out) == []  # the outer block still holds them
+    assert messages(step(lambda: outer.__exit__(None, None, None), out), A) == [
         Notice("n-0", "line 0"),
         Ack("o-1", "x-1"),
     ]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secure.channel import REJECT_AFTER_MESSAGES, WINDOW, ReplayWindow
+from secure.sessions import REJECT_AFTER_MESSAGES, WINDOW, ReplayWindow
 from tests.hypothesis_profiles import examples
 
 pytestmark = pytest.mark.timeout(20)

@@ -71,10 +71,12 @@ def test_one_address_that_never_answers_holds_at_most_its_share_of_connections()
 
 def test_a_closed_connection_makes_room_and_the_limit_holds_for_all_addresses() -> None:
     sent = SentStreams(limit=3, per_address=2)
-    assert sent.take("10.0.0.1") and sent.take("10.0.0.1")
-    assert not sent.take("10.0.0.1")  # its share
-    assert sent.take("10.0.0.2")
-    assert not sent.take("10.0.0.3")  # all of them
-    sent.release("10.0.0.1")
-    assert sent.take("10.0.0.3") and sent.open_to("10.0.0.1") == 1
+    one, other = ("10.0.0.1", 5000), ("10.0.0.1", 5001)  # one IP address, two ports
+    assert sent.take(one, "m-1") and sent.take(other, "m-2")
+    assert not sent.take(one, "m-3")  # its share
+    assert sent.take(("10.0.0.2", 5000), "m-4")
+    assert not sent.take(("10.0.0.3", 5000), "m-5")  # all of them
+    sent.release(one, "m-1")
+    assert sent.asking == {(other, "m-2"), (("10.0.0.2", 5000), "m-4")}
+    assert sent.take(("10.0.0.3", 5000), "m-5") and sent.open_to("10.0.0.1") == 1
     assert sent.refused == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clear_channel import Clock
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,14 +16,6 @@ class Conn:
 
     def close(self) -> None:
         self.closed = True
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def admitted_with_key(slots: StreamSlots, *conns: Conn) -> None:

@@ -22,7 +22,7 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
-from secure.stream import OtherProtocol
+from wire.errors import OtherVersion
 from wire.ids import IdMaker
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -161,7 +161,7 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
         except ConnectionRefusedError:
             contact.refused()  # the registry is down: said by the client as it connects
             return
-        except OtherProtocol:
+        except OtherVersion:
             if not other_version:
                 say(OTHER_VERSION.format(where))
             other_version = True
