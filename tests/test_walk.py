@@ -86,11 +86,11 @@ async def _walk(folder: Path, verb: str = "send bob") -> list[list[Call]]:
         alice.listeners.append(lambda peer, line: shown.add(line.text))
         bob.listeners.append(lambda peer, line: shown.add(line.text))
         receipt = RECEIVED_BY_SERVER if verb == "send_all" else RECEIVED_BY.format("bob")
-        outcomes = alice.node.core.parts.shared.requests.outcomes
+        requests = alice.node.core.parts.shared.requests
 
         def done(text: str) -> bool:
             line = f"[Channel_Message alice: {text}]" if verb == "send_all" else receipt
-            return {receipt, line} <= shown and not outcomes.awaited
+            return {receipt, line} <= shown and not requests.records  # (no outcome awaited)
 
         walks = []
         # the first is first contact (pins, sessions): not the walk

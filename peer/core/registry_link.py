@@ -9,7 +9,7 @@ import math
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_kinds import KEPT, RequestRecord, Step
+from peer.core.request_kinds import KEPT, RequestRecord
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
@@ -37,7 +37,7 @@ class RegistryLink:
         kept message (after an answer only), else what was held behind it; those to give up
         on with it (the registry is away: typed behind it, kept behind it), in order."""
         requests = self._requests
-        if not requests.order.over(message.id) or self._shared.life.phase is LifePhase.REPLACED:
+        if not requests.release(message.id) or self._shared.life.phase is LifePhase.REPLACED:
             return []  # (replaced: this start sends nothing more, see Leaving.replaced)
         held = self._shared.settling.held
         if not gave_up and message.id not in held:
@@ -45,10 +45,9 @@ class RegistryLink:
             if kept is not None:
                 self.request(kept, now, emit, quiet=True)
                 return []
-        waiting = requests.order.take_held()
         if gave_up and (message.id in held or isinstance(message, KEPT)):
-            return [request.to(Step.GIVE_UP) for request in waiting]
-        for request in waiting:
+            return requests.take_held(give_up=True)
+        for request in requests.take_held():
             requests.send(request.message, now, emit, request.quiet)  # the outbox is behind it
         return []
 
@@ -68,7 +67,7 @@ class RegistryLink:
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
             self.request(self._shared.join_message(rejoining), now, emit, quiet=True)
-        if self._requests.order.waited_for is not None:
+        if self._requests.waited_for is not None:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): a lost one sent
         # again later would reach the registry after those typed after it.
@@ -89,15 +88,15 @@ class RegistryLink:
         ]
         for message in carried:
             requests.answer_came(message.id)
-            requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
-        settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
+            requests.release(message.id)  # (what was held behind it is behind the outbox now)
+        settling.hold(*carried, *(requests.outcomes_over(math.inf) if back else ()))
 
     def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
         if requests.exhausted(busy.reply_to, now):
-            return requests.answer_came(busy.reply_to, now)
+            return requests.give_up(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = requests.busy(busy.reply_to, wait, now)
         if request is not None and first and not request.quiet:
@@ -136,7 +135,7 @@ class RegistryLink:
         server = shared.requests.server
         for request in requests.busy_over(now):
             emit(SendSealed(server, request.message, shared.trust.registry))
-        for accepted in requests.outcomes.over(now):
+        for accepted in requests.outcomes_over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
         if shared.watch.keepalive_due(now):

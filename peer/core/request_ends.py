@@ -85,7 +85,7 @@ class RequestEnds:
         if request is not None:
             message = request.message
         else:
-            late = requests.outcomes.take_given_up(reply_to)
+            late = requests.take_given_up(reply_to)
             if late is None:
                 return  # a copy
             message = late
@@ -105,11 +105,11 @@ class RequestEnds:
 
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
         kept = self._shared.settling.stop_holding(save)
-        self._shared.requests.outcomes.wait(save, now, kept=kept)
+        self._shared.requests.accept(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         kept = self._shared.settling.stop_holding(post)
-        if self._shared.requests.outcomes.wait(post, now):
+        if self._shared.requests.accept(post, now):
             if kept:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
                 emit(Print(line, "system"))
@@ -119,7 +119,7 @@ class RequestEnds:
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
         shared = self._shared
         kept = shared.settling.stop_holding(post)
-        if shared.requests.outcomes.wait(post, now) and kept:
+        if shared.requests.accept(post, now) and kept:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
         # our own line, under its id: not shown again when the room's history is
@@ -154,16 +154,17 @@ class RequestEnds:
         shared = self._shared
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
-        pending = requests.outcomes.stop_awaiting(saved.reply_to)
+        pending = requests.outcome_came(saved.reply_to)
         request = requests.answer_came(saved.reply_to)
-        if pending is None and request is None:
+        found = pending or request
+        if found is None:
             return  # a copy of an outcome already shown
-        kept = requests.outcomes.of_kept(saved.reply_to)
+        kept = pending is not None and pending.kept
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.settling.stop_holding(request.message) or kept
             self._link.over(request.message, now, emit)
         shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
-        save = pending if pending is not None else request.message if request else None
+        save = found.message
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
             if isinstance(save, SaveMessage):
@@ -190,9 +191,11 @@ class RequestEnds:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        post = requests.outcomes.stop_awaiting(post_id)
+        post = requests.outcome_came(post_id)
         if post is not None:
-            self._shared.settling.stop_holding(post)  # (held again while the registry was away)
+            self._shared.settling.stop_holding(
+                post.message
+            )  # (held again while the registry was away)
 
     def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused a request of ours: said, if it is waited for (a refusal of
@@ -243,7 +246,7 @@ class RequestEnds:
         shared = self._shared
         if (
             isinstance(message, ChannelPost | RoomPost)
-            and message.id in shared.requests.outcomes
+            and shared.requests.accepted(message.id)
             and not (isinstance(message, RoomPost) and self._link.counts_us_offline(refusal.code))
         ):
             self.unconfirmed(message, reason, emit)
@@ -287,7 +290,7 @@ class RequestEnds:
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
         registry restarted): whether every member has it is not known. Said; not kept."""
-        self._shared.requests.outcomes.stop_awaiting(post.id)
+        self._shared.requests.outcome_came(post.id)
         self._shared.settling.stop_holding(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
@@ -319,7 +322,7 @@ class RequestEnds:
         shared.requests.round_trip.gave_up()
         if (
             isinstance(message, RoomPost)
-            and message.id in shared.requests.outcomes
+            and shared.requests.accepted(message.id)
             and name_key(shared.state.room) != name_key(message.room)
         ):
             # we have left its room since: kept, it would take us back there. What waited
@@ -337,7 +340,7 @@ class RequestEnds:
         kind = KINDS[type(message)]
         if shared.life.started and kind.late_taken:
             # should the registry have done it anyway, its late answer is taken
-            shared.requests.outcomes.give_up(message)
+            shared.requests.keep_given_up(request)
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
@@ -351,10 +354,10 @@ class RequestEnds:
         shared, kind = self._shared, KINDS[type(message)]
         if isinstance(message, Register) and not shared.life.started:
             self._never_registered(busy, emit)
-        elif kind.outcome and message.id in shared.requests.outcomes:
+        elif kind.outcome and shared.requests.accepted(message.id):
             # accepted already, its outcome asked again: still awaited, not kept anew (the
             # outbox would send it again, and say again that it was received)
-            shared.requests.outcomes.wait(message, now)
+            shared.requests.accept(message, now)
             self._went_away(now, emit)
         elif kind.kept:
             self._kept(message, quiet, now, emit)

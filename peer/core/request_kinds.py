@@ -4,6 +4,7 @@ misuse by the core, never the network's. Sans-IO."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -113,7 +114,7 @@ class Stage(Enum):
     SENT = "sent"  # a datagram, its copies timed
     STREAMED = "streamed"  # over TCP, awaited while its connection is open
     BUSY_WAIT = "busy-wait"  # answered Busy, or waiting after a silent round
-    ANSWERED = "answered"
+    ANSWERED = "answered"  # kept while accepted: its outcome awaited
     GIVEN_UP = "given up"
 
 
@@ -150,7 +151,8 @@ LIFE: dict[Stage, dict[Step, Stage]] = {
         _T.ANSWER: _S.ANSWERED,
         _T.GIVE_UP: _S.GIVEN_UP,
     },
-    _S.ANSWERED: {_T.ANSWER: _S.ANSWERED},  # a copy of its answer, or its outcome
+    # a copy of its answer, or its outcome; or asked again for its outcome
+    _S.ANSWERED: {_T.ANSWER: _S.ANSWERED, _T.SEND: _S.SENT, _T.PACE: _S.PACED, _T.HOLD: _S.HELD},
     # a move to another registry of the service, or a first registration tried later
     _S.GIVEN_UP: {_T.AGAIN: _S.SENT, _T.BUSY: _S.BUSY_WAIT, _T.ANSWER: _S.ANSWERED},
 }
@@ -166,12 +168,16 @@ class RequestRecord(Struct):
     rounds: int = 0
     #: where it is in its life (peer.core.request_kinds.LIFE)
     stage: Stage = Stage.NEW
-    #: when its wait ends (after a Busy or a silent round), or its connection (over TCP)
-    due: float = 0.0
+    #: when its wait ends (after a Busy or a silent round), its connection (over TCP), or
+    #: the wait for its outcome (accepted); infinite: no wait timed
+    due: float = math.inf
     #: when its first Busy came; its first silent round, and how many it waited after
     busy_since: float | None = None
     silent_since: float | None = None
     silent_waits: int = 0
+    #: whether the registry accepted it, its outcome still to come; and, a save, from the outbox
+    accepted: bool = False
+    kept: bool = False
 
     def to(self, step: Step) -> RequestRecord:
         """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""

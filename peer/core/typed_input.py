@@ -26,7 +26,7 @@ class TypedInput:
         self._shared = parts.shared
         self._life = parts.shared.life
         self._requests = parts.shared.requests
-        self._on_its_way = parts.shared.requests.on_its_way
+        self._requests_open = parts.shared.requests.records
         #: The handler of each type of typed command (read-only).
         self.commands = self._command_table()
 
@@ -67,7 +67,7 @@ class TypedInput:
                 self._shared.early_lines.append(text)
                 return
             waiting = self._shared.lines_after_change
-            if waiting or (any(self._on_its_way) and self._changing()):
+            if waiting or (self._requests_open and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():

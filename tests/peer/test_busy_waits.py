@@ -42,7 +42,7 @@ def test_a_request_told_to_wait_goes_again_when_its_wait_is_over() -> None:
     assert requests.next_wake() == T0 + 2
     assert list(requests.busy_over(T0 + 1.9)) == []
     assert list(requests.busy_over(T0 + 2)) == [request] and request.stage is Stage.SENT
-    assert requests.messages() == [request.message] and not requests.waits
+    assert requests.messages() == [request.message] and requests.registers() == []
 
 
 def test_the_first_busy_counts_until_patience_runs_out() -> None:

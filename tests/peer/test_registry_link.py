@@ -102,7 +102,7 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made = shared()
     registry = link(made)
     post = RoomPost("a-1", "alice", "tok", "lobby", "hi")
-    made.requests.outcomes.wait(post, T0)
+    made.requests.accept(post, T0)
     out: list[pa.Action] = []
     registry.flush_outbox(T0 + 1, out.append, back=True)  # the registry restarted
     assert out == [pa.SendSealed(SERVER, post, REGISTRY_KEY)]

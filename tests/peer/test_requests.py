@@ -9,15 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Action, SendSealed
-from peer.core.request_kinds import Stage
+from peer.core.request_kinds import RequestRecord, Stage
 from peer.core.requests import (
     EXTRA_ROUNDS,
     GIVEN_UP_KEPT,
     OUTCOME_WAIT,
+    PACE_BURST,
+    PACE_RATE,
     Requests,
 )
 from peer.core.settling import Settling
 from tests.peer.retry_rule import heard_for
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import (
     ChannelPost,
     Join,
@@ -120,16 +123,20 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
         requests.send(message, T0, out.append)
     requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
-    assert requests.order.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
-    assert not requests.order.over("p-2")  # not the one waited for
-    assert requests.answer_came("s-1") is not None and requests.order.over("s-1")
-    assert requests.order.waited_for is None
-    assert [(r.message, r.stage) for r in requests.order.take_held()] == [
+    assert not requests.release("p-2")  # not the one waited for
+    assert requests.answer_came("s-1") is not None and requests.release("s-1")
+    assert requests.waited_for is None
+    assert [(r.message, r.stage) for r in requests.take_held()] == [
         (after, Stage.HELD),
         (later, Stage.HELD),
     ]
-    assert requests.order.take_held() == [] and not requests.holds("p-2")
+    requests.send(after, T0, out.append)  # sent again, as its record
+    assert requests.records["p-2"].stage is Stage.SENT and requests.holds("p-2")
+    given_up = requests.take_held(give_up=True)
+    assert [(r.message, r.stage) for r in given_up] == [(later, Stage.GIVEN_UP)]
+    assert requests.take_held() == [] and not requests.holds("c-3")
 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
@@ -139,7 +146,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
     requests.send(first, T0, out.append, quiet=True)
-    assert requests.order.waited_for is not None  # the outbox goes one message at a time
+    assert requests.waited_for is not None  # the outbox goes one message at a time
     assert requests.next_kept(rejoining=False) == second
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
@@ -200,34 +207,37 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
     requests.answer_came("s-1")  # the registry's Ack: accepted
-    requests.outcomes.wait(message, T0 + 0.1, kept=True)
-    requests.outcomes.wait(message, T0 + 5, kept=False)  # a copy: the first deadline holds
-    assert requests.holds("s-1")
+    assert requests.accept(message, T0 + 0.1, kept=True)
+    assert not requests.accept(message, T0 + 5)  # a copy: the first deadline holds
+    assert requests.holds("s-1") and requests.accepted("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
-    assert list(requests.outcomes.over(T0 + 5)) == []
-    assert list(requests.outcomes.over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
-    assert not requests.holds("s-1")
-    assert requests.outcomes.of_kept("s-1") and not requests.outcomes.of_kept("s-1")
+    assert requests.outcomes_over(T0 + 5) == []
+    assert requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT) == [message]
+    assert not requests.holds("s-1") and requests.next_wake() is None
+    requests.send(message, T0 + 11, [].append, quiet=True)  # asked again: still accepted
+    assert requests.answer_came("s-1") is not None and not requests.accept(message, T0 + 12)
+    outcome = requests.outcome_came("s-1")
+    assert outcome is not None and outcome.kept and requests.outcome_came("s-1") is None
 
 
 def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Settling())
     message = save("s-1")
-    requests.outcomes.wait(message, T0, kept=False)
-    assert requests.outcomes.stop_awaiting("s-1") == message
-    assert requests.outcomes.stop_awaiting("s-1") is None
-    assert not requests.outcomes.of_kept("s-1")
+    requests.accept(message, T0)
+    outcome = requests.outcome_came("s-1")
+    assert outcome is not None and outcome.message == message and not outcome.kept
+    assert requests.outcome_came("s-1") is None and not requests.accepted("s-1")
 
 
 def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
     requests = Requests(SERVER, Settling())
     joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
     for given_up in joins:
-        requests.outcomes.give_up(given_up)
+        requests.keep_given_up(RequestRecord(given_up, stage=Stage.GIVEN_UP))
     assert requests.messages(given_up=True) == joins[2:]  # the oldest two forgotten
-    assert requests.outcomes.take_given_up("j-0") is None
-    assert requests.outcomes.take_given_up("j-5") == joins[5]
-    assert requests.outcomes.take_given_up("j-5") is None
+    assert requests.take_given_up("j-0") is None
+    assert requests.take_given_up("j-5") == joins[5]
+    assert requests.take_given_up("j-5") is None and not requests.holds("j-6")
 
 
 def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
@@ -237,7 +247,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     for message in (asked, long, held):
         requests.send(message, T0, out.append)
     requests.stream("r-1", T0)
-    requests.outcomes.give_up(given_up)
+    requests.keep_given_up(RequestRecord(given_up, stage=Stage.GIVEN_UP))
     assert requests.messages() == [long]
     everything = requests.messages(streamed=True, held=True, given_up=True)
     assert everything == [long, asked, held, given_up]
@@ -252,7 +262,7 @@ def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
     assert requests.undelivered((SaveMessage, Leave))
     assert not requests.undelivered((SaveMessage,))
-    requests.outcomes.wait(save("s-3"), T0, kept=False)
+    requests.accept(save("s-3"), T0)
     assert requests.undelivered((SaveMessage,))  # its outcome is still to come
 
 
@@ -262,8 +272,36 @@ def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
 def paced_requests(outbox: Settling | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
     requests = Requests(SERVER, outbox or Settling())
-    requests.order.rule = BucketRule(10.0, 2.0)
+    requests.pace = BucketRule(10.0, 2.0)
     return requests
+
+
+def test_the_pace_stays_below_the_registry_flood_gate() -> None:
+    assert PACE_RATE < REGISTRY_RATE and PACE_BURST < REGISTRY_BURST
+
+
+def test_a_clock_stepped_back_neither_adds_to_the_pace_nor_stalls_it() -> None:
+    requests, out = one_beyond_the_pace()
+    requests.send_paced(T0 - 3600.0, out.append)  # an hour back: no message's worth from it
+    assert out == []
+    requests.send_paced(T0 - 3600.0 + 0.1, out.append)  # and it goes on at its rate
+    assert sent(out) == [save("s-2")]
+
+
+def test_a_wake_up_when_the_pace_says_sends_at_todays_clock() -> None:
+    # counted in fractions of tokens at a clock of 1.7e9 s, a wake-up at the pace's time
+    # could find nothing to send, again and again
+    requests, out = Requests(SERVER, Settling()), list[Action]()
+    now = 1_700_000_000.1234567
+    for i in range(3 * int(PACE_BURST)):
+        requests.send(save(f"s-{i}"), now, out.append)
+    while len(out) < 3 * int(PACE_BURST):
+        wake = requests.next_wake()
+        assert wake is not None and wake <= now + 1.0
+        now, before = max(now, wake), len(out)
+        requests.send_paced(now, out.append)
+        requests.due(now)
+        assert len(out) > before or wake < now
 
 
 def one_beyond_the_pace() -> tuple[Requests, list[Action]]:
