@@ -111,7 +111,7 @@ async def _settled(*peers: BenchPeer) -> None:
 
     def settled(peer: BenchPeer) -> bool:
         core = peer.node.core
-        at = core.parts.shared.watch.next_keepalive
+        at = core.parts.shared.requests.next_keepalive
         return core.alarm.at == core.next_wake() == at and at > time.monotonic() + 1.0
 
     async with asyncio.timeout(10.0):

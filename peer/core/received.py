@@ -86,17 +86,17 @@ class Received:
             shared.learn_registries(message.registries, emit)  # (first: it names its sender)
             if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
-        elif addr != server and shared.watch.down and addr in shared.registries:
+        elif addr != server and shared.requests.down and addr in shared.registries:
             self._parts.link.moved(addr, emit)  # its news missed (asleep): the service is here
         late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)
         back = False
         if first and not late:  # ours is heard from at `now`: back, if it was away
-            watch = shared.watch
-            watch.heard_at, back = now, watch.down
+            requests = shared.requests
+            requests.heard_at, back = now, requests.down
             if shared.tried:
                 shared.tried.clear()  # it answers: a later silence may try the others again
             if back:  # said, and the outbox goes
-                watch.came_back()
+                requests.came_back()
                 emit(Print("[Server is back.]", "system"))
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))

@@ -5,15 +5,19 @@ kept message at a time; what follows an answer or a give-up; keepalives; moves. 
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
-from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_kinds import KEPT, RequestRecord
+from peer.core.request_kinds import KEPT, RequestRecord, Stage
+from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
-from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
+from wire.messages import Busy, Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.refusals import RefusalCode
+
+#: Where a request is not on its way: waiting behind another, answered, given up on.
+_NOT_ON_ITS_WAY: Final = frozenset({Stage.HELD, Stage.ANSWERED, Stage.GIVEN_UP})
 
 
 class RegistryLink:
@@ -52,11 +56,17 @@ class RegistryLink:
         return []
 
     def next_kept(self) -> Message | None:
-        """The first kept message not on its way yet; None when there is none, or when it
-        waits for its room to be joined again, or for a /join typed before it (RoomReturn)."""
-        room_return = self._shared.room_return
-        kept = self._requests.next_kept(rejoining=room_return.rejoining is not None)
-        return None if kept is None or room_return.waits_for_join(kept) else kept
+        """The first kept message not on its way yet (sent, paced, or waiting after a Busy);
+        None when there is none, or when it waits for its room to be joined again, or for a
+        /join typed before it (RoomReturn)."""
+        room_return, records = self._shared.room_return, self._requests.records
+        for message in self._shared.settling.outbox:
+            if room_return.rejoining is not None and isinstance(message, RoomPost | Leave):
+                return None  # (its room first)
+            request = records.get(message.id)
+            if request is None or request.stage in _NOT_ON_ITS_WAY:
+                return None if room_return.waits_for_join(message) else message
+        return None
 
     def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None:
         """Send the outbox on, after the join for kept room lines (asked again if
@@ -94,11 +104,10 @@ class RegistryLink:
     def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
-        requests = self._requests
-        if requests.exhausted(busy.reply_to, now):
-            return requests.give_up(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
-        request, first = requests.busy(busy.reply_to, wait, now)
+        request, first = self._requests.busy(busy.reply_to, wait, now)
+        if request is not None and request.stage is Stage.GIVEN_UP:
+            return request
         if request is not None and first and not request.quiet:
             line = f"[The registry is busy; trying again in {wait:.1f} s.]"
             emit(Print(line, "system"))
@@ -108,12 +117,12 @@ class RegistryLink:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
         requests.send_paced(now, emit)
-        again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
+        again, failed = requests.due(now)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
             self._send_moved(unanswered, now, emit)
             again, failed = [], []
-        elif failed and shared.tried and not shared.watch.down:
+        elif failed and shared.tried and not shared.requests.down:
             # every registry of the service was tried: said, outbox retries too
             for request in failed:
                 request.quiet = False
@@ -138,7 +147,7 @@ class RegistryLink:
         for accepted in requests.outcomes_over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
-        if shared.watch.keepalive_due(now):
+        if shared.requests.keepalive_due(now):
             self._keepalive(now, emit)
 
     def _starting_late(self, emit: Emit) -> None:
@@ -149,19 +158,21 @@ class RegistryLink:
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
-        watch = self._shared.watch
+        requests = self._requests
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
-        silence = SILENT_KEEPALIVES * watch.keepalive
-        if not self._requests.after_silence(request, now, silence):
+        silence = SILENT_KEEPALIVES * requests.keepalive
+        if not requests.after_silence(request, now, silence):
             return False
-        first = watch.still_trying_since is None
-        if watch.still_trying_since is None:
-            watch.still_trying_since = now
+        first = requests.still_trying_since is None
+        if requests.still_trying_since is None:
+            requests.still_trying_since = now
         # the patience counts from the first silent round; said from the first registration
-        patience = SILENT_KEEPALIVES * watch.keepalive + watch.still_trying_since - watch.began
+        patience = (
+            SILENT_KEEPALIVES * requests.keepalive + requests.still_trying_since - requests.began
+        )
         server = self._shared.requests.server
-        line = still_trying(f"{server[0]}:{server[1]}", now - watch.began, patience, first)
+        line = still_trying(f"{server[0]}:{server[1]}", now - requests.began, patience, first)
         emit(Print(line, "system"))
         return True
 
@@ -179,7 +190,7 @@ class RegistryLink:
         is slow: its round begins again at `now`), move to the next registry of the service
         not tried since one answered, said. False if none is."""
         shared = self._shared
-        old, heard = shared.requests.server, shared.watch.heard_at
+        old, heard = shared.requests.server, shared.requests.heard_at
         if not shared.registries or not any(heard <= r.since < now for r in unanswered):
             return False
         shared.tried.add(old)
@@ -201,20 +212,22 @@ class RegistryLink:
         self.flush_outbox(now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
-        shared, watch = self._shared, self._shared.watch
-        if not shared.life.registered and not shared.settling.held and not watch.register_again:
+        shared, requests = self._shared, self._requests
+        if not shared.life.registered and not shared.settling.held and not requests.register_again:
             return
-        if watch.down:
+        if requests.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         # away, a message of the outbox on its way probes it: no keepalive beside it
-        going = (Keepalive, Deregister, *KEPT) if watch.down else (Keepalive, Deregister)
+        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
         if shared.life.registered and not self.sent(going):
             message = Keepalive(
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
             self.request(message, now, emit, quiet=True)
-        elif watch.register_again and not self.sent(Register):  # (only offline: see `registered`)
+        elif requests.register_again and not self.sent(
+            Register
+        ):  # (only offline: see `registered`)
             self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:

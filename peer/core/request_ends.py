@@ -269,7 +269,7 @@ class RequestEnds:
         """The first registration refused ends this start; a quiet one leaves us offline."""
         shared = self._shared
         state = shared.state
-        shared.watch.register_again = False
+        shared.requests.register_again = False
         if not state.life.started:
             if refusal.code is RefusalCode.NOT_OWNER and state.proof:
                 state.password_refused = True  # a wrong password
@@ -279,7 +279,7 @@ class RequestEnds:
             self._leaving.never_started(emit)
         elif state.life.registered:  # a quiet re-registration was refused
             state.life.fire(Event.REFUSED)
-            shared.watch.offline()
+            shared.requests.offline()
             if state.room:
                 # the registry took us out of it as it gave up on us
                 emit(Print(f"[You are no longer in {state.room}.]", "system"))
@@ -369,20 +369,22 @@ class RequestEnds:
             if isinstance(message, Join):
                 shared.room_return.given_up(message)
             line = kind.given_up.format(name=shared.state.name)
-            if isinstance(message, Keepalive) and not shared.watch.down:
+            if isinstance(message, Keepalive) and not shared.requests.down:
                 line = SERVER_NOT_RESPONDING
             if line:  # asked for: said every time
                 emit(Print(line, "error"))
-                shared.watch.rooms_down_said = shared.watch.rooms_down_said or line == ROOMS_DOWN
+                shared.requests.rooms_down_said = (
+                    shared.requests.rooms_down_said or line == ROOMS_DOWN
+                )
             if not isinstance(message, Register) or not shared.life.registered:
                 self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
         """A request (`reg`: a typed one) was given up on: the registry is away; its key asked."""
-        watch = self._shared.watch
-        if not watch.down:
+        requests = self._shared.requests
+        if not requests.down:
             emit(AskRegistryKey())
-        watch.went_away(now, started=self._shared.life.started, reg=reg)
+        requests.went_away(now, started=self._shared.life.started, reg=reg)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
         shared = self._shared
@@ -398,12 +400,12 @@ class RequestEnds:
     def _kept(self, message: Message, quiet: bool, now: float, emit: Emit) -> None:
         """Something the user sent went unanswered: kept in the outbox, said once."""
         shared = self._shared
-        watch, settling = shared.watch, shared.settling
+        requests, settling = shared.requests, shared.settling
         if not quiet and isinstance(message, RoomPost | Leave):
             # once an outage: each line is said kept below
-            if not watch.rooms_down_said:
+            if not requests.rooms_down_said:
                 emit(Print(ROOMS_DOWN, "error"))
-            watch.rooms_down_said = True
+            requests.rooms_down_said = True
         if message.id not in settling.held:
             settling.hold(message)  # logged at the end of the event, before it is shown
         if not quiet and not isinstance(message, Leave):

@@ -18,6 +18,11 @@ from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
+#: Seconds between keepalives (or probes of the outbox while the registry is away).
+KEEPALIVE: Final = 10.0
+#: Keepalive periods a first registration is tried for while the registry stays silent,
+#: less and less often (as TCP gives up a connection after its SYNs' bound).
+SILENT_KEEPALIVES: Final = 6
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
 #: Requests given up on whose late answer is still taken (registrations, joins, renames).
@@ -45,7 +50,8 @@ _TIMED: Final = frozenset({_S.BUSY_WAIT, _S.STREAMED, _S.ANSWERED})
 
 
 class Requests:
-    """The requests of one peer to the registry at `server`; `timeout` and `attempts`: the
+    """The requests of one peer to the registry at `server`, whether it answers, and when
+    the next keepalive goes (docs/PROTOCOL.md, "Liveness"); `timeout` and `attempts`: the
     retry rule (wire.reliable); `alarm` is lowered to each deadline armed."""
 
     def __init__(
@@ -63,8 +69,21 @@ class Requests:
         self._held = settling.held
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
-        #: The peer's keepalive period: no copy of a keepalive waits longer (set by PeerCore).
-        self.keepalive = math.inf
+        #: The peer's keepalive period (set by PeerCore): no copy of a keepalive waits longer.
+        self.keepalive = KEEPALIVE
+        #: When the next keepalive is due, or None when none is (not registered).
+        self.next_keepalive: float | None = None
+        #: Whether the registry is away (a request given up on, nothing from it since), and
+        #: whether the rooms' being unavailable was said since it last answered.
+        self.down = self.rooms_down_said = False
+        #: When anything last came from the registry: it runs (`due`).
+        self.heard_at = -math.inf
+        #: When the first registration was sent (the registry's silence is counted from it),
+        #: and when its silence was first said (None: not yet).
+        self.began = 0.0
+        self.still_trying_since: float | None = None
+        #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
+        self.register_again = False
         #: Every request not done with, by id, in the order first sent (or typed): on its
         #: way, waiting to go (paced, held), accepted (ANSWERED, its outcome awaited until
         #: `due`; `due` infinite: asked again, or in the outbox), or one of the last
@@ -184,17 +203,6 @@ class Requests:
             self._start(request, now)
             emit(SendSealed(self.server, request.message, self.trust.registry))
 
-    def next_kept(self, *, rejoining: bool) -> Message | None:
-        """The first kept message not on its way yet; None when there is none, or when it
-        is a room line or leave and `rejoining`."""
-        for message in self._settling.outbox:
-            if rejoining and isinstance(message, RoomPost | Leave):
-                return None
-            request = self.records.get(message.id)
-            if request is None or (request.stage not in _AWAITED and request.stage is not _S.PACED):
-                return message
-        return None
-
     def room_line(self) -> str | None:
         """The id of the last room line waiting for the pace, or sent and not accepted yet,
         or None: a leave or join typed now waits for it."""
@@ -228,15 +236,14 @@ class Requests:
             request.rounds = 0
             self._start(request, now, True)
 
-    def due(
-        self, now: float, heard: float = -math.inf, away: bool = False
-    ) -> tuple[list[RequestRecord], list[RequestRecord]]:
+    def due(self, now: float) -> tuple[list[RequestRecord], list[RequestRecord]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
-        run out is given up only when the registry was not `heard` during it, or after
+        run out is given up only when the registry was not heard from during it, or after
         EXTRA_ROUNDS more (one whose connection ended unanswered always has those, and a
-        keepalive unless the registry is `away`: a probe is one round); one answered Busy
+        keepalive unless the registry is `down`: a probe is one round); one answered Busy
         rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
+        heard, away = self.heard_at, self.down
         streamed = self._overdue(Stage.STREAMED, now)
         failed += streamed
         if not failed:
@@ -266,11 +273,6 @@ class Requests:
         if not request.to(Step.GIVE_UP).accepted:
             self.records.pop(request.message.id, None)
         return request
-
-    def give_up(self, msg_id: str, now: float) -> RequestRecord | None:
-        """Give up on request `msg_id` at `now` (answered Busy too long): it, if waited for."""
-        request = self._take(msg_id, now)
-        return None if request is None else self._give_up(request)
 
     def keep_given_up(self, request: RequestRecord) -> None:
         """`request`, given up on, has its late answer taken, as one of the last GIVEN_UP_KEPT."""
@@ -330,8 +332,7 @@ class Requests:
         return request
 
     def _over_tcp(self, request: RequestRecord, now: float) -> None:
-        request.since = now  # its round over TCP begins
-        request.due = math.inf
+        request.since, request.due = now, math.inf  # its round over TCP begins
         request.to(Step.STREAM)
 
     def ended(self, msg_id: str, now: float) -> None:
@@ -342,23 +343,19 @@ class Requests:
             self.alarm.lower(now)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[RequestRecord | None, bool]:
-        """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,
-        and whether this is its first Busy; (None, False): not waited for."""
+        """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on, or,
+        answered Busy for BUSY_PATIENCE already, is given up on. It, and whether this is its
+        first Busy; (None, False): not waited for."""
         request = self._take(msg_id, now)
         if request is None:
             return None, False
         # the first Busy still counts: a late copy's must not start the patience afresh
         first = request.busy_since is None
-        if first:
-            request.busy_since = now
+        since = request.busy_since = now if request.busy_since is None else request.busy_since
+        if now - since >= BUSY_PATIENCE:
+            return self._give_up(request), False
         self._wait(request.to(Step.BUSY), now + wait)
         return request, first
-
-    def exhausted(self, msg_id: str, now: float) -> bool:
-        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already."""
-        request = self.records.get(msg_id)
-        since = None if request is None else request.busy_since
-        return since is not None and now - since >= BUSY_PATIENCE
 
     def after_silence(self, request: RequestRecord, now: float, patience: float) -> bool:
         """`request`, unanswered and unheard of all its round ending at `now`, waits before
@@ -403,8 +400,7 @@ class Requests:
 
     def accepted(self, msg_id: str) -> bool:
         """Whether the registry accepted `msg_id` at least once, its outcome still to come."""
-        request = self.records.get(msg_id)
-        return request is not None and request.accepted
+        return msg_id in self.records and self.records[msg_id].accepted
 
     def outcome_came(self, msg_id: str) -> RequestRecord | None:
         """The outcome of `msg_id` came, or is given up: the request, if accepted; forgotten
@@ -431,11 +427,7 @@ class Requests:
         """The requests sent as datagrams and not answered, oldest first; then, if asked,
         those over TCP, held or paced, and given up on lately."""
         found = [r.message for r in self._sent.items()]
-        stages = {_S.STREAMED} if streamed else set()
-        if held:
-            stages |= {_S.HELD, _S.PACED}
-        if given_up:
-            stages.add(_S.GIVEN_UP)
+        stages = (_S.STREAMED,) * streamed + (_S.HELD, _S.PACED) * held + (_S.GIVEN_UP,) * given_up
         if stages:
             found += [r.message for r in self.records.values() if r.stage in stages]
         return found
@@ -462,9 +454,8 @@ class Requests:
     def holds(self, msg_id: str) -> bool:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""
         request = self.records.get(msg_id)
-        if request is None:
-            return False
-        return request.stage in _GOING or (request.stage is _S.ANSWERED and request.due < math.inf)
+        awaited = request is not None and request.stage is _S.ANSWERED and request.due < math.inf
+        return awaited or (request is not None and request.stage in _GOING)
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` not answered (but outbox retries), then all held, then
@@ -476,3 +467,33 @@ class Requests:
             *(r.message for r in records if r.stage is _S.PACED or r.stage is _S.HELD),
             *(r.message for r in records if r.stage is _S.ANSWERED and r.due < math.inf),
         ]
+
+    def registered(self, now: float) -> None:
+        """Registered at `now`: keepalives from now on, every period."""
+        self.register_again = False
+        self.next_keepalive = now + self.keepalive
+        self.alarm.lower(self.next_keepalive)
+
+    def offline(self) -> None:
+        """Registered no more: no keepalives."""
+        self.next_keepalive = None
+
+    def keepalive_due(self, now: float) -> bool:
+        """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on."""
+        if self.next_keepalive is None or now < self.next_keepalive:
+            return False
+        self.next_keepalive = now + self.keepalive
+        return True
+
+    def went_away(self, now: float, *, started: bool, reg: bool = False) -> None:
+        """A request was given up on at `now`: the registry is away. A peer that has
+        `started` probes it even when offline, for its outbox; a typed `reg` (`reg`) goes
+        on with a probe at once."""
+        self.down, self.register_again = True, self.register_again or reg
+        if (self.next_keepalive is None or reg) and started:
+            self.next_keepalive = now if reg else now + self.keepalive
+            self.alarm.lower(self.next_keepalive)
+
+    def came_back(self) -> None:
+        """Something came from the registry while it was away: its absence is over."""
+        self.down = self.rooms_down_said = False

@@ -14,7 +14,6 @@ from peer.core.actions import Addr, Emit, Held, KeepRegistries, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
-from peer.core.registry_watch import RegistryWatch
 from peer.core.request_kinds import RequestRecord
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
@@ -91,7 +90,6 @@ class Shared:
     #: What the user sent and is not known delivered, in the order typed, and its outbox.
     settling: Settling
     requests: Requests
-    watch: RegistryWatch
     room_return: RoomReturn
     #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
     shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
@@ -209,7 +207,7 @@ def name_released(shared: Shared, emit: Emit) -> None:
     must not take it back unseen)."""
     state = shared.state
     state.life.fire(Event.RELEASED)
-    shared.watch.offline()
+    shared.requests.offline()
     name = state.name
     line = (
         f"[The registry released the name {name}: you are offline. "

@@ -90,7 +90,7 @@ class TypedInput:
         offline = not life.registered and life.started
         if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
             # a `reg` goes on: typed while the registry is away (RegistryWatch), or told to wait
-            waits = self._shared.watch.register_again or bool(self._shared.requests.registers())
+            waits = self._shared.requests.register_again or bool(self._shared.requests.registers())
             verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
@@ -130,7 +130,7 @@ class TypedInput:
         (may it be sent?), a leave (a /join must not overtake it), the whole table while
         ours is older than our Welcome (is a name typed in it?); not a `reg` going on."""
         requests = self._requests
-        changes = TYPING_WAITS[:-1] if self._shared.watch.register_again else TYPING_WAITS
+        changes = TYPING_WAITS[:-1] if self._shared.requests.register_again else TYPING_WAITS
         if not requests.any_of((*changes, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
         whole = self._parts.table_news.before_welcome

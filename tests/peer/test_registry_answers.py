@@ -159,7 +159,7 @@ def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
         SERVER_NOT_RESPONDING,
         KEPT_IN_OUTBOX,
     ]
-    assert r.made.settling.outbox == (post,) and r.made.watch.down
+    assert r.made.settling.outbox == (post,) and r.made.requests.down
 
 
 def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
@@ -173,7 +173,7 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
 def test_a_give_up_takes_the_registry_as_away_and_asks_its_key_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
     r.ends.failed(RequestRecord(RoomsRequest("a-1")), T0 + 3, out.append, False)
-    assert r.made.watch.down  # silent: perhaps another key
+    assert r.made.requests.down  # silent: perhaps another key
     r.ends.failed(RequestRecord(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
     assert out.count(pa.AskRegistryKey()) == 1  # asked as it goes away, not at each give-up
 

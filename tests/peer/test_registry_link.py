@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.lifecycle import LifePhase
-from peer.core.registry_watch import KEEPALIVE
 from peer.core.request_kinds import Stage
+from peer.core.requests import KEEPALIVE
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Busy,
@@ -78,7 +78,7 @@ def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
 
 def test_a_keepalive_goes_each_period_while_registered() -> None:
     made = shared()
-    made.watch.registered(T0)
+    made.requests.registered(T0)
     registry = link(made)
     out: list[pa.Action] = []
     registry.tick(T0 + KEEPALIVE, out.append)

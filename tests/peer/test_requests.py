@@ -19,6 +19,7 @@ from peer.core.requests import (
     Requests,
 )
 from peer.core.settling import Settling
+from tests.peer.parts_kit import link, shared
 from tests.peer.retry_rule import heard_for
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import (
@@ -79,7 +80,8 @@ def rounds_until_given_up(requests: Requests, heard: list[float]) -> tuple[int, 
     while True:
         now += TIMEOUT
         last = max((t for t in heard if t <= now), default=-1.0)
-        again, failed = requests.due(now, last)
+        requests.heard_at = last
+        again, failed = requests.due(now)
         copies += len(again)
         if failed:
             return copies, now - T0
@@ -141,14 +143,17 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
     first, second = save("s-1"), post("p-2")
-    requests = Requests(SERVER, Settling([first, second]))
-    assert requests.next_kept(rejoining=False) == first
-    assert requests.next_kept(rejoining=True) == first  # not a room line: goes
-    out: list[Action] = []
-    requests.send(first, T0, out.append, quiet=True)
+    made = shared(outbox=(first, second))
+    requests, registry, room_return = made.requests, link(made), made.room_return
+    assert registry.next_kept() == first
+    room_return.rejoining = "lobby"
+    assert registry.next_kept() == first  # not a room line: goes
+    room_return.rejoining = None
+    requests.send(first, T0, [].append, quiet=True)
     assert requests.waited_for is not None  # the outbox goes one message at a time
-    assert requests.next_kept(rejoining=False) == second
-    assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
+    assert registry.next_kept() == second
+    room_return.rejoining = "lobby"
+    assert registry.next_kept() is None  # waits for its room to be joined again
 
 
 def test_a_request_answered_too_big_waits_while_its_connection_is_open_then_asks_again() -> None:
@@ -178,7 +183,8 @@ def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_s
     requests.send(asked, T0, [].append)
     requests.stream("r-1", T0 + 0.1)
     requests.ended("r-1", T0 + 20)
-    again, failed = requests.due(T0 + 20, heard=T0 + 5)
+    requests.heard_at = T0 + 5
+    again, failed = requests.due(T0 + 20)
     assert [r.message for r in again] == [asked] and failed == []
     assert requests.messages() == [asked]  # waited for as a datagram again
 
@@ -365,13 +371,15 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
     kept = [save("k-1"), save("k-2")]
-    requests = paced_requests(Settling(kept))
+    made = shared(outbox=tuple(kept))
+    requests = made.requests
+    requests.pace = BucketRule(10.0, 2.0)
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append)
     requests.send(save("s-2"), T0, out.append)
     requests.send(kept[0], T0, out.append, quiet=True)  # beyond the pace: waits
-    assert sent(out) == [save("s-1"), save("s-2")]
-    assert requests.next_kept(rejoining=False) == kept[1]
+    assert [a.message for a in out if isinstance(a, SendSealed)] == [save("s-1"), save("s-2")]
+    assert requests.records["k-1"].stage is Stage.PACED and link(made).next_kept() == kept[1]
 
 
 @settings(deadline=None)
