@@ -9,7 +9,14 @@ from typing import Final
 from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed, SendStream
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
-from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
+from peer.core.request_kinds import (
+    KEPT_IN_OUTBOX,
+    KINDS,
+    ROOMS_DOWN,
+    RequestRecord,
+    Stage,
+    takers,
+)
 from peer.core.shared import (
     Goodbyes,
     OurRoom,
@@ -40,6 +47,8 @@ from wire.names import name_key
 from wire.refusals import RefusalCode
 
 _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
+#: Where a join a room's notice shows done is: sent, over TCP, or given up on lately.
+_SHOWN: Final = frozenset({Stage.SENT, Stage.STREAMED, Stage.GIVEN_UP})
 
 #: Said after a refused first registration, without and with --password.
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
@@ -68,8 +77,6 @@ class RequestEnds:
         self._membership = rooms
         self._leaving = leaving
         self.takers = takers({"ends": self, **parts})
-        # ids of joins in flight whose room's notice came (`joined_by_notice`)
-        self._noticed_joins: set[str] = set()
 
     def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
         """`reply` came for our request `reply_to`: taken when it is waited for (or was
@@ -129,26 +136,21 @@ class RequestEnds:
         self._shared.settling.stop_holding(leave)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
-        self._noticed_joins.discard(join.id)
         self._membership.joined(join, now, emit)
 
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits: the join is done (only members
         are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one
         given up on already is taken as answered at once."""
-        requests = self._shared.requests
         key = name_key(room)
-        for join in requests.messages(streamed=True, given_up=True):
-            if isinstance(join, Join) and name_key(join.room) == key:
-                if requests.holds(join.id):
-                    self._noticed_joins.add(join.id)
-                else:
+        for request in list(self._shared.requests.records.values()):
+            join = request.message
+            if isinstance(join, Join) and name_key(join.room) == key and request.stage in _SHOWN:
+                if request.stage is Stage.GIVEN_UP:
                     self.match_reply(Ack(self._shared.new_id(), join.id), join.id, now, emit)
+                else:
+                    request.noticed = True
                 return
-
-    def noticed(self, msg_id: str) -> bool:
-        """Whether join `msg_id` was shown done by its room's notice (its ack lost)."""
-        return msg_id in self._noticed_joins
 
     def save_outcome(self, saved: Saved, now: float, emit: Emit) -> None:
         shared = self._shared
@@ -331,7 +333,7 @@ class RequestEnds:
             self._went_away(now, emit)
             self._over(message, now, emit)
             return
-        if self.noticed(message.id):
+        if request.noticed:
             # done, as its room's notice said: only the ack was lost
             self.take_as_acked(message, now, emit)
             self._link.over(message, now, emit)

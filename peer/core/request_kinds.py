@@ -178,6 +178,8 @@ class RequestRecord(Struct):
     #: whether the registry accepted it, its outcome still to come; and, a save, from the outbox
     accepted: bool = False
     kept: bool = False
+    #: a join shown done by its room's notice: its give-up is taken as its ack
+    noticed: bool = False
 
     def to(self, step: Step) -> RequestRecord:
         """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""

@@ -110,8 +110,9 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     join = Join("j-1", "alice", "tok", "lobby")
     r.made.requests.send(join, T0, out.append)
     r.ends.joined_by_notice("LOBBY", T0, out.append)
-    assert r.ends.noticed("j-1")
-    r.ends.failed(RequestRecord(join), T0 + 3, out.append, False)
+    request = r.made.requests.records["j-1"]
+    assert request.noticed
+    r.ends.failed(request, T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
 
 
