@@ -17,6 +17,7 @@ from peer.core.request_kinds import (
     Stage,
     takers,
 )
+from peer.core.request_kinds import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
 from peer.core.shared import (
     Goodbyes,
     OurRoom,
@@ -55,7 +56,6 @@ PASSWORD_HINT = "[If the name is yours and has a password, start again with --pa
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
 SERVER_NOT_RESPONDING = "[Server not responding]"
-RECEIVED_BY_SERVER: Final = "[Message received by Server.]"
 SAVED: Final = "[Messages received by the server and saved]"
 CLIENT_EXISTS: Final = "[Client {} exists!!]"
 
@@ -110,30 +110,19 @@ class RequestEnds:
         if taker is not None:
             taker(message, reply, now, emit)
 
-    def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
-        kept = self._shared.settling.stop_holding(save)
-        self._shared.requests.accept(save, now, kept=kept)
-
-    def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
-        kept = self._shared.settling.stop_holding(post)
-        if self._shared.requests.accept(post, now):
-            if kept:
-                line = f"[Kept message received by Server: {quoted(post.text)}]"
+    def accepted(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """The registry took what the user sent: no longer kept; a save's or post's outcome
+        awaited, its acceptance said the first time, as its row says (KINDS)."""
+        shared, row = self._shared, KINDS[type(message)]
+        kept = shared.settling.stop_holding(message)
+        if row.outcome and shared.requests.accept(message, now, kept=kept):
+            text, room = getattr(message, "text", ""), getattr(message, "room", "")
+            line = row.kept_said.format(text=quoted(text), room=room) if kept else row.said
+            if line:
                 emit(Print(line, "system"))
-            else:
-                emit(Print(RECEIVED_BY_SERVER, "system"))
-
-    def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
-        shared = self._shared
-        kept = shared.settling.stop_holding(post)
-        if shared.requests.accept(post, now) and kept:
-            line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
-            emit(Print(line, "system"))
-        # our own line, under its id: not shown again when the room's history is
-        shared.inbox.handed_over(post.sender, post.id, emit)
-
-    def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
-        self._shared.settling.stop_holding(leave)
+        if isinstance(message, RoomPost):
+            # our own line, under its id: not shown again when the room's history is
+            shared.inbox.handed_over(message.sender, message.id, emit)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
         self._membership.joined(join, now, emit)

@@ -35,6 +35,7 @@ ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
 )
 KEPT_IN_OUTBOX = "[Kept in your outbox; sent when the server answers.]"
+RECEIVED_BY_SERVER = "[Message received by Server.]"
 EXITING = "[Exiting]"
 
 
@@ -59,19 +60,27 @@ class Kind:
     outcome: bool = False
     #: Whether its late answer is taken after it was given up on.
     late_taken: bool = False
+    #: What its acceptance says, the first time; of one kept in the outbox ({text}, {room}).
+    said: str = ""
+    kept_said: str = ""
 
 
-_POSTED = Kind(kept=True, in_order=True, streams=True, outcome=True)
+_POSTED = Kind("ends.accepted", kept=True, in_order=True, streams=True, outcome=True)
 _NOT_RENAMED = "[Renames need the registry; you are still {name}.]"
 
 #: Every kind of request, by its message type.
 KINDS: dict[type[Message], Kind] = {
     Register: Kind("registration.register_answered", typing_waits=True, late_taken=True),
     Deregister: Kind("leaving.deregistered", EXITING, typing_waits=True, in_order=True),
-    SaveMessage: replace(_POSTED, answered="ends.save_accepted", given_up=KEPT_IN_OUTBOX),
-    ChannelPost: replace(_POSTED, answered="ends.post_accepted", given_up=KEPT_IN_OUTBOX),
-    RoomPost: replace(_POSTED, answered="ends.room_post_accepted"),
-    Leave: Kind("ends.leave_answered", typing_waits=True, kept=True, in_order=True),
+    SaveMessage: replace(_POSTED, given_up=KEPT_IN_OUTBOX),
+    ChannelPost: replace(
+        _POSTED,
+        given_up=KEPT_IN_OUTBOX,
+        said=RECEIVED_BY_SERVER,
+        kept_said="[Kept message received by Server: {text}]",
+    ),
+    RoomPost: replace(_POSTED, kept_said="[Kept line said in {room}: {text}]"),
+    Leave: Kind("ends.accepted", typing_waits=True, kept=True, in_order=True),
     Join: Kind("ends.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),

@@ -88,8 +88,8 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
 def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.ends.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
-    r.ends.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
+    r.ends.accepted(post, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
     assert prints(out) == [RECEIVED_BY_SERVER]
     assert r.made.requests.accepted("a-1")
     r.ends.relay_outcome("a-1", T0, out.append)
@@ -99,7 +99,7 @@ def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
 def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
     r, out = registry(), list[pa.Action]()
     save = SaveMessage("a-1", "alice", "tok", "carol", "later")
-    r.ends.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.accepted(save, Ack("r-1", "a-1"), T0, out.append)
     r.ends.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
     r.ends.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
     assert prints(out) == [SAVED]
