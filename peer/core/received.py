@@ -110,11 +110,7 @@ class Received:
         """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        if self._direct.chat_answered(reply, addr, now, emit):
-            return
-        if isinstance(reply, Refused):
-            self._parts.ends.refusal(reply, now, emit)
-        else:
+        if not self._direct.chat_answered(reply, addr, now, emit):
             self._parts.ends.match_reply(reply, reply_to, now, emit)
 
     def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:

@@ -79,8 +79,9 @@ class RequestEnds:
         self.takers = takers({"ends": self, **parts})
 
     def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
-        """`reply` came for our request `reply_to`: taken when it is waited for (or was
-        given up on lately: what the registry did is what counts)."""
+        """`reply` came for our request `reply_to`: taken when it is waited for, and what
+        waited for it goes on; or, not a refusal, when it was given up on lately (what the
+        registry did is what counts; a refusal of it was said to have failed)."""
         shared = self._shared
         requests = shared.requests
         if isinstance(reply, TooBig):
@@ -90,15 +91,10 @@ class RequestEnds:
             return
         request = requests.answer_came(reply_to, now)
         if request is not None:
-            message = request.message
-        else:
-            late = requests.take_given_up(reply_to)
-            if late is None:
-                return  # a copy
-            message = late
-        self.hand_answer(message, reply, now, emit)
-        if request is not None:
-            self._link.over(message, now, emit)
+            self.hand_answer(request.message, reply, now, emit)
+            self._link.over(request.message, now, emit)
+        elif not isinstance(reply, Refused) and (late := requests.take_given_up(reply_to)):
+            self.hand_answer(late, reply, now, emit)  # (else a copy)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
         self.hand_answer(message, Ack(self._shared.new_id(), message.id), now, emit)
@@ -106,8 +102,9 @@ class RequestEnds:
     def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says (its kind's
         part does; a refusal is `refused`'s)."""
-        taker = self.takers.get(type(message))
-        if taker is not None:
+        if isinstance(reply, Refused):
+            self.refused(message, reply, now, emit)
+        elif (taker := self.takers.get(type(message))) is not None:
             taker(message, reply, now, emit)
 
     def accepted(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
@@ -187,14 +184,6 @@ class RequestEnds:
             self._shared.settling.stop_holding(
                 post.message
             )  # (held again while the registry was away)
-
-    def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
-        """The registry refused a request of ours: said, if it is waited for (a refusal of
-        one given up on was said to have failed), and what waited for it goes on."""
-        request = self._shared.requests.answer_came(refusal.reply_to, now)
-        if request is not None:
-            self.refused(request.message, refusal, now, emit)
-            self._link.over(request.message, now, emit)
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         if refusal.code in _REPLACED:
