@@ -43,6 +43,8 @@ PACE_BURST = REGISTRY_BURST * 0.5
 _S = Stage
 #: Where an answer is taken: sent and not answered, over TCP, waiting after a Busy.
 _AWAITED: Final = frozenset({_S.SENT, _S.STREAMED, _S.BUSY_WAIT})
+#: Sent as a datagram and not answered, or waiting to go again after a Busy.
+_ON_TRIES: Final = frozenset({_S.SENT, _S.BUSY_WAIT})
 #: Sent and not answered, or waiting to go (what a typed line may wait for).
 _GOING: Final = frozenset({_S.SENT, _S.STREAMED, _S.HELD, _S.PACED})
 #: Where `due` is a deadline: a Busy's wait, a connection's end, an outcome's.
@@ -290,8 +292,7 @@ class Requests:
         return request.message
 
     def next_wake(self) -> float | None:
-        timed = [r.due for r in self.records.values() if r.stage in _TIMED]
-        wake = min(timed, default=math.inf)
+        wake = min([r.due for r in self.records.values() if r.stage in _TIMED], default=math.inf)
         sent = self._sent.next_wake()
         if sent is not None and sent < wake:
             wake = sent
@@ -434,8 +435,8 @@ class Requests:
 
     def registers(self) -> list[Register]:
         """The `reg`s going on: sent and not answered, or waiting after a Busy."""
-        found = [r.message for r in self.records.values() if r.stage in _AWAITED]
-        return [m for m in found if isinstance(m, Register)]
+        going = [r.message for r in self.records.values() if r.stage in _ON_TRIES]
+        return [m for m in going if isinstance(m, Register)]
 
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
