@@ -13,7 +13,7 @@ from peer.core.request_kinds import KEPT, RequestRecord, Stage
 from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
-from wire.messages import Busy, Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
+from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.refusals import RefusalCode
 
 #: Where a request is not on its way: waiting behind another, answered, given up on.
@@ -100,18 +100,6 @@ class RegistryLink:
             requests.answer_came(message.id)
             requests.release(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes_over(math.inf) if back else ()))
-
-    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
-        """The registry is too busy for a request (a join storm): it goes again after the
-        wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
-        wait = max(0.0, busy.wait_ms / 1000)
-        request, first = self._requests.busy(busy.reply_to, wait, now)
-        if request is not None and request.stage is Stage.GIVEN_UP:
-            return request
-        if request is not None and first and not request.quiet:
-            line = f"[The registry is busy; trying again in {wait:.1f} s.]"
-            emit(Print(line, "system"))
-        return None
 
     def due(self, now: float, emit: Emit) -> list[RequestRecord]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""

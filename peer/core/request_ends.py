@@ -286,9 +286,14 @@ class RequestEnds:
         self._link.tick(now, emit)
 
     def busy(self, busy: Busy, now: float, emit: Emit) -> None:
-        given_up = self._link.busy(busy, now, emit)
-        if given_up is not None:
-            self.failed(given_up, now, emit, True)
+        """The registry is too busy for a request (a join storm): it goes again after the
+        wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on."""
+        wait = max(0.0, busy.wait_ms / 1000)
+        request, first = self._shared.requests.busy(busy.reply_to, wait, now)
+        if request is not None and request.stage is Stage.GIVEN_UP:
+            self.failed(request, now, emit, True)
+        elif request is not None and first and not request.quiet:
+            emit(Print(f"[The registry is busy; trying again in {wait:.1f} s.]", "system"))
 
     def _over(self, message: Message, now: float, emit: Emit) -> None:
         """`message` was given up on: so is what was typed behind it, if the registry is away."""

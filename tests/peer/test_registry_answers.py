@@ -24,6 +24,7 @@ from peer.core.shared import Shared
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Ack,
+    Busy,
     ChannelPost,
     Join,
     Keepalive,
@@ -103,6 +104,18 @@ def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
     r.ends.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
     r.ends.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
     assert prints(out) == [SAVED]
+
+
+def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
+    r, out = registry(), list[pa.Action]()
+    join = Join("a-1", "alice", "tok", "lobby")
+    link(r.made).request(join, T0, out.append)
+    r.ends.busy(Busy("r-1", "a-1", 2000), T0, out.append)
+    r.ends.busy(Busy("r-2", "a-1", 2000), T0 + 0.1, out.append)
+    assert prints(out) == ["[The registry is busy; trying again in 2.0 s.]"]
+    out.clear()
+    r.ends.tick(T0 + 2.2, out.append)
+    assert sent(out) == [join]
 
 
 def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -> None:

@@ -7,9 +7,8 @@ from peer.core import actions as pa
 from peer.core.lifecycle import LifePhase
 from peer.core.request_kinds import Stage
 from peer.core.requests import KEEPALIVE
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, sent, shared
 from wire.messages import (
-    Busy,
     ChannelPost,
     Deregister,
     Join,
@@ -60,20 +59,6 @@ def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     registry.due(T0 + TIMEOUT, out.append)
     assert [type(m) for m in sent(out)] == [Register, Register]
     assert made.life.phase is LifePhase.STARTING_LATE
-
-
-def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
-    made = shared()
-    registry = link(made)
-    out: list[pa.Action] = []
-    join = Join("a-1", "alice", "tok", "lobby")
-    registry.request(join, T0, out.append)
-    registry.busy(Busy("r-1", "a-1", 2000), T0, out.append)
-    registry.busy(Busy("r-2", "a-1", 2000), T0 + 0.1, out.append)
-    assert prints(out) == ["[The registry is busy; trying again in 2.0 s.]"]
-    out.clear()
-    registry.tick(T0 + 2.2, out.append)
-    assert sent(out) == [join]
 
 
 def test_a_keepalive_goes_each_period_while_registered() -> None:
