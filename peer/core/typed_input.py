@@ -89,7 +89,7 @@ class TypedInput:
             return
         offline = not life.registered and life.started
         if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
-            # a `reg` goes on: typed while the registry is away (RegistryWatch), or told to wait
+            # a `reg` goes on: typed while the registry is away (Requests), or told to wait
             waits = self._shared.requests.register_again or bool(self._shared.requests.registers())
             verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
             typed = self._shared.typed(f"{verb} {state.name}")
