@@ -410,7 +410,7 @@ class Requests:
         if request is None or not request.accepted:
             return None
         request.accepted = False
-        if request.stage is Stage.ANSWERED:
+        if request.stage is Stage.ANSWERED or request.stage is Stage.GIVEN_UP:
             del self.records[msg_id]
         return request
 

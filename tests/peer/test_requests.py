@@ -226,6 +226,18 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     assert outcome is not None and outcome.kept and requests.outcome_came("s-1") is None
 
 
+def test_an_accepted_post_given_up_on_is_forgotten_once_its_outcome_is() -> None:
+    # asked again for its outcome, unanswered: kept while accepted, then not a late answer's
+    requests = Requests(SERVER, Settling(), timeout=1.0, attempts=1)
+    line = post("p-1")
+    requests.accept(line, T0)
+    requests.send(line, T0 + OUTCOME_WAIT, [].append, quiet=True)
+    _, [given_up] = requests.due(T0 + OUTCOME_WAIT + 1)
+    assert given_up.stage is Stage.GIVEN_UP and requests.accepted("p-1")
+    assert requests.outcome_came("p-1") is given_up
+    assert "p-1" not in requests.records and requests.take_given_up("p-1") is None
+
+
 def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Settling())
     message = save("s-1")
