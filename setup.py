@@ -77,7 +77,6 @@ COMPILED = [
     "peer/core/inbox.py",
     "peer/core/leaving.py",
     "peer/core/registry_link.py",
-    "peer/core/registry_watch.py",
     "peer/core/retry_wait.py",
     "wire/round_trip.py",
     "registry/core/dispatch.py",

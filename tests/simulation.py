@@ -27,7 +27,7 @@ import msgspec
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
-from peer.core.registry_watch import KEEPALIVE
+from peer.core.requests import KEEPALIVE
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.password_work import carry_out

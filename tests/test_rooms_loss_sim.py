@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.core.registry_watch import KEEPALIVE
+from peer.core.requests import KEEPALIVE
 from tests.hypothesis_profiles import examples
 from tests.sim.world import SimNet
 

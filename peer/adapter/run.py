@@ -33,7 +33,7 @@ async def run_peer(
     if isinstance(console, TerminalConsole):
         from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
 
-        core, watch = node.core, node.core.parts.shared.watch
+        core, requests = node.core, node.core.parts.shared.requests
         console.bind(
             lambda: core.state.name,
             core.table.online_names,
@@ -44,7 +44,7 @@ async def run_peer(
             losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
             people=lambda: [(row.name, row.online) for row in core.table.rows()],
             registry=lambda: "{}:{}".format(*core.server),
-            answers=lambda: None if watch.heard_at == -math.inf else not watch.down,
+            answers=lambda: None if requests.heard_at == -math.inf else not requests.down,
             outbox=lambda: len(core.outbox),
             transfers=node.files.progress,
         )

@@ -14,7 +14,7 @@ from disk.files import InUse, hold_lock, os_reason
 from peer.adapter.key_contact import Confirm, ContactRule
 from peer.adapter.mapped_log import why_unreadable
 from peer.adapter.state import PeerStateFile
-from peer.core.registry_watch import SILENT_KEEPALIVES
+from peer.core.requests import SILENT_KEEPALIVES
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.messages import Message
 from wire.names import name_key

@@ -15,10 +15,9 @@ from peer.core.parts import Parts
 from peer.core.received import Received
 from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
-from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.request_ends import RequestEnds
 from peer.core.request_kinds import ROOMS_DOWN as ROOMS_DOWN
-from peer.core.requests import Requests
+from peer.core.requests import KEEPALIVE, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.sealed_mail import CARRIERS
@@ -83,7 +82,6 @@ class PeerCore:
             table=TableCopy(),
             settling=settling,
             requests=Requests(server, settling, timeout, attempts, alarm=alarm),
-            watch=RegistryWatch(self.keepalive, alarm),
             room_return=RoomReturn(settling, options.get("room", "")),
             alarm=alarm,
             shown=options.get("seen", ()),
@@ -156,7 +154,7 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         actions: list[Action] = []
         self._shared.inbox.start(now)
-        self._shared.watch.began = now
+        self._shared.requests.began = now
         self.parts.link.request(self._shared.register_message(), now, actions.append)
         self._settle(now, actions.append)
         return actions
@@ -212,8 +210,8 @@ class PeerCore:
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
         taken = settles = False
-        # another registry of the service's (or a move), and our registry's watch
-        elsewhere, watch = addr != shared.requests.server, shared.watch
+        # another registry of the service's (or a move), and our registry's requests
+        elsewhere, requests = addr != shared.requests.server, shared.requests
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
@@ -229,11 +227,11 @@ class PeerCore:
             else:  # the registry may say all that has a handler (trust.RULES)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
-                if elsewhere or (not taken and (watch.down or shared.tried)):  # (back, or moved)
+                if elsewhere or (not taken and (requests.down or shared.tried)):  # (back, or moved)
                     received.receive(opened, at, not taken, now, hand)
                     settles = True
                 else:
-                    watch.heard_at = now  # ours is heard from
+                    requests.heard_at = now  # ours is heard from
                     handler(opened, at, now, hand)
                     settles = settles or kind not in _SETTLES_NOTHING
                 if kind in _LISTS_KEYS:
@@ -253,7 +251,7 @@ class PeerCore:
         the registry, it runs (the handshake proves its key): a request unanswered meanwhile
         was lost, not ignored (more rounds: see Requests.due). Nothing is shown."""
         if addr == self.server and key == self.trust.registry:
-            self._shared.watch.heard_at = now
+            self._shared.requests.heard_at = now
 
     def stream_ended(self, msg_id: str, now: float) -> list[Action]:
         """The connection that sent `msg_id` ended at `now`: its round, if unanswered, is over."""
@@ -284,7 +282,7 @@ class PeerCore:
             return None
         # called after every event: no lists built when only the usual few are set
         shared = self._shared
-        wake = shared.watch.next_keepalive
+        wake = shared.requests.next_keepalive
         for t in (
             self.parts.direct.next_wake(),
             shared.requests.next_wake(),

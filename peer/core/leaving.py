@@ -68,7 +68,7 @@ class Leaving:
         shared = self._shared
         state = shared.state
         state.life.fire(Event.DEREGISTERED)
-        shared.watch.offline()
+        shared.requests.offline()
         if state.room and dereg.quitting:  # its room file is kept
             line = f"[You left {state.room}; your next start goes back to it.]"
             emit(Print(line, "system"))
@@ -178,7 +178,7 @@ class Leaving:
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
         shared.lines_after_change.clear()
         shared.room_return.drop_join()
-        shared.watch.offline()
+        shared.requests.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back
         back = (
             ""

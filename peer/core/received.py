@@ -86,17 +86,17 @@ class Received:
             shared.learn_registries(message.registries, emit)  # (first: it names its sender)
             if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
-        elif addr != server and shared.watch.down and addr in shared.registries:
+        elif addr != server and shared.requests.down and addr in shared.registries:
             self._parts.link.moved(addr, emit)  # its news missed (asleep): the service is here
         late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)
         back = False
         if first and not late:  # ours is heard from at `now`: back, if it was away
-            watch = shared.watch
-            watch.heard_at, back = now, watch.down
+            requests = shared.requests
+            requests.heard_at, back = now, requests.down
             if shared.tried:
                 shared.tried.clear()  # it answers: a later silence may try the others again
             if back:  # said, and the outbox goes
-                watch.came_back()
+                requests.came_back()
                 emit(Print("[Server is back.]", "system"))
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))
@@ -110,11 +110,7 @@ class Received:
         """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        if self._direct.chat_answered(reply, addr, now, emit):
-            return
-        if isinstance(reply, Refused):
-            self._parts.ends.refusal(reply, now, emit)
-        else:
+        if not self._direct.chat_answered(reply, addr, now, emit):
             self._parts.ends.match_reply(reply, reply_to, now, emit)
 
     def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:

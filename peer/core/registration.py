@@ -57,7 +57,7 @@ class Registering:
         first = not state.life.started
         state.life.fire(Event.WELCOME)
         self._take_identity(welcome, emit)
-        shared.watch.registered(now)
+        shared.requests.registered(now)
         emit(Print(WELCOME, "system"))
         for said in self.after_welcome:
             emit(said)

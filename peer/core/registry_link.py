@@ -5,15 +5,19 @@ kept message at a time; what follows an answer or a give-up; keepalives; moves. 
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
-from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_kinds import KEPT, RequestRecord, Step
+from peer.core.request_kinds import KEPT, RequestRecord, Stage
+from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
-from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
+from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.refusals import RefusalCode
+
+#: Where a request is not on its way: waiting behind another, answered, given up on.
+_NOT_ON_ITS_WAY: Final = frozenset({Stage.HELD, Stage.ANSWERED, Stage.GIVEN_UP})
 
 
 class RegistryLink:
@@ -37,7 +41,7 @@ class RegistryLink:
         kept message (after an answer only), else what was held behind it; those to give up
         on with it (the registry is away: typed behind it, kept behind it), in order."""
         requests = self._requests
-        if not requests.order.over(message.id) or self._shared.life.phase is LifePhase.REPLACED:
+        if not requests.release(message.id) or self._shared.life.phase is LifePhase.REPLACED:
             return []  # (replaced: this start sends nothing more, see Leaving.replaced)
         held = self._shared.settling.held
         if not gave_up and message.id not in held:
@@ -45,19 +49,24 @@ class RegistryLink:
             if kept is not None:
                 self.request(kept, now, emit, quiet=True)
                 return []
-        waiting = requests.order.take_held()
         if gave_up and (message.id in held or isinstance(message, KEPT)):
-            return [request.to(Step.GIVE_UP) for request in waiting]
-        for request in waiting:
+            return requests.take_held(give_up=True)
+        for request in requests.take_held():
             requests.send(request.message, now, emit, request.quiet)  # the outbox is behind it
         return []
 
     def next_kept(self) -> Message | None:
-        """The first kept message not on its way yet; None when there is none, or when it
-        waits for its room to be joined again, or for a /join typed before it (RoomReturn)."""
-        room_return = self._shared.room_return
-        kept = self._requests.next_kept(rejoining=room_return.rejoining is not None)
-        return None if kept is None or room_return.waits_for_join(kept) else kept
+        """The first kept message not on its way yet (sent, paced, or waiting after a Busy);
+        None when there is none, or when it waits for its room to be joined again, or for a
+        /join typed before it (RoomReturn)."""
+        room_return, records = self._shared.room_return, self._requests.records
+        for message in self._shared.settling.outbox:
+            if room_return.rejoining is not None and isinstance(message, RoomPost | Leave):
+                return None  # (its room first)
+            request = records.get(message.id)
+            if request is None or request.stage in _NOT_ON_ITS_WAY:
+                return None if room_return.waits_for_join(message) else message
+        return None
 
     def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None:
         """Send the outbox on, after the join for kept room lines (asked again if
@@ -68,7 +77,7 @@ class RegistryLink:
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
             self.request(self._shared.join_message(rejoining), now, emit, quiet=True)
-        if self._requests.order.waited_for is not None:
+        if self._requests.waited_for is not None:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): a lost one sent
         # again later would reach the registry after those typed after it.
@@ -89,32 +98,19 @@ class RegistryLink:
         ]
         for message in carried:
             requests.answer_came(message.id)
-            requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
-        settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
-
-    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
-        """The registry is too busy for a request (a join storm): it goes again after the
-        wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
-        requests = self._requests
-        if requests.exhausted(busy.reply_to, now):
-            return requests.answer_came(busy.reply_to, now)
-        wait = max(0.0, busy.wait_ms / 1000)
-        request, first = requests.busy(busy.reply_to, wait, now)
-        if request is not None and first and not request.quiet:
-            line = f"[The registry is busy; trying again in {wait:.1f} s.]"
-            emit(Print(line, "system"))
-        return None
+            requests.release(message.id)  # (what was held behind it is behind the outbox now)
+        settling.hold(*carried, *(requests.outcomes_over(math.inf) if back else ()))
 
     def due(self, now: float, emit: Emit) -> list[RequestRecord]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
         requests.send_paced(now, emit)
-        again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
+        again, failed = requests.due(now)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
             self._send_moved(unanswered, now, emit)
             again, failed = [], []
-        elif failed and shared.tried and not shared.watch.down:
+        elif failed and shared.tried and not shared.requests.down:
             # every registry of the service was tried: said, outbox retries too
             for request in failed:
                 request.quiet = False
@@ -136,10 +132,10 @@ class RegistryLink:
         server = shared.requests.server
         for request in requests.busy_over(now):
             emit(SendSealed(server, request.message, shared.trust.registry))
-        for accepted in requests.outcomes.over(now):
+        for accepted in requests.outcomes_over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
-        if shared.watch.keepalive_due(now):
+        if shared.requests.keepalive_due(now):
             self._keepalive(now, emit)
 
     def _starting_late(self, emit: Emit) -> None:
@@ -150,19 +146,21 @@ class RegistryLink:
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
-        watch = self._shared.watch
+        requests = self._requests
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
-        silence = SILENT_KEEPALIVES * watch.keepalive
-        if not self._requests.after_silence(request, now, silence):
+        silence = SILENT_KEEPALIVES * requests.keepalive
+        if not requests.after_silence(request, now, silence):
             return False
-        first = watch.still_trying_since is None
-        if watch.still_trying_since is None:
-            watch.still_trying_since = now
+        first = requests.still_trying_since is None
+        if requests.still_trying_since is None:
+            requests.still_trying_since = now
         # the patience counts from the first silent round; said from the first registration
-        patience = SILENT_KEEPALIVES * watch.keepalive + watch.still_trying_since - watch.began
+        patience = (
+            SILENT_KEEPALIVES * requests.keepalive + requests.still_trying_since - requests.began
+        )
         server = self._shared.requests.server
-        line = still_trying(f"{server[0]}:{server[1]}", now - watch.began, patience, first)
+        line = still_trying(f"{server[0]}:{server[1]}", now - requests.began, patience, first)
         emit(Print(line, "system"))
         return True
 
@@ -180,7 +178,7 @@ class RegistryLink:
         is slow: its round begins again at `now`), move to the next registry of the service
         not tried since one answered, said. False if none is."""
         shared = self._shared
-        old, heard = shared.requests.server, shared.watch.heard_at
+        old, heard = shared.requests.server, shared.requests.heard_at
         if not shared.registries or not any(heard <= r.since < now for r in unanswered):
             return False
         shared.tried.add(old)
@@ -202,20 +200,22 @@ class RegistryLink:
         self.flush_outbox(now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
-        shared, watch = self._shared, self._shared.watch
-        if not shared.life.registered and not shared.settling.held and not watch.register_again:
+        shared, requests = self._shared, self._requests
+        if not shared.life.registered and not shared.settling.held and not requests.register_again:
             return
-        if watch.down:
+        if requests.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         # away, a message of the outbox on its way probes it: no keepalive beside it
-        going = (Keepalive, Deregister, *KEPT) if watch.down else (Keepalive, Deregister)
+        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
         if shared.life.registered and not self.sent(going):
             message = Keepalive(
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
             self.request(message, now, emit, quiet=True)
-        elif watch.register_again and not self.sent(Register):  # (only offline: see `registered`)
+        elif requests.register_again and not self.sent(
+            Register
+        ):  # (only offline: see `registered`)
             self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:

@@ -9,7 +9,15 @@ from typing import Final
 from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
-from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
+from peer.core.request_kinds import (
+    KEPT_IN_OUTBOX,
+    KINDS,
+    ROOMS_DOWN,
+    RequestRecord,
+    Stage,
+    takers,
+)
+from peer.core.request_kinds import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
 from peer.core.shared import (
     Goodbyes,
     OurRoom,
@@ -40,13 +48,14 @@ from wire.names import name_key
 from wire.refusals import RefusalCode
 
 _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
+#: Where a join a room's notice shows done is: sent, over TCP, or given up on lately.
+_SHOWN: Final = frozenset({Stage.SENT, Stage.STREAMED, Stage.GIVEN_UP})
 
 #: Said after a refused first registration, without and with --password.
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
 SERVER_NOT_RESPONDING = "[Server not responding]"
-RECEIVED_BY_SERVER: Final = "[Message received by Server.]"
 SAVED: Final = "[Messages received by the server and saved]"
 CLIENT_EXISTS: Final = "[Client {} exists!!]"
 
@@ -68,12 +77,11 @@ class RequestEnds:
         self._membership = rooms
         self._leaving = leaving
         self.takers = takers({"ends": self, **parts})
-        # ids of joins in flight whose room's notice came (`joined_by_notice`)
-        self._noticed_joins: set[str] = set()
 
     def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
-        """`reply` came for our request `reply_to`: taken when it is waited for (or was
-        given up on lately: what the registry did is what counts)."""
+        """`reply` came for our request `reply_to`: taken when it is waited for, and what
+        waited for it goes on; or, not a refusal, when it was given up on lately (what the
+        registry did is what counts; a refusal of it was said to have failed)."""
         shared = self._shared
         requests = shared.requests
         if isinstance(reply, TooBig):
@@ -84,15 +92,10 @@ class RequestEnds:
             return
         request = requests.answer_came(reply_to, now)
         if request is not None:
-            message = request.message
-        else:
-            late = requests.outcomes.take_given_up(reply_to)
-            if late is None:
-                return  # a copy
-            message = late
-        self.hand_answer(message, reply, now, emit)
-        if request is not None:
-            self._link.over(message, now, emit)
+            self.hand_answer(request.message, reply, now, emit)
+            self._link.over(request.message, now, emit)
+        elif not isinstance(reply, Refused) and (late := requests.take_given_up(reply_to)):
+            self.hand_answer(late, reply, now, emit)  # (else a copy)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
         self.hand_answer(message, Ack(self._shared.new_id(), message.id), now, emit)
@@ -100,71 +103,57 @@ class RequestEnds:
     def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says (its kind's
         part does; a refusal is `refused`'s)."""
-        taker = self.takers.get(type(message))
-        if taker is not None:
+        if isinstance(reply, Refused):
+            self.refused(message, reply, now, emit)
+        elif (taker := self.takers.get(type(message))) is not None:
             taker(message, reply, now, emit)
 
-    def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
-        kept = self._shared.settling.stop_holding(save)
-        self._shared.requests.outcomes.wait(save, now, kept=kept)
-
-    def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
-        kept = self._shared.settling.stop_holding(post)
-        if self._shared.requests.outcomes.wait(post, now):
-            if kept:
-                line = f"[Kept message received by Server: {quoted(post.text)}]"
+    def accepted(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """The registry took what the user sent: no longer kept; a save's or post's outcome
+        awaited, its acceptance said the first time, as its row says (KINDS)."""
+        shared, row = self._shared, KINDS[type(message)]
+        kept = shared.settling.stop_holding(message)
+        if row.outcome and shared.requests.accept(message, now, kept=kept):
+            text, room = getattr(message, "text", ""), getattr(message, "room", "")
+            line = row.kept_said.format(text=quoted(text), room=room) if kept else row.said
+            if line:
                 emit(Print(line, "system"))
-            else:
-                emit(Print(RECEIVED_BY_SERVER, "system"))
-
-    def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
-        shared = self._shared
-        kept = shared.settling.stop_holding(post)
-        if shared.requests.outcomes.wait(post, now) and kept:
-            line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
-            emit(Print(line, "system"))
-        # our own line, under its id: not shown again when the room's history is
-        shared.inbox.handed_over(post.sender, post.id, emit)
-
-    def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
-        self._shared.settling.stop_holding(leave)
+        if isinstance(message, RoomPost):
+            # our own line, under its id: not shown again when the room's history is
+            shared.inbox.handed_over(message.sender, message.id, emit)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
-        self._noticed_joins.discard(join.id)
         self._membership.joined(join, now, emit)
 
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits: the join is done (only members
         are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one
         given up on already is taken as answered at once."""
-        requests = self._shared.requests
         key = name_key(room)
-        for join in requests.messages(streamed=True, given_up=True):
-            if isinstance(join, Join) and name_key(join.room) == key:
-                if requests.holds(join.id):
-                    self._noticed_joins.add(join.id)
-                else:
+        for request in list(self._shared.requests.records.values()):
+            join = request.message
+            if isinstance(join, Join) and name_key(join.room) == key and request.stage in _SHOWN:
+                if request.stage is Stage.GIVEN_UP:
                     self.match_reply(Ack(self._shared.new_id(), join.id), join.id, now, emit)
+                else:
+                    request.noticed = True
                 return
-
-    def noticed(self, msg_id: str) -> bool:
-        """Whether join `msg_id` was shown done by its room's notice (its ack lost)."""
-        return msg_id in self._noticed_joins
 
     def save_outcome(self, saved: Saved, now: float, emit: Emit) -> None:
         shared = self._shared
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
-        pending = requests.outcomes.stop_awaiting(saved.reply_to)
+        pending = requests.outcome_came(saved.reply_to)
         request = requests.answer_came(saved.reply_to)
-        if pending is None and request is None:
+        found = pending or request
+        if found is None:
             return  # a copy of an outcome already shown
-        kept = requests.outcomes.of_kept(saved.reply_to)
+        kept = pending is not None and pending.kept
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.settling.stop_holding(request.message) or kept
             self._link.over(request.message, now, emit)
         shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
-        save = pending if pending is not None else request.message if request else None
+        save = found.message
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
             if isinstance(save, SaveMessage):
@@ -191,17 +180,11 @@ class RequestEnds:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        post = requests.outcomes.stop_awaiting(post_id)
+        post = requests.outcome_came(post_id)
         if post is not None:
-            self._shared.settling.stop_holding(post)  # (held again while the registry was away)
-
-    def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
-        """The registry refused a request of ours: said, if it is waited for (a refusal of
-        one given up on was said to have failed), and what waited for it goes on."""
-        request = self._shared.requests.answer_came(refusal.reply_to, now)
-        if request is not None:
-            self.refused(request.message, refusal, now, emit)
-            self._link.over(request.message, now, emit)
+            self._shared.settling.stop_holding(
+                post.message
+            )  # (held again while the registry was away)
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         if refusal.code in _REPLACED:
@@ -244,7 +227,7 @@ class RequestEnds:
         shared = self._shared
         if (
             isinstance(message, ChannelPost | RoomPost)
-            and message.id in shared.requests.outcomes
+            and shared.requests.accepted(message.id)
             and not (isinstance(message, RoomPost) and self._link.counts_us_offline(refusal.code))
         ):
             self.unconfirmed(message, reason, emit)
@@ -267,7 +250,7 @@ class RequestEnds:
         """The first registration refused ends this start; a quiet one leaves us offline."""
         shared = self._shared
         state = shared.state
-        shared.watch.register_again = False
+        shared.requests.register_again = False
         if not state.life.started:
             if refusal.code is RefusalCode.NOT_OWNER and state.proof:
                 state.password_refused = True  # a wrong password
@@ -277,7 +260,7 @@ class RequestEnds:
             self._leaving.never_started(emit)
         elif state.life.registered:  # a quiet re-registration was refused
             state.life.fire(Event.REFUSED)
-            shared.watch.offline()
+            shared.requests.offline()
             if state.room:
                 # the registry took us out of it as it gave up on us
                 emit(Print(f"[You are no longer in {state.room}.]", "system"))
@@ -288,7 +271,7 @@ class RequestEnds:
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
         registry restarted): whether every member has it is not known. Said; not kept."""
-        self._shared.requests.outcomes.stop_awaiting(post.id)
+        self._shared.requests.outcome_came(post.id)
         self._shared.settling.stop_holding(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
@@ -304,9 +287,14 @@ class RequestEnds:
         self._link.tick(now, emit)
 
     def busy(self, busy: Busy, now: float, emit: Emit) -> None:
-        given_up = self._link.busy(busy, now, emit)
-        if given_up is not None:
-            self.failed(given_up, now, emit, True)
+        """The registry is too busy for a request (a join storm): it goes again after the
+        wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on."""
+        wait = max(0.0, busy.wait_ms / 1000)
+        request, first = self._shared.requests.busy(busy.reply_to, wait, now)
+        if request is not None and request.stage is Stage.GIVEN_UP:
+            self.failed(request, now, emit, True)
+        elif request is not None and first and not request.quiet:
+            emit(Print(f"[The registry is busy; trying again in {wait:.1f} s.]", "system"))
 
     def _over(self, message: Message, now: float, emit: Emit) -> None:
         """`message` was given up on: so is what was typed behind it, if the registry is away."""
@@ -320,7 +308,7 @@ class RequestEnds:
         shared.requests.round_trip.gave_up()
         if (
             isinstance(message, RoomPost)
-            and message.id in shared.requests.outcomes
+            and shared.requests.accepted(message.id)
             and name_key(shared.state.room) != name_key(message.room)
         ):
             # we have left its room since: kept, it would take us back there. What waited
@@ -329,7 +317,7 @@ class RequestEnds:
             self._went_away(now, emit)
             self._over(message, now, emit)
             return
-        if self.noticed(message.id):
+        if request.noticed:
             # done, as its room's notice said: only the ack was lost
             self.take_as_acked(message, now, emit)
             self._link.over(message, now, emit)
@@ -338,7 +326,7 @@ class RequestEnds:
         kind = KINDS[type(message)]
         if shared.life.started and kind.late_taken:
             # should the registry have done it anyway, its late answer is taken
-            shared.requests.outcomes.give_up(message)
+            shared.requests.keep_given_up(request)
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
@@ -352,10 +340,10 @@ class RequestEnds:
         shared, kind = self._shared, KINDS[type(message)]
         if isinstance(message, Register) and not shared.life.started:
             self._never_registered(busy, emit)
-        elif kind.outcome and message.id in shared.requests.outcomes:
+        elif kind.outcome and shared.requests.accepted(message.id):
             # accepted already, its outcome asked again: still awaited, not kept anew (the
             # outbox would send it again, and say again that it was received)
-            shared.requests.outcomes.wait(message, now)
+            shared.requests.accept(message, now)
             self._went_away(now, emit)
         elif kind.kept:
             self._kept(message, quiet, now, emit)
@@ -367,20 +355,22 @@ class RequestEnds:
             if isinstance(message, Join):
                 shared.room_return.given_up(message)
             line = kind.given_up.format(name=shared.state.name)
-            if isinstance(message, Keepalive) and not shared.watch.down:
+            if isinstance(message, Keepalive) and not shared.requests.down:
                 line = SERVER_NOT_RESPONDING
             if line:  # asked for: said every time
                 emit(Print(line, "error"))
-                shared.watch.rooms_down_said = shared.watch.rooms_down_said or line == ROOMS_DOWN
+                shared.requests.rooms_down_said = (
+                    shared.requests.rooms_down_said or line == ROOMS_DOWN
+                )
             if not isinstance(message, Register) or not shared.life.registered:
                 self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
         """A request (`reg`: a typed one) was given up on: the registry is away; its key asked."""
-        watch = self._shared.watch
-        if not watch.down:
+        requests = self._shared.requests
+        if not requests.down:
             emit(AskRegistryKey())
-        watch.went_away(now, started=self._shared.life.started, reg=reg)
+        requests.went_away(now, started=self._shared.life.started, reg=reg)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
         shared = self._shared
@@ -396,12 +386,12 @@ class RequestEnds:
     def _kept(self, message: Message, quiet: bool, now: float, emit: Emit) -> None:
         """Something the user sent went unanswered: kept in the outbox, said once."""
         shared = self._shared
-        watch, settling = shared.watch, shared.settling
+        requests, settling = shared.requests, shared.settling
         if not quiet and isinstance(message, RoomPost | Leave):
             # once an outage: each line is said kept below
-            if not watch.rooms_down_said:
+            if not requests.rooms_down_said:
                 emit(Print(ROOMS_DOWN, "error"))
-            watch.rooms_down_said = True
+            requests.rooms_down_said = True
         if message.id not in settling.held:
             settling.hold(message)  # logged at the end of the event, before it is shown
         if not quiet and not isinstance(message, Leave):

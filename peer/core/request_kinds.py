@@ -4,6 +4,7 @@ misuse by the core, never the network's. Sans-IO."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -34,6 +35,7 @@ ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
 )
 KEPT_IN_OUTBOX = "[Kept in your outbox; sent when the server answers.]"
+RECEIVED_BY_SERVER = "[Message received by Server.]"
 EXITING = "[Exiting]"
 
 
@@ -58,19 +60,27 @@ class Kind:
     outcome: bool = False
     #: Whether its late answer is taken after it was given up on.
     late_taken: bool = False
+    #: What its acceptance says, the first time; of one kept in the outbox ({text}, {room}).
+    said: str = ""
+    kept_said: str = ""
 
 
-_POSTED = Kind(kept=True, in_order=True, streams=True, outcome=True)
+_POSTED = Kind("ends.accepted", kept=True, in_order=True, streams=True, outcome=True)
 _NOT_RENAMED = "[Renames need the registry; you are still {name}.]"
 
 #: Every kind of request, by its message type.
 KINDS: dict[type[Message], Kind] = {
     Register: Kind("registration.register_answered", typing_waits=True, late_taken=True),
     Deregister: Kind("leaving.deregistered", EXITING, typing_waits=True, in_order=True),
-    SaveMessage: replace(_POSTED, answered="ends.save_accepted", given_up=KEPT_IN_OUTBOX),
-    ChannelPost: replace(_POSTED, answered="ends.post_accepted", given_up=KEPT_IN_OUTBOX),
-    RoomPost: replace(_POSTED, answered="ends.room_post_accepted"),
-    Leave: Kind("ends.leave_answered", typing_waits=True, kept=True, in_order=True),
+    SaveMessage: replace(_POSTED, given_up=KEPT_IN_OUTBOX),
+    ChannelPost: replace(
+        _POSTED,
+        given_up=KEPT_IN_OUTBOX,
+        said=RECEIVED_BY_SERVER,
+        kept_said="[Kept message received by Server: {text}]",
+    ),
+    RoomPost: replace(_POSTED, kept_said="[Kept line said in {room}: {text}]"),
+    Leave: Kind("ends.accepted", typing_waits=True, kept=True, in_order=True),
     Join: Kind("ends.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
@@ -113,7 +123,7 @@ class Stage(Enum):
     SENT = "sent"  # a datagram, its copies timed
     STREAMED = "streamed"  # over TCP, awaited while its connection is open
     BUSY_WAIT = "busy-wait"  # answered Busy, or waiting after a silent round
-    ANSWERED = "answered"
+    ANSWERED = "answered"  # kept while accepted: its outcome awaited
     GIVEN_UP = "given up"
 
 
@@ -150,7 +160,8 @@ LIFE: dict[Stage, dict[Step, Stage]] = {
         _T.ANSWER: _S.ANSWERED,
         _T.GIVE_UP: _S.GIVEN_UP,
     },
-    _S.ANSWERED: {_T.ANSWER: _S.ANSWERED},  # a copy of its answer, or its outcome
+    # a copy of its answer, or its outcome; or asked again for its outcome
+    _S.ANSWERED: {_T.ANSWER: _S.ANSWERED, _T.SEND: _S.SENT, _T.PACE: _S.PACED, _T.HOLD: _S.HELD},
     # a move to another registry of the service, or a first registration tried later
     _S.GIVEN_UP: {_T.AGAIN: _S.SENT, _T.BUSY: _S.BUSY_WAIT, _T.ANSWER: _S.ANSWERED},
 }
@@ -166,12 +177,18 @@ class RequestRecord(Struct):
     rounds: int = 0
     #: where it is in its life (peer.core.request_kinds.LIFE)
     stage: Stage = Stage.NEW
-    #: when its wait ends (after a Busy or a silent round), or its connection (over TCP)
-    due: float = 0.0
+    #: when its wait ends (after a Busy or a silent round), its connection (over TCP), or
+    #: the wait for its outcome (accepted); infinite: no wait timed
+    due: float = math.inf
     #: when its first Busy came; its first silent round, and how many it waited after
     busy_since: float | None = None
     silent_since: float | None = None
     silent_waits: int = 0
+    #: whether the registry accepted it, its outcome still to come; and, a save, from the outbox
+    accepted: bool = False
+    kept: bool = False
+    #: a join shown done by its room's notice: its give-up is taken as its ack
+    noticed: bool = False
 
     def to(self, step: Step) -> RequestRecord:
         """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""

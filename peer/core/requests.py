@@ -1,31 +1,28 @@
 """The peer's requests to the registry, from sending to their answer, give-up or outcome
-(docs/PROTOCOL.md). Sans-IO."""
+(docs/PROTOCOL.md): one record each, by id, its stage saying where it is. Sans-IO."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from typing import Final
 
 from peer.core.actions import Addr, Emit, SendSealed
-from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Step
+from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Stage, Step
 from peer.core.retry_wait import BUSY_PATIENCE, silent_wait
 from peer.core.settling import Settling
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
-from wire.messages import (
-    Deregister,
-    Join,
-    Keepalive,
-    Leave,
-    Message,
-    Register,
-    RoomPost,
-)
+from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
+#: Seconds between keepalives (or probes of the outbox while the registry is away).
+KEEPALIVE: Final = 10.0
+#: Keepalive periods a first registration is tried for while the registry stays silent,
+#: less and less often (as TCP gives up a connection after its SYNs' bound).
+SILENT_KEEPALIVES: Final = 6
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
 #: Requests given up on whose late answer is still taken (registrations, joins, renames).
@@ -43,131 +40,20 @@ REGISTER_BACK_OFF = 2.0
 PACE_RATE = REGISTRY_RATE * 0.8
 PACE_BURST = REGISTRY_BURST * 0.5
 
-
-class Outcomes:
-    """The outcome of the saves and posts the registry accepted, awaited OUTCOME_WAIT
-    seconds; and the last GIVEN_UP_KEPT registrations, joins and renames given up on, whose
-    late answer is still taken."""
-
-    def __init__(self, alarm: Alarm) -> None:
-        self._alarm = alarm
-        #: Those awaited, by id, in the order of their deadlines (read-only outside).
-        self.awaited: dict[str, tuple[Message, float]] = {}
-        #: Those given up on, by id, oldest first (read-only outside).
-        self.given_up: dict[str, Message] = {}
-        # those accepted at least once, by id, until their outcome (`in` asks; see `wait`)
-        self._accepted: dict[str, Message] = {}
-        self._kept: set[str] = set()  # ids of saves from the outbox
-
-    def __contains__(self, msg_id: object) -> bool:
-        return msg_id in self._accepted
-
-    def wait(self, message: Message, now: float, *, kept: bool = False) -> bool:
-        """The registry accepted `message` (`kept`: a save from the outbox) at `now`: its
-        outcome awaited. True the first time only (asking again is not said twice)."""
-        if kept:
-            self._kept.add(message.id)
-        if message.id not in self.awaited:
-            self.awaited[message.id] = (message, now + OUTCOME_WAIT)
-            self._alarm.lower(now + OUTCOME_WAIT)
-        if message.id in self._accepted:
-            return False
-        self._accepted[message.id] = message
-        return True
-
-    def stop_awaiting(self, msg_id: str) -> Message | None:
-        """The outcome of `msg_id` came, or is given up: the message, if accepted."""
-        self.awaited.pop(msg_id, None)
-        return self._accepted.pop(msg_id, None)
-
-    def of_kept(self, msg_id: str) -> bool:
-        """Whether save `msg_id` came from the outbox; forgotten once asked."""
-        kept = msg_id in self._kept
-        self._kept.discard(msg_id)
-        return kept
-
-    def over(self, now: float) -> Iterator[Message]:
-        """Each one past its deadline, no longer awaited, for the caller to ask again."""
-        while self.awaited:
-            key, (message, deadline) = next(iter(self.awaited.items()))
-            if deadline > now:
-                return
-            del self.awaited[key]
-            yield message
-
-    def next_wake(self) -> float | None:
-        return next(iter(self.awaited.values()))[1] if self.awaited else None
-
-    def give_up(self, message: Message) -> None:
-        self.given_up[message.id] = message
-        while len(self.given_up) > GIVEN_UP_KEPT:
-            del self.given_up[next(iter(self.given_up))]
-
-    def take_given_up(self, msg_id: str) -> Message | None:
-        return self.given_up.pop(msg_id, None)
-
-
-class Order:
-    """What the user typed that may not go yet, in the order typed: held behind the request
-    waited for, or waiting for the pace (a token bucket of `rate` and `burst`)."""
-
-    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
-        self.rule = BucketRule(rate, burst)
-        self._due = FULL  # when the next message is due at the average rate
-        #: The request what is typed next waits for (a long one, or a kept one), and those
-        #: held behind it.
-        self.waited_for: str | None = None
-        self.held: dict[str, RequestRecord] = {}
-        #: What waits for the pace, by id, in the order typed.
-        self.paced: dict[str, RequestRecord] = {}
-
-    def pace_allows(self, now: float) -> bool:
-        taken, self._due = self.rule.take(self._due, now)
-        return taken
-
-    def next_at(self) -> float:
-        return self.rule.next_at(self._due)
-
-    def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered or given up: True when it was the one waited for."""
-        if msg_id != self.waited_for:
-            return False
-        self.waited_for = None
-        return True
-
-    def hold(self, request: RequestRecord) -> None:
-        if request.message.id not in self.held:
-            self.held[request.message.id] = request.to(Step.HOLD)
-
-    def take_held(self) -> list[RequestRecord]:
-        held = list(self.held.values())
-        self.held.clear()  # the same dict: `Requests.on_its_way` views it
-        return held
-
-    def wait(self, request: RequestRecord) -> bool:
-        """`request` waits for the pace, after those waiting already; False if it does."""
-        if request.message.id in self.paced:
-            return False
-        self.paced[request.message.id] = request.to(Step.PACE)
-        return True
-
-    def room_line(self, sent: list[RequestRecord], accepted: Outcomes) -> str | None:
-        """The id of the last room line waiting for the pace, else of the last `sent` and
-        not `accepted` yet, or None: a leave or join typed now waits for it."""
-        for request in reversed(self.paced.values()):
-            if isinstance(request.message, RoomPost):
-                return request.message.id
-        for request in reversed(sent):
-            if isinstance(request.message, RoomPost) and request.message.id not in accepted:
-                return request.message.id
-        return None
-
-    def messages(self) -> list[Message]:
-        return [r.message for r in (*self.paced.values(), *self.held.values())]
+_S = Stage
+#: Where an answer is taken: sent and not answered, over TCP, waiting after a Busy.
+_AWAITED: Final = frozenset({_S.SENT, _S.STREAMED, _S.BUSY_WAIT})
+#: Sent as a datagram and not answered, or waiting to go again after a Busy.
+_ON_TRIES: Final = frozenset({_S.SENT, _S.BUSY_WAIT})
+#: Sent and not answered, or waiting to go (what a typed line may wait for).
+_GOING: Final = frozenset({_S.SENT, _S.STREAMED, _S.HELD, _S.PACED})
+#: Where `due` is a deadline: a Busy's wait, a connection's end, an outcome's.
+_TIMED: Final = frozenset({_S.BUSY_WAIT, _S.STREAMED, _S.ANSWERED})
 
 
 class Requests:
-    """The requests of one peer to the registry at `server`; `timeout` and `attempts`: the
+    """The requests of one peer to the registry at `server`, whether it answers, and when
+    the next keepalive goes (docs/PROTOCOL.md, "Liveness"); `timeout` and `attempts`: the
     retry rule (wire.reliable); `alarm` is lowered to each deadline armed."""
 
     def __init__(
@@ -185,21 +71,37 @@ class Requests:
         self._held = settling.held
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
-        #: The peer's keepalive period: no copy of a keepalive waits longer (set by PeerCore).
-        self.keepalive = math.inf
+        #: The peer's keepalive period (set by PeerCore): no copy of a keepalive waits longer.
+        self.keepalive = KEEPALIVE
+        #: When the next keepalive is due, or None when none is (not registered).
+        self.next_keepalive: float | None = None
+        #: Whether the registry is away (a request given up on, nothing from it since), and
+        #: whether the rooms' being unavailable was said since it last answered.
+        self.down = self.rooms_down_said = False
+        #: When anything last came from the registry: it runs (`due`).
+        self.heard_at = -math.inf
+        #: When the first registration was sent (the registry's silence is counted from it),
+        #: and when its silence was first said (None: not yet).
+        self.began = 0.0
+        self.still_trying_since: float | None = None
+        #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
+        self.register_again = False
+        #: Every request not done with, by id, in the order first sent (or typed): on its
+        #: way, waiting to go (paced, held), accepted (ANSWERED, its outcome awaited until
+        #: `due`; `due` infinite: asked again, or in the outbox), or one of the last
+        #: GIVEN_UP_KEPT given up on whose late answer is still taken.
+        self.records: dict[str, RequestRecord] = {}
+        # the copies of those sent as datagrams (SENT), timed, oldest first
         self._sent: Retransmitter[RequestRecord] = Retransmitter(
             timeout, attempts, self.alarm, self.round_trip
         )
-        #: What the user typed that may not go yet.
-        self.order = Order()
-        # over TCP: waited for while its connection is open (`due`: its end, `ended`)
-        self._streamed: dict[str, RequestRecord] = {}
-        #: What became of requests out of flight.
-        self.outcomes = Outcomes(self.alarm)
-        #: Requests answered Busy, or waiting after a silent round, each until its `due`.
-        self.waits: dict[str, RequestRecord] = {}
-        #: Where requests not answered wait, as live views: is any not empty, per line typed.
-        self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
+        #: The pace of what the user typed (a token bucket); how many wait for it (PACED).
+        self.pace = BucketRule(PACE_RATE, PACE_BURST)
+        self._pace_due = FULL
+        self._paced = 0
+        #: The request what is typed next waits for (a long one, or a kept one): those
+        #: typed meanwhile are HELD behind it.
+        self.waited_for: str | None = None
         # the kinds on their way when `any_of` last looked, and those sent since: no fewer
         self._kinds: set[type[Message]] = set()
 
@@ -215,62 +117,68 @@ class Requests:
         """Send `message` and wait for its answer; `quiet`: an outbox retry, its failure not
         said again. What the user typed goes at the pace, in the order typed (`_waits`).
         `kept`: the first kept message not on its way, sent in place of `message`, which
-        is held after the outbox (unless kept itself, or a dereg)."""
+        is held after the outbox (unless kept itself, or a dereg). One sent before (held,
+        or asked again for its outcome) goes on as its record."""
+        request = self.records.get(message.id)
+        if request is None or request.stage is Stage.GIVEN_UP:
+            request = self.records[message.id] = RequestRecord(message, quiet)
+        else:
+            request.message, request.quiet = message, quiet
         self._kinds.add(type(message))
-        if isinstance(message, IN_ORDER) and self._waits(message, now, emit, quiet, kept):
+        if isinstance(message, IN_ORDER) and self._waits(request, now, emit, kept):
             return
         if KINDS[type(message)].always_streams:  # a whole table: asked over TCP at once
-            self._over_tcp(RequestRecord(message, quiet), now)
+            self._over_tcp(request, now)
             emit(SendSealed(self.server, message, self.trust.registry, stream=True))
             return
-        self._start(RequestRecord(message, quiet), now)
+        self._start(request, now)
         emit(SendSealed(self.server, message, self.trust.registry))
 
-    def _waits(
-        self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
-    ) -> bool:
-        """Whether `message` waits: behind the request waited for, a leave or join behind a
+    def _waits(self, request: RequestRecord, now: float, emit: Emit, kept: Message | None) -> bool:
+        """Whether `request` waits: behind the request waited for, a leave or join behind a
         room line on its way, anything behind the outbox, or for the pace."""
-        order = self.order
-        if order.waited_for is not None and message.id != order.waited_for:
-            order.hold(RequestRecord(message, quiet))
+        message = request.message
+        if self.waited_for is not None and message.id != self.waited_for:
+            request.to(Step.HOLD)
             return True
-        line = None
-        if isinstance(message, (Leave, Join)):
-            line = order.room_line(self._sent.items(), self.outcomes)
+        line = self.room_line() if isinstance(message, (Leave, Join)) else None
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
-            order.waited_for = line
-            order.hold(RequestRecord(message, quiet))
+            self.waited_for = line
+            request.to(Step.HOLD)
             return True
         if kept is not None and message.id not in self._held and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
-            order.hold(RequestRecord(message, quiet))
+            request.to(Step.HOLD)
             self.send(kept, now, emit, quiet=True)
             return True
         long = KINDS[type(message)].streams and travels_by_stream(message)
         if long or message.id in self._held:
-            order.waited_for = message.id
-        if order.paced or not order.pace_allows(now):
-            if order.wait(RequestRecord(message, quiet)):
-                self.alarm.lower(order.next_at())
-            return True
-        return False
+            self.waited_for = message.id
+        if not self._paced:
+            taken, self._pace_due = self.pace.take(self._pace_due, now)
+            if taken:
+                return False
+        request.to(Step.PACE)
+        self._paced += 1
+        self.alarm.lower(self.pace.next_at(self._pace_due))
+        return True
 
     def _start(self, request: RequestRecord, now: float, again: bool = False) -> None:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`). Copies
         of a registration wait ever longer (REGISTER_BACK_OFF), of a keepalive a period at most."""
-        request.since, key, sent, kind = now, request.message.id, self._sent, type(request.message)
-        request.to(Step.AGAIN if again else Step.SEND)
+        key, kind = request.message.id, type(request.message)
+        request.since, request.due = now, math.inf
+        self.records[key] = request.to(Step.AGAIN if again else Step.SEND)
         self._kinds.add(kind)
         back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
         most = self.keepalive if kind is Keepalive else math.inf
         if again:
-            sent.again(key, request, now, back_off_to, most)
+            self._sent.again(key, request, now, back_off_to, most)
         else:
-            sent.start(key, request, now, back_off_to, most)
+            self._sent.start(key, request, now, back_off_to, most)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round; `moved`: even
@@ -286,23 +194,43 @@ class Requests:
             self.round_trip.restart()
 
     def send_paced(self, now: float, emit: Emit) -> None:
-        order = self.order
-        while order.paced and order.pace_allows(now):
-            request = order.paced.pop(next(iter(order.paced)))
+        """Send what waits for the pace, in the order typed, as far as the pace lets it."""
+        if not self._paced:
+            return
+        for request in [r for r in self.records.values() if r.stage is Stage.PACED]:
+            taken, self._pace_due = self.pace.take(self._pace_due, now)
+            if not taken:
+                return
+            self._paced -= 1
             self._start(request, now)
             emit(SendSealed(self.server, request.message, self.trust.registry))
 
-    def next_kept(self, *, rejoining: bool) -> Message | None:
-        """The first kept message not on its way yet; None when there is none, or when it
-        is a room line or leave and `rejoining`."""
-        for message in self._settling.outbox:
-            if rejoining and isinstance(message, RoomPost | Leave):
-                return None
-            msg_id = message.id
-            on_its_way = self._sent.get(msg_id) is not None or msg_id in self._streamed
-            if not on_its_way and msg_id not in self.order.paced:
-                return message
+    def room_line(self) -> str | None:
+        """The id of the last room line waiting for the pace, or sent and not accepted yet,
+        or None: a leave or join typed now waits for it."""
+        for request in reversed(self.records.values()):
+            stage = request.stage
+            if type(request.message) is RoomPost and (
+                stage is _S.PACED or (stage is _S.SENT and not request.accepted)
+            ):
+                return request.message.id
         return None
+
+    def release(self, msg_id: str) -> bool:
+        """Request `msg_id` was answered or given up: True when it was the one waited for."""
+        if msg_id != self.waited_for:
+            return False
+        self.waited_for = None
+        return True
+
+    def take_held(self, *, give_up: bool = False) -> list[RequestRecord]:
+        """Those held behind the request waited for, in order, for the caller to send
+        again; or, `give_up`, given up on with it."""
+        held = [r for r in self.records.values() if r.stage is Stage.HELD]
+        if give_up:
+            for request in held:
+                self._give_up(request)
+        return held
 
     def take_back(self, due: list[RequestRecord], now: float) -> None:
         """`due` (by `due`: given up, or not) wait in a new round, in their places, from `now`."""
@@ -310,18 +238,15 @@ class Requests:
             request.rounds = 0
             self._start(request, now, True)
 
-    def due(
-        self, now: float, heard: float = -math.inf, away: bool = False
-    ) -> tuple[list[RequestRecord], list[RequestRecord]]:
+    def due(self, now: float) -> tuple[list[RequestRecord], list[RequestRecord]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
-        run out is given up only when the registry was not `heard` during it, or after
+        run out is given up only when the registry was not heard from during it, or after
         EXTRA_ROUNDS more (one whose connection ended unanswered always has those, and a
-        keepalive unless the registry is `away`: a probe is one round); one answered Busy
+        keepalive unless the registry is `down`: a probe is one round); one answered Busy
         rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
-        streamed = [request for request in self._streamed.values() if request.due <= now]
-        for request in streamed:
-            del self._streamed[request.message.id]
+        heard, away = self.heard_at, self.down
+        streamed = self._overdue(Stage.STREAMED, now)
         failed += streamed
         if not failed:
             return again, failed
@@ -340,30 +265,63 @@ class Requests:
                 self._start(request, now, True)
                 again_round.append(request)
             else:
-                request.busy_since = None  # its first Busy no longer counts
-                given_up.append(request.to(Step.GIVE_UP))
+                given_up.append(self._give_up(request))
         return again_round + again, given_up
 
+    def _give_up(self, request: RequestRecord) -> RequestRecord:
+        """`request` is given up on: forgotten (unless accepted: its outcome is awaited),
+        its first Busy no longer counting."""
+        request.busy_since, request.due = None, math.inf
+        if not request.to(Step.GIVE_UP).accepted:
+            self.records.pop(request.message.id, None)
+        return request
+
+    def keep_given_up(self, request: RequestRecord) -> None:
+        """`request`, given up on, has its late answer taken, as one of the last GIVEN_UP_KEPT."""
+        self.records[request.message.id] = request
+        given_up = [key for key, r in self.records.items() if r.stage is Stage.GIVEN_UP]
+        for key in given_up[:-GIVEN_UP_KEPT]:
+            del self.records[key]
+
+    def take_given_up(self, msg_id: str) -> Message | None:
+        """The request `msg_id` given up on lately, its late answer taken now; None if none."""
+        request = self.records.get(msg_id)
+        if request is None or request.stage is not Stage.GIVEN_UP:
+            return None
+        del self.records[msg_id]
+        return request.message
+
     def next_wake(self) -> float | None:
-        wakes = [
-            self._sent.next_wake(),
-            self.order.next_at() if self.order.paced else None,
-            self.outcomes.next_wake(),
-            *(r.due for r in (*self.waits.values(), *self._streamed.values()) if r.due < math.inf),
-        ]
-        return min((wake for wake in wakes if wake is not None), default=None)
+        wake = min([r.due for r in self.records.values() if r.stage in _TIMED], default=math.inf)
+        sent = self._sent.next_wake()
+        if sent is not None and sent < wake:
+            wake = sent
+        if self._paced:
+            wake = min(wake, self.pace.next_at(self._pace_due))
+        return None if wake == math.inf else wake
+
+    def _overdue(self, stage: Stage, now: float) -> list[RequestRecord]:
+        """Those in `stage` whose deadline (`due`) is at `now` or before."""
+        records = self.records.values()
+        return [r for r in records if r.stage is stage and r.due <= now and r.due < math.inf]
 
     def answer_came(self, msg_id: str, now: float | None = None) -> RequestRecord | None:
         """The answer to request `msg_id` came at `now` (None: not measured): the request,
-        no longer waited for (None: it was not)."""
+        no longer waited for (None: it was not); kept while accepted (`accept`)."""
         request = self._take(msg_id, now)
-        return None if request is None else request.to(Step.ANSWER)
+        if request is None:
+            return None
+        if not request.accepted:
+            del self.records[msg_id]
+        return request.to(Step.ANSWER)
 
     def _take(self, msg_id: str, now: float | None) -> RequestRecord | None:
-        request = self._sent.answer(msg_id, now)
-        request = self.waits.pop(msg_id, None) or request or self._streamed.pop(msg_id, None)
-        if request is not None:
-            request.silent_since, request.silent_waits = None, 0
+        request = self.records.get(msg_id)
+        if request is None or request.stage not in _AWAITED:
+            return None
+        if request.stage is Stage.SENT:
+            self._sent.answer(msg_id, now)
+        request.silent_since, request.silent_waits, request.due = None, 0, math.inf
         return request
 
     def stream(self, msg_id: str, now: float) -> RequestRecord | None:
@@ -375,34 +333,30 @@ class Requests:
         return request
 
     def _over_tcp(self, request: RequestRecord, now: float) -> None:
-        request.since = now  # its round over TCP begins
-        request.due = math.inf
-        self._streamed[request.message.id] = request.to(Step.STREAM)
+        request.since, request.due = now, math.inf  # its round over TCP begins
+        request.to(Step.STREAM)
 
     def ended(self, msg_id: str, now: float) -> None:
         """The connection that sent `msg_id` ended at `now`: unanswered, its round is over."""
-        if msg_id in self._streamed:
-            self._streamed[msg_id].due = now
+        request = self.records.get(msg_id)
+        if request is not None and request.stage is Stage.STREAMED:
+            request.due = now
             self.alarm.lower(now)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[RequestRecord | None, bool]:
-        """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,
-        and whether this is its first Busy; (None, False): not waited for."""
+        """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on, or,
+        answered Busy for BUSY_PATIENCE already, is given up on. It, and whether this is its
+        first Busy; (None, False): not waited for."""
         request = self._take(msg_id, now)
         if request is None:
             return None, False
         # the first Busy still counts: a late copy's must not start the patience afresh
         first = request.busy_since is None
-        if first:
-            request.busy_since = now
+        since = request.busy_since = now if request.busy_since is None else request.busy_since
+        if now - since >= BUSY_PATIENCE:
+            return self._give_up(request), False
         self._wait(request.to(Step.BUSY), now + wait)
         return request, first
-
-    def exhausted(self, msg_id: str, now: float) -> bool:
-        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already."""
-        request = self._sent.get(msg_id) or self.waits.get(msg_id) or self._streamed.get(msg_id)
-        since = None if request is None else request.busy_since
-        return since is not None and now - since >= BUSY_PATIENCE
 
     def after_silence(self, request: RequestRecord, now: float, patience: float) -> bool:
         """`request`, unanswered and unheard of all its round ending at `now`, waits before
@@ -420,34 +374,69 @@ class Requests:
 
     def _wait(self, request: RequestRecord, due: float) -> None:
         request.due = due
-        self.waits[request.message.id] = request
+        self.records[request.message.id] = request
         self.alarm.lower(due)
 
-    def busy_over(self, now: float) -> Iterator[RequestRecord]:
+    def busy_over(self, now: float) -> list[RequestRecord]:
         """Each request whose wait is over at `now`, in flight again, for the caller to send."""
-        for request in [r for r in self.waits.values() if r.due <= now]:
-            del self.waits[request.message.id]
+        over = self._overdue(Stage.BUSY_WAIT, now)
+        for request in over:
             self._start(request, now, True)  # a copy: its answer is no sample
-            yield request
+        return over
+
+    def accept(self, message: Message, now: float, *, kept: bool = False) -> bool:
+        """The registry accepted `message` (`kept`: a save from the outbox) at `now`: its
+        outcome awaited OUTCOME_WAIT seconds (a copy's acceptance keeps the deadline). True
+        the first time only (asking again is not said twice)."""
+        request = self.records.get(message.id)
+        if request is None:
+            request = self.records[message.id] = RequestRecord(message, stage=Stage.ANSWERED)
+        elif request.stage is not Stage.ANSWERED:
+            request.to(Step.ANSWER)
+        first, request.accepted, request.kept = not request.accepted, True, request.kept or kept
+        if request.due == math.inf:
+            request.due = now + OUTCOME_WAIT
+            self.alarm.lower(request.due)
+        return first
+
+    def accepted(self, msg_id: str) -> bool:
+        """Whether the registry accepted `msg_id` at least once, its outcome still to come."""
+        return msg_id in self.records and self.records[msg_id].accepted
+
+    def outcome_came(self, msg_id: str) -> RequestRecord | None:
+        """The outcome of `msg_id` came, or is given up: the request, if accepted; forgotten
+        unless on its way again."""
+        request = self.records.get(msg_id)
+        if request is None or not request.accepted:
+            return None
+        request.accepted = False
+        if request.stage is Stage.ANSWERED or request.stage is Stage.GIVEN_UP:
+            del self.records[msg_id]
+        return request
+
+    def outcomes_over(self, now: float) -> list[Message]:
+        """The accepted whose outcome is overdue at `now`, no longer awaited, for the caller
+        to ask again (or keep in the outbox)."""
+        over = self._overdue(Stage.ANSWERED, now)
+        for request in over:
+            request.due = math.inf
+        return [r.message for r in over]
 
     def messages(
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
         """The requests sent as datagrams and not answered, oldest first; then, if asked,
-        those over TCP, held, and given up on lately."""
+        those over TCP, held or paced, and given up on lately."""
         found = [r.message for r in self._sent.items()]
-        if streamed and self._streamed:
-            found += [r.message for r in self._streamed.values()]
-        if held:
-            found += self.order.messages()
-        if given_up and self.outcomes.given_up:
-            found += self.outcomes.given_up.values()
+        stages = (_S.STREAMED,) * streamed + (_S.HELD, _S.PACED) * held + (_S.GIVEN_UP,) * given_up
+        if stages:
+            found += [r.message for r in self.records.values() if r.stage in stages]
         return found
 
     def registers(self) -> list[Register]:
         """The `reg`s going on: sent and not answered, or waiting after a Busy."""
-        found = self.messages() + [r.message for r in self.waits.values()]
-        return [m for m in found if isinstance(m, Register)]
+        going = [r.message for r in self.records.values() if r.stage in _ON_TRIES]
+        return [m for m in going if isinstance(m, Register)]
 
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
@@ -465,14 +454,47 @@ class Requests:
 
     def holds(self, msg_id: str) -> bool:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""
-        return msg_id in self.outcomes.awaited or any(msg_id in on for on in self.on_its_way)
+        request = self.records.get(msg_id)
+        awaited = request is not None and request.stage is _S.ANSWERED and request.due < math.inf
+        return awaited or (request is not None and request.stage in _GOING)
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` not answered (but outbox retries), then all held, then
         all awaiting their outcome."""
-        requests = [*self._sent.items(), *self._streamed.values()]
+        records = self.records.values()
+        going = [*self._sent.items(), *(r for r in records if r.stage is _S.STREAMED)]
         return [
-            *(r.message for r in requests if isinstance(r.message, kinds) and not r.quiet),
-            *self.order.messages(),
-            *(save for save, _ in self.outcomes.awaited.values()),
+            *(r.message for r in going if isinstance(r.message, kinds) and not r.quiet),
+            *(r.message for r in records if r.stage is _S.PACED or r.stage is _S.HELD),
+            *(r.message for r in records if r.stage is _S.ANSWERED and r.due < math.inf),
         ]
+
+    def registered(self, now: float) -> None:
+        """Registered at `now`: keepalives from now on, every period."""
+        self.register_again = False
+        self.next_keepalive = now + self.keepalive
+        self.alarm.lower(self.next_keepalive)
+
+    def offline(self) -> None:
+        """Registered no more: no keepalives."""
+        self.next_keepalive = None
+
+    def keepalive_due(self, now: float) -> bool:
+        """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on."""
+        if self.next_keepalive is None or now < self.next_keepalive:
+            return False
+        self.next_keepalive = now + self.keepalive
+        return True
+
+    def went_away(self, now: float, *, started: bool, reg: bool = False) -> None:
+        """A request was given up on at `now`: the registry is away. A peer that has
+        `started` probes it even when offline, for its outbox; a typed `reg` (`reg`) goes
+        on with a probe at once."""
+        self.down, self.register_again = True, self.register_again or reg
+        if (self.next_keepalive is None or reg) and started:
+            self.next_keepalive = now if reg else now + self.keepalive
+            self.alarm.lower(self.next_keepalive)
+
+    def came_back(self) -> None:
+        """Something came from the registry while it was away: its absence is over."""
+        self.down = self.rooms_down_said = False

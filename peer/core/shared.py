@@ -13,7 +13,6 @@ from peer.core.actions import Addr, Emit, Held, Keep, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
-from peer.core.registry_watch import RegistryWatch
 from peer.core.request_kinds import RequestRecord
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
@@ -23,7 +22,6 @@ from peer.core.tickets import Tickets
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
 from wire.messages import (
-    Busy,
     Chat,
     Deregister,
     Join,
@@ -90,7 +88,6 @@ class Shared:
     #: What the user sent and is not known delivered, in the order typed, and its outbox.
     settling: Settling
     requests: Requests
-    watch: RegistryWatch
     room_return: RoomReturn
     #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
     shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
@@ -210,7 +207,7 @@ def name_released(shared: Shared, emit: Emit) -> None:
     must not take it back unseen)."""
     state = shared.state
     state.life.fire(Event.RELEASED)
-    shared.watch.offline()
+    shared.requests.offline()
     name = state.name
     line = (
         f"[The registry released the name {name}: you are offline. "
@@ -230,7 +227,6 @@ class ToRegistry(Protocol):
         self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
     ) -> list[RequestRecord]: ...
     def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None: ...
-    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None: ...
     def due(self, now: float, emit: Emit) -> list[RequestRecord]: ...
     def tick(self, now: float, emit: Emit) -> None: ...
     def come_back(self, now: float, emit: Emit) -> None: ...

@@ -210,7 +210,7 @@ class TableNews:
         for rename in renames_asked(requests):
             if name_key(rename.new_name) == name_key(new_name):
                 requests.answer_came(rename.id)
-                requests.outcomes.take_given_up(rename.id)
+                requests.take_given_up(rename.id)
                 self._renamed_to(rename, emit)
                 return
 

@@ -81,7 +81,8 @@ class Commands:
             regs = shared.requests.registers()
             for message in regs:
                 shared.requests.answer_came(message.id)
-            waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
+            waited = shared.requests.register_again or bool(regs)
+            shared.requests.register_again = False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))
             return

@@ -23,7 +23,7 @@ class TypedInput:
         self._shared = parts.shared
         self._life = parts.shared.life
         self._requests = parts.shared.requests
-        self._on_its_way = parts.shared.requests.on_its_way
+        self._requests_open = parts.shared.requests.records
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
@@ -37,7 +37,7 @@ class TypedInput:
                 self._shared.early_lines.append(text)
                 return
             waiting = self._shared.lines_after_change
-            if waiting or (any(self._on_its_way) and self._changing()):
+            if waiting or (self._requests_open and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():
@@ -59,8 +59,8 @@ class TypedInput:
             return
         offline = not life.registered and life.started
         if offline and command.handler not in WORKS_OFFLINE:
-            # a `reg` goes on: typed while the registry is away (RegistryWatch), or told to wait
-            waits = self._shared.watch.register_again or bool(self._shared.requests.registers())
+            # a `reg` goes on: typed while the registry is away (Requests), or told to wait
+            waits = self._shared.requests.register_again or bool(self._shared.requests.registers())
             verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
@@ -100,7 +100,7 @@ class TypedInput:
         (may it be sent?), a leave (a /join must not overtake it), the whole table while
         ours is older than our Welcome (is a name typed in it?); not a `reg` going on."""
         requests = self._requests
-        changes = TYPING_WAITS[:-1] if self._shared.watch.register_again else TYPING_WAITS
+        changes = TYPING_WAITS[:-1] if self._shared.requests.register_again else TYPING_WAITS
         if not requests.any_of((*changes, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
         whole = self._parts.table_news.before_welcome

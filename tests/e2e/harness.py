@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from peer.core.registry_watch import SILENT_KEEPALIVES
+from peer.core.requests import SILENT_KEEPALIVES
 from secure.keys import PINS_FILE
 
 from .lines import (

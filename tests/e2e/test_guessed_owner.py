@@ -15,7 +15,7 @@ from .password_client import guess
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
-from peer.core.registry_watch import SILENT_KEEPALIVES  # isort: skip  (harness: sys.path)
+from peer.core.requests import SILENT_KEEPALIVES  # isort: skip  (harness: sys.path)
 
 PASSWORD = "correct-horse-battery-staple"
 #: The guessers' addresses: five machines of the LAN.

@@ -30,7 +30,7 @@ from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.version import WIRE_VERSION  # isort: skip
-from peer.core.registry_watch import SILENT_KEEPALIVES  # isort: skip
+from peer.core.requests import SILENT_KEEPALIVES  # isort: skip
 from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, WRONG_WAIT_FIRST  # isort: skip
 from registry.core.registration import CHECKS_AT_ONCE  # isort: skip
 

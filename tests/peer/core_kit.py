@@ -8,7 +8,7 @@ from unittest.mock import ANY
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registration import WELCOME
-from peer.core.registry_watch import SILENT_KEEPALIVES
+from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import SILENT_WAIT_LAST
 from peer.core.table import Rule
 from tests.peer.honest import REGISTRY_KEY, peer_key_text

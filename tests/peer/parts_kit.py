@@ -9,7 +9,6 @@ from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event
 from peer.core.registry_link import RegistryLink
-from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
@@ -39,7 +38,6 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
         table=TableCopy(),
         settling=kept,
         requests=Requests(SERVER, kept, alarm=alarm),
-        watch=RegistryWatch(alarm=alarm),
         room_return=RoomReturn(kept, room),
         alarm=alarm,
     )

@@ -3,8 +3,6 @@ again, and for how long the registry's silence is waited out (peer.core.requests
 
 from __future__ import annotations
 
-import math
-
 from peer.core.actions import Action
 from peer.core.request_kinds import RequestRecord, Stage
 from peer.core.requests import Requests
@@ -30,7 +28,7 @@ def sent_one(timeout: float = 0.5) -> tuple[Requests, list[Action]]:
 
 def silent_round(requests: Requests, now: float) -> RequestRecord:
     """The round of `a-1` over unheard at `now`: the request, given up."""
-    again, failed = requests.due(now, -math.inf, False)
+    again, failed = requests.due(now)
     assert again == [] and [r.message.id for r in failed] == ["a-1"]
     return failed[0]
 
@@ -42,25 +40,34 @@ def test_a_request_told_to_wait_goes_again_when_its_wait_is_over() -> None:
     assert requests.next_wake() == T0 + 2
     assert list(requests.busy_over(T0 + 1.9)) == []
     assert list(requests.busy_over(T0 + 2)) == [request] and request.stage is Stage.SENT
-    assert requests.messages() == [request.message] and not requests.waits
+    assert requests.messages() == [request.message] and requests.registers() == []
 
 
 def test_the_first_busy_counts_until_patience_runs_out() -> None:
     requests, _ = sent_one()
     assert requests.busy("b-1", 1.0, T0) == (None, False)  # not waited for
-    assert not requests.exhausted("a-1", T0 + BUSY_PATIENCE)
     requests.busy("a-1", 1.0, T0)
     request, first = requests.busy("a-1", 30.0, T0 + 29)  # a second Busy, as it waits
     assert not first and request is not None and request.busy_since == T0
-    assert not requests.exhausted("a-1", T0 + BUSY_PATIENCE - 0.1)
-    assert requests.exhausted("a-1", T0 + BUSY_PATIENCE)
     # until then its silence is no sign the registry is gone: it is tried again
     assert list(requests.busy_over(T0 + 59)) == [request]
-    again, failed = requests.due(T0 + 100, -math.inf, False)
+    again, failed = requests.due(T0 + 100)
     assert again == [request] and failed == []
     # past it, it is given up, and its first Busy no longer counts
-    again, failed = requests.due(T0 + BUSY_PATIENCE + 10, -math.inf, False)
+    again, failed = requests.due(T0 + BUSY_PATIENCE + 10)
     assert again == [] and failed == [request] and request.busy_since is None
+
+
+def test_a_busy_after_the_patience_gives_the_request_up() -> None:
+    requests, _ = sent_one()
+    request, _ = requests.busy("a-1", 1.0, T0)
+    assert request is not None and requests.busy_over(T0 + 1) == [request]
+    again, first = requests.busy("a-1", 1.0, T0 + BUSY_PATIENCE - 0.1)  # waits again
+    assert again is request and not first and request.stage is Stage.BUSY_WAIT
+    assert requests.busy_over(T0 + BUSY_PATIENCE + 0.9) == [request]
+    given_up, first = requests.busy("a-1", 1.0, T0 + BUSY_PATIENCE + 1)
+    assert given_up is request and not first and request.stage is Stage.GIVEN_UP
+    assert request.busy_since is None and requests.registers() == requests.messages() == []
 
 
 def test_silent_waits_double_up_to_the_last_each_between_half_and_all_of_it() -> None:

@@ -13,11 +13,11 @@ from peer.core.change_lines import (
 )
 from peer.core.dispatch import PeerCore
 from peer.core.registration import MAIL_SHOWN_EVERY, WELCOME, YOU_HAVE_MESSAGES
-from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_ends import (
     PASSWORD_HINT,
     PASSWORD_HINT_AGAIN,
 )
+from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from tests.peer.core_kit import (
     BOB,

@@ -202,7 +202,7 @@ def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_on
     out = core.receive(Ack("r-9", posts[0].id), SERVER, REGISTRY_KEY, asked + OUTCOME_WAIT)
     out += core.receive(Relayed("r-10", posts[0].id), SERVER, REGISTRY_KEY, asked + OUTCOME_WAIT)
     assert not [line for line in prints(out) if "received" in line] and core.outbox == ()
-    assert not core.parts.shared.requests.outcomes.awaited
+    assert not core.parts.shared.requests.undelivered(())
 
 
 def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:

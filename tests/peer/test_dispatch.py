@@ -73,7 +73,7 @@ def test_the_registrys_key_is_believed_from_any_address_and_is_the_service() -> 
     out = core.receive(update, ELSEWHERE, REGISTRY_KEY, T0 + 3)
     assert sent(out) == [] and "dave" in core.table
     assert pa.AcksLater(ELSEWHERE, REGISTRY_KEY, ["r-2"]) in out  # acked where it came from
-    assert core.parts.shared.watch.heard_at == T0 + 3  # heard from
+    assert core.parts.shared.requests.heard_at == T0 + 3  # heard from
 
 
 def test_a_chat_sealed_by_another_key_than_its_senders_is_held_then_dropped_and_said() -> None:
@@ -154,14 +154,14 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     # registry: it is handled, and the registry stays silent; anything from the registry's
     # address tells that it is heard from.
     core, out = registered(), list[pa.Action]()
-    heard_at = core.parts.shared.watch.heard_at
+    heard_at = core.parts.shared.requests.heard_at
     bob = peer_key("bob")
     core.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, bob, T0 + 5, out.append)
     core.receive(Ack("b-2", "a-9"), BESIDE, bob, T0 + 5, out.append)
-    assert core.parts.shared.watch.heard_at == heard_at
+    assert core.parts.shared.requests.heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
     core.receive(Ack("r-9", "a-9"), SERVER, REGISTRY_KEY, T0 + 6, out.append)
-    assert core.parts.shared.watch.heard_at == T0 + 6
+    assert core.parts.shared.requests.heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:

@@ -16,7 +16,7 @@ from tests.peer.test_node_batches import REGISTRY, SERVER, started_node
 def test_the_registrys_key_in_clear_is_not_taken_as_the_registry_heard(tmp_path: Path) -> None:
     async def main() -> tuple[float, float, float]:
         node = started_node(tmp_path, [])
-        watch = node.core.parts.shared.watch
+        watch = node.core.parts.shared.requests
         before = watch.heard_at
         node.endpoint.on_key(SERVER, REGISTRY)  # a KEY_ANSWER, from its address, its key
         after_key = watch.heard_at

@@ -24,6 +24,7 @@ from peer.core.shared import Shared
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Ack,
+    Busy,
     ChannelPost,
     Join,
     Keepalive,
@@ -88,21 +89,33 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
 def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.ends.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
-    r.ends.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
+    r.ends.accepted(post, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
     assert prints(out) == [RECEIVED_BY_SERVER]
-    assert "a-1" in r.made.requests.outcomes
+    assert r.made.requests.accepted("a-1")
     r.ends.relay_outcome("a-1", T0, out.append)
-    assert "a-1" not in r.made.requests.outcomes
+    assert not r.made.requests.accepted("a-1")
 
 
 def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
     r, out = registry(), list[pa.Action]()
     save = SaveMessage("a-1", "alice", "tok", "carol", "later")
-    r.ends.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.accepted(save, Ack("r-1", "a-1"), T0, out.append)
     r.ends.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
     r.ends.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
     assert prints(out) == [SAVED]
+
+
+def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
+    r, out = registry(), list[pa.Action]()
+    join = Join("a-1", "alice", "tok", "lobby")
+    link(r.made).request(join, T0, out.append)
+    r.ends.busy(Busy("r-1", "a-1", 2000), T0, out.append)
+    r.ends.busy(Busy("r-2", "a-1", 2000), T0 + 0.1, out.append)
+    assert prints(out) == ["[The registry is busy; trying again in 2.0 s.]"]
+    out.clear()
+    r.ends.tick(T0 + 2.2, out.append)
+    assert sent(out) == [join]
 
 
 def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -> None:
@@ -110,8 +123,9 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     join = Join("j-1", "alice", "tok", "lobby")
     r.made.requests.send(join, T0, out.append)
     r.ends.joined_by_notice("LOBBY", T0, out.append)
-    assert r.ends.noticed("j-1")
-    r.ends.failed(RequestRecord(join), T0 + 3, out.append, False)
+    request = r.made.requests.records["j-1"]
+    assert request.noticed
+    r.ends.failed(request, T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
 
 
@@ -159,7 +173,7 @@ def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
         SERVER_NOT_RESPONDING,
         KEPT_IN_OUTBOX,
     ]
-    assert r.made.settling.outbox == (post,) and r.made.watch.down
+    assert r.made.settling.outbox == (post,) and r.made.requests.down
 
 
 def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
@@ -173,7 +187,7 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
 def test_a_give_up_takes_the_registry_as_away_and_asks_its_key_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
     r.ends.failed(RequestRecord(RoomsRequest("a-1")), T0 + 3, out.append, False)
-    assert r.made.watch.down  # silent: perhaps another key
+    assert r.made.requests.down  # silent: perhaps another key
     r.ends.failed(RequestRecord(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
     assert out.count(pa.AskRegistryKey()) == 1  # asked as it goes away, not at each give-up
 

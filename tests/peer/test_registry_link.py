@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.lifecycle import LifePhase
-from peer.core.registry_watch import KEEPALIVE
 from peer.core.request_kinds import Stage
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
+from peer.core.requests import KEEPALIVE
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, sent, shared
 from wire.messages import (
-    Busy,
     ChannelPost,
     Deregister,
     Join,
@@ -62,23 +61,9 @@ def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     assert made.life.phase is LifePhase.STARTING_LATE
 
 
-def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
-    made = shared()
-    registry = link(made)
-    out: list[pa.Action] = []
-    join = Join("a-1", "alice", "tok", "lobby")
-    registry.request(join, T0, out.append)
-    registry.busy(Busy("r-1", "a-1", 2000), T0, out.append)
-    registry.busy(Busy("r-2", "a-1", 2000), T0 + 0.1, out.append)
-    assert prints(out) == ["[The registry is busy; trying again in 2.0 s.]"]
-    out.clear()
-    registry.tick(T0 + 2.2, out.append)
-    assert sent(out) == [join]
-
-
 def test_a_keepalive_goes_each_period_while_registered() -> None:
     made = shared()
-    made.watch.registered(T0)
+    made.requests.registered(T0)
     registry = link(made)
     out: list[pa.Action] = []
     registry.tick(T0 + KEEPALIVE, out.append)
@@ -102,7 +87,7 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made = shared()
     registry = link(made)
     post = RoomPost("a-1", "alice", "tok", "lobby", "hi")
-    made.requests.outcomes.wait(post, T0)
+    made.requests.accept(post, T0)
     out: list[pa.Action] = []
     registry.flush_outbox(T0 + 1, out.append, back=True)  # the registry restarted
     assert out == [pa.SendSealed(SERVER, post, REGISTRY_KEY)]

@@ -9,15 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Action, SendSealed
-from peer.core.request_kinds import Stage
+from peer.core.request_kinds import RequestRecord, Stage
 from peer.core.requests import (
     EXTRA_ROUNDS,
     GIVEN_UP_KEPT,
     OUTCOME_WAIT,
+    PACE_BURST,
+    PACE_RATE,
     Requests,
 )
 from peer.core.settling import Settling
+from tests.peer.parts_kit import link, shared
 from tests.peer.retry_rule import heard_for
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import (
     ChannelPost,
     Join,
@@ -76,7 +80,8 @@ def rounds_until_given_up(requests: Requests, heard: list[float]) -> tuple[int, 
     while True:
         now += TIMEOUT
         last = max((t for t in heard if t <= now), default=-1.0)
-        again, failed = requests.due(now, last)
+        requests.heard_at = last
+        again, failed = requests.due(now)
         copies += len(again)
         if failed:
             return copies, now - T0
@@ -120,28 +125,35 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
         requests.send(message, T0, out.append)
     requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
-    assert requests.order.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
-    assert not requests.order.over("p-2")  # not the one waited for
-    assert requests.answer_came("s-1") is not None and requests.order.over("s-1")
-    assert requests.order.waited_for is None
-    assert [(r.message, r.stage) for r in requests.order.take_held()] == [
+    assert not requests.release("p-2")  # not the one waited for
+    assert requests.answer_came("s-1") is not None and requests.release("s-1")
+    assert requests.waited_for is None
+    assert [(r.message, r.stage) for r in requests.take_held()] == [
         (after, Stage.HELD),
         (later, Stage.HELD),
     ]
-    assert requests.order.take_held() == [] and not requests.holds("p-2")
+    requests.send(after, T0, out.append)  # sent again, as its record
+    assert requests.records["p-2"].stage is Stage.SENT and requests.holds("p-2")
+    given_up = requests.take_held(give_up=True)
+    assert [(r.message, r.stage) for r in given_up] == [(later, Stage.GIVEN_UP)]
+    assert requests.take_held() == [] and not requests.holds("c-3")
 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
     first, second = save("s-1"), post("p-2")
-    requests = Requests(SERVER, Settling([first, second]))
-    assert requests.next_kept(rejoining=False) == first
-    assert requests.next_kept(rejoining=True) == first  # not a room line: goes
-    out: list[Action] = []
-    requests.send(first, T0, out.append, quiet=True)
-    assert requests.order.waited_for is not None  # the outbox goes one message at a time
-    assert requests.next_kept(rejoining=False) == second
-    assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
+    made = shared(outbox=(first, second))
+    requests, registry, room_return = made.requests, link(made), made.room_return
+    assert registry.next_kept() == first
+    room_return.rejoining = "lobby"
+    assert registry.next_kept() == first  # not a room line: goes
+    room_return.rejoining = None
+    requests.send(first, T0, [].append, quiet=True)
+    assert requests.waited_for is not None  # the outbox goes one message at a time
+    assert registry.next_kept() == second
+    room_return.rejoining = "lobby"
+    assert registry.next_kept() is None  # waits for its room to be joined again
 
 
 def test_a_request_answered_too_big_waits_while_its_connection_is_open_then_asks_again() -> None:
@@ -171,7 +183,8 @@ def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_s
     requests.send(asked, T0, [].append)
     requests.stream("r-1", T0 + 0.1)
     requests.ended("r-1", T0 + 20)
-    again, failed = requests.due(T0 + 20, heard=T0 + 5)
+    requests.heard_at = T0 + 5
+    again, failed = requests.due(T0 + 20)
     assert [r.message for r in again] == [asked] and failed == []
     assert requests.messages() == [asked]  # waited for as a datagram again
 
@@ -200,34 +213,49 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
     requests.answer_came("s-1")  # the registry's Ack: accepted
-    requests.outcomes.wait(message, T0 + 0.1, kept=True)
-    requests.outcomes.wait(message, T0 + 5, kept=False)  # a copy: the first deadline holds
-    assert requests.holds("s-1")
+    assert requests.accept(message, T0 + 0.1, kept=True)
+    assert not requests.accept(message, T0 + 5)  # a copy: the first deadline holds
+    assert requests.holds("s-1") and requests.accepted("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
-    assert list(requests.outcomes.over(T0 + 5)) == []
-    assert list(requests.outcomes.over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
-    assert not requests.holds("s-1")
-    assert requests.outcomes.of_kept("s-1") and not requests.outcomes.of_kept("s-1")
+    assert requests.outcomes_over(T0 + 5) == []
+    assert requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT) == [message]
+    assert not requests.holds("s-1") and requests.next_wake() is None
+    requests.send(message, T0 + 11, [].append, quiet=True)  # asked again: still accepted
+    assert requests.answer_came("s-1") is not None and not requests.accept(message, T0 + 12)
+    outcome = requests.outcome_came("s-1")
+    assert outcome is not None and outcome.kept and requests.outcome_came("s-1") is None
+
+
+def test_an_accepted_post_given_up_on_is_forgotten_once_its_outcome_is() -> None:
+    # asked again for its outcome, unanswered: kept while accepted, then not a late answer's
+    requests = Requests(SERVER, Settling(), timeout=1.0, attempts=1)
+    line = post("p-1")
+    requests.accept(line, T0)
+    requests.send(line, T0 + OUTCOME_WAIT, [].append, quiet=True)
+    _, [given_up] = requests.due(T0 + OUTCOME_WAIT + 1)
+    assert given_up.stage is Stage.GIVEN_UP and requests.accepted("p-1")
+    assert requests.outcome_came("p-1") is given_up
+    assert "p-1" not in requests.records and requests.take_given_up("p-1") is None
 
 
 def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Settling())
     message = save("s-1")
-    requests.outcomes.wait(message, T0, kept=False)
-    assert requests.outcomes.stop_awaiting("s-1") == message
-    assert requests.outcomes.stop_awaiting("s-1") is None
-    assert not requests.outcomes.of_kept("s-1")
+    requests.accept(message, T0)
+    outcome = requests.outcome_came("s-1")
+    assert outcome is not None and outcome.message == message and not outcome.kept
+    assert requests.outcome_came("s-1") is None and not requests.accepted("s-1")
 
 
 def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
     requests = Requests(SERVER, Settling())
     joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
     for given_up in joins:
-        requests.outcomes.give_up(given_up)
+        requests.keep_given_up(RequestRecord(given_up, stage=Stage.GIVEN_UP))
     assert requests.messages(given_up=True) == joins[2:]  # the oldest two forgotten
-    assert requests.outcomes.take_given_up("j-0") is None
-    assert requests.outcomes.take_given_up("j-5") == joins[5]
-    assert requests.outcomes.take_given_up("j-5") is None
+    assert requests.take_given_up("j-0") is None
+    assert requests.take_given_up("j-5") == joins[5]
+    assert requests.take_given_up("j-5") is None and not requests.holds("j-6")
 
 
 def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
@@ -237,7 +265,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     for message in (asked, long, held):
         requests.send(message, T0, out.append)
     requests.stream("r-1", T0)
-    requests.outcomes.give_up(given_up)
+    requests.keep_given_up(RequestRecord(given_up, stage=Stage.GIVEN_UP))
     assert requests.messages() == [long]
     everything = requests.messages(streamed=True, held=True, given_up=True)
     assert everything == [long, asked, held, given_up]
@@ -252,7 +280,7 @@ def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
     assert requests.undelivered((SaveMessage, Leave))
     assert not requests.undelivered((SaveMessage,))
-    requests.outcomes.wait(save("s-3"), T0, kept=False)
+    requests.accept(save("s-3"), T0)
     assert requests.undelivered((SaveMessage,))  # its outcome is still to come
 
 
@@ -262,8 +290,36 @@ def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
 def paced_requests(outbox: Settling | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
     requests = Requests(SERVER, outbox or Settling())
-    requests.order.rule = BucketRule(10.0, 2.0)
+    requests.pace = BucketRule(10.0, 2.0)
     return requests
+
+
+def test_the_pace_stays_below_the_registry_flood_gate() -> None:
+    assert PACE_RATE < REGISTRY_RATE and PACE_BURST < REGISTRY_BURST
+
+
+def test_a_clock_stepped_back_neither_adds_to_the_pace_nor_stalls_it() -> None:
+    requests, out = one_beyond_the_pace()
+    requests.send_paced(T0 - 3600.0, out.append)  # an hour back: no message's worth from it
+    assert out == []
+    requests.send_paced(T0 - 3600.0 + 0.1, out.append)  # and it goes on at its rate
+    assert sent(out) == [save("s-2")]
+
+
+def test_a_wake_up_when_the_pace_says_sends_at_todays_clock() -> None:
+    # counted in fractions of tokens at a clock of 1.7e9 s, a wake-up at the pace's time
+    # could find nothing to send, again and again
+    requests, out = Requests(SERVER, Settling()), list[Action]()
+    now = 1_700_000_000.1234567
+    for i in range(3 * int(PACE_BURST)):
+        requests.send(save(f"s-{i}"), now, out.append)
+    while len(out) < 3 * int(PACE_BURST):
+        wake = requests.next_wake()
+        assert wake is not None and wake <= now + 1.0
+        now, before = max(now, wake), len(out)
+        requests.send_paced(now, out.append)
+        requests.due(now)
+        assert len(out) > before or wake < now
 
 
 def one_beyond_the_pace() -> tuple[Requests, list[Action]]:
@@ -327,13 +383,15 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
     kept = [save("k-1"), save("k-2")]
-    requests = paced_requests(Settling(kept))
+    made = shared(outbox=tuple(kept))
+    requests = made.requests
+    requests.pace = BucketRule(10.0, 2.0)
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append)
     requests.send(save("s-2"), T0, out.append)
     requests.send(kept[0], T0, out.append, quiet=True)  # beyond the pace: waits
-    assert sent(out) == [save("s-1"), save("s-2")]
-    assert requests.next_kept(rejoining=False) == kept[1]
+    assert [a.message for a in out if isinstance(a, SendSealed)] == [save("s-1"), save("s-2")]
+    assert requests.records["k-1"].stage is Stage.PACED and link(made).next_kept() == kept[1]
 
 
 @settings(deadline=None)

@@ -132,7 +132,8 @@ def copies_of_keepalives(answer_after: float, count: int) -> list[int]:
         sent, answer_at = 1, now + answer_after
         while now < answer_at:
             now = round(now + 0.05, 6)
-            again, failed = requests.due(now, heard)
+            requests.heard_at = heard
+            again, failed = requests.due(now)
             assert not failed
             sent += len(again)
         requests.answer_came(keepalive.id, now)

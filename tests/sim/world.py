@@ -33,7 +33,7 @@ from peer.adapter.startup import PeerSettings, StartRefused
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print
 from peer.core.dispatch import PeerCore
-from peer.core.registry_watch import KEEPALIVE
+from peer.core.requests import KEEPALIVE
 from peer.core.sealed_mail import PROLOGUE, SEALED_PREFIX
 from registry.adapter.server import Backend, RegistryServer
 from registry.adapter.settings import RegistrySettings
