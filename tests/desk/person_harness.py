@@ -3,7 +3,7 @@ through the form, queued, or taking a place back, and what its actions show and 
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Action, FindPlace, KeepPlace, SendToDesk, Show
+from peer.core.desk.actions import NOT_LINES, Action, FindPlace, KeepPlace, SendToDesk, Show
 from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
@@ -14,7 +14,7 @@ PHONE = "07700900606"
 
 
 def shown(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show)]
+    return [a.text for a in actions if isinstance(a, Show) and a.style not in NOT_LINES]
 
 
 def sent(actions: list[Action]) -> list[object]:
@@ -54,7 +54,7 @@ def waiting(now: float = 0.0) -> PersonCore:
 
 
 def alerts(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show) and a.style == "alert"]
+    return [a.text for a in actions if isinstance(a, Show) and a.style == "alert"]
 
 
 def taking_back(now: float) -> PersonCore:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.core.desk.actions import Action, Connect, Drop, SendToDesk, Show
+from peer.core.desk.actions import NOT_LINES, Action, Connection, SendToDesk, Show
 from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.link import DeskPhase
 from peer.core.desk.person import PersonCore
@@ -168,7 +168,7 @@ def test_the_console_and_connections_never_opened_are_not_watched() -> None:
 
 
 def shown(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show)]
+    return [a.text for a in actions if isinstance(a, Show) and a.style not in NOT_LINES]
 
 
 def sent(actions: list[Action]) -> list[object]:
@@ -212,14 +212,14 @@ def test_an_operator_takes_a_silent_desk_as_lost_and_reconnects() -> None:
     assert isinstance(ping, DeskPing)
     assert core.next_wake() == 2 * H
     out = core.tick(2 * H)
-    assert out[0] == Drop()
+    assert out[0] == Connection.DROP
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         f"{cut_short('Tom')}. Reconnecting; you are back on duty as soon as it answers (.quit "
         "leaves).]"
     ]
     assert core.screen.session == "" and core.reconnecting
-    assert core.tick(core.next_wake() or 0.0) == [Connect()]
+    assert core.tick(core.next_wake() or 0.0) == [Connection.OPEN]
 
 
 def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
@@ -236,7 +236,7 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
     while core.link.phase is DeskPhase.WAITING:
         now = core.next_wake() or 0.0
         out = core.tick(now)
-    assert now == 2 * H and Drop() in out
+    assert now == 2 * H and Connection.DROP in out
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         "reconnecting. Your place is kept for 120 s.]"
@@ -244,7 +244,7 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
     assert core.link.phase is DeskPhase.RECONNECTING
     # the held place's refresh fell due at the same moment: done too, never a wake in the past
     assert (core.next_wake() or 0.0) > now
-    while Connect() not in out:
+    while Connection.OPEN not in out:
         assert now < 2 * H + 1
         now = core.next_wake() or 0.0
         out = core.tick(now)
@@ -254,7 +254,7 @@ def test_a_client_whose_process_was_stopped_asks_before_blaming_the_desk() -> No
     # resumed with SIGCONT long after its last tick: the silence was its own
     core = operator_on_duty()
     out = core.tick(60.0)
-    assert [type(m) for m in sent(out)] == [DeskPing] and Drop() not in out
+    assert [type(m) for m in sent(out)] == [DeskPing] and Connection.DROP not in out
     assert core.next_wake() == 60.0 + H
     # meanwhile the desk had taken it as lost: its notice and the end were waiting
     notice = "No sign of life from your client for 20 s, so the help desk took your connection"
@@ -262,7 +262,7 @@ def test_a_client_whose_process_was_stopped_asks_before_blaming_the_desk() -> No
     assert shown(out) == [f"[{notice} as lost and closed it.]"]
     out = core.lost("the help desk closed the connection", 60.0)
     assert "Reconnecting" in shown(out)[0]
-    assert core.tick(core.next_wake() or 0.0) == [Connect()]
+    assert core.tick(core.next_wake() or 0.0) == [Connection.OPEN]
 
 
 def test_a_served_person_answers_pings_between_lines() -> None:

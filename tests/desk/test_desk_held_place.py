@@ -28,20 +28,20 @@ from wire.desk.phone import phone_key
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "Maths", 120.0)
+    place.keep(KeepPlace("tok", 3, "Maths", 120.0))
     assert place.load() == KeepPlace("tok", 3, "Maths", 120.0)
     assert stat.S_IMODE(place.path.stat().st_mode) == 0o600
     assert "07700900606" not in str(place.path)  # the name does not show the number
 
 
 def test_each_desk_and_number_has_its_own_place(tmp_path: Path) -> None:
-    HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").save("tok", 3, "", 120.0)
+    HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").keep(KeepPlace("tok", 3, "", 120.0))
     assert HeldPlace(tmp_path, "127.0.0.1", 4001, "07700900606").load() is None
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900607").load() is None
 
 
 def test_a_number_written_another_way_finds_its_place(tmp_path: Path) -> None:
-    HeldPlace(tmp_path, "127.0.0.1", 4000, "+447700900606").save("tok", 3, "", 120.0)
+    HeldPlace(tmp_path, "127.0.0.1", 4000, "+447700900606").keep(KeepPlace("tok", 3, "", 120.0))
     kept = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load()
     assert kept is not None and kept.token == "tok"
 
@@ -81,7 +81,7 @@ def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
 def test_cleared_is_gone_and_a_missing_file_is_no_place(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
     assert place.load() is None
-    place.save("tok", 3, "", 120.0)
+    place.keep(KeepPlace("tok", 3, "", 120.0))
     place.clear()
     assert place.load() is None
     place.clear()  # twice is fine
@@ -90,7 +90,7 @@ def test_cleared_is_gone_and_a_missing_file_is_no_place(tmp_path: Path) -> None:
 def test_a_place_that_cannot_be_written_costs_only_the_restart(tmp_path: Path) -> None:
     (tmp_path / "desk").write_text("a file where the directory should be")
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "", 120.0)  # no exception: the wait goes on without it
+    place.keep(KeepPlace("tok", 3, "", 120.0))  # no exception: the wait goes on without it
     assert place.load() is None
 
 
@@ -142,7 +142,7 @@ def test_the_place_file_name_is_a_keyed_hash_that_trying_numbers_cannot_undo(
 ) -> None:
     phone = "07700900606"
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
-    place.save("tok", 3, "", 120.0)
+    place.keep(KeepPlace("tok", 3, "", 120.0))
     secret_file = tmp_path / "desk" / "place-secret"
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     secret = bytes.fromhex(secret_file.read_text())
@@ -165,7 +165,7 @@ def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "desk").mkdir()
     (tmp_path / "desk" / "place-secret").write_text("not a secret\n")
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "", 120.0)
+    place.keep(KeepPlace("tok", 3, "", 120.0))
     assert len(bytes.fromhex((tmp_path / "desk" / "place-secret").read_text())) == 32
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load() is not None
 
@@ -174,7 +174,7 @@ def test_a_secret_that_cannot_be_read_now_is_kept_for_a_later_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     phone = "07700900606"
-    HeldPlace(tmp_path, "127.0.0.1", 4000, phone).save("tok", 3, "", 120.0)
+    HeldPlace(tmp_path, "127.0.0.1", 4000, phone).keep(KeepPlace("tok", 3, "", 120.0))
     secret_file = tmp_path / "desk" / "place-secret"
     secret = secret_file.read_bytes()
 

@@ -17,15 +17,13 @@ from peer.adapter.desk.runner import (
 )
 from peer.adapter.desk.terminal import Typed
 from peer.core.desk.actions import (
+    NOT_LINES,
     Action,
-    Drop,
+    Connection,
     Emit,
     ExitDesk,
     FindPlace,
-    ForgetPlace,
     KeepPlace,
-    Probe,
-    PutTyped,
     Show,
 )
 from peer.core.desk.link import ClientSettings, DeskLink
@@ -48,16 +46,10 @@ class Screen:
         pass
 
     def show(self, line: str, style: str = "system") -> None:
-        self.lines.append(line)
-
-    def ask(self, question: str) -> None:
-        pass
-
-    def set_prompt(self, prompt: str) -> None:
-        pass
-
-    def put_typed(self, text: str) -> None:
-        self.typed = text
+        if style == "typed":
+            self.typed = line
+        elif style not in NOT_LINES:
+            self.lines.append(line)
 
 
 class Recorder:
@@ -125,7 +117,9 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
     async def scenario() -> tuple[Recorder, Writer]:
         core = Recorder()
         run = runner(core)
-        run.carry_out([Drop(), Drop()])  # connection 2 is the current one; 1 is older
+        run.carry_out(
+            [Connection.DROP, Connection.DROP]
+        )  # connection 2 is the current one; 1 is older
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
@@ -148,19 +142,19 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
 def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core, places=tmp_path)
-    HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).save("tok", 3, "Maths", 120.0)
+    HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).keep(KeepPlace("tok", 3, "Maths", 120.0))
     run.carry_out([FindPlace(PHONE)])
     assert core.heard == [("place_found", KeepPlace("tok", 3, "Maths", 120.0))]
     run.carry_out([KeepPlace("new", 5, "", 60.0)])
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeepPlace("new", 5, "", 60.0)
-    run.carry_out([ForgetPlace()])
+    run.carry_out([KeepPlace()])
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
 
 
 def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core)  # no places directory
-    run.carry_out([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), ForgetPlace()])
+    run.carry_out([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), KeepPlace()])
     assert core.heard == [("place_found", None)]
     assert not list(tmp_path.iterdir())
 
@@ -184,7 +178,7 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     run = runner(Recorder())
     screen = run.term
     assert isinstance(screen, Screen)
-    run.carry_out([PutTyped("thanks, bye")])
+    run.carry_out([Show("thanks, bye", "typed")])
     assert screen.typed == "thanks, bye"
 
 
@@ -194,7 +188,7 @@ def test_a_probe_is_always_answered_even_for_an_address_the_system_cannot_try() 
         core = Recorder()
         core.link.ip = "a" * 300  # a name the system refuses to look up (not an OSError)
         run = runner(core)
-        run.carry_out([Probe()])
+        run.carry_out([Connection.PROBE])
         event = await asyncio.wait_for(run.events.get(), 5)
         assert isinstance(event, Probed)
         return event

@@ -64,13 +64,15 @@ class HeldPlace:
             return None
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
 
-    def save(self, token: str, topic: int, description: str, grace: float) -> None:
-        if not self._usable:  # (best effort)
-            return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            kept = _Kept(token, topic, grace, time.time(), description)
-            replace_durably(self.path, msgspec.json.encode(kept))
+    def keep(self, place: KeepPlace) -> None:
+        """Write `place` (best effort); with no token, remove the file."""
+        if not place.token:
+            self.clear()
+        elif self._usable:
+            with contextlib.suppress(OSError):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                kept = _Kept(place.token, place.topic, place.grace, time.time(), place.description)
+                replace_durably(self.path, msgspec.json.encode(kept))
 
     def clear(self) -> None:
         with contextlib.suppress(OSError):

@@ -7,6 +7,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,13 @@ from peer.adapter.desk.terminal import EndOfInput, Terminal, Typed
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
     Action,
-    Ask,
-    Connect,
+    Connection,
     DeskClient,
-    Drop,
     Emit,
     ExitDesk,
     FindPlace,
-    ForgetPlace,
     KeepPlace,
-    Probe,
-    PutTyped,
     SendToDesk,
-    SetPrompt,
     Show,
 )
 from secure.stream import SecureStream
@@ -164,50 +159,28 @@ class DeskRunner:
             if self._code is not None:
                 return  # the core exited in an answer to an earlier action
             match action:
-                case Show(line, style):
-                    self.term.show(line, style)
-                case Ask(question):
-                    self.term.ask(question)
-                case SetPrompt(text):
-                    self.term.set_prompt(text)
-                case PutTyped(text):
-                    self.term.put_typed(text)
+                case Show(text, style):
+                    self.term.show(text, style)
                 case SendToDesk(message):
                     self._send(message)
-                case Connect() | Drop() | Probe():
-                    self._connection(action)
-                case FindPlace() | KeepPlace() | ForgetPlace():
-                    self._held_place(action)
+                case Connection.DROP | Connection.OPEN:
+                    self._close()
+                    self._gen += 1  # whatever the older one still brings is not handed over
+                    if action is Connection.OPEN:
+                        self._spawn(self._connect(self._gen))
+                case Connection.PROBE:
+                    self._spawn(self._probe())
+                case FindPlace(phone):
+                    if self._places is not None:
+                        self._place = HeldPlace(
+                            self._places, self.core.link.ip, self.core.link.port, phone
+                        )
+                    found = self._place.load() if self._place is not None else None
+                    self._now(partial(self.core.place_found, found))
+                case KeepPlace() if self._place is not None:
+                    self._place.keep(action)
                 case ExitDesk(code):
                     self._code = code
-
-    def _connection(self, action: Connect | Drop | Probe) -> None:
-        match action:
-            case Connect():
-                self._close()
-                self._gen += 1
-                self._spawn(self._connect(self._gen))
-            case Drop():
-                self._close()
-                self._gen += 1  # whatever it still brings is not handed over
-            case Probe():
-                self._spawn(self._probe())
-
-    def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
-        match action:
-            case FindPlace(phone):
-                if self._places is not None:
-                    self._place = HeldPlace(
-                        self._places, self.core.link.ip, self.core.link.port, phone
-                    )
-                kept = self._place.load() if self._place is not None else None
-                self._now(lambda now, emit: self.core.place_found(kept, now, emit))
-            case KeepPlace(token, topic, description, grace):
-                if self._place is not None:
-                    self._place.save(token, topic, description, grace)
-            case ForgetPlace():
-                if self._place is not None:
-                    self._place.clear()
 
     async def _connect(self, gen: int) -> None:
         opened, key = await self._open(), self._registry

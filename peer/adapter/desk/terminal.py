@@ -32,7 +32,7 @@ _STYLES = {
     "alert": "ansired bold",  # the crisis notice
     "error": "ansired",
     "chat": "bold",
-    "prompt": "bold",
+    "question": "bold",
 }
 #: The same as escape codes, for plain lines.
 _CODES = {"ansicyan": "36", "ansired bold": "1;31", "ansired": "31", "bold": "1"}
@@ -82,26 +82,24 @@ class Terminal:
             self._ended = True
             self._on_input(EndOfInput())
 
-    def ask(self, question: str) -> None:
-        if isinstance(self._console, LinePrompt):
-            self.set_prompt(question + " ")
-        else:
-            self.show(question, "prompt")
+    def show(self, text: str, style: str = "system") -> None:
+        """`text` as a `Show` of `style` says (peer.core.desk.actions)."""
+        prompt = self._console if isinstance(self._console, LinePrompt) else None
+        if style == "typed":
+            if prompt is not None:  # (plain lines are never put back)
+                prompt.put_back(text)
+        elif style == "prompt" or (style == "question" and prompt is not None):
+            self._console.set_prompt(text + " " if style == "question" else text)
+        else:  # a line, or a question among plain lines
+            self._line(text, style)
 
-    def set_prompt(self, prompt: str) -> None:
-        self._console.set_prompt(prompt)
-
-    def put_typed(self, text: str) -> None:
-        if isinstance(self._console, LinePrompt):
-            self._console.put_back(text)
-
-    def show(self, line: str, style: str = "system") -> None:
+    def _line(self, text: str, style: str) -> None:
         colour = _STYLES.get(style, "") if self.colour else ""
         if isinstance(self._console, OperatorScreen):  # its windows: no `>>> ` needed
-            self._console.show(line, style, colour)
+            self._console.show(text, style, colour)
         elif isinstance(self._console, LinePrompt):
-            self._console.print_above([(colour, ">>> " + line)])
+            self._console.print_above([(colour, ">>> " + text)])
         elif colour:
-            self._console.write(f"\x1b[{_CODES[colour]}m>>> {line}\x1b[0m")
+            self._console.write(f"\x1b[{_CODES[colour]}m>>> {text}\x1b[0m")
         else:
-            self._console.write(">>> " + line)
+            self._console.write(">>> " + text)

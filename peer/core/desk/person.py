@@ -7,13 +7,9 @@ from typing import Any
 
 from peer.core.desk.actions import (
     Addr,
-    Ask,
-    Connect,
-    Drop,
+    Connection,
     Emit,
     KeepPlace,
-    Probe,
-    PutTyped,
     SendToDesk,
     Show,
     show,
@@ -79,8 +75,8 @@ class PersonCore:
     def start(self, now: float, emit: Emit) -> None:
         desk = f"ChatApp help desk at {self.link.ip}:{self.link.port}"
         emit(Show(f"[{desk}. Type .quit at any time to leave.]"))
-        emit(Ask(QUESTIONS["name"]))
-        emit(Probe())
+        emit(Show(QUESTIONS["name"], "question"))
+        emit(Connection.PROBE)
 
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
@@ -170,7 +166,7 @@ class PersonCore:
         if self.link.phase is DeskPhase.JOINING:
             self.link.go(DeskPhase.RECONNECTING if s.rejoining else DeskPhase.CONNECTING)
             s.rejoining = False
-        emit(Connect())
+        emit(Connection.OPEN)
 
     def tick(self, now: float, emit: Emit) -> None:
         s, link = self.state, self.link
@@ -180,7 +176,7 @@ class PersonCore:
         if link.leaving_due(now):
             self._left(emit)
         elif s.rejoining and now >= s.give_up_at:
-            emit(Drop())  # the desk never answered: the place is given up by now
+            emit(Connection.DROP)  # the desk never answered: the place is given up by now
             s.rejoining = False
             self._given_up(emit)
         elif live and (why := link.unanswered(now, emit)) is not None:
@@ -192,7 +188,7 @@ class PersonCore:
             if now >= s.give_up_at:
                 self._given_up(emit)
                 return
-            emit(Connect())
+            emit(Connection.OPEN)
         self._refresh(now, emit)  # whatever else fell due at the same moment
 
     def _refresh(self, now: float, emit: Emit) -> None:
@@ -269,7 +265,7 @@ class PersonCore:
             s.giving_up = True
             link.retry_at = None
             link.leave_by = now + link.settings.leave_timeout
-            emit(Connect())
+            emit(Connection.OPEN)
         elif not link.up or link.phase is DeskPhase.RECONNECTING:
             self._left(emit)
         else:
@@ -357,7 +353,7 @@ class PersonCore:
             prompt = self.link.settings.prompt
             emit(Show(too_long_line(line, in_prompt=prompt), "error"))
             if prompt:  # to shorten, not to type again
-                emit(PutTyped(typed))
+                emit(Show(typed, "typed"))
         else:
             s.said.append(line)
             emit(SendToDesk(DeskLine(self.link.new_id(), "", line, s.session)))

@@ -3,16 +3,7 @@ and a description for some), and what its parts do alike."""
 
 from __future__ import annotations
 
-from peer.core.desk.actions import (
-    Ask,
-    Connect,
-    Emit,
-    FindPlace,
-    ForgetPlace,
-    KeepPlace,
-    SetPrompt,
-    Show,
-)
+from peer.core.desk.actions import Connection, Emit, FindPlace, KeepPlace, Show
 from peer.core.desk.link import DeskLink, DeskPhase
 from wire.desk.phone import normalise_phone, phone_problem
 from wire.desk.text import (
@@ -81,7 +72,7 @@ class PersonState:
 
     def finish(self, code: int, emit: Emit) -> None:
         """Forget the place, and show the crisis notice again to who may be in danger."""
-        emit(ForgetPlace())
+        emit(KeepPlace())
         if self.crisis_due is not None:
             self.owed_notice(emit)
         else:
@@ -109,8 +100,8 @@ class PersonState:
 
     def connect_first(self, emit: Emit) -> None:
         self.link.go(DeskPhase.CONNECTING)
-        emit(SetPrompt("> "))
-        emit(Connect())
+        emit(Show("> ", "prompt"))
+        emit(Connection.OPEN)
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
         """Taken back with its topic, or (None) the topic asked."""
@@ -121,7 +112,7 @@ class PersonState:
             s.step = "topic"
             for line in menu_lines():
                 emit(Show(line))
-            emit(Ask(QUESTIONS["topic"]))
+            emit(Show(QUESTIONS["topic"], "question"))
             return
         s.token, s.topic, s.description = kept.token, kept.topic, kept.description
         s.grace = kept.grace
@@ -143,7 +134,7 @@ class PersonState:
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
             emit(Show(_no_command_yet(answer), "error"))
-            emit(Ask(QUESTIONS[self.step]))
+            emit(Show(QUESTIONS[self.step], "question"))
             return
         if answer.startswith(".."):
             answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
@@ -154,7 +145,7 @@ class PersonState:
         if why is not None:
             emit(Show(f"[{why}]", "error"))
         if self.link.phase is DeskPhase.FORM and self.step != "place":
-            emit(Ask(QUESTIONS[self.step]))  # the next question, or the same again
+            emit(Show(QUESTIONS[self.step], "question"))  # the next question, or the same again
 
     def _take(self, answer: str, emit: Emit) -> str | None:
         """Taken as the name, the phone or the description; or why not."""
@@ -180,7 +171,7 @@ class PersonState:
     def _topic_answer(self, text: str, emit: Emit) -> None:
         """Taken, or asked again until MENU_TRIES wrong choices close the client."""
         if not text.strip():  # as at the other questions: asked again, and no try used
-            emit(Ask(QUESTIONS["topic"]))
+            emit(Show(QUESTIONS["topic"], "question"))
             return
         topic, why = topic_problem(text)
         if topic is None:
@@ -189,7 +180,7 @@ class PersonState:
             more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
             emit(Show(f"[{why}{more}]", "error"))
             if left:
-                emit(Ask(QUESTIONS["topic"]))
+                emit(Show(QUESTIONS["topic"], "question"))
             else:
                 line = (
                     f"[No valid topic after {MENU_TRIES} tries, so the help desk client "
@@ -202,7 +193,7 @@ class PersonState:
         if topic in DESCRIBE_TOPICS:
             self.step = "description"
             emit(Show("[Please describe your problem in a sentence or two.]"))
-            emit(Ask(QUESTIONS["description"]))
+            emit(Show(QUESTIONS["description"], "question"))
         else:
             self.connect_first(emit)
 
