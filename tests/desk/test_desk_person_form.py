@@ -1,4 +1,4 @@
-"""The form of `ChatApp -d` (peer.core.desk.person_state): its questions, the answers taken or
+"""The form of `ChatApp -d` (peer.core.desk.typed): its questions, the answers taken or
 asked again, the menu's tries, and a held place taken back with its topic."""
 
 from __future__ import annotations
