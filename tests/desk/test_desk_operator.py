@@ -8,8 +8,7 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.desk.terminal import EndOfInput
+from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
@@ -36,15 +35,10 @@ class FakeScreen:
     async def close(self) -> None:
         pass
 
-    def ask(self, question: str) -> None:
-        self.show(question)
-
-    def show(self, line: str, style: str | None = None) -> None:
-        self.lines.append(line)
-        self.shown.set()
-
-    def set_prompt(self, prompt: str) -> None:
-        pass
+    def show(self, line: str, style: str = "system") -> None:
+        if style not in ("prompt", "typed"):  # (a question is a line)
+            self.lines.append(line)
+            self.shown.set()
 
     def take_typed(self) -> str:
         return ""
@@ -118,7 +112,7 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
-        runner.events.put_nowait(EndOfInput())
+        runner.events.put_nowait(Event("end"))
         code = await asyncio.wait_for(run, 5)
         server.close()
         return code, term.lines, received

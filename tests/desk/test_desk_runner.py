@@ -7,15 +7,7 @@ import asyncio
 from pathlib import Path
 
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.runner import (
-    Arrived,
-    Connected,
-    DeskRunner,
-    Lost,
-    Probed,
-    RunnerSettings,
-)
-from peer.adapter.desk.terminal import Typed
+from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.actions import (
     NOT_LINES,
     Action,
@@ -123,15 +115,17 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
-            Arrived(1, notice),
-            Lost(1, "reset"),
-            Lost(1, "refused", made=False),
-            Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
+            Event("arrived", gen=1, message=notice),
+            Event("lost", "reset", gen=1),
+            Event("failed", "refused", gen=1),
+            Event("connected", gen=1, opened=(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []
-        run.handle(Arrived(2, notice), 0.0)
-        run.handle(Arrived(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
-        run.handle(Lost(2, "reset"), 0.0)
+        run.handle(Event("arrived", gen=2, message=notice), 0.0)
+        run.handle(
+            Event("arrived", gen=2, message=Ack("a", "b")), 0.0
+        )  # not a desk message: dropped
+        run.handle(Event("lost", "reset", gen=2), 0.0)
         return core, stale
 
     core, stale = asyncio.run(scenario())
@@ -166,7 +160,7 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     screen = run.term
     assert isinstance(screen, Screen)
     core.answers = [Show("answer"), ExitDesk(0), Show("never shown")]
-    run.carry_out(run.handle(Typed("hello", 3.0), 5.0))
+    run.carry_out(run.handle(Event("typed", "hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
     assert screen.lines == ["answer"]
     core.answers = [Show("after the exit")]
@@ -184,13 +178,13 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
 
 def test_a_probe_is_always_answered_even_for_an_address_the_system_cannot_try() -> None:
     # a person whose input has ended waits for the answer (peer.core.desk.person)
-    async def scenario() -> Probed:
+    async def scenario() -> Event:
         core = Recorder()
         core.link.ip = "a" * 300  # a name the system refuses to look up (not an OSError)
         run = runner(core)
         run.carry_out([Connection.PROBE])
         event = await asyncio.wait_for(run.events.get(), 5)
-        assert isinstance(event, Probed)
+        assert event.what == "probed"
         return event
 
-    assert "label too long" in asyncio.run(scenario()).why
+    assert "label too long" in asyncio.run(scenario()).text
