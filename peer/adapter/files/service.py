@@ -30,12 +30,10 @@ from wire.messages import Entry, Message
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
         FileAction,
-        FileFacts,
         Forget,
         Keep,
         Pull,
         ReadFile,
-        Stop,
         Tell,
         Transfer,
     )
@@ -91,7 +89,7 @@ class FileService:
     def core(self) -> FileTransfers:
         if self._core is None:
             from peer.adapter.files.pull import name_limit
-            from peer.core.files.transfer import Forget, Keep, Pull, ReadFile, Stop, Tell
+            from peer.core.files.transfer import Forget, Keep, Pull, ReadFile, Tell
             from peer.core.files.transfers import FileTransfers
 
             downloads = downloads_folder(self._downloads)
@@ -106,7 +104,6 @@ class FileService:
                 Tell: self._tell,
                 ReadFile: self._read_file,
                 Pull: self._pull,
-                Stop: self._stop,
                 Keep: self._keep,
                 Forget: self._forget,
                 Print: self._show,
@@ -251,11 +248,6 @@ class FileService:
                 self._keeping.result()
             self._keeping = None
 
-    def _stop(self, stop: Stop) -> None:
-        task = self._tasks.pop(stop.number, None)
-        if task is not None:
-            task.cancel()
-
     def _keep(self, keep: Keep) -> None:
         self.settle()
         try:
@@ -271,8 +263,11 @@ class FileService:
             self._show(Print(line, "error"))
 
     def _forget(self, forget: Forget) -> None:
-        self.settle()
         transfer = forget.transfer
+        task = self._tasks.pop(transfer.number, None)
+        if task is not None:
+            task.cancel()
+        self.settle()
         with contextlib.suppress(OSError):
             (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
             if not transfer.sending and transfer.path:
@@ -285,9 +280,10 @@ def downloads_folder(given: str) -> Path:
     return Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
 
 
-async def _facts(typed: str) -> FileFacts | str:
-    """The facts of the file at `typed`, hashed in a thread, or what is wrong with it."""
-    from peer.core.files.transfer import FileFacts
+async def _facts(typed: str) -> Transfer | str:
+    """The facts of the file at `typed`, hashed in a thread, as a transfer not yet numbered, or
+    what is wrong with it."""
+    from peer.core.files.transfer import Role, Transfer
 
     path = Path(typed).expanduser()
     try:
@@ -297,7 +293,10 @@ async def _facts(typed: str) -> FileFacts | str:
         digest = await asyncio.to_thread(_sha256, path)
     except OSError as exc:
         return f"Cannot read {typed}: {os_reason(exc)}."
-    return FileFacts(path.name, facts.st_size, digest, facts.st_mtime_ns, str(path.resolve()))
+    where, mtime_ns = str(path.resolve()), facts.st_mtime_ns
+    return Transfer(
+        0, Role.SEND, "", "", "", path.name, facts.st_size, digest, where, mtime_ns=mtime_ns
+    )
 
 
 def _sha256(path: Path) -> str:

@@ -9,6 +9,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from functools import partial
 
+from msgspec.structs import replace
+
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
 from peer.core.files.tally import LineTally
@@ -21,13 +23,11 @@ from peer.core.files.transfer import (
     RETRY,
     EmitFile,
     Ended,
-    FileFacts,
     Forget,
     Keep,
     Outcome,
     Pull,
     Role,
-    Stop,
     Tell,
     Transfer,
     TransferPhase,
@@ -98,8 +98,9 @@ class FileTransfers:
             return entry
         return None
 
-    def file_read(self, to: str, facts: FileFacts | str, now: float, emit: EmitFile) -> None:
-        """The file typed for `to` was read: its facts, or why it cannot be sent (said)."""
+    def file_read(self, to: str, facts: Transfer | str, now: float, emit: EmitFile) -> None:
+        """The file typed for `to` was read: its facts (name, size, SHA-256, path, time), or why
+        it cannot be sent (said)."""
         if isinstance(facts, str):
             emit(Print(f"[{facts}]", "error"))
             return
@@ -109,10 +110,8 @@ class FileTransfers:
             return
         if (entry := self.offer_to(to, emit)) is None:
             return
-        transfer = Transfer(
-            next(self._numbers), Role.SEND, self._new_id(), entry.name, entry.key,
-            facts.name, facts.size, facts.sha256, facts.path, mtime_ns=facts.mtime_ns,
-        )  # fmt: skip
+        number, named = next(self._numbers), self._new_id()
+        transfer = replace(facts, number=number, offer=named, peer=entry.name, peer_key=entry.key)
         self.transfers[transfer.number] = transfer
         self._lapse_at[transfer.number] = now + LAPSE
         emit(Keep(transfer))
@@ -414,7 +413,6 @@ class FileTransfers:
         self._pulling.discard(number)
         self._stopped_said.discard(number)
         self.ended.append(Ended(number, transfer.about(), how))
-        emit(Stop(number))
         emit(Forget(transfer))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:

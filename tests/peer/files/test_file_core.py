@@ -11,12 +11,12 @@ from peer.core.files.transfer import (
     LAPSE,
     RETRY,
     FileAction,
-    FileFacts,
     Forget,
     Keep,
     Outcome,
     Pull,
     ReadFile,
+    Role,
     Tell,
     Transfer,
     TransferPhase,
@@ -50,7 +50,9 @@ def lines(actions: list[FileAction]) -> list[str]:
 
 
 def offered(alice: FileTransfers, now: float = 0.0, size: int = 100) -> FileOffer:
-    facts = FileFacts("report.pdf", size, DIGEST, 7, "/home/alice/report.pdf")
+    facts = Transfer(
+        0, Role.SEND, "", "", "", "report.pdf", size, DIGEST, "/home/alice/report.pdf", mtime_ns=7
+    )
     actions = run(lambda emit: alice.file_read("bob", facts, now, emit))
     (offer,) = [a.message for a in actions if isinstance(a, Tell)]
     assert isinstance(offer, FileOffer)

@@ -5,7 +5,7 @@ no record kept of an offer until it is accepted."""
 from __future__ import annotations
 
 from peer.core.actions import Print
-from peer.core.files.transfer import LAPSE, FileAction, FileFacts, Forget, Keep, Tell
+from peer.core.files.transfer import LAPSE, FileAction, Forget, Keep, Role, Tell, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, NoteState
 from wire.ids import IdMaker
@@ -133,7 +133,9 @@ def test_an_offer_refused_is_not_sent_again() -> None:
     """The sender's side: the refusal answers its offer (no FileSeen needed); no copy goes."""
     rows = {"bob": Entry("bob", "127.0.0.1", 5001, True, "KB")}
     alice = FileTransfers(own=lambda: "alice", entry=rows.get, new_id=IdMaker("a"), downloads="/")
-    facts = FileFacts("report.pdf", 100, DIGEST, 7, "/home/alice/report.pdf")
+    facts = Transfer(
+        0, Role.SEND, "", "", "", "report.pdf", 100, DIGEST, "/home/alice/report.pdf", mtime_ns=7
+    )
     sent: list[FileAction] = []
     alice.file_read("bob", facts, 0.0, sent.append)
     (offered,) = [a.message for a in sent if isinstance(a, Tell)]
