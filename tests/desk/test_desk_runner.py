@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from peer.adapter.desk.held_place import HeldPlace
+from peer.adapter.desk.held_place import keep_place, load_place, place_file
 from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.actions import (
     NOT_LINES,
@@ -136,13 +136,15 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
 def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core, places=tmp_path)
-    HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).keep(KeepPlace("tok", 3, "Maths", 120.0))
+    place = place_file(tmp_path, "127.0.0.1", 4000, PHONE)
+    assert place is not None
+    keep_place(place, KeepPlace("tok", 3, "Maths", 120.0))
     run.carry_out([FindPlace(PHONE)])
     assert core.heard == [("place_found", KeepPlace("tok", 3, "Maths", 120.0))]
     run.carry_out([KeepPlace("new", 5, "", 60.0)])
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeepPlace("new", 5, "", 60.0)
+    assert load_place(place) == KeepPlace("new", 5, "", 60.0)
     run.carry_out([KeepPlace()])
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
+    assert load_place(place) is None
 
 
 def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from msgspec import Struct
 from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
-from peer.adapter.desk.held_place import HeldPlace
+from peer.adapter.desk.held_place import keep_place, load_place, place_file
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
@@ -94,7 +94,7 @@ class DeskRunner:
             self._input, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
         )
         self._places = settings.places
-        self._place: HeldPlace | None = None
+        self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
@@ -177,13 +177,12 @@ class DeskRunner:
                     self._spawn(self._probe())
                 case FindPlace(phone):
                     if self._places is not None:
-                        self._place = HeldPlace(
-                            self._places, self.core.link.ip, self.core.link.port, phone
-                        )
-                    found = self._place.load() if self._place is not None else None
+                        link = self.core.link
+                        self._place = place_file(self._places, link.ip, link.port, phone)
+                    found = load_place(self._place) if self._place is not None else None
                     self._now(partial(self.core.place_found, found))
                 case KeepPlace() if self._place is not None:
-                    self._place.keep(action)
+                    keep_place(self._place, action)
                 case ExitDesk(code):
                     self._code = code
 
