@@ -1,5 +1,5 @@
-"""What the tests of the person's client share: a PersonCore on a clock of numbers, taken
-through the form, queued, or taking a place back, and what its actions show and send."""
+"""What the tests of the desk clients share: what their actions show and send; a PersonCore
+on a clock of numbers, taken through the form, queued, or taking a place back."""
 
 from __future__ import annotations
 

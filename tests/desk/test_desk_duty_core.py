@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from peer.core.desk.actions import NOT_LINES, Action, Connection, ExitDesk, SendToDesk, Show
+from peer.core.desk.actions import Action, Connection, ExitDesk, Show
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from tests.desk.listed import Listed
+from tests.desk.person_harness import sent, shown
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -25,14 +26,6 @@ from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
-
-
-def shown(actions: list[Action]) -> list[str]:
-    return [a.text for a in actions if isinstance(a, Show) and a.style not in NOT_LINES]
-
-
-def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.core.desk.actions import NOT_LINES, Action, Connection, SendToDesk, Show
+from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.link import DeskPhase
-from peer.core.desk.person import PersonCore
 from registry.core.desk.actions import DeskSend
 from registry.core.desk.limits import GRACE
 from tests.desk.listed import Listed
+from tests.desk.person_harness import sent, shown, waiting
 from wire.desk.messages import (
-    EST_TYPICAL,
     HEARTBEAT,
     DeskEnded,
-    DeskJoin,
     DeskLine,
     DeskNotice,
     DeskOnDuty,
@@ -27,7 +25,6 @@ from wire.desk.messages import (
     DeskRoom,
     DeskServed,
     DeskSession,
-    WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
 from wire.ids import IdMaker
@@ -167,34 +164,12 @@ def test_the_console_and_connections_never_opened_are_not_watched() -> None:
 # -- the clients' side ---------------------------------------------------------------------
 
 
-def shown(actions: list[Action]) -> list[str]:
-    return [a.text for a in actions if isinstance(a, Show) and a.style not in NOT_LINES]
-
-
-def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, SendToDesk)]
-
-
 def operator_on_duty() -> OperatorCore:
     core = Listed(OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o")))
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
     core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
-    return core
-
-
-def person_waiting() -> PersonCore:
-    core = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p")))
-    core.start(0.0)
-    core.typed("Maria", 0.0)
-    core.typed("07700 900606", 0.0)
-    core.place_found(None, 0.0)
-    core.typed("5", 0.0)
-    [join] = sent(core.connected(0.0))
-    assert isinstance(join, DeskJoin)
-    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, WaitEstimate(EST_TYPICAL, 0, 0))
-    core.received(queued, 0.0)
     return core
 
 
@@ -231,7 +206,7 @@ def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
 
 
 def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> None:
-    core = person_waiting()
+    core = waiting()
     now = 0.0
     while core.link.phase is DeskPhase.WAITING:
         now = core.next_wake() or 0.0
@@ -266,7 +241,7 @@ def test_a_client_whose_process_was_stopped_asks_before_blaming_the_desk() -> No
 
 
 def test_a_served_person_answers_pings_between_lines() -> None:
-    core = person_waiting()
+    core = waiting()
     core.received(DeskServed("d", "ann", "s1"), 1.0)
     assert sent(core.received(DeskPing("r-9"), 2.0)) == [DeskPong("p-2", "r-9")]
     assert shown(core.received(DeskLine("d", "ann", "hello", "s1"), 3.0)) == ["ann: hello"]
