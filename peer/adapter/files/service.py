@@ -30,10 +30,9 @@ from wire.messages import Entry, Message
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
         FileAction,
-        Forget,
-        Keep,
         Pull,
         ReadFile,
+        Record,
         Tell,
         Transfer,
     )
@@ -89,7 +88,7 @@ class FileService:
     def core(self) -> FileTransfers:
         if self._core is None:
             from peer.adapter.files.pull import name_limit
-            from peer.core.files.transfer import Forget, Keep, Pull, ReadFile, Tell
+            from peer.core.files.transfer import Pull, ReadFile, Record, Tell
             from peer.core.files.transfers import FileTransfers
 
             downloads = downloads_folder(self._downloads)
@@ -104,8 +103,7 @@ class FileService:
                 Tell: self._tell,
                 ReadFile: self._read_file,
                 Pull: self._pull,
-                Keep: self._keep,
-                Forget: self._forget,
+                Record: self._record,
                 Print: self._show,
             }
         return self._core
@@ -248,10 +246,19 @@ class FileService:
                 self._keeping.result()
             self._keeping = None
 
-    def _keep(self, keep: Keep) -> None:
+    def _record(self, record: Record) -> None:
+        transfer = record.transfer
+        if record.ended and (task := self._tasks.pop(transfer.number, None)) is not None:
+            task.cancel()
         self.settle()
         try:
-            keep_record(self._folder(), keep.transfer)
+            if not record.ended:
+                keep_record(self._folder(), transfer)
+                return
+            with contextlib.suppress(OSError):
+                (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
+                if not transfer.sending and transfer.path:
+                    os.unlink(transfer.path)
         except OSError as exc:
             self._keep_failed(exc)
 
@@ -261,17 +268,6 @@ class FileService:
             why = os_reason(exc)
             line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
             self._show(Print(line, "error"))
-
-    def _forget(self, forget: Forget) -> None:
-        transfer = forget.transfer
-        task = self._tasks.pop(transfer.number, None)
-        if task is not None:
-            task.cancel()
-        self.settle()
-        with contextlib.suppress(OSError):
-            (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
-            if not transfer.sending and transfer.path:
-                os.unlink(transfer.path)
 
 
 def downloads_folder(given: str) -> Path:

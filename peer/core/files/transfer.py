@@ -116,20 +116,15 @@ class Pull(Struct, frozen=True):
     transfer: Transfer
 
 
-class Keep(Struct, frozen=True):
-    """Write `transfer`'s record to disk (replacing the one kept)."""
+class Record(Struct, frozen=True):
+    """Write `transfer`'s record to disk (replacing the one kept); once `ended`, close any
+    connection moving its bytes, and delete its record and a receiver's partial file."""
 
     transfer: Transfer
+    ended: bool = False
 
 
-class Forget(Struct, frozen=True):
-    """Close any connection moving `transfer`'s bytes; delete its record, and a receiver's
-    partial file."""
-
-    transfer: Transfer
-
-
-FileAction = Tell | ReadFile | Pull | Keep | Forget | Print
+FileAction = Tell | ReadFile | Pull | Record | Print
 EmitFile = Callable[[FileAction], None]
 
 

@@ -23,10 +23,9 @@ from peer.core.files.transfer import (
     RETRY,
     EmitFile,
     Ended,
-    Forget,
-    Keep,
     Outcome,
     Pull,
+    Record,
     Role,
     Tell,
     Transfer,
@@ -114,7 +113,7 @@ class FileTransfers:
         transfer = replace(facts, number=number, offer=named, peer=entry.name, peer_key=entry.key)
         self.transfers[transfer.number] = transfer
         self._lapse_at[transfer.number] = now + LAPSE
-        emit(Keep(transfer))
+        emit(Record(transfer))
         offer = FileOffer(
             self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
         )
@@ -132,7 +131,7 @@ class FileTransfers:
         partial = partial_name(transfer.name, transfer.number, self.name_max)
         transfer.path = f"{self.downloads}/{partial}"
         self._lapse_at.pop(transfer.number, None)
-        emit(Keep(transfer))
+        emit(Record(transfer))
         saved = fitted_name(transfer.name, self.name_max)
         cut = f" as {saved} (its name is too long there)" if saved != transfer.name else ""
         emit(Print(f"[Receiving {transfer.about()} into {self.downloads}{cut}.]", "system"))
@@ -164,7 +163,7 @@ class FileTransfers:
         if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
             transfer.peer = entry.name
             if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
-                emit(Keep(transfer))
+                emit(Record(transfer))
 
     def received(
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
@@ -264,7 +263,7 @@ class FileTransfers:
         elif offset > 0:
             emit(Print(resuming(transfer), "system"))
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
-        emit(Keep(transfer))
+        emit(Record(transfer))
         return transfer
 
     def progress(self, transfer: Transfer, verified: int, emit: EmitFile) -> None:
@@ -291,7 +290,7 @@ class FileTransfers:
                 f"it resumes when {transfer.peer} asks again.]"
             )
             emit(Print(line, "error"))
-        emit(Keep(transfer))
+        emit(Record(transfer))
 
     def pulled(
         self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
@@ -413,7 +412,7 @@ class FileTransfers:
         self._pulling.discard(number)
         self._stopped_said.discard(number)
         self.ended.append(Ended(number, transfer.about(), how))
-        emit(Forget(transfer))
+        emit(Record(transfer, ended=True))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
         emit(Tell(to, message))
