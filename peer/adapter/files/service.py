@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -29,6 +29,7 @@ from wire.messages import Entry, Message
 
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
+        EmitFile,
         FileAction,
         Pull,
         ReadFile,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # (loaded with the core, when first needed)
     )
     from peer.core.files.transfers import FileTransfers
 
+T = TypeVar("T")
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
 #: Bytes of the file read, sealed and written at a time.
@@ -132,13 +134,9 @@ class FileService:
         first, decoder, writer = handed.first, handed.decoder, handed.writer
         assert isinstance(first, FileWant) and decoder.remote_key is not None
         key = key_text(decoder.remote_key)
-        found: list[Transfer | str] = []
-        self._run(
-            lambda now, emit: found.append(
-                self.core.want(first.offer, first.offset, key, now, emit)
-            )
+        transfer = self._run(
+            lambda now, emit: self.core.want(first.offer, first.offset, key, now, emit)
         )
-        transfer = found[0]
         why = transfer if isinstance(transfer, str) else changed(transfer)
         if why:
             if not isinstance(transfer, str):
@@ -176,17 +174,17 @@ class FileService:
         for task in list(self._tasks.values()):
             task.cancel()
 
-    def _run(
-        self, event: Callable[[float, Callable[[FileAction], None]], None], follow: bool = True
-    ) -> None:
-        """Hand an event to the core (its peers' renames first, if `follow`), carry it out."""
+    def _run(self, event: Callable[[float, EmitFile], T], follow: bool = True) -> T:
+        """Hand an event to the core (its peers' renames first, if `follow`), carry it out; what
+        the core answered."""
         actions: list[FileAction] = []
         if follow:
             self.core.follow_renames(actions.append)
-        event(time.monotonic(), actions.append)
+        answer = event(time.monotonic(), actions.append)
         for action in actions:
             self._carriers[type(action)](action)
         self._timer.set(self.core.next_wake())
+        return answer
 
     def _tick(self) -> None:
         self._run(self.core.tick)
