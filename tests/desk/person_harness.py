@@ -3,6 +3,8 @@ on a clock of numbers, taken through the form, queued, or taking a place back.""
 
 from __future__ import annotations
 
+import asyncio
+
 from peer.core.desk.actions import NOT_LINES, Action, FindPlace, KeepPlace, SendToDesk, Show
 from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
@@ -11,6 +13,35 @@ from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
 from wire.ids import IdMaker
 
 PHONE = "07700900606"
+
+
+class Screen:
+    """A runner's terminal in a test: lines shown are kept, and a line put back where it is
+    typed; input is put on the runner's `events` by the test."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.typed = ""
+        self.shown = asyncio.Event()
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def show(self, line: str, style: str = "system") -> None:
+        if style == "typed":
+            self.typed = line
+        elif style not in NOT_LINES:
+            self.lines.append(line)
+            self.shown.set()
+
+    async def until(self, text: str, times: int = 1) -> None:
+        """Wait until `times` lines shown hold `text`."""
+        while sum(text in line for line in self.lines) < times:
+            self.shown.clear()
+            await self.shown.wait()
 
 
 def shown(actions: list[Action]) -> list[str]:

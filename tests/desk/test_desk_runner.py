@@ -9,7 +9,6 @@ from pathlib import Path
 from peer.adapter.desk.held_place import keep_place, load_place, place_file
 from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.actions import (
-    NOT_LINES,
     Action,
     Connection,
     Emit,
@@ -19,29 +18,12 @@ from peer.core.desk.actions import (
     Show,
 )
 from peer.core.desk.link import ClientSettings, DeskLink
+from tests.desk.person_harness import Screen
 from wire.desk.messages import DeskNotice
 from wire.ids import IdMaker
 from wire.messages import Ack
 
 PHONE = "07700900606"
-
-
-class Screen:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.typed = ""
-
-    def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    def show(self, line: str, style: str = "system") -> None:
-        if style == "typed":
-            self.typed = line
-        elif style not in NOT_LINES:
-            self.lines.append(line)
 
 
 class Recorder:
