@@ -78,7 +78,6 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
     pair (None: this run's); `registry_key` None: none answered."""
 
     client: str
-    tty: bool = False
     places: Path | None = None
     screen: Terminal | None = None
     key: X25519PrivateKey | None = None
@@ -91,7 +90,9 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term = settings.screen or Terminal(
-            self._input, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
+            self._input,
+            tty=core.link.settings.prompt,
+            colour=sys.stdout.isatty() and colour_wanted(),
         )
         self._places = settings.places
         self._place: Path | None = None  # the held-place file

@@ -58,11 +58,7 @@ async def run_desk_client(
     async def run(key: bytes | None, static: X25519PrivateKey) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
         settings = RunnerSettings(
-            client="help desk client",
-            tty=stdin_is_tty,
-            places=state_dir,
-            key=static,
-            registry_key=key,
+            client="help desk client", places=state_dir, key=static, registry_key=key
         )
         return await DeskRunner(core, settings).run()
 
@@ -85,9 +81,7 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
-        settings = RunnerSettings(
-            client="operator client", tty=stdin_is_tty, key=static, registry_key=registry_key
-        )
+        settings = RunnerSettings(client="operator client", key=static, registry_key=registry_key)
         runner = ScreenRunner if full_screen else DeskRunner
         code = await runner(core, settings).run()
         _remember_authorised(state_dir, key, core, registry_key)
