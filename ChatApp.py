@@ -305,7 +305,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     secret = "the operator key" if key else ""
     trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
     desk = (ip, port)
-    # on a terminal the full screen (peer/adapter/desk/screen.py), unless --plain
+    # on a terminal the full screen (peer/adapter/desk/terminal.py), unless --plain
     full = tty and sys.stdout.isatty() and not line.plain
     run = run_operator(
         name, desk, key=key, stdin_is_tty=tty, state_dir=root, trust=trust, full_screen=full

@@ -1,9 +1,11 @@
-"""What the tests of the person's client share: a PersonCore on a clock of numbers, taken
-through the form, queued, or taking a place back, and what its actions show and send."""
+"""What the tests of the desk clients share: what their actions show and send; a PersonCore
+on a clock of numbers, taken through the form, queued, or taking a place back."""
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Action, FindPlace, KeepPlace, SendToDesk, Show
+import asyncio
+
+from peer.core.desk.actions import NOT_LINES, Action, FindPlace, KeepPlace, SendToDesk, Show
 from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
@@ -13,8 +15,37 @@ from wire.ids import IdMaker
 PHONE = "07700900606"
 
 
+class Screen:
+    """A runner's terminal in a test: lines shown are kept, and a line put back where it is
+    typed; input is put on the runner's `events` by the test."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.typed = ""
+        self.shown = asyncio.Event()
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def show(self, line: str, style: str = "system") -> None:
+        if style == "typed":
+            self.typed = line
+        elif style not in NOT_LINES:
+            self.lines.append(line)
+            self.shown.set()
+
+    async def until(self, text: str, times: int = 1) -> None:
+        """Wait until `times` lines shown hold `text`."""
+        while sum(text in line for line in self.lines) < times:
+            self.shown.clear()
+            await self.shown.wait()
+
+
 def shown(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show)]
+    return [a.text for a in actions if isinstance(a, Show) and a.style not in NOT_LINES]
 
 
 def sent(actions: list[Action]) -> list[object]:
@@ -54,7 +85,7 @@ def waiting(now: float = 0.0) -> PersonCore:
 
 
 def alerts(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show) and a.style == "alert"]
+    return [a.text for a in actions if isinstance(a, Show) and a.style == "alert"]
 
 
 def taking_back(now: float) -> PersonCore:

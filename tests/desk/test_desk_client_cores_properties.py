@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from peer.core.desk.actions import (
     Action,
-    Connect,
+    Connection,
     DeskClient,
-    Drop,
     ExitDesk,
     FindPlace,
     KeepPlace,
@@ -115,12 +114,12 @@ class World:
         for index, action in enumerate(actions):
             if isinstance(action, SendToDesk):
                 assert self.up, action
-            elif isinstance(action, Connect):
-                # a new connection, closing any other (see Connect): a person leaving while
+            elif action is Connection.OPEN:
+                # a new connection, closing any other (see Connection): a person leaving while
                 # the desk has not answered their rejoin gives the place up on a new one
                 self.up = False
                 self.asked = True
-            elif isinstance(action, Drop):
+            elif action is Connection.DROP:
                 assert self.up, action
                 self.up = False
             elif isinstance(action, FindPlace):

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from peer.core.desk.person import PERSON_HELP
-from peer.core.desk.person_state import QUITS, WAITING_COMMANDS
+from peer.core.desk.typed import PERSON_HELP, QUITS, WAITING_COMMANDS
 from tests.desk.person_harness import shown, waiting
 from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from peer.core.desk.actions import (
-    Action,
-    Connect,
-    ExitDesk,
-    PutTyped,
-    SendToDesk,
-    SetPrompt,
-    Show,
-)
+from peer.core.desk.actions import Action, Connection, ExitDesk, Show
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from tests.desk.listed import Listed
+from tests.desk.person_harness import sent, shown
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -33,14 +26,6 @@ from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
-
-
-def shown(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show)]
-
-
-def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:
@@ -74,7 +59,7 @@ def test_a_bad_name_never_connects() -> None:
 
 def test_an_unreachable_desk_exits_1() -> None:
     core = operator()
-    assert core.start(0.0) == [Connect()]
+    assert core.start(0.0) == [Connection.OPEN]
     out = core.not_connected("Connection refused", 0.0)
     assert out == [
         Show("[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]", "error"),
@@ -86,7 +71,7 @@ def test_going_on_duty() -> None:
     core = operator()
     core.start(0.0)
     out = core.connected(0.0)
-    assert out[0] == SetPrompt("desk> ")
+    assert out[0] == Show("desk> ", "prompt")
     [hello] = sent(out)
     assert isinstance(hello, DeskOperator) and (hello.name, hello.topics, hello.key) == (
         "ann",
@@ -101,10 +86,10 @@ def test_going_on_duty() -> None:
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
     session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
-    assert session[-1] == SetPrompt("to Tom> ")
+    assert session[-1] == Show("to Tom> ", "prompt")
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", ENDED.format("Tom"), False, -1), 3.0)
-    assert ended[-1] == SetPrompt("desk> ")
+    assert ended[-1] == Show("desk> ", "prompt")
 
 
 def hand_over(core: OperatorCore, now: float) -> None:
@@ -124,7 +109,7 @@ def test_a_line_begun_for_the_person_before_is_held_however_long_it_takes_to_fin
         "[Not sent: you began this line before Ua was handed over to you. It is back in the "
         "prompt: Enter sends it to Ua, or clear it.]"
     ]
-    assert PutTyped("thanks, and good luck with it all") in out
+    assert Show("thanks, and good luck with it all", "typed") in out
     # put back after the notice named Ua: Enter sends it to Ua, and what follows goes too
     again = core.typed("thanks, and good luck with it all", 14.0, begun=12.8)
     assert lines(again) == [("thanks, and good luck with it all", "s2")]
@@ -137,7 +122,7 @@ def test_enter_pressed_just_before_the_change_is_held_though_nothing_was_being_t
     core = serving()
     hand_over(core, 10.0)
     out = core.typed("bye Tom", 10.01, begun=9.99)
-    assert not sent(out) and PutTyped("bye Tom") not in out  # not a terminal: not put back
+    assert not sent(out) and Show("bye Tom", "typed") not in out  # not a terminal: not put back
     assert shown(out) == [
         "[Not sent: this line was read before Ua was handed over to you; type it again to "
         "send it to Ua. The line was: bye Tom]"
@@ -160,7 +145,7 @@ def test_an_end_crossing_the_persons_quit_does_not_end_the_next_session() -> Non
     core = serving()
     hand_over(core, 10.0)
     out = core.typed(".end", 10.2, begun=9.9)
-    assert not sent(out) and PutTyped(".end") not in out
+    assert not sent(out) and Show(".end", "typed") not in out
     assert shown(out) == [
         "[.end not carried out: it was typed before Ua was handed over to you. .end again "
         "ends the session with Ua.]"
@@ -202,7 +187,7 @@ def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
 def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff() -> None:
     core = serving()
     out = core.lost("reset", 10.0)
-    assert out[0] == SetPrompt("desk> ")
+    assert out[0] == Show("desk> ", "prompt")
     # the desk may hand Tom to another operator at once, or keep him for this one after a
     # restart: neither is certain here, so each is said as what happens in its case
     assert shown(out)[0] == (
@@ -220,7 +205,7 @@ def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff(
         assert wake is not None
         times.append(round(wake - now, 3))
         now = wake
-        assert core.tick(now) == [Connect()]
+        assert core.tick(now) == [Connection.OPEN]
         core.not_connected("refused", now)
     assert times == [0.5, 1.0, 2.0, 4.0, 4.0]
     [hello] = sent(core.connected(now))
@@ -310,13 +295,13 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
         out = core.typed(long, 5.0)
         assert not sent(out)
         if prompt:
-            assert out[-1] == PutTyped(long)
+            assert out[-1] == Show(long, "typed")
             assert shown(out) == [
                 "[Not sent: the line has 2500 characters, and at most 2000 go in one. It is "
                 "back in the prompt: shorten or split it, then press Enter.]"
             ]
         else:
-            assert PutTyped not in map(type, out)
+            assert not [a for a in out if isinstance(a, Show) and a.style == "typed"]
             assert shown(out)[0].endswith(f"It began: {'x' * 60}...]")
 
 
@@ -444,8 +429,8 @@ def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
     core = on_duty()
     assert core.tick(ANSWER_TIMEOUT - 1) == []  # it answered (and is not silent yet)
     core.lost("reset", 20.0)
-    assert core.tick(20.5) == [Connect()]
+    assert core.tick(20.5) == [Connection.OPEN]
     core.connected(20.6)
     out = core.tick(20.6 + ANSWER_TIMEOUT)
     assert ExitDesk(1) not in out and core.next_wake() is not None
-    assert core.tick(core.next_wake() or 0.0) == [Connect()]
+    assert core.tick(core.next_wake() or 0.0) == [Connection.OPEN]

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.core.desk.actions import Action, Connect, Drop, SendToDesk, Show
+from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.link import DeskPhase
-from peer.core.desk.person import PersonCore
 from registry.core.desk.actions import DeskSend
 from registry.core.desk.limits import GRACE
 from tests.desk.listed import Listed
+from tests.desk.person_harness import sent, shown, waiting
 from wire.desk.messages import (
-    EST_TYPICAL,
     HEARTBEAT,
     DeskEnded,
-    DeskJoin,
     DeskLine,
     DeskNotice,
     DeskOnDuty,
@@ -27,7 +25,6 @@ from wire.desk.messages import (
     DeskRoom,
     DeskServed,
     DeskSession,
-    WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
 from wire.ids import IdMaker
@@ -167,34 +164,12 @@ def test_the_console_and_connections_never_opened_are_not_watched() -> None:
 # -- the clients' side ---------------------------------------------------------------------
 
 
-def shown(actions: list[Action]) -> list[str]:
-    return [a.line for a in actions if isinstance(a, Show)]
-
-
-def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, SendToDesk)]
-
-
 def operator_on_duty() -> OperatorCore:
     core = Listed(OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o")))
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
     core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
-    return core
-
-
-def person_waiting() -> PersonCore:
-    core = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p")))
-    core.start(0.0)
-    core.typed("Maria", 0.0)
-    core.typed("07700 900606", 0.0)
-    core.place_found(None, 0.0)
-    core.typed("5", 0.0)
-    [join] = sent(core.connected(0.0))
-    assert isinstance(join, DeskJoin)
-    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, WaitEstimate(EST_TYPICAL, 0, 0))
-    core.received(queued, 0.0)
     return core
 
 
@@ -212,14 +187,14 @@ def test_an_operator_takes_a_silent_desk_as_lost_and_reconnects() -> None:
     assert isinstance(ping, DeskPing)
     assert core.next_wake() == 2 * H
     out = core.tick(2 * H)
-    assert out[0] == Drop()
+    assert out[0] == Connection.DROP
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         f"{cut_short('Tom')}. Reconnecting; you are back on duty as soon as it answers (.quit "
         "leaves).]"
     ]
     assert core.screen.session == "" and core.reconnecting
-    assert core.tick(core.next_wake() or 0.0) == [Connect()]
+    assert core.tick(core.next_wake() or 0.0) == [Connection.OPEN]
 
 
 def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
@@ -231,12 +206,12 @@ def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
 
 
 def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> None:
-    core = person_waiting()
+    core = waiting()
     now = 0.0
     while core.link.phase is DeskPhase.WAITING:
         now = core.next_wake() or 0.0
         out = core.tick(now)
-    assert now == 2 * H and Drop() in out
+    assert now == 2 * H and Connection.DROP in out
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         "reconnecting. Your place is kept for 120 s.]"
@@ -244,7 +219,7 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
     assert core.link.phase is DeskPhase.RECONNECTING
     # the held place's refresh fell due at the same moment: done too, never a wake in the past
     assert (core.next_wake() or 0.0) > now
-    while Connect() not in out:
+    while Connection.OPEN not in out:
         assert now < 2 * H + 1
         now = core.next_wake() or 0.0
         out = core.tick(now)
@@ -254,7 +229,7 @@ def test_a_client_whose_process_was_stopped_asks_before_blaming_the_desk() -> No
     # resumed with SIGCONT long after its last tick: the silence was its own
     core = operator_on_duty()
     out = core.tick(60.0)
-    assert [type(m) for m in sent(out)] == [DeskPing] and Drop() not in out
+    assert [type(m) for m in sent(out)] == [DeskPing] and Connection.DROP not in out
     assert core.next_wake() == 60.0 + H
     # meanwhile the desk had taken it as lost: its notice and the end were waiting
     notice = "No sign of life from your client for 20 s, so the help desk took your connection"
@@ -262,11 +237,11 @@ def test_a_client_whose_process_was_stopped_asks_before_blaming_the_desk() -> No
     assert shown(out) == [f"[{notice} as lost and closed it.]"]
     out = core.lost("the help desk closed the connection", 60.0)
     assert "Reconnecting" in shown(out)[0]
-    assert core.tick(core.next_wake() or 0.0) == [Connect()]
+    assert core.tick(core.next_wake() or 0.0) == [Connection.OPEN]
 
 
 def test_a_served_person_answers_pings_between_lines() -> None:
-    core = person_waiting()
+    core = waiting()
     core.received(DeskServed("d", "ann", "s1"), 1.0)
     assert sent(core.received(DeskPing("r-9"), 2.0)) == [DeskPong("p-2", "r-9")]
     assert shown(core.received(DeskLine("d", "ann", "hello", "s1"), 3.0)) == ["ann: hello"]

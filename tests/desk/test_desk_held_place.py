@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from disk.files import InUse
-from peer.adapter.desk.held_place import CLOCK_SKEW, HeldPlace, place_name
+from peer.adapter.desk.held_place import (
+    CLOCK_SKEW,
+    keep_place,
+    load_place,
+    place_file,
+    place_name,
+)
 from peer.adapter.desk.start import (
     PERSON_LOCK,
     hold_client_lock,
@@ -26,79 +32,86 @@ from peer.core.desk.actions import KeepPlace
 from wire.desk.phone import phone_key
 
 
+def held(root: Path, phone: str = "07700900606", port: int = 4000) -> Path:
+    path = place_file(root, "127.0.0.1", port, phone)
+    assert path is not None
+    return path
+
+
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "Maths", 120.0)
-    assert place.load() == KeepPlace("tok", 3, "Maths", 120.0)
-    assert stat.S_IMODE(place.path.stat().st_mode) == 0o600
-    assert "07700900606" not in str(place.path)  # the name does not show the number
+    place = held(tmp_path)
+    keep_place(place, KeepPlace("tok", 3, "Maths", 120.0))
+    assert load_place(place) == KeepPlace("tok", 3, "Maths", 120.0)
+    assert stat.S_IMODE(place.stat().st_mode) == 0o600
+    assert "07700900606" not in str(place)  # the name does not show the number
 
 
 def test_each_desk_and_number_has_its_own_place(tmp_path: Path) -> None:
-    HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").save("tok", 3, "", 120.0)
-    assert HeldPlace(tmp_path, "127.0.0.1", 4001, "07700900606").load() is None
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900607").load() is None
+    keep_place(held(tmp_path), KeepPlace("tok", 3, "", 120.0))
+    assert load_place(held(tmp_path, port=4001)) is None
+    assert load_place(held(tmp_path, "07700900607")) is None
 
 
 def test_a_number_written_another_way_finds_its_place(tmp_path: Path) -> None:
-    HeldPlace(tmp_path, "127.0.0.1", 4000, "+447700900606").save("tok", 3, "", 120.0)
-    kept = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load()
+    keep_place(held(tmp_path, "+447700900606"), KeepPlace("tok", 3, "", 120.0))
+    kept = load_place(held(tmp_path))
     assert kept is not None and kept.token == "tok"
 
 
 def test_a_place_past_its_grace_period_is_gone(tmp_path: Path) -> None:
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True, exist_ok=True)
+    place = held(tmp_path)
+    place.parent.mkdir(parents=True, exist_ok=True)
     old = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time() - 121}
-    place.path.write_text(json.dumps(old))
-    assert place.load() is None
-    assert not place.path.exists()
+    place.write_text(json.dumps(old))
+    assert load_place(place) is None
+    assert not place.exists()
 
 
 def test_a_last_alive_time_far_in_the_future_is_damage(tmp_path: Path) -> None:
     # found by trying it: a file "alive" next year never went stale, and its place was
     # asked back at every start, long after the desk had given it up
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True, exist_ok=True)
+    place = held(tmp_path)
+    place.parent.mkdir(parents=True, exist_ok=True)
     ahead = {"token": "tok", "topic": 3, "description": "", "grace": 120}
-    place.path.write_text(json.dumps(ahead | {"alive": time.time() + 365 * 86400}))
-    assert place.load() is None
-    assert not place.path.exists()
+    place.write_text(json.dumps(ahead | {"alive": time.time() + 365 * 86400}))
+    assert load_place(place) is None
+    assert not place.exists()
     # a clock set back a little since the file was written is no damage
-    place.path.write_text(json.dumps(ahead | {"alive": time.time() + CLOCK_SKEW / 2}))
-    assert place.load() == KeepPlace("tok", 3, "", 120.0)
+    place.write_text(json.dumps(ahead | {"alive": time.time() + CLOCK_SKEW / 2}))
+    assert load_place(place) == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True, exist_ok=True)
+    place = held(tmp_path)
+    place.parent.mkdir(parents=True, exist_ok=True)
     for damage in ("{not json", "[1, 2]", json.dumps({"token": 7, "topic": 3})):
-        place.path.write_text(damage)
-        assert place.load() is None
-        assert not place.path.exists()
+        place.write_text(damage)
+        assert load_place(place) is None
+        assert not place.exists()
 
 
 def test_cleared_is_gone_and_a_missing_file_is_no_place(tmp_path: Path) -> None:
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    assert place.load() is None
-    place.save("tok", 3, "", 120.0)
-    place.clear()
-    assert place.load() is None
-    place.clear()  # twice is fine
+    place = held(tmp_path)
+    assert load_place(place) is None
+    keep_place(place, KeepPlace("tok", 3, "", 120.0))
+    keep_place(place, KeepPlace())
+    assert load_place(place) is None
+    keep_place(place, KeepPlace())  # twice is fine
 
 
 def test_a_place_that_cannot_be_written_costs_only_the_restart(tmp_path: Path) -> None:
     (tmp_path / "desk").write_text("a file where the directory should be")
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "", 120.0)  # no exception: the wait goes on without it
-    assert place.load() is None
+    assert place_file(tmp_path, "127.0.0.1", 4000, "07700900606") is None  # no secret, no file
+    place = tmp_path / "desk" / "place.json"
+    keep_place(place, KeepPlace("tok", 3, "", 120.0))  # no exception: the wait goes on without it
+    assert load_place(place) is None
 
 
 def test_a_time_that_is_no_number_or_a_topic_that_is_none_is_no_place(tmp_path: Path) -> None:
     # Python's json reads NaN and Infinity: a place alive at NaN was never stale, and a
     # grace of NaN stopped the client when its connection broke
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True, exist_ok=True)
+    place = held(tmp_path)
+    place.parent.mkdir(parents=True, exist_ok=True)
     now = time.time()
     good = f'"token": "tok", "description": "", "alive": {now}'
     for damage in (
@@ -111,9 +124,9 @@ def test_a_time_that_is_no_number_or_a_topic_that_is_none_is_no_place(tmp_path: 
         "{" + good + ', "topic": true, "grace": 120}',
         "[" * 100_000,
     ):
-        place.path.write_text(damage)
-        assert place.load() is None
-        assert not place.path.exists()
+        place.write_text(damage)
+        assert load_place(place) is None
+        assert not place.exists()
 
 
 def test_one_client_per_directory_and_one_operator_per_name(tmp_path: Path) -> None:
@@ -141,40 +154,39 @@ def test_the_place_file_name_is_a_keyed_hash_that_trying_numbers_cannot_undo(
     tmp_path: Path,
 ) -> None:
     phone = "07700900606"
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
-    place.save("tok", 3, "", 120.0)
+    place = held(tmp_path, phone)
+    keep_place(place, KeepPlace("tok", 3, "", 120.0))
     secret_file = tmp_path / "desk" / "place-secret"
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     secret = bytes.fromhex(secret_file.read_text())
     label = f"127.0.0.1:4000|{phone_key(phone)}"
-    assert place.path.name == place_name(secret, label) + ".json"
+    assert place.name == place_name(secret, label) + ".json"
     # what undid the old names: hashing every number until one matches finds nothing now
     tried = {
         hashlib.sha256(f"127.0.0.1:4000|{n}".encode()).hexdigest()[:32]
         for n in (phone_key(phone), phone, "+447700900606")
     }
-    assert not any(name in place.path.name for name in tried)
+    assert not any(name in place.name for name in tried)
     # another installation names the same number otherwise
-    other = HeldPlace(tmp_path / "other", "127.0.0.1", 4000, phone)
-    assert other.path.name != place.path.name
+    assert held(tmp_path / "other", phone).name != place.name
     # and a restarted client finds its file again
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeepPlace("tok", 3, "", 120.0)
+    assert load_place(held(tmp_path, phone)) == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "desk").mkdir()
     (tmp_path / "desk" / "place-secret").write_text("not a secret\n")
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.save("tok", 3, "", 120.0)
+    place = held(tmp_path)
+    keep_place(place, KeepPlace("tok", 3, "", 120.0))
     assert len(bytes.fromhex((tmp_path / "desk" / "place-secret").read_text())) == 32
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load() is not None
+    assert load_place(held(tmp_path)) is not None
 
 
 def test_a_secret_that_cannot_be_read_now_is_kept_for_a_later_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     phone = "07700900606"
-    HeldPlace(tmp_path, "127.0.0.1", 4000, phone).save("tok", 3, "", 120.0)
+    keep_place(held(tmp_path, phone), KeepPlace("tok", 3, "", 120.0))
     secret_file = tmp_path / "desk" / "place-secret"
     secret = secret_file.read_bytes()
 
@@ -187,9 +199,9 @@ def test_a_secret_that_cannot_be_read_now_is_kept_for_a_later_start(
 
     with monkeypatch.context() as patched:
         patched.setattr(os, "open", failing)
-        assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() is None  # this start only
+        assert place_file(tmp_path, "127.0.0.1", 4000, phone) is None  # this start only
     assert secret_file.read_bytes() == secret
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeepPlace("tok", 3, "", 120.0)
+    assert load_place(held(tmp_path, phone)) == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_an_earlier_key_at_the_folders_top_moves_into_desk_and_never_replaces_one(

@@ -8,52 +8,18 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.desk.terminal import EndOfInput
+from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
+from tests.desk.person_harness import Screen
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
 from wire.ids import IdMaker
 from wire.messages import Message
 from wire.refusals import RefusalCode
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
-
-
-class FakeScreen:
-    """The operator's terminal: lines shown are kept; input is put on the runner's `events`
-    by the test."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.shown = asyncio.Event()
-
-    def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    def ask(self, question: str) -> None:
-        self.show(question)
-
-    def show(self, line: str, style: str | None = None) -> None:
-        self.lines.append(line)
-        self.shown.set()
-
-    def set_prompt(self, prompt: str) -> None:
-        pass
-
-    def take_typed(self) -> str:
-        return ""
-
-    async def until(self, text: str, times: int = 1) -> None:
-        """Wait until `times` lines shown hold `text`."""
-        while sum(text in line for line in self.lines) < times:
-            self.shown.clear()
-            await self.shown.wait()
 
 
 #: The scripted desk's key, which the operator's runner is given.
@@ -107,7 +73,7 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
     async def scenario() -> tuple[int, list[str], list[Message]]:
         server, received = await _scripted_desk(["duty", "refused", "refused", "stay"])
         port = server.sockets[0].getsockname()[1]
-        term = FakeScreen()
+        term = Screen()
         settings = ClientSettings(retry=(0.01, 0.02))
         core = OperatorCore("ann", ("127.0.0.1", port), "key", IdMaker("t"), settings)
         runner = DeskRunner(
@@ -118,7 +84,7 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
-        runner.events.put_nowait(EndOfInput())
+        runner.events.put_nowait(Event("end"))
         code = await asyncio.wait_for(run, 5)
         server.close()
         return code, term.lines, received

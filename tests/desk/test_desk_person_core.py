@@ -14,14 +14,7 @@ from person_harness import (
     waiting,
 )
 
-from peer.core.desk.actions import (
-    Connect,
-    ExitDesk,
-    ForgetPlace,
-    KeepPlace,
-    PutTyped,
-    Show,
-)
+from peer.core.desk.actions import Connection, ExitDesk, KeepPlace, Show
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from peer.core.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from tests.desk.listed import Listed
@@ -49,7 +42,7 @@ def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too()
     core = person()
     through_form(core, topic="3")
     out = core.typed("exams are hard and I want to die", 0.0)
-    assert out[-1] == Connect()
+    assert out[-1] == Connection.OPEN
     out = core.not_connected("Connection refused", 0.0)
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
     assert out[-1] == ExitDesk(1)
@@ -116,7 +109,7 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
     core = waiting()
     core.received(DeskServed("d2", "ann", "s"), 0.0)
     out = core.typed(long, 0.0)
-    assert not sent(out) and PutTyped not in map(type, out)
+    assert not sent(out) and not [a for a in out if isinstance(a, Show) and a.style == "typed"]
     assert shown(out) == [
         f"[Not sent: the line has {len(long)} characters, and at most 2000 go in one. It "
         "began: I have been trying very very very very very very very very v...]"
@@ -127,7 +120,7 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
     on_terminal.received(queued(), 0.0)
     on_terminal.received(DeskServed("d2", "ann", "s"), 0.0)
     out = on_terminal.typed(".." + long, 0.0)
-    assert out[-1] == PutTyped(".." + long)  # as typed, to shorten
+    assert out[-1] == Show(".." + long, "typed")  # as typed, to shorten
     assert "It is back in the prompt" in shown(out)[0] and not sent(out)
 
 
@@ -183,7 +176,7 @@ def test_a_refusal_ends_the_run_and_the_crisis_notice_comes_again() -> None:
     core.connected(0.0)
     core.received(DeskCrisis("d", "Call 116 123."), 0.0)
     out = core.received(DeskRefused("d", "p-1", "The waiting room is full."), 0.0)
-    assert out.index(ForgetPlace()) < len(out) - 2  # then the notice again, then the end
+    assert out.index(KeepPlace()) < len(out) - 2  # then the notice again, then the end
     assert "Call 116 123." in shown(out)[-1]
     assert out[-1] == ExitDesk(1)
 

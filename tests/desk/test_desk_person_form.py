@@ -1,20 +1,11 @@
-"""The form of `ChatApp -d` (peer.core.desk.person_state): its questions, the answers taken or
+"""The form of `ChatApp -d` (peer.core.desk.typed): its questions, the answers taken or
 asked again, the menu's tries, and a held place taken back with its topic."""
 
 from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, taking_back, through_form
 
-from peer.core.desk.actions import (
-    Ask,
-    Connect,
-    ExitDesk,
-    FindPlace,
-    KeepPlace,
-    Probe,
-    SetPrompt,
-    Show,
-)
+from peer.core.desk.actions import Connection, ExitDesk, FindPlace, KeepPlace, Show
 from wire.desk.messages import DeskJoin, DeskLine, DeskServed
 from wire.desk.render import YOUR_TURN
 
@@ -28,13 +19,13 @@ def test_the_form_asks_name_number_and_topic_then_joins() -> None:
     core = person()
     start = core.start(0.0)
     assert "help desk at 127.0.0.1:4000" in shown(start)[0]
-    assert start[-2:] == [Ask("Name:"), Probe()]
-    assert core.typed("  Maria ", 0.0) == [Ask("Registered mobile number:")]
+    assert start[-2:] == [Show("Name:", "question"), Connection.PROBE]
+    assert core.typed("  Maria ", 0.0) == [Show("Registered mobile number:", "question")]
     assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
     menu = core.place_found(None, 0.0)
     assert any("5. Financial Suggestions" in line for line in shown(menu))
-    assert menu[-1] == Ask("Topic (1-6):")
-    assert core.typed("5", 0.0) == [SetPrompt("> "), Connect()]
+    assert menu[-1] == Show("Topic (1-6):", "question")
+    assert core.typed("5", 0.0) == [Show("> ", "prompt"), Connection.OPEN]
     assert core.next_wake() is None
     [join] = sent(core.connected(0.0))
     assert join == DeskJoin("p-1", "Maria", PHONE, 5, "", "", join.wire)  # type: ignore[attr-defined]
@@ -44,18 +35,22 @@ def test_a_wrong_answer_is_said_and_the_question_asked_again() -> None:
     core = person()
     core.start(0.0)
     bad_name = core.typed("", 0.0)
-    assert len(shown(bad_name)) == 1 and bad_name[-1] == Ask("Name:")
+    assert len(shown(bad_name)) == 1 and bad_name[-1] == Show("Name:", "question")
     core.typed("Maria", 0.0)
     bad_phone = core.typed("12ab", 0.0)
-    assert "digits" in shown(bad_phone)[0] and bad_phone[-1] == Ask("Registered mobile number:")
+    assert "digits" in shown(bad_phone)[0] and bad_phone[-1] == Show(
+        "Registered mobile number:", "question"
+    )
 
 
 def test_three_wrong_topics_close_the_client() -> None:
     core = person()
     through_form(core, topic="9")
-    assert core.typed("  ", 0.0) == [Ask("Topic (1-6):")]  # an empty Enter is no try
+    assert core.typed("  ", 0.0) == [Show("Topic (1-6):", "question")]  # an empty Enter is no try
     second = core.typed("x", 0.0)
-    assert shown(second)[0].endswith("1 try left.]") and second[-1] == Ask("Topic (1-6):")
+    assert shown(second)[0].endswith("1 try left.]") and second[-1] == Show(
+        "Topic (1-6):", "question"
+    )
     third = core.typed("0", 0.0)
     assert "No valid topic after 3 tries" in shown(third)[-1]
     assert third[-1] == ExitDesk(1)
@@ -65,8 +60,8 @@ def test_three_wrong_topics_close_the_client() -> None:
 def test_topic_3_asks_for_a_description() -> None:
     core = person()
     through_form(core, topic="3")
-    assert core.typed("", 0.0)[-1] == Ask("Description:")
-    assert core.typed("Maths is hard", 0.0) == [SetPrompt("> "), Connect()]
+    assert core.typed("", 0.0)[-1] == Show("Description:", "question")
+    assert core.typed("Maths is hard", 0.0) == [Show("> ", "prompt"), Connection.OPEN]
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin) and join.description == "Maths is hard"
 
@@ -109,7 +104,7 @@ def test_a_kept_place_is_asked_back_with_its_token() -> None:
 def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
     core = person()
     through_form(core, topic=".queue")
-    assert core.typed(".help", 0.0)[-1] == Ask("Topic (1-6):")
+    assert core.typed(".help", 0.0)[-1] == Show("Topic (1-6):", "question")
     # neither command used a try: a wrong topic now is the first of three
     assert shown(core.typed("9", 0.0))[0].endswith("2 tries left.]")
     core.typed("3", 0.0)
@@ -117,7 +112,7 @@ def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
     assert shown(out) == [
         "[.queue works once you are waiting; answer the question first (.quit leaves).]"
     ]
-    assert out[-1] == Ask("Description:")
+    assert out[-1] == Show("Description:", "question")
     assert shown(core.typed(".NET will not install", 0.0)) == [
         "[.NET is no command; to answer with it, type ..NET (.quit leaves).]"
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import Connect, ExitDesk, ForgetPlace, Show
+from peer.core.desk.actions import Connection, ExitDesk, KeepPlace, Show
 from peer.core.desk.link import ANSWER_TIMEOUT, DeskPhase
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 from wire.desk.text import YOU_LEFT
@@ -20,10 +20,10 @@ def test_a_lost_connection_reconnects_with_the_token_and_backs_off() -> None:
     kept = "[Reconnecting to the help desk; your place is kept.]"
     assert shown(core.typed(".queue", 1.0)) == [kept]
     assert core.next_wake() == 1.5
-    assert core.tick(1.5) == [Connect()]
+    assert core.tick(1.5) == [Connection.OPEN]
     core.not_connected("refused", 1.6)
     assert core.next_wake() == 2.6  # 1 s after the failed try
-    assert core.tick(2.6) == [Connect()]
+    assert core.tick(2.6) == [Connection.OPEN]
     again = core.connected(2.7)
     assert shown(again) == []  # said once the desk answers: it may accept and be silent
     [join] = sent(again)
@@ -44,7 +44,7 @@ def test_reconnecting_gives_up_when_the_grace_period_is_over() -> None:
         assert wake is not None and wake > now
         now = wake
         for action in core.tick(now):
-            if action == Connect():
+            if action == Connection.OPEN:
                 core.not_connected("refused", now)
     assert now == 3.0
     assert core.tick(now) == []
@@ -60,7 +60,7 @@ def test_given_up_is_said_forgotten_and_exits_1() -> None:
     core.not_connected("refused", 0.5)
     out = core.tick(1.0)
     assert shown(out) == ["[Could not reach the help desk in time; your place was given up.]"]
-    assert out[-2:] == [ForgetPlace(), ExitDesk(1)]
+    assert out[-2:] == [KeepPlace(), ExitDesk(1)]
 
 
 def test_a_connection_lost_while_served_keeps_a_place_at_the_front() -> None:
@@ -78,7 +78,7 @@ def test_a_connection_closed_before_any_place_ends_the_run() -> None:
     core.connected(0.0)
     out = core.lost("the help desk closed the connection", 0.0)
     assert out[0].style == "error"  # type: ignore[union-attr]
-    assert out[-2:] == [ForgetPlace(), ExitDesk(1)]
+    assert out[-2:] == [KeepPlace(), ExitDesk(1)]
 
 
 def test_leaving_waits_for_the_desks_goodbye() -> None:
@@ -88,27 +88,27 @@ def test_leaving_waits_for_the_desks_goodbye() -> None:
     assert core.next_wake() == 3.0
     assert sent(core.typed("more", 1.5)) == []  # typed while leaving: nothing happens
     bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.5)
-    assert bye[-2:] == [ForgetPlace(), ExitDesk(0)]
+    assert bye[-2:] == [KeepPlace(), ExitDesk(0)]
 
 
 def test_leaving_closes_anyway_when_the_desk_does_not_answer() -> None:
     core = waiting()
     core.end_of_input(1.0)
     assert core.tick(2.9) == []
-    assert core.tick(3.0) == [Show("[You left the help desk.]"), ForgetPlace(), ExitDesk(0)]
+    assert core.tick(3.0) == [Show("[You left the help desk.]"), KeepPlace(), ExitDesk(0)]
 
 
 def test_leaving_while_reconnecting_gives_the_place_up_on_a_connection_of_its_own() -> None:
     # a place held for nobody counted ahead of everyone behind it for the grace period
     core = waiting()
     core.lost("reset", 1.0)
-    assert core.typed(".quit", 1.1) == [Connect()]
+    assert core.typed(".quit", 1.1) == [Connection.OPEN]
     assert core.typed(".queue", 1.2) == []  # leaving: nothing more is done
     [give_up] = sent(core.connected(1.3))
     assert give_up == DeskGiveUp(give_up.id, PHONE, "tok", give_up.wire)  # type: ignore[attr-defined]
     bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.4)
     assert shown(bye) == [f"[{YOU_LEFT}]"]
-    assert bye[-2:] == [ForgetPlace(), ExitDesk(0)]
+    assert bye[-2:] == [KeepPlace(), ExitDesk(0)]
     assert core.lost("closed", 1.5) == []
 
 
@@ -118,7 +118,7 @@ def test_leaving_while_the_desk_cannot_be_reached_ends_at_once_or_in_2_s() -> No
     refused.typed(".quit", 1.1)
     assert refused.not_connected("Connection refused", 1.1) == [
         Show(UNTOLD),
-        ForgetPlace(),  # so that a later start asks for a new place, not this one
+        KeepPlace(),  # so that a later start asks for a new place, not this one
         ExitDesk(0),
     ]
     silent = waiting()
@@ -126,12 +126,12 @@ def test_leaving_while_the_desk_cannot_be_reached_ends_at_once_or_in_2_s() -> No
     silent.end_of_input(1.1)  # Ctrl-C
     assert silent.next_wake() == 3.1
     assert silent.tick(3.0) == []
-    assert silent.tick(3.1) == [Show(UNTOLD), ForgetPlace(), ExitDesk(0)]
+    assert silent.tick(3.1) == [Show(UNTOLD), KeepPlace(), ExitDesk(0)]
     lost = waiting()
     lost.lost("reset", 1.0)
     lost.typed(".quit", 1.1)
     lost.connected(1.2)
-    assert lost.lost("reset", 1.3) == [Show(UNTOLD), ForgetPlace(), ExitDesk(0)]
+    assert lost.lost("reset", 1.3) == [Show(UNTOLD), KeepPlace(), ExitDesk(0)]
 
 
 def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_connection() -> (
@@ -139,7 +139,7 @@ def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_
 ):
     core = waiting(1.0)
     core.lost("reset", 2.0)
-    assert core.tick(2.5) == [Connect()]
+    assert core.tick(2.5) == [Connection.OPEN]
     core.connected(2.6)
     out = core.tick(2.6 + ANSWER_TIMEOUT)
     assert "no answer in 10 s" in shown(out)[0] and core.link.phase is DeskPhase.RECONNECTING
@@ -160,7 +160,7 @@ def test_a_frozen_desk_that_accepts_but_never_answers_is_given_up_on_from_the_fi
         now = max(now, wake)  # (the held-place refresh, due before the loss)
         out = core.tick(now)
         said += shown(out)
-        if Connect() in out:
+        if Connection.OPEN in out:
             said += shown(core.connected(now))
     assert now == 130.0  # the grace period, from the first loss
     assert "[Connected again.]" not in said
@@ -172,11 +172,11 @@ def test_a_frozen_desk_that_accepts_but_never_answers_is_given_up_on_from_the_fi
 def test_a_desk_that_answers_a_later_rejoin_is_connected_again_and_the_grace_starts_anew() -> None:
     core = waiting(0.0)
     core.lost("reset", 10.0)
-    assert core.tick(10.5) == [Connect()]
+    assert core.tick(10.5) == [Connection.OPEN]
     core.connected(10.5)
     core.tick(10.5 + ANSWER_TIMEOUT)  # no answer: still the same loss
     assert core.link.phase is DeskPhase.RECONNECTING
-    while Connect() not in core.tick(wake := core.next_wake() or 0.0):
+    while Connection.OPEN not in core.tick(wake := core.next_wake() or 0.0):
         pass  # (a held-place refresh came first)
     assert wake <= 10.5 + ANSWER_TIMEOUT + 4.0
     core.connected(wake)
@@ -184,7 +184,7 @@ def test_a_desk_that_answers_a_later_rejoin_is_connected_again_and_the_grace_sta
     assert core.link.phase is DeskPhase.WAITING
     # lost again later: a new loss, with the whole grace period
     assert "kept for 120 s" in shown(core.lost("reset", 200.0))[0]
-    assert core.tick(200.5) == [Connect()]
+    assert core.tick(200.5) == [Connection.OPEN]
 
 
 def test_quit_while_a_rejoin_is_unanswered_gives_the_place_up_on_a_new_connection() -> None:
@@ -196,6 +196,6 @@ def test_quit_while_a_rejoin_is_unanswered_gives_the_place_up_on_a_new_connectio
         "[Reconnecting to the help desk; your place is kept.]"
     ]
     out = core.typed(".quit", 2.0)
-    assert out == [Connect()] and core.link.phase is DeskPhase.LEAVING
+    assert out == [Connection.OPEN] and core.link.phase is DeskPhase.LEAVING
     bye = core.tick(4.0)
     assert "could not be told now" in shown(bye)[0] and bye[-1] == ExitDesk(0)

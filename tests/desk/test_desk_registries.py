@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from person_harness import person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import Connect
+from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings, DeskPhase
 from tests.desk.listed import Listed
@@ -43,8 +43,8 @@ def waits_while_refused(core: OperatorCore, rounds: int) -> list[float]:
         assert wake is not None
         waits.append(round(wake - now, 3))
         now = wake
-        assert core.tick(now) == [Connect()]
-        while core.not_connected("refused", now) == [Connect()]:
+        assert core.tick(now) == [Connection.OPEN]
+        while core.not_connected("refused", now) == [Connection.OPEN]:
             pass  # the next registry of the round, at once
     return waits
 
@@ -54,7 +54,7 @@ def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
     through_form(core)
     core.connected(0.0)
     out = core.received(sent_on(), 0.0)
-    assert out == [Connect()]
+    assert out == [Connection.OPEN]
     assert (core.link.ip, core.link.port) == DESK
     assert core.link.registries == (HERE, DESK, THIRD)
     [join] = sent(core.connected(0.1))
@@ -72,11 +72,11 @@ def test_a_person_reconnecting_tries_each_registry_then_waits() -> None:
     core = waiting()
     core.received(sent_on(None), 0.0)
     core.lost("reset", 1.0)
-    assert core.tick(1.5) == [Connect()]
+    assert core.tick(1.5) == [Connection.OPEN]
     # refused here: the next registry at once, then the third, then a wait
-    assert core.not_connected("refused", 1.5) == [Connect()]
+    assert core.not_connected("refused", 1.5) == [Connection.OPEN]
     assert (core.link.ip, core.link.port) == DESK
-    assert core.not_connected("refused", 1.5) == [Connect()]
+    assert core.not_connected("refused", 1.5) == [Connection.OPEN]
     assert (core.link.ip, core.link.port) == THIRD
     assert core.not_connected("refused", 1.5) == []
     assert core.next_wake() == 2.5 and (core.link.ip, core.link.port) == HERE
@@ -87,12 +87,12 @@ def test_a_registry_that_sends_on_to_one_that_stopped_keeps_the_rounds_short() -
     core.received(sent_on(None), 0.0)
     core.lost("reset", 1.0)
     for start in (1.5, 2.0, 2.5):  # the first wait again, each time the service answers
-        assert core.tick(start) == [Connect()]
+        assert core.tick(start) == [Connection.OPEN]
         assert (core.link.ip, core.link.port) == HERE
-        assert core.not_connected("refused", start) == [Connect()]  # DESK
+        assert core.not_connected("refused", start) == [Connection.OPEN]  # DESK
         core.connected(start)
-        assert core.received(sent_on(HERE), start) == [Connect()]  # (a stale answer)
-        assert core.not_connected("refused", start) == [Connect()]  # HERE, tried
+        assert core.received(sent_on(HERE), start) == [Connection.OPEN]  # (a stale answer)
+        assert core.not_connected("refused", start) == [Connection.OPEN]  # HERE, tried
         assert core.not_connected("refused", start) == []  # THIRD: the round is over
         assert core.next_wake() == start + 0.5
         core.link.ip, core.link.port = HERE
@@ -102,7 +102,7 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
     core = Listed(OperatorCore("ann", HERE, "key", IdMaker("o"), ClientSettings(leave_timeout=2.0)))
     core.start(0.0)
     core.connected(0.0)
-    assert core.received(sent_on(), 0.0) == [Connect()]
+    assert core.received(sent_on(), 0.0) == [Connection.OPEN]
     assert any(isinstance(m, DeskOperator) for m in sent(core.connected(0.1)))
     core.received(DeskOnDuty("d", "o-2", "ann", ALL_TOPICS, 0, 0), 0.2)
     assert core.on_duty and (core.link.ip, core.link.port) == DESK
@@ -110,15 +110,15 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
 
 def test_an_operator_reconnecting_tries_the_next_registry() -> None:
     core = operator_lost(SERVICE)
-    assert core.tick(1.5) == [Connect()]
-    assert core.not_connected("refused", 1.5) == [Connect()]
+    assert core.tick(1.5) == [Connection.OPEN]
+    assert core.not_connected("refused", 1.5) == [Connection.OPEN]
     assert (core.link.ip, core.link.port) == DESK
 
 
 def test_a_registry_on_its_own_is_tried_again_as_before() -> None:
     core = waiting()
     core.lost("reset", 1.0)
-    assert core.tick(1.5) == [Connect()]
+    assert core.tick(1.5) == [Connection.OPEN]
     assert core.not_connected("refused", 1.5) == []
     assert core.next_wake() == 2.5 and (core.link.ip, core.link.port) == HERE
 
@@ -129,7 +129,7 @@ def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
     core.tick(1.5)
     core.connected(1.5)
     taking_over = DeskRegistries("r", "127.0.0.1:4000", ())  # "the desk: here"
-    assert core.received(taking_over, 1.6) == [Connect()]
+    assert core.received(taking_over, 1.6) == [Connection.OPEN]
     assert (core.link.ip, core.link.port) == HERE and core.link.phase is DeskPhase.RECONNECTING
     assert shown(core.not_connected("refused", 1.6)) == []  # (not listening yet)
     assert core.next_wake() == 2.1  # the first wait again: the service answers

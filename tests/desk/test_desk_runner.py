@@ -6,58 +6,24 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.runner import (
-    Arrived,
-    Connected,
-    DeskRunner,
-    Lost,
-    Probed,
-    RunnerSettings,
-)
-from peer.adapter.desk.terminal import Typed
+from peer.adapter.desk.held_place import keep_place, load_place, place_file
+from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
 from peer.core.desk.actions import (
     Action,
-    Drop,
+    Connection,
     Emit,
     ExitDesk,
     FindPlace,
-    ForgetPlace,
     KeepPlace,
-    Probe,
-    PutTyped,
     Show,
 )
 from peer.core.desk.link import ClientSettings, DeskLink
+from tests.desk.person_harness import Screen
 from wire.desk.messages import DeskNotice
 from wire.ids import IdMaker
 from wire.messages import Ack
 
 PHONE = "07700900606"
-
-
-class Screen:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.typed = ""
-
-    def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    def show(self, line: str, style: str = "system") -> None:
-        self.lines.append(line)
-
-    def ask(self, question: str) -> None:
-        pass
-
-    def set_prompt(self, prompt: str) -> None:
-        pass
-
-    def put_typed(self, text: str) -> None:
-        self.typed = text
 
 
 class Recorder:
@@ -125,19 +91,23 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
     async def scenario() -> tuple[Recorder, Writer]:
         core = Recorder()
         run = runner(core)
-        run.carry_out([Drop(), Drop()])  # connection 2 is the current one; 1 is older
+        run.carry_out(
+            [Connection.DROP, Connection.DROP]
+        )  # connection 2 is the current one; 1 is older
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
-            Arrived(1, notice),
-            Lost(1, "reset"),
-            Lost(1, "refused", made=False),
-            Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
+            Event("arrived", gen=1, message=notice),
+            Event("lost", "reset", gen=1),
+            Event("failed", "refused", gen=1),
+            Event("connected", gen=1, opened=(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []
-        run.handle(Arrived(2, notice), 0.0)
-        run.handle(Arrived(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
-        run.handle(Lost(2, "reset"), 0.0)
+        run.handle(Event("arrived", gen=2, message=notice), 0.0)
+        run.handle(
+            Event("arrived", gen=2, message=Ack("a", "b")), 0.0
+        )  # not a desk message: dropped
+        run.handle(Event("lost", "reset", gen=2), 0.0)
         return core, stale
 
     core, stale = asyncio.run(scenario())
@@ -148,19 +118,21 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
 def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core, places=tmp_path)
-    HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).save("tok", 3, "Maths", 120.0)
+    place = place_file(tmp_path, "127.0.0.1", 4000, PHONE)
+    assert place is not None
+    keep_place(place, KeepPlace("tok", 3, "Maths", 120.0))
     run.carry_out([FindPlace(PHONE)])
     assert core.heard == [("place_found", KeepPlace("tok", 3, "Maths", 120.0))]
     run.carry_out([KeepPlace("new", 5, "", 60.0)])
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeepPlace("new", 5, "", 60.0)
-    run.carry_out([ForgetPlace()])
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
+    assert load_place(place) == KeepPlace("new", 5, "", 60.0)
+    run.carry_out([KeepPlace()])
+    assert load_place(place) is None
 
 
 def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core)  # no places directory
-    run.carry_out([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), ForgetPlace()])
+    run.carry_out([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), KeepPlace()])
     assert core.heard == [("place_found", None)]
     assert not list(tmp_path.iterdir())
 
@@ -172,7 +144,7 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     screen = run.term
     assert isinstance(screen, Screen)
     core.answers = [Show("answer"), ExitDesk(0), Show("never shown")]
-    run.carry_out(run.handle(Typed("hello", 3.0), 5.0))
+    run.carry_out(run.handle(Event("typed", "hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
     assert screen.lines == ["answer"]
     core.answers = [Show("after the exit")]
@@ -184,19 +156,19 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     run = runner(Recorder())
     screen = run.term
     assert isinstance(screen, Screen)
-    run.carry_out([PutTyped("thanks, bye")])
+    run.carry_out([Show("thanks, bye", "typed")])
     assert screen.typed == "thanks, bye"
 
 
 def test_a_probe_is_always_answered_even_for_an_address_the_system_cannot_try() -> None:
     # a person whose input has ended waits for the answer (peer.core.desk.person)
-    async def scenario() -> Probed:
+    async def scenario() -> Event:
         core = Recorder()
         core.link.ip = "a" * 300  # a name the system refuses to look up (not an OSError)
         run = runner(core)
-        run.carry_out([Probe()])
+        run.carry_out([Connection.PROBE])
         event = await asyncio.wait_for(run.events.get(), 5)
-        assert isinstance(event, Probed)
+        assert event.what == "probed"
         return event
 
-    assert "label too long" in asyncio.run(scenario()).why
+    assert "label too long" in asyncio.run(scenario()).text

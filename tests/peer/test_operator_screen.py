@@ -14,19 +14,22 @@ import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import PipeInput, create_pipe_input
 
-from peer.adapter.desk.screen import TYPED, DutyState, OperatorScreen
+from peer.adapter.desk.terminal import TYPED, OperatorScreen
+from peer.core.desk.duty import OperatorCore
 from tests.pyte_terminal import Terminal
 from wire.desk.messages import DeskLine, DeskNotice, DeskSession, RoomRow
+from wire.ids import IdMaker
 
 pytestmark = pytest.mark.timeout(20)
 
 
 class Duty:
-    """An OperatorScreen on a Terminal, serving `serving` (a name, or "")."""
+    """An OperatorScreen on a Terminal, for the operator `core`."""
 
-    def __init__(self, screen: OperatorScreen, terminal: Terminal, pipe: PipeInput) -> None:
-        self.screen, self.terminal, self.pipe = screen, terminal, pipe
-        self.serving = ""
+    def __init__(
+        self, screen: OperatorScreen, terminal: Terminal, pipe: PipeInput, core: OperatorCore
+    ) -> None:
+        self.screen, self.terminal, self.pipe, self.core = screen, terminal, pipe, core
         self.typed: list[str] = []
 
     async def until(self, what: str, ok: Callable[[list[str]], bool]) -> None:
@@ -40,15 +43,10 @@ class Duty:
 async def duty() -> AsyncIterator[Duty]:
     terminal = Terminal(24, 80)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=terminal.output):
-        state = DutyState(
-            name=lambda: "ann",
-            desk=lambda: "127.0.0.1:17001",
-            answers=lambda: True,
-            on_duty=lambda: True,
-            serving=lambda: shown.serving,
-        )
-        screen = OperatorScreen(state, colour=False)
-        shown = Duty(screen, terminal, pipe)
+        core = OperatorCore("ann", ("127.0.0.1", 17001), "key", IdMaker("o"))
+        core.on_duty = core.link.up = True
+        screen = OperatorScreen(core, colour=False)
+        shown = Duty(screen, terminal, pipe, core)
         screen.start(shown.typed.append, lambda: None)
         screen.set_prompt("desk> ")
         await shown.sees("[1:desk]")
@@ -65,7 +63,7 @@ def test_a_person_handed_over_opens_the_conversation_and_notices_stay_apart() ->
     async def scenario() -> None:
         async with duty() as op:
             op.screen.show("[On duty as ann, serving all topics; 0 waiting.]", "system", "")
-            op.serving = "Maria"
+            op.core.screen.serving = "Maria"
             op.screen.about = SESSION
             op.screen.show("[Now serving Maria, phone 555, topic 5.]", "system", "")
             await op.sees(" 1:desk [2:Maria]")

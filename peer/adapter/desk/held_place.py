@@ -34,47 +34,44 @@ class _Kept(Struct):
     description: str = ""
 
 
-class HeldPlace:
-    def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
-        label = f"{ip}:{port}|{phone_key(phone)}"
-        folder = root / "desk"
-        try:
-            secret = _secret(folder)
-        except (OSError, KeyFileError):
-            secret = b""  # a read-only home only costs the restart feature
-        self.path = folder / f"{place_name(secret, label)}.json"
-        self._usable = bool(secret)
+def place_file(root: Path, ip: str, port: int, phone: str) -> Path | None:
+    """The file of the place `phone` holds at the desk at `ip`:`port`, in `root`/desk; None
+    when its secret cannot be had (a read-only home only costs the restart feature)."""
+    folder = root / "desk"
+    try:
+        secret = _secret(folder)
+    except (OSError, KeyFileError):
+        return None
+    return folder / f"{place_name(secret, f'{ip}:{port}|{phone_key(phone)}')}.json"
 
-    def load(self) -> KeepPlace | None:
-        """The kept place, if it may still be held; stale or damaged files are removed."""
-        if not self._usable:
-            return None
-        try:
-            kept = msgspec.json.decode(read_bytes(self.path), type=_Kept)
-        except OSError:
-            return None
-        except msgspec.DecodeError:  # damaged, or NaN where a time should be
-            kept = None
-        if kept is None or kept.topic not in TOPICS:
-            self.clear()
-            return None
-        now = time.time()
-        if now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
-            self.clear()  # the desk has given the place up by now, or the time is damage
-            return None
+
+def load_place(path: Path) -> KeepPlace | None:
+    """The place kept at `path`, if it may still be held; stale or damaged files are removed."""
+    try:
+        kept = msgspec.json.decode(read_bytes(path), type=_Kept)
+    except OSError:
+        return None
+    except msgspec.DecodeError:  # damaged, or NaN where a time should be
+        kept = None
+    now = time.time()
+    if kept is None or kept.topic not in TOPICS:
+        keep_place(path, KeepPlace())
+    elif now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
+        keep_place(path, KeepPlace())  # the desk has given the place up, or the time is damage
+    else:
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
+    return None
 
-    def save(self, token: str, topic: int, description: str, grace: float) -> None:
-        if not self._usable:  # (best effort)
+
+def keep_place(path: Path, place: KeepPlace) -> None:
+    """Write `place` at `path` (best effort); with no token, remove the file."""
+    with contextlib.suppress(OSError):
+        if not place.token:
+            path.unlink()
             return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            kept = _Kept(token, topic, grace, time.time(), description)
-            replace_durably(self.path, msgspec.json.encode(kept))
-
-    def clear(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = _Kept(place.token, place.topic, place.grace, time.time(), place.description)
+        replace_durably(path, msgspec.json.encode(kept))
 
 
 def _secret(folder: Path) -> bytes:

@@ -1,4 +1,5 @@
-"""The desk clients' asyncio adapter; events of an older connection are dropped."""
+"""The desk clients' asyncio adapter; events of an older connection are dropped. The operator's
+on the full screen also looks at the waiting room (`ScreenRunner`)."""
 
 from __future__ import annotations
 
@@ -7,72 +8,69 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
-from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Terminal, Typed
+from peer.adapter.desk.held_place import keep_place, load_place, place_file
+from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
     Action,
-    Ask,
-    Connect,
+    Connection,
     DeskClient,
-    Drop,
     Emit,
     ExitDesk,
     FindPlace,
-    ForgetPlace,
     KeepPlace,
-    Probe,
-    PutTyped,
     SendToDesk,
-    SetPrompt,
     Show,
 )
+from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import DeskPhase
 from secure.stream import SecureStream
-from wire.desk.messages import DeskMessage
+from wire.desk.messages import (
+    DeskEnded,
+    DeskLook,
+    DeskMessage,
+    DeskNotice,
+    DeskOnDuty,
+    DeskRoom,
+    DeskSession,
+)
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message
 
 #: Seconds to wait for the desk to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
+#: Seconds between two looks at the waiting room; the waits shown count on between them.
+ROOM_LOOK = 3.0
+#: What the desk says that may change the waiting room: looked at again at once.
+CHANGES = (DeskOnDuty, DeskSession, DeskEnded, DeskNotice)
 
 
-# The events of connection number `gen`.
-class Arrived(Struct, frozen=True):
-    gen: int
-    message: Message
+What = Literal["typed", "end", "probed", "connected", "arrived", "lost", "failed"]
 
 
-class Lost(Struct, frozen=True):
-    """The connection ended, or (not `made`) was never made, for `why`."""
+class Event(Struct, frozen=True):
+    """What happened, for the core: "typed" (`text`, `begun` at its first key), "end" (of
+    input: Ctrl-D, a pipe's end, the output gone, or Ctrl-C), "probed" (`text`: why the desk
+    cannot be reached, or ""); or, of connection number `gen`: "connected" (`opened`),
+    "arrived" (`message`), "lost" (`text`: why), "failed" (never made, `text`: why)."""
 
-    gen: int
-    why: str
-    made: bool = True
-
-
-class Connected(Struct, frozen=True):
-    gen: int
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    stream: SecureStream
-
-
-class Probed(Struct, frozen=True):
-    """The connection of a `Probe` was made (`why` "") or not."""
-
-    why: str
-
-
-Event = Typed | EndOfInput | Arrived | Lost | Connected | Probed
+    what: What
+    text: str = ""
+    begun: float = 0.0
+    gen: int | None = None
+    message: Message | None = None
+    opened: tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream] | None = None
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
@@ -80,7 +78,6 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
     pair (None: this run's); `registry_key` None: none answered."""
 
     client: str
-    tty: bool = False
     places: Path | None = None
     screen: Terminal | None = None
     key: X25519PrivateKey | None = None
@@ -93,10 +90,12 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term = settings.screen or Terminal(
-            self.events.put_nowait, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
+            self._input,
+            tty=core.link.settings.prompt,
+            colour=sys.stdout.isatty() and colour_wanted(),
         )
         self._places = settings.places
-        self._place: HeldPlace | None = None
+        self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
@@ -130,29 +129,31 @@ class DeskRunner:
 
     def handle(self, event: Event, now: float) -> list[Action]:
         actions: list[Action] = []
-        core, emit = self.core, actions.append
-        if isinstance(event, Typed):
+        core, emit, what = self.core, actions.append, event.what
+        if event.gen not in (None, self._gen):
+            if event.opened is not None:
+                event.opened[1].close()  # asked for before a newer one: not wanted
+        elif what == "typed":
             core.typed(event.text, now, emit, event.begun)
-        elif isinstance(event, EndOfInput):
+        elif what == "end":
             core.end_of_input(now, emit)
-        elif isinstance(event, Probed):
-            core.probed(event.why, now, emit)
-        elif event.gen != self._gen:
-            if isinstance(event, Connected):
-                event.writer.close()  # asked for before a newer one: not wanted
-        elif isinstance(event, Arrived):
-            if isinstance(event.message, DeskMessage):
-                core.received(event.message, now, emit)
-        elif isinstance(event, Connected):
-            self._writer, self._stream = event.writer, event.stream
-            self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
+        elif what == "probed":
+            core.probed(event.text, now, emit)
+        elif event.opened is not None:
+            reader, self._writer, self._stream = event.opened
+            self._spawn(self._read(reader, self._writer, self._stream, self._gen))
             core.connected(now, emit)
-        elif event.made:
+        elif isinstance(event.message, DeskMessage):
+            core.received(event.message, now, emit)
+        elif what == "lost":
             self._close()
-            core.lost(event.why, now, emit)
-        else:
-            core.not_connected(event.why, now, emit)
+            core.lost(event.text, now, emit)
+        elif what == "failed":
+            core.not_connected(event.text, now, emit)
         return actions
+
+    def _input(self, text: str | None, begun: float) -> None:
+        self.events.put_nowait(Event("end") if text is None else Event("typed", text, begun))
 
     def _now(self, entry: Callable[[float, Emit], None]) -> None:
         actions: list[Action] = []
@@ -164,55 +165,32 @@ class DeskRunner:
             if self._code is not None:
                 return  # the core exited in an answer to an earlier action
             match action:
-                case Show(line, style):
-                    self.term.show(line, style)
-                case Ask(question):
-                    self.term.ask(question)
-                case SetPrompt(text):
-                    self.term.set_prompt(text)
-                case PutTyped(text):
-                    self.term.put_typed(text)
+                case Show(text, style):
+                    self.term.show(text, style)
                 case SendToDesk(message):
                     self._send(message)
-                case Connect() | Drop() | Probe():
-                    self._connection(action)
-                case FindPlace() | KeepPlace() | ForgetPlace():
-                    self._held_place(action)
+                case Connection.DROP | Connection.OPEN:
+                    self._close()
+                    self._gen += 1  # whatever the older one still brings is not handed over
+                    if action is Connection.OPEN:
+                        self._spawn(self._connect(self._gen))
+                case Connection.PROBE:
+                    self._spawn(self._probe())
+                case FindPlace(phone):
+                    if self._places is not None:
+                        link = self.core.link
+                        self._place = place_file(self._places, link.ip, link.port, phone)
+                    found = load_place(self._place) if self._place is not None else None
+                    self._now(partial(self.core.place_found, found))
+                case KeepPlace() if self._place is not None:
+                    keep_place(self._place, action)
                 case ExitDesk(code):
                     self._code = code
-
-    def _connection(self, action: Connect | Drop | Probe) -> None:
-        match action:
-            case Connect():
-                self._close()
-                self._gen += 1
-                self._spawn(self._connect(self._gen))
-            case Drop():
-                self._close()
-                self._gen += 1  # whatever it still brings is not handed over
-            case Probe():
-                self._spawn(self._probe())
-
-    def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
-        match action:
-            case FindPlace(phone):
-                if self._places is not None:
-                    self._place = HeldPlace(
-                        self._places, self.core.link.ip, self.core.link.port, phone
-                    )
-                kept = self._place.load() if self._place is not None else None
-                self._now(lambda now, emit: self.core.place_found(kept, now, emit))
-            case KeepPlace(token, topic, description, grace):
-                if self._place is not None:
-                    self._place.save(token, topic, description, grace)
-            case ForgetPlace():
-                if self._place is not None:
-                    self._place.clear()
 
     async def _connect(self, gen: int) -> None:
         opened, key = await self._open(), self._registry
         if isinstance(opened, str):
-            self.events.put_nowait(Lost(gen, opened, made=False))
+            self.events.put_nowait(Event("failed", opened, gen=gen))
             return
         reader, writer = opened
         why = "no answer"  # (no key answered: said as what stops a connection)
@@ -225,10 +203,10 @@ class DeskRunner:
                 why = "the registry's pinned key is unusable"
             else:
                 writer.write(stream.output())  # the handshake's first frame
-                self.events.put_nowait(Connected(gen, reader, writer, stream))
+                self.events.put_nowait(Event("connected", gen=gen, opened=(reader, writer, stream)))
                 return
         writer.close()
-        self.events.put_nowait(Lost(gen, why, made=False))
+        self.events.put_nowait(Event("failed", why, gen=gen))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
@@ -239,7 +217,7 @@ class DeskRunner:
             opened = str(exc) or type(exc).__name__
         if not isinstance(opened, str):
             opened[1].close()
-        self.events.put_nowait(Probed(opened if isinstance(opened, str) else ""))
+        self.events.put_nowait(Event("probed", opened if isinstance(opened, str) else ""))
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
         try:
@@ -265,14 +243,14 @@ class DeskRunner:
                 messages = decoder.feed(data)
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
-                    self.events.put_nowait(Arrived(gen, message))
+                    self.events.put_nowait(Event("arrived", gen=gen, message=message))
         except OtherVersion:
             reason = "the help desk runs another version of ChatApp"
         except DecodeError as exc:
             reason = f"the help desk sent something unreadable ({exc})"
         except (ConnectionError, OSError) as exc:
             reason = os_reason(exc)
-        self.events.put_nowait(Lost(gen, reason))
+        self.events.put_nowait(Event("lost", reason, gen=gen))
 
     def _send(self, message: DeskMessage) -> None:
         writer, stream = self._writer, self._stream
@@ -292,3 +270,58 @@ class DeskRunner:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class ScreenRunner(DeskRunner):
+    """The operator's client on the full screen, which also looks at the waiting room every
+    ROOM_LOOK seconds while on duty, and at once when the desk says it may have changed."""
+
+    def __init__(self, core: OperatorCore, settings: RunnerSettings) -> None:
+        colour = sys.stdout.isatty() and colour_wanted()
+        self.screen = OperatorScreen(core, colour=colour)
+        term = Terminal(self._input, tty=True, colour=colour, console=self.screen)
+        super().__init__(core, msgspec.structs.replace(settings, screen=term))
+        self._duty = core
+        self._looks: set[str] = set()  # the looks not answered yet
+        self._look_now = asyncio.Event()
+
+    async def run(self) -> int:
+        self._spawn(self._look())
+        return await super().run()
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        if event.what == "typed":
+            self.screen.about = TYPED
+        elif isinstance(event.message, DeskMessage):
+            message = event.message
+            if isinstance(message, DeskRoom) and message.reply_to in self._looks:
+                self._looks.discard(message.reply_to)
+                self.screen.room.update(message.rows, now)
+                self.screen.app.invalidate()
+                actions: list[Action] = []
+                self._duty.link.heard(message, now, actions.append)  # a sign of life
+                return actions
+            self.screen.about = message
+            if isinstance(message, CHANGES):
+                self._look_now.set()
+        return super().handle(event, now)
+
+    def carry_out(self, actions: list[Action]) -> None:
+        try:
+            super().carry_out(actions)
+        finally:
+            self.screen.about = None
+
+    async def _look(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._look_now.wait(), ROOM_LOOK)
+            self._look_now.clear()
+            core = self._duty
+            if core.link.up and core.on_duty and core.link.phase is DeskPhase.DUTY:
+                look = DeskLook(core.link.new_id())
+                self._looks = {*list(self._looks)[-3:], look.id}  # an old look is not waited for
+                self._send(look)
+            elif not core.link.up and self.screen.room.known:
+                self.screen.room.forget()
+                self.screen.app.invalidate()

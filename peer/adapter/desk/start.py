@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import InUse, default_dir, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path, read_key
 from net.registry_key import ask_key, registry_label
-from peer.adapter.desk.runner import DeskRunner, RunnerSettings
+from peer.adapter.desk.runner import DeskRunner, RunnerSettings, ScreenRunner
 from peer.adapter.key_checks import OTHER_VERSION
 from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.desk.actions import Addr
@@ -58,11 +58,7 @@ async def run_desk_client(
     async def run(key: bytes | None, static: X25519PrivateKey) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
         settings = RunnerSettings(
-            client="help desk client",
-            tty=stdin_is_tty,
-            places=state_dir,
-            key=static,
-            registry_key=key,
+            client="help desk client", places=state_dir, key=static, registry_key=key
         )
         return await DeskRunner(core, settings).run()
 
@@ -85,15 +81,9 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
-        settings = RunnerSettings(
-            client="operator client", tty=stdin_is_tty, key=static, registry_key=registry_key
-        )
-        if full_screen:
-            from peer.adapter.desk.screen_runner import ScreenRunner
-
-            code = await ScreenRunner(core, settings).run()
-        else:
-            code = await DeskRunner(core, settings).run()
+        settings = RunnerSettings(client="operator client", key=static, registry_key=registry_key)
+        runner = ScreenRunner if full_screen else DeskRunner
+        code = await runner(core, settings).run()
         _remember_authorised(state_dir, key, core, registry_key)
         return code
 

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -24,9 +24,6 @@ from secure.stream import SecureStream
 from wire.errors import DecodeError
 from wire.file_messages import FileNote, FileWant
 from wire.messages import Message
-
-if TYPE_CHECKING:
-    from _hashlib import HASH
 
 Addr = tuple[str, int]
 T = TypeVar("T")
@@ -53,8 +50,9 @@ class PullEnded(Exception):
 
 
 class Puller:
-    """Moves the bytes of one accepted `transfer` from its sender: `progress` is awaited at
-    each checkpoint; `noted` gets the sender's FileNote, should it refuse."""
+    """Moves the bytes of one accepted `transfer` from its sender into its partial file,
+    written and hashed in a thread of its own: `progress` is awaited at each checkpoint;
+    `noted` gets the sender's FileNote, should it refuse."""
 
     def __init__(
         self,
@@ -68,10 +66,15 @@ class Puller:
         self._progress = progress
         self._noted = noted
         self._hash = hashlib.sha256()
-        self._at = 0
-        self._verified = 0  # the bytes on disk, said to `progress`
         self._fd = -1
-        self._partial: PartialFile | None = None
+        #: Bytes of the file taken (written, or about to be); those on disk, said to
+        #: `progress`; those `_gathered` and not yet handed to the thread begin at `_from`.
+        self._at = self._verified = self._from = 0
+        self._gathered: list[memoryview] = []
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="partial-file")
+        self._queued: deque[tuple[int, asyncio.Future[None]]] = deque()  # (bytes, written)
+        self._held = 0  # bytes queued
+        self._failed: OSError | None = None  # a write of the thread: nothing is written after
         self._sync: asyncio.Future[None] | None = None  # a checkpoint under way
 
     async def run(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
@@ -80,19 +83,20 @@ class Puller:
             await self._open_partial()
             return await self._connect_and_read(addr, key, new_id)
         except PullEnded as ended:
-            if ended.outcome is Outcome.DROPPED and self._partial is not None:
+            if ended.outcome is Outcome.DROPPED and self._at > self._verified:
                 # every byte written came in its place: synced, it counts as verified
                 with contextlib.suppress(OSError):
-                    await self._last_checkpoint(self._partial)
+                    await self._last_checkpoint()
             return ended.outcome, ended.why
         finally:
             if self._sync is not None:
                 self._sync.cancel()
-            if self._partial is not None:
-                self._partial.close()
-            if self._fd >= 0:
-                os.close(self._fd)
+            for _, done in self._queued:
+                done.cancel()
+            if self._fd >= 0:  # after the thread's last write
+                self._thread.submit(os.close, self._fd)
                 self._fd = -1
+            self._thread.shutdown(wait=False)
 
     async def _open_partial(self) -> None:
         transfer = self.transfer
@@ -101,7 +105,7 @@ class Puller:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             have = os.fstat(self._fd).st_size
-            self._at = self._verified = min(transfer.verified, have)  # a file cut short
+            self._at = self._verified = self._from = min(transfer.verified, have)  # cut short
             os.ftruncate(self._fd, self._at)
             await asyncio.to_thread(self._hash_kept)
             free = shutil.disk_usage(path.parent).free
@@ -143,43 +147,30 @@ class Puller:
     async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
         """Take data records until the file is whole, syncing every CHECKPOINT bytes."""
         size, shared = self.transfer.size, self._at
-        partial = self._partial = PartialFile(self._fd, self._at, self._hash)
         loop = asyncio.get_running_loop()
         buffer = memoryview(bytearray(READ_SIZE))
         async with asyncio.timeout(READ_WAIT) as deadline:
-            while partial.at < size:
-                if partial.at - shared >= READ_SIZE:  # a read that does not wait yields not
-                    shared = partial.at
+            while self._at < size:
+                if self._at - shared >= READ_SIZE:  # a read that does not wait yields not
+                    shared = self._at
                     await asyncio.sleep(0)  # the rest of the peer runs: chat goes on
                 read = await loop.sock_recv_into(sock, buffer)
                 deadline.reschedule(loop.time() + READ_WAIT)
                 if not read:
                     raise PullEnded(Outcome.DROPPED, f"{self.transfer.peer} closed the connection")
                 items = stream.feed_with_data(buffer[:read])
-                await _disk(partial.write(self._pieces(items, partial.at)))
+                await _disk(self._write(self._pieces(items)))
                 out = stream.output()
                 if out:
                     await loop.sock_sendall(sock, out)
                 if self._sync is not None and self._sync.done():
                     await _disk(self._sync)
                     self._sync = None
-                if self._sync is None and partial.at - self._verified >= CHECKPOINT:
-                    self._sync = asyncio.ensure_future(self._checkpoint(partial))
-        await _disk(self._last_checkpoint(partial))
+                if self._sync is None and self._at - self._verified >= CHECKPOINT:
+                    self._sync = asyncio.ensure_future(self._checkpoint())
+        await _disk(self._last_checkpoint())
 
-    async def _last_checkpoint(self, partial: PartialFile) -> None:
-        sync, self._sync = self._sync, None
-        if sync is not None:
-            await sync
-        await self._checkpoint(partial)
-
-    async def _checkpoint(self, partial: PartialFile) -> None:
-        at = await partial.synced()
-        if at > self._verified:
-            await self._progress(at)
-            self._verified = at
-
-    def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
+    def _pieces(self, items: list[Message | memoryview]) -> list[memoryview]:
         """The file's bytes among `items`, checked to fit; a message ends the pull."""
         pieces = [item for item in items if isinstance(item, memoryview)]
         if len(pieces) < len(items):
@@ -188,9 +179,66 @@ class Puller:
                 raise PullEnded(Outcome.BROKEN, "the sender sent something other than the file")
             self._noted(note)
             raise PullEnded(Outcome.DROPPED, note.reason or "refused")
-        if at + sum(map(len, pieces)) > self.transfer.size:
+        if self._at + sum(map(len, pieces)) > self.transfer.size:
             raise PullEnded(Outcome.BROKEN, "the sender sent more bytes than it offered")
         return pieces
+
+    async def _write(self, pieces: list[memoryview]) -> None:
+        """Take `pieces`; wait while more than HELD bytes are not yet written. A failed write
+        raises its OSError from the next call that waits for it."""
+        self._gathered += pieces
+        self._at += sum(map(len, pieces))
+        if self._at - self._from >= BATCH:
+            self._hand_over()
+        while self._held > HELD:
+            count, done = self._queued.popleft()
+            self._held -= count
+            await done
+
+    def _hand_over(self) -> None:
+        if not self._gathered:
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._thread, self._written, self._gathered, self._from)
+        done.add_done_callback(_seen)  # its error is raised where awaited, or not at all
+        self._queued.append((self._at - self._from, done))
+        self._held += self._at - self._from
+        self._gathered, self._from = [], self._at
+
+    def _written(self, pieces: list[memoryview], at: int) -> None:
+        """(in the thread)"""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            write_all(self._fd, pieces, at)
+        except OSError as exc:
+            self._failed = exc
+            raise
+        for piece in pieces:
+            self._hash.update(piece)
+
+    async def _last_checkpoint(self) -> None:
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            await sync
+        await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """Put every byte handed so far on disk; said to `progress`."""
+        at = self._at
+        self._hand_over()
+        if self._queued:
+            await self._queued[-1][1]  # one thread writes in order: all before it are done
+        if self._failed is not None:
+            raise self._failed
+        own = os.dup(self._fd)  # a `close` meanwhile does not take it from the sync
+        try:
+            await asyncio.to_thread(os.fsync, own)
+        finally:
+            os.close(own)
+        if at > self._verified:
+            await self._progress(at)
+            self._verified = at
 
     async def _finish(self) -> tuple[Outcome, str]:
         transfer = self.transfer
@@ -247,78 +295,6 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer"
     return os_reason(exc) if isinstance(exc, OSError) else str(exc)
-
-
-class PartialFile:
-    """The partial file `fd` (its first `at` bytes hashed into `digest`), written and hashed
-    in a thread; a failed write raises its OSError from the next call that waits for it."""
-
-    def __init__(self, fd: int, at: int, digest: HASH) -> None:
-        self._fd = os.dup(fd)  # the thread's own: it closes it after its last write
-        #: Bytes of the file handed over so far (written or about to be).
-        self.at = at
-        self.digest = digest
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="partial-file")
-        self._queued: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._held = 0
-        self._gathered: list[memoryview] = []  # not yet handed to the thread, from `_from`
-        self._from = at
-        self._failed: OSError | None = None  # by the thread: nothing is written after it
-
-    async def write(self, pieces: list[memoryview]) -> None:
-        """Take `pieces`; wait while more than HELD bytes are not yet written."""
-        self._gathered += pieces
-        self.at += sum(map(len, pieces))
-        if self.at - self._from >= BATCH:
-            self._hand_over()
-        while self._held > HELD:
-            count, done = self._queued.popleft()
-            self._held -= count
-            await done
-
-    def _hand_over(self) -> None:
-        if not self._gathered:
-            return
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._thread, self._write, self._gathered, self._from)
-        done.add_done_callback(_seen)  # its error is raised where awaited, or not at all
-        self._queued.append((self.at - self._from, done))
-        self._held += self.at - self._from
-        self._gathered, self._from = [], self.at
-
-    async def synced(self) -> int:
-        """Put every byte handed so far on disk; the bytes it covered."""
-        at = self.at
-        self._hand_over()
-        if self._queued:
-            await self._queued[-1][1]  # one thread writes in order: all before it are done
-        if self._failed is not None:
-            raise self._failed
-        own = os.dup(self._fd)  # a `close` meanwhile does not take it from the sync
-        try:
-            await asyncio.to_thread(os.fsync, own)
-        finally:
-            os.close(own)
-        return at
-
-    def close(self) -> None:
-        for _, done in self._queued:
-            done.cancel()
-        self._queued.clear()
-        self._gathered = []
-        self._thread.submit(os.close, self._fd)
-        self._thread.shutdown(wait=False)
-
-    def _write(self, pieces: list[memoryview], at: int) -> None:
-        if self._failed is not None:
-            raise self._failed
-        try:
-            write_all(self._fd, pieces, at)
-        except OSError as exc:
-            self._failed = exc
-            raise
-        for piece in pieces:
-            self.digest.update(piece)
 
 
 def _seen(done: asyncio.Future[None]) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -29,18 +29,17 @@ from wire.messages import Entry, Message
 
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
+        EmitFile,
         FileAction,
-        FileFacts,
-        Forget,
-        Keep,
         Pull,
         ReadFile,
-        Stop,
+        Record,
         Tell,
         Transfer,
     )
     from peer.core.files.transfers import FileTransfers
 
+T = TypeVar("T")
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
 #: Bytes of the file read, sealed and written at a time.
@@ -91,7 +90,7 @@ class FileService:
     def core(self) -> FileTransfers:
         if self._core is None:
             from peer.adapter.files.pull import name_limit
-            from peer.core.files.transfer import Forget, Keep, Pull, ReadFile, Stop, Tell
+            from peer.core.files.transfer import Pull, ReadFile, Record, Tell
             from peer.core.files.transfers import FileTransfers
 
             downloads = downloads_folder(self._downloads)
@@ -106,9 +105,7 @@ class FileService:
                 Tell: self._tell,
                 ReadFile: self._read_file,
                 Pull: self._pull,
-                Stop: self._stop,
-                Keep: self._keep,
-                Forget: self._forget,
+                Record: self._record,
                 Print: self._show,
             }
         return self._core
@@ -137,13 +134,9 @@ class FileService:
         first, decoder, writer = handed.first, handed.decoder, handed.writer
         assert isinstance(first, FileWant) and decoder.remote_key is not None
         key = key_text(decoder.remote_key)
-        found: list[Transfer | str] = []
-        self._run(
-            lambda now, emit: found.append(
-                self.core.want(first.offer, first.offset, key, now, emit)
-            )
+        transfer = self._run(
+            lambda now, emit: self.core.want(first.offer, first.offset, key, now, emit)
         )
-        transfer = found[0]
         why = transfer if isinstance(transfer, str) else changed(transfer)
         if why:
             if not isinstance(transfer, str):
@@ -181,17 +174,17 @@ class FileService:
         for task in list(self._tasks.values()):
             task.cancel()
 
-    def _run(
-        self, event: Callable[[float, Callable[[FileAction], None]], None], follow: bool = True
-    ) -> None:
-        """Hand an event to the core (its peers' renames first, if `follow`), carry it out."""
+    def _run(self, event: Callable[[float, EmitFile], T], follow: bool = True) -> T:
+        """Hand an event to the core (its peers' renames first, if `follow`), carry it out; what
+        the core answered."""
         actions: list[FileAction] = []
         if follow:
             self.core.follow_renames(actions.append)
-        event(time.monotonic(), actions.append)
+        answer = event(time.monotonic(), actions.append)
         for action in actions:
             self._carriers[type(action)](action)
         self._timer.set(self.core.next_wake())
+        return answer
 
     def _tick(self) -> None:
         self._run(self.core.tick)
@@ -251,15 +244,19 @@ class FileService:
                 self._keeping.result()
             self._keeping = None
 
-    def _stop(self, stop: Stop) -> None:
-        task = self._tasks.pop(stop.number, None)
-        if task is not None:
+    def _record(self, record: Record) -> None:
+        transfer = record.transfer
+        if record.ended and (task := self._tasks.pop(transfer.number, None)) is not None:
             task.cancel()
-
-    def _keep(self, keep: Keep) -> None:
         self.settle()
         try:
-            keep_record(self._folder(), keep.transfer)
+            if not record.ended:
+                keep_record(self._folder(), transfer)
+                return
+            with contextlib.suppress(OSError):
+                (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
+                if not transfer.sending and transfer.path:
+                    os.unlink(transfer.path)
         except OSError as exc:
             self._keep_failed(exc)
 
@@ -270,14 +267,6 @@ class FileService:
             line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
             self._show(Print(line, "error"))
 
-    def _forget(self, forget: Forget) -> None:
-        self.settle()
-        transfer = forget.transfer
-        with contextlib.suppress(OSError):
-            (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
-            if not transfer.sending and transfer.path:
-                os.unlink(transfer.path)
-
 
 def downloads_folder(given: str) -> Path:
     """Where received files go: `given`, else $XDG_DOWNLOAD_DIR, else ~/Downloads."""
@@ -285,9 +274,10 @@ def downloads_folder(given: str) -> Path:
     return Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
 
 
-async def _facts(typed: str) -> FileFacts | str:
-    """The facts of the file at `typed`, hashed in a thread, or what is wrong with it."""
-    from peer.core.files.transfer import FileFacts
+async def _facts(typed: str) -> Transfer | str:
+    """The facts of the file at `typed`, hashed in a thread, as a transfer not yet numbered, or
+    what is wrong with it."""
+    from peer.core.files.transfer import Role, Transfer
 
     path = Path(typed).expanduser()
     try:
@@ -297,7 +287,10 @@ async def _facts(typed: str) -> FileFacts | str:
         digest = await asyncio.to_thread(_sha256, path)
     except OSError as exc:
         return f"Cannot read {typed}: {os_reason(exc)}."
-    return FileFacts(path.name, facts.st_size, digest, facts.st_mtime_ns, str(path.resolve()))
+    where, mtime_ns = str(path.resolve()), facts.st_mtime_ns
+    return Transfer(
+        0, Role.SEND, "", "", "", path.name, facts.st_size, digest, where, mtime_ns=mtime_ns
+    )
 
 
 def _sha256(path: Path) -> str:

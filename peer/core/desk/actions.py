@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from msgspec import Struct
@@ -17,42 +18,33 @@ Addr = tuple[str, int]
 
 
 class Show(Struct, frozen=True):
-    """A line, in a style: system, chat, error, alert or prompt."""
+    """`text` for the terminal: a line in a style (system, chat, error, alert); or, by its
+    `style`, a question asked ("question"), the prompt from now on ("prompt"), or a line
+    put back where it is typed, to be edited ("typed")."""
 
-    line: str
+    text: str
     style: str = "system"
 
 
-class Ask(Struct, frozen=True):
-    question: str
+#: The styles of a `Show` that is no line.
+NOT_LINES = frozenset({"question", "prompt", "typed"})
 
 
-class SetPrompt(Struct, frozen=True):
-    text: str
-
-
-class Connect(Struct, frozen=True):
-    """Open a new connection (closing any other), answered by `connected` or `not_connected`; an
-    older one's events are dropped."""
-
-
-class Drop(Struct, frozen=True):
-    """Close the connection; its events are dropped."""
-
-
-class Probe(Struct, frozen=True):
-    """See whether the desk can be reached, on a connection closed at once, answered by `probed`
+class Connection(Enum):
+    """OPEN a new connection (closing any other), answered by `connected` or `not_connected`;
+    an older one's events are dropped. DROP the connection; its events are dropped. PROBE:
+    see whether the desk can be reached, on a connection closed at once, answered by `probed`
     (why not, or ""): said before the form, not after."""
+
+    OPEN = "open"
+    DROP = "drop"
+    PROBE = "probe"
 
 
 class SendToDesk(Struct, frozen=True):
     """Lost silently when the connection is broken: `lost` follows."""
 
     message: DeskMessage
-
-
-class PutTyped(Struct, frozen=True):
-    text: str
 
 
 class FindPlace(Struct, frozen=True):
@@ -62,36 +54,20 @@ class FindPlace(Struct, frozen=True):
 
 
 class KeepPlace(Struct, frozen=True):
-    """Keep the place in the held-place file (or refresh it); also the place found there."""
+    """Keep the place in the held-place file (or refresh it); also the place found there.
+    With no `token`, the place is forgotten: left, served, refused or given up."""
 
-    token: str
-    topic: int
-    description: str
-    grace: float
-
-
-class ForgetPlace(Struct, frozen=True):
-    """The place is left, served, refused or given up."""
+    token: str = ""
+    topic: int = 0
+    description: str = ""
+    grace: float = 0.0
 
 
 class ExitDesk(Struct, frozen=True):
     code: int
 
 
-Action = (
-    Show
-    | Ask
-    | SetPrompt
-    | Connect
-    | Drop
-    | Probe
-    | SendToDesk
-    | PutTyped
-    | FindPlace
-    | KeepPlace
-    | ForgetPlace
-    | ExitDesk
-)
+Action = Show | Connection | SendToDesk | FindPlace | KeepPlace | ExitDesk
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
 Render = Callable[[DeskMessage], list[str]]

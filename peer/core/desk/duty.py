@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from peer.core.desk.actions import (
     Addr,
-    Connect,
+    Connection,
     Emit,
     ExitDesk,
     KeepPlace,
-    PutTyped,
     SendToDesk,
-    SetPrompt,
     Show,
     show,
     unreachable,
@@ -61,7 +59,7 @@ class OperatorCore:
     def start(self, now: float, emit: Emit) -> None:
         problem = name_problem(self.name)
         if problem is None:
-            emit(Connect())
+            emit(Connection.OPEN)
             return
         emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
         emit(ExitDesk(1))
@@ -81,7 +79,7 @@ class OperatorCore:
     def connected(self, now: float, emit: Emit) -> None:
         link = self.link
         if link.phase is DeskPhase.CONNECTING:
-            emit(SetPrompt(IDLE_PROMPT))
+            emit(Show(IDLE_PROMPT, "prompt"))
         elif link.phase is not DeskPhase.DUTY:
             return
         link.go(DeskPhase.DUTY)
@@ -105,7 +103,7 @@ class OperatorCore:
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRegistries):
             if self.link.learn(message) and self.link.phase is DeskPhase.DUTY:
-                emit(Connect())  # the desk is at that registry: on duty there
+                emit(Connection.OPEN)  # the desk is at that registry: on duty there
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
         elif self.link.phase is DeskPhase.DUTY:
@@ -136,7 +134,7 @@ class OperatorCore:
                 if self.screen.session:
                     ended = "; " + cut_short(clean(self.screen.serving))
                     self.screen.switch("", "", now)
-                    emit(SetPrompt(IDLE_PROMPT))
+                    emit(Show(IDLE_PROMPT, "prompt"))
                 back = "Reconnecting; you are back on duty as soon as it answers (.quit leaves)."
                 lost = f"The connection to the help desk was lost ({reason}){ended}"
                 emit(Show(f"[{lost}. {back}]", "error"))
@@ -153,7 +151,7 @@ class OperatorCore:
         elif why is not None:
             self.lost(why, now, emit)
         elif link.retry_due(now):
-            emit(Connect())
+            emit(Connection.OPEN)
 
     def next_wake(self) -> float | None:
         return (
@@ -169,7 +167,11 @@ class OperatorCore:
         if not isinstance(message, DeskOnDuty) or self.pending is None:
             show(message, emit, render_operator)  # (else the `.serve`'s answer says it)
         if self.screen.heard(message, now):
-            emit(SetPrompt(f"to {self.screen.serving}> " if self.screen.serving else IDLE_PROMPT))
+            emit(
+                Show(
+                    f"to {self.screen.serving}> " if self.screen.serving else IDLE_PROMPT, "prompt"
+                )
+            )
         if isinstance(message, DeskOnDuty):
             self._on_duty(emit)
 
@@ -211,7 +213,7 @@ class OperatorCore:
         for line in parsed.lines:
             emit(Show(line, "error" if parsed.error else "system"))
         if parsed.put_back:
-            emit(PutTyped(parsed.put_back))
+            emit(Show(parsed.put_back, "typed"))
         message = parsed.message
         if parsed.quit:
             self.leave(now, emit)

@@ -6,16 +6,7 @@ from enum import Enum
 
 from msgspec import Struct
 
-from peer.core.desk.actions import (
-    Addr,
-    Connect,
-    DeskClient,
-    Drop,
-    Emit,
-    ExitDesk,
-    SendToDesk,
-    Show,
-)
+from peer.core.desk.actions import Addr, Connection, DeskClient, Emit, ExitDesk, SendToDesk, Show
 from peer.core.lifecycle import UndefinedMoveError
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
@@ -178,7 +169,7 @@ class DeskLink:
             silent = format_duration(self._liveness.silent_for(now))
             why = f"no answer from the help desk for {silent}"
         self._liveness = None
-        emit(Drop())
+        emit(Connection.DROP)
         return why
 
     def leave(self, now: float) -> SendToDesk:
@@ -235,7 +226,7 @@ class DeskLink:
     def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
         """The next registry at once when one is untried, else `later`."""
         if self.next_registry():
-            emit(Connect())
+            emit(Connection.OPEN)
         else:
             self.later(now, until)
 

@@ -101,8 +101,9 @@ class Tell(Struct, frozen=True):
 
 
 class ReadFile(Struct, frozen=True):
-    """Look at the file at `path` (typed by the user) and hash it, then hand the core its
-    facts or what is wrong with it (`FileTransfers.file_read`), to offer it to `to`."""
+    """Look at the file at `path` (typed by the user) and hash it, then hand the core what is
+    wrong with it, or its facts as a transfer not yet numbered (`FileTransfers.file_read`),
+    to offer it to `to`."""
 
     to: str
     path: str
@@ -115,25 +116,15 @@ class Pull(Struct, frozen=True):
     transfer: Transfer
 
 
-class Stop(Struct, frozen=True):
-    """Close any connection moving the bytes of transfer `number`."""
-
-    number: int
-
-
-class Keep(Struct, frozen=True):
-    """Write `transfer`'s record to disk (replacing the one kept)."""
+class Record(Struct, frozen=True):
+    """Write `transfer`'s record to disk (replacing the one kept); once `ended`, close any
+    connection moving its bytes, and delete its record and a receiver's partial file."""
 
     transfer: Transfer
+    ended: bool = False
 
 
-class Forget(Struct, frozen=True):
-    """Delete `transfer`'s record, and a receiver's partial file."""
-
-    transfer: Transfer
-
-
-FileAction = Tell | ReadFile | Pull | Stop | Keep | Forget | Print
+FileAction = Tell | ReadFile | Pull | Record | Print
 EmitFile = Callable[[FileAction], None]
 
 
@@ -144,14 +135,3 @@ class Outcome(enum.Enum):
     BROKEN = "broken"  #: what came is not the file offered: it cannot go on
     DROPPED = "dropped"  #: the connection could not be made or broke: it resumes
     DISK = "disk"  #: the partial file could not be written: it resumes later
-
-
-class FileFacts(Struct, frozen=True):
-    """A file to offer, as the adapter found it: its plain name, size, SHA-256 (hex),
-    modification time, and the absolute path it was read at."""
-
-    name: str
-    size: int
-    sha256: str
-    mtime_ns: int
-    path: str

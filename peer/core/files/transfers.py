@@ -9,6 +9,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from functools import partial
 
+from msgspec.structs import replace
+
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
 from peer.core.files.tally import LineTally
@@ -21,13 +23,10 @@ from peer.core.files.transfer import (
     RETRY,
     EmitFile,
     Ended,
-    FileFacts,
-    Forget,
-    Keep,
     Outcome,
     Pull,
+    Record,
     Role,
-    Stop,
     Tell,
     Transfer,
     TransferPhase,
@@ -98,8 +97,9 @@ class FileTransfers:
             return entry
         return None
 
-    def file_read(self, to: str, facts: FileFacts | str, now: float, emit: EmitFile) -> None:
-        """The file typed for `to` was read: its facts, or why it cannot be sent (said)."""
+    def file_read(self, to: str, facts: Transfer | str, now: float, emit: EmitFile) -> None:
+        """The file typed for `to` was read: its facts (name, size, SHA-256, path, time), or why
+        it cannot be sent (said)."""
         if isinstance(facts, str):
             emit(Print(f"[{facts}]", "error"))
             return
@@ -109,13 +109,11 @@ class FileTransfers:
             return
         if (entry := self.offer_to(to, emit)) is None:
             return
-        transfer = Transfer(
-            next(self._numbers), Role.SEND, self._new_id(), entry.name, entry.key,
-            facts.name, facts.size, facts.sha256, facts.path, mtime_ns=facts.mtime_ns,
-        )  # fmt: skip
+        number, named = next(self._numbers), self._new_id()
+        transfer = replace(facts, number=number, offer=named, peer=entry.name, peer_key=entry.key)
         self.transfers[transfer.number] = transfer
         self._lapse_at[transfer.number] = now + LAPSE
-        emit(Keep(transfer))
+        emit(Record(transfer))
         offer = FileOffer(
             self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
         )
@@ -133,7 +131,7 @@ class FileTransfers:
         partial = partial_name(transfer.name, transfer.number, self.name_max)
         transfer.path = f"{self.downloads}/{partial}"
         self._lapse_at.pop(transfer.number, None)
-        emit(Keep(transfer))
+        emit(Record(transfer))
         saved = fitted_name(transfer.name, self.name_max)
         cut = f" as {saved} (its name is too long there)" if saved != transfer.name else ""
         emit(Print(f"[Receiving {transfer.about()} into {self.downloads}{cut}.]", "system"))
@@ -165,7 +163,7 @@ class FileTransfers:
         if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
             transfer.peer = entry.name
             if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
-                emit(Keep(transfer))
+                emit(Record(transfer))
 
     def received(
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
@@ -265,7 +263,7 @@ class FileTransfers:
         elif offset > 0:
             emit(Print(resuming(transfer), "system"))
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
-        emit(Keep(transfer))
+        emit(Record(transfer))
         return transfer
 
     def progress(self, transfer: Transfer, verified: int, emit: EmitFile) -> None:
@@ -292,7 +290,7 @@ class FileTransfers:
                 f"it resumes when {transfer.peer} asks again.]"
             )
             emit(Print(line, "error"))
-        emit(Keep(transfer))
+        emit(Record(transfer))
 
     def pulled(
         self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
@@ -414,8 +412,7 @@ class FileTransfers:
         self._pulling.discard(number)
         self._stopped_said.discard(number)
         self.ended.append(Ended(number, transfer.about(), how))
-        emit(Stop(number))
-        emit(Forget(transfer))
+        emit(Record(transfer, ended=True))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
         emit(Tell(to, message))

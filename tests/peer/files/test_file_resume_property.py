@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Print
-from peer.core.files.transfer import RETRY, FileAction, Keep, Outcome, Pull, Transfer
+from peer.core.files.transfer import RETRY, FileAction, Outcome, Pull, Record, Transfer
 from peer.core.files.transfers import FileTransfers
 from tests.hypothesis_profiles import examples
 from wire.file_messages import FileOffer
@@ -49,7 +49,7 @@ def test_drops_and_restarts_end_with_the_same_file(events: list[str]) -> None:
 
     def carry(actions: list[FileAction]) -> None:
         for action in actions:
-            if isinstance(action, Keep):
+            if isinstance(action, Record) and not action.ended:
                 kept[action.transfer.number] = Transfer(
                     **{f: getattr(action.transfer, f) for f in action.transfer.__struct_fields__}
                 )
@@ -101,5 +101,5 @@ def test_drops_and_restarts_end_with_the_same_file(events: list[str]) -> None:
 
 def _verified(bob: FileTransfers, transfer: Transfer, at: int, emit: object) -> None:
     transfer.verified = at
-    emit(Keep(transfer))  # type: ignore[operator]
+    emit(Record(transfer))  # type: ignore[operator]
     bob.progress(transfer, at, emit)  # type: ignore[arg-type]

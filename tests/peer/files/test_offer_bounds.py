@@ -5,7 +5,7 @@ no record kept of an offer until it is accepted."""
 from __future__ import annotations
 
 from peer.core.actions import Print
-from peer.core.files.transfer import LAPSE, FileAction, FileFacts, Forget, Keep, Tell
+from peer.core.files.transfer import LAPSE, FileAction, Record, Role, Tell, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, NoteState
 from wire.ids import IdMaker
@@ -100,7 +100,7 @@ def test_an_offer_is_kept_on_disk_only_once_accepted_and_lapses_in_one_line() ->
     rows = dict(ROWS)
     core = bob(rows)
     actions = [a for n in range(20) for a in offer(core, n, n % 3, 0.0)]
-    assert not [a for a in actions if isinstance(a, Keep)]  # nothing on disk
+    assert not [a for a in actions if isinstance(a, Record) and not a.ended]  # nothing on disk
     rows["vic"] = Entry("vic", "127.0.0.2", 6001, True, "K1")  # mal1's key, renamed vic
     rows["mal1"] = Entry("mal1", "127.0.0.3", 6001, True, "K-other")  # the old name, taken
     followed: list[FileAction] = []
@@ -109,9 +109,9 @@ def test_an_offer_is_kept_on_disk_only_once_accepted_and_lapses_in_one_line() ->
     rows.update(ROWS)
     accepted: list[FileAction] = []
     core.typed("accept", "1", 1.0, accepted.append)
-    assert [a.transfer.number for a in accepted if isinstance(a, Keep)] == [1]
+    assert [a.transfer.number for a in accepted if isinstance(a, Record) and not a.ended] == [1]
     lapsed = ticked(core, LAPSE + 1)
-    assert len([a for a in lapsed if isinstance(a, Forget)]) == 19
+    assert len([a for a in lapsed if isinstance(a, Record) and a.ended]) == 19
     assert lines(lapsed) == [
         "[The offer of f1.bin from mal1 lapsed: no answer within 5 min.]",
     ]
@@ -133,7 +133,9 @@ def test_an_offer_refused_is_not_sent_again() -> None:
     """The sender's side: the refusal answers its offer (no FileSeen needed); no copy goes."""
     rows = {"bob": Entry("bob", "127.0.0.1", 5001, True, "KB")}
     alice = FileTransfers(own=lambda: "alice", entry=rows.get, new_id=IdMaker("a"), downloads="/")
-    facts = FileFacts("report.pdf", 100, DIGEST, 7, "/home/alice/report.pdf")
+    facts = Transfer(
+        0, Role.SEND, "", "", "", "report.pdf", 100, DIGEST, "/home/alice/report.pdf", mtime_ns=7
+    )
     sent: list[FileAction] = []
     alice.file_read("bob", facts, 0.0, sent.append)
     (offered,) = [a.message for a in sent if isinstance(a, Tell)]
