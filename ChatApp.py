@@ -67,7 +67,7 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
-    from peer.adapter.startup import PeerSettings
+    from peer.adapter.start import PeerSettings
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         print(said, file=sys.stderr)
     from disk.files import default_dir
     from peer.adapter.run import run_peer
-    from peer.adapter.startup import PeerSettings
+    from peer.adapter.start import PeerSettings
 
     data_dir = settings.data_dir or default_dir("peer")
     secret = read_password(name) if line.password else ""
@@ -261,7 +261,7 @@ def asked_again(
     PASSWORD_TRIES in all."""
     from msgspec.structs import replace
 
-    from peer.adapter.startup import PasswordAgain
+    from peer.adapter.start import PasswordAgain
 
     for tries in range(PASSWORD_TRIES - 1, 0, -1):
         try:
@@ -344,7 +344,7 @@ def _contact_rule(
 def read_password(name: str) -> str:
     """The password for `name`: asked on the terminal when standard input is one; else the
     first line of standard input, a script's (getpass would ask the terminal). A new name's
-    is asked again once the registry says it is new (peer/adapter/password_login.py).
+    is asked again once the registry says it is new (peer/adapter/start.py).
     UsageProblem if empty."""
     import getpass  # here: a peer with --password alone needs it
 

@@ -367,7 +367,7 @@ def test_the_command_to_give_instead_names_the_address_s_place() -> None:
 def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from peer.adapter.startup import PasswordAgain, PeerSettings
+    from peer.adapter.start import PasswordAgain, PeerSettings
 
     tried: list[PeerSettings] = []
     asked: list[str] = []

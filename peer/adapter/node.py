@@ -20,12 +20,19 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from peer.adapter.before_prompt import before_prompt
 from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
-from peer.adapter.password_login import PasswordLogin
-from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_outbox, own_token
+from peer.adapter.start import (
+    PasswordLogin,
+    PeerSettings,
+    StartRefused,
+    before_prompt,
+    lock,
+    own_key,
+    own_outbox,
+    own_token,
+)
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PasswordAgain, PeerSettings, StartRefused
+from peer.adapter.start import PasswordAgain, PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
 from wire.words import counted

@@ -13,7 +13,7 @@ import pytest
 from net.outgoing import ACK_DELAY, AckDelay
 from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings
+from peer.adapter.start import PeerSettings
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print, Record, Remember, Shown
 from peer.core.direct import RECEIVED_BY

@@ -1,4 +1,4 @@
-"""A start's password step (peer/adapter/password_login.py): a new name's password too short
+"""A start's password step (peer/adapter/start.py): a new name's password too short
 to set, or asked again at a terminal, and a silent registry asked as long as a registration is."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-import peer.adapter.password_login
+import peer.adapter.start
 import peer.core.retry_wait
-from peer.adapter.password_login import (
+from peer.adapter.start import (
     SAME_AGAIN,
     Asks,
     PasswordLogin,
@@ -102,7 +102,7 @@ def test_a_short_password_of_a_name_that_has_one_is_still_proven(
 def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(peer.adapter.password_login, "TIMEOUT", 0.002)
+    monkeypatch.setattr(peer.adapter.start, "TIMEOUT", 0.002)
     monkeypatch.setattr(peer.core.retry_wait, "silent_wait", lambda where, rounds: 0.05)
     run = Login(new=None)
     run.login.patience = 0.2

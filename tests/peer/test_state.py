@@ -147,7 +147,7 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
 ) -> None:
     import errno
 
-    from peer.adapter.startup import StartRefused, own_outbox
+    from peer.adapter.start import StartRefused, own_outbox
     from wire.codec import encode
     from wire.messages import ChannelPost, SaveMessage
 
