@@ -1,6 +1,5 @@
 """An append-only file of short records that a killed process keeps, at almost no cost
-(`MappedLog`), and the peer's two logs kept in one: of what it has shown (`SeenLog`), and
-of what it sent and has not seen delivered (`SendingLog`), sent on at its next start."""
+(`MappedLog`), and the peer's log of what it has shown (`SeenLog`)."""
 
 from __future__ import annotations
 
@@ -8,17 +7,14 @@ import errno
 import mmap
 import os
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Record, Shown
-from wire.codec import decode, encode
-from wire.errors import DecodeError
-from wire.messages import Message
+from peer.core.actions import Held, Shown
 from wire.names import name_key
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
@@ -109,67 +105,6 @@ class MappedLog:
         finally:
             os.close(fd)
         return self._map
-
-
-#: Bytes of records after which the log is rewritten with only the open ones (it is
-#: otherwise cleared whenever none is open, nearly always).
-COMPACT_AT = 1024 * 1024
-
-
-class SendingLog(MappedLog):
-    """What the peer sent and has not seen settled, a `MappedLog` of `+<message as sent>`,
-    then `-<id>` once settled. It follows the core's record of it (Settling.unsettled)."""
-
-    def write(
-        self,
-        records: list[Record],
-        unsettled: Collection[Message],
-        sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
-    ) -> None:
-        """Write the `records` of one event (`unsettled` after it: none clears the log); a
-        Sending is on disk, with every record before it, when this returns."""
-        if not unsettled:
-            self.clear()
-            return
-        if self.size > COMPACT_AT:
-            self.rewrite(unsettled)
-            return
-        data, durable, ids = b"", False, []  # ids settled in a row: written as one string
-        for record in records:  # (a message: mostly the one sent, encoded once)
-            if isinstance(record, str):
-                ids.append(record)
-                continue
-            if ids:
-                data, ids = data + _settled(ids), []
-            if isinstance(record, tuple):  # a Sending, the one tuple: told at once
-                record, durable = record.message, True
-            data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
-        self.append(data + _settled(ids) if ids else data)
-        if durable:
-            self.sync()
-
-    def earlier(self) -> tuple[list[Message], list[bytes]]:
-        """The messages an earlier run left unsettled, and the records that are none."""
-        found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
-        for number, line in enumerate(self.read()):
-            if line.startswith(b"-"):
-                found.pop(line[1:].decode(errors="replace"), None)
-                continue
-            try:
-                message = decode(line[1:]) if line.startswith(b"+") else None
-            except DecodeError:
-                message = None
-            # a record that is not a message is reported: no id has a space, none settles it
-            found[message.id if message else f" {number}"] = (message, line + b"\n")
-        kept = found.values()
-        return [m for m, _ in kept if m], [record for m, record in kept if m is None]
-
-    def rewrite(self, messages: Iterable[Message]) -> None:
-        self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
-
-
-def _settled(ids: list[str]) -> bytes:  # the records of the messages `ids`, settled
-    return ("-" + "\n-".join(ids) + "\n").encode()
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

@@ -369,7 +369,7 @@ class PeerNode:
         records = self.core.records
         if records:
             try:
-                self.state.sending.write(records, self.core.unsettled.values(), self.endpoint.sent)
+                self.state.write_sending(records, self.core.unsettled.values(), self.endpoint.sent)
             except OSError as exc:
                 self._not_kept(*_KEPT[Sending], exc)
             records.clear()  # the core's list: it appends to the same one

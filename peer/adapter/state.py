@@ -7,13 +7,14 @@ import contextlib
 import errno
 import json
 import os
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import SeenLog, SendingLog
+from peer.adapter.mapped_log import MappedLog, SeenLog
 from peer.adapter.mapped_log import why_unreadable as _why
-from peer.core.actions import Addr, KeepRegistries
-from wire.codec import decode
+from peer.core.actions import Addr, KeepRegistries, Record
+from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage, address
 from wire.names import name_key, name_problem
@@ -41,7 +42,9 @@ class PeerStateFile:
         #: What the loads found wrong, one line each for the user.
         self.problems: list[str] = []
         self.seen = SeenLog(self.seen_path, self.problems)
-        self.sending = SendingLog(self.sending_path)
+        #: What it sent and has not seen settled: `+<message as sent>`, then `-<id>` once
+        #: settled, as the core's record of it (Settling.unsettled) says.
+        self.sending = MappedLog(self.sending_path)
 
     def load_token(self) -> str:
         """The kept token, or "" (one that cannot be read said in `problems`)."""
@@ -126,7 +129,7 @@ class PeerStateFile:
         """What an earlier run sent and did not see delivered (and an earlier version's
         outbox), in the order typed, direct messages as saves with `token`; the log is
         rewritten with them. Raises OSError when the log cannot be read (nothing changed)."""
-        sent, unreadable = self.sending.earlier()
+        sent, unreadable = self.sent_earlier()
         taken = self._earlier_outbox()
         earlier = taken or []
         # what the log lacks of that outbox was kept by a run before the log's, which holds
@@ -144,7 +147,7 @@ class PeerStateFile:
                 some = counted(len(unreadable), "record")
                 self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
             if sent or unreadable or earlier:
-                self.sending.rewrite(messages)
+                self.sending.replace(_sending_records(messages))
             if taken is not None:
                 self._kept("outbox").unlink(missing_ok=True)
         except OSError as exc:
@@ -156,6 +159,52 @@ class PeerStateFile:
                 self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
                 return [m for m in messages if m.id in logged]
         return messages
+
+    def write_sending(
+        self,
+        records: list[Record],
+        unsettled: Collection[Message],
+        sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
+    ) -> None:
+        """Write the `records` of one event to `sending` (`unsettled` after it: none clears
+        it); a Sending is on disk, with every record before it, when this returns."""
+        log = self.sending
+        if not unsettled:
+            log.clear()
+            return
+        if log.size > COMPACT_AT:
+            log.replace(_sending_records(unsettled))
+            return
+        data, durable, ids = b"", False, []  # ids settled in a row: written as one string
+        for record in records:  # (a message: mostly the one sent, encoded once)
+            if isinstance(record, str):
+                ids.append(record)
+                continue
+            if ids:
+                data, ids = data + _settled(ids), []
+            if isinstance(record, tuple):  # a Sending, the one tuple: told at once
+                record, durable = record.message, True
+            data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
+        log.append(data + _settled(ids) if ids else data)
+        if durable:
+            log.sync()
+
+    def sent_earlier(self) -> tuple[list[Message], list[bytes]]:
+        """The messages an earlier run left unsettled in `sending`, and the records that are
+        none."""
+        found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
+        for number, line in enumerate(self.sending.read()):
+            if line.startswith(b"-"):
+                found.pop(line[1:].decode(errors="replace"), None)
+                continue
+            try:
+                message = decode(line[1:]) if line.startswith(b"+") else None
+            except DecodeError:
+                message = None
+            # a record that is not a message is reported: no id has a space, none settles it
+            found[message.id if message else f" {number}"] = (message, line + b"\n")
+        kept = found.values()
+        return [m for m, _ in kept if m], [record for m, record in kept if m is None]
 
     def _earlier_outbox(self) -> list[Message] | None:
         """What an earlier version's outbox file holds; None when there is none, or it
@@ -225,6 +274,19 @@ class PeerStateFile:
 
     def save_tickets(self, held: dict[str, str]) -> None:
         _replace(self.tickets_path, json.dumps(held).encode())
+
+
+#: Bytes of records after which `sending` is rewritten with only the open ones (it is
+#: otherwise cleared whenever none is open, nearly always).
+COMPACT_AT = 1024 * 1024
+
+
+def _sending_records(messages: Iterable[Message]) -> bytes:
+    return b"".join([b"+" + encode(m) + b"\n" for m in messages])
+
+
+def _settled(ids: list[str]) -> bytes:  # the records of the messages `ids`, settled
+    return ("-" + "\n-".join(ids) + "\n").encode()
 
 
 #: The files set aside, and an outbox kept apart by earlier versions: moved by a rename.

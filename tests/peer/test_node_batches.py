@@ -210,7 +210,7 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
         events: list[object] = []
         monkeypatch.setattr(SeenLog, "add", full)
         node = registered_node(tmp_path, events)
-        node.state.sending.write = full  # type: ignore[method-assign]
+        node.state.write_sending = full  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob one")
         node.typed("send bob two")
@@ -300,8 +300,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
     async def main() -> list[object]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
-        sending = node.state.sending
-        real_write = sending.write
+        real_write = node.state.write_sending
 
         def write(
             records: list[Record],
@@ -312,7 +311,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
                 events.append(("settled" if isinstance(record, str) else "logged", record))
             real_write(records, unsettled, sent)
 
-        sending.write = write  # type: ignore[method-assign]
+        node.state.write_sending = write  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]

@@ -80,14 +80,14 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
     chat = Chat("a-2", "alice", "bob", "sent just before the kill", after="a-1")
     post = ChannelPost("a-3", "alice", "old", "to all")
-    kept.sending.write([Sending(held), chat, post], [chat])
+    kept.write_sending([Sending(held), chat, post], [chat])
     kept.close()  # as a kill leaves it, but for the map
     # the save keeps the chat's `after`: bob shows it after a-1, from his mailbox too
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text, after="a-1"), post]
     again = PeerStateFile(tmp_path, "alice")
     assert again.load_outbox("tok") == expected and again.problems == []
     # kept in the log, durably, as they go now: until settled, each start sends them once
-    assert again.sending.earlier() == (expected, [])
+    assert again.sent_earlier() == (expected, [])
     assert PeerStateFile(tmp_path, "alice").load_outbox("other") == expected
 
 
@@ -133,7 +133,7 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
 
     post = ChannelPost("a-3", "alice", "tok", "sent just before the kill")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post], [post])
+    kept.write_sending([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     os.mkfifo(old)  # (any file that cannot be read)
@@ -154,7 +154,7 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
     post = ChannelPost("a-2", "alice", "tok", "sent just before the end")
     held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post], [post])
+    kept.write_sending([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     old.write_bytes(encode(held) + b"\n")
@@ -203,7 +203,7 @@ def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_pat
     chat = Chat("a-3", "alice", "bob", "held while the registry was away")
     save = SaveMessage("a-3", "alice", "tok", "bob", chat.text)
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post, chat, Sending(save)], [post])
+    kept.write_sending([post, chat, Sending(save)], [post])
     kept.close()
     (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
     assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]
