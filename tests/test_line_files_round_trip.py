@@ -111,7 +111,7 @@ def test_the_peers_shown_ids_keep_any_sender_and_id(shown: list[tuple[str, str]]
     message is not shown again after a restart: alone, or among a datagram's others."""
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
-        kept.seen.add(Shown((shown[0],)))
-        kept.seen.add(Shown(tuple(shown[1:])))
+        kept.add_shown(Shown((shown[0],)))
+        kept.add_shown(Shown(tuple(shown[1:])))
         kept.close()
-        assert PeerStateFile(Path(tmp), "alice").seen.load() == shown
+        assert PeerStateFile(Path(tmp), "alice").load_seen() == shown

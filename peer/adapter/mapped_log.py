@@ -1,5 +1,6 @@
 """An append-only file of short records that a killed process keeps, at almost no cost
-(`MappedLog`), and the peer's log of what it has shown (`SeenLog`)."""
+(`MappedLog`), and the records of the peer's log of what it has shown: `sender<TAB>id` for
+each message shown, and each line held, in JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Final
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Shown
+from peer.core.actions import Held
 from wire.names import name_key
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
@@ -107,89 +108,33 @@ class MappedLog:
         return self._map
 
 
-#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
-KEEP_SEEN = 20_000
-#: Compacted past this size too (a line held is written with its text), then as it doubles.
-SEEN_BYTES = 8 * 1024 * 1024
-
-
-class SeenLog(MappedLog):
-    """A `MappedLog` of the (sender, id) of each message shown, `sender<TAB>id`, and each line
-    held, in JSON; what cannot be read is said in `problems`."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        super().__init__(path)
-        self._lines = 0
-        self._problems = problems
-        self._compact_at = SEEN_BYTES
-
-    def load(self) -> list[tuple[str, str] | Held]:
-        """The (sender, id) pairs shown in earlier runs, and the lines held and not shown since,
-        oldest first."""
-        try:
-            records = self.read()
-        except OSError as exc:
-            self._problems.append(
-                f"Could not read {self.path} ({why_unreadable(exc)}): a message shown before this "
-                "start may be shown again."
-            )
-            return []
-        pairs: list[tuple[str, str] | Held] = []
-        held_at: dict[tuple[str, str], int] = {}  # a Held not shown yet: its place in pairs
-        damaged = 0
-        for record in records:
-            try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
-                sender, tab, msg_id = record.decode("utf-8").partition("\t")
-                if not tab:
-                    held = msgspec.json.decode(record, type=Held)
-                    held_at[held.key] = len(pairs)
-                    pairs.append(held)
-                    continue
-            except (UnicodeDecodeError, msgspec.DecodeError):
-                damaged += 1
+def shown_records(records: list[bytes]) -> tuple[list[tuple[str, str] | Held], int]:
+    """The (sender, id) pairs of a log of what was shown, and the lines held and not shown
+    since, oldest first; with the count of records that are neither."""
+    pairs: list[tuple[str, str] | Held] = []
+    held_at: dict[tuple[str, str], int] = {}  # a Held not shown yet: its place in pairs
+    damaged = 0
+    for record in records:
+        try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
+            sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            if not tab:
+                held = msgspec.json.decode(record, type=Held)
+                held_at[held.key] = len(pairs)
+                pairs.append(held)
                 continue
-            pair = (_unescape(sender), _unescape(msg_id))
-            at = held_at.pop((name_key(pair[0]), pair[1]), None) if held_at else None
-            if at is None:
-                pairs.append(pair)
-            else:  # shown at last: its pair takes its place, its text kept no more
-                pairs[at] = pair
-        pairs = pairs[-KEEP_SEEN:]
-        self._lines = len(pairs)
-        if damaged:  # lines ChatApp does not write: said once, the file written without them
-            some = "1 line" if damaged == 1 else f"{damaged} lines"
-            try:
-                self.replace(_records(pairs))
-            except OSError as exc:
-                done = f"they stay there ({why_unreadable(exc)})"
-            else:
-                done = "it was dropped" if damaged == 1 else "they were dropped"
-            self._problems.append(
-                f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
-                "before this start may be shown again."
-            )
-        return pairs
-
-    def add(self, shown: Shown) -> None:
-        """Record the pairs of `shown` in one write (before their acks)."""
-        pairs = shown.shown  # (a field of a Struct: read once)
-        self.append(_seen_records(pairs))
-        self._lines += len(pairs)
-        if self._lines > 2 * KEEP_SEEN or self.size > self._compact_at:
-            self._compact()
-
-    def hold(self, held: Held) -> None:
-        """Record the line `held` until a Shown names it (before its ack)."""
-        self.append(msgspec.json.encode(held) + b"\n")
-        if self.size > self._compact_at:  # (by its bytes: its text is most of them)
-            self._compact()
-
-    def _compact(self) -> None:  # keeps what `load` returns; the next, once the file doubles
-        self.replace(data := _records(self.load()))
-        self._compact_at = max(SEEN_BYTES, 2 * len(data))
+        except (UnicodeDecodeError, msgspec.DecodeError):
+            damaged += 1
+            continue
+        pair = (_unescape(sender), _unescape(msg_id))
+        at = held_at.pop((name_key(pair[0]), pair[1]), None) if held_at else None
+        if at is None:
+            pairs.append(pair)
+        else:  # shown at last: its pair takes its place, its text kept no more
+            pairs[at] = pair
+    return pairs, damaged
 
 
-def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
+def seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     records = []
     for sender, msg_id in shown:  # (not a comprehension: pure, a call of its own)
         records.append(f"{sender}\t{msg_id}\n")
@@ -200,9 +145,9 @@ def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     return text.encode()
 
 
-def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
+def kept_records(items: Sequence[tuple[str, str] | Held]) -> bytes:
     held = msgspec.json.encode
-    return b"".join(held(i) + b"\n" if isinstance(i, Held) else _seen_records((i,)) for i in items)
+    return b"".join(held(i) + b"\n" if isinstance(i, Held) else seen_records((i,)) for i in items)
 
 
 #: A sender or id from the network may hold a tab or newline (cutting its record in two) or

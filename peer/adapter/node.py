@@ -121,7 +121,7 @@ class PeerNode:
                 server=server,
                 session=secrets.token_hex(4),
                 token=token,
-                seen=self.state.seen.load(),
+                seen=self.state.load_seen(),
                 outbox=own_outbox(self.state, token),
                 room=self.state.load_room(),
                 keepalive=settings.keepalive,
@@ -340,8 +340,8 @@ class PeerNode:
     def _carrier_table(self) -> dict[type, Callable[[Any], object]]:
         console, loop = self.console, asyncio.get_running_loop()
         return {
-            Shown: self.state.seen.add,  # (made again when `_state` is another)
-            Held: self.state.seen.hold,
+            Shown: self.state.add_shown,  # (made again when `_state` is another)
+            Held: self.state.hold,
             SendSealed: self._send,
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown

@@ -10,10 +10,12 @@ import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+import msgspec
+
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import MappedLog, SeenLog
+from peer.adapter.mapped_log import MappedLog, kept_records, seen_records, shown_records
 from peer.adapter.mapped_log import why_unreadable as _why
-from peer.core.actions import Addr, KeepRegistries, Record
+from peer.core.actions import Addr, Held, KeepRegistries, Record, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage, address
@@ -41,7 +43,10 @@ class PeerStateFile:
         self.files_path = self._kept("files")
         #: What the loads found wrong, one line each for the user.
         self.problems: list[str] = []
-        self.seen = SeenLog(self.seen_path, self.problems)
+        #: What it showed (`load_seen`): the (sender, id) of each message, each line held.
+        self.seen = MappedLog(self.seen_path)
+        self._seen_lines = 0
+        self._compact_seen_at = SEEN_BYTES
         #: What it sent and has not seen settled: `+<message as sent>`, then `-<id>` once
         #: settled, as the core's record of it (Settling.unsettled) says.
         self.sending = MappedLog(self.sending_path)
@@ -160,6 +165,51 @@ class PeerStateFile:
                 return [m for m in messages if m.id in logged]
         return messages
 
+    def load_seen(self) -> list[tuple[str, str] | Held]:
+        """The (sender, id) pairs shown in earlier runs, and the lines held and not shown since,
+        oldest first (what cannot be read is said in `problems`)."""
+        try:
+            pairs, damaged = shown_records(self.seen.read())
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read {self.seen_path} ({_why(exc)}): a message shown before this "
+                "start may be shown again."
+            )
+            return []
+        pairs = pairs[-KEEP_SEEN:]
+        self._seen_lines = len(pairs)
+        if damaged:  # lines ChatApp does not write: said once, the file written without them
+            some = "1 line" if damaged == 1 else f"{damaged} lines"
+            try:
+                self.seen.replace(kept_records(pairs))
+            except OSError as exc:
+                done = f"they stay there ({_why(exc)})"
+            else:
+                done = "it was dropped" if damaged == 1 else "they were dropped"
+            self.problems.append(
+                f"{some} of {self.seen_path} could not be read (damaged); {done}: a message "
+                "shown before this start may be shown again."
+            )
+        return pairs
+
+    def add_shown(self, shown: Shown) -> None:
+        """Record the pairs of `shown` in one write (before their acks)."""
+        pairs = shown.shown  # (a field of a Struct: read once)
+        self.seen.append(seen_records(pairs))
+        self._seen_lines += len(pairs)
+        if self._seen_lines > 2 * KEEP_SEEN or self.seen.size > self._compact_seen_at:
+            self._compact_seen()
+
+    def hold(self, held: Held) -> None:
+        """Record the line `held` until a Shown names it (before its ack)."""
+        self.seen.append(msgspec.json.encode(held) + b"\n")
+        if self.seen.size > self._compact_seen_at:  # (by its bytes: its text is most of them)
+            self._compact_seen()
+
+    def _compact_seen(self) -> None:  # keeps what `load_seen` returns; the next, once it doubles
+        self.seen.replace(data := kept_records(self.load_seen()))
+        self._compact_seen_at = max(SEEN_BYTES, 2 * len(data))
+
     def write_sending(
         self,
         records: list[Record],
@@ -274,6 +324,12 @@ class PeerStateFile:
 
     def save_tickets(self, held: dict[str, str]) -> None:
         _replace(self.tickets_path, json.dumps(held).encode())
+
+
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+#: Compacted past this size too (a line held is written with its text), then as it doubles.
+SEEN_BYTES = 8 * 1024 * 1024
 
 
 #: Bytes of records after which `sending` is rewritten with only the open ones (it is

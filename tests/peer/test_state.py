@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disk import files
-from peer.adapter import mapped_log
+from peer.adapter import mapped_log, state
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.core.actions import KeepRegistries, Shown
 from tests.hypothesis_profiles import examples
@@ -52,7 +52,7 @@ def test_a_token_file_that_cannot_be_read_is_none_and_said(tmp_path: Path) -> No
 def test_a_shown_ids_file_that_cannot_be_read_is_said(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.seen_path.mkdir(parents=True)
-    assert kept.seen.load() == []
+    assert kept.load_seen() == []
     assert kept.problems == [
         f"Could not read {kept.seen_path} (Is a directory): a message shown before this start "
         "may be shown again."
@@ -60,13 +60,13 @@ def test_a_shown_ids_file_that_cannot_be_read_is_said(tmp_path: Path) -> None:
 
 
 def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object) -> None:
-    monkeypatch.setattr(mapped_log, "KEEP_SEEN", 10)
+    monkeypatch.setattr(state, "KEEP_SEEN", 10)
     kept = PeerStateFile(tmp_path, "alice")
     for i in range(25):
-        kept.seen.add(Shown((("bob", f"b-{i}"),)))
-    kept.seen.add(Shown((("carol", "c-1"),)))
-    kept.seen.add(Shown((("bob", "b-25"),)))
-    again = PeerStateFile(tmp_path, "alice").seen.load()
+        kept.add_shown(Shown((("bob", f"b-{i}"),)))
+    kept.add_shown(Shown((("carol", "c-1"),)))
+    kept.add_shown(Shown((("bob", "b-25"),)))
+    again = PeerStateFile(tmp_path, "alice").load_seen()
     assert again[-2:] == [("carol", "c-1"), ("bob", "b-25")] and len(again) <= 10
     assert stat.S_IMODE(kept.seen_path.stat().st_mode) == 0o600  # who talked to whom
 
@@ -300,9 +300,9 @@ def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     records = [("bob", f"session-{i:08d}") for i in range(3 * mapped_log.CHUNK // 20)]
     for sender, msg_id in records:
-        kept.seen.add(Shown(((sender, msg_id),)))
+        kept.add_shown(Shown(((sender, msg_id),)))
     kept.close()
-    assert PeerStateFile(tmp_path, "alice").seen.load() == records[-mapped_log.KEEP_SEEN :]
+    assert PeerStateFile(tmp_path, "alice").load_seen() == records[-state.KEEP_SEEN :]
     # the file is padded to whole chunks, and the padding is not read as records
     assert kept.seen_path.stat().st_size % mapped_log.CHUNK == 0
 
@@ -312,9 +312,9 @@ def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
     kept.seen_path.parent.mkdir(parents=True)
     # the last copy into the map stopped partway: no newline yet, padding after it
     kept.seen_path.write_bytes(b"bob\tb-1\nbob\tb-2\n" + b"bob\tb-3" + bytes(100))
-    assert kept.seen.load() == [("bob", "b-1"), ("bob", "b-2")]
-    kept.seen.add(Shown((("carol", "c-1"),)))  # written where the cut record was
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [
+    assert kept.load_seen() == [("bob", "b-1"), ("bob", "b-2")]
+    kept.add_shown(Shown((("carol", "c-1"),)))  # written where the cut record was
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [
         ("bob", "b-1"),
         ("bob", "b-2"),
         ("carol", "c-1"),
@@ -327,14 +327,14 @@ def test_damaged_lines_of_the_shown_ids_are_said_once_and_dropped(tmp_path: Path
     kept = PeerStateFile(tmp_path, "alice")
     kept.seen_path.parent.mkdir(parents=True)
     kept.seen_path.write_bytes(b"bob\tb-1\ngarbage\n\tnotice-1\nmore \xff\xfe\tjunk\n")
-    assert kept.seen.load() == [("bob", "b-1"), ("", "notice-1")]  # a notice has no sender
+    assert kept.load_seen() == [("bob", "b-1"), ("", "notice-1")]  # a notice has no sender
     assert kept.problems == [
         f"2 lines of {kept.seen_path} could not be read (damaged); they were dropped: a "
         "message shown before this start may be shown again."
     ]
-    kept.seen.add(Shown((("bob", "b-2"),)))
+    kept.add_shown(Shown((("bob", "b-2"),)))
     again = PeerStateFile(tmp_path, "alice")
-    assert again.seen.load() == [("bob", "b-1"), ("", "notice-1"), ("bob", "b-2")]
+    assert again.load_seen() == [("bob", "b-1"), ("", "notice-1"), ("bob", "b-2")]
     assert again.problems == []  # said once: the file was rewritten without them
 
 
@@ -343,10 +343,10 @@ def test_a_record_with_bytes_missing_is_skipped(tmp_path: Path) -> None:
     kept.seen_path.parent.mkdir(parents=True)
     # a copy that wrote the newline before the middle: the missing bytes are still NULs
     kept.seen_path.write_bytes(b"bob\tb-1\nbob\tb\0\0\0\n" + bytes(50))
-    assert kept.seen.load() == [("bob", "b-1")]
+    assert kept.load_seen() == [("bob", "b-1")]
     assert kept.problems == []  # a kill leaves such a record: no damage to speak of
-    kept.seen.add(Shown((("bob", "b-2"),)))
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [("bob", "b-1"), ("bob", "b-2")]
+    kept.add_shown(Shown((("bob", "b-2"),)))
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [("bob", "b-1"), ("bob", "b-2")]
 
 
 def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
@@ -356,15 +356,15 @@ def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
         "from peer.adapter.state import PeerStateFile\n"
         "from peer.core.actions import Shown\n"
         "kept = PeerStateFile(Path(sys.argv[1]), 'alice')\n"
-        "kept.seen.add(Shown((('bob', 'b-1'),)))\n"
-        "kept.seen.add(Shown((('carol', 'c-1'),)))\n"
-        "kept.seen.add(Shown((('bob', 'b-2'),)))\n"
+        "kept.add_shown(Shown((('bob', 'b-1'),)))\n"
+        "kept.add_shown(Shown((('carol', 'c-1'),)))\n"
+        "kept.add_shown(Shown((('bob', 'b-2'),)))\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, timeout=30)
     assert done.returncode == -signal.SIGKILL
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [
         ("bob", "b-1"),
         ("carol", "c-1"),
         ("bob", "b-2"),
@@ -433,14 +433,14 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
     for path in [*paths, kept.sending_path]:
         os.mkfifo(path)
     assert kept.load_token() == ""
-    assert kept.seen.load() == []
+    assert kept.load_seen() == []
     with pytest.raises(files.NotRegularFile):  # (the start is refused: see own_outbox)
         kept.load_outbox("token")
     assert kept.load_room() == ""
     assert len(kept.problems) == len(paths)
     assert all("(not a regular file (a named pipe))" in line for line in kept.problems)
     with pytest.raises(files.NotRegularFile):
-        kept.seen.add(Shown((("bob", "m1"),)))  # said by the node as a line, once
+        kept.add_shown(Shown((("bob", "m1"),)))  # said by the node as a line, once
 
 
 @settings(max_examples=examples(60), deadline=None)
@@ -452,8 +452,8 @@ def test_shown_ids_of_any_text_come_back_as_written(
     back as it was written."""
     kept = PeerStateFile(tmp_path_factory.mktemp("seen"), "alice")
     for sender, msg_id in shown:
-        kept.seen.add(Shown(((sender, msg_id),)))
-    assert kept.seen.load() == shown
+        kept.add_shown(Shown(((sender, msg_id),)))
+    assert kept.load_seen() == shown
 
 
 def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
@@ -464,7 +464,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     bob.save_token("t" * 32, "bob")
     bob.save_room("teamchat")
     bob.save_registries(KeepRegistries(SERVICE, KEY))
-    bob.seen.add(Shown((("alice", "m-1"),)))
+    bob.add_shown(Shown((("alice", "m-1"),)))
     bob.history_path.write_text("kept line\n")
     bob.key_path.write_bytes(b"k" * 32)
     (tmp_path / "peers" / "bob.outbox.unreadable").write_text("set aside")
@@ -474,7 +474,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     bob.left_for("robert")
     assert (tmp_path / "peers" / "robert.files" / "1.json").read_text() == "{}"
     assert robert.load_room() == "teamchat" and robert.load_registries(KEY) == SERVICE
-    assert robert.seen.load() == [("alice", "m-1")]
+    assert robert.load_seen() == [("alice", "m-1")]
     assert robert.history_path.read_text() == "kept line\n"
     assert robert.key_path.read_bytes() == b"k" * 32
     assert (tmp_path / "peers" / "robert.outbox.unreadable").read_text() == "set aside"
