@@ -61,9 +61,8 @@ from launcher.checks import (
     check_seconds,
     check_whole,
 )
-from launcher.command_line import HELP, CommandLine, help_text, parse, with_address
+from launcher.command_line import HELP, CommandLine, help_asked, parse, with_address
 from launcher.finding import NoRegistry, registry_at, say
-from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
@@ -423,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if any(word in HELP for word in words):
             # (flushed here: a reader gone is then a BrokenPipeError below, buffered or not)
-            print(asked_mode_help(words) or help_text(EXAMPLES), flush=True)
+            print(help_asked(words), flush=True)
             return 0
         line = parse(words)
         if line.version:
