@@ -260,18 +260,17 @@ def asked_again(
     PASSWORD_TRIES in all."""
     from msgspec.structs import replace
 
-    from peer.adapter.start import PasswordAgain
+    from peer.adapter.start import PASSWORD_AGAIN
 
     for tries in range(PASSWORD_TRIES - 1, 0, -1):
-        try:
-            return _run(run(peer))
-        except PasswordAgain:
-            print(f"[Try again ({_left(tries)}).]", flush=True)
-            # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
-            # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            secret = read_password(name)
-            peer = replace(peer, password=secret, ask_again=tries > 1)
+        if (status := _run(run(peer))) != PASSWORD_AGAIN:
+            return status
+        print(f"[Try again ({_left(tries)}).]", flush=True)
+        # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
+        # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        secret = read_password(name)
+        peer = replace(peer, password=secret, ask_again=tries > 1)
     return _run(run(peer))
 
 

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from peer.adapter.node import PeerNode
-from peer.adapter.start import PasswordAgain, PeerSettings, StartRefused
+from peer.adapter.start import PASSWORD_AGAIN, PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
 from wire.words import counted
@@ -20,8 +20,8 @@ async def run_peer(
     settings: PeerSettings,
     plain: bool = False,
 ) -> int:
-    """Run a peer until the user quits; the exit status. PasswordAgain when its password was
-    refused and `settings.ask_again`."""
+    """Run a peer until the user quits; the exit status, or PASSWORD_AGAIN when its password
+    was refused and `settings.ask_again`."""
     console = make_console(colour=settings.colour, bell=settings.bell, plain=plain)
     try:
         node = PeerNode(
@@ -51,7 +51,7 @@ async def run_peer(
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_anew):
-        raise PasswordAgain
+        return PASSWORD_AGAIN
     return status
 
 

@@ -49,7 +49,7 @@ class PeerSettings(Struct, frozen=True):
     downloads: str = ""
     colour: bool = True
     bell: bool = False
-    #: a password refused (wrong, or too short to set) ends the start with PasswordAgain,
+    #: a password refused (wrong, or too short to set) ends the start with PASSWORD_AGAIN,
     #: for the launcher to ask it again on the terminal
     ask_again: bool = False
 
@@ -66,9 +66,10 @@ class PeerSettings(Struct, frozen=True):
         )
 
 
-class PasswordAgain(Exception):
-    """A start with --password ended as its password was refused (wrong), or not set for a
-    new name (too short, or typed differently again); the launcher asks another."""
+#: A start's status (never an exit status) when it ended as its password was refused (wrong),
+#: or not set for a new name (too short, or typed differently again), with `ask_again`: the
+#: launcher asks another.
+PASSWORD_AGAIN = -1
 
 
 class StartRefused(Exception):
