@@ -340,7 +340,7 @@ def _registry(
 def read_password(name: str) -> str:
     """The password for `name`: asked on the terminal when standard input is one; else the
     first line of standard input, a script's (getpass would ask the terminal). A new name's
-    is asked again once the registry says it is new (peer/adapter/start.py).
+    is asked again once the registry says it is new (peer/adapter/key_checks.py).
     UsageProblem if empty."""
     import getpass  # here: a peer with --password alone needs it
 

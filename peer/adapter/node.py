@@ -24,7 +24,6 @@ from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.start import (
-    PasswordLogin,
     PeerSettings,
     StartRefused,
     before_prompt,
@@ -68,7 +67,7 @@ from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
-from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
+from wire.messages import MailTaken, Message, PasswordAsk, SaveMessage, for_log, inbound_line
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -138,7 +137,6 @@ class PeerNode:
         self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
     ) -> None:
         self._settings, self._static, self._server = settings, static, server
-        self._login: PasswordLogin | None = None  # a proof of the password under way
         self.password_anew = False  # the start ended as its password was not set: another may be
         self.console = console
         self._verbose = settings.verbose
@@ -225,27 +223,14 @@ class PeerNode:
 
     async def _password_proof(self) -> bool:
         """With --password: the proof (or verifier) the registration carries; False: it ends."""
-        secret = self._settings.password
-        if not secret:
+        if not self._settings.password:
             return True
-        server, registry = self._server, self.core.trust.registry
-        self._login = login = PasswordLogin(
-            self.core.state.name,
-            (f"{server[0]}:{server[1]}", self.keys.trusted_by),
-            (public_bytes(self._static), registry),
-            lambda message: self.endpoint.send(server, message, registry),
-            lambda line, error: self.console.show(Print(line, "error" if error else "system")),
-        )
-        login.patience = self._settings.patience  # as long as the registration's
+        ask = PasswordAsk(self.core.parts.shared.new_id(), self.core.state.name)
         asks = (ask_yes_no, ask_secret) if isinstance(self.console, TerminalConsole) else None
-        try:
-            made = await login.prove(
-                secret, self.core.parts.shared.new_id(), asks, self._settings.new_password
-            )
-        finally:
-            self._login = None
+        ours = public_bytes(self._static)
+        made = await self.keys.prove(self.endpoint, ask, ours, self._settings, asks)
         if made is None:
-            self.password_anew = login.ask_anew
+            self.password_anew = self.keys.ask_anew
             return False
         self.core.state.proof, self.core.state.verifier = made
         self.core.state.password_asked_again = self._settings.ask_again
@@ -311,8 +296,8 @@ class PeerNode:
                 self._debug(inbound_line(one, at))
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
-        if self._login is not None:
-            messages = [m for m in messages if not self._login.answered(m)]
+        if self.keys.asked is not None:  # a proof of the password under way
+            messages = [m for m in messages if not self.keys.password_answered(m)]
         core = self.core
         core.receive_all(messages, at, key, now, self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
