@@ -219,7 +219,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     if said := check_downloads(line.downloads):
         print(said, file=sys.stderr)
     from disk.files import default_dir
-    from peer.adapter.run import run_peer
+    from peer.adapter.node import run_peer
     from peer.adapter.start import PeerSettings
 
     data_dir = settings.data_dir or default_dir("peer")

@@ -83,7 +83,8 @@ class KeyChecks:
         self._show = show
         self._rule = rule
         self._pins = Pins(data_dir)
-        self._pin_label = f"registry {server[0]}:{server[1]}"
+        self._where = f"{server[0]}:{server[1]}"
+        self._pin_label = f"registry {self._where}"
         # whether a peer's key was pinned in an earlier run (for this registry's names)
         at = f" at {self._pin_label}"
         self._peers_pinned = any(
@@ -112,13 +113,8 @@ class KeyChecks:
         if self._rule.keeps(self.trust.registry or None):
             # asked anyway, not waited for: a changed key is told from a registry down
             endpoint.ask_key(self._server)
-        where = f"{self._server[0]}:{self._server[1]}"
-        self._contact = KeyContact(
-            where,
-            self._rule,
-            lambda: endpoint.ask_key(self._server),
-            lambda line, error: self._show(Print(line, "error" if error else "system")),
-        )
+        ask = lambda: endpoint.ask_key(self._server)  # noqa: E731
+        self._contact = KeyContact(self._where, self._rule, ask, self._say)
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
@@ -143,7 +139,7 @@ class KeyChecks:
         one not pinned is said once."""
         if addr != self._server:
             return
-        key, where = answer[:32], f"{addr[0]}:{addr[1]}"
+        key, where = answer[:32], self._where
         if answer[32:] != CHANNEL_PROTOCOL:
             if not self._other_version_said:
                 self._other_version_said = True
@@ -260,7 +256,6 @@ class KeyChecks:
             self._say(short, True)
             self.ask_anew = True
             return None
-        where = f"{self._server[0]}:{self._server[1]}"
         if not self.trusted_by:
             self._say(
                 f"[The registry says {name} is a new name, but its key was not checked: a "
@@ -269,7 +264,7 @@ class KeyChecks:
                 True,
             )
             return None
-        self._say(f"[The registry at {where} is trusted by {self.trusted_by}.]", False)
+        self._say(f"[The registry at {self._where} is trusted by {self.trusted_by}.]", False)
         agreed = set_unasked if asks is None else await asks[0](new_name_question(name))
         if not agreed:
             why = "" if asks is not None else " (without a terminal: --new-password)"
@@ -291,8 +286,7 @@ class KeyChecks:
         """`send` `ask` in rounds of ATTEMPTS, until answered or the patience is over."""
         self.asked = ask
         self._answer = answer = asyncio.get_running_loop().create_future()
-        where = f"{self._server[0]}:{self._server[1]}"
-        rounds = SilentRounds(where, self._rule.patience, time.monotonic())
+        rounds = SilentRounds(self._where, self._rule.patience, time.monotonic())
         try:
             while True:
                 for attempt in range(ATTEMPTS + 1):

@@ -1,4 +1,5 @@
-"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore."""
+"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore; and
+running a peer as the program (`run_peer`), until the user quits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import math
 import os
 import secrets
 import signal
@@ -24,6 +26,7 @@ from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.start import (
+    PASSWORD_AGAIN,
     PeerSettings,
     StartRefused,
     before_prompt,
@@ -33,7 +36,7 @@ from peer.adapter.start import (
     own_token,
 )
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
+from peer.adapter.terminal import Console, PlainConsole, TerminalConsole, make_console
 from peer.core.actions import (
     AcksLater,
     Action,
@@ -68,6 +71,7 @@ from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, PasswordAsk, SaveMessage, for_log, inbound_line
+from wire.words import counted
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -421,3 +425,57 @@ class PeerNode:
         elif not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
             self._timer.cancel()  # the core is woken no more
+
+
+async def run_peer(
+    *,
+    name: str,
+    server: Addr,
+    data_dir: Path,
+    settings: PeerSettings,
+    plain: bool = False,
+) -> int:
+    """Run a peer until the user quits; the exit status, or PASSWORD_AGAIN when its password
+    was refused and `settings.ask_again`."""
+    console = make_console(colour=settings.colour, bell=settings.bell, plain=plain)
+    try:
+        node = PeerNode(
+            name=name, server=server, data_dir=data_dir, console=console, settings=settings
+        )
+    except StartRefused as refused:
+        console.show(Print(str(refused), "error"))
+        return 1
+    if isinstance(console, TerminalConsole):
+        from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
+
+        core, watch = node.core, node.core.parts.shared.watch
+        console.bind(
+            lambda: core.state.name,
+            core.table.online_names,
+            rooms=core.room_names,
+            room=lambda: core.state.room,
+            question=core.question,
+            kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
+            losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
+            people=lambda: [(row.name, row.online) for row in core.table.rows()],
+            registry=lambda: "{}:{}".format(*core.server),
+            answers=lambda: None if watch.heard_at == -math.inf else not watch.down,
+            outbox=lambda: len(core.outbox),
+            transfers=node.files.progress,
+        )
+    status = await node.run()
+    wrong = node.core.state.password_refused
+    if settings.ask_again and (wrong or node.password_anew):
+        return PASSWORD_AGAIN
+    return status
+
+
+def unfinished_transfers(folder: Path) -> list[str]:
+    """The file transfers not finished (a record each in `folder`), as a phrase."""
+    try:
+        count = sum(1 for _ in folder.glob("*.json"))
+    except OSError:
+        count = 0
+    if not count:
+        return []
+    return [f"{counted(count, 'file transfer')} {'is' if count == 1 else 'are'} unfinished"]
