@@ -408,11 +408,14 @@ class TerminalConsole(LinePrompt):
             self.show(Print(line, "system"))
 
     def show(self, line: Print) -> None:
-        self.print_above(fragments(line, self._colour, self.colour_of))
+        self._draw(line)
         if self._bell and rings(line, self._me()):
             output = self.app.output
             output.bell()
             output.flush()
+
+    def _draw(self, line: Print) -> None:
+        self.print_above(fragments(line, self._colour, self.colour_of))
 
     def _tab(self) -> KeyBindings:
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
