@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Sending, Shown
 from registry.adapter.storage import mail_line
@@ -87,7 +88,7 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
         kept.write_sending([Sending(m) for m in messages], messages)  # held
         kept.close()
         again = PeerStateFile(Path(tmp), "alice")
-        assert tuple(again.load_outbox("tok")) == messages
+        assert tuple(load_outbox(again, "tok")) == messages
         assert again.problems == []
 
 
@@ -99,7 +100,7 @@ def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
         kept = PeerStateFile(Path(tmp), "alice")
         kept.write_sending(list(messages), messages)
         kept.close()
-        assert PeerStateFile(Path(tmp), "alice").sent_earlier() == (messages, [])
+        assert sent_earlier(PeerStateFile(Path(tmp), "alice")) == (messages, [])
 
 
 @settings(max_examples=examples(60))

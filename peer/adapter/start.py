@@ -1,5 +1,5 @@
 """A peer's start, before its prompt: its settings, its name's files locked, its own key and
-token, lines typed meanwhile held."""
+token, what an earlier run left unsent, lines typed meanwhile held."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from disk.files import InUse, hold_lock, os_reason
+from disk.files import InUse, append_bytes, hold_lock, os_reason, read_bytes
 from peer.adapter.key_contact import Confirm, ContactRule
-from peer.adapter.mapped_log import why_unreadable
-from peer.adapter.state import PeerStateFile
+from peer.adapter.state import PeerStateFile, sending_records, why_unreadable
 from peer.core.actions import Action, Print
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.shared import not_carried_out
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from terminal.typed_ahead import hold_typed_ahead, kept_on_interrupt, read_typed_ahead
-from wire.messages import Message
+from wire.codec import decode
+from wire.errors import DecodeError
+from wire.messages import Chat, Message, SaveMessage
 from wire.names import name_key
 from wire.words import counted
 
@@ -107,12 +108,104 @@ def own_key(state: PeerStateFile) -> X25519PrivateKey:
 def own_outbox(state: PeerStateFile, token: str) -> list[Message]:
     """What an earlier run left unsent; StartRefused when its log cannot be read."""
     try:
-        return state.load_outbox(token)
+        return load_outbox(state, token)
     except OSError as exc:
         raise StartRefused(
             f"[Cannot read {state.sending_path} ({why_unreadable(exc)}). It keeps what your last "
             "session had not seen delivered; start again once it can be read.]"
         ) from None
+
+
+def load_outbox(state: PeerStateFile, token: str) -> list[Message]:
+    """What an earlier run sent and did not see delivered (and an earlier version's
+    outbox), in the order typed, direct messages as saves with `token`; the log is
+    rewritten with them. Raises OSError when the log cannot be read (nothing changed)."""
+    sent, unreadable = sent_earlier(state)
+    taken = _earlier_outbox(state)
+    earlier = taken or []
+    # what the log lacks of that outbox was kept by a run before the log's, which holds
+    # the rest in the order typed
+    logged, held = {m.id for m in sent}, {m.id: m for m in earlier}
+    messages: list[Message] = [
+        SaveMessage(m.id, m.sender, token, m.to, m.text, after=m.after)
+        if isinstance(m, Chat)
+        else m
+        for m in [m for m in earlier if m.id not in logged] + [held.get(m.id, m) for m in sent]
+    ]
+    try:
+        if unreadable:
+            aside = _set_aside(state.sending_path, unreadable)
+            some = counted(len(unreadable), "record")
+            state.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
+        if sent or unreadable or earlier:
+            state.sending.replace(sending_records(messages))
+        if taken is not None:
+            state.outbox_path.unlink(missing_ok=True)
+    except OSError as exc:
+        state.problems.append(
+            f"Could not rewrite {state.sending_path} ({why_unreadable(exc)}); what your last "
+            "session sent is sent in this session, and kept there meanwhile."
+        )
+        if taken:  # (it goes once the log holds it)
+            state.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
+            return [m for m in messages if m.id in logged]
+    return messages
+
+
+def sent_earlier(state: PeerStateFile) -> tuple[list[Message], list[bytes]]:
+    """The messages an earlier run left unsettled in `state.sending`, and the records that are
+    none."""
+    found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
+    for number, line in enumerate(state.sending.read()):
+        if line.startswith(b"-"):
+            found.pop(line[1:].decode(errors="replace"), None)
+            continue
+        try:
+            message = decode(line[1:]) if line.startswith(b"+") else None
+        except DecodeError:
+            message = None
+        # a record that is not a message is reported: no id has a space, none settles it
+        found[message.id if message else f" {number}"] = (message, line + b"\n")
+    kept = found.values()
+    return [m for m, _ in kept if m], [record for m, record in kept if m is None]
+
+
+def _earlier_outbox(state: PeerStateFile) -> list[Message] | None:
+    """What an earlier version's outbox file holds; None when there is none, or it
+    stays (unreadable, said). One with unreadable lines is set aside whole."""
+    path = state.outbox_path
+    try:
+        lines = [line for line in read_bytes(path).splitlines() if line.strip()]
+        messages = []
+        for line in lines:
+            with contextlib.suppress(DecodeError):
+                messages.append(decode(line))
+        if len(messages) < len(lines):
+            aside = _set_aside(path, [line + b"\n" for line in lines])
+            some = counted(len(lines) - len(messages), "line")
+            state.problems.append(f"{some} of your outbox {_UNREAD}{aside}.")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        state.problems.append(
+            f"Could not use your outbox {path} ({why_unreadable(exc)}); {_NOT_SENT}"
+        )
+        return None
+    return messages
+
+
+#: Said of what a kept file holds that cannot be read, then where it was set aside.
+_UNREAD = (
+    "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
+)
+_NOT_SENT = "what it holds was not sent (it stays there)."
+
+
+def _set_aside(path: Path, records: list[bytes]) -> Path:
+    """Append `records` to `path` + `.unreadable`, durably, and return that."""
+    aside = path.with_name(path.name + ".unreadable")
+    append_bytes(aside, b"".join(records), fsync=True)
+    return aside
 
 
 #: Beside the names' keys: a link to the data folder's shared key from before keys were per

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from peer.adapter import mapped_log, state
+from peer.adapter import state
+from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Sending
 from wire.codec import encode
@@ -43,7 +44,7 @@ class Kept:
 
 def earlier(path: Path) -> tuple[list[Message], list[bytes]]:
     """What the log at `path` gives a restarted peer."""
-    return PeerStateFile(path.parent.parent, path.stem).sent_earlier()
+    return sent_earlier(PeerStateFile(path.parent.parent, path.stem))
 
 
 def test_what_is_settled_is_not_there_after_a_restart(tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_a_start_rewrites_the_log_with_only_what_is_open(tmp_path: Path) -> None
     kept.settled("p-1")
     kept.log.close()
     again = Kept(kept.path)
-    again.unsettled = {m.id: m for m in again.state.load_outbox("tok")}
+    again.unsettled = {m.id: m for m in load_outbox(again.state, "tok")}
     assert list(again.unsettled.values()) == [posts[1]]
     assert kept.path.read_bytes() == b"+" + encode(posts[1]) + b"\n"  # only the open one
     again.sent(CHATS[2])
@@ -157,7 +158,7 @@ def test_a_message_kept_durably_takes_the_place_of_its_first_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[Path] = []
-    monkeypatch.setattr(mapped_log, "fsync_dir", synced.append)
+    monkeypatch.setattr(state, "fsync_dir", synced.append)
     kept = Kept(tmp_path / "peers" / "a.sending")
     kept.sent(*CHATS[:2])
     assert synced == []  # a kill keeps them already: no write to disk

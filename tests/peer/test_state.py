@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disk import files
-from peer.adapter import mapped_log, state
+from peer.adapter import state
+from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.core.actions import KeepRegistries, Shown
 from tests.hypothesis_profiles import examples
@@ -76,7 +77,7 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     from wire.messages import ChannelPost, Chat, SaveMessage
 
     kept = PeerStateFile(tmp_path, "alice")
-    assert kept.load_outbox("tok") == []
+    assert load_outbox(kept, "tok") == []
     held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
     chat = Chat("a-2", "alice", "bob", "sent just before the kill", after="a-1")
     post = ChannelPost("a-3", "alice", "old", "to all")
@@ -85,10 +86,10 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     # the save keeps the chat's `after`: bob shows it after a-1, from his mailbox too
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text, after="a-1"), post]
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == expected and again.problems == []
+    assert load_outbox(again, "tok") == expected and again.problems == []
     # kept in the log, durably, as they go now: until settled, each start sends them once
-    assert again.sent_earlier() == (expected, [])
-    assert PeerStateFile(tmp_path, "alice").load_outbox("other") == expected
+    assert sent_earlier(again) == (expected, [])
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "other") == expected
 
 
 def test_an_outbox_file_of_an_earlier_version_is_sent_once(tmp_path: Path) -> None:
@@ -101,9 +102,9 @@ def test_an_outbox_file_of_an_earlier_version_is_sent_once(tmp_path: Path) -> No
     old = tmp_path / "peers" / "alice.outbox"
     old.parent.mkdir(parents=True)
     old.write_bytes(encode(held) + b"\n" + encode(post) + b"\n")
-    assert kept.load_outbox("tok") == [held, post] and kept.problems == []
+    assert load_outbox(kept, "tok") == [held, post] and kept.problems == []
     assert not old.exists()  # the log holds them now, until each is settled
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
 
 
 def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent(
@@ -117,7 +118,7 @@ def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent
     old = tmp_path / "peers" / "alice.outbox"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"damaged\n" + encode(post) + b"\n")
-    assert kept.load_outbox("tok") == [post]
+    assert load_outbox(kept, "tok") == [post]
     aside = old.with_name("alice.outbox.unreadable")
     assert aside.read_bytes().startswith(b"damaged\n") and not old.exists()
     assert kept.problems == [
@@ -138,7 +139,7 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
     old = tmp_path / "peers" / "alice.outbox"
     os.mkfifo(old)  # (any file that cannot be read)
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == [post]
+    assert load_outbox(again, "tok") == [post]
     assert [p for p in again.problems if "it stays there" in p] and old.exists()
 
 
@@ -163,14 +164,14 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
 
     with monkeypatch.context() as patched:
-        patched.setattr(mapped_log, "read_bytes", eio)
+        patched.setattr(state, "read_bytes", eio)
         again = PeerStateFile(tmp_path, "alice")
         with pytest.raises(StartRefused) as refused:
             own_outbox(again, "tok")
     assert str(refused.value).startswith(f"[Cannot read {again.sending_path} (Input/output error)")
     assert old.exists()  # nothing changed: the next start sends both, once
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
 
 
 def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
@@ -186,10 +187,10 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
     kept = PeerStateFile(tmp_path, "alice")
     rewritten_at = kept.sending_path.with_name("alice.sending.tmp")
     rewritten_at.mkdir()  # (a log that cannot be rewritten, as on a full disk)
-    first = kept.load_outbox("tok")
+    first = load_outbox(kept, "tok")
     assert kept.problems[-1].startswith("Your outbox waits for it") and old.exists()
     rewritten_at.rmdir()
-    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+    assert first + load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held]  # once
 
 
 def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_path: Path) -> None:
@@ -206,7 +207,7 @@ def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_pat
     kept.write_sending([post, chat, Sending(save)], [post])
     kept.close()
     (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [before, post, save]
 
 
 def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
@@ -219,7 +220,7 @@ def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: P
     aside = old.with_name("alice.outbox.unreadable")
     aside.write_bytes(b"set aside by an earlier version\n")
     old.write_bytes(b"damaged\n" + encode(post) + b"\n")
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [post]
     assert aside.read_bytes().startswith(b"set aside by an earlier version\ndamaged\n")
     assert not old.exists()
 
@@ -230,7 +231,7 @@ def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
     kept = PeerStateFile(tmp_path, "alice")
     kept.sending_path.parent.mkdir(parents=True)
     kept.sending_path.write_bytes(b"+garbage\n")
-    assert kept.load_outbox("tok") == []
+    assert load_outbox(kept, "tok") == []
     aside = kept.sending_path.with_name("alice.sending.unreadable")
     assert aside.read_bytes() == b"+garbage\n"
     assert kept.problems == [
@@ -238,7 +239,7 @@ def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
         f"another version of ChatApp) and did not go out; kept in {aside}."
     ]
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == [] and again.problems == []  # said once
+    assert load_outbox(again, "tok") == [] and again.problems == []  # said once
 
 
 def test_room_round_trip(tmp_path: Path) -> None:
@@ -298,13 +299,13 @@ def test_registries_kept_damaged_or_with_another_key_are_said_once_and_forgotten
 
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
-    records = [("bob", f"session-{i:08d}") for i in range(3 * mapped_log.CHUNK // 20)]
+    records = [("bob", f"session-{i:08d}") for i in range(3 * state.CHUNK // 20)]
     for sender, msg_id in records:
         kept.add_shown(Shown(((sender, msg_id),)))
     kept.close()
     assert PeerStateFile(tmp_path, "alice").load_seen() == records[-state.KEEP_SEEN :]
     # the file is padded to whole chunks, and the padding is not read as records
-    assert kept.seen_path.stat().st_size % mapped_log.CHUNK == 0
+    assert kept.seen_path.stat().st_size % state.CHUNK == 0
 
 
 def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
@@ -435,7 +436,7 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
     assert kept.load_token() == ""
     assert kept.load_seen() == []
     with pytest.raises(files.NotRegularFile):  # (the start is refused: see own_outbox)
-        kept.load_outbox("token")
+        load_outbox(kept, "token")
     assert kept.load_room() == ""
     assert len(kept.problems) == len(paths)
     assert all("(not a regular file (a named pipe))" in line for line in kept.problems)
