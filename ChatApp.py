@@ -61,13 +61,12 @@ from launcher.checks import (
     check_seconds,
     check_whole,
 )
-from launcher.command_line import HELP, CommandLine, help_text, parse, with_address
+from launcher.command_line import HELP, CommandLine, help_asked, parse, with_address
 from launcher.finding import NoRegistry, registry_at, say
-from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
-    from peer.adapter.startup import PeerSettings
+    from peer.adapter.start import PeerSettings
 
 
 @dataclass(frozen=True)
@@ -215,15 +214,13 @@ def _new_service(folder: str, line: CommandLine) -> int:
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
     name_text, ip_text, server_port_text, port_text = values
     name = check_name(name_text, peer=True)
-    server, advertised = registry_at(
-        ip_text, server_port_text, settings.bind, settings.registry_code
-    )
+    server, trust = _registry((ip_text, server_port_text), line, settings, tty=False)
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
     if said := check_downloads(line.downloads):
         print(said, file=sys.stderr)
     from disk.files import default_dir
-    from peer.adapter.run import run_peer
-    from peer.adapter.startup import PeerSettings
+    from peer.adapter.node import run_peer
+    from peer.adapter.start import PeerSettings
 
     data_dir = settings.data_dir or default_dir("peer")
     secret = read_password(name) if line.password else ""
@@ -235,7 +232,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         password=secret,
         new_password=line.new_password,
         verbose=line.verbose,
-        trust=_contact_rule(line, settings, tty=False, secret="", advertised=advertised),
+        trust=trust,
         downloads=line.downloads,
         colour=not line.no_color,
         bell=line.bell,
@@ -261,18 +258,17 @@ def asked_again(
     PASSWORD_TRIES in all."""
     from msgspec.structs import replace
 
-    from peer.adapter.startup import PasswordAgain
+    from peer.adapter.start import PASSWORD_AGAIN
 
     for tries in range(PASSWORD_TRIES - 1, 0, -1):
-        try:
-            return _run(run(peer))
-        except PasswordAgain:
-            print(f"[Try again ({_left(tries)}).]", flush=True)
-            # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
-            # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            secret = read_password(name)
-            peer = replace(peer, password=secret, ask_again=tries > 1)
+        if (status := _run(run(peer))) != PASSWORD_AGAIN:
+            return status
+        print(f"[Try again ({_left(tries)}).]", flush=True)
+        # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
+        # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        secret = read_password(name)
+        peer = replace(peer, password=secret, ask_again=tries > 1)
     return _run(run(peer))
 
 
@@ -281,30 +277,29 @@ def _left(tries: int) -> str:
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
-    (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
+    tty = sys.stdin.isatty()
+    desk, trust = _registry(values, line, settings, tty)
     from peer.adapter.desk.start import run_desk_client
 
-    tty = sys.stdin.isatty()
-    trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
     root = _desk_state_dir(settings)
-    return _run(run_desk_client((ip, port), stdin_is_tty=tty, state_dir=root, trust=trust))
+    return _run(run_desk_client(desk, stdin_is_tty=tty, state_dir=root, trust=trust))
 
 
 def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
-    name = check_name(values[0])
-    (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
+    name, tty = check_name(values[0]), sys.stdin.isatty()
+    desk, trust = _registry(values[1:], line, settings, tty)
+    from msgspec.structs import replace
+
     from peer.adapter.desk.start import NO_KEY, find_operator_key, operator_authorised, run_operator
 
-    tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
+    root = _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
-    authorised = operator_authorised(root, name, ip, port)
+    authorised = operator_authorised(root, name, *desk)
     _loaded()  # it may ask for the operator key
     key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
-    secret = "the operator key" if key else ""
-    trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
-    desk = (ip, port)
+    trust = replace(trust, secret="the operator key" if key else "")
     # on a terminal the full screen (peer/adapter/desk/terminal.py), unless --plain
     full = tty and sys.stdout.isatty() and not line.plain
     run = run_operator(
@@ -314,28 +309,29 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 
 def _desk_state_dir(settings: Settings) -> Path:
-    from disk.files import DATA_DIR_ENV, default_dir
+    from disk.files import default_dir
     from peer.adapter.desk.start import take_earlier_key
 
     if settings.data_dir is not None:
         return settings.data_dir
     root = default_dir("desk")
-    if not os.environ.get(DATA_DIR_ENV):  # the per-user folder, which no registry shares
-        take_earlier_key(root)
+    take_earlier_key(root)  # the per-user folder, which no registry shares
     return root
 
 
-def _contact_rule(
-    line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
-) -> ContactRule:
+def _registry(
+    at: tuple[str, str], line: CommandLine, settings: Settings, tty: bool
+) -> tuple[tuple[str, int], ContactRule]:
+    """The registry at the SERVER-IP and SERVER-PORT of `at` (else found on the network), and
+    how a client trusts its key (asking on a `tty`, else sending no secret unchecked)."""
+    where, advertised = registry_at(*at, settings.bind, settings.registry_code)
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
-    return ContactRule(
+    return where, ContactRule(
         code=settings.registry_code,
         trust_first=line.trust_first_key,
         accept_new=line.accept_new_key,
-        secret=secret,
         advertised=advertised,
         confirm=ask_yes_no if tty else None,
     )
@@ -344,7 +340,7 @@ def _contact_rule(
 def read_password(name: str) -> str:
     """The password for `name`: asked on the terminal when standard input is one; else the
     first line of standard input, a script's (getpass would ask the terminal). A new name's
-    is asked again once the registry says it is new (peer/adapter/password_login.py).
+    is asked again once the registry says it is new (peer/adapter/key_checks.py).
     UsageProblem if empty."""
     import getpass  # here: a peer with --password alone needs it
 
@@ -423,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if any(word in HELP for word in words):
             # (flushed here: a reader gone is then a BrokenPipeError below, buffered or not)
-            print(asked_mode_help(words) or help_text(EXAMPLES), flush=True)
+            print(help_asked(words), flush=True)
             return 0
         line = parse(words)
         if line.version:

@@ -70,7 +70,6 @@ COMPILED = [
     "peer/core/requests.py",
     "peer/core/request_kinds.py",
     "peer/core/request_ends.py",
-    "peer/adapter/mapped_log.py",
     "peer/adapter/state.py",
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import HOST, ROOT, Helper
 from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings
+from peer.adapter.start import PeerSettings
 from peer.core.actions import Print
 from wire.keys import code_from_text
 

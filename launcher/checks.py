@@ -121,16 +121,14 @@ def check_name(text: str, *, peer: bool = False) -> str:
 
 
 def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
-    """The data directory --data-dir names (None if not given); else $CHATAPP_DATA_DIR checked."""
+    """The data directory --data-dir names, else $CHATAPP_DATA_DIR's (None: neither)."""
     if given is not None and not given.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
     if given is None and env_dir and not env_dir.strip():
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
     if given is None:
-        if env_dir:
-            _expanded(env_dir, "CHATAPP_DATA_DIR")
-        return None
+        return _expanded(env_dir, "CHATAPP_DATA_DIR") if env_dir else None
     return _expanded(given, "--data-dir")
 
 

@@ -1,6 +1,7 @@
-"""ChatApp's command line, unchecked (`CommandLine`, from `parse`). An option takes the next
-word whatever it looks like (`--crisis-notice "-call 112"`), as getopt does, unlike argparse;
-a mode takes the words up to the next option, a NAME whatever it looks like (`-o -dan`)."""
+"""ChatApp's command line, unchecked (`CommandLine`, from `parse`), and its help. An option
+takes the next word whatever it looks like (`--crisis-notice "-call 112"`), as getopt does,
+unlike argparse; a mode takes the words up to the next option, a NAME whatever it looks like
+(`-o -dan`)."""
 
 from __future__ import annotations
 
@@ -311,8 +312,8 @@ def with_address(argv: list[str]) -> str:
 _WIDTH, _HELP_AT = 80, 34
 
 
-def help_text(epilog: str) -> str:
-    """What `ChatApp --help` prints: every option, then `epilog`."""
+def help_text() -> str:
+    """What `ChatApp --help` prints: every option, then EXAMPLES."""
     import textwrap  # here: --help alone needs it
 
     rows = ["Usage: ChatApp [OPTIONS]", "", "  ChatApp: a terminal chat for local networks.", ""]
@@ -333,4 +334,73 @@ def help_text(epilog: str) -> str:
         else:
             rows.append(f"  {said:<{_HELP_AT - 2}}{lines.pop(0)}")
         rows.extend(" " * _HELP_AT + line for line in lines)
-    return "\n".join([*rows, "", epilog])
+    return "\n".join([*rows, "", EXAMPLES])
+
+
+#: What --help says after the options.
+EXAMPLES = (
+    "Examples:\n"
+    "  ChatApp -s 5000                          a registry on port 5000\n"
+    "  ChatApp -c alice 127.0.0.1 5000 6001     alice, on port 6001, with that registry\n"
+    "  ChatApp -d 127.0.0.1 5000                ask that registry's help desk for help\n"
+    "  ChatApp -o ann 127.0.0.1 5000            serve at that help desk as ann\n"
+    "\nChat commands (ChatApp -c): send <name> <text>, <name>:<text>, send_all <text>,\n"
+    "who, whois <name>, join <room>, leave, rooms, /nick <new>, dereg, reg, /quit, /help.\n"
+    "ChatApp -c --help explains them; -s, -d and -o --help say what each mode does."
+)
+
+_MODES = {
+    "-s": (
+        "ChatApp -s PORT: a registry, listening on PORT (UDP and TCP).",
+        "  ChatApp -s 5000",
+        "",  # the console's commands, from registry.adapter.console_commands
+    ),
+    "-c": (
+        "ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT: a peer called NAME, listening on\n"
+        "CLIENT-PORT, registered with the registry at SERVER-IP:SERVER-PORT.",
+        "  ChatApp -c alice 127.0.0.1 5000 6001\n"
+        "  ChatApp -c bob 192.168.1.20 5000 6002 --password",
+        "",  # the chat commands, from peer.core.commands
+    ),
+    "-d": (
+        "ChatApp -d SERVER-IP SERVER-PORT: ask the registry's help desk for help (a name, a\n"
+        "mobile number and a topic, then your turn in the waiting room).",
+        "  ChatApp -d 127.0.0.1 5000",
+        "Commands: .queue (your place and the wait), .end, .quit, .help; ..text sends a\n"
+        "line that starts with a dot.",
+    ),
+    "-o": (
+        "ChatApp -o NAME SERVER-IP SERVER-PORT: serve at the registry's help desk as NAME\n"
+        "(the first time with the operator key: desk-key in the registry's data folder).",
+        "  ChatApp -o ann 127.0.0.1 5000",
+        "Commands: .room, .end, .serve 1,3 (or all, none), .first <place or name>, .help,\n"
+        ".quit; ..text sends a line that starts with a dot; any other line goes to the person.",
+    ),
+}
+#: How a registry is stopped from its console besides `quit`.
+_STOPPING = "Ctrl-C or Ctrl-D on an empty line stops it too (it asks first while it serves anyone)."
+
+
+def help_asked(words: list[str]) -> str:
+    """What --help prints: the help of the mode `words` name (`ChatApp -c --help`), with the
+    commands typed in it; else every option, and an example per mode."""
+    mode = next((mode for mode in map(spelled_mode, words) if mode), "")
+    if not mode:
+        return help_text()
+    what, example, commands = _MODES[mode]
+    if mode == "-c":
+        from peer.core.commands import help_lines  # the peer's own /help, as it shows it
+
+        commands = "\n".join(help_lines())
+    if mode == "-s":
+        from registry.adapter.console_commands import HELP as CONSOLE  # its own help
+
+        commands = "\n".join(
+            (
+                "Its console takes:",
+                *CONSOLE,
+                _STOPPING,
+                "On a terminal it also serves at the help desk.",
+            )
+        )
+    return f"{what}\n\nExample:\n{example}\n\n{commands}\n\nChatApp --help lists every option."

@@ -367,7 +367,7 @@ def test_the_command_to_give_instead_names_the_address_s_place() -> None:
 def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from peer.adapter.startup import PasswordAgain, PeerSettings
+    from peer.adapter.start import PASSWORD_AGAIN, PeerSettings
 
     tried: list[PeerSettings] = []
     asked: list[str] = []
@@ -376,7 +376,7 @@ def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
         tried.append(peer)
         signal.signal(signal.SIGINT, lambda *_: None)  # as a prompt that ended leaves it
         if peer.ask_again:
-            raise PasswordAgain  # too short, say, then wrong
+            return PASSWORD_AGAIN  # too short, say, then wrong
         return 1  # the last try: refused, and said so by the peer itself
 
     def read(name: str) -> str:

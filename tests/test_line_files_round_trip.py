@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.adapter.mapped_log import SendingLog
+from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Sending, Shown
 from registry.adapter.storage import mail_line
@@ -85,10 +85,10 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
-        kept.sending.write([Sending(m) for m in messages], messages)  # held
+        kept.write_sending([Sending(m) for m in messages], messages)  # held
         kept.close()
         again = PeerStateFile(Path(tmp), "alice")
-        assert tuple(again.load_outbox("tok")) == messages
+        assert tuple(load_outbox(again, "tok")) == messages
         assert again.problems == []
 
 
@@ -97,10 +97,10 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
 def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
     messages = [Chat(f"m-{i}", "alice", "bob", text) for i, text in enumerate(bodies)]
     with tempfile.TemporaryDirectory() as tmp:
-        log = SendingLog(Path(tmp) / "alice.sending")
-        log.write(list(messages), messages)
-        log.close()
-        assert SendingLog(Path(tmp) / "alice.sending").earlier() == (messages, [])
+        kept = PeerStateFile(Path(tmp), "alice")
+        kept.write_sending(list(messages), messages)
+        kept.close()
+        assert sent_earlier(PeerStateFile(Path(tmp), "alice")) == (messages, [])
 
 
 @settings(max_examples=examples(60))
@@ -112,7 +112,7 @@ def test_the_peers_shown_ids_keep_any_sender_and_id(shown: list[tuple[str, str]]
     message is not shown again after a restart: alone, or among a datagram's others."""
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
-        kept.seen.add(Shown((shown[0],)))
-        kept.seen.add(Shown(tuple(shown[1:])))
+        kept.add_shown(Shown((shown[0],)))
+        kept.add_shown(Shown(tuple(shown[1:])))
         kept.close()
-        assert PeerStateFile(Path(tmp), "alice").seen.load() == shown
+        assert PeerStateFile(Path(tmp), "alice").load_seen() == shown

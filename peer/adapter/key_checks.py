@@ -1,25 +1,70 @@
-"""The peer's checks of keys: the registry's and each peer's, pinned at first (as SSH pins)."""
+"""The peer's trust of keys, the registry's and each peer's, pinned at first (as SSH pins);
+and its password proven to the registry by SRP-6a, a new name's verifier set only with a
+checked registry key, and a yes (docs/SECURITY.md). The password stays here."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from net.endpoint import Endpoint
-from peer.adapter.key_contact import ContactRule, KeyContact
+from peer.adapter.key_contact import Confirm, ContactRule, KeyContact
+from peer.adapter.start import PeerSettings
 from peer.core.actions import Addr, Print
+from peer.core.retry_wait import SilentRounds
 from peer.core.table import Trust
+from secure import password
 from secure.keys import Pins
 from secure.noise import CHANNEL_PROTOCOL
 from wire.keys import fingerprint, key_from_text
-from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
+from wire.messages import (
+    Message,
+    PasswordAsk,
+    PasswordChallenge,
+    Refused,
+    TableSnapshot,
+    TableUpdate,
+    Welcome,
+)
 from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 OTHER_VERSION = (  # said of a registry whose key answer names another secure channel, or none
     "[ChatApp versions differ: the registry at {} speaks another secure channel. Use the "
     "same version of ChatApp on every machine.]"
 )
+
+#: How a person at a terminal is asked: a yes or no (terminal.prompt.ask_yes_no), and a
+#: password again, not echoed (ask_secret).
+Asks = tuple[Confirm, Callable[[str], Awaitable[str]]]
+#: Asked once the person says yes to setting a new name's password, as passwd asks.
+SAME_AGAIN = "The same password again, to be sure of it: "
+
+
+def new_name_question(name: str) -> str:
+    return f"The registry says {name} is a new name: set this password for it? [y/N] "
+
+
+def key_owns(name: str) -> str:
+    """Said when this machine's key owns `name`: a password there is neither checked nor
+    changed (whether the name has one or not)."""
+    return (
+        f"[This machine's key owns {name}: the password was neither checked nor changed (a "
+        "password is set with a new name only).]"
+    )
+
+
+def too_short(secret: str) -> str:
+    """Why `secret` may not be set as a new name's password ("": it may)."""
+    if len(secret) >= password.MIN_LENGTH:
+        return ""
+    return (
+        f"[A new password needs at least {password.MIN_LENGTH} characters; this one has "
+        f"{len(secret)}. No password was set.]"
+    )
 
 
 class KeyChecks:
@@ -38,7 +83,8 @@ class KeyChecks:
         self._show = show
         self._rule = rule
         self._pins = Pins(data_dir)
-        self._pin_label = f"registry {server[0]}:{server[1]}"
+        self._where = f"{server[0]}:{server[1]}"
+        self._pin_label = f"registry {self._where}"
         # whether a peer's key was pinned in an earlier run (for this registry's names)
         at = f" at {self._pin_label}"
         self._peers_pinned = any(
@@ -54,6 +100,12 @@ class KeyChecks:
         trust.registry = self._pins.get(self._pin_label) or b""
         #: how the registry's key came to be trusted, as said to a person ("": unchecked)
         self.trusted_by = ""
+        #: the PasswordAsk of a proof under way, answered through `password_answered`
+        self.asked: PasswordAsk | None = None
+        self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
+        #: Set when a proof ended as a new name's password was too short (`too_short`) or
+        #: typed differently again: another may be typed.
+        self.ask_anew = False
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent; False: the peer ends."""
@@ -61,13 +113,8 @@ class KeyChecks:
         if self._rule.keeps(self.trust.registry or None):
             # asked anyway, not waited for: a changed key is told from a registry down
             endpoint.ask_key(self._server)
-        where = f"{self._server[0]}:{self._server[1]}"
-        self._contact = KeyContact(
-            where,
-            self._rule,
-            lambda: endpoint.ask_key(self._server),
-            lambda line, error: self._show(Print(line, "error" if error else "system")),
-        )
+        ask = lambda: endpoint.ask_key(self._server)  # noqa: E731
+        self._contact = KeyContact(self._where, self._rule, ask, self._say)
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
@@ -92,7 +139,7 @@ class KeyChecks:
         one not pinned is said once."""
         if addr != self._server:
             return
-        key, where = answer[:32], f"{addr[0]}:{addr[1]}"
+        key, where = answer[:32], self._where
         if answer[32:] != CHANNEL_PROTOCOL:
             if not self._other_version_said:
                 self._other_version_said = True
@@ -153,3 +200,107 @@ class KeyChecks:
             (self._show if later is None else later.append)(Print(line, "error"))
         with contextlib.suppress(OSError):  # not kept: said again next time, no harm
             self._pins.pin(label, key)
+
+    def _say(self, line: str, error: bool) -> None:
+        self._show(Print(line, "error" if error else "system"))
+
+    def password_answered(self, message: Message) -> bool:
+        """Whether `message` answers the PasswordAsk `asked` (then taken here)."""
+        ask, answer = self.asked, self._answer
+        if ask is None or answer is None or answer.done():
+            return False
+        if not isinstance(message, PasswordChallenge | Refused) or message.reply_to != ask.id:
+            return False
+        answer.set_result(message)
+        return True
+
+    async def prove(
+        self,
+        endpoint: Endpoint,
+        ask: PasswordAsk,
+        ours: bytes,
+        settings: PeerSettings,
+        asks: Asks | None,
+    ) -> tuple[str, str] | None:
+        """(proof, verifier) of `settings.password` for the Register of `ask.name`, bound to the
+        channel's keys (`ours`, the registry's), one of them "" (both: no proof is needed);
+        None when the start ends (said). `asks` asks the person (None: no terminal, where
+        `settings.new_password` decides a new name's password)."""
+        secret, registry = settings.password, self.trust.registry
+        reply = await self._exchange(ask, lambda: endpoint.send(self._server, ask, registry))
+        if reply is None:
+            self._say("[Could not register; is the registry running?]", True)
+            return None
+        if isinstance(reply, Refused):
+            self._say(f"[{reply.reason.rstrip('.')}.]", True)
+            return None
+        if reply.new:
+            return await self._set(ask.name, secret, asks, settings.new_password)
+        if not reply.public:  # our key owns the name
+            self._say(key_owns(ask.name), False)
+            return "", ""
+        ident = password.identity(ask.name, ours, registry)
+        args = (secret, ident, reply.scrypt, reply.salt, reply.public)
+        proof = await asyncio.to_thread(password.prove, *args)
+        if not proof:
+            self._say("[The registry's password challenge could not be answered.]", True)
+            return None
+        return proof, ""
+
+    async def _set(
+        self, name: str, secret: str, asks: Asks | None, set_unasked: bool
+    ) -> tuple[str, str] | None:
+        """A verifier for a new name, when the registry is trusted and the person agrees
+        (and, at a terminal, types the password again)."""
+        if short := too_short(secret):
+            self._say(short, True)
+            self.ask_anew = True
+            return None
+        if not self.trusted_by:
+            self._say(
+                f"[The registry says {name} is a new name, but its key was not checked: a "
+                "password is set only with a registry trusted by its join code, a pinned key "
+                "or a fingerprint you confirmed. Nothing was sent.]",
+                True,
+            )
+            return None
+        self._say(f"[The registry at {self._where} is trusted by {self.trusted_by}.]", False)
+        agreed = set_unasked if asks is None else await asks[0](new_name_question(name))
+        if not agreed:
+            why = "" if asks is not None else " (without a terminal: --new-password)"
+            self._say(f"[No password set{why}; nothing was sent.]", True)
+            return None
+        if asks is not None and await asks[1](SAME_AGAIN) != secret:
+            self._say("[The two passwords differ. No password was set.]", True)
+            self.ask_anew = True
+            return None
+        self._say(
+            f"[Setting the password of {name}: the registry keeps a verifier, never the password.]",
+            False,
+        )
+        return "", await asyncio.to_thread(password.new_verifier, secret)
+
+    async def _exchange(
+        self, ask: PasswordAsk, send: Callable[[], None]
+    ) -> PasswordChallenge | Refused | None:
+        """`send` `ask` in rounds of ATTEMPTS, until answered or the patience is over."""
+        self.asked = ask
+        self._answer = answer = asyncio.get_running_loop().create_future()
+        rounds = SilentRounds(self._where, self._rule.patience, time.monotonic())
+        try:
+            while True:
+                for attempt in range(ATTEMPTS + 1):
+                    if attempt < ATTEMPTS:
+                        send()
+                    with contextlib.suppress(TimeoutError):
+                        return await asyncio.wait_for(
+                            asyncio.shield(answer), TIMEOUT * 2 ** min(attempt, 2)
+                        )
+                if (later := rounds.after_round(now := time.monotonic())) is None:
+                    return None
+                self._say(later[1], False)
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(answer), later[0] - now)
+        finally:
+            answer.cancel()
+            self.asked = None

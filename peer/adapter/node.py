@@ -1,4 +1,5 @@
-"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore."""
+"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore; and
+running a peer as the program (`run_peer`), until the user quits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import math
 import os
 import secrets
 import signal
@@ -20,14 +22,21 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from peer.adapter.before_prompt import before_prompt
 from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
-from peer.adapter.password_login import PasswordLogin
-from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_outbox, own_token
+from peer.adapter.start import (
+    PASSWORD_AGAIN,
+    PeerSettings,
+    StartRefused,
+    before_prompt,
+    lock,
+    own_key,
+    own_outbox,
+    own_token,
+)
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
+from peer.adapter.terminal import Console, PlainConsole, TerminalConsole, make_console
 from peer.core.actions import (
     AcksLater,
     Action,
@@ -58,7 +67,8 @@ from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
-from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
+from wire.messages import MailTaken, Message, PasswordAsk, SaveMessage, for_log, inbound_line
+from wire.words import counted
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -111,7 +121,7 @@ class PeerNode:
                 server=server,
                 session=secrets.token_hex(4),
                 token=token,
-                seen=self.state.seen.load(),
+                seen=self.state.load_seen(),
                 outbox=own_outbox(self.state, token),
                 room=self.state.load_room(),
                 keepalive=settings.keepalive,
@@ -128,7 +138,6 @@ class PeerNode:
         self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
     ) -> None:
         self._settings, self._static, self._server = settings, static, server
-        self._login: PasswordLogin | None = None  # a proof of the password under way
         self.password_anew = False  # the start ended as its password was not set: another may be
         self.console = console
         self._verbose = settings.verbose
@@ -215,27 +224,14 @@ class PeerNode:
 
     async def _password_proof(self) -> bool:
         """With --password: the proof (or verifier) the registration carries; False: it ends."""
-        secret = self._settings.password
-        if not secret:
+        if not self._settings.password:
             return True
-        server, registry = self._server, self.core.trust.registry
-        self._login = login = PasswordLogin(
-            self.core.state.name,
-            (f"{server[0]}:{server[1]}", self.keys.trusted_by),
-            (public_bytes(self._static), registry),
-            lambda message: self.endpoint.send(server, message, registry),
-            lambda line, error: self.console.show(Print(line, "error" if error else "system")),
-        )
-        login.patience = self._settings.patience  # as long as the registration's
+        ask = PasswordAsk(self.core.parts.shared.new_id(), self.core.state.name)
         asks = (ask_yes_no, ask_secret) if isinstance(self.console, TerminalConsole) else None
-        try:
-            made = await login.prove(
-                secret, self.core.parts.shared.new_id(), asks, self._settings.new_password
-            )
-        finally:
-            self._login = None
+        ours = public_bytes(self._static)
+        made = await self.keys.prove(self.endpoint, ask, ours, self._settings, asks)
         if made is None:
-            self.password_anew = login.ask_anew
+            self.password_anew = self.keys.ask_anew
             return False
         self.core.state.proof, self.core.state.verifier = made
         self.core.state.password_asked_again = self._settings.ask_again
@@ -301,8 +297,8 @@ class PeerNode:
                 self._debug(inbound_line(one, at))
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
-        if self._login is not None:
-            messages = [m for m in messages if not self._login.answered(m)]
+        if self.keys.asked is not None:  # a proof of the password under way
+            messages = [m for m in messages if not self.keys.password_answered(m)]
         core = self.core
         core.receive_all(messages, at, key, now, self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
@@ -330,8 +326,8 @@ class PeerNode:
     def _carrier_table(self) -> dict[type, Callable[[Any], object]]:
         console, loop = self.console, asyncio.get_running_loop()
         return {
-            Shown: self.state.seen.add,  # (made again when `_state` is another)
-            Held: self.state.seen.hold,
+            Shown: self.state.add_shown,  # (made again when `_state` is another)
+            Held: self.state.hold,
             SendSealed: self._send,
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
@@ -356,7 +352,7 @@ class PeerNode:
         records = self.core.records
         if records:
             try:
-                self.state.sending.write(records, self.core.unsettled.values(), self.endpoint.sent)
+                self.state.write_sending(records, self.core.unsettled.values(), self.endpoint.sent)
             except OSError as exc:
                 self._not_kept(*_KEPT[Sending], exc)
             records.clear()  # the core's list: it appends to the same one
@@ -423,3 +419,57 @@ class PeerNode:
         elif not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
             self._timer.cancel()  # the core is woken no more
+
+
+async def run_peer(
+    *,
+    name: str,
+    server: Addr,
+    data_dir: Path,
+    settings: PeerSettings,
+    plain: bool = False,
+) -> int:
+    """Run a peer until the user quits; the exit status, or PASSWORD_AGAIN when its password
+    was refused and `settings.ask_again`."""
+    console = make_console(colour=settings.colour, bell=settings.bell, plain=plain)
+    try:
+        node = PeerNode(
+            name=name, server=server, data_dir=data_dir, console=console, settings=settings
+        )
+    except StartRefused as refused:
+        console.show(Print(str(refused), "error"))
+        return 1
+    if isinstance(console, TerminalConsole):
+        from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
+
+        core, requests = node.core, node.core.parts.shared.requests
+        console.bind(
+            lambda: core.state.name,
+            core.table.online_names,
+            rooms=core.room_names,
+            room=lambda: core.state.room,
+            question=core.question,
+            kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
+            losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
+            people=lambda: [(row.name, row.online) for row in core.table.rows()],
+            registry=lambda: "{}:{}".format(*core.server),
+            answers=lambda: None if requests.heard_at == -math.inf else not requests.down,
+            outbox=lambda: len(core.outbox),
+            transfers=node.files.progress,
+        )
+    status = await node.run()
+    wrong = node.core.state.password_refused
+    if settings.ask_again and (wrong or node.password_anew):
+        return PASSWORD_AGAIN
+    return status
+
+
+def unfinished_transfers(folder: Path) -> list[str]:
+    """The file transfers not finished (a record each in `folder`), as a phrase."""
+    try:
+        count = sum(1 for _ in folder.glob("*.json"))
+    except OSError:
+        count = 0
+    if not count:
+        return []
+    return [f"{counted(count, 'file transfer')} {'is' if count == 1 else 'are'} unfinished"]

@@ -14,7 +14,6 @@ from peer.adapter.terminal import (
     fragments,
     hashed_colour,
     mentions,
-    rings,
 )
 from peer.core import commands as cmd
 from peer.core.actions import Print
@@ -138,9 +137,9 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         self._speeds = Speeds()
         self._echoed: Parts | None = None
 
-    def show(self, line: Print) -> None:
+    def _draw(self, line: Print) -> None:
         if self._ran:  # after the screen: on the terminal, as the prompt's lines
-            super().show(line)
+            super()._draw(line)
             return
         to = where(line)
         if to == HIDDEN:
@@ -153,9 +152,6 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         parts = fragments(line, self._colour, colour_of, prefix="")
         said = line.style in ("message", "channel", "room")  # others mark no window unread
         self.add(window, parts, unread=said, mention=self._names_me(line))
-        if self._bell and rings(line, self._me()):
-            self.app.output.bell()
-            self.app.output.flush()
 
     def _names_me(self, line: Print) -> bool:
         if line.style == "message" and not line.text.startswith("Channel_"):

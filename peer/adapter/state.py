@@ -1,23 +1,33 @@
 """The peer's own kept state, per name under `peers/`: token, messages shown, what it sent
-and has not seen delivered, room, registries, key, history, transfers. A rename moves it."""
+and has not seen delivered, room, registries, key, history, transfers. A rename moves it.
+Its logs are `MappedLog`s, which a killed process keeps at almost no cost."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import json
+import mmap
 import os
+import re
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Final
 
-from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import SeenLog, SendingLog
-from peer.adapter.mapped_log import why_unreadable as _why
-from peer.core.actions import Addr
-from wire.codec import decode
-from wire.errors import DecodeError
-from wire.messages import Chat, Message, SaveMessage, address
+import msgspec
+
+from disk.files import (
+    fsync_dir,
+    open_regular,
+    parse_json,
+    read_bytes,
+    read_text,
+    replace_durably,
+)
+from peer.core.actions import Addr, Held, Record, Shown
+from wire.codec import encode
+from wire.messages import Message, address
 from wire.names import name_key, name_problem
-from wire.words import counted
 
 
 def token_path(root: Path, name: str) -> Path:
@@ -38,10 +48,16 @@ class PeerStateFile:
         self.history_path = self._kept("history")
         self.tickets_path = self._kept("tickets")
         self.files_path = self._kept("files")
+        self.outbox_path = self._kept("outbox")  # an earlier version's
         #: What the loads found wrong, one line each for the user.
         self.problems: list[str] = []
-        self.seen = SeenLog(self.seen_path, self.problems)
-        self.sending = SendingLog(self.sending_path)
+        #: What it showed (`load_seen`): the (sender, id) of each message, each line held.
+        self.seen = MappedLog(self.seen_path)
+        self._seen_lines = 0
+        self._compact_seen_at = SEEN_BYTES
+        #: What it sent and has not seen settled: `+<message as sent>`, then `-<id>` once
+        #: settled, as the core's record of it (Settling.unsettled) says.
+        self.sending = MappedLog(self.sending_path)
 
     def load_token(self) -> str:
         """The kept token, or "" (one that cannot be read said in `problems`)."""
@@ -50,7 +66,7 @@ class PeerStateFile:
         except FileNotFoundError:
             return ""
         except (OSError, ValueError, RecursionError) as exc:
-            return self._token_problem(_why(exc))
+            return self._token_problem(why_unreadable(exc))
         if self._renamed_to(data):
             return ""  # a name given up by a rename: no longer ours
         token = data.get("token") if isinstance(data, dict) else None
@@ -122,61 +138,79 @@ class PeerStateFile:
         self.seen.close()
         self.sending.close()
 
-    def load_outbox(self, token: str) -> list[Message]:
-        """What an earlier run sent and did not see delivered (and an earlier version's
-        outbox), in the order typed, direct messages as saves with `token`; the log is
-        rewritten with them. Raises OSError when the log cannot be read (nothing changed)."""
-        sent, unreadable = self.sending.earlier()
-        taken = self._earlier_outbox()
-        earlier = taken or []
-        # what the log lacks of that outbox was kept by a run before the log's, which holds
-        # the rest in the order typed
-        logged, held = {m.id for m in sent}, {m.id: m for m in earlier}
-        messages: list[Message] = [
-            SaveMessage(m.id, m.sender, token, m.to, m.text, after=m.after)
-            if isinstance(m, Chat)
-            else m
-            for m in [m for m in earlier if m.id not in logged] + [held.get(m.id, m) for m in sent]
-        ]
+    def load_seen(self) -> list[tuple[str, str] | Held]:
+        """The (sender, id) pairs shown in earlier runs, and the lines held and not shown since,
+        oldest first (what cannot be read is said in `problems`)."""
         try:
-            if unreadable:
-                aside = _set_aside(self.sending_path, unreadable)
-                some = counted(len(unreadable), "record")
-                self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
-            if sent or unreadable or earlier:
-                self.sending.rewrite(messages)
-            if taken is not None:
-                self._kept("outbox").unlink(missing_ok=True)
+            pairs, damaged = shown_records(self.seen.read())
         except OSError as exc:
             self.problems.append(
-                f"Could not rewrite {self.sending_path} ({_why(exc)}); what your last session "
-                "sent is sent in this session, and kept there meanwhile."
+                f"Could not read {self.seen_path} ({why_unreadable(exc)}): a message shown "
+                "before this start may be shown again."
             )
-            if taken:  # (it goes once the log holds it)
-                self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
-                return [m for m in messages if m.id in logged]
-        return messages
+            return []
+        pairs = pairs[-KEEP_SEEN:]
+        self._seen_lines = len(pairs)
+        if damaged:  # lines ChatApp does not write: said once, the file written without them
+            some = "1 line" if damaged == 1 else f"{damaged} lines"
+            try:
+                self.seen.replace(kept_records(pairs))
+            except OSError as exc:
+                done = f"they stay there ({why_unreadable(exc)})"
+            else:
+                done = "it was dropped" if damaged == 1 else "they were dropped"
+            self.problems.append(
+                f"{some} of {self.seen_path} could not be read (damaged); {done}: a message "
+                "shown before this start may be shown again."
+            )
+        return pairs
 
-    def _earlier_outbox(self) -> list[Message] | None:
-        """What an earlier version's outbox file holds; None when there is none, or it
-        stays (unreadable, said). One with unreadable lines is set aside whole."""
-        path = self._kept("outbox")
-        try:
-            lines = [line for line in read_bytes(path).splitlines() if line.strip()]
-            messages = []
-            for line in lines:
-                with contextlib.suppress(DecodeError):
-                    messages.append(decode(line))
-            if len(messages) < len(lines):
-                aside = _set_aside(path, [line + b"\n" for line in lines])
-                some = counted(len(lines) - len(messages), "line")
-                self.problems.append(f"{some} of your outbox {_UNREAD}{aside}.")
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.problems.append(f"Could not use your outbox {path} ({_why(exc)}); {_NOT_SENT}")
-            return None
-        return messages
+    def add_shown(self, shown: Shown) -> None:
+        """Record the pairs of `shown` in one write (before their acks)."""
+        pairs = shown.shown  # (a field of a Struct: read once)
+        self.seen.append(seen_records(pairs))
+        self._seen_lines += len(pairs)
+        if self._seen_lines > 2 * KEEP_SEEN or self.seen.size > self._compact_seen_at:
+            self._compact_seen()
+
+    def hold(self, held: Held) -> None:
+        """Record the line `held` until a Shown names it (before its ack)."""
+        self.seen.append(msgspec.json.encode(held) + b"\n")
+        if self.seen.size > self._compact_seen_at:  # (by its bytes: its text is most of them)
+            self._compact_seen()
+
+    def _compact_seen(self) -> None:  # keeps what `load_seen` returns; the next, once it doubles
+        self.seen.replace(data := kept_records(self.load_seen()))
+        self._compact_seen_at = max(SEEN_BYTES, 2 * len(data))
+
+    def write_sending(
+        self,
+        records: list[Record],
+        unsettled: Collection[Message],
+        sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
+    ) -> None:
+        """Write the `records` of one event to `sending` (`unsettled` after it: none clears
+        it); a Sending is on disk, with every record before it, when this returns."""
+        log = self.sending
+        if not unsettled:
+            log.clear()
+            return
+        if log.size > COMPACT_AT:
+            log.replace(sending_records(unsettled))
+            return
+        data, durable, ids = b"", False, []  # ids settled in a row: written as one string
+        for record in records:  # (a message: mostly the one sent, encoded once)
+            if isinstance(record, str):
+                ids.append(record)
+                continue
+            if ids:
+                data, ids = data + _settled(ids), []
+            if isinstance(record, tuple):  # a Sending, the one tuple: told at once
+                record, durable = record.message, True
+            data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
+        log.append(data + _settled(ids) if ids else data)
+        if durable:
+            log.sync()
 
     def load_room(self) -> str:
         try:
@@ -187,7 +221,7 @@ class PeerStateFile:
             return ""
         except (OSError, ValueError) as exc:
             self.problems.append(
-                f"Could not read {self.room_path} ({_why(exc)}); starting in no room."
+                f"Could not read {self.room_path} ({why_unreadable(exc)}); starting in no room."
             )
             return ""
         return room
@@ -221,22 +255,29 @@ class PeerStateFile:
         return held if ok else {}
 
 
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+#: Compacted past this size too (a line held is written with its text), then as it doubles.
+SEEN_BYTES = 8 * 1024 * 1024
+
+
+#: Bytes of records after which `sending` is rewritten with only the open ones (it is
+#: otherwise cleared whenever none is open, nearly always).
+COMPACT_AT = 1024 * 1024
+
+
+def sending_records(messages: Iterable[Message]) -> bytes:
+    return b"".join([b"+" + encode(m) + b"\n" for m in messages])
+
+
+def _settled(ids: list[str]) -> bytes:  # the records of the messages `ids`, settled
+    return ("-" + "\n-".join(ids) + "\n").encode()
+
+
 #: The files set aside, and an outbox kept apart by earlier versions: moved by a rename.
 _APART = ("sending.unreadable", "outbox", "outbox.unreadable")
 #: The files a rename moves to the new name's, by kind (the transfers' folder apart).
 _MOVED = ("seen", "room", "registries", "sending", "key", "history", "tickets", *_APART)
-#: Said of what a kept file holds that cannot be read, then where it was set aside.
-_UNREAD = (
-    "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
-)
-_NOT_SENT = "what it holds was not sent (it stays there)."
-
-
-def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `path` + `.unreadable`, durably, and return that."""
-    aside = path.with_name(path.name + ".unreadable")
-    append_bytes(aside, b"".join(records), fsync=True)
-    return aside
 
 
 def _move_folder(old: Path, new: Path) -> None:
@@ -281,3 +322,155 @@ def follow_renames(root: Path, name: str) -> str:
         spelled = kept.spelling()
         return spelled if name_key(spelled) == name_key(current) else current
     return name
+
+
+#: Bytes a log grows by: its file is NUL-padded to a whole number of them.
+CHUNK = 64 * 1024
+
+
+def complete_records(data: bytes) -> bytes:
+    """A log's bytes up to the end of its last complete record (one with its newline)."""
+    return data[: data.rstrip(b"\0").rfind(b"\n") + 1]
+
+
+class MappedLog:
+    """Records, each ending in a newline, appended to a file (this user's only) through a
+    shared memory map: a killed process keeps them as it keeps a write(2), with no system
+    call; a power cut may not. Blocks are reserved as it grows: a full disk is an OSError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._map: mmap.mmap | None = None
+        #: Bytes of records written since opened or last cleared: where the next one goes.
+        self.size = 0
+
+    def read(self) -> list[bytes]:
+        """The complete records, oldest first, without their newlines. Raises OSError."""
+        try:
+            data = read_bytes(self.path)
+        except FileNotFoundError:
+            return []
+        lines = complete_records(data).split(b"\n")[:-1]
+        return [line for line in lines if b"\0" not in line]
+
+    def append(self, data: bytes) -> None:
+        mapped = self._map
+        if mapped is None or self.size + len(data) > len(mapped):
+            mapped = self._open(len(data))
+        self.size += mapped.write(data)  # at `size`, where the map's position is kept
+
+    def sync(self) -> None:
+        if self._map is not None:
+            self._map.flush()
+            fsync_dir(self.path.parent)
+
+    def clear(self) -> None:
+        """Forget every record (NULs over them); a kill meanwhile leaves some of them."""
+        if self._map is None and self.path.exists():  # (moved here by a rename, say)
+            self._open(0)
+        if self._map is not None and self.size:
+            self._map[: self.size] = bytes(self.size)
+            self._map.seek(0)
+            self.size = 0
+
+    def replace(self, data: bytes) -> None:
+        """Make `data` the file's whole content: a kill leaves the old records or the new."""
+        self.close()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_durably(self.path, data)
+
+    def close(self) -> None:
+        """Unmap the file; the next append maps it again, after the records it then holds."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self.size = 0
+
+    def _open(self, room: int) -> mmap.mmap:
+        if growing := self._map is not None:
+            self._map.close()  # mapped again, larger: rare, a chunk at a time
+            self._map = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # readable by this user only (a file from an earlier version, made 0644, is made
+        # private too): it says who talked to whom
+        fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
+        try:
+            os.fchmod(fd, 0o600)
+            if not growing:
+                self.size = len(complete_records(os.pread(fd, os.fstat(fd).st_size, 0)))
+                # NUL padding, or a record cut short: cleared for new ones
+                os.ftruncate(fd, self.size)
+            size = max(1, -(-(self.size + room) // CHUNK)) * CHUNK  # whole CHUNKs, one at least
+            os.ftruncate(fd, size)
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+            self._map = mmap.mmap(fd, size)
+            self._map.seek(self.size)
+        finally:
+            os.close(fd)
+        return self._map
+
+
+def shown_records(records: list[bytes]) -> tuple[list[tuple[str, str] | Held], int]:
+    """The (sender, id) pairs of a log of what was shown, and the lines held and not shown
+    since, oldest first; with the count of records that are neither."""
+    pairs: list[tuple[str, str] | Held] = []
+    held_at: dict[tuple[str, str], int] = {}  # a Held not shown yet: its place in pairs
+    damaged = 0
+    for record in records:
+        try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
+            sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            if not tab:
+                held = msgspec.json.decode(record, type=Held)
+                held_at[held.key] = len(pairs)
+                pairs.append(held)
+                continue
+        except (UnicodeDecodeError, msgspec.DecodeError):
+            damaged += 1
+            continue
+        pair = (_unescape(sender), _unescape(msg_id))
+        at = held_at.pop((name_key(pair[0]), pair[1]), None) if held_at else None
+        if at is None:
+            pairs.append(pair)
+        else:  # shown at last: its pair takes its place, its text kept no more
+            pairs[at] = pair
+    return pairs, damaged
+
+
+def seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
+    records = []
+    for sender, msg_id in shown:  # (not a comprehension: pure, a call of its own)
+        records.append(f"{sender}\t{msg_id}\n")
+    text = "".join(records)
+    extra = text.count("\t") + text.count("\n") - 2 * len(shown)  # a sender's or id's own
+    if extra or "\\" in text or "\0" in text or "\r" in text:  # rare: see _ESCAPES
+        text = "".join([f"{s.translate(_ESCAPE)}\t{i.translate(_ESCAPE)}\n" for s, i in shown])
+    return text.encode()
+
+
+def kept_records(items: Sequence[tuple[str, str] | Held]) -> bytes:
+    held = msgspec.json.encode
+    return b"".join(held(i) + b"\n" if isinstance(i, Held) else seen_records((i,)) for i in items)
+
+
+#: A sender or id from the network may hold a tab or newline (cutting its record in two) or
+#: a NUL (a record cut short by a kill): those, and the backslash, are escaped.
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
+_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
+_ESCAPE: Final = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
+
+
+def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

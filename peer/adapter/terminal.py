@@ -66,31 +66,6 @@ def hashed_colour(name: str) -> int:
     return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
 
 
-class NameColours:
-    """The colours given so far; `online` says which names are online now."""
-
-    def __init__(self, online: Callable[[], Iterable[str]] = tuple) -> None:
-        self._online = online
-        self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
-
-    def of(self, name: str) -> str:
-        key = name.casefold()
-        if key not in self._given:
-            self._given[key] = self._free_slot(key)
-        return NAME_COLOURS[self._given[key]]
-
-    def _free_slot(self, key: str) -> int:
-        start = hashed_colour(key)
-        order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
-        ever = set(self._given.values())
-        online = {n.casefold() for n in self._online()} - {key}
-        held = {slot for name, slot in self._given.items() if name in online}
-        for slot in order:
-            if slot not in ever:
-                return slot
-        return next((slot for slot in order if slot not in held), start)
-
-
 class Sources(TypedDict, total=False):
     """What else the consoles ask of the peer: `question`, which question of `message` the
     next line answers ("": a command); `losing`, what quitting now would leave undone; the
@@ -318,7 +293,7 @@ class TerminalConsole(LinePrompt):
         self._bell = bell
         self._me: Callable[[], str] = lambda: ""
         self._names: Callable[[], Sequence[str]] = list
-        self._colours = NameColours(lambda: self._names())
+        self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
         self._on_line: Callable[[str], None] = lambda text: None
         self._sources = _UNBOUND.copy()
         self._histories: dict[str, History] = {}
@@ -341,7 +316,7 @@ class TerminalConsole(LinePrompt):
                     yield Completion(candidate, start_position=-len(word))
 
         def prompt_style() -> str:  # the prompt in the colour of your name
-            return f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
+            return f"{self.colour_of(self._me())} bold" if self._colour and self._me() else ""
 
         if screen:
             screen["colour"] = colour
@@ -356,6 +331,20 @@ class TerminalConsole(LinePrompt):
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
+
+    def colour_of(self, name: str) -> str:
+        """The colour given `name` (whatever its case); a new name takes the first from its
+        hash's that no name was given, else one no name online has."""
+        key = name.casefold()
+        if key not in self._given:
+            start = hashed_colour(key)
+            order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
+            ever = set(self._given.values())
+            online = {n.casefold() for n in self._names()} - {key}
+            held = {slot for name, slot in self._given.items() if name in online}
+            free = [slot for slot in order if slot not in ever] or order
+            self._given[key] = next((slot for slot in free if slot not in held), start)
+        return NAME_COLOURS[self._given[key]]
 
     def _history(self) -> History:  # of commands, or of answers to a question
         from prompt_toolkit.history import InMemoryHistory
@@ -419,11 +408,14 @@ class TerminalConsole(LinePrompt):
             self.show(Print(line, "system"))
 
     def show(self, line: Print) -> None:
-        self.print_above(fragments(line, self._colour, self._colours.of))
+        self._draw(line)
         if self._bell and rings(line, self._me()):
             output = self.app.output
             output.bell()
             output.flush()
+
+    def _draw(self, line: Print) -> None:
+        self.print_above(fragments(line, self._colour, self.colour_of))
 
     def _tab(self) -> KeyBindings:
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent

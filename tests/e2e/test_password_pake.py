@@ -18,7 +18,7 @@ from .harness import CHATAPP, HOST, PASSWORD_CHECK_WAIT, WELCOME, ChatEnv, free_
 from .secure_socket import SecureSocket
 
 from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
-from peer.adapter.password_login import SAME_AGAIN, new_name_question  # isort: skip
+from peer.adapter.key_checks import SAME_AGAIN, new_name_question  # isort: skip
 from secure.password import LOG2_N, Stored, scrypt_hex  # isort: skip
 from wire import messages  # isort: skip
 from wire.codec import encode  # isort: skip

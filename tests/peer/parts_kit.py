@@ -78,7 +78,7 @@ def sent(actions: list[pa.Action]) -> list[Message]:
 
 def logged(records: list[pa.Record]) -> tuple[Message, ...]:
     """What the sending log holds after `records`, read back as the next start reads it
-    (peer/adapter/mapped_log.py: a record again keeps its place; a settled id drops it)."""
+    (peer/adapter/state.py: a record again keeps its place; a settled id drops it)."""
     held: dict[str, Message] = {}
     for record in records:
         if isinstance(record, str):

@@ -1,4 +1,4 @@
-"""A start's steps before the prompt (peer/adapter/before_prompt.py), at a real
+"""A start's steps before the prompt (peer/adapter/start.py), at a real
 pseudo-terminal: lines typed meanwhile are asked about at a first Ctrl-C, and said not
 carried out when a second one ends the start."""
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from peer.adapter.before_prompt import before_prompt, waiting
+from peer.adapter.start import before_prompt, waiting
 from peer.core.actions import Action, Print
 from terminal.typed_ahead import TypedAhead, read_typed_ahead
 

@@ -150,7 +150,7 @@ def test_a_refused_name_exits_non_zero() -> None:
 
 @pytest.mark.parametrize(("proof", "hint"), [("", PASSWORD_HINT), ("a1$b2", PASSWORD_HINT_AGAIN)])
 def test_a_name_of_someone_else_says_how_to_give_its_password(proof: str, hint: str) -> None:
-    # the adapter proved the password typed (peer/adapter/password_login.py), or none was
+    # the adapter proved the password typed (peer/adapter/key_checks.py), or none was
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     core.state.proof = proof
     [register] = sent(core.start(T0))

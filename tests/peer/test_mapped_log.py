@@ -3,7 +3,7 @@
 import stat
 from pathlib import Path
 
-from peer.adapter.mapped_log import CHUNK, MappedLog, complete_records
+from peer.adapter.state import CHUNK, MappedLog, complete_records
 
 
 def test_records_round_trip_and_the_file_is_private_and_padded(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_every_request_a_peer_sends_the_registry_has_its_answer_taken() -> None:
     taken = set(core.parts.ends.takers)
     taken_as_handled = {TableRequest}  # its answer, a whole table, is handled as it comes
     # asked before the core starts, its answer taken by the adapter (the password stays
-    # there: peer/adapter/password_login.py)
+    # there: peer/adapter/key_checks.py)
     taken_by_the_adapter = {PasswordAsk}
     assert taken.isdisjoint(taken_as_handled | taken_by_the_adapter)
     assert taken | taken_as_handled | taken_by_the_adapter == requests

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Callable, Iterable
 
 from hypothesis import given
 from hypothesis import strategies as st
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
-from peer.adapter.terminal import NAME_COLOURS, NameColours, hashed_colour
+from peer.adapter.terminal import NAME_COLOURS, TerminalConsole, hashed_colour
 
 NAME = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
+
+
+def colours(online: Callable[[], Iterable[str]]) -> Callable[[str], str]:
+    """The colour a peer's console gives each name, `online()` the names online."""
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        console = TerminalConsole(colour=True, bell=False)
+    console.bind(lambda: "me", lambda: list(online()))
+    return console.colour_of
 
 
 def _rgb(colour: str) -> tuple[float, float, float]:
@@ -40,33 +52,42 @@ def test_two_names_whose_hash_collides_get_different_colours() -> None:
     names = [f"user{i}" for i in range(200)]
     first = names[0]
     twin = next(n for n in names[1:] if hashed_colour(n) == hashed_colour(first))
-    colours = NameColours(lambda: [first, twin])
-    assert colours.of(first) != colours.of(twin)
-    assert colours.of(first) == NAME_COLOURS[hashed_colour(first)]  # the first keeps its own
+    colour_of = colours(lambda: [first, twin])
+    assert colour_of(first) != colour_of(twin)
+    assert colour_of(first) == NAME_COLOURS[hashed_colour(first)]  # the first keeps its own
 
 
 def test_a_name_keeps_its_colour_ignoring_case() -> None:
-    colours = NameColours(lambda: ["alice", "bob"])
-    first = colours.of("alice")
-    colours.of("bob")
-    assert colours.of("ALICE") == colours.of("alice") == first
+    colour_of = colours(lambda: ["alice", "bob"])
+    first = colour_of("alice")
+    colour_of("bob")
+    assert colour_of("ALICE") == colour_of("alice") == first
 
 
 @given(st.lists(NAME, min_size=1, max_size=len(NAME_COLOURS), unique_by=str.casefold))
 def test_names_online_at_once_never_share_a_colour(names: list[str]) -> None:
-    colours = NameColours(lambda: names)
-    shown = [colours.of(n) for n in names]
+    colour_of = colours(lambda: names)
+    shown = [colour_of(n) for n in names]
     assert len(set(shown)) == len(names)
-    assert [colours.of(n) for n in names] == shown  # stable
+    assert [colour_of(n) for n in names] == shown  # stable
 
 
 def test_a_name_that_went_offline_and_came_back_keeps_apart_from_newcomers() -> None:
     online = ["bob"]
-    colours = NameColours(lambda: online)
-    bob = colours.of("bob")
+    colour_of = colours(lambda: online)
+    bob = colour_of("bob")
     online.clear()
     others = [f"n{i}" for i in range(len(NAME_COLOURS) - 1)]
     online.extend(others)
-    taken = {colours.of(n) for n in others}
+    taken = {colour_of(n) for n in others}
     online.append("bob")
-    assert colours.of("bob") == bob and bob not in taken
+    assert colour_of("bob") == bob and bob not in taken
+
+
+def test_each_name_has_a_stable_colour_of_its_own() -> None:
+    def colour(name: str) -> str:
+        return colours(tuple)(name)  # a run's first name takes the colour its hash says
+
+    assert colour("alice") == colour("ALICE") == colour("alice")
+    assert colour("alice") in NAME_COLOURS
+    assert len({colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "x")}) > 1

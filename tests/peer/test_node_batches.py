@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from net.outgoing import ACK_DELAY, AckDelay
-from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings
+from peer.adapter.start import PeerSettings
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print, Record, Remember, Shown
 from peer.core.direct import RECEIVED_BY
@@ -116,13 +115,13 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
 def record_seen(monkeypatch: pytest.MonkeyPatch, events: list[object]) -> None:
     """Have each write of shown ids, by a node made after this, recorded in `events` as
     ("seen", (sender, id))."""
-    real_add = SeenLog.add
+    real_add = PeerStateFile.add_shown
 
-    def add(log: SeenLog, shown: Shown) -> None:
+    def add(kept: PeerStateFile, shown: Shown) -> None:
         events.extend(("seen", pair) for pair in shown.shown)
-        real_add(log, shown)
+        real_add(kept, shown)
 
-    monkeypatch.setattr(SeenLog, "add", add)
+    monkeypatch.setattr(PeerStateFile, "add_shown", add)
 
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
@@ -167,8 +166,8 @@ def test_a_message_shown_after_a_rename_is_kept_in_the_new_names_files(tmp_path:
         node.stop()
 
     asyncio.run(main())
-    assert PeerStateFile(tmp_path, "alicia").seen.load() == [("bob", "b-9")]
-    assert PeerStateFile(tmp_path, "alice").seen.load() == []
+    assert PeerStateFile(tmp_path, "alicia").load_seen() == [("bob", "b-9")]
+    assert PeerStateFile(tmp_path, "alice").load_seen() == []
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
@@ -208,9 +207,9 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
             raise OSError(28, "No space left on device")
 
         events: list[object] = []
-        monkeypatch.setattr(SeenLog, "add", full)
+        monkeypatch.setattr(PeerStateFile, "add_shown", full)
         node = registered_node(tmp_path, events)
-        node.state.sending.write = full  # type: ignore[method-assign]
+        node.state.write_sending = full  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob one")
         node.typed("send bob two")
@@ -300,8 +299,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
     async def main() -> list[object]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
-        sending = node.state.sending
-        real_write = sending.write
+        real_write = node.state.write_sending
 
         def write(
             records: list[Record],
@@ -312,7 +310,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
                 events.append(("settled" if isinstance(record, str) else "logged", record))
             real_write(records, unsettled, sent)
 
-        sending.write = write  # type: ignore[method-assign]
+        node.state.write_sending = write  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings
+from peer.adapter.start import PeerSettings
 from peer.core.actions import Print
 from peer.core.direct import NO_ACK
 from secure.noise import public_bytes

@@ -7,7 +7,7 @@ import stat
 import threading
 from pathlib import Path
 
-from peer.adapter.startup import own_key
+from peer.adapter.start import own_key
 from peer.adapter.state import PeerStateFile
 from secure.keys import KEY_FILE, load_or_make_key
 from secure.noise import public_bytes

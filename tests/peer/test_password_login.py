@@ -1,23 +1,29 @@
-"""A start's password step (peer/adapter/password_login.py): a new name's password too short
+"""A start's password step (peer/adapter/key_checks.py): a new name's password too short
 to set, or asked again at a terminal, and a silent registry asked as long as a registration is."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 import pytest
 
-import peer.adapter.password_login
+import peer.adapter.key_checks
 import peer.core.retry_wait
-from peer.adapter.password_login import (
+from peer.adapter.key_checks import (
     SAME_AGAIN,
     Asks,
-    PasswordLogin,
+    KeyChecks,
     key_owns,
     new_name_question,
     too_short,
 )
+from peer.adapter.key_contact import ContactRule
+from peer.adapter.start import PeerSettings
+from peer.core.actions import Addr, Print
 from peer.core.retry_wait import SilentRounds
+from peer.core.table import Trust
 from secure.password import MIN_LENGTH
 from wire.messages import Message, PasswordAsk, PasswordChallenge
 
@@ -26,26 +32,37 @@ WHERE = "127.0.0.1:5000"
 
 
 class Login:
-    """A login whose asks are answered by `answer` (None: the registry is silent)."""
+    """A peer's proof to a registry that answers each ask with `new` (None: it is silent)."""
 
-    def __init__(self, new: bool | None) -> None:
+    def __init__(self, new: bool | None, patience: float = 0.0) -> None:
         self.said: list[str] = []
         self.sent: list[Message] = []
         self._new = new
-        keys = (b"k" * 32, b"r" * 32)
-        self.login = PasswordLogin("pat", (WHERE, "its join code"), keys, self._send, self._say)
+        self._folder = tempfile.TemporaryDirectory()
+        rule = ContactRule(patience=patience)
+        trust = Trust(b"r" * 32, lambda name: None)
+        self.login = KeyChecks(
+            Path(self._folder.name), ("127.0.0.1", 5000), trust, self._say, rule=rule
+        )
+        self.login.trusted_by = "its join code"
 
-    def _send(self, message: Message) -> None:
+    def send(self, addr: Addr, message: Message, key: bytes) -> None:
+        """The endpoint's: to the registry, sealed for its key."""
         self.sent.append(message)
         if self._new is not None and isinstance(message, PasswordAsk):
             reply = PasswordChallenge("r-1", message.id, self._new)
-            asyncio.get_running_loop().call_soon(self.login.answered, reply)
+            asyncio.get_running_loop().call_soon(self.login.password_answered, reply)
 
-    def _say(self, line: str, error: bool) -> None:
-        self.said.append(line)
+    def _say(self, line: Print) -> None:
+        self.said.append(line.text)
 
     def prove(self, secret: str, asks: Asks | None = None) -> tuple[str, str] | None:
-        return asyncio.run(self.login.prove(secret, "a-1", asks, True))
+        settings = PeerSettings(password=secret, new_password=True)
+        proving = self.login.prove(self, PasswordAsk("a-1", "pat"), b"k" * 32, settings, asks)  # type: ignore[arg-type]
+        try:
+            return asyncio.run(proving)
+        finally:
+            self._folder.cleanup()
 
 
 def test_a_short_password_is_refused_for_a_new_name_with_the_rule() -> None:
@@ -102,10 +119,9 @@ def test_a_short_password_of_a_name_that_has_one_is_still_proven(
 def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(peer.adapter.password_login, "TIMEOUT", 0.002)
+    monkeypatch.setattr(peer.adapter.key_checks, "TIMEOUT", 0.002)
     monkeypatch.setattr(peer.core.retry_wait, "silent_wait", lambda where, rounds: 0.05)
-    run = Login(new=None)
-    run.login.patience = 0.2
+    run = Login(new=None, patience=0.2)
     assert run.prove("long enough") is None
     first, *counts, last = run.said
     assert (

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disk import files
-from peer.adapter import mapped_log
+from peer.adapter import state
+from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.core.actions import Shown
 from peer.core.shared import kept_registries
@@ -53,7 +54,7 @@ def test_a_token_file_that_cannot_be_read_is_none_and_said(tmp_path: Path) -> No
 def test_a_shown_ids_file_that_cannot_be_read_is_said(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.seen_path.mkdir(parents=True)
-    assert kept.seen.load() == []
+    assert kept.load_seen() == []
     assert kept.problems == [
         f"Could not read {kept.seen_path} (Is a directory): a message shown before this start "
         "may be shown again."
@@ -61,13 +62,13 @@ def test_a_shown_ids_file_that_cannot_be_read_is_said(tmp_path: Path) -> None:
 
 
 def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object) -> None:
-    monkeypatch.setattr(mapped_log, "KEEP_SEEN", 10)
+    monkeypatch.setattr(state, "KEEP_SEEN", 10)
     kept = PeerStateFile(tmp_path, "alice")
     for i in range(25):
-        kept.seen.add(Shown((("bob", f"b-{i}"),)))
-    kept.seen.add(Shown((("carol", "c-1"),)))
-    kept.seen.add(Shown((("bob", "b-25"),)))
-    again = PeerStateFile(tmp_path, "alice").seen.load()
+        kept.add_shown(Shown((("bob", f"b-{i}"),)))
+    kept.add_shown(Shown((("carol", "c-1"),)))
+    kept.add_shown(Shown((("bob", "b-25"),)))
+    again = PeerStateFile(tmp_path, "alice").load_seen()
     assert again[-2:] == [("carol", "c-1"), ("bob", "b-25")] and len(again) <= 10
     assert stat.S_IMODE(kept.seen_path.stat().st_mode) == 0o600  # who talked to whom
 
@@ -77,19 +78,19 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     from wire.messages import ChannelPost, Chat, SaveMessage
 
     kept = PeerStateFile(tmp_path, "alice")
-    assert kept.load_outbox("tok") == []
+    assert load_outbox(kept, "tok") == []
     held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
     chat = Chat("a-2", "alice", "bob", "sent just before the kill", after="a-1")
     post = ChannelPost("a-3", "alice", "old", "to all")
-    kept.sending.write([Sending(held), chat, post], [chat])
+    kept.write_sending([Sending(held), chat, post], [chat])
     kept.close()  # as a kill leaves it, but for the map
     # the save keeps the chat's `after`: bob shows it after a-1, from his mailbox too
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text, after="a-1"), post]
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == expected and again.problems == []
+    assert load_outbox(again, "tok") == expected and again.problems == []
     # kept in the log, durably, as they go now: until settled, each start sends them once
-    assert again.sending.earlier() == (expected, [])
-    assert PeerStateFile(tmp_path, "alice").load_outbox("other") == expected
+    assert sent_earlier(again) == (expected, [])
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "other") == expected
 
 
 def test_an_outbox_file_of_an_earlier_version_is_sent_once(tmp_path: Path) -> None:
@@ -102,9 +103,9 @@ def test_an_outbox_file_of_an_earlier_version_is_sent_once(tmp_path: Path) -> No
     old = tmp_path / "peers" / "alice.outbox"
     old.parent.mkdir(parents=True)
     old.write_bytes(encode(held) + b"\n" + encode(post) + b"\n")
-    assert kept.load_outbox("tok") == [held, post] and kept.problems == []
+    assert load_outbox(kept, "tok") == [held, post] and kept.problems == []
     assert not old.exists()  # the log holds them now, until each is settled
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
 
 
 def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent(
@@ -118,7 +119,7 @@ def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent
     old = tmp_path / "peers" / "alice.outbox"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"damaged\n" + encode(post) + b"\n")
-    assert kept.load_outbox("tok") == [post]
+    assert load_outbox(kept, "tok") == [post]
     aside = old.with_name("alice.outbox.unreadable")
     assert aside.read_bytes().startswith(b"damaged\n") and not old.exists()
     assert kept.problems == [
@@ -134,12 +135,12 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
 
     post = ChannelPost("a-3", "alice", "tok", "sent just before the kill")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post], [post])
+    kept.write_sending([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     os.mkfifo(old)  # (any file that cannot be read)
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == [post]
+    assert load_outbox(again, "tok") == [post]
     assert [p for p in again.problems if "it stays there" in p] and old.exists()
 
 
@@ -148,14 +149,14 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
 ) -> None:
     import errno
 
-    from peer.adapter.startup import StartRefused, own_outbox
+    from peer.adapter.start import StartRefused, own_outbox
     from wire.codec import encode
     from wire.messages import ChannelPost, SaveMessage
 
     post = ChannelPost("a-2", "alice", "tok", "sent just before the end")
     held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post], [post])
+    kept.write_sending([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     old.write_bytes(encode(held) + b"\n")
@@ -164,14 +165,14 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
 
     with monkeypatch.context() as patched:
-        patched.setattr(mapped_log, "read_bytes", eio)
+        patched.setattr(state, "read_bytes", eio)
         again = PeerStateFile(tmp_path, "alice")
         with pytest.raises(StartRefused) as refused:
             own_outbox(again, "tok")
     assert str(refused.value).startswith(f"[Cannot read {again.sending_path} (Input/output error)")
     assert old.exists()  # nothing changed: the next start sends both, once
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
 
 
 def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
@@ -187,10 +188,10 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
     kept = PeerStateFile(tmp_path, "alice")
     rewritten_at = kept.sending_path.with_name("alice.sending.tmp")
     rewritten_at.mkdir()  # (a log that cannot be rewritten, as on a full disk)
-    first = kept.load_outbox("tok")
+    first = load_outbox(kept, "tok")
     assert kept.problems[-1].startswith("Your outbox waits for it") and old.exists()
     rewritten_at.rmdir()
-    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+    assert first + load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held]  # once
 
 
 def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_path: Path) -> None:
@@ -204,10 +205,10 @@ def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_pat
     chat = Chat("a-3", "alice", "bob", "held while the registry was away")
     save = SaveMessage("a-3", "alice", "tok", "bob", chat.text)
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([post, chat, Sending(save)], [post])
+    kept.write_sending([post, chat, Sending(save)], [post])
     kept.close()
     (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [before, post, save]
 
 
 def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
@@ -220,7 +221,7 @@ def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: P
     aside = old.with_name("alice.outbox.unreadable")
     aside.write_bytes(b"set aside by an earlier version\n")
     old.write_bytes(b"damaged\n" + encode(post) + b"\n")
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [post]
+    assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [post]
     assert aside.read_bytes().startswith(b"set aside by an earlier version\ndamaged\n")
     assert not old.exists()
 
@@ -231,7 +232,7 @@ def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
     kept = PeerStateFile(tmp_path, "alice")
     kept.sending_path.parent.mkdir(parents=True)
     kept.sending_path.write_bytes(b"+garbage\n")
-    assert kept.load_outbox("tok") == []
+    assert load_outbox(kept, "tok") == []
     aside = kept.sending_path.with_name("alice.sending.unreadable")
     assert aside.read_bytes() == b"+garbage\n"
     assert kept.problems == [
@@ -239,7 +240,7 @@ def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
         f"another version of ChatApp) and did not go out; kept in {aside}."
     ]
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == [] and again.problems == []  # said once
+    assert load_outbox(again, "tok") == [] and again.problems == []  # said once
 
 
 def test_room_round_trip(tmp_path: Path) -> None:
@@ -305,13 +306,13 @@ def test_registries_kept_damaged_or_with_another_key_are_said_once_and_forgotten
 
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
-    records = [("bob", f"session-{i:08d}") for i in range(3 * mapped_log.CHUNK // 20)]
+    records = [("bob", f"session-{i:08d}") for i in range(3 * state.CHUNK // 20)]
     for sender, msg_id in records:
-        kept.seen.add(Shown(((sender, msg_id),)))
+        kept.add_shown(Shown(((sender, msg_id),)))
     kept.close()
-    assert PeerStateFile(tmp_path, "alice").seen.load() == records[-mapped_log.KEEP_SEEN :]
+    assert PeerStateFile(tmp_path, "alice").load_seen() == records[-state.KEEP_SEEN :]
     # the file is padded to whole chunks, and the padding is not read as records
-    assert kept.seen_path.stat().st_size % mapped_log.CHUNK == 0
+    assert kept.seen_path.stat().st_size % state.CHUNK == 0
 
 
 def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
@@ -319,9 +320,9 @@ def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
     kept.seen_path.parent.mkdir(parents=True)
     # the last copy into the map stopped partway: no newline yet, padding after it
     kept.seen_path.write_bytes(b"bob\tb-1\nbob\tb-2\n" + b"bob\tb-3" + bytes(100))
-    assert kept.seen.load() == [("bob", "b-1"), ("bob", "b-2")]
-    kept.seen.add(Shown((("carol", "c-1"),)))  # written where the cut record was
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [
+    assert kept.load_seen() == [("bob", "b-1"), ("bob", "b-2")]
+    kept.add_shown(Shown((("carol", "c-1"),)))  # written where the cut record was
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [
         ("bob", "b-1"),
         ("bob", "b-2"),
         ("carol", "c-1"),
@@ -334,14 +335,14 @@ def test_damaged_lines_of_the_shown_ids_are_said_once_and_dropped(tmp_path: Path
     kept = PeerStateFile(tmp_path, "alice")
     kept.seen_path.parent.mkdir(parents=True)
     kept.seen_path.write_bytes(b"bob\tb-1\ngarbage\n\tnotice-1\nmore \xff\xfe\tjunk\n")
-    assert kept.seen.load() == [("bob", "b-1"), ("", "notice-1")]  # a notice has no sender
+    assert kept.load_seen() == [("bob", "b-1"), ("", "notice-1")]  # a notice has no sender
     assert kept.problems == [
         f"2 lines of {kept.seen_path} could not be read (damaged); they were dropped: a "
         "message shown before this start may be shown again."
     ]
-    kept.seen.add(Shown((("bob", "b-2"),)))
+    kept.add_shown(Shown((("bob", "b-2"),)))
     again = PeerStateFile(tmp_path, "alice")
-    assert again.seen.load() == [("bob", "b-1"), ("", "notice-1"), ("bob", "b-2")]
+    assert again.load_seen() == [("bob", "b-1"), ("", "notice-1"), ("bob", "b-2")]
     assert again.problems == []  # said once: the file was rewritten without them
 
 
@@ -350,10 +351,10 @@ def test_a_record_with_bytes_missing_is_skipped(tmp_path: Path) -> None:
     kept.seen_path.parent.mkdir(parents=True)
     # a copy that wrote the newline before the middle: the missing bytes are still NULs
     kept.seen_path.write_bytes(b"bob\tb-1\nbob\tb\0\0\0\n" + bytes(50))
-    assert kept.seen.load() == [("bob", "b-1")]
+    assert kept.load_seen() == [("bob", "b-1")]
     assert kept.problems == []  # a kill leaves such a record: no damage to speak of
-    kept.seen.add(Shown((("bob", "b-2"),)))
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [("bob", "b-1"), ("bob", "b-2")]
+    kept.add_shown(Shown((("bob", "b-2"),)))
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [("bob", "b-1"), ("bob", "b-2")]
 
 
 def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
@@ -363,15 +364,15 @@ def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
         "from peer.adapter.state import PeerStateFile\n"
         "from peer.core.actions import Shown\n"
         "kept = PeerStateFile(Path(sys.argv[1]), 'alice')\n"
-        "kept.seen.add(Shown((('bob', 'b-1'),)))\n"
-        "kept.seen.add(Shown((('carol', 'c-1'),)))\n"
-        "kept.seen.add(Shown((('bob', 'b-2'),)))\n"
+        "kept.add_shown(Shown((('bob', 'b-1'),)))\n"
+        "kept.add_shown(Shown((('carol', 'c-1'),)))\n"
+        "kept.add_shown(Shown((('bob', 'b-2'),)))\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, timeout=30)
     assert done.returncode == -signal.SIGKILL
-    assert PeerStateFile(tmp_path, "alice").seen.load() == [
+    assert PeerStateFile(tmp_path, "alice").load_seen() == [
         ("bob", "b-1"),
         ("carol", "c-1"),
         ("bob", "b-2"),
@@ -440,14 +441,14 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
     for path in [*paths, kept.sending_path]:
         os.mkfifo(path)
     assert kept.load_token() == ""
-    assert kept.seen.load() == []
+    assert kept.load_seen() == []
     with pytest.raises(files.NotRegularFile):  # (the start is refused: see own_outbox)
-        kept.load_outbox("token")
+        load_outbox(kept, "token")
     assert kept.load_room() == ""
     assert len(kept.problems) == len(paths)
     assert all("(not a regular file (a named pipe))" in line for line in kept.problems)
     with pytest.raises(files.NotRegularFile):
-        kept.seen.add(Shown((("bob", "m1"),)))  # said by the node as a line, once
+        kept.add_shown(Shown((("bob", "m1"),)))  # said by the node as a line, once
 
 
 @settings(max_examples=examples(60), deadline=None)
@@ -459,8 +460,8 @@ def test_shown_ids_of_any_text_come_back_as_written(
     back as it was written."""
     kept = PeerStateFile(tmp_path_factory.mktemp("seen"), "alice")
     for sender, msg_id in shown:
-        kept.seen.add(Shown(((sender, msg_id),)))
-    assert kept.seen.load() == shown
+        kept.add_shown(Shown(((sender, msg_id),)))
+    assert kept.load_seen() == shown
 
 
 def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
@@ -471,7 +472,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     bob.save_token("t" * 32, "bob")
     bob.keep("room", "teamchat")
     bob.keep(*_registries(SERVICE, KEY))
-    bob.seen.add(Shown((("alice", "m-1"),)))
+    bob.add_shown(Shown((("alice", "m-1"),)))
     bob.history_path.write_text("kept line\n")
     bob.key_path.write_bytes(b"k" * 32)
     (tmp_path / "peers" / "bob.outbox.unreadable").write_text("set aside")
@@ -481,7 +482,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     bob.left_for("robert")
     assert (tmp_path / "peers" / "robert.files" / "1.json").read_text() == "{}"
     assert robert.load_room() == "teamchat" and robert.load_registries(KEY) == SERVICE
-    assert robert.seen.load() == [("alice", "m-1")]
+    assert robert.load_seen() == [("alice", "m-1")]
     assert robert.history_path.read_text() == "kept line\n"
     assert robert.key_path.read_bytes() == b"k" * 32
     assert (tmp_path / "peers" / "robert.outbox.unreadable").read_text() == "set aside"

@@ -9,9 +9,7 @@ import pytest
 
 from peer.adapter import terminal
 from peer.adapter.terminal import (
-    NAME_COLOURS,
     PREFIX,
-    NameColours,
     PlainConsole,
     Sources,
     completions,
@@ -113,15 +111,6 @@ def test_mentions_are_whole_words() -> None:
     assert mentions("hi bob.", "bob") and mentions("@bob hi", "bob") and mentions("bob", "bob")
     assert not mentions("bobby", "bob") and not mentions("jim-bob", "bob")
     assert not mentions("anything", "")
-
-
-def test_each_name_has_a_stable_colour_of_its_own() -> None:
-    def colour(name: str) -> str:
-        return NameColours().of(name)  # a run's first name takes the colour its hash says
-
-    assert colour("alice") == colour("ALICE") == colour("alice")
-    assert colour("alice") in NAME_COLOURS
-    assert len({colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "x")}) > 1
 
 
 def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.endpoint import Endpoint
 from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings, StartRefused
+from peer.adapter.start import PeerSettings, StartRefused
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print
 from peer.core.dispatch import PeerCore

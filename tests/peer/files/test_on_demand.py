@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.mark.timeout(30)
 def test_a_peer_loads_no_file_transfer_until_one_is_needed() -> None:
     check = (
-        "import sys, peer.adapter.run, peer.adapter.files.service; "
+        "import sys, peer.adapter.node, peer.adapter.files.service; "
         "print(sorted(m for m in sys.modules if '.files.' in m and m.startswith('peer')))"
     )
     done = subprocess.run(
