@@ -12,6 +12,8 @@ from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
+#: The commands that take us offline: typed while away, they do not mark us back first.
+_GOING = ("leaving.quit", "commands.dereg")
 #: What /away says without a reason.
 NO_REASON = "away"
 
@@ -134,11 +136,12 @@ class Commands:
         self._link.request(SetAway(self._shared.new_id(), state.name, state.token, text), now, emit)
 
     def _typed_again(self, line: str, now: float, emit: Emit) -> None:
-        """A line typed while away: back, unless blank, /away or /back (or offline)."""
+        """A line typed while away: back, unless blank, /away or /back, or a /quit or dereg
+        (going offline ends the mark: the registry forgets it)."""
         command = cmd.parse(line)
         if command is None or command.handler in (cmd.AWAY, cmd.BACK):
             self._shared.line_watchers.append(self._typed_again)  # (the line does it)
-        elif self.away and self._shared.life.registered:
+        elif self.away and self._shared.life.registered and command.handler not in _GOING:
             self._mark_away("", now, emit)
         else:
             self.away = ""  # offline: the registry forgot it

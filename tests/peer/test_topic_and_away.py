@@ -82,6 +82,16 @@ def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again
     ]
 
 
+@pytest.mark.parametrize("line", ["/quit", "dereg alice"])
+def test_going_offline_while_away_does_not_ask_to_be_marked_back_first(line: str) -> None:
+    made, out = shared(), list[pa.Action]()
+    typed, watchers = commands(made), made.line_watchers
+    away = SetAway("a-1", "alice", "tok", "lunch")
+    typed.away_answered(away, Ack("r-1", "a-1"), T0, out.append)
+    watchers.pop()(line, T0, out.append)  # the registry forgets the mark as we go offline
+    assert sent(out) == [] and typed.away == "" and not watchers
+
+
 def test_who_marks_those_away_and_online() -> None:
     made, out = shared(), list[pa.Action]()
     typed = commands(made)
