@@ -5,6 +5,7 @@ PasswordAsk begins an exchange, a Register's `proof` ends it."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import msgspec
 from msgspec import Struct
@@ -71,9 +72,9 @@ class Registration:
         self._new_names = new_names
         self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's
         self._names_refused = 0
-        #: registration id -> the token its Welcome gave (the registry keeps only hashes)
-        self.given_tokens = Recent[str]()
-        self._welcomed_at = Recent[float]()
+        #: registration id -> when its Welcome was sent, and the token it gave (the registry
+        #: keeps only hashes)
+        self.welcomes = Recent[tuple[float, str]]()
         # the registrations being checked, by ticket; the one carried out again (its id,
         # key, and whether its proof held); challenges by (key, name key); verdicts on
         # proofs by (key, id), which their copies get again
@@ -252,14 +253,15 @@ class Registration:
         moved = bool(req.key) and record.key != req.key
         copy = not moved and msg.id == record.last_register_id and record.online
         copy = copy and record.addr == where
-        crossed = now - req.behind < self._welcomed_at.get(msg.id, -math.inf) + TIMEOUT
+        welcomed_at, given = self.welcomes.get(msg.id, (-math.inf, ""))
+        crossed = now - req.behind < welcomed_at + TIMEOUT
         if copy and crossed and req.datagram:
             # it crossed its Welcome; if that was lost, its next copy is answered (one over
             # TCP was sent after the TooBig its Welcome was replaced by)
             return
-        remember(self._welcomed_at, msg.id, now)
         self._bind(record, req.key if moved else record.key, emit)
-        token = self._token(msg, record)
+        token = _token(msg, record, given, self._s.new_token)
+        remember(self.welcomes, msg.id, (now, token))
         record.last_register_id = msg.id
         record.last_seen = now
         record.deregistered = False
@@ -301,19 +303,6 @@ class Registration:
             record.key, record.tickets = key, ""
         if not record.tickets:
             record.tickets = self._s.new_token()
-
-    def _token(self, msg: Register, record: Record) -> str:
-        given = self.given_tokens.get(msg.id, "")
-        if token_matches(msg.token, record.token):
-            token = msg.token
-        elif token_matches(given, record.token):
-            token = given
-        else:
-            token = self._s.new_token()
-        if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
-            record.token = token_hash(token)  # (a token kept in clear by an older table too)
-        remember(self.given_tokens, msg.id, token)
-        return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         for other in self._s.feed.online_at(attempt.where):
@@ -416,3 +405,17 @@ class Registration:
         if count % LOG_PASSWORDS_EVERY == 1:
             emit(Log(f"{line} ({count} refused so far)"))
         self._s.answers.reply(req, emit, Refused, reason)
+
+
+def _token(msg: Register, record: Record, given: str, new_token: Callable[[], str]) -> str:
+    """The token a Welcome gives for `msg`: the one it shows, else the one `given` to an
+    earlier copy, if `record` still holds it; else a new one; `record` keeps its hash."""
+    if token_matches(msg.token, record.token):
+        token = msg.token
+    elif token_matches(given, record.token):
+        token = given
+    else:
+        token = new_token()
+    if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
+        record.token = token_hash(token)  # (a token kept in clear by an older table too)
+    return token
