@@ -1,10 +1,12 @@
 """Register: who may take a name, by which proof; one that waited for a probe or a
-password's check is carried out again. A password is proven by SRP-6a (secure/password.py):
-PasswordAsk begins an exchange, a Register's `proof` ends it."""
+password's check is carried out again; one read too late is asked to wait (Busy). A
+password is proven by SRP-6a (secure/password.py): PasswordAsk begins an exchange, a
+Register's `proof` ends it."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 
 import msgspec
@@ -18,7 +20,15 @@ from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
-from wire.messages import PasswordAsk, PasswordChallenge, Refused, Register, Welcome, is_token
+from wire.messages import (
+    Busy,
+    PasswordAsk,
+    PasswordChallenge,
+    Refused,
+    Register,
+    Welcome,
+    is_token,
+)
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import TIMEOUT
@@ -32,6 +42,12 @@ CHECKS_AT_ONCE = 4
 #: Seconds a challenge waits for its proof, and how many wait at most (the oldest dropped).
 CHALLENGE_LIFE = 60.0
 CHALLENGES_KEPT = 1024
+#: Seconds the registry may be behind before a registration is answered Busy (a retry's
+#: worth); what it asks to wait, and how often it says so.
+BUSY_AFTER = TIMEOUT
+BUSY_WAIT_MIN = 1.0
+BUSY_WAIT_MAX = 10.0
+BUSY_LOG_EVERY = 5.0
 
 
 #: A PasswordAsk, or a registration, waiting for its password's work on a thread.
@@ -82,6 +98,29 @@ class Registration:
         self._proof: tuple[str, str, bool] | None = None
         self._challenges: dict[tuple[str, str], _Pending] = {}
         self._verdicts = Recent[bool]()
+        #: in [0, 1): spreads the waits Busy asks
+        self.jitter: Callable[[], float] = random.random
+        self._busy_said = float("-inf")  # when being busy was last logged
+        #: registrations answered Busy, for the console's `stats`
+        self.busy_answers = 0
+
+    def arrived(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
+        """`msg` as read: carried out, or answered Busy when read BUSY_AFTER late (never a
+        copy of a registration carried out already)."""
+        record = self._s.table.get(msg.name)
+        if req.behind < BUSY_AFTER or (
+            record is not None and record.online and record.last_register_id == msg.id
+        ):
+            self.register(msg, req, now, emit)
+            return
+        self.busy_answers += 1
+        wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
+        wait *= 0.75 + 0.5 * self.jitter()
+        self._s.answers.reply(req, emit, Busy, round(wait * 1000))
+        if now - self._busy_said >= BUSY_LOG_EVERY:
+            self._busy_said = now
+            line = f"{req.behind:.1f} s behind what arrives: registrations are asked to wait"
+            emit(Log(f"{line} ({msg.name} for {wait:.1f} s)"))
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """Carry out `msg`: welcomed, refused, or waiting for a probe of the holder."""
