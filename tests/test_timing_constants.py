@@ -7,7 +7,7 @@ import pytest
 
 from bench.light import ACK_WAIT
 from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE
-from registry.core.pacing import BUSY_AFTER
+from registry.core.registration import BUSY_AFTER
 from secure.channel import HANDSHAKE_RETRY, REHANDSHAKE_AFTER
 from secure.sessions import QUEUE_FOR
 from tests.peer.retry_rule import REGISTER_ROUND, REGISTER_WAITS

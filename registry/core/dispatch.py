@@ -11,7 +11,6 @@ from registry.core.actions import Action, Addr, Emit, Log, Owner, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
-from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
 from registry.core.posts import Posts
 from registry.core.presence import Presence
@@ -125,12 +124,12 @@ class RegistryCore:
         forget_after = options.get("forget_after", FORGET_AFTER)
         self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
-        self._registration = Registration(s, self._liveness, self._presence, post, names)
-        self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
+        self.registration = Registration(s, self._liveness, self._presence, post, names)
+        self.registration.jitter = options.get("jitter", random.random)
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
-            Register: self._register,
-            PasswordAsk: self._registration.ask,
+            Register: self.registration.arrived,
+            PasswordAsk: self.registration.ask,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
             SaveMessage: self._posts.save,
@@ -232,7 +231,7 @@ class RegistryCore:
             if gone is not None:
                 self._presence.silent(gone, now, emit)
             for msg, req in waiting:
-                self._registration.register(msg, req, now, emit)
+                self.registration.register(msg, req, now, emit)
         failed = self._pushes.retry(now, emit)
         self._posts.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
@@ -247,7 +246,7 @@ class RegistryCore:
         """CheckPassword `ticket` gave `outcome` (None: it failed)."""
         actions: list[Action] = []
         emit = actions.append
-        self._registration.checked(ticket, outcome, now, emit)
+        self.registration.checked(ticket, outcome, now, emit)
         self._posts.over(emit)
         return actions
 
@@ -313,10 +312,6 @@ class RegistryCore:
             self._s.feed.flush_at,
         )
         return min((at for at in wakes if at is not None), default=None)
-
-    def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        if not self.pacing.paced(msg, req, now, emit):
-            self._registration.register(msg, req, now, emit)
 
     def _acked(self, replies: Sequence[str], addr: Any, now: float, emit: Emit) -> None:
         _, answered = self._pushes.clear_acked(replies, addr, now)

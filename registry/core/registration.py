@@ -1,10 +1,13 @@
 """Register: who may take a name, by which proof; one that waited for a probe or a
-password's check is carried out again. A password is proven by SRP-6a (secure/password.py):
-PasswordAsk begins an exchange, a Register's `proof` ends it."""
+password's check is carried out again; one read too late is asked to wait (Busy). A
+password is proven by SRP-6a (secure/password.py): PasswordAsk begins an exchange, a
+Register's `proof` ends it."""
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Callable
 
 import msgspec
 from msgspec import Struct
@@ -17,7 +20,15 @@ from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
-from wire.messages import PasswordAsk, PasswordChallenge, Refused, Register, Welcome, is_token
+from wire.messages import (
+    Busy,
+    PasswordAsk,
+    PasswordChallenge,
+    Refused,
+    Register,
+    Welcome,
+    is_token,
+)
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import TIMEOUT
@@ -31,6 +42,12 @@ CHECKS_AT_ONCE = 4
 #: Seconds a challenge waits for its proof, and how many wait at most (the oldest dropped).
 CHALLENGE_LIFE = 60.0
 CHALLENGES_KEPT = 1024
+#: Seconds the registry may be behind before a registration is answered Busy (a retry's
+#: worth); what it asks to wait, and how often it says so.
+BUSY_AFTER = TIMEOUT
+BUSY_WAIT_MIN = 1.0
+BUSY_WAIT_MAX = 10.0
+BUSY_LOG_EVERY = 5.0
 
 
 #: A PasswordAsk, or a registration, waiting for its password's work on a thread.
@@ -71,9 +88,9 @@ class Registration:
         self._new_names = new_names
         self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's
         self._names_refused = 0
-        #: registration id -> the token its Welcome gave (the registry keeps only hashes)
-        self.given_tokens = Recent[str]()
-        self._welcomed_at = Recent[float]()
+        #: registration id -> when its Welcome was sent, and the token it gave (the registry
+        #: keeps only hashes)
+        self.welcomes = Recent[tuple[float, str]]()
         # the registrations being checked, by ticket; the one carried out again (its id,
         # key, and whether its proof held); challenges by (key, name key); verdicts on
         # proofs by (key, id), which their copies get again
@@ -81,6 +98,29 @@ class Registration:
         self._proof: tuple[str, str, bool] | None = None
         self._challenges: dict[tuple[str, str], _Pending] = {}
         self._verdicts = Recent[bool]()
+        #: in [0, 1): spreads the waits Busy asks
+        self.jitter: Callable[[], float] = random.random
+        self._busy_said = float("-inf")  # when being busy was last logged
+        #: registrations answered Busy, for the console's `stats`
+        self.busy_answers = 0
+
+    def arrived(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
+        """`msg` as read: carried out, or answered Busy when read BUSY_AFTER late (never a
+        copy of a registration carried out already)."""
+        record = self._s.table.get(msg.name)
+        if req.behind < BUSY_AFTER or (
+            record is not None and record.online and record.last_register_id == msg.id
+        ):
+            self.register(msg, req, now, emit)
+            return
+        self.busy_answers += 1
+        wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
+        wait *= 0.75 + 0.5 * self.jitter()
+        self._s.answers.reply(req, emit, Busy, round(wait * 1000))
+        if now - self._busy_said >= BUSY_LOG_EVERY:
+            self._busy_said = now
+            line = f"{req.behind:.1f} s behind what arrives: registrations are asked to wait"
+            emit(Log(f"{line} ({msg.name} for {wait:.1f} s)"))
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """Carry out `msg`: welcomed, refused, or waiting for a probe of the holder."""
@@ -252,14 +292,15 @@ class Registration:
         moved = bool(req.key) and record.key != req.key
         copy = not moved and msg.id == record.last_register_id and record.online
         copy = copy and record.addr == where
-        crossed = now - req.behind < self._welcomed_at.get(msg.id, -math.inf) + TIMEOUT
+        welcomed_at, given = self.welcomes.get(msg.id, (-math.inf, ""))
+        crossed = now - req.behind < welcomed_at + TIMEOUT
         if copy and crossed and req.datagram:
             # it crossed its Welcome; if that was lost, its next copy is answered (one over
             # TCP was sent after the TooBig its Welcome was replaced by)
             return
-        remember(self._welcomed_at, msg.id, now)
         self._bind(record, req.key if moved else record.key, emit)
-        token = self._token(msg, record)
+        token = _token(msg, record, given, self._s.new_token)
+        remember(self.welcomes, msg.id, (now, token))
         record.last_register_id = msg.id
         record.last_seen = now
         record.deregistered = False
@@ -301,19 +342,6 @@ class Registration:
             record.key, record.tickets = key, ""
         if not record.tickets:
             record.tickets = self._s.new_token()
-
-    def _token(self, msg: Register, record: Record) -> str:
-        given = self.given_tokens.get(msg.id, "")
-        if token_matches(msg.token, record.token):
-            token = msg.token
-        elif token_matches(given, record.token):
-            token = given
-        else:
-            token = self._s.new_token()
-        if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
-            record.token = token_hash(token)  # (a token kept in clear by an older table too)
-        remember(self.given_tokens, msg.id, token)
-        return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         for other in self._s.feed.online_at(attempt.where):
@@ -416,3 +444,17 @@ class Registration:
         if count % LOG_PASSWORDS_EVERY == 1:
             emit(Log(f"{line} ({count} refused so far)"))
         self._s.answers.reply(req, emit, Refused, reason)
+
+
+def _token(msg: Register, record: Record, given: str, new_token: Callable[[], str]) -> str:
+    """The token a Welcome gives for `msg`: the one it shows, else the one `given` to an
+    earlier copy, if `record` still holds it; else a new one; `record` keeps its hash."""
+    if token_matches(msg.token, record.token):
+        token = msg.token
+    elif token_matches(given, record.token):
+        token = given
+    else:
+        token = new_token()
+    if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
+        record.token = token_hash(token)  # (a token kept in clear by an older table too)
+    return token

@@ -114,7 +114,7 @@ class Desk:
 
     def session_of(self, conn: str) -> str:
         """The id of the session the operator or person on `conn` is in, or ""."""
-        who = self.queue.on(conn)
+        who = self.queue.state.conns.get(conn)
         if isinstance(who, Operator):
             return who.session.id if who.session else ""
         session = self.queue.state.session_of(who) if isinstance(who, Person) else None
@@ -223,4 +223,4 @@ def busy_desk(**options: object) -> Desk:
 
 
 def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.state.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
+    return [desk.queue.state.position(desk.queue.state.conns.get(c))[0] for c in conns]  # type: ignore[arg-type]

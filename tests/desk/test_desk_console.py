@@ -401,7 +401,7 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     console = DeskConsole(desk, tmp_path)
     printed: list[str] = []
     console.set_output(printed.append)
-    assert console.on_duty and queue.on(CONSOLE) is not None and not console.serves
+    assert console.on_duty and queue.state.conns.get(CONSOLE) is not None and not console.serves
     assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
     assert console.wants(".room") and not console.wants("hello")
     console.typed(".serve 1,3")
@@ -409,4 +409,4 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     assert [o.topics for o in queue.state.operators.values()] == [frozenset({1, 3})]
     assert json.loads((tmp_path / CONSOLE_TOPICS_FILE).read_text()) == {"topics": [1, 3]}
     console.ended()
-    assert not console.on_duty and queue.on(CONSOLE) is None
+    assert not console.on_duty and queue.state.conns.get(CONSOLE) is None

@@ -1,5 +1,5 @@
 """Connections that end together are dealt with together (docs/DESK.md, "Connections that
-end together"): between `hold` and `release` the core hands nobody over, so that the first
+end together"): while `DeskState.holding` the core hands nobody over, so that the first
 end read after a resumed registry cannot give a waiting person to an operator whose end is
 read next, nor an operator a person already gone."""
 
@@ -37,7 +37,7 @@ def started_for(desk: Desk, name: str) -> list[SessionStarted]:
 
 def test_a_person_is_not_handed_to_an_operator_whose_end_is_read_next() -> None:
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.drop("dan")  # read first: ann is free, but its own end is next
     desk.drop("ann")
     assert not desk.of("carol", DeskServed) and not desk.of("ann", DeskSession)
@@ -55,7 +55,7 @@ def test_a_person_is_not_handed_to_an_operator_whose_end_is_read_next() -> None:
 
 def test_an_operator_still_there_takes_the_next_person_at_release() -> None:
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.drop("dan")
     assert not desk.of("carol", DeskServed), "nobody is handed over while holding"
     desk.apply(desk.queue.end_hold(desk.now))
@@ -65,7 +65,7 @@ def test_an_operator_still_there_takes_the_next_person_at_release() -> None:
 
 def test_an_operator_is_not_handed_a_person_whose_end_is_read_next() -> None:
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.end("ann")  # its .end, read with Carol's end just behind it
     desk.drop("carol")
     desk.apply(desk.queue.end_hold(desk.now))
@@ -77,7 +77,7 @@ def test_an_operator_is_not_handed_a_person_whose_end_is_read_next() -> None:
 
 def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_next() -> None:
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.drop("dan")  # ann is free, and Carol waits first...
     desk.drop("carol")  # ...but left at the same moment
     desk.apply(desk.queue.end_hold(desk.now))
@@ -89,7 +89,7 @@ def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_ne
 
 def test_an_end_while_holding_that_finds_someone_at_release_says_nothing_of_nobody() -> None:
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.end("ann")
     desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("ann", DeskSession).name == "Carol"
@@ -99,8 +99,8 @@ def test_an_end_while_holding_that_finds_someone_at_release_says_nothing_of_nobo
 def test_a_join_while_holding_waits_its_turn_and_is_served_at_release() -> None:
     desk = Desk()
     desk.operator("ann", "ann")
-    desk.queue.hold()
-    desk.queue.hold()  # holding twice is holding once
+    desk.queue.state.holding = True
+    desk.queue.state.holding = True  # holding twice is holding once
     desk.join("carol", "Carol")
     assert not desk.inbox["carol"], "answered at the release, with the figures then"
     desk.advance(5.0)  # the timer hands nobody over either
@@ -118,7 +118,7 @@ def test_a_join_read_with_the_end_of_the_only_operator_is_told_nobody_is_on_duty
     read next in the same batch (`1 operator`, an estimate), and the truth came a second
     later."""
     desk = ann_serving_dan_carol_waiting()
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.join("eve", "Eve")
     desk.drop("ann")
     assert not desk.of("eve", DeskQueued)
@@ -133,7 +133,7 @@ def test_a_place_taken_back_while_holding_is_answered_at_release() -> None:
     desk = ann_serving_dan_carol_waiting()
     [carol] = desk.queue.state.waiting
     token = carol.token
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.drop("carol")
     desk.join("carol2", "Carol", token=token)  # her client, back at once
     desk.join("eve", "Eve")
@@ -153,7 +153,7 @@ def test_a_person_put_back_by_an_operators_end_is_not_handed_to_another_one_gone
     desk.operator("bob", "bob")
     desk.join("eve", "Eve")
     assert desk.last("bob", DeskSession).name == "Eve"
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.drop("eve")  # bob is free...
     desk.drop("ann")  # ...when Dan is put back at the front...
     desk.drop("bob")  # ...but bob is gone too

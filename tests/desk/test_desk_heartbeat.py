@@ -67,7 +67,7 @@ def test_a_quiet_connection_is_asked_for_a_sign_of_life_and_an_answer_keeps_it()
     assert "op" not in desk.closed and len(pings(desk, "op")) == 2
     desk.room("op")  # anything at all is a sign of life
     desk.advance(H - 1)
-    assert "op" not in desk.closed and desk.queue.on("op") is not None
+    assert "op" not in desk.closed and desk.queue.state.conns.get("op") is not None
 
 
 def test_a_ping_from_a_client_is_answered_at_once_and_changes_nothing() -> None:
@@ -96,7 +96,7 @@ def test_a_frozen_operator_is_taken_as_lost_and_its_person_goes_to_the_idle_one(
     assert desk.now <= 2 * H + 0.5
     notice = desk.last("ann", DeskNotice).text
     assert notice.startswith("No sign of life from your client for 20 s")
-    assert desk.queue.on("ann") is None and [
+    assert desk.queue.state.conns.get("ann") is None and [
         o.name for o in desk.queue.state.operators.values()
     ] == ["bob"]
     ended = desk.of("dan", DeskEnded)

@@ -359,7 +359,7 @@ def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
         desk.closed.remove("x")
     desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
     assert desk.last("a2", DeskEnded).reason == YOU_LEFT
-    assert "a2" in desk.closed and desk.queue.on("a2") is None
+    assert "a2" in desk.closed and desk.queue.state.conns.get("a2") is None
     assert [p.name for p in desk.queue.state.waiting] == ["Bob", "Carol"]
     assert desk.logs[-1] == (
         "desk: Alice (phone **********23) left the waiting room (said once the connection was lost)"

@@ -131,7 +131,7 @@ class DeskMachine(RuleBasedStateMachine):
         holds hand-overs while it reads them, and nobody goes to anyone gone."""
         conns = data.draw(st.lists(st.sampled_from(sorted(self.live)), min_size=1, unique=True))
         queue = self.desk.queue
-        queue.hold()
+        queue.state.holding = True
         sessions = len(queue.state.sessions())
         for conn in conns:
             del self.live[conn]
@@ -254,7 +254,7 @@ class DeskMachine(RuleBasedStateMachine):
             assert isinstance(last, DeskEnded | DeskRefused), (conn, last)
         # A person the queue forgot was told why, or broke the connection themselves.
         for conn in self.live:
-            entity = queue.on(conn)
+            entity = queue.state.conns.get(conn)
             assert entity is None or isinstance(entity, Person | Operator)
             if isinstance(entity, Person):
                 assert entity in queue.state.waiting or any(

@@ -33,7 +33,7 @@ def ann_busy_bea_free() -> Desk:
 
 def join_as_the_desk_reads_it(desk: Desk, conn: str, name: str, **options: object) -> None:
     """A join carried out as the adapter does: hand-overs held, then released."""
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.join(conn, name, **options)  # type: ignore[arg-type]
     desk.apply(desk.queue.end_hold(desk.now))
 
@@ -59,7 +59,7 @@ def test_a_busy_operator_is_told_of_someone_still_waiting_once_nobody_could_take
 def test_nobody_is_told_of_a_newcomer_who_leaves_before_the_hand_overs() -> None:
     desk = ann_busy_bea_free()
     desk.serve("bea", (1,))  # bea takes nobody of topic 6
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.join("lee", "Lee Chan", phone=LEE, topic=6)
     desk.leave("lee")
     desk.apply(desk.queue.end_hold(desk.now))
@@ -89,7 +89,7 @@ def test_an_operator_coming_on_duty_is_not_alerted_of_the_person_it_is_given() -
     desk.operator("ann", "ann")
     desk.join("z", "Zed", phone="+1 999 888 7777")
     desk.join("d", "Dora", topic=2, description="I want to die")  # waits: ann is busy
-    desk.queue.hold()  # as the adapter does on reading a DeskOperator
+    desk.queue.state.holding = True  # as the adapter does on reading a DeskOperator
     desk.operator("bea", "bea")
     desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("bea", DeskSession).name == "Dora"
@@ -102,7 +102,7 @@ def test_an_operator_coming_on_duty_is_alerted_of_those_in_danger_it_is_not_give
     desk.join("z", "Zed", phone="+1 999 888 7777")
     desk.join("a", "Amy", phone="+1 555 000 0301")
     desk.join("d", "Dora", topic=2, description="I want to die")
-    desk.queue.hold()
+    desk.queue.state.holding = True
     desk.operator("bea", "bea")
     desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("bea", DeskSession).name == "Amy"  # the first in line

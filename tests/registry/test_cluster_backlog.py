@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.adapter.cluster.link import queued_since
-from registry.core.pacing import BUSY_AFTER
+from registry.core.registration import BUSY_AFTER
 
 
 class Backlog:

@@ -3,7 +3,7 @@ rather than answer them too late, and table changes wait longer with many peers 
 
 from __future__ import annotations
 
-from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
+from registry.core.registration import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
 from registry.core.table import Record
 from registry.core.table_feed import COALESCE, PUSH_RATE
 from tests.registry.core_helpers import T0, X, Y, core, register, sends
@@ -23,7 +23,7 @@ def test_a_registry_behind_asks_a_registration_to_wait_and_keeps_nothing() -> No
     assert to == X and isinstance(busy, Busy) and busy.reply_to == "ann-reg"
     assert busy.wait_ms == 3000
     assert reg.table.get("ann") is None  # nothing done: it comes again
-    assert reg.pacing.busy_answers == 1  # counted for the console's `stats`
+    assert reg.registration.busy_answers == 1  # counted for the console's `stats`
     # caught up: the same registration is carried out
     out = reg.receive(_register("ann", X[1]), X, T0 + 3, behind=0.0)
     assert any(isinstance(m, Welcome) for _, m in sends(out))

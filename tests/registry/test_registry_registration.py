@@ -44,7 +44,7 @@ def test_a_new_name_is_made_online_and_welcomed_with_a_new_token() -> None:
     assert alice is not None and alice.online and alice.key == "k1" and alice.addr == AT
     given = welcome(out)
     assert given.name == "Alice" and token_matches(given.token, alice.token)
-    assert p.registration.given_tokens["Alice-reg"] == given.token
+    assert p.registration.welcomes["Alice-reg"][1] == given.token
     assert "registered Alice at 127.0.0.1:7001" in logs(out)
 
 

@@ -76,9 +76,9 @@ class DeskConsole:
             return
         begun = self._desk.now() if begun is None else begun
         try:
-            if self._desk.queue.on(CONSOLE) is None:
+            if self._desk.queue.state.conns.get(CONSOLE) is None:
                 self._go_on_duty()
-                if self._desk.queue.on(CONSOLE) is None:
+                if self._desk.queue.state.conns.get(CONSOLE) is None:
                     return
             self._carry_out(line, begun)
         except Exception as exc:  # pragma: no cover - defensive
@@ -93,7 +93,7 @@ class DeskConsole:
         return is_operator_command(line) or (self._print is not None and mine)
 
     def ended(self) -> None:
-        if self._print is None or self._desk.queue.on(CONSOLE) is None:
+        if self._print is None or self._desk.queue.state.conns.get(CONSOLE) is None:
             return
         self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
         self._send(DeskLeave(self._desk.new_id()))

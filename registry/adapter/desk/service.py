@@ -192,7 +192,7 @@ class DeskService:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self.queue.hold()
+        self.queue.state.holding = True
 
         def turn(left: int) -> None:
             if left > 0:

@@ -27,7 +27,7 @@ from wire.desk.messages import (
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 
-#: What may hand someone over: the adapter holds hand-overs (`DeskQueue.hold`) before each,
+#: What may hand someone over: the adapter holds hand-overs (`DeskState.holding`) before each,
 #: as when a connection ends, since the other side may have typed `.quit` not read yet.
 HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
@@ -85,13 +85,8 @@ class DeskQueue:
         sessions.settle(self._s, now, emit)
         operators.tell(self._s, now, emit)
 
-    def hold(self) -> None:
-        """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
-        may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
-        self._s.holding = True
-
     def end_hold(self, now: float, emit: Emit) -> None:
-        """End a `hold`: what was held back settles."""
+        """End a hold (`DeskState.holding`): what was held back settles."""
         if self._s.holding:
             self._s.holding = False
             self._after(now, emit)
@@ -155,9 +150,6 @@ class DeskQueue:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against
         both, its silence is watched. The console is never opened."""
         self._s.links[conn] = Link(address, key)
-
-    def on(self, conn: ConnId) -> Person | Operator | None:
-        return self._s.conns.get(conn)
 
 
 def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, now: float, emit: Emit) -> None:

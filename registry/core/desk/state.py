@@ -142,7 +142,9 @@ class DeskState:
         # (RESTART_SETTLE)
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        self.holding = False  # between `hold` and `end_hold`
+        # set by the adapter until `DeskQueue.end_hold`: nobody is handed over, no position nor
+        # DeskQueued pushed, as other connections may have ended at once, unread yet (SIGSTOP)
+        self.holding = False
         # -- due once hand-overs are made: the DeskQueued answers (person, connection,
         # reply_to, restored); to operators who typed `.end`, if given nobody; notices
         # (operators.tell) of who just joined, unless taken, and to who just came on duty, of
