@@ -278,7 +278,9 @@ class KeyChecks:
             f"[Setting the password of {name}: the registry keeps a verifier, never the password.]",
             False,
         )
-        return "", await asyncio.to_thread(password.new_verifier, secret)
+        # (awaited on a line of its own: mypyc fails on an await inside a tuple)
+        verifier = await asyncio.to_thread(password.new_verifier, secret)
+        return "", verifier
 
     async def _exchange(
         self, ask: PasswordAsk, send: Callable[[], None]
