@@ -216,18 +216,19 @@ class KeyChecks:
 
     async def prove(
         self,
-        endpoint: Endpoint,
+        send: Callable[[Addr, Message, bytes], None],
         ask: PasswordAsk,
         ours: bytes,
         settings: PeerSettings,
         asks: Asks | None,
     ) -> tuple[str, str] | None:
         """(proof, verifier) of `settings.password` for the Register of `ask.name`, bound to the
-        channel's keys (`ours`, the registry's), one of them "" (both: no proof is needed);
+        channel's keys (`ours`, the registry's), one of them "" (both: no proof is needed),
+        asked by `send` (the endpoint's: to an address, sealed for a key);
         None when the start ends (said). `asks` asks the person (None: no terminal, where
         `settings.new_password` decides a new name's password)."""
         secret, registry = settings.password, self.trust.registry
-        reply = await self._exchange(ask, lambda: endpoint.send(self._server, ask, registry))
+        reply = await self._exchange(ask, lambda: send(self._server, ask, registry))
         if reply is None:
             self._say("[Could not register; is the registry running?]", True)
             return None

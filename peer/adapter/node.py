@@ -229,7 +229,7 @@ class PeerNode:
         ask = PasswordAsk(self.core.parts.shared.new_id(), self.core.state.name)
         asks = (ask_yes_no, ask_secret) if isinstance(self.console, TerminalConsole) else None
         ours = public_bytes(self._static)
-        made = await self.keys.prove(self.endpoint, ask, ours, self._settings, asks)
+        made = await self.keys.prove(self.endpoint.send, ask, ours, self._settings, asks)
         if made is None:
             self.password_anew = self.keys.ask_anew
             return False

@@ -157,6 +157,7 @@ def test_a_second_key_while_the_person_thinks_ends_the_question_in_an_alarm() ->
     assert key is None and cancelled == [True] and "Two different keys" in run.said[-1]
 
 
+@pytest.mark.needs_pure  # replaces retry_wait.silent_wait, which compiled callers bind
 def test_a_registry_silent_at_first_contact_is_asked_less_and_less_often_for_its_patience(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

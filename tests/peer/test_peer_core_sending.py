@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from unittest.mock import ANY
 
+import pytest
+
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import RECEIVED_BY_SERVER
@@ -204,6 +206,7 @@ def test_nothing_is_kept_for_what_is_not_sent() -> None:
         assert kept(core) == []
 
 
+@pytest.mark.needs_pure  # replaces the compiled FileStore.carry_out (tests/sim/world.py)
 def test_a_sender_killed_before_the_first_retry_delivers_after_its_restart() -> None:
     net = SimNet(seed=1)
     net.add_peer("ann", 6001)
