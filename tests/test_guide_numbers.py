@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from peer.adapter.files.pull import CHECKPOINT
+from peer.adapter.files.service import PIECE
+from peer.core.files.transfers import PROGRESS_STEP
 from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS
 from wire.limits import MAX_FAREWELL
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
@@ -36,3 +39,10 @@ def test_rooms_are_as_many_and_as_large_as_the_guide_says() -> None:
 def test_an_away_mark_a_topic_and_a_farewell_are_as_long_as_the_guide_says(what: str) -> None:
     (most,) = said(re.escape(what) + r"`[^\n]*?\((\d+) characters at most\)")
     assert int(most) == MAX_FAREWELL
+
+
+def test_a_files_progress_is_said_as_often_as_the_guide_says() -> None:
+    every, sent, kept = said(
+        r"Progress shows about every (\d+)%, at most each (\d*) ?MiB sent or (\d+) MiB kept"
+    )
+    assert (int(every), int(sent or 1), int(kept)) == (PROGRESS_STEP, PIECE >> 20, CHECKPOINT >> 20)
