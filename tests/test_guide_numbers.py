@@ -43,6 +43,7 @@ def test_an_away_mark_a_topic_and_a_farewell_are_as_long_as_the_guide_says(what:
 
 def test_a_files_progress_is_said_as_often_as_the_guide_says() -> None:
     every, sent, kept = said(
-        r"Progress shows about every (\d+)%, at most each (\d*) ?MiB sent or (\d+) MiB kept"
+        r"Progress shows about every (\d+)%, but no oftener than each (\d*) ?MiB sent or each "
+        r"(\d+) MiB received"
     )
     assert (int(every), int(sent or 1), int(kept)) == (PROGRESS_STEP, PIECE >> 20, CHECKPOINT >> 20)

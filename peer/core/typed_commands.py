@@ -13,7 +13,7 @@ from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
 #: The commands that take us offline: typed while away, they do not mark us back first.
-_GOING = ("leaving.quit", "commands.dereg")
+_TAKE_US_OFFLINE = ("leaving.quit", "commands.dereg")
 #: What /away says without a reason.
 NO_REASON = "away"
 
@@ -141,7 +141,7 @@ class Commands:
         command = cmd.parse(line)
         if command is None or command.handler in (cmd.AWAY, cmd.BACK):
             self._shared.line_watchers.append(self._typed_again)  # (the line does it)
-        elif self.away and self._shared.life.registered and command.handler not in _GOING:
+        elif self.away and self._shared.life.registered and command.handler not in _TAKE_US_OFFLINE:
             self._mark_away("", now, emit)
         else:
             self.away = ""  # offline: the registry forgot it
