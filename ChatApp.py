@@ -130,9 +130,28 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
     from disk.files import default_dir
+    from registry.adapter.run import run_registry
     from registry.adapter.settings import RegistrySettings
 
-    listen, out = (settings.bind, port), _registry_output()
+    folder, advertise = None, ""
+    if line.cluster is not None:
+        from net.discovery import advertised_addresses
+        from registry.adapter.cluster.service_folder import is_folder, open_folder
+        from registry.adapter.storage import StorageError
+
+        if not is_folder(line.cluster):
+            raise UsageProblem(
+                "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
+                "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act for "
+                "the service (docs/SCALING.md)"
+            )
+        advertise = check_ip(line.advertise, "--advertise") if line.advertise else ""
+        try:
+            folder = open_folder(Path(line.cluster))
+        except StorageError as exc:
+            print(f"ChatApp: error: {exc}", file=sys.stderr)
+            return 1
+        advertise = advertise or advertised_addresses(settings.bind)[0]
     uncoloured = line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
     own = RegistrySettings(
         **settings.limits,
@@ -143,33 +162,10 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         discovery=not line.no_discovery,
         screen=not line.plain,
         colour=not uncoloured,
+        advertise=advertise,
     )
     data_dir = settings.data_dir or default_dir("registry")
-    from registry.adapter.run import run_registry
-
-    if line.cluster is None:
-        return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
-    import msgspec
-
-    from net.discovery import advertised_addresses
-    from registry.adapter.cluster.service_folder import is_folder, open_folder
-    from registry.adapter.storage import StorageError
-
-    if not is_folder(line.cluster):
-        raise UsageProblem(
-            "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
-            "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act for the "
-            "service (docs/SCALING.md)"
-        )
-    advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
-    try:
-        folder = open_folder(Path(line.cluster))
-    except StorageError as exc:
-        print(f"ChatApp: error: {exc}", file=sys.stderr)
-        return 1
-    own = msgspec.structs.replace(
-        own, advertise=advertise or advertised_addresses(settings.bind)[0]
-    )
+    listen, out = (settings.bind, port), _registry_output()
     return _run(
         run_registry(listen=listen, data_dir=data_dir, out=out, settings=own, folder=folder)
     )
