@@ -38,9 +38,8 @@ _guard_loading()
 
 import warnings
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from launcher.checks import (
     FORGET_AFTER_RANGE,
@@ -68,8 +67,7 @@ if TYPE_CHECKING:
     from peer.adapter.start import PeerSettings
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The values every mode takes from the command line, checked; `limits`, a registry's
     (fields of RegistrySettings)."""
 
