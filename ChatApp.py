@@ -20,12 +20,11 @@ _REPLACED: list[Any] = []
 
 
 def _guard_loading() -> None:
-    if _REPLACED:
-        return
     try:
-        _REPLACED.append(signal.signal(signal.SIGINT, _interrupted_while_loading))
+        if not _REPLACED:
+            _REPLACED.append(signal.signal(signal.SIGINT, _interrupted_while_loading))
     except ValueError:  # not the main thread
-        return
+        pass
 
 
 def _loaded() -> None:
@@ -39,9 +38,8 @@ _guard_loading()
 
 import warnings
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from launcher.checks import (
     FORGET_AFTER_RANGE,
@@ -69,66 +67,60 @@ if TYPE_CHECKING:
     from peer.adapter.start import PeerSettings
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The values every mode takes from the command line, checked, with a registry's limits."""
+class Settings(NamedTuple):
+    """The values every mode takes from the command line, checked; `limits`, a registry's
+    (fields of RegistrySettings)."""
 
     keepalive: float
     data_dir: Path | None
     bind: str
     registry_code: str | None
-    mailbox_limit: int
-    new_names: int
-    forget_after: float
-    newcomer_names: int
-    typical_session: float
+    limits: dict[str, Any]
+
+
+#: A mode's start: given its values, the command line and its settings.
+Start = Callable[[Any, CommandLine, Settings], int]
 
 
 def _start(line: CommandLine) -> int:
-    given = [m for m in (line.server, line.client, line.desk, line.operator) if m is not None]
+    modes: dict[Start, object] = {
+        _start_registry: line.server,
+        _start_peer: line.client,
+        _start_desk: line.desk,
+        _start_operator: line.operator,
+    }
+    given = [(start, values) for start, values in modes.items() if values is not None]
     if line.new_service is not None and not given:
         return _new_service(line.new_service, line)
     if (line.nats or line.nats_store) is not None and line.new_service is None:
         raise UsageProblem("--nats and --nats-store go with --new-service (see --help)")
     if len(given) != 1 or line.new_service is not None:
         raise UsageProblem("give exactly one of -s, -c, -d, -o or --new-service (see --help)")
-    settings = _checked_settings(line)
-    if line.server is not None:
-        return _start_registry(line.server, line, settings)
-    if line.client is not None:
-        return _start_peer(line.client, line, settings)
-    if line.desk is not None:
-        return _start_desk(line.desk, line, settings)
-    assert line.operator is not None  # the one mode given
-    return _start_operator(line.operator, line, settings)
+    start, values = given[0]
+    return start(values, line, _checked_settings(line))
 
 
 def _checked_settings(line: CommandLine) -> Settings:
     data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
-    return Settings(  # checked in this order: a user is told of the first mistake
-        keepalive=keepalive,
-        data_dir=data_dir,
-        mailbox_limit=check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
-        new_names=check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
-        forget_after=check_length(
+    limits = {  # checked in this order: a user is told of the first mistake
+        "mailbox_limit": check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
+        "new_names": check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
+        "forget_after": check_length(
             line.forget_names_after, "--forget-names-after", *FORGET_AFTER_RANGE
         ),
-        newcomer_names=check_whole(line.newcomer_names, "--newcomer-names", 1, MAX_NEW_NAMES),
-        typical_session=check_length(
+        "newcomer_names": check_whole(line.newcomer_names, "--newcomer-names", 1, MAX_NEW_NAMES),
+        "typical_session": check_length(
             line.typical_session, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
+    }
+    return Settings(
+        keepalive=keepalive,
+        data_dir=data_dir,
+        limits=limits,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
         registry_code=check_join_code(line.registry_key) if line.registry_key else None,
     )
-
-
-#: Said when --cluster is not given a service folder.
-NOT_A_FOLDER = (
-    "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats HOST:PORT: "
-    "with NATS URLs alone, anyone who reaches NATS could read and act for the service "
-    "(docs/SCALING.md)"
-)
 
 
 def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
@@ -136,16 +128,31 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
     from disk.files import default_dir
+    from registry.adapter.run import run_registry
     from registry.adapter.settings import RegistrySettings
 
-    listen, out = (settings.bind, port), _registry_output()
+    folder, advertise = None, ""
+    if line.cluster is not None:
+        from net.discovery import advertised_addresses
+        from registry.adapter.cluster.service_folder import is_folder, open_folder
+        from registry.adapter.storage import StorageError
+
+        if not is_folder(line.cluster):
+            raise UsageProblem(
+                "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
+                "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act for "
+                "the service (docs/SCALING.md)"
+            )
+        advertise = check_ip(line.advertise, "--advertise") if line.advertise else ""
+        try:
+            folder = open_folder(Path(line.cluster))
+        except StorageError as exc:
+            print(f"ChatApp: error: {exc}", file=sys.stderr)
+            return 1
+        advertise = advertise or advertised_addresses(settings.bind)[0]
     uncoloured = line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
     own = RegistrySettings(
-        mailbox_limit=settings.mailbox_limit,
-        new_names=settings.new_names,
-        forget_after=settings.forget_after,
-        newcomer_names=settings.newcomer_names,
-        typical_session=settings.typical_session,
+        **settings.limits,
         verbose=line.verbose,
         keepalive=settings.keepalive,
         crisis_notice=line.crisis_notice,
@@ -153,29 +160,10 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         discovery=not line.no_discovery,
         screen=not line.plain,
         colour=not uncoloured,
+        advertise=advertise,
     )
     data_dir = settings.data_dir or default_dir("registry")
-    from registry.adapter.run import run_registry
-
-    if line.cluster is None:
-        return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
-    import msgspec
-
-    from net.discovery import advertised_addresses
-    from registry.adapter.cluster.service_folder import is_folder, open_folder
-    from registry.adapter.storage import StorageError
-
-    if not is_folder(line.cluster):
-        raise UsageProblem(NOT_A_FOLDER)
-    advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
-    try:
-        folder = open_folder(Path(line.cluster))
-    except StorageError as exc:
-        print(f"ChatApp: error: {exc}", file=sys.stderr)
-        return 1
-    own = msgspec.structs.replace(
-        own, advertise=advertise or advertised_addresses(settings.bind)[0]
-    )
+    listen, out = (settings.bind, port), _registry_output()
     return _run(
         run_registry(listen=listen, data_dir=data_dir, out=out, settings=own, folder=folder)
     )
@@ -263,17 +251,13 @@ def asked_again(
     for tries in range(PASSWORD_TRIES - 1, 0, -1):
         if (status := _run(run(peer))) != PASSWORD_AGAIN:
             return status
-        print(f"[Try again ({_left(tries)}).]", flush=True)
+        print(f"[Try again ({tries} {'try' if tries == 1 else 'tries'} left).]", flush=True)
         # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
         # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
         signal.signal(signal.SIGINT, signal.default_int_handler)
         secret = read_password(name)
         peer = replace(peer, password=secret, ask_again=tries > 1)
     return _run(run(peer))
-
-
-def _left(tries: int) -> str:
-    return f"{tries} {'try' if tries == 1 else 'tries'} left"
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:

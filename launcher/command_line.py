@@ -46,10 +46,6 @@ class Option:
     off: str = ""
 
     @property
-    def is_flag(self) -> bool:
-        return not self.metavar
-
-    @property
     def spellings(self) -> tuple[str, ...]:
         return tuple(self.spelled.split())
 
@@ -240,7 +236,7 @@ def parse(words: list[str]) -> CommandLine:
         word = words[at]
         option, off, attached = _spelled(word)
         at += 1
-        if option.is_flag:
+        if not option.metavar:  # a flag
             if attached is not None:
                 raise _problem(f"Option '{word.split('=')[0]}' does not take a value.")
             given[option.name] = not off
@@ -316,8 +312,8 @@ def help_text() -> str:
     """What `ChatApp --help` prints: every option, then EXAMPLES."""
     import textwrap  # here: --help alone needs it
 
-    rows = ["Usage: ChatApp [OPTIONS]", "", "  ChatApp: a terminal chat for local networks.", ""]
-    rows.append("Options:")
+    rows = ["Usage: ChatApp [OPTIONS]", "", "  ChatApp: a terminal chat for local networks."]
+    rows += ["", "Options:"]
     default = CommandLine()
     for option in (*OPTIONS, Option(" ".join(HELP), "Show this message and exit.")):
         said = ", ".join(option.spellings) + (f" {option.metavar}" if option.metavar else "")
@@ -353,7 +349,9 @@ _MODES = {
     "-s": (
         "ChatApp -s PORT: a registry, listening on PORT (UDP and TCP).",
         "  ChatApp -s 5000",
-        "",  # the console's commands, from registry.adapter.console_commands
+        # after the console's commands, from registry.adapter.console_commands
+        "Ctrl-C or Ctrl-D on an empty line stops it too (it asks first while it serves anyone).\n"
+        "On a terminal it also serves at the help desk.",
     ),
     "-c": (
         "ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT: a peer called NAME, listening on\n"
@@ -377,8 +375,6 @@ _MODES = {
         ".quit; ..text sends a line that starts with a dot; any other line goes to the person.",
     ),
 }
-#: How a registry is stopped from its console besides `quit`.
-_STOPPING = "Ctrl-C or Ctrl-D on an empty line stops it too (it asks first while it serves anyone)."
 
 
 def help_asked(words: list[str]) -> str:
@@ -395,12 +391,5 @@ def help_asked(words: list[str]) -> str:
     if mode == "-s":
         from registry.adapter.console_commands import HELP as CONSOLE  # its own help
 
-        commands = "\n".join(
-            (
-                "Its console takes:",
-                *CONSOLE,
-                _STOPPING,
-                "On a terminal it also serves at the help desk.",
-            )
-        )
+        commands = "\n".join(("Its console takes:", *CONSOLE, commands))
     return f"{what}\n\nExample:\n{example}\n\n{commands}\n\nChatApp --help lists every option."

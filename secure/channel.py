@@ -40,8 +40,7 @@ from secure.sessions import (
     stamp_bytes,
 )
 from wire.limits import MAX_DATAGRAM
-from wire.reliable import SOONEST_RETRY
-from wire.round_trip import RTO_MAX
+from wire.reliable import RTO_MAX, SOONEST_RETRY
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]

@@ -16,8 +16,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from wire.flood_gate import FloodGate
-from wire.token_bucket import FULL, BucketRule
+from wire.token_bucket import FULL, BucketRule, FloodGate
 
 Addr = tuple[str, int]
 

@@ -36,8 +36,23 @@ class WireMessage(
     forbid_unknown_fields=True,
     gc=False,
 ):
-    """The base of every message type, tagged with its class's name. Subclasses repeat
-    `frozen=True` (type checkers do not inherit it); they hold no cycle (`gc=False`)."""
+    """The base of every message type, tagged with its class's name; `id` names the message.
+    Subclasses repeat `frozen=True` (type checkers do not inherit it); no cycle (`gc=False`)."""
+
+    id: Id
+
+
+class Reply(WireMessage, frozen=True):
+    """An answer: `reply_to` is the id of the message it answers."""
+
+    reply_to: Id
+
+
+class ByName(WireMessage, frozen=True):
+    """A request of the peer registered as `name`, proved by its Welcome's `token`."""
+
+    name: str
+    token: str
 
 
 def types_by_name(union: Any) -> dict[str, type[Any]]:

@@ -96,7 +96,14 @@ def _refusal(obj: Any, exc: object) -> DecodeError:
     kind = obj.get("t")
     if type(kind) is not str or kind not in MESSAGE_TYPES:
         return DecodeError(f"unknown message type {kind!r}"[:100])
-    return _other_version(obj, kind, f"{kind}: {exc}")
+    msg_id = obj.get("id")
+    if kind in _ANSWERS or type(msg_id) is not str or not 0 < len(msg_id) <= MAX_ID:
+        msg_id = ""
+    try:
+        msg_id.encode()  # to be sent again: JSON can spell lone surrogates, UTF-8 cannot
+    except UnicodeEncodeError:
+        msg_id = ""
+    return OtherVersion(f"{kind}: {exc}", kind, msg_id)
 
 
 #: Message types that answer another (they name it in `reply_to` or `replies`): never
@@ -106,23 +113,6 @@ _ANSWERS = frozenset(
     for name, cls in MESSAGE_TYPES.items()
     if set(cls.__struct_fields__) & (ID_FIELDS | ID_LIST_FIELDS) - {"id"}
 )
-
-
-def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
-    """The error for a `kind` message with other fields than ours (its id, if it can be refused)."""
-    msg_id = obj.get("id")
-    if kind in _ANSWERS or type(msg_id) is not str or not 0 < len(msg_id) <= MAX_ID:
-        return OtherVersion(detail, kind, "")
-    return OtherVersion(detail, kind, msg_id if _encodable(msg_id) else "")
-
-
-def _encodable(text: str) -> bool:
-    """Whether `text` can be sent again: JSON can spell lone surrogates, UTF-8 cannot."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def clear_request(data: bytes) -> tuple[str, str, str] | None:

@@ -24,7 +24,6 @@ class FileOffer(WireMessage, frozen=True):
     """`offer` names it for as long as it lasts, across restarts; `name` is the sender's
     (the receiver makes its own safe one); `sha256`, the whole file's hex digest."""
 
-    id: Id
     sender: str
     offer: Id
     name: str
@@ -35,7 +34,6 @@ class FileOffer(WireMessage, frozen=True):
 class FileNote(WireMessage, frozen=True):
     """`reason`: a sentence for the user, "" when `state` says it all."""
 
-    id: Id
     sender: str
     offer: Id
     state: NoteState
@@ -43,13 +41,11 @@ class FileNote(WireMessage, frozen=True):
 
 
 class FileSeen(WireMessage, frozen=True):
-    id: Id
     sender: str
     reply_to: Id
 
 
 class FileWant(WireMessage, frozen=True):
-    id: Id
     offer: Id
     offset: Int
 

@@ -8,7 +8,7 @@ from typing import Annotated, NamedTuple
 import msgspec
 from msgspec import Struct
 
-from wire.base import After, Id, Int, Items, WireMessage, types_by_name
+from wire.base import After, ByName, Id, Int, Items, Reply, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.limits import MAX_SRP, MAX_TICKET
@@ -63,21 +63,17 @@ class StoredMessage(NamedTuple):
 # -- replies ------------------------------------------------------------------------------
 
 
-class Ack(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class Ack(Reply, frozen=True):
+    """The message `reply_to` names came (a request: and was done)."""
 
 
 class Acks(WireMessage, frozen=True):
-    id: Id
     replies: Items[Id]
 
 
-class Refused(WireMessage, frozen=True):
+class Refused(Reply, frozen=True):
     """`reason` is for the user; a program acts on `code` alone."""
 
-    id: Id
-    reply_to: Id
     reason: str
     code: RefusalCode = RefusalCode.OTHER
 
@@ -89,16 +85,13 @@ VERSION_REFUSAL = (
 )
 
 
-class TooBig(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class TooBig(Reply, frozen=True):
+    """The answer to `reply_to` is too big for a datagram: ask again over TCP."""
 
 
-class Busy(WireMessage, frozen=True):
+class Busy(Reply, frozen=True):
     """Answers only a registration: send it again in `wait_ms`."""
 
-    id: Id
-    reply_to: Id
     wait_ms: Int
 
 
@@ -124,7 +117,6 @@ class Register(WireMessage, frozen=True):
     "<A>$<M>" answering this key's last PasswordChallenge for the name; `verifier`: a new
     name's password, as the registry keeps it (secure/password.py); "": none."""
 
-    id: Id
     name: str
     port: Int
     token: str
@@ -136,26 +128,21 @@ class Register(WireMessage, frozen=True):
 class PasswordAsk(WireMessage, frozen=True):
     """A peer with a password asks to prove it for `name` (SRP-6a, secure/password.py)."""
 
-    id: Id
     name: str
 
 
-class PasswordChallenge(WireMessage, frozen=True):
+class PasswordChallenge(Reply, frozen=True):
     """Answers PasswordAsk. `new`: the registry has no such name (a password may be set).
     Else `scrypt` ("<log2 N>$<salt>"), `salt` and `public` (B) in hex, for the proof; all ""
     when the asker's key owns the name (no proof is needed)."""
 
-    id: Id
-    reply_to: Id
     new: bool
     scrypt: Srp = ""
     salt: Srp = ""
     public: Srp = ""
 
 
-class Welcome(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class Welcome(Reply, frozen=True):
     name: str
     token: str
     version: Int
@@ -168,43 +155,30 @@ class Welcome(WireMessage, frozen=True):
     tickets: Ticket = ""
 
 
-class MailTaken(WireMessage, frozen=True):
-    id: Id
-    name: str
-    token: str
+class MailTaken(ByName, frozen=True):
     ids: Items[str]
 
 
-class MoreMail(WireMessage, frozen=True):
+class MoreMail(Reply, frozen=True):
     """Answers MailTaken while the mailbox holds more: its next part, oldest first."""
 
-    id: Id
-    reply_to: Id
     mail: Items[StoredMessage]
 
 
-class Deregister(WireMessage, frozen=True):
+class Deregister(ByName, frozen=True):
     """`name` goes offline: `dereg`, or `/quit` (`quitting`, with an optional `farewell`)."""
 
-    id: Id
-    name: str
-    token: str
     quitting: bool
     farewell: str
 
 
-class Keepalive(WireMessage, frozen=True):
+class Keepalive(ByName, frozen=True):
     """`name` is still here, its table at `version` (-1: none); answered with Alive."""
 
-    id: Id
-    name: str
-    token: str
     version: Int = -1
 
 
-class Alive(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class Alive(Reply, frozen=True):
     version: Int
     registries: Items[str] = ()
 
@@ -212,7 +186,6 @@ class Alive(WireMessage, frozen=True):
 class TableUpdate(WireMessage, frozen=True):
     """Rows changed after `since` (-1: `version` - 1), in the order of their last change."""
 
-    id: Id
     version: Int
     entries: Items[Entry]
     since: Int = -1
@@ -223,12 +196,10 @@ class TableUpdate(WireMessage, frozen=True):
 
 
 class TableRequest(WireMessage, frozen=True):
-    id: Id
+    """Asks for a TableSnapshot."""
 
 
-class TableSnapshot(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class TableSnapshot(Reply, frozen=True):
     version: Int
     entries: Items[Entry]
     aliases: Items[Alias]
@@ -241,7 +212,6 @@ class Chat(WireMessage, frozen=True, omit_defaults=True):
     """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored.
     `ticket`: the sender's mailbox ticket for the recipient's key (secure/tickets.py), ""."""
 
-    id: Id
     sender: str
     to: str
     text: str
@@ -255,7 +225,6 @@ class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     peer/core/sealed_mail.py). `typed`: when the sender typed it (whole seconds since the
     epoch, by its clock; 0: not known). `ticket`: the one the recipient handed the sender."""
 
-    id: Id
     sender: str
     token: str
     to: str
@@ -266,11 +235,9 @@ class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     ticket: Ticket = ""
 
 
-class Saved(WireMessage, frozen=True):
+class Saved(Reply, frozen=True):
     """`refused`: "", or a sentence for the user (the recipient's mailbox is full)."""
 
-    id: Id
-    reply_to: Id
     to: str
     delivered: bool
     refused: str
@@ -279,29 +246,23 @@ class Saved(WireMessage, frozen=True):
 class ChannelPost(WireMessage, frozen=True, omit_defaults=True):
     """`send_all`: relay `text` to every other registered peer."""
 
-    id: Id
     sender: str
     token: str
     text: str
     after: After = ""
 
 
-class Relayed(WireMessage, frozen=True):
+class Relayed(Reply, frozen=True):
     """Answers a ChannelPost or RoomPost once every other member has it. Never acked."""
-
-    id: Id
-    reply_to: Id
 
 
 class Restarted(WireMessage, frozen=True):
     """Never acked: the next keepalive makes up for a lost one."""
 
-    id: Id
     registries: Items[str] = ()
 
 
 class ChannelMessage(WireMessage, frozen=True, omit_defaults=True):
-    id: Id
     sender: str
     text: str
     after: After = ""
@@ -310,23 +271,17 @@ class ChannelMessage(WireMessage, frozen=True, omit_defaults=True):
 # -- rooms and renames --------------------------------------------------------------------
 
 
-class Join(WireMessage, frozen=True):
+class Join(ByName, frozen=True):
     """Enter `room` (created on demand), leaving any other room."""
 
-    id: Id
-    name: str
-    token: str
     room: str
 
 
-class Leave(WireMessage, frozen=True):
-    id: Id
-    name: str
-    token: str
+class Leave(ByName, frozen=True):
+    """Leave the room `name` is in."""
 
 
 class RoomPost(WireMessage, frozen=True, omit_defaults=True):
-    id: Id
     sender: str
     token: str
     room: str
@@ -335,7 +290,6 @@ class RoomPost(WireMessage, frozen=True, omit_defaults=True):
 
 
 class RoomMessage(WireMessage, frozen=True, omit_defaults=True):
-    id: Id
     sender: str
     room: str
     text: str
@@ -347,56 +301,43 @@ class RoomMessage(WireMessage, frozen=True, omit_defaults=True):
 
 
 class RoomNotice(WireMessage, frozen=True):
-    id: Id
     room: str
     text: str
 
 
 class RoomsRequest(WireMessage, frozen=True):
-    id: Id
+    """Asks for a RoomList."""
 
 
-class RoomList(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class RoomList(Reply, frozen=True):
     rooms: Items[str]
     counts: Items[Int]
     #: each room's topic, or ""
     topics: Items[str] = ()
 
 
-class SetTopic(WireMessage, frozen=True):
+class SetTopic(ByName, frozen=True):
     """Make `text` the topic of `room`, which `name` is in."""
 
-    id: Id
-    name: str
-    token: str
     room: str
     text: str
 
 
-class SetAway(WireMessage, frozen=True):
+class SetAway(ByName, frozen=True):
     """Mark `name` away, saying `text` ("": back); shown in its table row."""
 
-    id: Id
-    name: str
-    token: str
     text: str = ""
 
 
-class Rename(WireMessage, frozen=True):
+class Rename(ByName, frozen=True):
     """Change `name` to `new_name`, keeping table entry, mailbox and room."""
 
-    id: Id
-    name: str
-    token: str
     new_name: str
 
 
 class Notice(WireMessage, frozen=True):
     """`quitter`: who quit, in a quit announcement (a peer folds a burst into one line)."""
 
-    id: Id
     text: str
     quitter: str = ""
 

@@ -30,11 +30,20 @@ def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
                 continue
             if issubclass(obj, WireMessage) or (issubclass(obj, tuple) and hasattr(obj, "_fields")):
                 # each annotation as written (a NamedTuple keeps it as a ForwardRef)
-                hints = obj.__annotations__.items()
+                hints = _annotations(obj).items()
                 fields = ",".join(f"{f}:{getattr(t, '__forward_arg__', t)}" for f, t in hints)
                 shapes.append(f"{name}({fields})")
     text = f"{revision};" + ";".join(sorted(shapes))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _annotations(cls: type) -> dict[str, object]:
+    """The fields `cls` annotates, in the order written, after those it inherits (`id`...)."""
+    hints: dict[str, object] = {}
+    for klass in cls.__mro__:
+        own = vars(klass).get("__annotations__", {})
+        hints = {**{f: t for f, t in own.items() if f not in hints}, **hints}
+    return hints
 
 
 #: The modules that define the wire's messages and records: every type of wire.messages.Message

@@ -1,4 +1,4 @@
-"""The peer's flood gate (wire/flood_gate.py): what one address sends beyond a generous
+"""The peer's flood gate (wire/token_bucket.py): what one address sends beyond a generous
 rate is dropped unopened."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 from peer.core.actions import Addr
-from wire.flood_gate import FloodGate, Key
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+from wire.token_bucket import FloodGate, Key
 
 #: Messages a second one address may send a peer: twice what the registry takes from one.
 PEER_RATE = 2 * REGISTRY_RATE

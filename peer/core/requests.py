@@ -14,8 +14,7 @@ from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
-from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
-from wire.round_trip import RTO_MAX, RoundTrip
+from wire.reliable import ATTEMPTS, RTO_MAX, TIMEOUT, Alarm, Retransmitter, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
 #: Seconds between keepalives (or probes of the outbox while the registry is away).

@@ -1,4 +1,4 @@
-"""The registry's budgets: messages per address (the flood gate of wire/flood_gate.py),
+"""The registry's budgets: messages per address (the flood gate of wire/token_bucket.py),
 password checks, and new names."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 
-from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.messages import Ack, Acks, Message
-from wire.token_bucket import FULL, BucketRule
+from wire.token_bucket import FULL, MAX_TRACKED, WARN_EVERY, BucketRule, FloodGate
 
-# the gate itself is the peers' too (wire/flood_gate.py)
+# the gate itself is the peers' too (wire/token_bucket.py)
 __all__ = ["MAX_TRACKED", "SLOWED", "WARN_EVERY", "FloodGate"]
 
 Addr = tuple[str, int]

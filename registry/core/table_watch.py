@@ -18,8 +18,7 @@ from wire.codec import encode, record_size
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT
-from wire.round_trip import RoundTrip
+from wire.reliable import ATTEMPTS, TIMEOUT, RoundTrip
 
 #: Room in a datagram for a TableUpdate's rows, around the longest message.
 ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))

@@ -10,7 +10,7 @@ from secure.cookie import (
     UNDER_LOAD_FOR,
     CookieChecker,
 )
-from wire.flood_gate import MAX_TRACKED
+from wire.token_bucket import MAX_TRACKED
 
 
 def test_initiations_within_the_rate_are_no_load() -> None:

@@ -27,8 +27,7 @@ from secure.noise import CHANNEL_PROTOCOL, nonce_bytes
 from tests.datagrams import seal_list
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
-from wire.reliable import SOONEST_RETRY
-from wire.round_trip import RTO_MAX
+from wire.reliable import RTO_MAX, SOONEST_RETRY
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)

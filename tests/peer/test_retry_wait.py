@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from peer.core.requests import Requests
 from peer.core.settling import Settling
 from wire.messages import Keepalive
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
-from wire.round_trip import RTO_MAX, RoundTrip
+from wire.reliable import ATTEMPTS, RTO_MAX, TIMEOUT, Retransmitter, RoundTrip
 
 T0 = 1000.0
 

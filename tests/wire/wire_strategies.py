@@ -108,13 +108,14 @@ def _field_strategy(declared: Any, tp: Any) -> st.SearchStrategy[Any]:
 
 def wire_message_classes() -> list[type[WireMessage]]:
     """Every message class the `wire` package defines: the subclasses of WireMessage (and
-    theirs) in its modules, whether or not the `Message` union names them."""
+    theirs) in its modules but wire.base (the shapes they share), whether or not the
+    `Message` union names them."""
     found: list[type[WireMessage]] = []
     waiting = [WireMessage]
     while waiting:
         for sub in waiting.pop().__subclasses__():
             waiting.append(sub)
-            if sub.__module__.split(".")[0] == "wire":
+            if sub.__module__.split(".")[0] == "wire" and sub.__module__ != "wire.base":
                 found.append(sub)
     return found
 
