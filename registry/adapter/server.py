@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
@@ -29,7 +29,6 @@ from registry.adapter.registry_console import (
     listening_lines,
     stop_on_signals,
 )
-from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
@@ -42,6 +41,38 @@ from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
+
+
+class Router(Protocol):
+    """Where a registry's sends go: a registry on its own reaches every peer itself (`ALONE`);
+    the one that decides for a service hands what is for the other registries' peers to them."""
+
+    in_a_service: bool
+
+    def heard_here(self, addr: Addr) -> None:
+        """The peer at `addr` sent to this registry itself."""
+
+    def linked(self) -> bool:
+        """Whether the other registries' peers can be heard now (else none is judged silent)."""
+
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
+        """Hand on what of `action` is for other registries' peers; return the rest, or None."""
+
+
+class Alone:
+    in_a_service = False
+
+    def heard_here(self, addr: Addr) -> None:
+        pass
+
+    def linked(self) -> bool:
+        return True
+
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
+        return action
+
+
+ALONE = Alone()
 
 
 class Backend(Struct, frozen=True):
@@ -116,19 +147,15 @@ def load(
 LOCK_FILE = "registry.lock"
 
 
-def private(data_dir: Path) -> str:
-    """Make the data directory this user's alone; the line saying so, or ""."""
+def lock(data_dir: Path) -> tuple[str, int]:
+    """Make the data directory this user's alone (the line saying so, or "") and lock it for
+    this registry; StorageError when another runs there."""
     try:
-        return private_folder(data_dir)
+        tightened = private_folder(data_dir)
     except OSError as exc:
         raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
-
-
-def lock(data_dir: Path) -> int:
-    """Lock the data directory for this registry; StorageError when another runs there."""
-    path = data_dir / LOCK_FILE
     try:
-        return hold_lock(path)
+        return tightened, hold_lock(data_dir / LOCK_FILE)
     except InUse as busy:
         raise StorageError(
             f"the data directory {data_dir} is in use by another running registry{busy.by}"
@@ -164,9 +191,8 @@ class RegistryServer:
         self._verbose = settings.verbose
         #: The one log of every refusal and failed check, of the chat and the desk alike.
         self.rejections = Rejections(self.log)
-        # made first, as its user's alone; said once the registry is listening (`start`)
-        self._tightened = private(data_dir)
-        self._lock = lock(data_dir)
+        # (that it was made its user's alone is said once the registry is listening: `start`)
+        self._tightened, self._lock = lock(data_dir)
         try:
             if backend is None:
                 backend = Backend.from_files(FileStore(data_dir, self.log), data_dir)

@@ -290,11 +290,11 @@ class Follower:
             run.append(update)
         if run:
             self._push(run, to, now)
-        self._timer.set(self.watch.next_wake())
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
         """`messages` from `addr` but the acks of pushes delivered here."""
-        if not self.watch.flying(addr):
+        flying = {update.id for update in self.watch.flying(addr)}
+        if not flying:
             return messages
         rest: list[Message] = []
         for message in messages:
@@ -305,7 +305,9 @@ class Follower:
             else:
                 rest.append(message)
                 continue
-            others = self._answer(replies, addr)
+            if mine := [reply for reply in replies if reply in flying]:
+                self._deliver(self.watch.acked(mine, addr, self._version, time.monotonic())[1])
+            others = [reply for reply in replies if reply not in flying]
             if len(others) == len(replies):
                 rest.append(message)
             elif len(others) == 1:
@@ -317,7 +319,6 @@ class Follower:
     def heard(self, addr: Addr, held: int) -> None:
         """The peer at `addr` holds the table at `held`: what it missed is pushed."""
         self._deliver(self.watch.heard(addr, held, self._version, time.monotonic()))
-        self._timer.set(self.watch.next_wake())
 
     def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
         """`run` to `to`, copies dropped; a peer the updates say went offline (not in `to`) is
@@ -334,21 +335,11 @@ class Follower:
                 if not row.online and where not in sent:
                     self.watch.forget(where)
 
-    def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
-        flying = {update.id for update in self.watch.flying(addr)}
-        mine = [reply for reply in replies if reply in flying]
-        if not mine:
-            return list(replies)
-        _, sends = self.watch.acked(mine, addr, self._version, time.monotonic())
-        self._deliver(sends)
-        self._timer.set(self.watch.next_wake())
-        return [reply for reply in replies if reply not in flying]
-
     def _due(self) -> None:
         self._deliver(self.watch.due(self._version, time.monotonic()))
-        self._timer.set(self.watch.next_wake())
 
     def _deliver(self, sends: Sends) -> None:
+        """Send `sends`, and set the timer for the watch's next wake."""
         for addrs, update in sends:
             if not addrs:
                 continue
@@ -357,6 +348,7 @@ class Follower:
                 self.endpoint.send(addrs[0], update, keys[0])
             else:
                 self.endpoint.send_many(addrs, keys, update)
+        self._timer.set(self.watch.next_wake())
 
     async def _desk_asked(self, handed: Handed) -> None:
         """Tell a help-desk client where the desk is (DeskRegistries) and close; while no

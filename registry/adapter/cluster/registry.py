@@ -231,21 +231,14 @@ class ClusterRegistry:
                     self.log("the lead ran out unrenewed (NATS did not answer): this one relays")
                 return  # (which registry decides now is said as this one relays to it)
             members = await self._members(unless=keeper.news)
-            if members is None:
-                continue  # not known now: nobody is taken for gone
-            if members != known:
-                self._registries_changed(server, elsewhere, set(known) - set(members), members)
+            if members is None or members == known:
+                continue  # (None: not known now, and nobody is taken for gone)
+            for registry in set(known) - set(members):
+                elsewhere.forget(registry)
+            listed = tuple(sorted(members.values()))
+            server.handle(lambda core, now: core.new_registries(listed, now))  # noqa: B023
+            server.desk.tell_registries()
             known = members
-
-    @staticmethod
-    def _registries_changed(
-        server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
-    ) -> None:
-        listed = tuple(sorted(members.values()))
-        for registry in gone:
-            elsewhere.forget(registry)
-        server.handle(lambda core, now: core.new_registries(listed, now))
-        server.desk.tell_registries()
 
     async def _relay(self) -> None:
         keeper = self._keeper
