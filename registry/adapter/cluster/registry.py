@@ -23,12 +23,12 @@ from disk.files import os_reason
 from registry.adapter.cluster.connect import close, connect, end_tasks_left, when_streams_answer
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
-from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
+    Elsewhere,
     Publisher,
     queued_since,
     registry_subject,
@@ -168,8 +168,7 @@ class ClusterRegistry:
     async def _decide(self) -> None:
         """Decide until stopped or the lead is lost; back early (to try again) when NATS did
         not give the service's state."""
-        keeper, term = self._keeper, self._keeper.term
-        store = self._store
+        keeper, term, store = self._keeper, self._keeper.term, self._store
         store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
             lambda registry, out: self._publish(registry_subject(registry), out),
@@ -322,12 +321,11 @@ class ClusterRegistry:
         since = self._queued_since = queued_since(
             self._queued_since, sub.pending_msgs if sub else 0, now
         )
-        lag = 0.0 if since is None else now - since
         server = self._server
         if server is None:
             return
         # behind in what NATS queued, or its own socket (at the registry it came through: each)
-        behind = max(lag, server.endpoint.behind())
+        behind = max(0.0 if since is None else now - since, server.endpoint.behind())
         if self._settings.verbose:
             for inbound, messages in inbounds:
                 for message in messages:
