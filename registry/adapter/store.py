@@ -21,7 +21,7 @@ import functools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -201,10 +201,7 @@ class FileStore:
         """Every mailbox, by owner key, rewritten without lines that are not messages.
         Raises StorageError for a mailbox that cannot be read at all."""
         boxes: dict[str, list[StoredMessage]] = {}
-        for path in sorted(self.mail_dir.glob("*.jsonl")):
-            owner = path.stem
-            if not self._is_box(owner, path):
-                continue
+        for owner, path in self._files(".jsonl"):
             try:
                 messages = self._read_box(path, tidy=True)
             except OSError as exc:
@@ -216,10 +213,7 @@ class FileStore:
     def load_owners(self) -> dict[str, Owner]:
         """What each mailbox keeps of its owner, by box; one unreadable is logged."""
         owners: dict[str, Owner] = {}
-        for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
-            box = path.name.removesuffix(OWNER)
-            if not self._is_box(box, path):
-                continue
+        for box, path in self._files(OWNER):
             try:
                 owners[box] = owner_from_json(parse_json(read_text(path)))
             except (OSError, ValueError, RecursionError) as exc:
@@ -287,11 +281,13 @@ class FileStore:
             self._remove(old, src)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
-    def _is_box(self, name: str, path: Path) -> bool:
-        if not is_key(name):
-            self._log(f"{path}: not a mailbox's name; left alone")
-            return False
-        return True
+    def _files(self, suffix: str) -> Iterator[tuple[str, Path]]:
+        """The files of mailboxes ending in `suffix`, each with its box (others are logged)."""
+        for path in sorted(self.mail_dir.glob(f"*{suffix}")):
+            if is_key(box := path.name.removesuffix(suffix)):
+                yield box, path
+            else:
+                self._log(f"{path}: not a mailbox's name; left alone")
 
     def _box(self, owner: str) -> Path:
         if (path := self._boxes.get(owner)) is not None:

@@ -17,7 +17,6 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import msgspec
 import nats.errors
@@ -107,8 +106,8 @@ class JetStreamStore:
             for key, (revision, value) in rows.items()
             if key.startswith("row.")
         }
-        # (each row as _write_table encodes it: a row written another way is not one changed)
-        self._rows = {key: (revision, _row_bytes(row)) for key, (revision, row) in read.items()}
+        # (each row as a commit encodes it: a row written another way is not one changed)
+        self._rows = {key: (rev, msgspec.json.encode(row)) for key, (rev, row) in read.items()}
         data = {"version": int(version), "names": [row for _, row in read.values()]}
         if unpushed[0] == (await self._table.status()).stream_info.state.last_seq:
             data["unpushed"] = json.loads(unpushed[1])  # (the last write: the commit was whole)
@@ -233,7 +232,8 @@ class JetStreamStore:
                 if stored in self._rows:
                     writes.append(self._write_row(stored, None))
                 continue
-            value = _row_bytes(row_json(record, formers.get(key)))
+            # (msgspec: json.dumps was most of a commit's time)
+            value = msgspec.json.encode(row_json(record, formers.get(key)))
             known = self._rows.get(stored)
             if known is None or known[1] != value or stored in self._unsure:
                 writes.append(self._write_row(stored, value))
@@ -359,8 +359,3 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
         if seen >= (await bucket.status()).stream_info.state.messages:
             break
     return found
-
-
-def _row_bytes(row: dict[str, Any]) -> bytes:
-    # (msgspec: json.dumps was most of a commit's time)
-    return msgspec.json.encode(row)
