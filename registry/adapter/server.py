@@ -22,7 +22,7 @@ from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
-from registry.adapter.password_checks import PasswordChecks, password_secrets
+from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import (
     RegistryConsole,
     key_lines,
@@ -236,7 +236,7 @@ class RegistryServer:
             lambda ticket, outcome: self.run_actions(
                 self.core.password_checked(ticket, outcome, time.monotonic())
             ),
-            *password_secrets(backend.static),
+            backend.static,
         )
 
     async def start(self) -> Addr:
@@ -272,7 +272,6 @@ class RegistryServer:
         self.console.read()
 
     async def run(self) -> None:
-        """Serve until stopped."""
         await self._stopped.wait()
 
     def stop(self) -> None:

@@ -189,7 +189,6 @@ class Follower:
         pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
-                to = out.to
                 if type(message) is TableSnapshot:
                     whole = self._whole(message, out.rows_as_before)
                     if whole is None:
@@ -205,7 +204,7 @@ class Follower:
                     else:
                         pushes.append((listed, message))  # (consecutive ones go as one push)
                     continue
-                self._send(to, message)
+                self._send(out.to, message)
             if pushes:
                 self.push(pushes)
 
@@ -339,7 +338,6 @@ class Follower:
         self._deliver(self.watch.due(self._version, time.monotonic()))
 
     def _deliver(self, sends: Sends) -> None:
-        """Send `sends`, and set the timer for the watch's next wake."""
         for addrs, update in sends:
             if not addrs:
                 continue
