@@ -1,16 +1,11 @@
 """A backend takes the core's store actions as they come and makes them durable together at
 `commit`; `FileStore` and `JetStreamStore` (cluster/store.py) keep one contract.
 
-FileStore's files under its data directory:
-
-    table.json              names, owners, addresses, online status, rooms
-    mail/<name>.jsonl       one JSON line per stored message, in the order received
-    mail/<name>.owner.json  who owns that mailbox (Owner)
-    rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
-
-A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
-whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
-are not fsynced: nothing is acknowledged on their account.
+FileStore's files (docs/SCALING.md, "What is kept where"): `table.json`; `mail/<name>.jsonl`,
+one JSON line per stored message in the order received, fsynced before the registry
+acknowledges it (a line that is not one is moved to `<box>.unreadable`); `mail/<name>.owner.json`;
+`rooms/<room key>.jsonl`, a room's last lines as the wire encodes them, oldest first, not
+fsynced (nothing is acknowledged on their account). A rewrite replaces a file whole.
 """
 
 from __future__ import annotations
