@@ -46,11 +46,7 @@ class ConsolePrompt:
     def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
         # the question before stopping (AskedFirst.asked, while it waits for its answer)
-        self._ask = AskedFirst(
-            self._question,
-            lambda: self._stop(),
-            lambda _: self.print("The registry keeps running."),
-        )
+        self._ask = AskedFirst(self._question, lambda: self._stop(), self._keeps_running)
         self._stop: Callable[[], None] = lambda: None
         self._whom: Callable[[], list[str]] = list
         self._says: Callable[[], str] = lambda: "registry> "
@@ -82,6 +78,9 @@ class ConsolePrompt:
     def _question(self) -> str:
         whom = self._whom()
         return f"Stop the registry? It serves {' and '.join(whom)}. [y/N] " if whom else ""
+
+    def _keeps_running(self, line: str) -> None:
+        self.print("The registry keeps running.")
 
     def put_back(self, text: str) -> None:
         self._prompt.put_back(text)
