@@ -292,8 +292,7 @@ class Follower:
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
         """`messages` from `addr` but the acks of pushes delivered here."""
-        flying = {update.id for update in self.watch.flying(addr)}
-        if not flying:
+        if not self.watch.flying(addr):
             return messages
         rest: list[Message] = []
         for message in messages:
@@ -304,6 +303,7 @@ class Follower:
             else:
                 rest.append(message)
                 continue
+            flying = {update.id for update in self.watch.flying(addr)}  # (as the last left it)
             if mine := [reply for reply in replies if reply in flying]:
                 self._deliver(self.watch.acked(mine, addr, self._version, time.monotonic())[1])
             others = [reply for reply in replies if reply not in flying]
