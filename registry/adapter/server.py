@@ -16,6 +16,7 @@ from msgspec import Struct
 
 from disk.files import InUse, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path
+from net.discovery import lan_addresses, reach_line
 from net.drop_log import Rejections
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
@@ -23,12 +24,7 @@ from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
 from registry.adapter.password_checks import PasswordChecks
-from registry.adapter.registry_console import (
-    RegistryConsole,
-    key_lines,
-    listening_lines,
-    stop_on_signals,
-)
+from registry.adapter.registry_console import RegistryConsole, key_lines, stop_on_signals
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
@@ -41,6 +37,7 @@ from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
+from wire.words import counted
 
 
 class Router(Protocol):
@@ -246,8 +243,15 @@ class RegistryServer:
         await self.desk.start()
         in_a_service = self._router.in_a_service
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
-        for line in listening_lines(addr, str(kept), self.core):
-            self.console.out(line)
+        core, rooms = self.core, len(self.core.rooms.rooms)
+        self.console.out(
+            f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); data in {kept}; "
+            f"{counted(len(core.table.records), 'known name')}, "
+            f"{counted(self.console.stored(), 'stored message')}"
+            + (f", {counted(rooms, 'room')}" if rooms else "")
+        )
+        if addr[0] in ("0.0.0.0", "::"):
+            self.console.out(reach_line(lan_addresses(), addr[1]))
         if self._tightened:
             self.console.out(self._tightened)
         if not in_a_service:  # (a registry of a service said the service's key)

@@ -22,14 +22,7 @@ from typing import Any, Protocol
 
 from msgspec import Struct
 
-from disk.files import (
-    append_bytes,
-    fsync_dir,
-    parse_json,
-    read_bytes,
-    read_text,
-    replace_durably,
-)
+from disk.files import append_bytes, fsync_dir, parse_json, read_bytes, read_text, replace_durably
 from registry.adapter.storage import (
     Rows,
     StorageError,

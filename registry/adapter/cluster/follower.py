@@ -42,16 +42,7 @@ from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.ids import IdMaker
 from wire.keys import key_text
-from wire.messages import (
-    Ack,
-    Acks,
-    Alive,
-    Keepalive,
-    Message,
-    TableSnapshot,
-    TableUpdate,
-    Welcome,
-)
+from wire.messages import Ack, Acks, Alive, Keepalive, Message, TableSnapshot, TableUpdate, Welcome
 
 #: Requests that came over TCP whose connection is remembered for their answer.
 TCP_ASKED_KEPT = MAX_STREAMS
