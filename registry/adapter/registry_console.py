@@ -328,10 +328,7 @@ def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
 
 
 def read_lines(
-    stdin: TextIO,
-    pending: str,
-    line: Callable[[str], None],
-    ended: Callable[[], None],
+    stdin: TextIO, pending: str, line: Callable[[str], None], ended: Callable[[], None]
 ) -> None:
     """Read `stdin` on a thread: each line (the first begun by `pending`) to `line`, then
     `ended`, both called in the running event loop."""

@@ -74,11 +74,7 @@ async def run_registry(
 
 
 def advertise(
-    bind: str,
-    port: int,
-    public: bytes,
-    log: Callable[[str], None],
-    say: Callable[[str], None],
+    bind: str, port: int, public: bytes, log: Callable[[str], None], say: Callable[[str], None]
 ) -> Advertisement | None:
     """Advertise the registry on the network, and `log` whether it is; None when it is not
     (on loopback, as it `say`s at once, or when discovery cannot work)."""

@@ -103,10 +103,7 @@ def registry_channel(static: X25519PrivateKey) -> SecureChannel:
 
 
 def load(
-    data_dir: Path,
-    backend: Backend,
-    rejections: Rejections,
-    settings: RegistrySettings,
+    data_dir: Path, backend: Backend, rejections: Rejections, settings: RegistrySettings
 ) -> tuple[DeskService, RegistryCore]:
     """The registry's help desk and core; StorageError when the desk's key cannot be used."""
     try:
