@@ -93,7 +93,6 @@ COMPILED = [
     "registry/adapter/storage.py",
     "registry/core/table_watch.py",
     "registry/adapter/server.py",
-    "registry/adapter/router.py",
 ]
 
 

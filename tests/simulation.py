@@ -193,7 +193,7 @@ class SimNet:
 
     def kill_front(self, front: Addr) -> None:
         """A registry that relays dies: the lead reaches its peers itself, and tells everyone
-        the registries left (run.py, `_registries_changed`)."""
+        the registries left (cluster/registry.py, `ClusterRegistry._serve`)."""
         assert front != self.lead and front in self.fronts
         self.down.add(front)
         self._drop_acks_of(front)

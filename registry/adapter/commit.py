@@ -100,7 +100,6 @@ class GroupCommit:
         held = self._making = self._held or []
         self._held = None
         started = time.monotonic()
-        busy = 0.0
         try:
             busy = await self._store.commit(self._table())
         except (OSError, StorageError) as exc:
@@ -114,8 +113,7 @@ class GroupCommit:
         finally:
             self._running = False
             self._making, self._behind = [], None
-        ended = time.monotonic()
-        self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
+        self._commit_after = time.monotonic() + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
         if self.is_open:  # opened meanwhile (a property: what the await changed is read)
             self._schedule()

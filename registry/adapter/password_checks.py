@@ -23,9 +23,14 @@ Done = Callable[[str, Challenge | bool | None], None]
 class PasswordChecks:
     """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome."""
 
-    def __init__(self, done: Done, secret: bytes, public: bytes) -> None:
+    def __init__(self, done: Done, static: X25519PrivateKey) -> None:
+        """The made-up challenges come from a secret of `static` (the same each start, and on
+        each registry of a service); every proof is bound to its public key."""
         self._done = done
-        self._secret, self._public = secret, public
+        self._secret = hmac.digest(
+            static.private_bytes_raw(), b"ChatApp made-up password", "sha256"
+        )
+        self._public = static.public_key().public_bytes_raw()
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=WORKERS, thread_name_prefix="password-check"
         )
@@ -49,10 +54,3 @@ class PasswordChecks:
         for future in self._running:
             future.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def password_secrets(static: X25519PrivateKey) -> tuple[bytes, bytes]:
-    """The secret the made-up challenges come from (the same each start, and on each registry
-    of a service), and the public key every proof is bound to."""
-    secret = hmac.digest(static.private_bytes_raw(), b"ChatApp made-up password", "sha256")
-    return secret, static.public_key().public_bytes_raw()

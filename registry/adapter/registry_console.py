@@ -12,11 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from net.discovery import lan_addresses, reach_line
 from registry.adapter.console_commands import LOG_COMMAND, is_registry_command, run_command
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
-from registry.core.dispatch import RegistryCore
 from terminal.asked_first import AskedFirst
 from terminal.prompt import LinePrompt
 from terminal.typed_ahead import LineSplitter, read_typed_ahead
@@ -134,8 +132,7 @@ class RegistryConsole:
         return sum(len(box) for box in self._registry.core.mail.values())
 
     def room_rows(self) -> Sequence[RoomRow] | None:
-        """The help desk's waiting room (None: no help desk)."""
-        return self._registry.desk.room_rows()
+        return self._registry.desk.room_rows()  # (None: no help desk)
 
     def to_desk(self, line: str) -> bool:
         """Whether `line` goes to the help desk, as `line` takes it: a /command is the
@@ -331,10 +328,7 @@ def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
 
 
 def read_lines(
-    stdin: TextIO,
-    pending: str,
-    line: Callable[[str], None],
-    ended: Callable[[], None],
+    stdin: TextIO, pending: str, line: Callable[[str], None], ended: Callable[[], None]
 ) -> None:
     """Read `stdin` on a thread: each line (the first begun by `pending`) to `line`, then
     `ended`, both called in the running event loop."""
@@ -367,19 +361,6 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     return lambda line: out(clean(line))  # (log lines quote the network)
-
-
-def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> list[str]:
-    boxes = sum(len(box) for box in core.mail.values())
-    rooms = len(core.rooms.rooms)
-    lines = [
-        f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
-        f"data in {kept_in}; {counted(len(core.table.records), 'known name')}, "
-        f"{counted(boxes, 'stored message')}" + (f", {counted(rooms, 'room')}" if rooms else "")
-    ]
-    if addr[0] in ("0.0.0.0", "::"):
-        lines.append(reach_line(lan_addresses(), addr[1]))
-    return lines
 
 
 def key_lines(public: bytes, made: bool, *, service: bool = False) -> list[str]:

@@ -39,7 +39,14 @@ async def run_registry(
     registry: RegistryServer | ClusterRegistry
     try:
         if folder is None:
-            registry = _alone(listen, data_dir, out, settings)
+            alone = msgspec.structs.replace(
+                settings,
+                console_operator=settings.console_operator and sys.stdin.isatty(),
+                prompt=on_a_terminal(),
+                screen=settings.screen and on_a_terminal(),
+                log_on_screen=is_terminal(sys.stdout),
+            )
+            registry = RegistryServer(data_dir=data_dir, listen=listen, out=out, settings=alone)
             await registry.start()
         else:
             from registry.adapter.cluster.registry import ClusterRegistry
@@ -47,22 +54,16 @@ async def run_registry(
             registry = ClusterRegistry(folder, listen, out, data_dir, settings)
             out = registry.out  # (its prompt's, once there is one)
             await registry.open()
-    except StorageError as exc:
-        return _not_started(out, str(exc))
-    except OSError as exc:
-        return _not_started(out, f"cannot listen on {bind}:{port}: {exc.strerror or exc}")
+    except (StorageError, OSError) as exc:
+        return _not_started(out, _failure(exc, bind, port))
     registry.take_console()
-    public = registry.public
-    advert = (
-        advertise(bind, port, public, registry.log, registry.say) if settings.discovery else None
-    )
+    advert = None
+    if settings.discovery:
+        advert = advertise(bind, port, registry.public, registry.log, registry.say)
     try:
         await registry.run()
-    except StorageError as exc:  # (a registry of a service, as it takes the lead)
-        out(f"ChatApp: error: {exc}")
-        return 1
-    except OSError as exc:
-        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+    except (StorageError, OSError) as exc:  # (StorageError: a service's, as it takes the lead)
+        out(f"ChatApp: error: {_failure(exc, bind, port)}")
         return 1
     finally:
         if advert is not None:
@@ -72,29 +73,8 @@ async def run_registry(
     return 0
 
 
-def _alone(
-    listen: tuple[str, int], data_dir: Path, out: Callable[[str], None], settings: RegistrySettings
-) -> RegistryServer:
-    return RegistryServer(
-        data_dir=data_dir,
-        listen=listen,
-        out=out,
-        settings=msgspec.structs.replace(
-            settings,
-            console_operator=settings.console_operator and sys.stdin.isatty(),
-            prompt=on_a_terminal(),
-            screen=settings.screen and on_a_terminal(),
-            log_on_screen=is_terminal(sys.stdout),
-        ),
-    )
-
-
 def advertise(
-    bind: str,
-    port: int,
-    public: bytes,
-    log: Callable[[str], None],
-    say: Callable[[str], None],
+    bind: str, port: int, public: bytes, log: Callable[[str], None], say: Callable[[str], None]
 ) -> Advertisement | None:
     """Advertise the registry on the network, and `log` whether it is; None when it is not
     (on loopback, as it `say`s at once, or when discovery cannot work)."""
@@ -121,6 +101,12 @@ def advertise(
     except DiscoveryError as exc:
         done(str(exc))
         return None
+
+
+def _failure(exc: StorageError | OSError, bind: str, port: int) -> str:
+    if isinstance(exc, StorageError):
+        return str(exc)
+    return f"cannot listen on {bind}:{port}: {exc.strerror or exc}"
 
 
 def _not_started(out: Callable[[str], None], error: str) -> int:

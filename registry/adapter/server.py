@@ -9,27 +9,22 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from disk.files import InUse, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path
+from net.discovery import lan_addresses, reach_line
 from net.drop_log import Rejections
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
-from registry.adapter.password_checks import PasswordChecks, password_secrets
-from registry.adapter.registry_console import (
-    RegistryConsole,
-    key_lines,
-    listening_lines,
-    stop_on_signals,
-)
-from registry.adapter.router import ALONE, Router
+from registry.adapter.password_checks import PasswordChecks
+from registry.adapter.registry_console import RegistryConsole, key_lines, stop_on_signals
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
@@ -42,6 +37,39 @@ from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
+from wire.words import counted
+
+
+class Router(Protocol):
+    """Where a registry's sends go: a registry on its own reaches every peer itself (`ALONE`);
+    the one that decides for a service hands what is for the other registries' peers to them."""
+
+    in_a_service: bool
+
+    def heard_here(self, addr: Addr) -> None:
+        """The peer at `addr` sent to this registry itself."""
+
+    def linked(self) -> bool:
+        """Whether the other registries' peers can be heard now (else none is judged silent)."""
+
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
+        """Hand on what of `action` is for other registries' peers; return the rest, or None."""
+
+
+class Alone:
+    in_a_service = False
+
+    def heard_here(self, addr: Addr) -> None:
+        pass
+
+    def linked(self) -> bool:
+        return True
+
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
+        return action
+
+
+ALONE = Alone()
 
 
 class Backend(Struct, frozen=True):
@@ -75,10 +103,7 @@ def registry_channel(static: X25519PrivateKey) -> SecureChannel:
 
 
 def load(
-    data_dir: Path,
-    backend: Backend,
-    rejections: Rejections,
-    settings: RegistrySettings,
+    data_dir: Path, backend: Backend, rejections: Rejections, settings: RegistrySettings
 ) -> tuple[DeskService, RegistryCore]:
     """The registry's help desk and core; StorageError when the desk's key cannot be used."""
     try:
@@ -116,19 +141,15 @@ def load(
 LOCK_FILE = "registry.lock"
 
 
-def private(data_dir: Path) -> str:
-    """Make the data directory this user's alone; the line saying so, or ""."""
+def lock(data_dir: Path) -> tuple[str, int]:
+    """Make the data directory this user's alone (the line saying so, or "") and lock it for
+    this registry; StorageError when another runs there."""
     try:
-        return private_folder(data_dir)
+        tightened = private_folder(data_dir)
     except OSError as exc:
         raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
-
-
-def lock(data_dir: Path) -> int:
-    """Lock the data directory for this registry; StorageError when another runs there."""
-    path = data_dir / LOCK_FILE
     try:
-        return hold_lock(path)
+        return tightened, hold_lock(data_dir / LOCK_FILE)
     except InUse as busy:
         raise StorageError(
             f"the data directory {data_dir} is in use by another running registry{busy.by}"
@@ -164,9 +185,8 @@ class RegistryServer:
         self._verbose = settings.verbose
         #: The one log of every refusal and failed check, of the chat and the desk alike.
         self.rejections = Rejections(self.log)
-        # made first, as its user's alone; said once the registry is listening (`start`)
-        self._tightened = private(data_dir)
-        self._lock = lock(data_dir)
+        # (that it was made its user's alone is said once the registry is listening: `start`)
+        self._tightened, self._lock = lock(data_dir)
         try:
             if backend is None:
                 backend = Backend.from_files(FileStore(data_dir, self.log), data_dir)
@@ -210,7 +230,7 @@ class RegistryServer:
             lambda ticket, outcome: self.run_actions(
                 self.core.password_checked(ticket, outcome, time.monotonic())
             ),
-            *password_secrets(backend.static),
+            backend.static,
         )
 
     async def start(self) -> Addr:
@@ -220,8 +240,15 @@ class RegistryServer:
         await self.desk.start()
         in_a_service = self._router.in_a_service
         kept = "the service's NATS JetStream" if in_a_service else self.data_dir
-        for line in listening_lines(addr, str(kept), self.core):
-            self.console.out(line)
+        core, rooms = self.core, len(self.core.rooms.rooms)
+        self.console.out(
+            f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); data in {kept}; "
+            f"{counted(len(core.table.records), 'known name')}, "
+            f"{counted(self.console.stored(), 'stored message')}"
+            + (f", {counted(rooms, 'room')}" if rooms else "")
+        )
+        if addr[0] in ("0.0.0.0", "::"):
+            self.console.out(reach_line(lan_addresses(), addr[1]))
         if self._tightened:
             self.console.out(self._tightened)
         if not in_a_service:  # (a registry of a service said the service's key)
@@ -246,7 +273,6 @@ class RegistryServer:
         self.console.read()
 
     async def run(self) -> None:
-        """Serve until stopped."""
         await self._stopped.wait()
 
     def stop(self) -> None:

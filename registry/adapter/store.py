@@ -1,16 +1,11 @@
 """A backend takes the core's store actions as they come and makes them durable together at
 `commit`; `FileStore` and `JetStreamStore` (cluster/store.py) keep one contract.
 
-FileStore's files under its data directory:
-
-    table.json              names, owners, addresses, online status, rooms
-    mail/<name>.jsonl       one JSON line per stored message, in the order received
-    mail/<name>.owner.json  who owns that mailbox (Owner)
-    rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
-
-A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
-whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
-are not fsynced: nothing is acknowledged on their account.
+FileStore's files (docs/SCALING.md, "What is kept where"): `table.json`; `mail/<name>.jsonl`,
+one JSON line per stored message in the order received, fsynced before the registry
+acknowledges it (a line that is not one is moved to `<box>.unreadable`); `mail/<name>.owner.json`;
+`rooms/<room key>.jsonl`, a room's last lines as the wire encodes them, oldest first, not
+fsynced (nothing is acknowledged on their account). A rewrite replaces a file whole.
 """
 
 from __future__ import annotations
@@ -21,20 +16,13 @@ import functools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from msgspec import Struct
 
-from disk.files import (
-    append_bytes,
-    fsync_dir,
-    parse_json,
-    read_bytes,
-    read_text,
-    replace_durably,
-)
+from disk.files import append_bytes, fsync_dir, parse_json, read_bytes, read_text, replace_durably
 from registry.adapter.storage import (
     Rows,
     StorageError,
@@ -201,10 +189,7 @@ class FileStore:
         """Every mailbox, by owner key, rewritten without lines that are not messages.
         Raises StorageError for a mailbox that cannot be read at all."""
         boxes: dict[str, list[StoredMessage]] = {}
-        for path in sorted(self.mail_dir.glob("*.jsonl")):
-            owner = path.stem
-            if not self._is_box(owner, path):
-                continue
+        for owner, path in self._files(".jsonl"):
             try:
                 messages = self._read_box(path, tidy=True)
             except OSError as exc:
@@ -216,10 +201,7 @@ class FileStore:
     def load_owners(self) -> dict[str, Owner]:
         """What each mailbox keeps of its owner, by box; one unreadable is logged."""
         owners: dict[str, Owner] = {}
-        for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
-            box = path.name.removesuffix(OWNER)
-            if not self._is_box(box, path):
-                continue
+        for box, path in self._files(OWNER):
             try:
                 owners[box] = owner_from_json(parse_json(read_text(path)))
             except (OSError, ValueError, RecursionError) as exc:
@@ -287,11 +269,13 @@ class FileStore:
             self._remove(old, src)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
-    def _is_box(self, name: str, path: Path) -> bool:
-        if not is_key(name):
-            self._log(f"{path}: not a mailbox's name; left alone")
-            return False
-        return True
+    def _files(self, suffix: str) -> Iterator[tuple[str, Path]]:
+        """The files of mailboxes ending in `suffix`, each with its box (others are logged)."""
+        for path in sorted(self.mail_dir.glob(f"*{suffix}")):
+            if is_key(box := path.name.removesuffix(suffix)):
+                yield box, path
+            else:
+                self._log(f"{path}: not a mailbox's name; left alone")
 
     def _box(self, owner: str) -> Path:
         if (path := self._boxes.get(owner)) is not None:

@@ -1,5 +1,5 @@
 """A table update pushed to another registry's peers names them as a change of the list of
-the push before (registry/adapter/cluster/elsewhere.py); the registry it goes to keeps the
+the push before (registry/adapter/cluster/link.py); the registry it goes to keeps the
 list and puts it back (registry/adapter/cluster/follower.py)."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ import asyncio
 import pytest
 from msgspec import msgpack
 
-from registry.adapter.cluster import elsewhere as elsewhere_module
-from registry.adapter.cluster.elsewhere import Elsewhere
-from registry.adapter.cluster.link import OUTBOUNDS, Addr, Outbound
+from registry.adapter.cluster import link as elsewhere_module
+from registry.adapter.cluster.link import OUTBOUNDS, Addr, Elsewhere, Outbound
 from registry.core.actions import SendMany
 from tests.registry.test_cluster_delivery import relaying
 from wire.codec import decode

@@ -1,11 +1,11 @@
 """Which registry of a service each peer's address came through, as the registry that
-decides keeps it (registry/adapter/cluster/elsewhere.py): a peer gone is forgotten."""
+decides keeps it (registry/adapter/cluster/link.py): a peer gone is forgotten."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.adapter.cluster.elsewhere import Elsewhere
+from registry.adapter.cluster.link import Elsewhere
 
 pytestmark = pytest.mark.timeout(10)
 

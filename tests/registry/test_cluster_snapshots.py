@@ -1,5 +1,5 @@
 """A table snapshot crosses NATS whole once per registry and version
-(registry/adapter/cluster/elsewhere.py); the registry it goes to puts its rows back
+(registry/adapter/cluster/link.py); the registry it goes to puts its rows back
 (registry/adapter/cluster/follower.py)."""
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import msgpack
 
-from registry.adapter.cluster import elsewhere as elsewhere_module
-from registry.adapter.cluster.elsewhere import Elsewhere
+from registry.adapter.cluster import link as elsewhere_module
 from registry.adapter.cluster.follower import Follower
-from registry.adapter.cluster.link import Outbound
+from registry.adapter.cluster.link import Elsewhere, Outbound
 from registry.adapter.server import registry_channel
 from registry.core.actions import Send
 from wire.codec import decode, encode

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from msgspec import msgpack
 
-from registry.adapter.cluster.elsewhere import delivered_there
-from registry.adapter.cluster.link import BATCH_BYTES, INBOUNDS, Inbound, batches
+from registry.adapter.cluster.link import BATCH_BYTES, INBOUNDS, Inbound, batches, delivered_there
 from registry.core import actions as ra
 from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
 from tests.registry.core_helpers import T0, core, run_until, sends

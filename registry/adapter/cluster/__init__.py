@@ -1,3 +1,2 @@
-"""Several registries, one service: its state in NATS JetStream (store.py), one registry
-deciding (keeper.py) and the others relaying to it (follower.py). docs/SCALING.md says how to run
-one."""
+"""Several registries, one service (docs/SCALING.md): one decides (keeper.py), the others
+relay to it (follower.py), and its state is in NATS JetStream (store.py)."""

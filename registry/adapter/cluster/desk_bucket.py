@@ -21,15 +21,11 @@ DESK_BUCKET = "CHATAPP_DESK"
 def service_desk_key(key: str, data_dir: Path) -> str:
     """Write the service's operator key into `data_dir`, for the desk and operators here; a
     line for the log when the registry's own key was another, else "". Raises OSError."""
-    local = read_key(key_path(data_dir))
-    if key == local:
+    path = key_path(data_dir)
+    if key == (local := read_key(path)):
         return ""
-    replace_durably(key_path(data_dir), (key + "\n").encode())
-    return (
-        f"the help desk's operator key in {key_path(data_dir)} is the service's now"
-        if local
-        else ""
-    )
+    replace_durably(path, (key + "\n").encode())
+    return f"the help desk's operator key in {path} is the service's now" if local else ""
 
 
 class BucketShelf:

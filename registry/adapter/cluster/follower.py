@@ -42,16 +42,7 @@ from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.ids import IdMaker
 from wire.keys import key_text
-from wire.messages import (
-    Ack,
-    Acks,
-    Alive,
-    Keepalive,
-    Message,
-    TableSnapshot,
-    TableUpdate,
-    Welcome,
-)
+from wire.messages import Ack, Acks, Alive, Keepalive, Message, TableSnapshot, TableUpdate, Welcome
 
 #: Requests that came over TCP whose connection is remembered for their answer.
 TCP_ASKED_KEPT = MAX_STREAMS
@@ -189,7 +180,6 @@ class Follower:
         pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
-                to = out.to
                 if type(message) is TableSnapshot:
                     whole = self._whole(message, out.rows_as_before)
                     if whole is None:
@@ -205,7 +195,7 @@ class Follower:
                     else:
                         pushes.append((listed, message))  # (consecutive ones go as one push)
                     continue
-                self._send(to, message)
+                self._send(out.to, message)
             if pushes:
                 self.push(pushes)
 
@@ -290,7 +280,6 @@ class Follower:
             run.append(update)
         if run:
             self._push(run, to, now)
-        self._timer.set(self.watch.next_wake())
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
         """`messages` from `addr` but the acks of pushes delivered here."""
@@ -305,7 +294,10 @@ class Follower:
             else:
                 rest.append(message)
                 continue
-            others = self._answer(replies, addr)
+            flying = {update.id for update in self.watch.flying(addr)}  # (as the last left it)
+            if mine := [reply for reply in replies if reply in flying]:
+                self._deliver(self.watch.acked(mine, addr, self._version, time.monotonic())[1])
+            others = [reply for reply in replies if reply not in flying]
             if len(others) == len(replies):
                 rest.append(message)
             elif len(others) == 1:
@@ -317,7 +309,6 @@ class Follower:
     def heard(self, addr: Addr, held: int) -> None:
         """The peer at `addr` holds the table at `held`: what it missed is pushed."""
         self._deliver(self.watch.heard(addr, held, self._version, time.monotonic()))
-        self._timer.set(self.watch.next_wake())
 
     def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
         """`run` to `to`, copies dropped; a peer the updates say went offline (not in `to`) is
@@ -334,19 +325,8 @@ class Follower:
                 if not row.online and where not in sent:
                     self.watch.forget(where)
 
-    def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
-        flying = {update.id for update in self.watch.flying(addr)}
-        mine = [reply for reply in replies if reply in flying]
-        if not mine:
-            return list(replies)
-        _, sends = self.watch.acked(mine, addr, self._version, time.monotonic())
-        self._deliver(sends)
-        self._timer.set(self.watch.next_wake())
-        return [reply for reply in replies if reply not in flying]
-
     def _due(self) -> None:
         self._deliver(self.watch.due(self._version, time.monotonic()))
-        self._timer.set(self.watch.next_wake())
 
     def _deliver(self, sends: Sends) -> None:
         for addrs, update in sends:
@@ -357,6 +337,7 @@ class Follower:
                 self.endpoint.send(addrs[0], update, keys[0])
             else:
                 self.endpoint.send_many(addrs, keys, update)
+        self._timer.set(self.watch.next_wake())
 
     async def _desk_asked(self, handed: Handed) -> None:
         """Tell a help-desk client where the desk is (DeskRegistries) and close; while no

@@ -20,12 +20,7 @@ from nats.js.kv import KeyValue
 
 from registry.adapter.cluster.connect import close, connect, end_tasks_left
 from registry.adapter.cluster.service_folder import ServiceFolder
-from registry.adapter.cluster.store import (
-    ERRORS,
-    WRONG_LAST,
-    bucket,
-    entries,
-)
+from registry.adapter.cluster.store import ERRORS, WRONG_LAST, bucket, entries
 from registry.adapter.storage import StorageError
 
 #: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
@@ -97,12 +92,7 @@ class LeaseKeeper:
         FRESH seconds ago answers without a round trip (every commit asks)."""
         if self.held and self._clock() - self.renewed < FRESH:
             return
-        await self.call(self._renewed_now)
-
-    async def _renewed_now(self) -> None:
-        sent = self._clock()
-        await self.check_lead()
-        self.renewed = sent
+        await self.call(self.check_lead)
 
     async def stop(self) -> None:
         if self._thread.is_alive():
@@ -227,17 +217,18 @@ class LeaseKeeper:
     async def check_lead(self) -> None:
         """Raise StorageError unless this registry still holds the lead, or takes it again in its
         term (it ran out while NATS was away)."""
-        term = self._term
+        term, sent = self._term, self._clock()
         if not await self.renew() and not (await self.take() and self._term == term):
             raise StorageError("another registry of the service decides for it now")
+        self.renewed = sent
 
     async def members(self) -> dict[str, str]:
-        async def listed() -> dict[str, str]:
-            assert self._kv is not None
-            return {
-                key.removeprefix("member."): value.decode()
-                for key, (_, value) in (await entries(self._kv)).items()
-                if key.startswith("member.")
-            }
+        return await self.call(self._members)
 
-        return await self.call(listed)
+    async def _members(self) -> dict[str, str]:
+        assert self._kv is not None
+        return {
+            key.removeprefix("member."): value.decode()
+            for key, (_, value) in (await entries(self._kv)).items()
+            if key.startswith("member.")
+        }

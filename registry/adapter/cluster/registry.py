@@ -23,12 +23,12 @@ from disk.files import os_reason
 from registry.adapter.cluster.connect import close, connect, end_tasks_left, when_streams_answer
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
-from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
+    Elsewhere,
     Publisher,
     queued_since,
     registry_subject,
@@ -168,8 +168,7 @@ class ClusterRegistry:
     async def _decide(self) -> None:
         """Decide until stopped or the lead is lost; back early (to try again) when NATS did
         not give the service's state."""
-        keeper, term = self._keeper, self._keeper.term
-        store = self._store
+        keeper, term, store = self._keeper, self._keeper.term, self._store
         store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
             lambda registry, out: self._publish(registry_subject(registry), out),
@@ -231,21 +230,14 @@ class ClusterRegistry:
                     self.log("the lead ran out unrenewed (NATS did not answer): this one relays")
                 return  # (which registry decides now is said as this one relays to it)
             members = await self._members(unless=keeper.news)
-            if members is None:
-                continue  # not known now: nobody is taken for gone
-            if members != known:
-                self._registries_changed(server, elsewhere, set(known) - set(members), members)
+            if members is None or members == known:
+                continue  # (None: not known now, and nobody is taken for gone)
+            for registry in set(known) - set(members):
+                elsewhere.forget(registry)
+            listed = tuple(sorted(members.values()))
+            server.handle(lambda core, now: core.new_registries(listed, now))  # noqa: B023
+            server.desk.tell_registries()
             known = members
-
-    @staticmethod
-    def _registries_changed(
-        server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
-    ) -> None:
-        listed = tuple(sorted(members.values()))
-        for registry in gone:
-            elsewhere.forget(registry)
-        server.handle(lambda core, now: core.new_registries(listed, now))
-        server.desk.tell_registries()
 
     async def _relay(self) -> None:
         keeper = self._keeper
@@ -329,12 +321,11 @@ class ClusterRegistry:
         since = self._queued_since = queued_since(
             self._queued_since, sub.pending_msgs if sub else 0, now
         )
-        lag = 0.0 if since is None else now - since
         server = self._server
         if server is None:
             return
         # behind in what NATS queued, or its own socket (at the registry it came through: each)
-        behind = max(lag, server.endpoint.behind())
+        behind = max(0.0 if since is None else now - since, server.endpoint.behind())
         if self._settings.verbose:
             for inbound, messages in inbounds:
                 for message in messages:

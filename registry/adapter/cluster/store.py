@@ -17,7 +17,6 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import msgspec
 import nats.errors
@@ -29,14 +28,7 @@ from nats.js.kv import KeyValue
 from disk.files import os_reason
 from registry.adapter.storage import StorageError, room_lines
 from registry.adapter.store import Kept, StoreAction, named_rows
-from registry.core.actions import (
-    DropMail,
-    KeepHistory,
-    KeepOwner,
-    MoveMail,
-    SaveTable,
-    StoreMail,
-)
+from registry.core.actions import DropMail, KeepHistory, KeepOwner, MoveMail, SaveTable, StoreMail
 from registry.core.table import Table, owner_from_json, row_json
 from wire.codec import encode
 from wire.messages import StoredMessage
@@ -107,8 +99,8 @@ class JetStreamStore:
             for key, (revision, value) in rows.items()
             if key.startswith("row.")
         }
-        # (each row as _write_table encodes it: a row written another way is not one changed)
-        self._rows = {key: (revision, _row_bytes(row)) for key, (revision, row) in read.items()}
+        # (each row as a commit encodes it: a row written another way is not one changed)
+        self._rows = {key: (rev, msgspec.json.encode(row)) for key, (rev, row) in read.items()}
         data = {"version": int(version), "names": [row for _, row in read.values()]}
         if unpushed[0] == (await self._table.status()).stream_info.state.last_seq:
             data["unpushed"] = json.loads(unpushed[1])  # (the last write: the commit was whole)
@@ -233,7 +225,8 @@ class JetStreamStore:
                 if stored in self._rows:
                     writes.append(self._write_row(stored, None))
                 continue
-            value = _row_bytes(row_json(record, formers.get(key)))
+            # (msgspec: json.dumps was most of a commit's time)
+            value = msgspec.json.encode(row_json(record, formers.get(key)))
             known = self._rows.get(stored)
             if known is None or known[1] != value or stored in self._unsure:
                 writes.append(self._write_row(stored, value))
@@ -359,8 +352,3 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
         if seen >= (await bucket.status()).stream_info.state.messages:
             break
     return found
-
-
-def _row_bytes(row: dict[str, Any]) -> bytes:
-    # (msgspec: json.dumps was most of a commit's time)
-    return msgspec.json.encode(row)
