@@ -308,17 +308,7 @@ class Outgoing:
             batches[at] = [data]
             return self._waits()
         went.add(at)
-        sealed: list[tuple[bytes, Any]] = []  # (hot path: Any, kept boxed)
-        self.channel.seal([data], [at], self._clock(), sealed.append)
-        sendto = self._sendto
-        for packet, to in sealed:  # (hot path: `_send` written out)
-            if sendto is None or self._unsent:
-                self._hold(packet, to)
-                continue
-            try:
-                sendto(packet, to)
-            except OSError as exc:
-                self._refused(packet, to, exc)
+        self.channel.seal([data], [at], self._clock(), self._send)
         if self.on_sent is not None:
             self.on_sent(data, at[0])
         return True
@@ -342,9 +332,6 @@ class Outgoing:
         owed, self._owed = self._owed, {}
         dest: Any  # (hot path: Any, kept boxed)
         for dest, replies in owed.items():
-            if len(replies) == 1:  # a datagram's one line: its Ack, as `_merged_acks` makes it
-                self.datagram(encode(Ack(self._new_id(), replies[0])), dest)
-                continue
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
 
