@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -96,7 +97,7 @@ class StreamSlots:
         self._heard: dict[Closable, float] = {}
         self._sessions: set[Closable] = set()  # never evicted
         self._address: dict[Closable, str] = {}  # the address of each, those given one
-        self._from: dict[str, int] = {}  # connections open per address, sessions included
+        self._from: Counter[str] = Counter()  # connections open per address, sessions too
         # each address's evictable connections, longest silent first (as in `_heard`)
         self._idle_from: dict[str, dict[Closable, None]] = {}
         # evictable connections whose last frame has not been answered yet, with when the
@@ -122,7 +123,7 @@ class StreamSlots:
         and port, for the line told) in, closing another to make room if need be. False
         (counted): the caller closes it."""
         now, made_room = self._clock(), ""
-        if address and self._from.get(address, 0) >= self.per_address:
+        if address and self._from[address] >= self.per_address:
             own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
             if own is None:  # all of them sessions: those are never closed for another
                 self.turned_away += 1
@@ -144,7 +145,7 @@ class StreamSlots:
         self._unproven[stream] = None
         if address:
             self._address[stream] = address
-            self._from[address] = self._from.get(address, 0) + 1
+            self._from[address] += 1
             self._idle_from.setdefault(address, {})[stream] = None
         if made_room:
             self._tell(made_room, address, where)
@@ -192,20 +193,15 @@ class StreamSlots:
         return None
 
     def _evict(self, stream: Closable) -> None:
-        del self._heard[stream]
-        self._awaiting.pop(stream, None)
-        self._unproven.pop(stream, None)
-        self._forget_address(stream)
+        self.release(stream)
         self.evicted += 1
         stream.close()
 
     def _forget_address(self, stream: Closable) -> None:
         if (address := self._address.pop(stream, None)) is None:
             return
-        left = self._from[address] - 1
-        if left:
-            self._from[address] = left
-        else:
+        self._from[address] -= 1
+        if not self._from[address]:
             del self._from[address]
         self._not_idle(stream, address)
 
@@ -255,13 +251,11 @@ class StreamSlots:
 
 class SentStreams:
     """The connections an endpoint opened to send a message and has not closed yet: each
-    one's address and the id of the message it sent (`asking`, read-only outside), counted
-    by IP address."""
+    one's address and the id of the message it sent (`asking`, read-only outside)."""
 
     def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
         self.limit = limit
         self.per_address = per_address
-        self._open: dict[str, int] = {}
         self.asking: set[tuple[tuple[str, int], str]] = set()
         #: connections not opened, at a limit
         self.refused = 0
@@ -269,22 +263,16 @@ class SentStreams:
     def take(self, addr: tuple[str, int], msg_id: str) -> bool:
         """Count a connection about to be opened to `addr` to send `msg_id`; False (counted)
         at a limit."""
-        held = self._open.get(addr[0], 0)
-        if held >= self.per_address or len(self.asking) >= self.limit:
+        if self.open_to(addr[0]) >= self.per_address or len(self.asking) >= self.limit:
             self.refused += 1
             return False
-        self._open[addr[0]] = held + 1
         self.asking.add((addr, msg_id))
         return True
 
     def release(self, addr: tuple[str, int], msg_id: str) -> None:
         """A connection `take` counted is closed (or was never made)."""
-        held = self._open[addr[0]] - 1
-        if held:
-            self._open[addr[0]] = held
-        else:
-            del self._open[addr[0]]
         self.asking.discard((addr, msg_id))
 
     def open_to(self, ip: str) -> int:
-        return self._open.get(ip, 0)
+        # (counted, SENT_LIMIT at most: only a message too long for a datagram opens one)
+        return sum(at[0] == ip for at, _ in self.asking)
