@@ -45,8 +45,7 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there;
-#: what takes each datagram sealed, with its address, as it is made.
+#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there.
 Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
@@ -102,11 +101,9 @@ COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 class Opened(msgspec.Struct, gc=False):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
-    datagrams to send in answer (a handshake response or initiation, data that waited);
-    `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
-    previous version of ChatApp); `learned`, a KEY_ANSWER's key and protocol; `under_load`, the
-    key of a responder that answered an initiation of ours with a cookie reply (it runs, but
-    answers handshakes only so fast). One per datagram read: a Struct (C), no cycle (no GC)."""
+    datagrams to send in answer; `dropped`, why it was dropped ("" when it was not); `clear`,
+    a datagram in clear (a previous ChatApp); `learned`, a KEY_ANSWER's key and protocol;
+    `under_load`, the key of a responder that answered our initiation with a cookie reply."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -132,9 +129,8 @@ class SecureChannel:
         stamp: Callable[[], int] = time.time_ns,
     ) -> None:
         """`answers_key_requests`: a registry's (see KEY_REQUEST). `rehandshakes_on_silence`:
-        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); a
-        registry's does not, as a restarted peer makes one of its own when it registers."""
-        #: Our key pair, and its public key.
+        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); not a
+        registry's: a restarted peer makes one when it registers."""
         self.static = static
         self.public = public_bytes(static)
         self._answers_key_requests = answers_key_requests
@@ -145,7 +141,6 @@ class SecureChannel:
         self._by_index = self._sessions.by_index  # read for every datagram: one lookup less
         self._peers = self._sessions.peers
         self._cookies = CookieChecker(self.public)
-        self._mac1_key = cookie.mac1_key(self.public)
         # addresses whose key we asked, with our latest initiation there as we asked
         self._asked_keys: dict[Addr, int | None] = {}
         #: Datagrams dropped, by reason: what `open` said of each.
@@ -199,14 +194,12 @@ class SecureChannel:
                 self._initiate(peer, now, send)
 
     def sessions_at(self, addr: Addr) -> list[Session]:
-        """The sessions kept with the peer last met at `addr` (none if no peer is kept
-        there): what a status line or a test may look at; changing them is `open`'s."""
+        """The sessions kept with the peer last met at `addr`, to look at."""
         peer = self._sessions.by_addr.get(addr)
         return [] if peer is None else list(peer.sessions)
 
     def ask_key(self, addr: Addr) -> bytes:
-        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
-        registry's key, asked the first time a peer uses it, to pin it)."""
+        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one."""
         peer = self._sessions.by_addr.get(addr)
         self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
@@ -381,7 +374,7 @@ class SecureChannel:
         if not isinstance(initiation, Initiation) or addr != initiation.addr:
             return self._drop("no such handshake")  # (none went to `addr`)
         body, mac1 = datagram[: -cookie.MAC_SIZE], datagram[-cookie.MAC_SIZE :]
-        if not hmac.compare_digest(cookie.mac(self._mac1_key, body), mac1):
+        if not hmac.compare_digest(cookie.mac(self._cookies.mac1_key, body), mac1):
             return self._drop("bad mac1")
         try:
             payload = initiation.handshake.read_message(body[1 + _INDEX.size :])
