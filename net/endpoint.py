@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import select
 import socket
+import struct
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
-from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC, stamp_arrivals
 from net.drop_log import Rejections
 from net.listener import Listener, new_socket
 from net.outgoing import AckDelay, DatagramChannel, Dest, Outgoing
@@ -63,6 +65,14 @@ RECV_SIZE: Final = 65536
 #: A drain's first datagrams: after each, a poll (a fifth of a read finding none) says if more wait.
 DRAIN_PROBES: Final = 2
 
+#: Linux's SO_TIMESTAMPNS, the kernel's stamp of each datagram's arrival (and its control
+#: message's type): 35 on the machines named in _MACHINES; others go without the stamp.
+SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
+_MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
+#: The stamp, the only control message: a struct timespec, two C longs, and its room.
+TIMESPEC = struct.Struct("@ll")
+ANCILLARY_SIZE = socket.CMSG_SPACE(TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
+
 #: Drops counted but never logged: a datagram of a session this side no longer has comes
 #: from a sender that makes a new one by itself, as WireGuard's does (its line every few
 #: minutes looked like an alarm).
@@ -100,17 +110,16 @@ class EndpointOptions(TypedDict, total=False):
     #: against (`behind`). Stand-ins in tests.
     clock: Callable[[], float]
     wall: Callable[[], float]
-    #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py) for
+    #: Whether to ask the kernel to stamp each datagram's arrival (SO_TIMESTAMPNS) for
     #: `behind`: a registry's, which answers Busy by it (each datagram costs a recvmsg).
     arrival_stamps: bool
 
 
 class Endpoint:
-    """UDP and TCP on one port, turning bytes into messages for `on_message`.
-
-    Nothing larger than what asked ever goes to an address that has not shown it receives
-    there: the secure channel answers a new address with a handshake response only
-    (smaller than the initiation), and opens data only from its session's address."""
+    """UDP and TCP on one port, turning bytes into messages for `on_message`. Nothing larger
+    than what asked goes to an address that has not shown it receives there: the secure
+    channel answers a new address with a (smaller) handshake response only, and opens data
+    only from its session's address."""
 
     no_key = 0  # datagrams not sent: no key known for their address
     errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
@@ -119,9 +128,7 @@ class Endpoint:
     address: Addr = ("", 0)
     _sock: socket.socket | None = None
     _probe: select.poll | None = None  # polls `_sock` alone (None once closed)
-    #: Whether the system stamps each datagram's arrival, as `arrival_stamps` asks: known
-    #: once open (read-only outside).
-    arrival_stamped = False
+    arrival_stamped = False  #: whether the system does as `arrival_stamps` asks, once open
     _arrived: float | None = None  # on the wall clock, what `behind` counts from
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging = False
@@ -250,8 +257,7 @@ class Endpoint:
     def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
         """Send `message` to `addr`, for the public key `key` there: on the TCP connection it
         came from if there is one, as a datagram if it fits (unless `stream`), else over a
-        new TCP connection. With no key (b"") nothing leaves but a line in the log of
-        rejections: a datagram is sealed for its recipient's key, which the owner decides."""
+        new TCP connection. With no key (b"") nothing leaves but a line in the log."""
         if self._routes and self.connected(addr):
             self._routes[addr].write(message)
             return
@@ -288,8 +294,8 @@ class Endpoint:
         self._spawn(send_alone(self, dest, message))
 
     def acks_later(self, owed: Owed) -> None:
-        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
-        on the TCP connection they came from, if there is one, now."""
+        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py),
+        or now on the TCP connection they came from."""
         at, key = owed.addr, owed.key
         if self._routes and self.connected(at):
             self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
@@ -303,8 +309,8 @@ class Endpoint:
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
-        `send` would to each, encoding it once. Neither sequence may change afterwards: the
-        next call with the same two (a burst's next line) is known for them by identity."""
+        `send` would, encoding it once. Neither sequence may change afterwards: the next
+        call with the same two (a burst's next line) is known by identity."""
         data, routes, many = encode(message), self._routes, self._many
         if many[0] is not addrs or many[1] is not keys:  # (none if a key is missing)
             dests = list(zip(addrs, keys, strict=True)) if all(keys) else []
@@ -337,8 +343,8 @@ class Endpoint:
         return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def wait_readable(self, timeout: float) -> bool:
-        """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
-        (blocking: for a caller that runs `drain` itself, at a moment of its choosing)."""
+        """Whether a datagram waits on the socket, waiting up to `timeout` seconds (blocking:
+        for a caller that runs `drain` itself)."""
         probe = self._probe
         return probe is not None and bool(probe.poll(timeout * 1000))
 
@@ -471,8 +477,7 @@ class Endpoint:
         return None
 
     def _undecoded(self, exc: DecodeError, addr: Addr, key: bytes) -> None:
-        """An opened datagram is no message: counted and logged; a request of another
-        version of ChatApp is told so."""
+        """An opened datagram is no message: logged; a request of another version is told so."""
         self.bad_datagrams += 1
         self.rejections(
             "bad datagram",
@@ -482,3 +487,13 @@ class Endpoint:
             # its sender is told why, rather than left to wait out its retries in silence
             refused = Refused(self._new_id(), exc.request_id, VERSION_REFUSAL, RefusalCode.VERSION)
             self.send(addr, refused, key)
+
+
+def stamp_arrivals(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp each datagram `sock` receives: whether it will."""
+    linux = sys.platform.startswith("linux") and os.uname().machine.startswith(_MACHINES)
+    if linux and ANCILLARY_SIZE:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            return True
+    return False
