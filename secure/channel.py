@@ -19,26 +19,10 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure import cookie, sessions
+from secure import cookie, noise, sessions
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
-from secure.noise import (
-    CHANNEL_PROTOCOL,
-    DHLEN,
-    TAGLEN,
-    Handshake,
-    NoiseError,
-    nonce_bytes,
-    public_bytes,
-)
-from secure.sessions import (
-    REJECT_AFTER_MESSAGES,
-    Initiation,
-    Peer,
-    ReplayWindow,
-    Session,
-    Sessions,
-    stamp_bytes,
-)
+from secure.noise import CHANNEL_PROTOCOL, Handshake, NoiseError, nonce_bytes, public_bytes
+from secure.sessions import REJECT_AFTER_MESSAGES, Initiation, Peer, Session, Sessions
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 from wire.round_trip import RTO_MAX
@@ -94,6 +78,7 @@ _DATA_MAX: Final = OVERHEAD + MAX_DATAGRAM
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
 #: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
+DHLEN, TAGLEN = noise.DHLEN, noise.TAGLEN
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
@@ -223,7 +208,7 @@ class SecureChannel:
         # the stamp, strictly growing within this run even if the wall clock steps back
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
         try:
-            message = handshake.write_message(stamp_bytes(self._last_stamp))
+            message = handshake.write_message(sessions.stamp_bytes(self._last_stamp))
         except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
             self.dropped["not sent: a key no handshake can use"] += 1
             return
@@ -360,7 +345,7 @@ class SecureChannel:
         response += cookie.mac(cookie.mac1_key(key), response)
         sending, receiving = handshake.split()
         aeads = sending.aead, receiving.aead
-        session = Session(local, remote, key, addr, *aeads, now, False, peer, ReplayWindow())
+        session = Session(local, remote, key, addr, *aeads, now, False, peer)
         self._sessions.keep(peer, session)
         return Opened(send=[(response, addr)])
 
@@ -393,10 +378,8 @@ class SecureChannel:
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
-        session = Session(
-            index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
-            True, peer, ReplayWindow(),
-        )  # fmt: skip
+        aeads = sending.aead, receiving.aead
+        session = Session(index, remote, initiation.key, initiation.addr, *aeads, now, True, peer)
         self._sessions.keep(peer, session)
         send = self._flush(peer, now)
         return Opened(key=initiation.key, send=send)

@@ -94,7 +94,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: ReplayWindow
+    window: ReplayWindow = field(default_factory=ReplayWindow)
     counter: int = 0
 
 
