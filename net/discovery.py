@@ -128,15 +128,7 @@ def nearest(addresses: Sequence[str], networks: Sequence[tuple[str, int]]) -> st
 class Advertisement:
     """A registry's record, advertised on the network until `close`."""
 
-    def __init__(self, zc: AsyncZeroconf, info: ServiceInfo) -> None:
-        self._zc = zc
-        self._info = info
-        self._registered: asyncio.Task[None] | None = None
-
-    @classmethod
-    def start(
-        cls, bind: str, port: int, code: str, done: Callable[[str | None], None]
-    ) -> Advertisement:
+    def __init__(self, bind: str, port: int, code: str, done: Callable[[str | None], None]):
         """Advertise the registry at `bind`:`port` with its join code. Returns at once;
         `done` is called once the record is on the network (about 1.5 s) with None, or
         with the reason it could not be. Raises DiscoveryError."""
@@ -153,14 +145,13 @@ class Advertisement:
             server=f"chatapp-{port}-{host or 'here'}.local.",
             parsed_addresses=advertised_addresses(bind),
         )
-        advert = cls(_zeroconf(bind), info)
-        advert._registered = asyncio.create_task(advert._register(done))
-        return advert
+        self._zc = _zeroconf(bind)
+        self._registered = asyncio.create_task(self._register(info, done))
 
-    async def _register(self, done: Callable[[str | None], None]) -> None:
+    async def _register(self, info: ServiceInfo, done: Callable[[str | None], None]) -> None:
         try:
             # a name in use is changed by zeroconf ("... (2)"): the record is still ours
-            announced = await self._zc.async_register_service(self._info, allow_name_change=True)
+            announced = await self._zc.async_register_service(info, allow_name_change=True)
             await announced
         except Exception as exc:  # zeroconf's own errors, and the network's
             done(str(exc) or type(exc).__name__)
@@ -168,7 +159,7 @@ class Advertisement:
         done(None)
 
     async def close(self) -> None:
-        if self._registered is not None and not self._registered.done():
+        if not self._registered.done():
             self._registered.cancel()
         with contextlib.suppress(Exception):  # the registry stops whatever the network says
             await self._zc.async_close()
