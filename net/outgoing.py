@@ -218,10 +218,7 @@ class Outgoing:
         leaves now, not at the end of the loop's pass (a busy process would hold every ack
         back, and the senders would time out), and what went at once is forgotten."""
         self.holding = False
-        if self._acks or self._relay is not None or self._batches:
-            self.flush()
-        else:
-            self.went.clear()
+        self.flush()
 
     @contextlib.contextmanager
     def packed(self) -> Iterator[None]:
