@@ -123,24 +123,19 @@ class StreamSlots:
         and port, for the line told) in, closing another to make room if need be. False
         (counted): the caller closes it."""
         now, made_room = self._clock(), ""
-        if address and self._from[address] >= self.per_address:
-            own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
-            if own is None:  # all of them sessions: those are never closed for another
+        own = bool(address) and self._from[address] >= self.per_address
+        if own or len(self) >= self.limit:
+            # of its own address's if it holds its share (none: all of them sessions)
+            pool = self._idle_from.get(address, {}) if own else self._heard
+            gone, why = self._least_useful(pool, now, own=own), "address" if own else "full"
+            if gone is None:
                 self.turned_away += 1
-                self.turned_away_address += 1
-                self._tell("turned away: address", address, where)
+                self.turned_away_address += own
+                self._tell(f"turned away: {why}", address, where)
                 return False
-            self._evict(own)
-            self.evicted_address += 1
-            made_room = "evicted: address"
-        elif len(self) >= self.limit:
-            oldest = self._least_useful(self._heard, now, own=False)
-            if oldest is None:
-                self.turned_away += 1
-                self._tell("turned away: full", address, where)
-                return False
-            self._evict(oldest)
-            made_room = "evicted: full"
+            self._evict(gone)
+            self.evicted_address += own
+            made_room = f"evicted: {why}"
         self._heard[stream] = now
         self._unproven[stream] = None
         if address:
