@@ -1,7 +1,7 @@
 """Direct messages saved at the registry travel sealed to their recipient's key: the
 registry stores what it cannot read or alter (docs/SECURITY.md).
 
-A save is sealed with Noise's one-way pattern X (secure/noise.py): its id, sender,
+A save is sealed with Noise's one-way pattern X (secure/one_way.py): its id, sender,
 recipient and text, so that none moves to another message. It opens with the sender's
 key in the table, the one pinned for the sender, or the one the registry says saved it
 (`saved_by`); a key other than the one pinned is said once. Sans-IO.
@@ -16,7 +16,8 @@ from collections.abc import Callable
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.noise import NoiseError, OneWayOpener, OneWaySealer, open_sealed
+from secure.noise import NoiseError, open_sealed
+from secure.one_way import OneWayOpener, OneWaySealer
 from wire.keys import key_from_text
 from wire.messages import Chat, Entry, Message, MoreMail, SaveMessage, StoredMessage, Welcome
 from wire.names import name_key
@@ -27,7 +28,7 @@ PROLOGUE = b"ChatApp sealed mail 1"
 SEALED_PREFIX = "s2."
 #: How a text sealed as one Noise_X message of its own begins.
 X_PREFIX = "s1."
-#: Recipients' keys a sender keeps a stream to (secure/noise.py), the oldest dropped first.
+#: Recipients' keys a sender keeps a stream to (secure/one_way.py), the oldest dropped first.
 STREAMS_KEPT = 256
 #: What is shown in place of a message that does not open, or not with its sender's key.
 NOT_OPENED = "[A message that does not open with {sender}'s key: not shown.]"

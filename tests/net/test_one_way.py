@@ -1,6 +1,5 @@
-"""secure.noise's one-way records: one Noise_X handshake, then records that each open alone,
-in any order, only for their recipient, showing their sender's key; anything altered does not
-open."""
+"""secure.one_way: one Noise_X handshake, then records that each open alone, in any order, only
+for their recipient, showing their sender's key; anything altered does not open."""
 
 from __future__ import annotations
 
@@ -9,16 +8,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secure import noise as one_way
-from secure.noise import (
-    HEADER,
-    OPENED_KEPT,
-    PREFIX,
-    NoiseError,
-    OneWayOpener,
-    OneWaySealer,
-    public_bytes,
-)
+from secure import one_way
+from secure.noise import NoiseError, public_bytes
+from secure.one_way import HEADER, OPENED_KEPT, PREFIX, OneWayOpener, OneWaySealer
 from tests.hypothesis_profiles import examples
 
 pytestmark = pytest.mark.timeout(30)
@@ -46,7 +38,7 @@ def test_records_open_alone_in_any_order_with_their_senders_key(
 
 
 def handshakes_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The pattern of each handshake made from now on, in secure.noise."""
+    """The pattern of each handshake made from now on, in secure.one_way."""
     made: list[str] = []
     real = one_way.Handshake
 

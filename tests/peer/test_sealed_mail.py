@@ -25,7 +25,8 @@ from peer.core.sealed_mail import (
     SealedMail,
 )
 from peer.core.table import Trust
-from secure.noise import CHANNEL_PROTOCOL, HEADER, public_bytes, seal
+from secure.noise import CHANNEL_PROTOCOL, public_bytes, seal
+from secure.one_way import HEADER
 from wire.keys import key_text
 from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome

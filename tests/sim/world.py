@@ -43,7 +43,8 @@ from registry.core.actions import KeepHistory
 from registry.core.dispatch import RegistryCore
 from registry.core.quotas import MAILBOX_MESSAGES
 from secure.keys import load_or_make_key
-from secure.noise import NoiseError, OneWayOpener
+from secure.noise import NoiseError
+from secure.one_way import OneWayOpener
 from tests.sim.clock_loop import ClockLoop, VirtualClock
 from tests.sim.fake_net import OWNER, Addr, FakeNet
 from wire.codec import decode_datagram, encode, pack_datagrams
