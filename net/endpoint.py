@@ -20,10 +20,9 @@ from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
 from net.drop_log import Rejections
-from net.listener import Listener, new_socket
+from net.listener import Listener, fmt_addr, new_socket
 from net.outgoing import AckDelay, DatagramChannel, Dest, Outgoing
-from net.served_stream import Handoff, ServedStream, clear_refusal, fmt_addr, send_alone, why_bad
-from net.stream_slots import SentStreams
+from net.served_stream import Handoff, SentStreams, ServedStream, clear_refusal, send_alone, why_bad
 from secure.channel import DATA_KIND, Opened
 from secure.stream import BufferBudget
 from wire.codec import DECODE_ERRORS, decode_datagram, encode, undecoded

@@ -1,5 +1,7 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends; and one opened to send a message alone."""
+(`secure.stream`) and handed over until it ends; and one opened to send a message too long
+for a datagram alone, which waits for its answer: one address holds at most
+SENT_PER_ADDRESS of them, all at most SENT_LIMIT; past that the message waits for its retry."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from net.stream_slots import Closable
+from net.listener import Closable, fmt_addr
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import clear_request, encode
 from wire.errors import DecodeError, OtherVersion
@@ -32,6 +34,10 @@ SENT_IDLE_CLOSE = 15.0
 FRAME_DEADLINE = 10.0
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
+#: Connections opened to send to one IP address at once: a LAN machine runs a few peers.
+SENT_PER_ADDRESS = 32
+#: Connections opened to send at once in all.
+SENT_LIMIT = 1024
 
 
 class Handed(Struct, frozen=True):
@@ -274,10 +280,6 @@ def _answers(message: Message, msg_id: str) -> bool:
     return getattr(message, "reply_to", None) == msg_id
 
 
-def fmt_addr(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"
-
-
 class LateFrame(Exception):
     """A frame begun not whole within FRAME_DEADLINE."""
 
@@ -325,3 +327,32 @@ def why_bad(exc: DecodeError) -> str:
     if isinstance(exc, OtherVersion):
         return f"{exc} (another version of ChatApp?)"
     return str(exc)
+
+
+class SentStreams:
+    """The connections an endpoint opened to send a message and has not closed yet: each
+    one's address and the id of the message it sent (`asking`, read-only outside)."""
+
+    def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
+        self.limit = limit
+        self.per_address = per_address
+        self.asking: set[tuple[tuple[str, int], str]] = set()
+        #: connections not opened, at a limit
+        self.refused = 0
+
+    def take(self, addr: tuple[str, int], msg_id: str) -> bool:
+        """Count a connection about to be opened to `addr` to send `msg_id`; False (counted)
+        at a limit."""
+        if self.open_to(addr[0]) >= self.per_address or len(self.asking) >= self.limit:
+            self.refused += 1
+            return False
+        self.asking.add((addr, msg_id))
+        return True
+
+    def release(self, addr: tuple[str, int], msg_id: str) -> None:
+        """A connection `take` counted is closed (or was never made)."""
+        self.asking.discard((addr, msg_id))
+
+    def open_to(self, ip: str) -> int:
+        # (counted, SENT_LIMIT at most: only a message too long for a datagram opens one)
+        return sum(at[0] == ip for at, _ in self.asking)
