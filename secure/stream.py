@@ -68,9 +68,6 @@ class BufferBudget:
             drop.append(largest)
         return drop
 
-    def release(self, conn: Hashable) -> None:
-        self.total -= self._held.pop(conn, 0)
-
     def held(self, conn: Hashable) -> int:
         return self._held.get(conn, 0)
 
@@ -261,7 +258,7 @@ class SecureStream:
         """Nothing more is read or counted against the budget."""
         self._broken = True
         if self._budget is not None:
-            self._budget.release(self)
+            self._budget.hold(self, 0)
 
     def _account(self, budget: BufferBudget) -> None:
         mine = False
