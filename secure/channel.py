@@ -326,7 +326,7 @@ class SecureChannel:
                 body = self._cookies.reply(datagram, datagram[1:5], source, now)
                 reply = bytes([COOKIE_REPLY]) + body
                 return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
-            if not self._cookies.admit(addr[0], now):
+            if not self._cookies.sources.take(addr[0], now):
                 return self._drop("under load: its address is over its handshake budget")
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:

@@ -106,7 +106,8 @@ class CookieChecker:
         self._load = BucketRule(LOAD_RATE, LOAD_BURST)
         self._load_due = FULL
         self._loaded_until = float("-inf")
-        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
+        #: Each source address's budget of handshakes under load (`take(ip, now)`).
+        self.sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
 
     def mac1_ok(self, datagram: bytes) -> bool:
         return hmac.compare_digest(mac(self.mac1_key, datagram[:-MACS_SIZE]), mac1_of(datagram))
@@ -138,6 +139,3 @@ class CookieChecker:
         if not taken:
             self._loaded_until = now + UNDER_LOAD_FOR
         return now < self._loaded_until
-
-    def admit(self, ip: str, now: float) -> bool:
-        return self._sources.take(ip, now)
