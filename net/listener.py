@@ -28,7 +28,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Protocol, cast
 
 Addr = tuple[str, int]
 #: Connections the kernel may queue before we accept them: a LAN's join storm (5,000 peers
@@ -265,10 +265,7 @@ def new_socket(kind: socket.SocketKind) -> socket.socket:
     brings a network of its own (a simulated one runs whole nodes, deterministically), as it
     has `create_connection` for the connections it opens; else the system's."""
     make = getattr(asyncio.get_running_loop(), "new_socket", None)
-    if make is None:
-        return socket.socket(socket.AF_INET, kind)
-    made: socket.socket = make(kind)
-    return made
+    return socket.socket(socket.AF_INET, kind) if make is None else cast(socket.socket, make(kind))
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:
