@@ -122,7 +122,8 @@ class Endpoint:
 
     no_key = 0  # datagrams not sent: no key known for their address
     errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
-    bad_datagrams = bad_frames = 0
+    bad_datagrams = 0
+    bad_frames = 0
     slow_frames = 0  # connections closed for FRAME_DEADLINE
     address: Addr = ("", 0)
     _sock: socket.socket | None = None
