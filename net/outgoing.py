@@ -295,7 +295,17 @@ class Outgoing:
             batches[at] = [data]
             return self._waits()
         went.add(at)
-        self.channel.seal([data], [at], self._clock(), self._send)
+        sealed: list[tuple[bytes, Any]] = []  # (hot path: Any, kept boxed)
+        self.channel.seal([data], [at], self._clock(), sealed.append)
+        sendto = self._sendto
+        for packet, to in sealed:  # (hot path: `_send` written out)
+            if sendto is None or self._unsent:
+                self._hold(packet, to)
+                continue
+            try:
+                sendto(packet, to)
+            except OSError as exc:
+                self._refused(packet, to, exc)
         if self.on_sent is not None:
             self.on_sent(data, at[0])
         return True
