@@ -145,9 +145,12 @@ class SecureStream:
 
     def send(self, message: Message) -> None:
         """Queue `message`, sent once the handshake is over; ValueError over MAX_FRAME."""
-        body = encode(message)
+        self.send_encoded(encode(message), type(message).__name__)
+
+    def send_encoded(self, body: bytes, what: str = "a message") -> None:
+        """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
         if len(body) > MAX_FRAME:
-            raise ValueError(f"{type(message).__name__} of {len(body)} bytes, over {MAX_FRAME}")
+            raise ValueError(f"{what} of {len(body)} bytes, over {MAX_FRAME}")
         if self._sending is None:
             self._waiting.append(body)
         else:
