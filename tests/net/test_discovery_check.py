@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-import net.discovery as discovery_check
+import net.discovery as discovery
 from net.discovery import CHECKED, Advertised, Found, checked, proven, to_probe, usable
 from secure.channel import KEY_ANSWER
 from secure.noise import CHANNEL_PROTOCOL, public_bytes
@@ -134,11 +134,11 @@ def _proven_at(serve: Serve, code: str, probe: float = 1.0) -> tuple[Found | Non
             found = await proven(Advertised("127.0.0.1", port, frozenset({code})))
             return found, time.monotonic() - started
 
-    discovery_check.PROBE, saved = probe, discovery_check.PROBE
+    discovery.PROBE, saved = probe, discovery.PROBE
     try:
         return asyncio.run(run())
     finally:
-        discovery_check.PROBE = saved
+        discovery.PROBE = saved
 
 
 def test_a_registry_holding_the_advertised_key_proves_it() -> None:
