@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.common import HOST
-from net.registry_key import ask_key
+from net.discovery import ask_key
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import decode_datagram, encode, pack_datagrams

@@ -58,8 +58,7 @@ def find_registry(bind: str, code: str | None, tty: bool) -> FoundService:
     """The service to use, found and proven (with `tty`, chosen among several). Raises
     NoRegistry."""
     from launcher.event_loop import run_guarded
-    from net.discovery import DiscoveryError
-    from net.discovery_check import look_checked, to_probe
+    from net.discovery import DiscoveryError, look_checked, to_probe
 
     try:
         heard, proven = run_guarded(look_checked(bind, code))

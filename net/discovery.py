@@ -1,6 +1,12 @@
 """Finding registries on the local network by multicast DNS service discovery (`zeroconf`):
 a registry advertises itself, a client looks. What is found is a hint, never trust
 (docs/SECURITY.md). The record: docs/PROTOCOL.md, "Discovery".
+
+A record is kept only when its join code is the key's that answers at the address it names
+and a handshake of the secure channel with that key succeeds (docs/SECURITY.md,
+"Discovery"); bounded for records anyone may advertise: at most CHECKED addresses, taken in
+turn from each IP, each given PROBE seconds, all at once. The key is asked over TCP in
+clear (`ask_key`), as the help-desk clients first ask it (a peer asks with a datagram).
 """
 
 from __future__ import annotations
@@ -8,12 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import logging
 import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
+
+from secure.channel import KEY_REQUEST_SIZE
+from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, SecureStream, frame, key_answer
+from wire.keys import code_from_text, fingerprint, join_code
+from wire.limits import FRAME_HEADER
 
 if TYPE_CHECKING:  # zeroconf is loaded only where discovery is used (50 ms of a start)
     from zeroconf import ServiceInfo, ServiceStateChange
@@ -31,6 +44,13 @@ WINDOW = 2.0
 RESOLVE = 1.0
 #: Records a client takes at most, the first heard (anyone may advertise any number).
 HEARD = 1024
+#: Addresses (IP and port) checked at most of those found.
+CHECKED = 64
+#: Seconds an address has to answer with its key and finish a handshake (a registry on the
+#: LAN takes milliseconds).
+PROBE = 1.5
+#: Seconds to wait for a registry's key before saying it does not answer.
+ASK_TIMEOUT = 5.0
 
 
 class Found(Struct, frozen=True):
@@ -108,15 +128,7 @@ def nearest(addresses: Sequence[str], networks: Sequence[tuple[str, int]]) -> st
 class Advertisement:
     """A registry's record, advertised on the network until `close`."""
 
-    def __init__(self, zc: AsyncZeroconf, info: ServiceInfo) -> None:
-        self._zc = zc
-        self._info = info
-        self._registered: asyncio.Task[None] | None = None
-
-    @classmethod
-    def start(
-        cls, bind: str, port: int, code: str, done: Callable[[str | None], None]
-    ) -> Advertisement:
+    def __init__(self, bind: str, port: int, code: str, done: Callable[[str | None], None]):
         """Advertise the registry at `bind`:`port` with its join code. Returns at once;
         `done` is called once the record is on the network (about 1.5 s) with None, or
         with the reason it could not be. Raises DiscoveryError."""
@@ -133,14 +145,13 @@ class Advertisement:
             server=f"chatapp-{port}-{host or 'here'}.local.",
             parsed_addresses=advertised_addresses(bind),
         )
-        advert = cls(_zeroconf(bind), info)
-        advert._registered = asyncio.create_task(advert._register(done))
-        return advert
+        self._zc = _zeroconf(bind)
+        self._registered = asyncio.create_task(self._register(info, done))
 
-    async def _register(self, done: Callable[[str | None], None]) -> None:
+    async def _register(self, info: ServiceInfo, done: Callable[[str | None], None]) -> None:
         try:
             # a name in use is changed by zeroconf ("... (2)"): the record is still ours
-            announced = await self._zc.async_register_service(self._info, allow_name_change=True)
+            announced = await self._zc.async_register_service(info, allow_name_change=True)
             await announced
         except Exception as exc:  # zeroconf's own errors, and the network's
             done(str(exc) or type(exc).__name__)
@@ -148,7 +159,7 @@ class Advertisement:
         done(None)
 
     async def close(self) -> None:
-        if self._registered is not None and not self._registered.done():
+        if not self._registered.done():
             self._registered.cancel()
         with contextlib.suppress(Exception):  # the registry stops whatever the network says
             await self._zc.async_close()
@@ -201,3 +212,115 @@ async def _resolved(zc: AsyncZeroconf, name: str) -> Found | None:
         return None
     code = info.properties.get(b"code") or b""
     return Found(nearest(addresses, _networks()), info.port, code.decode("ascii", "replace"))
+
+
+class Advertised(Struct, frozen=True):
+    """An address records named, and the join codes' digits they advertised for it."""
+
+    ip: str
+    port: int
+    codes: frozenset[str]
+
+
+def usable(ip: str, port: int) -> bool:
+    """Whether a record's address and port could be a registry's: an IPv4 address of one
+    machine (not 0.0.0.0, multicast or broadcast) and a port."""
+    try:
+        address = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return False
+    unusable = address.is_unspecified or address.is_multicast or address.is_reserved
+    return not unusable and 0 < port < 65536
+
+
+def to_probe(
+    found: Sequence[Found], code: str | None = None, limit: int = CHECKED
+) -> list[Advertised]:
+    """The addresses to check of the records `found` with a join code (with `code`, that
+    one) at a usable address: one from each IP in turn, in the order heard, `limit` at most,
+    so that many records at a few addresses crowd out none elsewhere."""
+    codes_at: dict[tuple[str, int], set[str]] = {}
+    for record in found:
+        digits = code_from_text(record.code)
+        if digits is None or (code is not None and digits != code):
+            continue
+        if usable(record.ip, record.port):
+            codes_at.setdefault((record.ip, record.port), set()).add(digits)
+    by_ip: dict[str, list[Advertised]] = {}
+    for (ip, port), codes in codes_at.items():
+        by_ip.setdefault(ip, []).append(Advertised(ip, port, frozenset(codes)))
+    turns = itertools.zip_longest(*by_ip.values())
+    return [probe for turn in turns for probe in turn if probe is not None][:limit]
+
+
+async def proven(probe: Advertised) -> Found | None:
+    """The record of `probe` whose code is the key's that answered there, once a handshake
+    with that key succeeded, within PROBE seconds; else None."""
+    try:
+        async with asyncio.timeout(PROBE):
+            key = await ask_key(probe.ip, probe.port)
+            digits = code_from_text(fingerprint(key)) if key is not None else None
+            if key is None or digits not in probe.codes:
+                return None
+            if not await handshake(probe.ip, probe.port, key):
+                return None
+            return Found(probe.ip, probe.port, join_code(key))
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return None  # (a DecodeError, OtherVersion too, is a ValueError)
+
+
+async def handshake(ip: str, port: int, key: bytes) -> bool:
+    """Whether the handshake of the secure channel with `key` succeeds at `ip`:`port`, as
+    only the holder of its private key can make it: with a key of our own for this alone,
+    and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
+    stream = SecureStream(X25519PrivateKey.generate(), remote=key)
+    reader, writer = await asyncio.open_connection(ip, port)
+    try:
+        writer.write(stream.output())
+        while not stream.ready:
+            data = await reader.read(MAX_HANDSHAKE_FRAME)
+            if not data:
+                return False
+            stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening: raises
+        return True
+    finally:
+        writer.close()
+
+
+async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:
+    """The records of `found` proven (`proven`), of `to_probe`'s addresses."""
+    proofs = await asyncio.gather(*(proven(probe) for probe in to_probe(found, code)))
+    return [record for record in proofs if record is not None]
+
+
+async def look_checked(bind: str, code: str | None) -> tuple[list[Found], list[Found]]:
+    """The records heard on the network of `bind` (`look`), and those of them proven, of
+    `code` if given. Raises DiscoveryError."""
+    heard = await look(bind)
+    return heard, await checked(heard, code)
+
+
+def registry_label(host: str, port: int) -> str:
+    return f"registry {host}:{port}"
+
+
+async def ask_key(host: str, port: int) -> bytes | None:
+    """The key the registry at `host`:`port` answers with, or None. Raises
+    ConnectionRefusedError: nothing listens there; OtherVersion: another version answers."""
+    writer = None
+    try:
+        async with asyncio.timeout(ASK_TIMEOUT):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(frame(KEY_REQUEST_FRAME))
+            length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
+            if length > KEY_REQUEST_SIZE:
+                return None
+            return key_answer(await reader.readexactly(length))
+    except ConnectionRefusedError:
+        raise
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return None
+    finally:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()

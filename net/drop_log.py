@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from msgspec import Struct
@@ -38,8 +39,8 @@ class Rejections:
         self.log = log
         self.interval = interval
         self._kinds: dict[str, _Kind] = {}
-        #: Rejections of each kind so far, logged or not.
-        self.counts: dict[str, int] = {}
+        #: Rejections of each kind so far, logged or not (`counts.total()`: of every kind).
+        self.counts: Counter[str] = Counter()
         self._timer = WakeTimer(self._woken)
 
     def __call__(self, kind: str, line: str) -> None:
@@ -59,7 +60,7 @@ class Rejections:
     def drop(self, kind: str, line: str, now: float) -> None:
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
             kind = OTHER_KIND
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.counts[kind] += 1
         entry = self._kinds.get(kind)
         if entry is None or (not entry.held and now - entry.logged >= self.interval):
             self._kinds[kind] = _Kind(now)
@@ -69,9 +70,6 @@ class Rejections:
         entry.last = line
         if now - entry.logged >= self.interval:
             self._summary(entry, now)
-
-    def total(self) -> int:
-        return sum(self.counts.values())
 
     def due(self) -> float | None:
         """When `flush` next has a line to write (None: nothing is held)."""

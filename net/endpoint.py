@@ -9,20 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import select
 import socket
+import struct
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
-from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC, stamp_arrivals
 from net.drop_log import Rejections
-from net.listener import Listener, new_socket
+from net.listener import Listener, fmt_addr, new_socket
 from net.outgoing import AckDelay, DatagramChannel, Dest, Outgoing
-from net.served_stream import Handoff, ServedStream, clear_refusal, send_alone, why_bad
-from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import SentStreams
+from net.served_stream import Handoff, SentStreams, ServedStream, clear_refusal, send_alone, why_bad
 from secure.channel import DATA_KIND, Opened
 from secure.stream import BufferBudget
 from wire.codec import DECODE_ERRORS, decode_datagram, encode, undecoded
@@ -53,12 +53,8 @@ class Owed(Protocol):
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-
-
 #: Each event loop's one timer for the acks that wait (net/outgoing.py).
 _ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
-
-
 #: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
 #: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
 #: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
@@ -68,6 +64,14 @@ RECV_SIZE: Final = 65536
 #: A drain's first datagrams: after each, a poll (a fifth of a read finding none) says if more wait.
 DRAIN_PROBES: Final = 2
 
+#: Linux's SO_TIMESTAMPNS, the kernel's stamp of each datagram's arrival (and its control
+#: message's type): 35 on the machines named in _MACHINES; others go without the stamp.
+SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
+_MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
+#: The stamp, the only control message: a struct timespec, two C longs, and its room.
+TIMESPEC = struct.Struct("@ll")
+ANCILLARY_SIZE = socket.CMSG_SPACE(TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
+
 #: Drops counted but never logged: a datagram of a session this side no longer has comes
 #: from a sender that makes a new one by itself, as WireGuard's does (its line every few
 #: minutes looked like an alarm).
@@ -75,16 +79,13 @@ QUIET_DROPS = frozenset({"no such session"})
 
 
 class EndpointOptions(TypedDict, total=False):
-    """What an `Endpoint` may be given besides its owner, channel and session; any
-    may be left out (or None, where it may be None)."""
+    """What an `Endpoint` may be given besides its owner, channel and session."""
 
-    #: Message types whose first frame on a TCP connection hands the connection to a
-    #: coroutine of its own.
+    #: Message types whose first frame on a TCP connection hands it to a coroutine of its own.
     handoff: tuple[frozenset[str], Handoff] | None
     #: Receives one line per rejected input (unless `rejections` is given).
     log: Callable[[str], None]
-    #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals;
-    #: without it the endpoint makes one of its own, writing to `log`.
+    #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals.
     rejections: Rejections
     #: The owner's flood control: each message of a frame, and every datagram but DATA,
     #: is first offered to it by source address, and dropped undecoded when it says no.
@@ -95,33 +96,29 @@ class EndpointOptions(TypedDict, total=False):
     #: A peer's: given, DATA that opened is offered to it by its source and key, only while
     #: the socket lags (`lagging`), and dropped undecoded when it says no.
     key_gate: Callable[[Addr, bytes], bool] | None
-    #: Handed the messages of one datagram together, in order (so the owner can record,
-    #: show and answer them in one go); without it, `on_message` is handed them one by one.
+    #: Handed the messages of one datagram together, in order (else `on_message`, one by one).
     on_batch: OnBatch | None
     #: True for a relay: what is sent while handling a drain of the socket waits for its
     #: end, but the first relay to many members (net/outgoing.py). False for a peer, whose
     #: ack is what its sender waits for: the first datagram to an address leaves at once.
     coalesce_drains: bool
-    #: Called once the datagrams read in one wake-up have been handed over: what the owner
-    #: does once per event, re-arming its timer, it can do once per drain instead.
+    #: Called once the datagrams read in one wake-up have been handed over (the owner
+    #: re-arms its timer once per drain, not per event).
     on_drained: Callable[[], None] | None
-    #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
-    #: the TCP connections accepted (a stand-in in tests).
+    #: The monotonic clock it reads; the wall clock the kernel's arrival stamps are read
+    #: against (`behind`). Stand-ins in tests.
     clock: Callable[[], float]
-    #: The wall clock, which the kernel's arrival stamps are read against (`behind`; a
-    #: stand-in in tests).
     wall: Callable[[], float]
-    #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py) for
+    #: Whether to ask the kernel to stamp each datagram's arrival (SO_TIMESTAMPNS) for
     #: `behind`: a registry's, which answers Busy by it (each datagram costs a recvmsg).
     arrival_stamps: bool
 
 
 class Endpoint:
-    """UDP and TCP on one port, turning bytes into messages for `on_message`.
-
-    Nothing larger than what asked ever goes to an address that has not shown it receives
-    there: the secure channel answers a new address with a handshake response only
-    (smaller than the initiation), and opens data only from its session's address."""
+    """UDP and TCP on one port, turning bytes into messages for `on_message`. Nothing larger
+    than what asked goes to an address that has not shown it receives there: the secure
+    channel answers a new address with a (smaller) handshake response only, and opens data
+    only from its session's address."""
 
     no_key = 0  # datagrams not sent: no key known for their address
     errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
@@ -130,17 +127,13 @@ class Endpoint:
     slow_frames = 0  # connections closed for FRAME_DEADLINE
     address: Addr = ("", 0)
     _sock: socket.socket | None = None
-    #: Polls `_sock` alone: whether a datagram waits (None once closed).
-    _probe: select.poll | None = None
-    #: Whether the system stamps each datagram's arrival, as `arrival_stamps` asks: known
-    #: once open (read-only outside).
-    arrival_stamped = False
+    _probe: select.poll | None = None  # polls `_sock` alone (None once closed)
+    arrival_stamped = False  #: whether the system does as `arrival_stamps` asks, once open
     _arrived: float | None = None  # on the wall clock, what `behind` counts from
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging = False
-    #: When the drain being handled began, on `clock`: the `now` of each datagram it
-    #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
-    #: most), which `on_batch` may take as its event's `now` (read-only outside).
+    #: When the drain being handled began, on `clock`: the `now` of each datagram it reads
+    #: (one clock read per wake-up; a drain lasts milliseconds at most), read-only outside.
     read_at: float = 0.0
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
@@ -159,8 +152,8 @@ class Endpoint:
         session: str,
         **options: Unpack[EndpointOptions],
     ) -> None:
-        """`channel` seals and opens every datagram, each for the key it is sent with;
-        `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
+        """`channel` seals and opens every datagram; `session` makes the ids of what the
+        endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
         self._clock = options.get("clock", time.monotonic)
@@ -168,19 +161,18 @@ class Endpoint:
         self._on_drained = options.get("on_drained")
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
-        log: Callable[[str], None] = options.get("log", lambda line: None)
-        self._log = log
+        self._log: Callable[[str], None] = options.get("log", lambda line: None)
         # rejected input, logged once per kind per interval (the owner's log, if given)
         given = options.get("rejections")
         self._own_rejections = given is None
-        self.rejections = given if given is not None else Rejections(log)
+        self.rejections = given if given is not None else Rejections(self._log)
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
         self._key_gate = options.get("key_gate")
         #: What leaves now and what waits to leave packed (net/outgoing.py). Read-only
-        #: outside, but for its `on_sent`, told each datagram as it leaves.
+        #: outside, but for its `on_sent`.
         coalesce = options.get("coalesce_drains", False)
         self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         #: Within it, what is sent leaves packed at its end (Outgoing.packed).
@@ -190,8 +182,8 @@ class Endpoint:
         self.tasks: set[asyncio.Task[None]] = set()
         #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
-        #: Accepted connections, bounded so that they leave file descriptors for files (its
-        #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
+        #: Accepted connections, bounded to leave file descriptors for files (its `slots`:
+        #: read-only outside), each read until it ends (net/served_stream.py).
         self.listener = Listener(
             lambda reader, writer, addr, slot: ServedStream(self, writer, addr, slot).serve(reader),
             self._spawn,
@@ -265,15 +257,14 @@ class Endpoint:
     def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
         """Send `message` to `addr`, for the public key `key` there: on the TCP connection it
         came from if there is one, as a datagram if it fits (unless `stream`), else over a
-        new TCP connection. With no key (b"") nothing leaves but a line in the log of
-        rejections: a datagram is sealed for its recipient's key, which the owner decides."""
+        new TCP connection. With no key (b"") nothing leaves but a line in the log."""
         if self._routes and self.connected(addr):
             self._routes[addr].write(message)
             return
         if not key:
             self.no_key += 1
             self.rejections(
-                "no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})"
+                "no key", f"not sent to {fmt_addr(addr)}: no key known there (#{self.no_key})"
             )
             return
         dest = self._dest
@@ -303,8 +294,8 @@ class Endpoint:
         self._spawn(send_alone(self, dest, message))
 
     def acks_later(self, owed: Owed) -> None:
-        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
-        on the TCP connection they came from, if there is one, now."""
+        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py),
+        or now on the TCP connection they came from."""
         at, key = owed.addr, owed.key
         if self._routes and self.connected(at):
             self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
@@ -318,8 +309,8 @@ class Endpoint:
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
-        `send` would to each, encoding it once. Neither sequence may change afterwards: the
-        next call with the same two (a burst's next line) is known for them by identity."""
+        `send` would, encoding it once. Neither sequence may change afterwards: the next
+        call with the same two (a burst's next line) is known by identity."""
         data, routes, many = encode(message), self._routes, self._many
         if many[0] is not addrs or many[1] is not keys:  # (none if a key is missing)
             dests = list(zip(addrs, keys, strict=True)) if all(keys) else []
@@ -352,8 +343,8 @@ class Endpoint:
         return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def wait_readable(self, timeout: float) -> bool:
-        """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
-        (blocking: for a caller that runs `drain` itself, at a moment of its choosing)."""
+        """Whether a datagram waits on the socket, waiting up to `timeout` seconds (blocking:
+        for a caller that runs `drain` itself)."""
         probe = self._probe
         return probe is not None and bool(probe.poll(timeout * 1000))
 
@@ -473,12 +464,12 @@ class Endpoint:
             return None
         if opened.data is not None:
             return opened.data
-        if opened.dropped in QUIET_DROPS:
-            pass  # counted by the channel (the registry's `stats`), not logged: see QUIET_DROPS
-        elif opened.dropped:  # counted by the channel too
+        if opened.dropped:  # counted by the channel (the registry's `stats`)
+            if opened.dropped in QUIET_DROPS:
+                return None
             self.rejections(
                 "unopened datagram",
-                f"dropped a datagram from {_fmt(addr)}: {opened.dropped} "
+                f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
                 f"(#{self.outgoing.channel.dropped.total()})",
             )
         elif opened.key or opened.under_load:  # a handshake answered
@@ -486,14 +477,23 @@ class Endpoint:
         return None
 
     def _undecoded(self, exc: DecodeError, addr: Addr, key: bytes) -> None:
-        """An opened datagram is no message: counted and logged; a request of another
-        version of ChatApp is told so."""
+        """An opened datagram is no message: logged; a request of another version is told so."""
         self.bad_datagrams += 1
         self.rejections(
             "bad datagram",
-            f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {why_bad(exc)}",
+            f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
         )
         if isinstance(exc, OtherVersion) and exc.request_id:
             # its sender is told why, rather than left to wait out its retries in silence
             refused = Refused(self._new_id(), exc.request_id, VERSION_REFUSAL, RefusalCode.VERSION)
             self.send(addr, refused, key)
+
+
+def stamp_arrivals(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp each datagram `sock` receives: whether it will."""
+    linux = sys.platform.startswith("linux") and os.uname().machine.startswith(_MACHINES)
+    if linux and ANCILLARY_SIZE:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            return True
+    return False

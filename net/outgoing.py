@@ -43,8 +43,7 @@ Relay = tuple[Sequence[Dest], list[bytes]]
 
 
 class DatagramChannel(Protocol):
-    """Seals what is sent and opens what arrives: the secure channel (secure/channel.py
-    states each contract), or a stand-in (bench/unprotected.py; a test's)."""
+    """The secure channel (secure/channel.py states each contract), or a stand-in."""
 
     @property
     def static(self) -> X25519PrivateKey: ...
@@ -66,14 +65,13 @@ class DatagramChannel(Protocol):
 #: 64 datagrams in flight to a member, some 600 lines, so a burst waits for them rarely.
 ACK_DELAY = 0.005
 
-#: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
-#: (the sender's retries cope, as for any lost datagram).
+#: Datagrams held while the kernel's send buffer is full; beyond, dropped (retries cope).
 SEND_QUEUE = 10_000
 
 
 class AckDelay:
-    """Runs each function given it ACK_DELAY later at most, on one timer of `call_later`'s
-    for all: what every Outgoing on one event loop shares (many peers, in a benchmark)."""
+    """Runs each function given it ACK_DELAY later at most, on one timer for all: what every
+    Outgoing on one event loop shares."""
 
     def __init__(self, call_later: Callable[[float, Callable[[], object]], object]) -> None:
         self._call_later, self._due = call_later, list[Callable[[], object]]()
@@ -103,15 +101,12 @@ class Outgoing:
         coalesce_drains: bool = False,
     ) -> None:
         self._new_id = new_id
-        #: What seals every datagram (the endpoint's: replaceable, as a benchmark does).
-        self.channel = channel
+        self.channel = channel  #: (replaceable, as a benchmark does)
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
         self.went: set[Dest] = set()  #: where a first datagram left at once (the module docstring)
-        # ids acked in this drain, or in this pass after the first datagram to the address
-        # left: merged into one Acks
-        self._acks: dict[Dest, list[str]] = {}
+        self._acks: dict[Dest, list[str]] = {}  # ids acked that wait, merged into one Acks
         self._owed: dict[Dest, list[str]] = {}  # ids acked after a while: `acks_later`
         self._acks_leave = self.acks_leave  # (bound once: `acks_later` hands it on each time)
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
@@ -121,14 +116,11 @@ class Outgoing:
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
         self.relaying_early = False
-        #: A `flush` at the end of this drain or pass was asked for: something waits
-        #: (read-only outside; sends held for a drain or a `packed` block ask for none).
+        #: A `flush` at the end of this drain or pass was asked for (read-only outside).
         self.flush_asked = False
-        #: Sends wait, to leave packed: set as a drain begins when it `coalesce_drains`, and
-        #: within a `packed` block; `drain_ends` or the block's end sends what waits.
+        #: Sends wait, to leave packed: in a drain with `coalesce_drains`, or a `packed` block.
         self.holding = False
         self.draining = False  #: set while the endpoint drains: what waits leaves as it ends
-        #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
         self._sock: socket.socket | None = None
@@ -136,10 +128,9 @@ class Outgoing:
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._later: Callable[[Callable[[], object]], object] | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
-        #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
-        self.errors = 0
-        #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
-        #: goes to (None: nobody). What a log, a test or a benchmark watches of what is sent.
+        self.errors = 0  #: datagrams the kernel would not take, or beyond SEND_QUEUE
+        #: Told each datagram as it leaves, before it is sealed, and its address (a log's,
+        #: a test's or a benchmark's watch).
         self.on_sent: Callable[[bytes, Addr], None] | None = None
 
     # -- the socket ------------------------------------------------------------------------
@@ -169,7 +160,7 @@ class Outgoing:
             self._send(packet)
 
     def _send(self, packet: tuple[bytes, Any]) -> None:  # (hot path: Any, kept boxed)
-        """`send_sealed` of one: what the channel's `seal` sends each datagram with."""
+        """`send_sealed` of one: what `seal` sends each datagram with."""
         data, addr = packet
         sendto = self._sendto
         if sendto is None or self._unsent:
@@ -212,8 +203,7 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
-        """Seal and send each group's datagrams to each of its destinations, in order (a
-        relay's are one group)."""
+        """Seal and send each group's datagrams to each of its destinations, in order."""
         seal, now, on_sent, send = self.channel.seal, self._clock(), self.on_sent, self._send
         for datas, dests in groups:
             seal(datas, dests, now, send)  # each datagram sent as it is sealed
@@ -228,10 +218,7 @@ class Outgoing:
         leaves now, not at the end of the loop's pass (a busy process would hold every ack
         back, and the senders would time out), and what went at once is forgotten."""
         self.holding = False
-        if self._acks or self._relay is not None or self._batches:
-            self.flush()
-        else:
-            self.went.clear()
+        self.flush()
 
     @contextlib.contextmanager
     def packed(self) -> Iterator[None]:
@@ -338,13 +325,10 @@ class Outgoing:
         self._owed.setdefault(dest, []).extend(replies)
 
     def acks_leave(self) -> None:
-        """The acks owed leave now, merged, as any datagram would."""
+        """The acks owed leave now, merged."""
         owed, self._owed = self._owed, {}
         dest: Any  # (hot path: Any, kept boxed)
         for dest, replies in owed.items():
-            if len(replies) == 1:  # a datagram's one line: its Ack, as `_merged_acks` makes it
-                self.datagram(encode(Ack(self._new_id(), replies[0])), dest)
-                continue
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
 

@@ -1,5 +1,7 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends; and one opened to send a message alone."""
+(`secure.stream`) and handed over until it ends; and one opened to send a message too long
+for a datagram alone, which waits for its answer: one address holds at most
+SENT_PER_ADDRESS of them, all at most SENT_LIMIT; past that the message waits for its retry."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from net.stream_slots import Closable
+from net.listener import Closable, fmt_addr
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import clear_request, encode
 from wire.errors import DecodeError, OtherVersion
@@ -24,8 +26,7 @@ if TYPE_CHECKING:
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message too long for a datagram: closed once its answer is
-#: in, else once this long without a byte (an answer on its way is read to its end; in a
-#: join storm the connection, its handshake and the request each wait their turn).
+#: in, else once this long without a byte (in a join storm each step waits its turn).
 SENT_IDLE_CLOSE = 15.0
 #: Seconds a message may take from its first byte to its last (and an accepted connection
 #: to its first frame): MAX_FRAME takes well under a second on a LAN, and a sender that
@@ -33,11 +34,15 @@ SENT_IDLE_CLOSE = 15.0
 FRAME_DEADLINE = 10.0
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
+#: Connections opened to send to one IP address at once: a LAN machine runs a few peers.
+SENT_PER_ADDRESS = 32
+#: Connections opened to send at once in all.
+SENT_LIMIT = 1024
 
 
 class Handed(Struct, frozen=True):
-    """A TCP connection taken over by the type of its first message: that message, the
-    decoder already used on it, the streams, and any further messages read with it."""
+    """A TCP connection taken over by the type of its first message: that message, its
+    decoder, the streams, and any further messages read with it."""
 
     first: Message
     decoder: SecureStream
@@ -53,9 +58,8 @@ Handoff = Callable[[Handed], Awaitable[None]]
 class ServedStream:
     """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
     the constants say. `slot`: an accepted connection's place among the listener's; `ours`,
-    for one we made instead, its session and the id of the message it sends: it ends with
-    that message's answer. What it holds of a message not yet whole counts against the endpoint's
-    `buffers`. An accepted one it has a message from is the endpoint's route to `addr`."""
+    for one we made, its session and the id of the message it sends: it ends with that
+    message's answer. An accepted one it has a message from is the endpoint's route to `addr`."""
 
     def __init__(
         self,
@@ -75,15 +79,13 @@ class ServedStream:
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
-        # no message yet on an accepted connection: its first may be handed off
-        self._first = slot is not None
+        self._first = slot is not None  # an accepted one's first message may be handed off
         self._heard = False  # whether the handshake of a connection of ours was answered
         self._handed = False  # to the handoff's session, which closes it from then on
         self._over = False  # closed or handed: `write` sends nothing more
 
     def write(self, message: Message) -> None:
-        """Send `message` on the connection (nothing once it is over or handed off): an
-        accepted one, answered, waits for nothing now."""
+        """Send `message` on the connection (nothing once it is over or handed off)."""
         if self._over:
             return
         try:
@@ -136,7 +138,7 @@ class ServedStream:
 
     def _refused(self, exc: LateFrame | DecodeError) -> None:
         """Close on what does not open, unanswered; a version from before the secure channel
-        is told so in clear, if it asked."""
+        is told so in clear."""
         writer, decoder, endpoint = self.writer, self._decoder, self._endpoint
         # (a write once closed: dropped by asyncio's transport, raised by uvloop's)
         answer = writer.write if not writer.is_closing() else lambda _: None
@@ -205,8 +207,7 @@ class ServedStream:
 
 async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
     """Send `message` on a connection of its own to `dest`, served until its answer comes
-    or it has been idle for SENT_IDLE_CLOSE; not while as many as the endpoint's
-    `sent_streams` allows wait for answers there, nor while one sent it there."""
+    or it has been idle for SENT_IDLE_CLOSE; not beyond the endpoint's `sent_streams`."""
     addr, key = dest
     sent = endpoint.sent_streams
     if (addr, message.id) in sent.asking:
@@ -229,9 +230,8 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         except (OSError, TimeoutError) as exc:
             endpoint._log(f"could not connect to {fmt_addr(addr)} over TCP: {exc}")
             return
-        # Not a route: only what arrives on a connection we accepted is answered on it.
-        # Were this one a route, every later datagram-sized message to `addr` (acks
-        # included) would travel on it and reach `addr` from a port it does not know.
+        # Not a route: were it one, every later datagram-sized message to `addr` would
+        # travel on it and reach `addr` from a port it does not know.
         try:
             stream = SecureStream(endpoint.channel.static, remote=key, budget=endpoint.buffers)
         except ValueError as exc:
@@ -247,8 +247,8 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
 
 
 def clear_refusal(endpoint: Endpoint, data: bytes, addr: Addr) -> Refused | None:
-    """The answer, in clear, to a request in clear on a datagram or a connection of
-    `endpoint`: versions differ (None for anything else). Logged as bad input is."""
+    """The answer, in clear, to a request in clear to `endpoint`: versions differ (None for
+    anything else). Logged as bad input is."""
     request = clear_request(data)
     count = endpoint.bad_datagrams + endpoint.bad_frames
     what = f"a {request[0]}" if request is not None else "a message"
@@ -278,10 +278,6 @@ def _answers(message: Message, msg_id: str) -> bool:
     if isinstance(message, Acks):
         return msg_id in message.replies
     return getattr(message, "reply_to", None) == msg_id
-
-
-def fmt_addr(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"
 
 
 class LateFrame(Exception):
@@ -331,3 +327,32 @@ def why_bad(exc: DecodeError) -> str:
     if isinstance(exc, OtherVersion):
         return f"{exc} (another version of ChatApp?)"
     return str(exc)
+
+
+class SentStreams:
+    """The connections an endpoint opened to send a message and has not closed yet: each
+    one's address and the id of the message it sent (`asking`, read-only outside)."""
+
+    def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
+        self.limit = limit
+        self.per_address = per_address
+        self.asking: set[tuple[tuple[str, int], str]] = set()
+        #: connections not opened, at a limit
+        self.refused = 0
+
+    def take(self, addr: tuple[str, int], msg_id: str) -> bool:
+        """Count a connection about to be opened to `addr` to send `msg_id`; False (counted)
+        at a limit."""
+        if self.open_to(addr[0]) >= self.per_address or len(self.asking) >= self.limit:
+            self.refused += 1
+            return False
+        self.asking.add((addr, msg_id))
+        return True
+
+    def release(self, addr: tuple[str, int], msg_id: str) -> None:
+        """A connection `take` counted is closed (or was never made)."""
+        self.asking.discard((addr, msg_id))
+
+    def open_to(self, ip: str) -> int:
+        # (counted, SENT_LIMIT at most: only a message too long for a datagram opens one)
+        return sum(at[0] == ip for at, _ in self.asking)

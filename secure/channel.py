@@ -19,33 +19,16 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure import cookie, sessions
+from secure import cookie, noise, sessions
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
-from secure.noise import (
-    CHANNEL_PROTOCOL,
-    DHLEN,
-    TAGLEN,
-    Handshake,
-    NoiseError,
-    nonce_bytes,
-    public_bytes,
-)
-from secure.sessions import (
-    REJECT_AFTER_MESSAGES,
-    Initiation,
-    Peer,
-    ReplayWindow,
-    Session,
-    Sessions,
-    stamp_bytes,
-)
+from secure.noise import CHANNEL_PROTOCOL, Handshake, NoiseError, nonce_bytes, public_bytes
+from secure.sessions import REJECT_AFTER_MESSAGES, Initiation, Peer, Session, Sessions
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import RTO_MAX, SOONEST_RETRY
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there;
-#: what takes each datagram sealed, with its address, as it is made.
+#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there.
 Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
@@ -94,6 +77,7 @@ _DATA_MAX: Final = OVERHEAD + MAX_DATAGRAM
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
 #: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
+DHLEN, TAGLEN = noise.DHLEN, noise.TAGLEN
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
@@ -101,11 +85,9 @@ COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 class Opened(msgspec.Struct, gc=False):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
-    datagrams to send in answer (a handshake response or initiation, data that waited);
-    `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
-    previous version of ChatApp); `learned`, a KEY_ANSWER's key and protocol; `under_load`, the
-    key of a responder that answered an initiation of ours with a cookie reply (it runs, but
-    answers handshakes only so fast). One per datagram read: a Struct (C), no cycle (no GC)."""
+    datagrams to send in answer; `dropped`, why it was dropped ("" when it was not); `clear`,
+    a datagram in clear (a previous ChatApp); `learned`, a KEY_ANSWER's key and protocol;
+    `under_load`, the key of a responder that answered our initiation with a cookie reply."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -131,9 +113,8 @@ class SecureChannel:
         stamp: Callable[[], int] = time.time_ns,
     ) -> None:
         """`answers_key_requests`: a registry's (see KEY_REQUEST). `rehandshakes_on_silence`:
-        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); a
-        registry's does not, as a restarted peer makes one of its own when it registers."""
-        #: Our key pair, and its public key.
+        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); not a
+        registry's: a restarted peer makes one when it registers."""
         self.static = static
         self.public = public_bytes(static)
         self._answers_key_requests = answers_key_requests
@@ -144,7 +125,6 @@ class SecureChannel:
         self._by_index = self._sessions.by_index  # read for every datagram: one lookup less
         self._peers = self._sessions.peers
         self._cookies = CookieChecker(self.public)
-        self._mac1_key = cookie.mac1_key(self.public)
         # addresses whose key we asked, with our latest initiation there as we asked
         self._asked_keys: dict[Addr, int | None] = {}
         #: Datagrams dropped, by reason: what `open` said of each.
@@ -198,14 +178,12 @@ class SecureChannel:
                 self._initiate(peer, now, send)
 
     def sessions_at(self, addr: Addr) -> list[Session]:
-        """The sessions kept with the peer last met at `addr` (none if no peer is kept
-        there): what a status line or a test may look at; changing them is `open`'s."""
+        """The sessions kept with the peer last met at `addr`, to look at."""
         peer = self._sessions.by_addr.get(addr)
         return [] if peer is None else list(peer.sessions)
 
     def ask_key(self, addr: Addr) -> bytes:
-        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
-        registry's key, asked the first time a peer uses it, to pin it)."""
+        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one."""
         peer = self._sessions.by_addr.get(addr)
         self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
@@ -229,7 +207,7 @@ class SecureChannel:
         # the stamp, strictly growing within this run even if the wall clock steps back
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
         try:
-            message = handshake.write_message(stamp_bytes(self._last_stamp))
+            message = handshake.write_message(sessions.stamp_bytes(self._last_stamp))
         except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
             self.dropped["not sent: a key no handshake can use"] += 1
             return
@@ -347,7 +325,7 @@ class SecureChannel:
                 body = self._cookies.reply(datagram, datagram[1:5], source, now)
                 reply = bytes([COOKIE_REPLY]) + body
                 return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
-            if not self._cookies.admit(addr[0], now):
+            if not self._cookies.sources.take(addr[0], now):
                 return self._drop("under load: its address is over its handshake budget")
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:
@@ -366,7 +344,7 @@ class SecureChannel:
         response += cookie.mac(cookie.mac1_key(key), response)
         sending, receiving = handshake.split()
         aeads = sending.aead, receiving.aead
-        session = Session(local, remote, key, addr, *aeads, now, False, peer, ReplayWindow())
+        session = Session(local, remote, key, addr, *aeads, now, False, peer)
         self._sessions.keep(peer, session)
         return Opened(send=[(response, addr)])
 
@@ -380,7 +358,7 @@ class SecureChannel:
         if not isinstance(initiation, Initiation) or addr != initiation.addr:
             return self._drop("no such handshake")  # (none went to `addr`)
         body, mac1 = datagram[: -cookie.MAC_SIZE], datagram[-cookie.MAC_SIZE :]
-        if not hmac.compare_digest(cookie.mac(self._mac1_key, body), mac1):
+        if not hmac.compare_digest(cookie.mac(self._cookies.mac1_key, body), mac1):
             return self._drop("bad mac1")
         try:
             payload = initiation.handshake.read_message(body[1 + _INDEX.size :])
@@ -399,10 +377,8 @@ class SecureChannel:
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
-        session = Session(
-            index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
-            True, peer, ReplayWindow(),
-        )  # fmt: skip
+        aeads = sending.aead, receiving.aead
+        session = Session(index, remote, initiation.key, initiation.addr, *aeads, now, True, peer)
         self._sessions.keep(peer, session)
         send = self._flush(peer, now)
         return Opened(key=initiation.key, send=send)

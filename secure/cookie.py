@@ -1,6 +1,5 @@
 """WireGuard's handshake MACs and cookies (the WireGuard paper, 5.3 and 5.4.7; wireguard-go's
-device/cookie.go), sans-IO. BLAKE2s is hashlib's; XChaCha20-Poly1305 is PyNaCl's, imported
-only under load.
+device/cookie.go), sans-IO. XChaCha20-Poly1305 is PyNaCl's, imported only under load.
 
 A responder is under load on a rate rather than wireguard-go's queue (`IsUnderLoad`): the
 initiations with a valid mac1 beyond LOAD_RATE a second, and UNDER_LOAD_FOR after. Under
@@ -64,10 +63,6 @@ def mac1_of(datagram: bytes) -> bytes:
     return datagram[-MACS_SIZE:-MAC_SIZE]
 
 
-def mac1_ok(datagram: bytes, key: bytes) -> bool:
-    return hmac.compare_digest(mac(key, datagram[:-MACS_SIZE]), mac1_of(datagram))
-
-
 def open_cookie(body: bytes, public: bytes, mac1: bytes) -> bytes | None:
     """The cookie a cookie reply's `body` brings from the holder of `public`, answering the
     initiation whose mac1 was `mac1`, or None."""
@@ -102,7 +97,7 @@ class CookieChecker:
     its load and the budget of each source address under load."""
 
     def __init__(self, public: bytes, random: Callable[[int], bytes] = os.urandom):
-        self._mac1_key = mac1_key(public)
+        self.mac1_key = mac1_key(public)
         self._cookie_key = cookie_key(public)
         self._random = random
         self._secret = b""
@@ -110,10 +105,11 @@ class CookieChecker:
         self._load = BucketRule(LOAD_RATE, LOAD_BURST)
         self._load_due = FULL
         self._loaded_until = float("-inf")
-        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
+        #: Each source address's budget of handshakes under load (`take(ip, now)`).
+        self.sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
 
     def mac1_ok(self, datagram: bytes) -> bool:
-        return mac1_ok(datagram, self._mac1_key)
+        return hmac.compare_digest(mac(self.mac1_key, datagram[:-MACS_SIZE]), mac1_of(datagram))
 
     def mac2_ok(self, datagram: bytes, source: bytes, now: float) -> bool:
         """Whether `datagram`'s mac2 is valid for the cookie of `source`, under a secret
@@ -142,6 +138,3 @@ class CookieChecker:
         if not taken:
             self._loaded_until = now + UNDER_LOAD_FOR
         return now < self._loaded_until
-
-    def admit(self, ip: str, now: float) -> bool:
-        return self._sources.take(ip, now)

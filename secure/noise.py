@@ -24,7 +24,7 @@ MAX_NONCE = 2**64 - 1  # §5.1: reserved, never used to encrypt or decrypt
 
 
 class NoiseError(Exception):
-    """Any input that does not open or fit the handshake: all read_message/decrypt raise."""
+    """Any input that does not open or fit the handshake."""
 
 
 #: The patterns ChatApp speaks (§7.4 one-way X, sealed mail; §7.5 IK, the secure channel):
@@ -90,36 +90,32 @@ class CipherState:
     nonce given per call (§11.4): the sender never uses one twice, and the receiver
     refuses a repeat itself."""
 
-    __slots__ = ("_aead", "_nonce")
+    __slots__ = ("_nonce", "aead")
 
     def __init__(self, key: bytes, cipher: str) -> None:
         if len(key) != 32:
             raise ValueError("a cipher key is 32 bytes")
         aead, self._nonce = _AEADS[cipher]
-        self._aead: AEAD = aead(key)
-
-    @property
-    def aead(self) -> AEAD:
-        """The AEAD itself, for a transport that makes each nonce with `nonce_bytes` (an
-        AESGCM state's) and checks nonces and sizes itself."""
-        return self._aead
+        #: The AEAD itself, for a transport that makes each nonce with `nonce_bytes` (an
+        #: AESGCM state's) and checks nonces and sizes itself.
+        self.aead: AEAD = aead(key)
 
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
         """ENCRYPT (§4.2): ValueError for a nonce out of range or a message too long."""
         _check_sizes(nonce, len(plaintext))
-        return self._aead.encrypt(self._nonce(nonce), plaintext, ad)
+        return self.aead.encrypt(self._nonce(nonce), plaintext, ad)
 
     def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
         """`encrypt`, written into `out` (the plaintext's length and the tag's)."""
         _check_sizes(nonce, len(plaintext))
-        self._aead.encrypt_into(self._nonce(nonce), plaintext, ad, out)
+        self.aead.encrypt_into(self._nonce(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
         """DECRYPT (§4.2), or NoiseError (a nonce out of range too)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:
             raise NoiseError("does not open")
         try:
-            return self._aead.decrypt(self._nonce(nonce), ciphertext, ad)
+            return self.aead.decrypt(self._nonce(nonce), ciphertext, ad)
         except InvalidTag:
             raise NoiseError("does not open") from None
 

@@ -17,8 +17,7 @@ from wire.reliable import SOONEST_RETRY
 
 Addr = tuple[str, int]
 
-#: Peers (each a key at an address) with sessions kept at once. Bounds what strangers can
-#: make us hold: a few kB each (tests/net/test_sessions.py).
+#: Peers (each a key at an address) kept at once: what strangers can make us hold, a few kB each.
 MAX_PEERS = 20_000
 #: Keys whose newest handshake time is kept: some 200 bytes each.
 STAMPS_KEPT = 65_536
@@ -28,7 +27,6 @@ STAMPS_KEPT = 65_536
 #: said not done must not be done later).
 QUEUE_FOR = 0.9 * SOONEST_RETRY
 QUEUE_MAX = 256
-#: Why a datagram that waited so is dropped (SecureChannel.dropped).
 LATE = "waited too long for a session"
 #: Initiations an initiator keeps unanswered: an answer to any of the last this many
 #: completes a handshake (SecureChannel's `_initiate`).
@@ -96,7 +94,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: ReplayWindow
+    window: ReplayWindow = field(default_factory=ReplayWindow)
     counter: int = 0
 
 
@@ -122,12 +120,10 @@ class Peer:
     addr: Addr
     ident: Any  # (key, addr), its key in `Sessions.peers` (hot path: Any, kept boxed)
     sessions: list[Session] = field(default_factory=list)
-    # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
-    # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
+    # the newest confirmed of `sessions` (None: none), set by `Sessions.confirmed`
     current: Session | None = None
-    # the last initiations sent after the newest one answered, oldest first (each still
-    # valid), and how many were sent in all since a session was last made
-    # (lists, not deques: a few items each, and a stranger's peer costs 1.4 kB less)
+    # the last initiations sent after the newest one answered, oldest first, and how many
+    # were sent since a session was last made (lists: a stranger's peer costs 1.4 kB less)
     initiations: list[Initiation] = field(default_factory=list)
     tries: int = 0
     waiting: list[tuple[bytes, Addr, float]] = field(default_factory=list)
@@ -135,9 +131,8 @@ class Peer:
     # whether that silence made a new handshake already
     unanswered_since: float | None = None
     rehandshaken: bool = False
-    # the longest it took to answer us: the round trip of the handshake that made the
-    # current session, or of a cookie reply, or a silence taken for a restart that the
-    # session outlived
+    # the longest it took to answer us: a handshake's or a cookie reply's round trip, or a
+    # silence taken for a restart that the session outlived
     slowest: float = 0.0
     # when data from it last opened here (SecureChannel's `open`): its session works
     heard_at: float = float("-inf")
@@ -146,8 +141,7 @@ class Peer:
     cookie_at: float = float("-inf")
 
     def wait(self, data: bytes, addr: Addr, now: float, dropped: collections.Counter[str]) -> None:
-        """Keep `data` for `addr` until a handshake under way is over; what that drops is
-        counted in `dropped`."""
+        """Keep `data` for `addr` until a handshake under way is over; drops are counted."""
         self.expire(now, dropped)
         if len(self.waiting) >= QUEUE_MAX:
             del self.waiting[0]
@@ -170,10 +164,8 @@ class Sessions:
     def __init__(self) -> None:
         self.peers: collections.OrderedDict[tuple[bytes, Addr], Peer] = collections.OrderedDict()
         self.last: Peer | None = None  # the last of `peers`: used again, it stays
-        #: Each session and each initiation awaiting its response, by our index for it.
-        self.by_index: dict[int, Session | Initiation] = {}
-        #: The peer last made at each address (an initiation names its key only once opened).
-        self.by_addr: dict[Addr, Peer] = {}
+        self.by_index: dict[int, Session | Initiation] = {}  #: by our index for each
+        self.by_addr: dict[Addr, Peer] = {}  #: the peer last made at each address
         self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 
     def peer(self, key: bytes, addr: Addr) -> Peer:
@@ -212,8 +204,7 @@ class Sessions:
         peer.current = next((s for s in reversed(peer.sessions) if s.confirmed), None)
 
     def newer_stamp(self, key: bytes, stamp: bytes) -> bool:
-        """Whether `stamp` is newer than every initiation time `key` sent before; if so it
-        is the newest now."""
+        """Whether `stamp` is newer than every initiation time `key` sent before (then kept)."""
         stamps = self._stamps
         last = stamps.pop(key, b"")
         if stamp <= last:

@@ -40,9 +40,8 @@ BUFFER_BUDGET = 32 * 1024 * 1024
 
 
 class BufferBudget:
-    """The bytes each connection holds, and their total against `budget` (positive):
-    over it, the connection holding most is dropped, as an honest message completes
-    within moments and is sent again."""
+    """The bytes each connection holds, and their total against `budget` (positive): over
+    it, the connection holding most is dropped (an honest message completes within moments)."""
 
     def __init__(self, budget: int = BUFFER_BUDGET) -> None:
         if budget <= 0:
@@ -50,8 +49,7 @@ class BufferBudget:
         self.budget = budget
         self.total = 0
         self._held: dict[Hashable, int] = {}
-        #: Connections named for dropping so far.
-        self.dropped = 0
+        self.dropped = 0  #: connections named for dropping so far
 
     def hold(self, conn: Hashable, size: int) -> list[Hashable]:
         """`conn` now holds `size` bytes. Returns the connections to drop to come back
@@ -69,9 +67,6 @@ class BufferBudget:
             self.dropped += 1
             drop.append(largest)
         return drop
-
-    def release(self, conn: Hashable) -> None:
-        self.total -= self._held.pop(conn, 0)
 
     def held(self, conn: Hashable) -> int:
         return self._held.get(conn, 0)
@@ -102,9 +97,8 @@ class SecureStream:
     """One connection's session: `feed` the bytes read, for the messages they complete;
     `send` a message; take the bytes to write from `output`. The side that connects passes
     `remote` (the key it expects) and writes `output()` at once. DecodeError for anything
-    not of this session: the connection is to be closed. With `budget`, over it `feed`
-    raises OverBudget if this session holds most, else that one's `on_over_budget` is
-    called."""
+    not of this session: the connection is to be closed. Over `budget`, `feed` raises
+    OverBudget if this session holds most, else that one's `on_over_budget` is called."""
 
     def __init__(
         self,
@@ -114,8 +108,7 @@ class SecureStream:
         budget: BufferBudget | None = None,
     ) -> None:
         self._budget = budget
-        #: Called when another session's read dropped this one for the budget.
-        self.on_over_budget: Callable[[], None] = lambda: None
+        self.on_over_budget: Callable[[], None] = lambda: None  #: (see the class)
         self._buffer = bytearray()
         self._out = bytearray()
         # a data record being sealed: made at the first data sent, as most connections
@@ -124,8 +117,7 @@ class SecureStream:
         self._waiting: list[bytes] = []
         self._sending: CipherState | None = None
         self._receiving: CipherState | None = None
-        self._sent = 0
-        self._received = 0
+        self._sent = self._received = 0
         self._broken = False
         self._parts: list[bytes] = []  # records of a message not yet whole
         self._parts_size = 0
@@ -143,8 +135,7 @@ class SecureStream:
                 raise ValueError("a key no handshake can use") from None
 
     @property
-    def ready(self) -> bool:
-        """The handshake is over."""
+    def ready(self) -> bool:  # the handshake is over
         return self._sending is not None
 
     @property
@@ -198,12 +189,11 @@ class SecureStream:
 
     def feed(self, data: bytes) -> list[Message]:
         """The messages received bytes complete, in order; a data record is a DecodeError."""
-        messages: list[Message] = []
-        for item in self.feed_with_data(data):
-            if isinstance(item, memoryview):
-                self.close()
-                raise DecodeError("a data record on a connection that takes none")
-            messages.append(item)
+        items = self.feed_with_data(data)
+        messages = [item for item in items if not isinstance(item, memoryview)]
+        if len(messages) < len(items):
+            self.close()
+            raise DecodeError("a data record on a connection that takes none")
         return messages
 
     def feed_with_data(self, data: bytes | bytearray | memoryview) -> list[Message | memoryview]:
@@ -271,7 +261,7 @@ class SecureStream:
         """Nothing more is read or counted against the budget."""
         self._broken = True
         if self._budget is not None:
-            self._budget.release(self)
+            self._budget.hold(self, 0)
 
     def _account(self, budget: BufferBudget) -> None:
         mine = False

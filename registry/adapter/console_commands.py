@@ -137,7 +137,7 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         f"  datagrams that did not open {unopened.total()}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
         f"registrations asked to wait {core.registration.busy_answers}",
-        f"  refusals and failed checks {endpoint.rejections.total()}, of "
+        f"  refusals and failed checks {endpoint.rejections.counts.total()}, of "
         f"{counted(len(endpoint.rejections.counts), 'kind')} (each logged once per "
         f"{endpoint.rejections.interval:g} s with a count)",
     ]

@@ -97,7 +97,7 @@ def advertise(
             )
 
     try:
-        return Advertisement.start(bind, port, join_code(public), done)
+        return Advertisement(bind, port, join_code(public), done)
     except DiscoveryError as exc:
         done(str(exc))
         return None

@@ -19,7 +19,7 @@ from pathlib import Path
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.registry_key import ask_key
+from net.discovery import ask_key
 from secure.stream import SecureStream
 from tests.fork_server import popen
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork

@@ -19,8 +19,7 @@ from typing import Any
 from zeroconf import IPVersion, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from net.discovery import SERVICE_TYPE
-from net.registry_key import ask_key
+from net.discovery import SERVICE_TYPE, ask_key
 from secure.channel import KEY_ANSWER
 from secure.noise import CHANNEL_PROTOCOL
 from secure.stream import KEY_REQUEST_FRAME, frame

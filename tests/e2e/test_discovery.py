@@ -329,7 +329,7 @@ def _advertiser(namespace: str, port: int, code: str) -> subprocess.Popen[str]:
         "def say(problem):\n"
         "    print('up', problem, flush=True)\n"
         "async def main():\n"
-        f"    Advertisement.start('0.0.0.0', {port}, {code!r}, say)\n"
+        f"    Advertisement('0.0.0.0', {port}, {code!r}, say)\n"
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )

@@ -23,8 +23,8 @@ def test_a_message_completed_or_a_connection_closed_holds_nothing() -> None:
     budget.hold("a", 60)
     budget.hold("a", 0)
     budget.hold("b", 70)
-    budget.release("b")
-    budget.release("unknown")
+    budget.hold("b", 0)
+    budget.hold("unknown", 0)
     assert budget.total == 0 and budget.hold("c", 100) == []
 
 

@@ -1,5 +1,5 @@
 """Which records found on the network are checked, and which prove the key they advertise
-(net/discovery_check.py): the choice pure, the proof against small servers on loopback
+(net/discovery.py): the choice pure, the proof against small servers on loopback
 (records on a real network: tests/e2e/test_discovery.py)."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-import net.discovery_check as discovery_check
-from net.discovery import Found
-from net.discovery_check import CHECKED, Advertised, checked, proven, to_probe, usable
+import net.discovery as discovery
+from net.discovery import CHECKED, Advertised, Found, checked, proven, to_probe, usable
 from secure.channel import KEY_ANSWER
 from secure.noise import CHANNEL_PROTOCOL, public_bytes
 from secure.stream import KeyGiven, SecureStream, frame
@@ -135,11 +134,11 @@ def _proven_at(serve: Serve, code: str, probe: float = 1.0) -> tuple[Found | Non
             found = await proven(Advertised("127.0.0.1", port, frozenset({code})))
             return found, time.monotonic() - started
 
-    discovery_check.PROBE, saved = probe, discovery_check.PROBE
+    discovery.PROBE, saved = probe, discovery.PROBE
     try:
         return asyncio.run(run())
     finally:
-        discovery_check.PROBE = saved
+        discovery.PROBE = saved
 
 
 def test_a_registry_holding_the_advertised_key_proves_it() -> None:

@@ -75,7 +75,7 @@ def test_kinds_beyond_the_bound_are_counted_as_one() -> None:
     for n in range(MAX_KINDS + 500):  # a kind made of network text by mistake
         drops.drop(f"kind {n}", f"line {n}", 1.0)
     assert len(drops.counts) == MAX_KINDS + 1
-    assert drops.counts[OTHER_KIND] == 500 and drops.total() == MAX_KINDS + 500
+    assert drops.counts[OTHER_KIND] == 500 and drops.counts.total() == MAX_KINDS + 500
     assert len(lines) == MAX_KINDS + 1  # the first of "other" told, the rest held
 
 

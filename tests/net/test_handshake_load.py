@@ -35,27 +35,27 @@ def test_a_steady_flood_is_load_throughout() -> None:
 
 def test_each_ip_gets_its_budget_whatever_its_ports() -> None:
     load = CookieChecker(bytes(32))
-    admitted = [load.admit("10.0.0.1", 0.0) for _ in range(10)]
+    admitted = [load.sources.take("10.0.0.1", 0.0) for _ in range(10)]
     assert admitted == [True] * int(SOURCE_BURST) + [False] * (10 - int(SOURCE_BURST))
-    assert load.admit("10.0.0.2", 0.0)  # another address has its own
-    assert load.admit("10.0.0.1", 1.0 / SOURCE_RATE)  # and it fills again at the rate
+    assert load.sources.take("10.0.0.2", 0.0)  # another address has its own
+    assert load.sources.take("10.0.0.1", 1.0 / SOURCE_RATE)  # and it fills again at the rate
 
 
 def _spent_then_others(others: int) -> CookieChecker:
     """A load where 10.0.0.1 spent its burst, then `others` other addresses had one
     handshake each (at the same moment: nothing refills)."""
     load = CookieChecker(bytes(32))
-    while load.admit("10.0.0.1", 0.0):
+    while load.sources.take("10.0.0.1", 0.0):
         pass
     for i in range(others):
-        load.admit(f"10.1.{i >> 8}.{i & 255}", 0.0)
+        load.sources.take(f"10.1.{i >> 8}.{i & 255}", 0.0)
     return load
 
 
 def test_the_addresses_kept_are_bounded_the_least_recently_seen_forgotten() -> None:
     # with MAX_TRACKED kept, the spent address is still known, and still refused...
     kept = _spent_then_others(MAX_TRACKED - 1)
-    assert not kept.admit("10.0.0.1", 0.0)
+    assert not kept.sources.take("10.0.0.1", 0.0)
     # ... and one more pushes it out: it is known no more, and starts with a full burst
     forgotten = _spent_then_others(MAX_TRACKED)
-    assert forgotten.admit("10.0.0.1", 0.0)
+    assert forgotten.sources.take("10.0.0.1", 0.0)

@@ -16,8 +16,7 @@ from clear_channel import PUBLIC, Clock, clear_endpoint, handshaken, session_of
 from net import listener as listener_module
 from net import served_stream
 from net.endpoint import Endpoint
-from net.listener import Listener, has_hung_up
-from net.stream_slots import EVICT_IDLE, raise_open_file_limit
+from net.listener import EVICT_IDLE, Listener, has_hung_up, raise_open_file_limit
 from secure.stream import frame
 from wire.codec import encode
 from wire.messages import Message, TableRequest, TableSnapshot

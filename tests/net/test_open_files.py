@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.timeout(30)
 
 SHOW = (
-    "import resource; from net.stream_slots import raise_open_file_limit; "
+    "import resource; from net.listener import raise_open_file_limit; "
     "got = raise_open_file_limit(); "
     "print(got, resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
 )

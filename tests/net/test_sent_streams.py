@@ -1,5 +1,5 @@
 """The TCP connections an endpoint opens to send messages too long for a datagram
-(net/stream_slots.py): one address that accepts them and never answers holds at most
+(net/served_stream.py): one address that accepts them and never answers holds at most
 PER_ADDRESS of them, however many keys and ports it has; the others are not opened, and the
 sender's retries send them later."""
 
@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.endpoint import Endpoint
-from net.stream_slots import SENT_PER_ADDRESS as PER_ADDRESS
-from net.stream_slots import SentStreams
+from net.served_stream import SENT_PER_ADDRESS as PER_ADDRESS
+from net.served_stream import SentStreams
 from secure.channel import SecureChannel
 from secure.noise import public_bytes
 from wire.messages import Chat

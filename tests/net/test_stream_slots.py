@@ -6,7 +6,7 @@ from clear_channel import Clock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.stream_slots import EVICT_IDLE, MAX_STREAMS, SPARE_FDS, StreamSlots, stream_limit
+from net.listener import EVICT_IDLE, MAX_STREAMS, SPARE_FDS, StreamSlots, stream_limit
 
 
 class Conn:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import InUse, default_dir, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path, read_key
-from net.registry_key import ask_key, registry_label
+from net.discovery import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings, ScreenRunner
 from peer.adapter.key_checks import OTHER_VERSION
 from peer.adapter.key_contact import ContactRule, KeyContact

@@ -17,9 +17,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from net.endpoint import Endpoint
-from net.listener import has_hung_up
+from net.listener import MAX_STREAMS, has_hung_up
 from net.served_stream import Handed
-from net.stream_slots import MAX_STREAMS
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import (
     HEARD_EVERY,
