@@ -11,19 +11,6 @@ from msgspec import Struct
 from peer.core.actions import Print
 from wire.file_messages import FileNote, FileOffer, FileSeen
 
-#: Largest file offered or accepted, in bytes.
-MAX_FILE_SIZE = 2 * 1024**3
-#: Seconds an offer waits for its answer before it lapses, on both sides.
-LAPSE = 300.0
-#: Offers received and not yet answered, at most, from one key and from all: a new one
-#: beyond either is refused.
-OFFERS_FROM_ONE = 8
-OFFERS_WAITING = 64
-#: Seconds between a receiver's attempts to resume while its sender is online.
-RETRY = 2.0
-#: ... after a write failed (a full disk): room is made by a person, not in a moment.
-DISK_RETRY = 30.0
-
 
 class Role(enum.StrEnum):
     SEND = "send"

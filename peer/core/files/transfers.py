@@ -15,12 +15,6 @@ from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
 from peer.core.files.tally import LineTally
 from peer.core.files.transfer import (
-    DISK_RETRY,
-    LAPSE,
-    MAX_FILE_SIZE,
-    OFFERS_FROM_ONE,
-    OFFERS_WAITING,
-    RETRY,
     EmitFile,
     Ended,
     Outcome,
@@ -38,6 +32,18 @@ from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.messages import Entry
 from wire.reliable import Retransmitter
 
+#: Largest file offered or accepted, in bytes.
+MAX_FILE_SIZE = 2 * 1024**3
+#: Seconds an offer waits for its answer before it lapses, on both sides.
+LAPSE = 300.0
+#: Offers received and not yet answered, at most, from one key and from all: a new one
+#: beyond either is refused.
+OFFERS_FROM_ONE = 8
+OFFERS_WAITING = 64
+#: Seconds between a receiver's attempts to resume while its sender is online.
+RETRY = 2.0
+#: ... after a write failed (a full disk): room is made by a person, not in a moment.
+DISK_RETRY = 30.0
 #: Ended transfers /files still lists.
 ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
@@ -104,19 +110,14 @@ class FileTransfers:
             emit(Print(f"[{facts}]", "error"))
             return
         if facts.size > self.limit:
-            too_big = f"{size_text(facts.size)}, over the limit of {size_text(self.limit)}"
-            emit(Print(f"[{facts.name} is {too_big} a file.]", "error"))
+            emit(Print(f"[{facts.name} is {self._too_big(facts.size)}.]", "error"))
             return
         if (entry := self.offer_to(to, emit)) is None:
             return
-        number, named = next(self._numbers), self._new_id()
-        transfer = replace(facts, number=number, offer=named, peer=entry.name, peer_key=entry.key)
-        self.transfers[transfer.number] = transfer
-        self._lapse_at[transfer.number] = now + LAPSE
+        named = self._new_id()
+        transfer = self._held(replace(facts, offer=named, peer=entry.name, peer_key=entry.key), now)
         emit(Record(transfer))
-        offer = FileOffer(
-            self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
-        )
+        offer = FileOffer(self._new_id(), self._own(), named, facts.name, facts.size, facts.sha256)
         self._tell(entry.name, offer, now, emit)
         line = (
             f"[Offered {transfer.about()} ({size_text(facts.size)}), number "
@@ -207,19 +208,21 @@ class FileTransfers:
             self._refuse(offer, problem, now, emit)
             return
         emit(Tell(offer.sender, FileSeen(self._new_id(), self._own(), offer.id)))
-        transfer = Transfer(
-            next(self._numbers), Role.RECEIVE, offer.offer, offer.sender, key,
-            offer.name, offer.size, offer.sha256,
-        )  # fmt: skip
-        self.transfers[transfer.number] = transfer
-        self._lapse_at[transfer.number] = now + LAPSE
+        facts = (offer.offer, offer.sender, key, offer.name, offer.size, offer.sha256)
+        n = self._held(Transfer(0, Role.RECEIVE, *facts), now).number
         self._waiting[key] += 1
-        n = transfer.number
         line = (
             f"[{offer.sender} offers {offer.name} ({size_text(offer.size)}): "
             f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
         )
         emit(Print(line, "system"))
+
+    def _held(self, transfer: Transfer, now: float) -> Transfer:
+        """`transfer` numbered, and held until answered (or it lapses)."""
+        transfer = replace(transfer, number=next(self._numbers))
+        self.transfers[transfer.number] = transfer
+        self._lapse_at[transfer.number] = now + LAPSE
+        return transfer
 
     def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
         """Refuse `offer` for `problem`: its sender told (a copy anew), the line tallied."""
@@ -243,10 +246,13 @@ class FileTransfers:
         if offer.size < 0:
             return f"a bad size ({offer.size})"
         if offer.size > self.limit:
-            return f"{size_text(offer.size)}, over the limit of {size_text(self.limit)} a file"
+            return self._too_big(offer.size)
         if not _is_digest(offer.sha256):
             return "no SHA-256 to check it by"
         return None
+
+    def _too_big(self, size: int) -> str:
+        return f"{size_text(size)}, over the limit of {size_text(self.limit)} a file"
 
     def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
         """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
