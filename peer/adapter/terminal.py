@@ -44,21 +44,9 @@ COMMAND_WORDS = sorted(
 
 #: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
 #: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
-NAME_COLOURS = (
-    "#00afff",
-    "#00d700",
-    "#d7d700",
-    "#af87ff",
-    "#00d7af",
-    "#ffaf00",
-    "#5f87ff",
-    "#d75fd7",
-    "#87d7ff",
-    "#afd75f",
-    "#ffd787",
-    "#5fd7d7",
-    "#d7afff",
-    "#87ffaf",
+NAME_COLOURS = tuple(
+    "#00afff #00d700 #d7d700 #af87ff #00d7af #ffaf00 #5f87ff #d75fd7"
+    " #87d7ff #afd75f #ffd787 #5fd7d7 #d7afff #87ffaf".split()
 )
 
 
@@ -103,30 +91,22 @@ def completions(before: str, me: str, names: Sequence[str], sources: Sources) ->
     in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
+    spaced = [f"{n} " for n in names]
     pool: list[str]
     if question == "recipient":
         pool = list(names) if len(words) == 1 else []
     elif question:
-        pool = [f"{n} " for n in names]
+        pool = spaced
+    elif len(words) == 1 and in_room:
+        pool = [*(f"{w} " for w in COMMAND_WORDS if w.startswith("/")), "leave", *spaced]
     elif len(words) == 1:
-        if in_room:
-            slashed = [w for w in COMMAND_WORDS if w.startswith("/")]
-            pool = [*(f"{w} " for w in slashed), "leave", *(f"{n} " for n in names)]
-        else:
-            pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
+        pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
     else:
         verb = words[0].lower()
         command = verb.lstrip("/") if verb.startswith("/") or not in_room else ""
-        if len(words) == 2 and command == "join":
-            pool = list(rooms)
-        elif len(words) == 2 and command in ("send", "dm"):
-            pool = [f"{n} " for n in names]
-        elif len(words) == 2 and command in ("reg", "dereg"):
-            pool = [me]
-        elif len(words) == 2 and command == "help":
-            pool = sorted({w.lstrip("/") for w in COMMAND_WORDS})
-        else:
-            pool = [f"{n} " for n in names]
+        helped = sorted({w.lstrip("/") for w in COMMAND_WORDS})
+        second = {"join": list(rooms), "reg": [me], "dereg": [me], "help": helped}
+        pool = second.get(command, spaced) if len(words) == 2 else spaced
     lowered = word.lower()
     return [c for c in dict.fromkeys(pool) if c.lower().startswith(lowered) and c.rstrip() != word]
 
