@@ -170,12 +170,11 @@ class KeyChecks:
         """A name of `message`'s table we talked with under another key is said (and pinned)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
-        talked, pins = self._talked, self._pins
-        if not talked and not self._peers_pinned:
+        if not self._talked and not self._peers_pinned:
             return  # nobody talked with, in this run or before: a new peer's whole table
         for entry in message.entries:
             # only a row with a key pinned is decoded and checked
-            pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
+            pinned = self.pinned_key(entry.name)
             if pinned is not None and entry.key:
                 key = key_from_text(entry.key)
                 if key is not None and key != pinned:

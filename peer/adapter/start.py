@@ -244,20 +244,17 @@ async def before_prompt(step: Awaitable[bool], say: Callable[[Action], None]) ->
     """Await `step` (False: the start ends) at a terminal, saying with `say`."""
     fd = sys.stdin.fileno()
     with kept_on_interrupt(fd), _asked_first(fd, say):
+        done = False
         try:
             done = await step
         except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
             sys.stdout.write("\n")  # below the "^C" the terminal echoed
-            typed_meanwhile(fd, say)
             raise
-        if not done:
-            typed_meanwhile(fd, say)
+        finally:
+            if not done:  # what was typed meanwhile
+                ahead = read_typed_ahead(fd, unfinished=True)
+                not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", say)
         return done
-
-
-def typed_meanwhile(fd: int, say: Callable[[Action], None]) -> None:
-    ahead = read_typed_ahead(fd, unfinished=True)
-    not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", say)
 
 
 def waiting(fd: int) -> str:

@@ -44,9 +44,21 @@ COMMAND_WORDS = sorted(
 
 #: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
 #: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
-NAME_COLOURS = tuple(
-    "#00afff #00d700 #d7d700 #af87ff #00d7af #ffaf00 #5f87ff #d75fd7"
-    " #87d7ff #afd75f #ffd787 #5fd7d7 #d7afff #87ffaf".split()
+NAME_COLOURS = (
+    "#00afff",
+    "#00d700",
+    "#d7d700",
+    "#af87ff",
+    "#00d7af",
+    "#ffaf00",
+    "#5f87ff",
+    "#d75fd7",
+    "#87d7ff",
+    "#afd75f",
+    "#ffd787",
+    "#5fd7d7",
+    "#d7afff",
+    "#87ffaf",
 )
 
 
