@@ -13,10 +13,10 @@ from msgspec.structs import replace
 
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
-from peer.core.files.tally import LineTally
 from peer.core.files.transfer import (
     EmitFile,
     Ended,
+    LineTally,
     Outcome,
     Pull,
     Record,

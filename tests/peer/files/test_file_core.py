@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 
 from peer.core.actions import Print
-from peer.core.files.tally import EVERY
 from peer.core.files.transfer import (
+    EVERY,
     FileAction,
     Outcome,
     Pull,
