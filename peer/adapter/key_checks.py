@@ -118,7 +118,6 @@ class KeyChecks:
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
-            taken_unasked = self._contact.unasked
         finally:
             self._contact = None
         if key is None:
@@ -129,7 +128,7 @@ class KeyChecks:
             self.trusted_by = "its join code"
         elif key == self.trust.registry:
             self.trusted_by = "the key pinned here"
-        elif not taken_unasked:
+        elif not unasked:  # (a key other than the pinned one: asked, or taken unasked)
             self.trusted_by = "its fingerprint, which you confirmed"
         self.trust.registry = key
         return True

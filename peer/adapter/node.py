@@ -87,10 +87,6 @@ def _debug_line(line: str) -> None:
     print(f"[debug] {line}", file=sys.stderr, flush=True)
 
 
-def _no_line(line: str) -> None:
-    pass
-
-
 class PeerNode:
     """One running peer."""
 
@@ -141,7 +137,7 @@ class PeerNode:
         self.password_anew = False  # the start ended as its password was not set: another may be
         self.console = console
         self._verbose = settings.verbose
-        self._debug = _debug_line if settings.verbose else _no_line
+        self._debug = _debug_line if settings.verbose else lambda line: None
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
@@ -187,9 +183,8 @@ class PeerNode:
         try:
             await self.endpoint.open(self._settings.bind, port)
         except OSError as exc:
-            self.console.show(
-                Print(f"[Cannot listen on port {port}: {exc.strerror or exc}.]", "error")
-            )
+            why = exc.strerror or exc
+            self.console.show(Print(f"[Cannot listen on port {port}: {why}.]", "error"))
             return 1
         if not port:  # none given: the one the system chose, said after the Welcome
             self.core.state.port = port = self.endpoint.address[1]
@@ -466,10 +461,8 @@ async def run_peer(
 
 def unfinished_transfers(folder: Path) -> list[str]:
     """The file transfers not finished (a record each in `folder`), as a phrase."""
-    try:
+    count = 0
+    with contextlib.suppress(OSError):
         count = sum(1 for _ in folder.glob("*.json"))
-    except OSError:
-        count = 0
-    if not count:
-        return []
-    return [f"{counted(count, 'file transfer')} {'is' if count == 1 else 'are'} unfinished"]
+    are = "is" if count == 1 else "are"
+    return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []
