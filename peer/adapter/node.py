@@ -88,8 +88,6 @@ def _debug_line(line: str) -> None:
 
 
 class PeerNode:
-    """One running peer."""
-
     def __init__(
         self, *, name: str, server: Addr, data_dir: Path, console: Console, settings: PeerSettings
     ) -> None:

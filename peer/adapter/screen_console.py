@@ -225,12 +225,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             progress = self._speeds.progress(str(number), label, done, size, now)
             speed = f"{progress.speed / 1e6:.1f} MB/s" if progress.speed else "waiting"
             left = f", {duration(progress.left)} left" if progress.speed else ""
-            percent = int(progress.fraction * 100)
-            rows.append(
-                [
-                    ("", f" {label} "),
-                    ("ansigreen" if self._colour else "", bar(progress.fraction, 20)),
-                    ("", f" {percent:3d}%  {speed}{left}"),
-                ]
-            )
+            done_bar = ("ansigreen" if self._colour else "", bar(progress.fraction, 20))
+            said = f" {int(progress.fraction * 100):3d}%  {speed}{left}"
+            rows.append([("", f" {label} "), done_bar, ("", said)])
         return rows

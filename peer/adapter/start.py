@@ -49,16 +49,12 @@ class PeerSettings(Struct, frozen=True):
     #: for the launcher to ask it again on the terminal
     ask_again: bool = False
 
-    @property
-    def patience(self) -> float:
-        """Seconds a start asks a silent registry after a first round."""
-        return SILENT_KEEPALIVES * self.keepalive
-
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
         """`trust`, with the password as the secret it guards, asking with `confirm`."""
         secret = "your password" if self.password else ""
+        patience = SILENT_KEEPALIVES * self.keepalive
         return msgspec.structs.replace(
-            self.trust, secret=secret, confirm=confirm, patience=self.patience
+            self.trust, secret=secret, confirm=confirm, patience=patience
         )
 
 
@@ -202,7 +198,6 @@ _NOT_SENT = "what it holds was not sent (it stays there)."
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `path` + `.unreadable`, durably, and return that."""
     aside = path.with_name(path.name + ".unreadable")
     append_bytes(aside, b"".join(records), fsync=True)
     return aside

@@ -35,8 +35,6 @@ def token_path(root: Path, name: str) -> Path:
 
 
 class PeerStateFile:
-    """What a peer keeps between runs (see the module)."""
-
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.path = token_path(root, name)
@@ -233,7 +231,6 @@ class PeerStateFile:
         return tuple(addr for addr in map(address, lines) if addr) if kept == key.hex() else ()
 
     def keep(self, what: str, text: str) -> None:
-        """Keep `text` as the `what` of this name (peer.core.actions.Keep)."""
         _replace(self._kept(what), text.encode())
 
     def load_tickets(self) -> dict[str, str]:

@@ -434,7 +434,6 @@ class TerminalConsole(LinePrompt):
 
 
 def colour_wanted() -> bool:
-    """Whether the environment allows colour: no NO_COLOR, and not a dumb terminal."""
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 

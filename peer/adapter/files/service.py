@@ -111,7 +111,6 @@ class FileService:
         return self._core
 
     def start(self) -> None:
-        """Take up the transfers an earlier run kept, if it kept any."""
         if not self._folder().is_dir():
             return
         kept, problems = load_records(self._folder())

@@ -84,7 +84,6 @@ class FileTransfers:
         self._lapses = LineTally(_lapses_line)
 
     def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
-        """`/file`, `/accept`, `/reject`, `/files` or `/cancel` typed with `args`."""
         typed_command(self, verb, args, now, emit)
 
     def offer_to(self, to: str, emit: EmitFile) -> Entry | None:
@@ -190,7 +189,6 @@ class FileTransfers:
             self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
 
     def _noted(self, noted: Transfer, message: FileNote, emit: EmitFile) -> None:
-        """The other side ended `noted` as `message` says."""
         why = f": {message.reason}" if message.reason else ""
         if message.state is NoteState.DONE:
             size = size_text(noted.size)
@@ -236,7 +234,6 @@ class FileTransfers:
         self._refusals.say(line, offer.sender, problem, now, emit)
 
     def _offer_problem(self, offer: FileOffer, key: str) -> str | None:
-        """Why `offer`, from the key `key`, is refused, or None."""
         if self._waiting[key] >= OFFERS_FROM_ONE:
             return f"{OFFERS_FROM_ONE} offers from {offer.sender} wait for an answer already"
         if self._waiting.total() >= OFFERS_WAITING:
