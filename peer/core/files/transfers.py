@@ -5,6 +5,7 @@ byte, again RETRY seconds after a drop; how it ended told in a FileNote."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from functools import partial
@@ -244,7 +245,7 @@ class FileTransfers:
             return f"a bad size ({offer.size})"
         if offer.size > self.limit:
             return self._too_big(offer.size)
-        if not _is_digest(offer.sha256):
+        if not re.fullmatch("[0-9a-f]{64}", offer.sha256):
             return "no SHA-256 to check it by"
         return None
 
@@ -429,10 +430,6 @@ class FileTransfers:
             if key in (None, transfer.peer_key):
                 return transfer
         return None
-
-
-def _is_digest(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _refusals_line(count: int, names: str, last: str) -> str:
