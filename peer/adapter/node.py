@@ -268,10 +268,8 @@ class PeerNode:
 
     def typed(self, text: str) -> None:
         # each action carried out as the core decides it: the message typed leaves first
-        core = self.core
-        core.line(text, time.monotonic(), self._carry_out)
-        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
-            self._event_done()
+        self.core.line(text, time.monotonic(), self._carry_out)
+        self._event_done()
 
     def _ended(self) -> None:
         self._ending = True
@@ -292,10 +290,8 @@ class PeerNode:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
         if self.keys.asked is not None:  # a proof of the password under way
             messages = [m for m in messages if not self.keys.password_answered(m)]
-        core = self.core
-        core.receive_all(messages, at, key, now, self._carry_out)
-        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
-            self._event_done()
+        self.core.receive_all(messages, at, key, now, self._carry_out)
+        self._event_done()
 
     def now(self) -> float:
         return time.monotonic()
