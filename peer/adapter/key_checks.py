@@ -222,9 +222,8 @@ class KeyChecks:
     ) -> tuple[str, str] | None:
         """(proof, verifier) of `settings.password` for the Register of `ask.name`, bound to the
         channel's keys (`ours`, the registry's), one of them "" (both: no proof is needed),
-        asked by `send` (the endpoint's: to an address, sealed for a key);
-        None when the start ends (said). `asks` asks the person (None: no terminal, where
-        `settings.new_password` decides a new name's password)."""
+        asked by `send`; None when the start ends (said). `asks` asks the person (None: no
+        terminal, where `settings.new_password` decides a new name's password)."""
         secret, registry = settings.password, self.trust.registry
         reply = await self._exchange(ask, lambda: send(self._server, ask, registry))
         if reply is None:

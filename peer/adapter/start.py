@@ -86,8 +86,7 @@ def lock(data_dir: Path, name: str) -> int:
 
 
 def own_key(state: PeerStateFile) -> X25519PrivateKey:
-    """The static key of the name of `state` (made, or the folder's older shared key), or
-    StartRefused."""
+    """The name's static key (made, or the folder's older shared key), or StartRefused."""
     data_dir, path = state.root, state.key_path
     try:
         if not path.exists():
@@ -149,8 +148,7 @@ def load_outbox(state: PeerStateFile, token: str) -> list[Message]:
 
 
 def sent_earlier(state: PeerStateFile) -> tuple[list[Message], list[bytes]]:
-    """The messages an earlier run left unsettled in `state.sending`, and the records that are
-    none."""
+    """What an earlier run left unsettled in `state.sending`: messages, and records not one."""
     found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
     for number, line in enumerate(state.sending.read()):
         if line.startswith(b"-"):

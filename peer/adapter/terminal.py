@@ -98,8 +98,7 @@ _UNBOUND = Sources(
 
 
 def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
-    """What Tab offers for the last word of `before` (the line up to the cursor): a command
-    word first, then what the command takes, else names."""
+    """What Tab offers for the last word of `before` (the line up to the cursor)."""
     in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
@@ -162,8 +161,7 @@ def fragments(
 
 
 def _name_at(text: str, who: str) -> int:
-    """Where the sender's name stands in `text` (at the start, or after a tag like
-    "[history 10:15] "), or -1."""
+    """Where the sender's name stands in `text` (first, or after "[history 10:15] "), or -1."""
     if not who:
         return -1
     at = text.find(who)

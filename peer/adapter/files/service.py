@@ -174,8 +174,7 @@ class FileService:
             task.cancel()
 
     def _run(self, event: Callable[[float, EmitFile], T], follow: bool = True) -> T:
-        """Hand an event to the core (its peers' renames first, if `follow`), carry it out; what
-        the core answered."""
+        """Hand an event to the core (renames followed first, if `follow`); what it answered."""
         actions: list[FileAction] = []
         if follow:
             self.core.follow_renames(actions.append)
@@ -274,8 +273,7 @@ def downloads_folder(given: str) -> Path:
 
 
 async def _facts(typed: str) -> Transfer | str:
-    """The facts of the file at `typed`, hashed in a thread, as a transfer not yet numbered, or
-    what is wrong with it."""
+    """The file at `typed`, hashed in a thread, as a transfer not yet numbered; or what is wrong."""
     from peer.core.files.transfer import Role, Transfer
 
     path = Path(typed).expanduser()

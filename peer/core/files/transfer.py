@@ -90,17 +90,15 @@ class Tell(Struct, frozen=True):
 
 
 class ReadFile(Struct, frozen=True):
-    """Look at the file at `path` (typed by the user) and hash it, then hand the core what is
-    wrong with it, or its facts as a transfer not yet numbered (`FileTransfers.file_read`),
-    to offer it to `to`."""
+    """Read and hash the file at `path` (typed) to offer it to `to`: what is wrong with it, or
+    its facts as a transfer not yet numbered, go to `FileTransfers.file_read`."""
 
     to: str
     path: str
 
 
 class Pull(Struct, frozen=True):
-    """Open a connection to the sender of `transfer` and take its bytes from
-    `transfer.verified` on, reporting to the core as they are verified."""
+    """Take `transfer`'s bytes from its sender, from `verified` on, told as they are verified."""
 
     transfer: Transfer
 

@@ -104,8 +104,7 @@ class FileTransfers:
         return None
 
     def file_read(self, to: str, facts: Transfer | str, now: float, emit: EmitFile) -> None:
-        """The file typed for `to` was read: its facts (name, size, SHA-256, path, time), or why
-        it cannot be sent (said)."""
+        """The file typed for `to` was read: its facts, or why it cannot be sent (said)."""
         if isinstance(facts, str):
             emit(Print(f"[{facts}]", "error"))
             return
@@ -153,9 +152,8 @@ class FileTransfers:
             emit(Print(f"[{state.capitalize()} {transfer.about()}.]", "system"))
 
     def follow_renames(self, emit: EmitFile) -> None:
-        """Each transfer's peer under the name the table gives their key now (they may have
-        been renamed since it began): its lines name them so, and its record keeps it.
-        (`received` follows the one a datagram is about itself: this is for other events.)"""
+        """Each transfer's peer under the name the table gives their key now (renamed since it
+        began?), in its lines and record. (`received` follows the one its datagram is about.)"""
         for transfer in self.transfers.values():
             self._follow(transfer, emit)
 
@@ -299,8 +297,7 @@ class FileTransfers:
     def pulled(
         self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
     ) -> None:
-        """A pull of `transfer` ended as `outcome`; `why` is a sentence (the saved path when
-        DONE)."""
+        """A pull of `transfer` ended as `outcome`; `why`: a sentence, or the saved path (DONE)."""
         self._pulling.discard(transfer.number)
         if transfer.number not in self.transfers:
             return  # cancelled, or ended by a note, meanwhile
