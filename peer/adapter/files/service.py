@@ -77,7 +77,7 @@ class FileService:
         self._new_id = IdMaker(os.urandom(6).hex())
         self._core: FileTransfers | None = None
         self._folder = folder
-        self._timer = WakeTimer(self._tick)
+        self._timer = WakeTimer(lambda: self._run(self.core.tick))
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
@@ -183,9 +183,6 @@ class FileService:
             self._carriers[type(action)](action)
         self._timer.set(self.core.next_wake())
         return answer
-
-    def _tick(self) -> None:
-        self._run(self.core.tick)
 
     def _tell(self, tell: Tell) -> None:
         entry = self._entry(tell.to)
