@@ -131,12 +131,8 @@ def mentions(text: str, me: str) -> bool:
 
 def rings(line: Print, me: str) -> bool:
     """Whether `line` rings the bell: a direct message, or a room message naming you."""
-    if line.style == "message":
-        return True
-    if line.style == "room":
-        _, _, said = line.text.partition("): ")
-        return mentions(said, me)
-    return False
+    said = line.text.partition("): ")[2]
+    return line.style == "message" or (line.style == "room" and mentions(said, me))
 
 
 def fragments(
@@ -151,13 +147,8 @@ def fragments(
     at = _name_at(text, who)
     if at < 0:
         return [*parts, (style, text)]
-    before, after = text[:at], text[at + len(who) :]
-    if before:
-        parts.append((style, before))
-    parts.append((f"{colour_of(who)} bold", who))
-    if after:
-        parts.append((style, after))
-    return parts
+    named = [(style, text[:at]), (f"{colour_of(who)} bold", who), (style, text[at + len(who) :])]
+    return [*parts, *(part for part in named if part[1])]
 
 
 def _name_at(text: str, who: str) -> int:
