@@ -76,8 +76,7 @@ def where(line: Print) -> str:
     if TABLE_NEWS.fullmatch(text) or REGISTRY_NEWS.match(text):
         return NOTICES
     if room_news := ROOM_NEWS.match(text):
-        room = room_news[1].removesuffix(".")
-        return "#" + room
+        return "#" + room_news[1].removesuffix(".")
     if (about := ABOUT_SOMEONE.match(text)) and about[1] != "Server":
         return "@" + about[1]
     return ""
