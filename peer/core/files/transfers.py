@@ -152,8 +152,8 @@ class FileTransfers:
             emit(Print(f"[{state.capitalize()} {transfer.about()}.]", "system"))
 
     def follow_renames(self, emit: EmitFile) -> None:
-        """Each transfer's peer under the name the table gives their key now (renamed since it
-        began?), in its lines and record. (`received` follows the one its datagram is about.)"""
+        """Each transfer's peer under the name the table gives their key now (after a rename), in
+        its lines and its record. (`received` follows the one its datagram is about.)"""
         for transfer in self.transfers.values():
             self._follow(transfer, emit)
 
