@@ -137,15 +137,12 @@ class FileService:
             lambda now, emit: self.core.want(first.offer, first.offset, key, now, emit)
         )
         why = transfer if isinstance(transfer, str) else changed(transfer)
-        if why:
-            if not isinstance(transfer, str):
-                self._run(
-                    lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit)
-                )
+        if why and not isinstance(transfer, str):  # the file changed: its transfer fails
+            self._run(lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit))
+        if isinstance(transfer, str) or why:
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
             await refuse(decoder, writer, note)
             return
-        assert not isinstance(transfer, str)
 
         def progress(sent: int) -> None:
             self._run(lambda now, emit: self.core.progress(transfer, sent, emit))
