@@ -118,7 +118,6 @@ class KeyChecks:
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
-            taken_unasked = self._contact.unasked
         finally:
             self._contact = None
         if key is None:
@@ -129,7 +128,7 @@ class KeyChecks:
             self.trusted_by = "its join code"
         elif key == self.trust.registry:
             self.trusted_by = "the key pinned here"
-        elif not taken_unasked:
+        elif not unasked:  # (a key other than the pinned one: asked, or taken unasked)
             self.trusted_by = "its fingerprint, which you confirmed"
         self.trust.registry = key
         return True
@@ -170,12 +169,11 @@ class KeyChecks:
         """A name of `message`'s table we talked with under another key is said (and pinned)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
-        talked, pins = self._talked, self._pins
-        if not talked and not self._peers_pinned:
+        if not self._talked and not self._peers_pinned:
             return  # nobody talked with, in this run or before: a new peer's whole table
         for entry in message.entries:
             # only a row with a key pinned is decoded and checked
-            pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
+            pinned = self.pinned_key(entry.name)
             if pinned is not None and entry.key:
                 key = key_from_text(entry.key)
                 if key is not None and key != pinned:
@@ -224,9 +222,8 @@ class KeyChecks:
     ) -> tuple[str, str] | None:
         """(proof, verifier) of `settings.password` for the Register of `ask.name`, bound to the
         channel's keys (`ours`, the registry's), one of them "" (both: no proof is needed),
-        asked by `send` (the endpoint's: to an address, sealed for a key);
-        None when the start ends (said). `asks` asks the person (None: no terminal, where
-        `settings.new_password` decides a new name's password)."""
+        asked by `send`; None when the start ends (said). `asks` asks the person (None: no
+        terminal, where `settings.new_password` decides a new name's password)."""
         secret, registry = settings.password, self.trust.registry
         reply = await self._exchange(ask, lambda: send(self._server, ask, registry))
         if reply is None:

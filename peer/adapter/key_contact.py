@@ -53,8 +53,8 @@ class KeyContact:
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
-        self._silent: SilentRounds | None = None  # the rounds left silent, once one is
-        self._began = time.monotonic()  # when it was first asked (`settle`)
+        #: The rounds left silent, counted from the first ask (made again by `settle`).
+        self._silent = SilentRounds(where, rule.patience, time.monotonic())
         self._rule = rule
         self._ask = ask
         self._say = say
@@ -97,7 +97,7 @@ class KeyContact:
     async def settle(self, no_answer: str) -> bytes | None:
         """The registry's key to trust; None when nothing may be sent (said)."""
         asks, next_ask = 0, 0.0
-        self._began = time.monotonic()
+        self._silent = SilentRounds(self._where, self._rule.patience, time.monotonic())
         while True:
             now = time.monotonic()
             if self._refused and not self.answers.heard:  # an answer: no key is coming
@@ -156,8 +156,6 @@ class KeyContact:
 
     def _ask_later(self, now: float) -> float | None:
         """When the next round begins (said), or None once the patience is over."""
-        if self._silent is None:
-            self._silent = SilentRounds(self._where, self._rule.patience, self._began)
         later = self._silent.after_round(now)
         if later is None:
             return None

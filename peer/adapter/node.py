@@ -87,13 +87,7 @@ def _debug_line(line: str) -> None:
     print(f"[debug] {line}", file=sys.stderr, flush=True)
 
 
-def _no_line(line: str) -> None:
-    pass
-
-
 class PeerNode:
-    """One running peer."""
-
     def __init__(
         self, *, name: str, server: Addr, data_dir: Path, console: Console, settings: PeerSettings
     ) -> None:
@@ -141,7 +135,7 @@ class PeerNode:
         self.password_anew = False  # the start ended as its password was not set: another may be
         self.console = console
         self._verbose = settings.verbose
-        self._debug = _debug_line if settings.verbose else _no_line
+        self._debug = _debug_line if settings.verbose else lambda line: None
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
@@ -187,9 +181,8 @@ class PeerNode:
         try:
             await self.endpoint.open(self._settings.bind, port)
         except OSError as exc:
-            self.console.show(
-                Print(f"[Cannot listen on port {port}: {exc.strerror or exc}.]", "error")
-            )
+            why = exc.strerror or exc
+            self.console.show(Print(f"[Cannot listen on port {port}: {why}.]", "error"))
             return 1
         if not port:  # none given: the one the system chose, said after the Welcome
             self.core.state.port = port = self.endpoint.address[1]
@@ -275,10 +268,8 @@ class PeerNode:
 
     def typed(self, text: str) -> None:
         # each action carried out as the core decides it: the message typed leaves first
-        core = self.core
-        core.line(text, time.monotonic(), self._carry_out)
-        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
-            self._event_done()
+        self.core.line(text, time.monotonic(), self._carry_out)
+        self._event_done()
 
     def _ended(self) -> None:
         self._ending = True
@@ -299,10 +290,8 @@ class PeerNode:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
         if self.keys.asked is not None:  # a proof of the password under way
             messages = [m for m in messages if not self.keys.password_answered(m)]
-        core = self.core
-        core.receive_all(messages, at, key, now, self._carry_out)
-        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
-            self._event_done()
+        self.core.receive_all(messages, at, key, now, self._carry_out)
+        self._event_done()
 
     def now(self) -> float:
         return time.monotonic()
@@ -466,10 +455,8 @@ async def run_peer(
 
 def unfinished_transfers(folder: Path) -> list[str]:
     """The file transfers not finished (a record each in `folder`), as a phrase."""
-    try:
+    count = 0
+    with contextlib.suppress(OSError):
         count = sum(1 for _ in folder.glob("*.json"))
-    except OSError:
-        count = 0
-    if not count:
-        return []
-    return [f"{counted(count, 'file transfer')} {'is' if count == 1 else 'are'} unfinished"]
+    are = "is" if count == 1 else "are"
+    return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []

@@ -45,12 +45,8 @@ class StdoutLines:
         except (OSError, ValueError) as exc:
             self._lost(stream, exc)
 
-    def reader_left(self) -> None:
-        if not self.gone:
-            self._lost(self.stream, BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
-
     def watch_reader(self, loop: asyncio.AbstractEventLoop) -> None:
-        """When the output is a pipe, call `reader_left` as soon as its reader leaves."""
+        """When the output is a pipe, it is gone as soon as its reader leaves."""
         try:
             fd = self.stream.fileno()
             if not stat.S_ISFIFO(os.fstat(fd).st_mode):
@@ -63,8 +59,8 @@ class StdoutLines:
             self._unwatch()
             poll = select.poll()
             poll.register(fd, select.POLLOUT)
-            if any(events & select.POLLERR for _, events in poll.poll(0)):
-                self.reader_left()
+            if any(events & select.POLLERR for _, events in poll.poll(0)) and not self.gone:
+                self._lost(self.stream, BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
 
         with contextlib.suppress(OSError, ValueError, NotImplementedError, RuntimeError):
             loop.add_reader(fd, seen)

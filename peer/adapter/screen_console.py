@@ -76,8 +76,7 @@ def where(line: Print) -> str:
     if TABLE_NEWS.fullmatch(text) or REGISTRY_NEWS.match(text):
         return NOTICES
     if room_news := ROOM_NEWS.match(text):
-        room = room_news[1].removesuffix(".")
-        return "#" + room
+        return "#" + room_news[1].removesuffix(".")
     if (about := ABOUT_SOMEONE.match(text)) and about[1] != "Server":
         return "@" + about[1]
     return ""
@@ -225,12 +224,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             progress = self._speeds.progress(str(number), label, done, size, now)
             speed = f"{progress.speed / 1e6:.1f} MB/s" if progress.speed else "waiting"
             left = f", {duration(progress.left)} left" if progress.speed else ""
-            percent = int(progress.fraction * 100)
-            rows.append(
-                [
-                    ("", f" {label} "),
-                    ("ansigreen" if self._colour else "", bar(progress.fraction, 20)),
-                    ("", f" {percent:3d}%  {speed}{left}"),
-                ]
-            )
+            done_bar = ("ansigreen" if self._colour else "", bar(progress.fraction, 20))
+            said = f" {int(progress.fraction * 100):3d}%  {speed}{left}"
+            rows.append([("", f" {label} "), done_bar, ("", said)])
         return rows

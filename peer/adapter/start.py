@@ -49,16 +49,12 @@ class PeerSettings(Struct, frozen=True):
     #: for the launcher to ask it again on the terminal
     ask_again: bool = False
 
-    @property
-    def patience(self) -> float:
-        """Seconds a start asks a silent registry after a first round."""
-        return SILENT_KEEPALIVES * self.keepalive
-
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
         """`trust`, with the password as the secret it guards, asking with `confirm`."""
         secret = "your password" if self.password else ""
+        patience = SILENT_KEEPALIVES * self.keepalive
         return msgspec.structs.replace(
-            self.trust, secret=secret, confirm=confirm, patience=self.patience
+            self.trust, secret=secret, confirm=confirm, patience=patience
         )
 
 
@@ -90,8 +86,7 @@ def lock(data_dir: Path, name: str) -> int:
 
 
 def own_key(state: PeerStateFile) -> X25519PrivateKey:
-    """The static key of the name of `state` (made, or the folder's older shared key), or
-    StartRefused."""
+    """The name's static key (made, or the folder's older shared key), or StartRefused."""
     data_dir, path = state.root, state.key_path
     try:
         if not path.exists():
@@ -153,8 +148,7 @@ def load_outbox(state: PeerStateFile, token: str) -> list[Message]:
 
 
 def sent_earlier(state: PeerStateFile) -> tuple[list[Message], list[bytes]]:
-    """The messages an earlier run left unsettled in `state.sending`, and the records that are
-    none."""
+    """What an earlier run left unsettled in `state.sending`: messages, and records not one."""
     found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
     for number, line in enumerate(state.sending.read()):
         if line.startswith(b"-"):
@@ -202,7 +196,6 @@ _NOT_SENT = "what it holds was not sent (it stays there)."
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `path` + `.unreadable`, durably, and return that."""
     aside = path.with_name(path.name + ".unreadable")
     append_bytes(aside, b"".join(records), fsync=True)
     return aside
@@ -244,20 +237,17 @@ async def before_prompt(step: Awaitable[bool], say: Callable[[Action], None]) ->
     """Await `step` (False: the start ends) at a terminal, saying with `say`."""
     fd = sys.stdin.fileno()
     with kept_on_interrupt(fd), _asked_first(fd, say):
+        done = False
         try:
             done = await step
         except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
             sys.stdout.write("\n")  # below the "^C" the terminal echoed
-            typed_meanwhile(fd, say)
             raise
-        if not done:
-            typed_meanwhile(fd, say)
+        finally:
+            if not done:  # what was typed meanwhile
+                ahead = read_typed_ahead(fd, unfinished=True)
+                not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", say)
         return done
-
-
-def typed_meanwhile(fd: int, say: Callable[[Action], None]) -> None:
-    ahead = read_typed_ahead(fd, unfinished=True)
-    not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", say)
 
 
 def waiting(fd: int) -> str:

@@ -35,8 +35,6 @@ def token_path(root: Path, name: str) -> Path:
 
 
 class PeerStateFile:
-    """What a peer keeps between runs (see the module)."""
-
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.path = token_path(root, name)
@@ -62,32 +60,27 @@ class PeerStateFile:
     def load_token(self) -> str:
         """The kept token, or "" (one that cannot be read said in `problems`)."""
         try:
-            data = parse_json(read_text(self.path))
+            data, why = parse_json(read_text(self.path)), "it holds no token"
         except FileNotFoundError:
             return ""
         except (OSError, ValueError, RecursionError) as exc:
-            return self._token_problem(why_unreadable(exc))
-        if self._renamed_to(data):
-            return ""  # a name given up by a rename: no longer ours
+            data, why = None, why_unreadable(exc)
         token = data.get("token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            return self._token_problem("it holds no token")
-        return token
-
-    def _token_problem(self, why: str) -> str:
-        self.problems.append(
-            f"Could not read your token file {self.path} ({why}); starting without it."
-        )
+        if isinstance(token, str) and token:
+            return token
+        if not self._renamed_to(data):  # (a name given up by a rename is no longer ours)
+            self.problems.append(
+                f"Could not read your token file {self.path} ({why}); starting without it."
+            )
         return ""
 
     def renamed_to(self) -> str:
         return self._renamed_to(self._read())
 
     def _read(self) -> object:
-        try:
+        with contextlib.suppress(OSError, ValueError, RecursionError):
             return parse_json(read_text(self.path))
-        except (OSError, ValueError, RecursionError):
-            return None
+        return None
 
     @staticmethod
     def _renamed_to(data: object) -> str:
@@ -96,10 +89,6 @@ class PeerStateFile:
         new = data.get("renamed_to")
         return new if isinstance(new, str) and new else ""
 
-    def save_renamed(self, new_name: str) -> None:
-        """In place of the token: the name was given up by a rename to `new_name`."""
-        _replace(self.path, json.dumps({"renamed_to": new_name}).encode())
-
     def save_token(self, token: str, name: str = "") -> None:
         """Keep `token`; with `name`, its spelling as the registry has it."""
         kept = {"token": token, "name": name} if name else {"token": token}
@@ -107,7 +96,7 @@ class PeerStateFile:
 
     def spelling(self) -> str:
         data = self._read()
-        name = data.get("name") if isinstance(data, dict) and "token" in data else None
+        name = data.get("name") if isinstance(data, dict) and "token" in data else ""
         return name if isinstance(name, str) else ""
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
@@ -125,8 +114,8 @@ class PeerStateFile:
 
     def left_for(self, name: str) -> None:
         """After `moved_to(name)`, to another file: this name's file says where it went, or goes."""
-        try:
-            self.save_renamed(name)
+        try:  # in place of the token
+            _replace(self.path, json.dumps({"renamed_to": name}).encode())
         except OSError:
             with contextlib.suppress(OSError):
                 self.path.unlink()
@@ -242,7 +231,6 @@ class PeerStateFile:
         return tuple(addr for addr in map(address, lines) if addr) if kept == key.hex() else ()
 
     def keep(self, what: str, text: str) -> None:
-        """Keep `text` as the `what` of this name (peer.core.actions.Keep)."""
         _replace(self._kept(what), text.encode())
 
     def load_tickets(self) -> dict[str, str]:
@@ -259,8 +247,6 @@ class PeerStateFile:
 KEEP_SEEN = 20_000
 #: Compacted past this size too (a line held is written with its text), then as it doubles.
 SEEN_BYTES = 8 * 1024 * 1024
-
-
 #: Bytes of records after which `sending` is rewritten with only the open ones (it is
 #: otherwise cleared whenever none is open, nearly always).
 COMPACT_AT = 1024 * 1024

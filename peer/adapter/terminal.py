@@ -98,35 +98,26 @@ _UNBOUND = Sources(
 
 
 def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
-    """What Tab offers for the last word of `before` (the line up to the cursor): a command
-    word first, then what the command takes, else names."""
+    """What Tab offers for the last word of `before` (the line up to the cursor)."""
     in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
+    spaced = [f"{n} " for n in names]
     pool: list[str]
     if question == "recipient":
         pool = list(names) if len(words) == 1 else []
     elif question:
-        pool = [f"{n} " for n in names]
+        pool = spaced
+    elif len(words) == 1 and in_room:
+        pool = [*(f"{w} " for w in COMMAND_WORDS if w.startswith("/")), "leave", *spaced]
     elif len(words) == 1:
-        if in_room:
-            slashed = [w for w in COMMAND_WORDS if w.startswith("/")]
-            pool = [*(f"{w} " for w in slashed), "leave", *(f"{n} " for n in names)]
-        else:
-            pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
+        pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
     else:
         verb = words[0].lower()
         command = verb.lstrip("/") if verb.startswith("/") or not in_room else ""
-        if len(words) == 2 and command == "join":
-            pool = list(rooms)
-        elif len(words) == 2 and command in ("send", "dm"):
-            pool = [f"{n} " for n in names]
-        elif len(words) == 2 and command in ("reg", "dereg"):
-            pool = [me]
-        elif len(words) == 2 and command == "help":
-            pool = sorted({w.lstrip("/") for w in COMMAND_WORDS})
-        else:
-            pool = [f"{n} " for n in names]
+        helped = sorted({w.lstrip("/") for w in COMMAND_WORDS})
+        second = {"join": list(rooms), "reg": [me], "dereg": [me], "help": helped}
+        pool = second.get(command, spaced) if len(words) == 2 else spaced
     lowered = word.lower()
     return [c for c in dict.fromkeys(pool) if c.lower().startswith(lowered) and c.rstrip() != word]
 
@@ -140,12 +131,8 @@ def mentions(text: str, me: str) -> bool:
 
 def rings(line: Print, me: str) -> bool:
     """Whether `line` rings the bell: a direct message, or a room message naming you."""
-    if line.style == "message":
-        return True
-    if line.style == "room":
-        _, _, said = line.text.partition("): ")
-        return mentions(said, me)
-    return False
+    said = line.text.partition("): ")[2]
+    return line.style == "message" or (line.style == "room" and mentions(said, me))
 
 
 def fragments(
@@ -160,18 +147,12 @@ def fragments(
     at = _name_at(text, who)
     if at < 0:
         return [*parts, (style, text)]
-    before, after = text[:at], text[at + len(who) :]
-    if before:
-        parts.append((style, before))
-    parts.append((f"{colour_of(who)} bold", who))
-    if after:
-        parts.append((style, after))
-    return parts
+    named = [(style, text[:at]), (f"{colour_of(who)} bold", who), (style, text[at + len(who) :])]
+    return [*parts, *(part for part in named if part[1])]
 
 
 def _name_at(text: str, who: str) -> int:
-    """Where the sender's name stands in `text` (at the start, or after a tag like
-    "[history 10:15] "), or -1."""
+    """Where the sender's name stands in `text` (first, or after "[history 10:15] "), or -1."""
     if not who:
         return -1
     at = text.find(who)
@@ -442,7 +423,6 @@ class TerminalConsole(LinePrompt):
 
 
 def colour_wanted() -> bool:
-    """Whether the environment allows colour: no NO_COLOR, and not a dumb terminal."""
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 

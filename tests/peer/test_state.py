@@ -382,8 +382,8 @@ def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
 def test_a_start_under_a_renamed_name_follows_the_renames_to_a_kept_token(
     tmp_path: Path,
 ) -> None:
-    PeerStateFile(tmp_path, "al").save_renamed("alice")
-    PeerStateFile(tmp_path, "alice").save_renamed("alicia")
+    PeerStateFile(tmp_path, "al").left_for("alice")
+    PeerStateFile(tmp_path, "alice").left_for("alicia")
     PeerStateFile(tmp_path, "alicia").save_token("t" * 32)
     assert follow_renames(tmp_path, "al") == "alicia"
     assert follow_renames(tmp_path, "AL") == "alicia"  # names ignore case
@@ -396,7 +396,7 @@ def test_a_start_under_a_renamed_name_says_the_new_name_as_last_spelled(
     tmp_path: Path,
 ) -> None:
     # alice renamed to alicia, then /nick ALICIA (a change of case only: the same files)
-    PeerStateFile(tmp_path, "alice").save_renamed("alicia")
+    PeerStateFile(tmp_path, "alice").left_for("alicia")
     PeerStateFile(tmp_path, "alicia").save_token("t" * 32, "ALICIA")
     assert follow_renames(tmp_path, "alice") == "ALICIA"
     assert PeerStateFile(tmp_path, "alicia").load_token() == "t" * 32
@@ -406,10 +406,10 @@ def test_a_start_under_a_renamed_name_says_the_new_name_as_last_spelled(
 
 
 def test_renames_that_lead_nowhere_or_in_a_loop_start_as_typed(tmp_path: Path) -> None:
-    PeerStateFile(tmp_path, "x").save_renamed("y")  # y's token is gone
+    PeerStateFile(tmp_path, "x").left_for("y")  # y's token is gone
     assert follow_renames(tmp_path, "x") == "x"
-    PeerStateFile(tmp_path, "a").save_renamed("b")
-    PeerStateFile(tmp_path, "b").save_renamed("a")
+    PeerStateFile(tmp_path, "a").left_for("b")
+    PeerStateFile(tmp_path, "b").left_for("a")
     assert follow_renames(tmp_path, "a") == "a"
     assert follow_renames(tmp_path, "nobody") == "nobody"
     # renamed back: the token is written over the marker, and wins

@@ -41,12 +41,7 @@ BATCH = 1024 * 1024
 
 
 class PullEnded(Exception):
-    """How a pull ended, when not by the file arriving whole."""
-
-    def __init__(self, outcome: Outcome, why: str) -> None:
-        super().__init__(why)
-        self.outcome = outcome
-        self.why = why
+    """How a pull ended, when not by the file arriving whole: (outcome, why)."""
 
 
 class Puller:
@@ -83,11 +78,12 @@ class Puller:
             await self._open_partial()
             return await self._connect_and_read(addr, key, new_id)
         except PullEnded as ended:
-            if ended.outcome is Outcome.DROPPED and self._at > self._verified:
+            outcome, why = ended.args
+            if outcome is Outcome.DROPPED and self._at > self._verified:
                 # every byte written came in its place: synced, it counts as verified
                 with contextlib.suppress(OSError):
                     await self._last_checkpoint()
-            return ended.outcome, ended.why
+            return outcome, why
         finally:
             if self._sync is not None:
                 self._sync.cancel()
@@ -128,19 +124,16 @@ class Puller:
         try:
             sock = await asyncio.wait_for(_connect(addr), CONNECT_WAIT)
         except (OSError, TimeoutError) as exc:
-            raise PullEnded(
-                Outcome.DROPPED, f"no connection to {transfer.peer} ({_why(exc)})"
-            ) from None
+            why = f"no connection to {transfer.peer} ({_why(exc)})"
+            raise PullEnded(Outcome.DROPPED, why) from None
         try:
             stream = SecureStream(self._static, remote=key)
             stream.send(FileWant(new_id, transfer.offer, self._at))
             await asyncio.get_running_loop().sock_sendall(sock, stream.output())
             await self._read(stream, sock)
             return await self._finish()
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, DecodeError) as exc:
             raise PullEnded(Outcome.DROPPED, f"the connection broke ({_why(exc)})") from None
-        except DecodeError as exc:
-            raise PullEnded(Outcome.DROPPED, f"the connection broke ({exc})") from None
         finally:
             sock.close()
 
@@ -210,7 +203,12 @@ class Puller:
         if self._failed is not None:
             raise self._failed
         try:
-            write_all(self._fd, pieces, at)
+            total = sum(map(len, pieces))
+            written = os.pwritev(self._fd, pieces, at) if pieces else 0
+            rest = b"".join(pieces)[written:] if written < total else b""  # (a short write)
+            while rest:
+                done = os.pwrite(self._fd, rest, at + written)
+                written, rest = written + done, rest[done:]
         except OSError as exc:
             self._failed = exc
             raise
@@ -301,16 +299,6 @@ def _seen(done: asyncio.Future[None]) -> None:
     """Mark a write's error seen: one after the pull ended is no one's concern."""
     if not done.cancelled():
         done.exception()
-
-
-def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
-    total = sum(map(len, pieces))
-    written = os.pwritev(fd, pieces, offset) if pieces else 0
-    rest = b"".join(pieces)[written:] if written < total else b""
-    while rest:
-        done = os.pwrite(fd, rest, offset + written)
-        written += done
-        rest = rest[done:]
 
 
 def free_path(folder: Path, name: str, name_max: int = NAME_MAX) -> Path:

@@ -77,7 +77,7 @@ class FileService:
         self._new_id = IdMaker(os.urandom(6).hex())
         self._core: FileTransfers | None = None
         self._folder = folder
-        self._timer = WakeTimer(self._tick)
+        self._timer = WakeTimer(lambda: self._run(self.core.tick))
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
@@ -111,7 +111,6 @@ class FileService:
         return self._core
 
     def start(self) -> None:
-        """Take up the transfers an earlier run kept, if it kept any."""
         if not self._folder().is_dir():
             return
         kept, problems = load_records(self._folder())
@@ -138,15 +137,12 @@ class FileService:
             lambda now, emit: self.core.want(first.offer, first.offset, key, now, emit)
         )
         why = transfer if isinstance(transfer, str) else changed(transfer)
-        if why:
-            if not isinstance(transfer, str):
-                self._run(
-                    lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit)
-                )
+        if why and not isinstance(transfer, str):  # the file changed: its transfer fails
+            self._run(lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit))
+        if isinstance(transfer, str) or why:
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
             await refuse(decoder, writer, note)
             return
-        assert not isinstance(transfer, str)
 
         def progress(sent: int) -> None:
             self._run(lambda now, emit: self.core.progress(transfer, sent, emit))
@@ -175,8 +171,7 @@ class FileService:
             task.cancel()
 
     def _run(self, event: Callable[[float, EmitFile], T], follow: bool = True) -> T:
-        """Hand an event to the core (its peers' renames first, if `follow`), carry it out; what
-        the core answered."""
+        """Hand an event to the core (renames followed first, if `follow`); what it answered."""
         actions: list[FileAction] = []
         if follow:
             self.core.follow_renames(actions.append)
@@ -185,9 +180,6 @@ class FileService:
             self._carriers[type(action)](action)
         self._timer.set(self.core.next_wake())
         return answer
-
-    def _tick(self) -> None:
-        self._run(self.core.tick)
 
     def _tell(self, tell: Tell) -> None:
         entry = self._entry(tell.to)
@@ -275,8 +267,7 @@ def downloads_folder(given: str) -> Path:
 
 
 async def _facts(typed: str) -> Transfer | str:
-    """The facts of the file at `typed`, hashed in a thread, as a transfer not yet numbered, or
-    what is wrong with it."""
+    """The file at `typed`, hashed in a thread, as a transfer not yet numbered; or what is wrong."""
     from peer.core.files.transfer import Role, Transfer
 
     path = Path(typed).expanduser()

@@ -1,5 +1,7 @@
-"""One transfer as both sides keep it, the words that show it, and the actions of the file
-transfers' core."""
+"""One transfer as both sides keep it, the words that show it, the actions of the file
+transfers' core; and the tally of lines others can make come by the thousand (offers refused,
+offers lapsed): the first is said at once, in full; those in the next EVERY seconds are
+counted, and said in one line then."""
 
 from __future__ import annotations
 
@@ -10,19 +12,6 @@ from msgspec import Struct
 
 from peer.core.actions import Print
 from wire.file_messages import FileNote, FileOffer, FileSeen
-
-#: Largest file offered or accepted, in bytes.
-MAX_FILE_SIZE = 2 * 1024**3
-#: Seconds an offer waits for its answer before it lapses, on both sides.
-LAPSE = 300.0
-#: Offers received and not yet answered, at most, from one key and from all: a new one
-#: beyond either is refused.
-OFFERS_FROM_ONE = 8
-OFFERS_WAITING = 64
-#: Seconds between a receiver's attempts to resume while its sender is online.
-RETRY = 2.0
-#: ... after a write failed (a full disk): room is made by a person, not in a moment.
-DISK_RETRY = 30.0
 
 
 class Role(enum.StrEnum):
@@ -101,17 +90,15 @@ class Tell(Struct, frozen=True):
 
 
 class ReadFile(Struct, frozen=True):
-    """Look at the file at `path` (typed by the user) and hash it, then hand the core what is
-    wrong with it, or its facts as a transfer not yet numbered (`FileTransfers.file_read`),
-    to offer it to `to`."""
+    """Read and hash the file at `path` (typed) to offer it to `to`: what is wrong with it, or
+    its facts as a transfer not yet numbered, go to `FileTransfers.file_read`."""
 
     to: str
     path: str
 
 
 class Pull(Struct, frozen=True):
-    """Open a connection to the sender of `transfer` and take its bytes from
-    `transfer.verified` on, reporting to the core as they are verified."""
+    """Take `transfer`'s bytes from its sender, from `verified` on, told as they are verified."""
 
     transfer: Transfer
 
@@ -135,3 +122,53 @@ class Outcome(enum.Enum):
     BROKEN = "broken"  #: what came is not the file offered: it cannot go on
     DROPPED = "dropped"  #: the connection could not be made or broke: it resumes
     DISK = "disk"  #: the partial file could not be written: it resumes later
+
+
+#: Seconds at least between two lines of one tally.
+EVERY = 10.0
+#: Names a summary line gives, at most (then "and others").
+NAMES_SAID = 3
+
+
+class LineTally:
+    """Says lines of one kind, at most one every EVERY seconds; `summary(count, names,
+    last)` words the line for `count` more of them, from `names`, the last of which said
+    `last`."""
+
+    def __init__(self, summary: Callable[[int, str, str], str], every: float = EVERY) -> None:
+        self._summary = summary
+        self._every = every
+        self._quiet_until = float("-inf")
+        self._count = 0
+        self._names: dict[str, None] = {}  # the first NAMES_SAID, in order
+        self._others = False
+        self._last = ""
+
+    def say(
+        self, line: Callable[[], str], name: str, last: str, now: float, emit: EmitFile
+    ) -> None:
+        """The line `line()` words (about `name`; `last`, its gist for a summary): said now
+        if the tally is quiet, else counted (and not worded)."""
+        self.tick(now, emit)
+        if now >= self._quiet_until:
+            emit(Print(line(), "error"))
+            self._quiet_until = now + self._every
+            return
+        self._count += 1
+        self._last = last
+        if name in self._names or len(self._names) < NAMES_SAID:
+            self._names[name] = None
+        else:
+            self._others = True
+
+    def tick(self, now: float, emit: EmitFile) -> None:
+        """Say what was counted, once EVERY seconds have passed since the last line."""
+        if self._count and now >= self._quiet_until:
+            names = ", ".join(self._names) + (" and others" if self._others else "")
+            emit(Print(self._summary(self._count, names, self._last), "error"))
+            self._quiet_until = now + self._every
+            self._count, self._names, self._others = 0, {}, False
+
+    def next_wake(self) -> float | None:
+        """When `tick` has a line to say, or None."""
+        return self._quiet_until if self._count else None

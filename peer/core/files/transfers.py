@@ -5,6 +5,7 @@ byte, again RETRY seconds after a drop; how it ended told in a FileNote."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from functools import partial
@@ -13,16 +14,10 @@ from msgspec.structs import replace
 
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
-from peer.core.files.tally import LineTally
 from peer.core.files.transfer import (
-    DISK_RETRY,
-    LAPSE,
-    MAX_FILE_SIZE,
-    OFFERS_FROM_ONE,
-    OFFERS_WAITING,
-    RETRY,
     EmitFile,
     Ended,
+    LineTally,
     Outcome,
     Pull,
     Record,
@@ -38,6 +33,18 @@ from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.messages import Entry
 from wire.reliable import Retransmitter
 
+#: Largest file offered or accepted, in bytes.
+MAX_FILE_SIZE = 2 * 1024**3
+#: Seconds an offer waits for its answer before it lapses, on both sides.
+LAPSE = 300.0
+#: Offers received and not yet answered, at most, from one key and from all: a new one
+#: beyond either is refused.
+OFFERS_FROM_ONE = 8
+OFFERS_WAITING = 64
+#: Seconds between a receiver's attempts to resume while its sender is online.
+RETRY = 2.0
+#: ... after a write failed (a full disk): room is made by a person, not in a moment.
+DISK_RETRY = 30.0
 #: Ended transfers /files still lists.
 ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
@@ -78,7 +85,6 @@ class FileTransfers:
         self._lapses = LineTally(_lapses_line)
 
     def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
-        """`/file`, `/accept`, `/reject`, `/files` or `/cancel` typed with `args`."""
         typed_command(self, verb, args, now, emit)
 
     def offer_to(self, to: str, emit: EmitFile) -> Entry | None:
@@ -98,25 +104,19 @@ class FileTransfers:
         return None
 
     def file_read(self, to: str, facts: Transfer | str, now: float, emit: EmitFile) -> None:
-        """The file typed for `to` was read: its facts (name, size, SHA-256, path, time), or why
-        it cannot be sent (said)."""
+        """The file typed for `to` was read: its facts, or why it cannot be sent (said)."""
         if isinstance(facts, str):
             emit(Print(f"[{facts}]", "error"))
             return
         if facts.size > self.limit:
-            too_big = f"{size_text(facts.size)}, over the limit of {size_text(self.limit)}"
-            emit(Print(f"[{facts.name} is {too_big} a file.]", "error"))
+            emit(Print(f"[{facts.name} is {self._too_big(facts.size)}.]", "error"))
             return
         if (entry := self.offer_to(to, emit)) is None:
             return
-        number, named = next(self._numbers), self._new_id()
-        transfer = replace(facts, number=number, offer=named, peer=entry.name, peer_key=entry.key)
-        self.transfers[transfer.number] = transfer
-        self._lapse_at[transfer.number] = now + LAPSE
+        named = self._new_id()
+        transfer = self._held(replace(facts, offer=named, peer=entry.name, peer_key=entry.key), now)
         emit(Record(transfer))
-        offer = FileOffer(
-            self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
-        )
+        offer = FileOffer(self._new_id(), self._own(), named, facts.name, facts.size, facts.sha256)
         self._tell(entry.name, offer, now, emit)
         line = (
             f"[Offered {transfer.about()} ({size_text(facts.size)}), number "
@@ -152,9 +152,8 @@ class FileTransfers:
             emit(Print(f"[{state.capitalize()} {transfer.about()}.]", "system"))
 
     def follow_renames(self, emit: EmitFile) -> None:
-        """Each transfer's peer under the name the table gives their key now (they may have
-        been renamed since it began): its lines name them so, and its record keeps it.
-        (`received` follows the one a datagram is about itself: this is for other events.)"""
+        """Each transfer's peer under the name the table gives their key now (after a rename), in
+        its lines and its record. (`received` follows the one its datagram is about.)"""
         for transfer in self.transfers.values():
             self._follow(transfer, emit)
 
@@ -189,7 +188,6 @@ class FileTransfers:
             self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
 
     def _noted(self, noted: Transfer, message: FileNote, emit: EmitFile) -> None:
-        """The other side ended `noted` as `message` says."""
         why = f": {message.reason}" if message.reason else ""
         if message.state is NoteState.DONE:
             size = size_text(noted.size)
@@ -207,19 +205,21 @@ class FileTransfers:
             self._refuse(offer, problem, now, emit)
             return
         emit(Tell(offer.sender, FileSeen(self._new_id(), self._own(), offer.id)))
-        transfer = Transfer(
-            next(self._numbers), Role.RECEIVE, offer.offer, offer.sender, key,
-            offer.name, offer.size, offer.sha256,
-        )  # fmt: skip
-        self.transfers[transfer.number] = transfer
-        self._lapse_at[transfer.number] = now + LAPSE
+        facts = (offer.offer, offer.sender, key, offer.name, offer.size, offer.sha256)
+        n = self._held(Transfer(0, Role.RECEIVE, *facts), now).number
         self._waiting[key] += 1
-        n = transfer.number
         line = (
             f"[{offer.sender} offers {offer.name} ({size_text(offer.size)}): "
             f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
         )
         emit(Print(line, "system"))
+
+    def _held(self, transfer: Transfer, now: float) -> Transfer:
+        """`transfer` numbered, and held until answered (or it lapses)."""
+        transfer = replace(transfer, number=next(self._numbers))
+        self.transfers[transfer.number] = transfer
+        self._lapse_at[transfer.number] = now + LAPSE
+        return transfer
 
     def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
         """Refuse `offer` for `problem`: its sender told (a copy anew), the line tallied."""
@@ -233,7 +233,6 @@ class FileTransfers:
         self._refusals.say(line, offer.sender, problem, now, emit)
 
     def _offer_problem(self, offer: FileOffer, key: str) -> str | None:
-        """Why `offer`, from the key `key`, is refused, or None."""
         if self._waiting[key] >= OFFERS_FROM_ONE:
             return f"{OFFERS_FROM_ONE} offers from {offer.sender} wait for an answer already"
         if self._waiting.total() >= OFFERS_WAITING:
@@ -243,10 +242,13 @@ class FileTransfers:
         if offer.size < 0:
             return f"a bad size ({offer.size})"
         if offer.size > self.limit:
-            return f"{size_text(offer.size)}, over the limit of {size_text(self.limit)} a file"
-        if not _is_digest(offer.sha256):
+            return self._too_big(offer.size)
+        if not re.fullmatch("[0-9a-f]{64}", offer.sha256):
             return "no SHA-256 to check it by"
         return None
+
+    def _too_big(self, size: int) -> str:
+        return f"{size_text(size)}, over the limit of {size_text(self.limit)} a file"
 
     def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
         """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
@@ -295,8 +297,7 @@ class FileTransfers:
     def pulled(
         self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
     ) -> None:
-        """A pull of `transfer` ended as `outcome`; `why` is a sentence (the saved path when
-        DONE)."""
+        """A pull of `transfer` ended as `outcome`; `why`: a sentence, or the saved path (DONE)."""
         self._pulling.discard(transfer.number)
         if transfer.number not in self.transfers:
             return  # cancelled, or ended by a note, meanwhile
@@ -426,10 +427,6 @@ class FileTransfers:
             if key in (None, transfer.peer_key):
                 return transfer
         return None
-
-
-def _is_digest(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _refusals_line(count: int, names: str, last: str) -> str:

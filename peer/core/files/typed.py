@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 
 def typed_command(core: FileTransfers, verb: str, args: str, now: float, emit: EmitFile) -> None:
-    """Carry out the file command `verb` typed with `args`."""
     args = args.strip()
     if verb == "file":
         to, _, path = args.partition(" ")

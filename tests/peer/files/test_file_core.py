@@ -6,10 +6,8 @@ from __future__ import annotations
 import copy
 
 from peer.core.actions import Print
-from peer.core.files.tally import EVERY
 from peer.core.files.transfer import (
-    LAPSE,
-    RETRY,
+    EVERY,
     FileAction,
     Outcome,
     Pull,
@@ -20,7 +18,7 @@ from peer.core.files.transfer import (
     Transfer,
     TransferPhase,
 )
-from peer.core.files.transfers import FileTransfers
+from peer.core.files.transfers import LAPSE, RETRY, FileTransfers
 from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.ids import IdMaker
 from wire.messages import Entry

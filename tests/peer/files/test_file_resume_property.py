@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Print
-from peer.core.files.transfer import RETRY, FileAction, Outcome, Pull, Record, Transfer
-from peer.core.files.transfers import FileTransfers
+from peer.core.files.transfer import FileAction, Outcome, Pull, Record, Transfer
+from peer.core.files.transfers import RETRY, FileTransfers
 from tests.hypothesis_profiles import examples
 from wire.file_messages import FileOffer
 from wire.ids import IdMaker

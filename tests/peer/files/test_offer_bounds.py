@@ -5,8 +5,8 @@ no record kept of an offer until it is accepted."""
 from __future__ import annotations
 
 from peer.core.actions import Print
-from peer.core.files.transfer import LAPSE, FileAction, Record, Role, Tell, Transfer
-from peer.core.files.transfers import FileTransfers
+from peer.core.files.transfer import FileAction, Record, Role, Tell, Transfer
+from peer.core.files.transfers import LAPSE, FileTransfers
 from wire.file_messages import FileNote, FileOffer, NoteState
 from wire.ids import IdMaker
 from wire.messages import Entry
