@@ -290,8 +290,10 @@ class PeerNode:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
         if self.keys.asked is not None:  # a proof of the password under way
             messages = [m for m in messages if not self.keys.password_answered(m)]
-        self.core.receive_all(messages, at, key, now, self._carry_out)
-        self._event_done()
+        core = self.core
+        core.receive_all(messages, at, key, now, self._carry_out)
+        if core.records or core.alarm.at != self._timer.at:  # most datagrams change neither
+            self._event_done()
 
     def now(self) -> float:
         return time.monotonic()
