@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.push_records import Flight, Push
+from registry.core.pushes import Flight, Push
 from registry.core.requests import Recent, Request, fmt, public_key, remember
 from registry.core.rooms import Room, Rooms
 from registry.core.services import Mail, Probes, Services, Unacked

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit
-from registry.core.push_records import Flight
+from registry.core.pushes import Flight
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Restarted

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
-from registry.core.push_records import Flight
+from registry.core.pushes import Flight
 from registry.core.requests import Request
 from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS, Room, Rooms
 from registry.core.services import Services

@@ -13,8 +13,7 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
-from registry.core.push_records import Flight
-from registry.core.pushes import Pushes
+from registry.core.pushes import Flight, Pushes
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
