@@ -51,12 +51,6 @@ _RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 43 + 100
 TYPED_BEFORE_SAVE = 7 * 24 * 3600.0
 
 
-def typed_or_saved(typed: int, saved: float) -> float:
-    """When a message saved at `saved` is shown as said: its sender's `typed` time, unless
-    that is not known (0), after `saved`, or more than TYPED_BEFORE_SAVE before."""
-    return typed if saved - TYPED_BEFORE_SAVE <= typed <= saved else saved
-
-
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
     # a small box needs no record measured: a character takes at most 6 bytes in JSON
     if (
@@ -90,16 +84,12 @@ class PostOffice:
         limit: int,
     ) -> None:
         """`boxes` (kept, not copied) and `owners` were loaded (None: none)."""
-        self._s = services
-        self._owners: dict[str, Owner] = dict(owners or {})
+        self._s, self._owners = services, dict(owners or {})
         boxes = boxes if boxes is not None else {}
-        #: the names of the rows rebuilt for boxes the table lacked: of an owner kept, and
-        #: of none
+        #: the names of the rows rebuilt for boxes the table lacked: (of an owner kept, of none)
         self.rebuilt = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)
-        self.boxes = boxes
-        self.limit = limit
-        self.quotas = Quotas()
+        self.boxes, self.limit, self.quotas = boxes, limit, Quotas()
         self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
             tally = self._tallies[key] = Tally()
@@ -116,15 +106,17 @@ class PostOffice:
         typed: int = 0,
         ticket: str = "",
     ) -> str:
-        """Keep `message`, stamped when `typed` (`typed_or_saved`), in `owner`'s box; it counts
-        against `origin`, as a stranger's unless the owner wrote to its sender or handed the
-        key that saved it `ticket`: "" when kept, else why not."""
+        """Keep `message`, stamped when `typed`, in `owner`'s box; it counts against `origin`,
+        as a stranger's unless the owner wrote to its sender or handed the key that saved it
+        `ticket`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
-        size, said = len(message.text.encode()), stamp(typed_or_saved(typed, self._s.wall(now)))
+        # said when typed, if known (not 0) and not after its save nor long before it
+        wall, size = self._s.wall(now), len(message.text.encode())
+        said = stamp(typed if wall - TYPED_BEFORE_SAVE <= typed <= wall else wall)
         counted = (origin, not owner.knows(sender, message.saved_by, ticket))
         if not tally.has_room(size, kind, self.limit):
             reason, notice = refusal(owner.name), full_notice
@@ -172,8 +164,7 @@ class PostOffice:
         taken = set(msg.ids)
         gone = [m for m in self.boxes.get(key, []) if m.id in taken]
         if gone:
-            self._remove(key, gone)
-            emit(DropMail(key, tuple(m.id for m in gone)))
+            self._remove(key, gone, emit)
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
         self.keep_owner(owner, emit)  # (forgotten with the box, once all is taken)
         rest = self.part(owner)
@@ -198,8 +189,7 @@ class PostOffice:
         box = self.boxes.get(key, [])
         self._owners.pop(key, None)
         if box:
-            self._remove(key, box)
-            emit(DropMail(key, tuple(m.id for m in box)))
+            self._remove(key, box, emit)
         return len(box)
 
     def _add(
@@ -210,7 +200,8 @@ class PostOffice:
         self.quotas.count(tally, message, sender)
         emit(StoreMail(key, message))
 
-    def _remove(self, key: str, gone: list[StoredMessage]) -> None:
+    def _remove(self, key: str, gone: list[StoredMessage], emit: Emit) -> None:
+        emit(DropMail(key, tuple(m.id for m in gone)))
         tally = self._tallies[key]
         for message in gone:
             self.quotas.uncount(tally, message)
