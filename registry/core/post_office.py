@@ -93,8 +93,12 @@ class PostOffice:
         self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
             tally = self._tallies[key] = Tally()
+            owner = self._s.table.get(key)
             for message in box:
-                self.quotas.count(tally, message, self._sender_of(key, message))
+                record = self._s.table.get(message.sender) if message.sender else None
+                stranger = owner is None or not owner.knows(message.sender)
+                sender = None if record is None else ((record.key, record.ip), stranger)
+                self.quotas.count(tally, message, sender)
 
     def store(  # noqa: PLR0913 (the message, where, when; and its sender's own time)
         self,
@@ -211,13 +215,6 @@ class PostOffice:
             self.boxes[key] = rest
         else:
             del self.boxes[key], self._tallies[key]
-
-    def _sender_of(self, box: str, message: StoredMessage) -> Sender | None:
-        record = self._s.table.get(message.sender) if message.sender else None
-        if record is None:
-            return None
-        owner = self._s.table.get(box)
-        return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def start(self, emit: Emit) -> None:
         rebuilt, unclaimed = self.rebuilt

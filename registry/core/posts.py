@@ -52,7 +52,14 @@ class Posts:
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
-        if sender is None or self._saved_before(msg, req, sender, now, emit):
+        if sender is None:
+            return
+        done = self._saved.get(msg.id)
+        if done is not None:  # a late copy: told its outcome again
+            self._s.pushes.push((sender,), done, "outcome", now, emit)
+            return
+        if msg.id in self._probing:
+            self._s.answers.ack(req, emit)
             return
         recipient = self._recipient(msg, req, sender, emit)
         if recipient is None:
@@ -101,18 +108,6 @@ class Posts:
                 )
                 if not self._post.store(record, kept, self._post.origin(relay.sender), now, emit):
                     emit(Log(f"saved channel message from {relay.sender} for {record.name}"))
-
-    def _saved_before(
-        self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit
-    ) -> bool:
-        done = self._saved.get(msg.id)
-        if done is not None:
-            self._s.pushes.push((sender,), done, "outcome", now, emit)
-            return True
-        if msg.id in self._probing:
-            self._s.answers.ack(req, emit)
-            return True
-        return False
 
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit

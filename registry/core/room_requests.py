@@ -145,7 +145,9 @@ class RoomRequests:
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:
-                lines = room.upto(record.replaying)
+                ids = [line.id for line in room.history]  # up to the one replayed last
+                upto = ids.index(record.replaying) + 1 if record.replaying in ids else 0
+                lines = list(room.history)[:upto]
                 if lines:
                     line = f"replaying {room.name}'s history to {record.name} again (in case"
                     emit(Log(f"{line} the stop cut its replay short)"))

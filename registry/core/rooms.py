@@ -47,12 +47,6 @@ class Room(Struct):
     def holds(self, line_id: str) -> bool:
         return any(line.id == line_id for line in self.history)
 
-    def upto(self, line_id: str) -> list[RoomMessage]:
-        """The history's lines up to and including `line_id` (none: not in it)."""
-        lines = list(self.history)
-        ids = [line.id for line in lines]
-        return lines[: ids.index(line_id) + 1] if line_id in ids else []
-
     def read_back(self, history: Iterable[RoomMessage]) -> None:
         """The room's history as kept on disk, oldest first."""
         for line in history:
