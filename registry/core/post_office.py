@@ -166,13 +166,11 @@ class PostOffice:
             return
         key = name_key(owner.name)
         taken = set(msg.ids)
-        gone = [m for m in self.boxes.get(key, []) if m.id in taken]
-        if gone:
+        if gone := [m for m in self.boxes.get(key, []) if m.id in taken]:
             self._remove(key, gone, emit)
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
         self.keep_owner(owner, emit)  # (forgotten with the box, once all is taken)
-        rest = self.part(owner)
-        if rest:
+        if rest := self.part(owner):
             self._s.answers.reply(req, emit, MoreMail, rest)
         else:
             self._s.answers.ack(req, emit)
@@ -210,8 +208,7 @@ class PostOffice:
         for message in gone:
             self.quotas.uncount(tally, message)
         ids = {m.id for m in gone}
-        rest = [m for m in self.boxes[key] if m.id not in ids]
-        if rest:
+        if rest := [m for m in self.boxes[key] if m.id not in ids]:
             self.boxes[key] = rest
         else:
             del self.boxes[key], self._tallies[key]

@@ -109,8 +109,7 @@ class Presence:
         if record.name == msg.new_name:  # no change
             self._s.answers.ack(req, emit)
             return
-        reason = self._refusal(record, msg.new_name, now)
-        if reason:
+        if reason := self._refusal(record, msg.new_name, now):
             said = (reason, "rename refused")
             self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
             return
@@ -128,8 +127,7 @@ class Presence:
         self._s.answers.done(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
-        problem = name_problem(new_name)
-        if problem:
+        if problem := name_problem(new_name):
             return f"Cannot rename to {new_name!r}: {problem}."
         taken = self._s.table.get(new_name)
         if taken is None:

@@ -160,8 +160,18 @@ class Pushes:
         the pushes given up. Members sent the same messages (a burst's, in step) are sent
         each message once (SendMany: encoded once for all of them)."""
         sends, failed = self.due(now)
+        steps: list[tuple[list[Addr], list[Message]]] = []  # (addresses, what each is sent)
+        entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
+        seen: set[Addr] = set()
+        for addr, flights in sends:
+            entry = entries.get(same := tuple(map(id, flights)))
+            if entry is None or addr in seen:
+                entries[same] = entry = ([], [f.message for f in flights])
+                steps.append(entry)
+            entry[0].append(addr)
+            seen.add(addr)
         key_at = self._key_at
-        for addrs, messages in _in_step(sends):
+        for addrs, messages in steps:
             if len(addrs) == 1:
                 key = key_at(addrs[0])
                 for message in messages:
@@ -483,18 +493,3 @@ class Pushes:
             self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
-
-
-def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
-    """`sends` as one entry for the addresses sent the same flights, in order."""
-    out: list[tuple[list[Addr], list[Message]]] = []
-    entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
-    seen: set[Addr] = set()
-    for addr, flights in sends:
-        entry = entries.get(same := tuple(map(id, flights)))
-        if entry is None or addr in seen:
-            entries[same] = entry = ([], [f.message for f in flights])
-            out.append(entry)
-        entry[0].append(addr)
-        seen.add(addr)
-    return out

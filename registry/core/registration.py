@@ -256,8 +256,10 @@ class Registration:
         return record
 
     def _claimed(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> Record | None:
-        msg = attempt.msg
-        owned = self._owns_without_password(attempt, record)
+        msg, same_key = attempt.msg, attempt.req.key == record.key
+        copy = msg.id == record.last_register_id and record.addr == attempt.where
+        # its key or its token (a copy's id alone, seen by anyone, proves nothing)
+        owned = (same_key and (bool(record.key) or copy)) or token_matches(msg.token, record.token)
         if not owned and msg.proof:
             # checked last, the one costly check; a name without a password alike (its
             # challenge was made up), so that the answer does not tell whether it has one
@@ -357,15 +359,6 @@ class Registration:
         if not self._liveness.probing(holder):
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
-
-    def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        key, msg = attempt.req.key, attempt.msg
-        if (record.key and key == record.key) or token_matches(msg.token, record.token):
-            return True
-        # (a copy's id alone, seen by anyone, proves nothing)
-        return (
-            msg.id == record.last_register_id and record.addr == attempt.where and key == record.key
-        )
 
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
         if record.online:
