@@ -14,12 +14,7 @@ from registry.core.requests import Answers, Recent, Request, fmt, remember, sess
 from registry.core.table import Record, Table
 from wire.messages import Alias
 from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
-from wire.refusals import (
-    OFFLINE_REFUSAL,
-    RefusalCode,
-    replaced_refusal,
-    unknown_name,
-)
+from wire.refusals import OFFLINE_REFUSAL, RefusalCode, replaced_refusal, unknown_name
 from wire.words import counted
 
 #: Seconds a renamed peer's old name still leads to it, and nobody else may take it.
@@ -149,10 +144,7 @@ class Names:
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False
         code, reason = replaced_refusal(
-            record.name,
-            fmt(record.addr),
-            online=record.online,
-            deregistered=record.deregistered,
+            record.name, fmt(record.addr), online=record.online, deregistered=record.deregistered
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
         self._answers.refuse(req, (reason, "from an earlier start"), what, emit, code)

@@ -20,15 +20,7 @@ from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
-from wire.messages import (
-    Busy,
-    PasswordAsk,
-    PasswordChallenge,
-    Refused,
-    Register,
-    Welcome,
-    is_token,
-)
+from wire.messages import Busy, PasswordAsk, PasswordChallenge, Refused, Register, Welcome, is_token
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import TIMEOUT
@@ -73,12 +65,7 @@ class Registration:
     """Registers names in the shared table, within the budgets `names` and `passwords`."""
 
     def __init__(
-        self,
-        services: Services,
-        liveness: Probes,
-        presence: Arrivals,
-        post: Mail,
-        new_names: int,
+        self, services: Services, liveness: Probes, presence: Arrivals, post: Mail, new_names: int
     ) -> None:
         self._s = services
         self._liveness = liveness

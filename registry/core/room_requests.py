@@ -12,15 +12,7 @@ from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS, Room, Rooms
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
-from wire.messages import (
-    Join,
-    Leave,
-    RoomList,
-    RoomMessage,
-    RoomNotice,
-    RoomsRequest,
-    SetTopic,
-)
+from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomsRequest, SetTopic
 from wire.names import name_key, name_problem
 
 #: Most names listed in the line a peer sees on joining a room.

@@ -65,12 +65,7 @@ class Services(Struct):
         feed = TableFeed(table, names, timing, answers)
         pushes = Pushes(*timing, key_at=feed.key_at)
         return cls(
-            table=table,
-            answers=answers,
-            new_token=new_token,
-            names=names,
-            pushes=pushes,
-            feed=feed,
+            table=table, answers=answers, new_token=new_token, names=names, pushes=pushes, feed=feed
         )
 
 
