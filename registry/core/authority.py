@@ -92,9 +92,7 @@ class Names:
         self._table.name_taken(key)
 
     def expire(self, now: float) -> None:
-        for old, until in list(self._until.items()):
-            if until <= now:
-                del self._until[old]
+        self._until = {old: until for old, until in self._until.items() if until > now}
 
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
