@@ -36,8 +36,6 @@ class RoomRequests:
                 emptied.append((history[-1].stamp, key, history))
         for _, key, history in sorted(emptied):
             self.rooms.set_aside(key, history)
-        # keys of the histories on disk no longer kept: dropped at `forget_gone`
-        self._gone: list[str] = self.rooms.forgotten()
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
@@ -128,9 +126,9 @@ class RoomRequests:
             self.notice_to(member, room, text, now, emit)
 
     def forget_gone(self, emit: Emit) -> None:
-        for key in self._gone:
+        """The histories on disk no longer kept (past rooms.KEPT_EMPTIED) go."""
+        for key in self.rooms.forgotten():
             emit(KeepHistory(key))
-        self._gone = []
 
     def restart(self, now: float, emit: Emit) -> None:
         """The registry starts: replays cut short by its stop (Record.replaying) start again."""
