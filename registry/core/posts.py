@@ -153,8 +153,7 @@ class Posts:
             if record is None:
                 continue
             if flight.purpose in RELAYED and record.online and record.addr == addr:
-                first_sent = now - self._s.pushes.retry_span
-                self._liveness.probe(record, now, emit, since=first_sent)
+                self._liveness.probe(record, now, emit, since=now - self._s.pushes.retry_span)
                 self._s.pushes.again(record, flight, now, emit)
             else:
                 self.undelivered(record, flight, now, emit)
@@ -261,8 +260,7 @@ class Posts:
         what = f"room message from {sender.name}"
         if room is None:
             where = "that room" if name_problem(msg.room) else msg.room
-            reason = (f"You are not in {where}.", "not in the room")
-            self._s.answers.refuse(req, reason, what, emit)
+            self._s.answers.refuse(req, (f"You are not in {where}.", "not in the room"), what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
             self._s.answers.refuse(req, "Message too long.", what, emit)

@@ -102,8 +102,7 @@ class Presence:
         self._keep_pushed(record, now, emit)
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "rename", fresh=True)
-        record = self._s.names.member(req, claim, emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "rename", fresh=True), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         if record.name == msg.new_name:  # no change

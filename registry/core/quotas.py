@@ -132,8 +132,7 @@ class Quotas:
         self._count(tally, message, sender, 1)
 
     def uncount(self, tally: Tally, message: StoredMessage) -> None:
-        sender = tally.senders.pop((message.sender, message.id), None)
-        self._count(tally, message, sender, -1)
+        self._count(tally, message, tally.senders.pop((message.sender, message.id), None), -1)
 
     def held(self, origin: Origin) -> int:
         key, ip = origin

@@ -232,8 +232,7 @@ class Registration:
                 return None
             password = msg.verifier
         # the peer's own token when it proposes one: it has kept it already
-        token = msg.token if is_token(msg.token) else self._s.new_token()
-        kept = token_hash(token)
+        kept = token_hash(msg.token if is_token(msg.token) else self._s.new_token())
         record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
         record.made = self._s.wall(now)
         key = name_key(msg.name)

@@ -40,8 +40,7 @@ class RoomRequests:
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "join", fresh=True)
-        record = self._s.names.member(req, claim, emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "join", fresh=True), emit)
         if (
             record is None
             or self._s.answers.done_before(req, emit)
