@@ -140,14 +140,12 @@ class TableFeed:
         if updates:
             self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
 
-    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
-        """`addr` acked `replies`: whether any were table pushes to it."""
+    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
+        """`addr` acked `replies`: any table push among them tells its peers run."""
         took, sends = self.watch.acked(replies, addr, self._table.version, now)
         self._send(sends, emit)
-        if took:
-            for peer in self.online_at(addr):
-                peer.last_seen = now
-        return took
+        for peer in self.online_at(addr) if took else ():
+            peer.last_seen = now
 
     def retry(self, now: float, emit: Emit) -> None:
         self._send(self.watch.due(self._table.version, now), emit)
