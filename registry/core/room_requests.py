@@ -124,13 +124,11 @@ class RoomRequests:
         for member in room.others(about):
             self.notice_to(member, room, text, now, emit)
 
-    def forget_gone(self, emit: Emit) -> None:
-        """The histories on disk no longer kept (past rooms.KEPT_EMPTIED) go."""
+    def restart(self, now: float, emit: Emit) -> None:
+        """The registry starts: the histories on disk no longer kept (past rooms.KEPT_EMPTIED)
+        go; replays cut short by its stop (Record.replaying) start again."""
         for key in self.rooms.forgotten():
             emit(KeepHistory(key))
-
-    def restart(self, now: float, emit: Emit) -> None:
-        """The registry starts: replays cut short by its stop (Record.replaying) start again."""
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:
