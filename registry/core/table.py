@@ -64,8 +64,7 @@ class Record(Struct):
 
     def wrote(self, key: str) -> bool:
         """Its owner wrote to name key `key`: whether that one is new among them."""
-        wrote_to = self.wrote_to if self.wrote_to is not None else []
-        self.wrote_to = wrote_to
+        wrote_to = self.wrote_to = self.wrote_to or []
         new = key not in wrote_to
         if not new:
             wrote_to.remove(key)
