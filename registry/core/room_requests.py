@@ -51,7 +51,13 @@ class RoomRequests:
         room = self.rooms.enter(record, msg.room)
         # rooms survive a restart; the ack waits for the disk
         emit(SaveTable((name_key(record.name),)))
-        text = self._joined_line(record, room, left)
+        others = [m.name for m in room.others(record)]
+        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
+        if len(others) > JOIN_NAMES_SHOWN:
+            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
+        alone = " (nobody else is in it)" if room.history else " (a new room)"
+        joined = "You joined" if left is None else f"You left {left.name} and joined"
+        text = f"{joined} {room.name}" + (f" with {shown}" if others else alone)
         self.notice_to(record, room, text, now, emit)
         if room.topic is not None:
             self.notice_to(record, room, f"Topic of {room.name}: {room.topic.text}", now, emit)
@@ -201,17 +207,6 @@ class RoomRequests:
             self._s.answers.refuse(req, reason, what, emit)
             return False
         return True
-
-    def _joined_line(self, record: Record, room: Room, left: Room | None) -> str:
-        others = [m.name for m in room.others(record)]
-        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
-        if len(others) > JOIN_NAMES_SHOWN:
-            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
-        alone = " (nobody else is in it)" if room.history else " (a new room)"
-        text = f"You joined {room.name}" + (f" with {shown}" if others else alone)
-        if left is not None:
-            text = f"You left {left.name} and joined" + text.removeprefix("You joined")
-        return text
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
