@@ -207,9 +207,7 @@ class Registration:
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
-        holder = None
-        if record is None and msg.token:
-            holder = self._s.names.holder(msg.name)
+        holder = self._s.names.holder(msg.name) if record is None and msg.token else None
         if holder is not None and token_matches(msg.token, holder.token):
             # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
@@ -224,16 +222,13 @@ class Registration:
         msg, where = attempt.msg, attempt.where
         if self._address_held(attempt, now, emit) or self._too_many_names(attempt, now, emit):
             return None
-        password = ""
-        if msg.verifier:
-            if Stored.parse(msg.verifier) is None:
-                said = ("The password could not be read; nothing was set.", "bad verifier")
-                self._s.answers.refuse(attempt.req, said, attempt.what, emit)
-                return None
-            password = msg.verifier
+        if msg.verifier and Stored.parse(msg.verifier) is None:
+            said = ("The password could not be read; nothing was set.", "bad verifier")
+            self._s.answers.refuse(attempt.req, said, attempt.what, emit)
+            return None
         # the peer's own token when it proposes one: it has kept it already
         kept = token_hash(msg.token if is_token(msg.token) else self._s.new_token())
-        record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
+        record = Record(msg.name, *where, False, kept, msg.verifier, key=attempt.req.key)
         record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
@@ -289,9 +284,7 @@ class Registration:
         self._bind(record, req.key if moved else record.key, emit)
         token = _token(msg, record, given, self._s.new_token)
         remember(self.welcomes, msg.id, (now, token))
-        record.last_register_id = msg.id
-        record.last_seen = now
-        record.deregistered = False
+        record.last_register_id, record.last_seen, record.deregistered = msg.id, now, False
         if not record.online or record.addr != where or moved:
             # (not for a copy: a row rewritten is a write to JetStream for nothing)
             record.used = self._s.wall(now)
