@@ -36,8 +36,7 @@ class Names:
     RENAME_GRACE (in memory only) theirs alone. Claims to act for a name are checked here."""
 
     def __init__(self, table: Table, answers: Answers) -> None:
-        self._table = table
-        self._answers = answers
+        self._table, self._answers = table, answers
         # old name key -> until when it is reserved for its holder
         self._until: dict[str, float] = {}
         # kept token (a hash) -> the token proven against it, hashed once (in memory alone)

@@ -36,10 +36,7 @@ class Posts:
     def __init__(
         self, services: Services, post: Mail, liveness: Probes, unacked: Unacked, rooms: Rooms
     ) -> None:
-        self._s = services
-        self._post = post
-        self._liveness = liveness
-        self._unacked = unacked
+        self._s, self._post, self._liveness, self._unacked = services, post, liveness, unacked
         self._rooms = rooms
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}

@@ -20,9 +20,7 @@ class Presence:
     def __init__(
         self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
     ) -> None:
-        self._s = services
-        self._leave_room = leave_room
-        self._keep_pushed = keep_pushed
+        self._s, self._leave_room, self._keep_pushed = services, leave_room, keep_pushed
         self._post = post
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:

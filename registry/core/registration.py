@@ -67,10 +67,7 @@ class Registration:
     def __init__(
         self, services: Services, liveness: Probes, presence: Arrivals, post: Mail, new_names: int
     ) -> None:
-        self._s = services
-        self._liveness = liveness
-        self._presence = presence
-        self._post = post
+        self._s, self._liveness, self._presence, self._post = services, liveness, presence, post
         self.passwords = PasswordBudget()
         self._new_names = new_names
         self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's

@@ -55,9 +55,7 @@ class TableWatch:
     ) -> None:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
-        self._new_id = new_id
-        self._floor = timeout
-        self._attempts = attempts
+        self._new_id, self._floor, self._attempts = new_id, timeout, attempts
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
