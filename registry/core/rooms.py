@@ -126,9 +126,7 @@ class Rooms:
     def missed(self, record: Record, room: Room) -> int:
         """Lines said in `room` since `record`, entering it, last left it (0: unknown)."""
         away = self._away.pop(name_key(record.name), None)
-        if away is None or away[0] != name_key(room.name):
-            return 0
-        return room.said - away[1]
+        return 0 if away is None or away[0] != name_key(room.name) else room.said - away[1]
 
     def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
         """Keep `history` of room `key`, which has no members."""
