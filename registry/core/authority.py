@@ -14,12 +14,7 @@ from registry.core.requests import Answers, Recent, Request, fmt, remember, sess
 from registry.core.table import Record, Table
 from wire.messages import Alias
 from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
-from wire.refusals import (
-    OFFLINE_REFUSAL,
-    RefusalCode,
-    replaced_refusal,
-    unknown_name,
-)
+from wire.refusals import OFFLINE_REFUSAL, RefusalCode, replaced_refusal, unknown_name
 from wire.words import counted
 
 #: Seconds a renamed peer's old name still leads to it, and nobody else may take it.
@@ -41,8 +36,7 @@ class Names:
     RENAME_GRACE (in memory only) theirs alone. Claims to act for a name are checked here."""
 
     def __init__(self, table: Table, answers: Answers) -> None:
-        self._table = table
-        self._answers = answers
+        self._table, self._answers = table, answers
         # old name key -> until when it is reserved for its holder
         self._until: dict[str, float] = {}
         # kept token (a hash) -> the token proven against it, hashed once (in memory alone)
@@ -97,9 +91,7 @@ class Names:
         self._table.name_taken(key)
 
     def expire(self, now: float) -> None:
-        for old, until in list(self._until.items()):
-            if until <= now:
-                del self._until[old]
+        self._until = {old: until for old, until in self._until.items() if until > now}
 
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
@@ -149,10 +141,7 @@ class Names:
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False
         code, reason = replaced_refusal(
-            record.name,
-            fmt(record.addr),
-            online=record.online,
-            deregistered=record.deregistered,
+            record.name, fmt(record.addr), online=record.online, deregistered=record.deregistered
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
         self._answers.refuse(req, (reason, "from an earlier start"), what, emit, code)

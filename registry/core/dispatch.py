@@ -205,7 +205,6 @@ class RegistryCore:
         actions: list[Action] = []
         emit = actions.append
         self._post.start(emit)
-        self._rooms.forget_gone(emit)
         self._news.tell(self.table.online(), now, emit)
         if self.table.unpushed:  # held back as it stopped
             self._s.feed.push_changes(now, emit)

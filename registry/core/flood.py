@@ -88,21 +88,17 @@ class PasswordBudget:
     def charge(self, ip: str, now: float) -> float:
         """0 when a check for `ip` may be done now (and it is counted); else the seconds
         until one may, at least 1, and nothing is counted."""
-        waits = self.waiting(ip, now)
-        if waits > 0:  # its own wrong guesses first: a guesser waits for itself alone
-            self.refused += 1
-            return max(1.0, waits)
-        mine = self._per_ip.ready_in(ip, now)
-        if mine > 0:
-            self.refused += 1
-            return max(1.0, mine)
-        keep = PASSWORD_RESERVED * PASSWORD_GLOBAL_BURST if self.guessed(ip, now) else 0.0
-        taken, self._all = self._rule.take(self._all, now, keep)
-        if not taken:
-            self.refused += 1
-            return max(1.0, self._rule.wait(self._all, now, keep))
-        self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
-        return 0.0
+        # its own wrong guesses first: a guesser waits for itself alone
+        wait = self.waiting(ip, now) or self._per_ip.ready_in(ip, now)
+        if not wait:
+            keep = PASSWORD_RESERVED * PASSWORD_GLOBAL_BURST if self.guessed(ip, now) else 0.0
+            taken, self._all = self._rule.take(self._all, now, keep)
+            if taken:
+                self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
+                return 0.0
+            wait = self._rule.wait(self._all, now, keep)
+        self.refused += 1
+        return max(1.0, wait)
 
     def guessed(self, ip: str, now: float) -> bool:
         """Whether `ip` sent a wrong password within WRONG_FORGOTTEN of its last wait's end."""

@@ -48,11 +48,9 @@ def sweep(
         emit(SaveTable(tuple(stamped)))
     after, newcomer_names = bounds
     why = f"unused for {counted(int(after // DAY), 'day') if after >= DAY else f'{after:g} s'}"
-    unused = [r for r in records.values() if not r.online and wall - r.used >= after]
-    gone = {id(record) for record in unused}
-    newcomers = [
-        r for r in records.values() if not r.online and id(r) not in gone and not came_back(r)
-    ]
+    offline = [record for record in records.values() if not record.online]
+    unused = [record for record in offline if wall - record.used >= after]
+    newcomers = [one for one in offline if wall - one.used < after and not came_back(one)]
     return [(record, why) for record in unused] + list(_newcomers_over(newcomers, newcomer_names))
 
 

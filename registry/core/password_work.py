@@ -40,7 +40,6 @@ def carry_out(check: CheckPassword, secret: bytes, registry: bytes) -> Challenge
     stored = password.Stored.parse(kept or check.stored)
     if stored is None:
         stored = password.made_up(secret, check.name)
-    ident = password.identity(check.name, check.client, registry)
-    began = password.challenge(stored, ident)
+    began = password.challenge(stored, password.identity(check.name, check.client, registry))
     began.stored = kept
     return began

@@ -51,12 +51,6 @@ _RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 43 + 100
 TYPED_BEFORE_SAVE = 7 * 24 * 3600.0
 
 
-def typed_or_saved(typed: int, saved: float) -> float:
-    """When a message saved at `saved` is shown as said: its sender's `typed` time, unless
-    that is not known (0), after `saved`, or more than TYPED_BEFORE_SAVE before."""
-    return typed if saved - TYPED_BEFORE_SAVE <= typed <= saved else saved
-
-
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
     # a small box needs no record measured: a character takes at most 6 bytes in JSON
     if (
@@ -90,21 +84,21 @@ class PostOffice:
         limit: int,
     ) -> None:
         """`boxes` (kept, not copied) and `owners` were loaded (None: none)."""
-        self._s = services
-        self._owners: dict[str, Owner] = dict(owners or {})
+        self._s, self._owners = services, dict(owners or {})
         boxes = boxes if boxes is not None else {}
-        #: the names of the rows rebuilt for boxes the table lacked: of an owner kept, and
-        #: of none
+        #: the names of the rows rebuilt for boxes the table lacked: (of an owner kept, of none)
         self.rebuilt = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)
-        self.boxes = boxes
-        self.limit = limit
-        self.quotas = Quotas()
+        self.boxes, self.limit, self.quotas = boxes, limit, Quotas()
         self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
             tally = self._tallies[key] = Tally()
+            owner = self._s.table.get(key)
             for message in box:
-                self.quotas.count(tally, message, self._sender_of(key, message))
+                record = self._s.table.get(message.sender) if message.sender else None
+                stranger = owner is None or not owner.knows(message.sender)
+                sender = None if record is None else ((record.key, record.ip), stranger)
+                self.quotas.count(tally, message, sender)
 
     def store(  # noqa: PLR0913 (the message, where, when; and its sender's own time)
         self,
@@ -116,15 +110,17 @@ class PostOffice:
         typed: int = 0,
         ticket: str = "",
     ) -> str:
-        """Keep `message`, stamped when `typed` (`typed_or_saved`), in `owner`'s box; it counts
-        against `origin`, as a stranger's unless the owner wrote to its sender or handed the
-        key that saved it `ticket`: "" when kept, else why not."""
+        """Keep `message`, stamped when `typed`, in `owner`'s box; it counts against `origin`,
+        as a stranger's unless the owner wrote to its sender or handed the key that saved it
+        `ticket`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
-        size, said = len(message.text.encode()), stamp(typed_or_saved(typed, self._s.wall(now)))
+        # said when typed, if known (not 0) and not after its save nor long before it
+        wall, size = self._s.wall(now), len(message.text.encode())
+        said = stamp(typed if wall - TYPED_BEFORE_SAVE <= typed <= wall else wall)
         counted = (origin, not owner.knows(sender, message.saved_by, ticket))
         if not tally.has_room(size, kind, self.limit):
             reason, notice = refusal(owner.name), full_notice
@@ -170,14 +166,11 @@ class PostOffice:
             return
         key = name_key(owner.name)
         taken = set(msg.ids)
-        gone = [m for m in self.boxes.get(key, []) if m.id in taken]
-        if gone:
-            self._remove(key, gone)
-            emit(DropMail(key, tuple(m.id for m in gone)))
+        if gone := [m for m in self.boxes.get(key, []) if m.id in taken]:
+            self._remove(key, gone, emit)
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
         self.keep_owner(owner, emit)  # (forgotten with the box, once all is taken)
-        rest = self.part(owner)
-        if rest:
+        if rest := self.part(owner):
             self._s.answers.reply(req, emit, MoreMail, rest)
         else:
             self._s.answers.ack(req, emit)
@@ -198,8 +191,7 @@ class PostOffice:
         box = self.boxes.get(key, [])
         self._owners.pop(key, None)
         if box:
-            self._remove(key, box)
-            emit(DropMail(key, tuple(m.id for m in box)))
+            self._remove(key, box, emit)
         return len(box)
 
     def _add(
@@ -210,23 +202,16 @@ class PostOffice:
         self.quotas.count(tally, message, sender)
         emit(StoreMail(key, message))
 
-    def _remove(self, key: str, gone: list[StoredMessage]) -> None:
+    def _remove(self, key: str, gone: list[StoredMessage], emit: Emit) -> None:
+        emit(DropMail(key, tuple(m.id for m in gone)))
         tally = self._tallies[key]
         for message in gone:
             self.quotas.uncount(tally, message)
         ids = {m.id for m in gone}
-        rest = [m for m in self.boxes[key] if m.id not in ids]
-        if rest:
+        if rest := [m for m in self.boxes[key] if m.id not in ids]:
             self.boxes[key] = rest
         else:
             del self.boxes[key], self._tallies[key]
-
-    def _sender_of(self, box: str, message: StoredMessage) -> Sender | None:
-        record = self._s.table.get(message.sender) if message.sender else None
-        if record is None:
-            return None
-        owner = self._s.table.get(box)
-        return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def start(self, emit: Emit) -> None:
         rebuilt, unclaimed = self.rebuilt

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.push_records import Flight, Push
+from registry.core.pushes import Flight, Push
 from registry.core.requests import Recent, Request, fmt, public_key, remember
 from registry.core.rooms import Room, Rooms
 from registry.core.services import Mail, Probes, Services, Unacked
@@ -36,10 +36,7 @@ class Posts:
     def __init__(
         self, services: Services, post: Mail, liveness: Probes, unacked: Unacked, rooms: Rooms
     ) -> None:
-        self._s = services
-        self._post = post
-        self._liveness = liveness
-        self._unacked = unacked
+        self._s, self._post, self._liveness, self._unacked = services, post, liveness, unacked
         self._rooms = rooms
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
@@ -52,7 +49,14 @@ class Posts:
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
-        if sender is None or self._saved_before(msg, req, sender, now, emit):
+        if sender is None:
+            return
+        done = self._saved.get(msg.id)
+        if done is not None:  # a late copy: told its outcome again
+            self._s.pushes.push((sender,), done, "outcome", now, emit)
+            return
+        if msg.id in self._probing:
+            self._s.answers.ack(req, emit)
             return
         recipient = self._recipient(msg, req, sender, emit)
         if recipient is None:
@@ -102,18 +106,6 @@ class Posts:
                 if not self._post.store(record, kept, self._post.origin(relay.sender), now, emit):
                     emit(Log(f"saved channel message from {relay.sender} for {record.name}"))
 
-    def _saved_before(
-        self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit
-    ) -> bool:
-        done = self._saved.get(msg.id)
-        if done is not None:
-            self._s.pushes.push((sender,), done, "outcome", now, emit)
-            return True
-        if msg.id in self._probing:
-            self._s.answers.ack(req, emit)
-            return True
-        return False
-
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
@@ -158,8 +150,7 @@ class Posts:
             if record is None:
                 continue
             if flight.purpose in RELAYED and record.online and record.addr == addr:
-                first_sent = now - self._s.pushes.retry_span
-                self._liveness.probe(record, now, emit, since=first_sent)
+                self._liveness.probe(record, now, emit, since=now - self._s.pushes.retry_span)
                 self._s.pushes.again(record, flight, now, emit)
             else:
                 self.undelivered(record, flight, now, emit)
@@ -266,8 +257,7 @@ class Posts:
         what = f"room message from {sender.name}"
         if room is None:
             where = "that room" if name_problem(msg.room) else msg.room
-            reason = (f"You are not in {where}.", "not in the room")
-            self._s.answers.refuse(req, reason, what, emit)
+            self._s.answers.refuse(req, (f"You are not in {where}.", "not in the room"), what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
             self._s.answers.refuse(req, "Message too long.", what, emit)

@@ -20,9 +20,7 @@ class Presence:
     def __init__(
         self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
     ) -> None:
-        self._s = services
-        self._leave_room = leave_room
-        self._keep_pushed = keep_pushed
+        self._s, self._leave_room, self._keep_pushed = services, leave_room, keep_pushed
         self._post = post
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
@@ -48,7 +46,12 @@ class Presence:
             self._offline(record)
             record.deregistered = True
             if msg.quitting:  # said first: peers then say nothing more of the row's change
-                self._quit(record, msg.farewell, now, emit)
+                line, cut = f"{record.name} has quit", msg.farewell[:MAX_FAREWELL]
+                if cut:
+                    line += f" ({cut}{'…' if cut != msg.farewell else ''})"
+                for other in self._s.table.online():
+                    notice = Notice(self._s.answers.new_id(), line, record.name)
+                    self._s.pushes.push((other,), notice, "notice", now, emit)
             self._s.feed.changed(record, now, emit)
             emit(Log(f"deregistered {record.name}"))
             self._leave_room(record, now, emit, None if msg.quitting else "")
@@ -96,30 +99,24 @@ class Presence:
         self._leave_room(record, now, emit, "restarted")
         self._keep_pushed(record, now, emit)
 
-    def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
-        line = f"{record.name} has quit"
-        if farewell:
-            cut = farewell[:MAX_FAREWELL]
-            line += f" ({cut}{'…' if cut != farewell else ''})"
-        for other in self._s.table.online():
-            notice = Notice(self._s.answers.new_id(), line, record.name)
-            self._s.pushes.push((other,), notice, "notice", now, emit)
-
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "rename", fresh=True)
-        record = self._s.names.member(req, claim, emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "rename", fresh=True), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         if record.name == msg.new_name:  # no change
             self._s.answers.ack(req, emit)
             return
-        reason = self._refusal(record, msg.new_name, now)
-        if reason:
+        if reason := self._refusal(record, msg.new_name, now):
             said = (reason, "rename refused")
             self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
             return
-        old = record.name
-        self._rekey(record, msg.new_name, now, emit)
+        old, old_key, new_key = record.name, name_key(record.name), name_key(msg.new_name)
+        del self._s.table.records[old_key]
+        record.name = msg.new_name
+        self._s.table.records[new_key] = record
+        if old_key != new_key:
+            self._s.names.renamed(old_key, new_key, now)
+            self._post.moved(old_key, record, emit)
         gone = Entry(old, record.ip, 0, False)
         # every peer is told by the table's change; the room adds no notice of its own
         self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
@@ -127,22 +124,9 @@ class Presence:
         self._s.answers.done(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
-        problem = name_problem(new_name)
-        if problem:
+        if problem := name_problem(new_name):
             return f"Cannot rename to {new_name!r}: {problem}."
         taken = self._s.table.get(new_name)
-        if taken is not None and taken is not record:
-            return f"The name {taken.name} is taken."
         if taken is None:
             return self._s.names.reserved(new_name, record, now)
-        return ""
-
-    def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
-        table = self._s.table
-        old_key, new_key = name_key(record.name), name_key(new_name)
-        del table.records[old_key]
-        record.name = new_name
-        table.records[new_key] = record
-        if old_key != new_key:
-            self._s.names.renamed(old_key, new_key, now)
-            self._post.moved(old_key, record, emit)
+        return "" if taken is record else f"The name {taken.name} is taken."

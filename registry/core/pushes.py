@@ -5,13 +5,11 @@ Each address pushed to has one Member: its datagrams in flight (Units), at most 
 and in order what waits behind them. A member has one retry deadline, a timeout after its
 last datagram answered in full: then its oldest unanswered datagram goes again, once; one
 unanswered when a later one is answered in full was lost, and goes again at once. After
-`attempts` copies, its pushes are given up.
-
-A channel message is one Flight shared by its members, entered in their records at the
-next call (the fast path, bounded by FAST_LIVE messages), in Units shared by them
-(push_records.py). A message too big for a datagram goes alone over TCP, and nothing
-follows it until it ends. One address is one peer, its owner its newest push's name key.
-"""
+`attempts` copies, its pushes are given up. A channel message is one Flight shared by its
+members, entered in their records at the next call (the fast path, bounded by FAST_LIVE
+messages), in Units shared by them. A message too big for a datagram goes alone over TCP,
+and nothing follows it until it ends. One address is one peer, its owner its newest push's
+name key."""
 
 from __future__ import annotations
 
@@ -21,13 +19,64 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from registry.core.actions import Addr, Emit, Send, SendMany
-from registry.core.push_records import ROOM, Flight, Member, Push, Unit
 from registry.core.requests import send_to
 from registry.core.table import Record
 from wire.codec import encode, travels_by_stream
+from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
+
+NEVER: Final = float("inf")  #: the retry deadline of a member with nothing in flight
+#: The bytes of a datagram that hold pushes (wire.codec.pack_datagrams: a bracket, ...).
+ROOM = MAX_DATAGRAM - 1
+
+
+class Flight:
+    """One message pushed, shared by its members, never changed (hot path: not a Struct);
+    `size`, encoded (a streamed one's fills a datagram); `seq`, its place in the order made.
+    `purpose`: what a push ended unacked means: "notice" and "outcome" are dropped; "relay",
+    "probe" and "room" go again while the peer is probed (registry/core/posts.py)."""
+
+    def __init__(
+        self, message: Message, purpose: str, seq: int = 0, size: int = 0, streamed: bool = False
+    ) -> None:
+        self.message, self.purpose, self.seq, self.size = message, purpose, seq, size
+        self.streamed = streamed
+
+
+#: A push that ended without its ack (given up, or dropped with its peer): its member's
+#: owner (a name key) and address, and its flight.
+Push = tuple[str, Addr, Flight]
+
+
+class Unit:
+    """A datagram of pushes in flight: its flights not yet acked, by id; how many members
+    hold it (never changed while shared: `Pushes._own`); copies of it sent, the send
+    numbers of its first and last, when that was, and the bytes left in it."""
+
+    __slots__ = ("copies", "first", "flights", "owing", "room", "sent", "sent_at", "streamed")
+
+    def __init__(self, now: float, sent: int, streamed: bool = False, owing: int = 1) -> None:
+        self.flights: dict[str, Flight] = {}
+        self.owing = owing
+        self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
+        self.streamed, self.room = streamed, ROOM
+
+
+class Member:
+    """What is pushed to one address: its units in flight, oldest first, and what waits."""
+
+    __slots__ = ("addr", "deadline", "lost", "owner", "units", "waiting")
+
+    def __init__(self, owner: str, addr: Addr) -> None:
+        self.owner, self.addr = owner, addr
+        self.units: list[Unit] = []
+        self.waiting: deque[Flight] = deque()
+        self.deadline = NEVER
+        #: its units last sent before this send number were lost: they go again (0: none)
+        self.lost = 0
+
 
 #: Datagrams of pushes in flight to one member at most (~1,000 lines), but see FAST_LIVE.
 IN_FLIGHT = 64
@@ -36,7 +85,6 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
-NEVER: Final = float("inf")  #: the retry deadline of a member with nothing in flight
 #: What to send: to each address, these flights' messages, in order.
 Sends = list[tuple[Addr, list[Flight]]]
 #: The online peers a channel line goes to: their name keys, addresses and public keys, in
@@ -62,13 +110,11 @@ class Pushes:
         self._key_at, self._streamed = key_at, streamed
         self._seq = itertools.count()  # numbers the pushes in the order made
         # every address pushed to lately: kept when idle, swept when many (`_index`)
-        self._members: dict[Addr, Member] = {}
-        self._sweep_at = SWEEP_AT
+        self._members, self._sweep_at = dict[Addr, Member](), SWEEP_AT
         # members holding pushes back (waiting, or behind a streamed one)
         self._held: set[Addr] = set()
         # members with room for pushes waiting, or a datagram lost (sent at the next `due`)
-        self._ready: list[Member] = []
-        self._ready_at = 0.0
+        self._ready, self._ready_at = list[Member](), 0.0
         # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
         self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (to whom, Addrs as given; when), not entered
@@ -89,8 +135,8 @@ class Pushes:
             emit(send_to(addrs, message, self._key_at))
 
     def again(self, record: Record, flight: Flight, now: float, emit: Emit) -> None:
-        """Push `flight`'s message to `record`'s peer again from its first try, in its place
-        in the order (should the peer be gone, its mailbox gets it there)."""
+        """Push `flight` to `record`'s peer again from its first try, in its place in the order
+        (should the peer be gone, its mailbox gets it there)."""
         target = [(name_key(record.name), record.addr)]
         if self.add(flight.message, flight.purpose, target, now, flight.seq):
             emit(Send(record.addr, flight.message, self._key_at(record.addr)))
@@ -114,8 +160,18 @@ class Pushes:
         the pushes given up. Members sent the same messages (a burst's, in step) are sent
         each message once (SendMany: encoded once for all of them)."""
         sends, failed = self.due(now)
+        steps: list[tuple[list[Addr], list[Message]]] = []  # (addresses, what each is sent)
+        entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
+        seen: set[Addr] = set()
+        for addr, flights in sends:
+            entry = entries.get(same := tuple(map(id, flights)))
+            if entry is None or addr in seen:
+                entries[same] = entry = ([], [f.message for f in flights])
+                steps.append(entry)
+            entry[0].append(addr)
+            seen.add(addr)
         key_at = self._key_at
-        for addrs, messages in _in_step(sends):
+        for addrs, messages in steps:
             if len(addrs) == 1:
                 key = key_at(addrs[0])
                 for message in messages:
@@ -184,9 +240,9 @@ class Pushes:
     def clear_acked(
         self, msg_ids: Sequence[str], addr: Any, now: float
     ) -> tuple[str, list[Flight]]:
-        """Acks for each of `msg_ids` came from the Addr `addr` (an Acks answers datagrams of
-        pushes): its member's owner, and the flights answered, in the order pushed; what waits
-        may then go (`due` sends it, at `next_wake`). Ids of nothing in flight there are ignored."""
+        """Acks of `msg_ids` came from the Addr `addr`: its member's owner, and the flights
+        answered, in the order pushed (ids of nothing in flight there are ignored); what waits
+        may then go (`due` sends it, at `next_wake`)."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
@@ -437,18 +493,3 @@ class Pushes:
             self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
-
-
-def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
-    """`sends` as one entry for the addresses sent the same flights, in order."""
-    out: list[tuple[list[Addr], list[Message]]] = []
-    entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
-    seen: set[Addr] = set()
-    for addr, flights in sends:
-        entry = entries.get(same := tuple(map(id, flights)))
-        if entry is None or addr in seen:
-            entries[same] = entry = ([], [f.message for f in flights])
-            out.append(entry)
-        entry[0].append(addr)
-        seen.add(addr)
-    return out

@@ -98,12 +98,12 @@ class Quotas:
         (`tally`, of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
         usages = tally.holders
-        if key and _over(usages.get(_key(key)), size, limit, SENDER_SHARE):
+        if key and _over(usages.get(f"key {key}"), size, limit, SENDER_SHARE):
             return (
                 f"You have {_part(SENDER_SHARE)} of {owner}'s mailbox, the most one "
                 f"sender may fill; try again once {owner} has read your messages."
             )
-        if ip and _over(usages.get(_address(ip)), size, limit, ADDRESS_SHARE):
+        if ip and _over(usages.get(f"address {ip}"), size, limit, ADDRESS_SHARE):
             return (
                 f"Senders at {ip} have {_part(ADDRESS_SHARE)} of {owner}'s mailbox, "
                 f"the most one address may fill; try again once {owner} has read their "
@@ -114,12 +114,12 @@ class Quotas:
                 f"Senders {owner} has not written to fill half of {owner}'s mailbox, the "
                 f"most they may; the rest is kept for those {owner} writes to."
             )
-        if key and self._totals.get(_key(key), 0) + size > SENDER_BYTES:
+        if key and self._totals.get(f"key {key}", 0) + size > SENDER_BYTES:
             return (
                 f"Your messages waiting at the registry take {_mib(SENDER_BYTES)}, the "
                 "most one sender may keep there; try again once they are read."
             )
-        if ip and self._totals.get(_address(ip), 0) + size > ADDRESS_BYTES:
+        if ip and self._totals.get(f"address {ip}", 0) + size > ADDRESS_BYTES:
             return (
                 f"Messages from {ip} waiting at the registry take "
                 f"{_mib(ADDRESS_BYTES)}, the most one address may keep there; try "
@@ -132,12 +132,11 @@ class Quotas:
         self._count(tally, message, sender, 1)
 
     def uncount(self, tally: Tally, message: StoredMessage) -> None:
-        sender = tally.senders.pop((message.sender, message.id), None)
-        self._count(tally, message, sender, -1)
+        self._count(tally, message, tally.senders.pop((message.sender, message.id), None), -1)
 
     def held(self, origin: Origin) -> int:
         key, ip = origin
-        return self._totals.get(_key(key) if key else _address(ip), 0)
+        return self._totals.get(f"key {key}" if key else f"address {ip}", 0)
 
     def _count(
         self, tally: Tally, message: StoredMessage, sender: Sender | None, sign: int
@@ -147,7 +146,7 @@ class Quotas:
         if message.kind == NOTICE_KIND:
             tally.noticed = sign > 0
         (key, ip), stranger = sender or (NO_ORIGIN, False)
-        holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
+        holders = [h for h, there in ((f"key {key}", key), (f"address {ip}", ip)) if there]
         for holder in holders + ([_STRANGERS] if stranger and key else []):
             count, had = tally.holders.get(holder, (0, 0))
             if count + sign > 0:
@@ -161,14 +160,6 @@ class Quotas:
                 self._totals[holder] = total
             else:
                 self._totals.pop(holder, None)
-
-
-def _key(key: str) -> str:
-    return f"key {key}"
-
-
-def _address(ip: str) -> str:
-    return f"address {ip}"
 
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:

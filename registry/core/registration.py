@@ -20,15 +20,7 @@ from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
-from wire.messages import (
-    Busy,
-    PasswordAsk,
-    PasswordChallenge,
-    Refused,
-    Register,
-    Welcome,
-    is_token,
-)
+from wire.messages import Busy, PasswordAsk, PasswordChallenge, Refused, Register, Welcome, is_token
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import TIMEOUT
@@ -73,17 +65,9 @@ class Registration:
     """Registers names in the shared table, within the budgets `names` and `passwords`."""
 
     def __init__(
-        self,
-        services: Services,
-        liveness: Probes,
-        presence: Arrivals,
-        post: Mail,
-        new_names: int,
+        self, services: Services, liveness: Probes, presence: Arrivals, post: Mail, new_names: int
     ) -> None:
-        self._s = services
-        self._liveness = liveness
-        self._presence = presence
-        self._post = post
+        self._s, self._liveness, self._presence, self._post = services, liveness, presence, post
         self.passwords = PasswordBudget()
         self._new_names = new_names
         self._names = FloodGate(rate=new_names / 3600.0, burst=float(new_names))  # an hour's
@@ -220,9 +204,7 @@ class Registration:
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
-        holder = None
-        if record is None and msg.token:
-            holder = self._s.names.holder(msg.name)
+        holder = self._s.names.holder(msg.name) if record is None and msg.token else None
         if holder is not None and token_matches(msg.token, holder.token):
             # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
@@ -237,17 +219,13 @@ class Registration:
         msg, where = attempt.msg, attempt.where
         if self._address_held(attempt, now, emit) or self._too_many_names(attempt, now, emit):
             return None
-        password = ""
-        if msg.verifier:
-            if Stored.parse(msg.verifier) is None:
-                said = ("The password could not be read; nothing was set.", "bad verifier")
-                self._s.answers.refuse(attempt.req, said, attempt.what, emit)
-                return None
-            password = msg.verifier
+        if msg.verifier and Stored.parse(msg.verifier) is None:
+            said = ("The password could not be read; nothing was set.", "bad verifier")
+            self._s.answers.refuse(attempt.req, said, attempt.what, emit)
+            return None
         # the peer's own token when it proposes one: it has kept it already
-        token = msg.token if is_token(msg.token) else self._s.new_token()
-        kept = token_hash(token)
-        record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
+        kept = token_hash(msg.token if is_token(msg.token) else self._s.new_token())
+        record = Record(msg.name, *where, False, kept, msg.verifier, key=attempt.req.key)
         record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
@@ -256,8 +234,10 @@ class Registration:
         return record
 
     def _claimed(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> Record | None:
-        msg = attempt.msg
-        owned = self._owns_without_password(attempt, record)
+        msg, same_key = attempt.msg, attempt.req.key == record.key
+        copy = msg.id == record.last_register_id and record.addr == attempt.where
+        # its key or its token (a copy's id alone, seen by anyone, proves nothing)
+        owned = (same_key and (bool(record.key) or copy)) or token_matches(msg.token, record.token)
         if not owned and msg.proof:
             # checked last, the one costly check; a name without a password alike (its
             # challenge was made up), so that the answer does not tell whether it has one
@@ -301,9 +281,7 @@ class Registration:
         self._bind(record, req.key if moved else record.key, emit)
         token = _token(msg, record, given, self._s.new_token)
         remember(self.welcomes, msg.id, (now, token))
-        record.last_register_id = msg.id
-        record.last_seen = now
-        record.deregistered = False
+        record.last_register_id, record.last_seen, record.deregistered = msg.id, now, False
         if not record.online or record.addr != where or moved:
             # (not for a copy: a row rewritten is a write to JetStream for nothing)
             record.used = self._s.wall(now)
@@ -357,15 +335,6 @@ class Registration:
         if not self._liveness.probing(holder):
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
-
-    def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        key, msg = attempt.req.key, attempt.msg
-        if (record.key and key == record.key) or token_matches(msg.token, record.token):
-            return True
-        # (a copy's id alone, seen by anyone, proves nothing)
-        return (
-            msg.id == record.last_register_id and record.addr == attempt.where and key == record.key
-        )
 
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
         if record.online:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit
-from registry.core.push_records import Flight
+from registry.core.pushes import Flight
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Restarted
@@ -52,8 +52,7 @@ class RestartNews:
         """Whether what the peer at `addr` sends waits until it acks the news (RegistryCore
         drops meanwhile what could overtake what it sent before the restart, forgotten). One
         still waiting its turn, heard with its own key `asker`, is told now: a session is held."""
-        waiting = self._waiting.get(addr)
-        record = None if waiting is None else waiting[0]
+        record, _ = self._waiting.get(addr, (None, 0))
         if record is not None and record.key == asker and _there(record, addr) and self._message:
             self._at_once[addr] = self._waiting.pop(addr)
             self._s.pushes.push([record], self._message, "notice", now, emit)

@@ -6,21 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
-from registry.core.push_records import Flight
+from registry.core.pushes import Flight
 from registry.core.requests import Request
 from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS, Room, Rooms
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
-from wire.messages import (
-    Join,
-    Leave,
-    RoomList,
-    RoomMessage,
-    RoomNotice,
-    RoomsRequest,
-    SetTopic,
-)
+from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomsRequest, SetTopic
 from wire.names import name_key, name_problem
 
 #: Most names listed in the line a peer sees on joining a room.
@@ -44,14 +36,11 @@ class RoomRequests:
                 emptied.append((history[-1].stamp, key, history))
         for _, key, history in sorted(emptied):
             self.rooms.set_aside(key, history)
-        # keys of the histories on disk no longer kept: dropped at `forget_gone`
-        self._gone: list[str] = self.rooms.forgotten()
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "join", fresh=True)
-        record = self._s.names.member(req, claim, emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "join", fresh=True), emit)
         if (
             record is None
             or self._s.answers.done_before(req, emit)
@@ -62,7 +51,13 @@ class RoomRequests:
         room = self.rooms.enter(record, msg.room)
         # rooms survive a restart; the ack waits for the disk
         emit(SaveTable((name_key(record.name),)))
-        text = self._joined_line(record, room, left)
+        others = [m.name for m in room.others(record)]
+        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
+        if len(others) > JOIN_NAMES_SHOWN:
+            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
+        alone = " (nobody else is in it)" if room.history else " (a new room)"
+        joined = "You joined" if left is None else f"You left {left.name} and joined"
+        text = f"{joined} {room.name}" + (f" with {shown}" if others else alone)
         self.notice_to(record, room, text, now, emit)
         if room.topic is not None:
             self.notice_to(record, room, f"Topic of {room.name}: {room.topic.text}", now, emit)
@@ -135,17 +130,17 @@ class RoomRequests:
         for member in room.others(about):
             self.notice_to(member, room, text, now, emit)
 
-    def forget_gone(self, emit: Emit) -> None:
-        for key in self._gone:
-            emit(KeepHistory(key))
-        self._gone = []
-
     def restart(self, now: float, emit: Emit) -> None:
-        """The registry starts: replays cut short by its stop (Record.replaying) start again."""
+        """The registry starts: the histories on disk no longer kept (past rooms.KEPT_EMPTIED)
+        go; replays cut short by its stop (Record.replaying) start again."""
+        for key in self.rooms.forgotten():
+            emit(KeepHistory(key))
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:
-                lines = room.upto(record.replaying)
+                ids = [line.id for line in room.history]  # up to the one replayed last
+                upto = ids.index(record.replaying) + 1 if record.replaying in ids else 0
+                lines = list(room.history)[:upto]
                 if lines:
                     line = f"replaying {room.name}'s history to {record.name} again (in case"
                     emit(Log(f"{line} the stop cut its replay short)"))
@@ -212,17 +207,6 @@ class RoomRequests:
             self._s.answers.refuse(req, reason, what, emit)
             return False
         return True
-
-    def _joined_line(self, record: Record, room: Room, left: Room | None) -> str:
-        others = [m.name for m in room.others(record)]
-        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
-        if len(others) > JOIN_NAMES_SHOWN:
-            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
-        alone = " (nobody else is in it)" if room.history else " (a new room)"
-        text = f"You joined {room.name}" + (f" with {shown}" if others else alone)
-        if left is not None:
-            text = f"You left {left.name} and joined" + text.removeprefix("You joined")
-        return text
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)

@@ -47,12 +47,6 @@ class Room(Struct):
     def holds(self, line_id: str) -> bool:
         return any(line.id == line_id for line in self.history)
 
-    def upto(self, line_id: str) -> list[RoomMessage]:
-        """The history's lines up to and including `line_id` (none: not in it)."""
-        lines = list(self.history)
-        ids = [line.id for line in lines]
-        return lines[: ids.index(line_id) + 1] if line_id in ids else []
-
     def read_back(self, history: Iterable[RoomMessage]) -> None:
         """The room's history as kept on disk, oldest first."""
         for line in history:
@@ -132,9 +126,7 @@ class Rooms:
     def missed(self, record: Record, room: Room) -> int:
         """Lines said in `room` since `record`, entering it, last left it (0: unknown)."""
         away = self._away.pop(name_key(record.name), None)
-        if away is None or away[0] != name_key(room.name):
-            return 0
-        return room.said - away[1]
+        return 0 if away is None or away[0] != name_key(room.name) else room.said - away[1]
 
     def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
         """Keep `history` of room `key`, which has no members."""

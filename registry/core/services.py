@@ -13,8 +13,7 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
-from registry.core.push_records import Flight
-from registry.core.pushes import Pushes
+from registry.core.pushes import Flight, Pushes
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
@@ -66,12 +65,7 @@ class Services(Struct):
         feed = TableFeed(table, names, timing, answers)
         pushes = Pushes(*timing, key_at=feed.key_at)
         return cls(
-            table=table,
-            answers=answers,
-            new_token=new_token,
-            names=names,
-            pushes=pushes,
-            feed=feed,
+            table=table, answers=answers, new_token=new_token, names=names, pushes=pushes, feed=feed
         )
 
 

@@ -64,8 +64,7 @@ class Record(Struct):
 
     def wrote(self, key: str) -> bool:
         """Its owner wrote to name key `key`: whether that one is new among them."""
-        wrote_to = self.wrote_to if self.wrote_to is not None else []
-        self.wrote_to = wrote_to
+        wrote_to = self.wrote_to = self.wrote_to or []
         new = key not in wrote_to
         if not new:
             wrote_to.remove(key)
@@ -94,8 +93,7 @@ def owner_from_json(data: Any) -> Owner:
     """The owner a file spells; ValueError saying what is wrong with it."""
     if not isinstance(data, dict) or not {"key", "password"} <= data.keys():
         raise ValueError("not a mailbox's owner")
-    problem = _row_problem({**data, "online": False, "former": []})
-    if problem:
+    if problem := _row_problem({**data, "online": False, "former": []}):
         raise ValueError(problem)
     fields = {name: data[name] for name in Owner.__struct_fields__[:-1]}  # (all but tickets)
     return Owner(**fields, tickets=data.get("tickets", ""))
@@ -177,7 +175,14 @@ class Table(Struct):
         if not isinstance(rows, list):
             raise ValueError('"names" is not a list')
         table = cls(version=data["version"], continues="unpushed" in data)
-        table.unpushed = {name_key(e.name): e for e in _unpushed(data.get("unpushed", []))}
+        try:
+            unpushed = msgspec.convert(data.get("unpushed", []), list[Entry])
+        except msgspec.ValidationError as exc:
+            raise ValueError(f'"unpushed": {exc}') from None
+        for entry in unpushed:
+            if problem := name_problem(entry.name):
+                raise ValueError(f'"unpushed": {problem}')
+            table.unpushed[name_key(entry.name)] = entry
         for row in rows:
             record = _record(row, now)
             key = name_key(record.name)
@@ -214,23 +219,10 @@ def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
     }
 
 
-def _unpushed(rows: Any) -> list[Entry]:
-    try:
-        entries = msgspec.convert(rows, list[Entry])
-    except msgspec.ValidationError as exc:
-        raise ValueError(f'"unpushed": {exc}') from None
-    for entry in entries:
-        problem = name_problem(entry.name)
-        if problem:
-            raise ValueError(f'"unpushed": {problem}')
-    return entries
-
-
 def _record(row: Any, now: float) -> Record:
     if not isinstance(row, dict):
         raise ValueError(f"bad table row {row!r}"[:300])
-    problem = _row_problem(row)
-    if problem:
+    if problem := _row_problem(row):
         raise ValueError(f"bad table row for {str(row.get('name'))[:40]!r}: {problem}")
     record = Record(
         name=row["name"],
@@ -281,8 +273,7 @@ def _row_problem(row: dict[str, Any]) -> str:
     former = row.get("former", [])
     if type(former) is not list or not all(type(old) is str for old in former):
         return "former is not a list of names"
-    problem = name_problem(row["name"])
-    if problem:
+    if problem := name_problem(row["name"]):
         return f"bad name ({problem})"
     try:
         ipaddress.IPv4Address(row["ip"])

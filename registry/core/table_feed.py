@@ -60,9 +60,7 @@ class TableFeed:
     def __init__(
         self, table: Table, names: Names, timing: tuple[float, int], answers: Answers
     ) -> None:
-        self._table = table
-        self._names = names
-        self._answers = answers
+        self._table, self._names, self._answers = table, names, answers
         self.watch = TableWatch(answers.new_id, *timing)
         # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
@@ -71,7 +69,7 @@ class TableFeed:
         self._keys_at: dict[Addr, bytes] = {}
         # every row, as one tuple, for a change
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
-        # the rows a TableSnapshot carries, encoded once (a msgspec.Raw) for their version
+        # a TableSnapshot's rows, encoded once (a msgspec.Raw) for their version
         self._snapshot_kept: tuple[int, Any] | None = None
         # the online peers (Audience, all of them) and the offline records, for a change;
         # and the last audience asked, without its sender
@@ -103,13 +101,11 @@ class TableFeed:
                 self._index(self._online_by_addr, key)
         if not record.online and not self.online_at(record.addr):
             self.watch.forget(record.addr, record.key)
-        if self._released_online:  # its peer hears of it at once
+        idle = self.flush_at is None and now - self._last_push >= self._interval
+        if self._released_online or idle:  # a released peer hears of it at once
             self.push_changes(now, emit)
         elif self.flush_at is None:
-            if now - self._last_push >= self._interval:
-                self.push_changes(now, emit)
-            else:
-                self.flush_at = self._last_push + self._interval
+            self.flush_at = self._last_push + self._interval
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was released: a row with port 0, pushed at once if its peer is online
@@ -144,14 +140,12 @@ class TableFeed:
         if updates:
             self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
 
-    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
-        """`addr` acked `replies`: whether any were table pushes to it."""
+    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
+        """`addr` acked `replies`: any table push among them tells its peers run."""
         took, sends = self.watch.acked(replies, addr, self._table.version, now)
         self._send(sends, emit)
-        if took:
-            for peer in self.online_at(addr):
-                peer.last_seen = now
-        return took
+        for peer in self.online_at(addr) if took else ():
+            peer.last_seen = now
 
     def retry(self, now: float, emit: Emit) -> None:
         self._send(self.watch.due(self._table.version, now), emit)
@@ -162,7 +156,6 @@ class TableFeed:
                 emit(send_to(addrs, update, self.key_at))
 
     def hold(self, records: Iterable[Record]) -> None:
-        """Push nothing to the peers of `records` until `resume`."""
         self.watch.hold((record.addr for record in records), self._table.version)
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
@@ -186,10 +179,13 @@ class TableFeed:
         return self.watch.told(addr, version)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
-        """The whole table, answering `reply_to` ("": unasked)."""
-        rows = self.snapshot_rows()
-        version, aliases = self._table.version, self._names.rows()
-        return TableSnapshot(self._answers.new_id(), reply_to, version, rows, aliases)
+        """The whole table, answering `reply_to` ("": unasked); its rows encoded once per
+        version (wire.codec.encoded_once)."""
+        version, kept = self._table.version, self._snapshot_kept
+        if kept is None or kept[0] != version:
+            kept = self._snapshot_kept = (version, encoded_once(self.entries()))
+        aliases = self._names.rows()
+        return TableSnapshot(self._answers.new_id(), reply_to, version, kept[1], aliases)
 
     def welcome_rows(self) -> tuple[tuple[Entry, ...], tuple[Alias, ...]]:
         """The rows and aliases a Welcome carries: all up to WELCOME_ROWS, else none."""
@@ -203,14 +199,6 @@ class TableFeed:
             rows = tuple(record.entry() for record in self._table.records.values())
             self._entries_kept = (self._generation, rows)
         return self._entries_kept[1]
-
-    def snapshot_rows(self) -> Any:
-        """Every row, encoded once per table version (wire.codec.encoded_once)."""
-        version = self._table.version
-        kept = self._snapshot_kept
-        if kept is None or kept[0] != version:
-            kept = self._snapshot_kept = (version, encoded_once(self.entries()))
-        return kept[1]
 
     def audience(self, sender: str) -> Audience:
         """The online peers but the one of name key `sender`: the same tuples until the
@@ -239,11 +227,8 @@ class TableFeed:
                 else:
                     offline.append(record)
             publics, distinct = tuple(map(self.key_at, addrs)), len(set(addrs)) == len(addrs)
-            self._roster = (
-                self._generation,
-                (tuple(keys), tuple(addrs), publics, distinct),
-                offline,
-            )
+            audience = (tuple(keys), tuple(addrs), publics, distinct)
+            self._roster = (self._generation, audience, offline)
         return self._roster[1:]
 
     def online_at(self, where: Any) -> list[Record]:

@@ -54,9 +54,7 @@ class TableWatch:
     ) -> None:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
-        self._new_id = new_id
-        self._floor = timeout
-        self._attempts = attempts
+        self._new_id, self._floor, self._attempts = new_id, timeout, attempts
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
@@ -95,13 +93,11 @@ class TableWatch:
 
     def keep_only(self, addrs: Container[Addr]) -> None:
         """Forget every peer not at one of `addrs`."""
-        gone = {addr for addr in self._cursors if addr not in addrs}
-        if not gone:
-            return
-        for addr in gone:
-            del self._cursors[addr]
-        keys = self._addr_of_key
-        self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
+        if gone := {addr for addr in self._cursors if addr not in addrs}:
+            for addr in gone:
+                del self._cursors[addr]
+            keys = self._addr_of_key
+            self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
     def hold(self, addrs: Iterable[Addr], version: int) -> None:
         """Push nothing to the peers at `addrs` until released."""
@@ -126,10 +122,7 @@ class TableWatch:
             cursor.held = False
             if not cursor.copies and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
-        sends: Sends = []
-        for since, those in behind.items():
-            sends += self._catch_up_all(since, version, those, now)
-        return sends
+        return self._catch_up_all(behind, version, now)
 
     def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
         """`updates`, the table's newest versions, for the peers at `addrs`: what to send
@@ -164,9 +157,7 @@ class TableWatch:
             self._send(cursors[addr], addr, batch, now)
         fresh += elsewhere  # (sent alike; tracked by the registry they came through)
         sends: Sends = [(fresh, update) for update in batch] if fresh else []
-        for since, those in behind.items():
-            sends += self._catch_up_all(since, version, those, now)
-        return sends
+        return sends + self._catch_up_all(behind, version, now)
 
     def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
         """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
@@ -189,7 +180,7 @@ class TableWatch:
             cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
         cursor.copies = 0
         if 0 <= cursor.acked < version and not cursor.held:
-            return True, self._catch_up_all(cursor.acked, version, [addr], now)
+            return True, self._catch_up_all({cursor.acked: [addr]}, version, now)
         return True, []
 
     def due(self, version: int, now: float) -> Sends:
@@ -239,7 +230,7 @@ class TableWatch:
         if cursor.held or held == version or held < cursor.acked:
             return []
         cursor.acked = held
-        sends = self._catch_up_all(held, version, [addr], now)
+        sends = self._catch_up_all({held: [addr]}, version, now)
         if sends and copies:  # (Karn: a copy sent again gives no sample)
             cursor.copies, cursor.flying = copies + 1, earlier + cursor.flying
         return sends
@@ -274,15 +265,19 @@ class TableWatch:
         cursor.deadline = now + cursor.wait
         heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
 
-    def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
-        batch = self._catch_up(since, version)
-        if not batch:
+    def _catch_up_all(self, behind: dict[int, list[Addr]], version: int, now: float) -> Sends:
+        """The peers of `behind`, by the version each acked, pushed what changed since (past
+        the log: taken as knowing nothing)."""
+        sends: Sends = []
+        for since, addrs in behind.items():
+            batch = self._catch_up(since, version)
             for addr in addrs:
-                self._cursors[addr].acked = -1
-            return []
-        for addr in addrs:
-            self._send(self._cursors[addr], addr, batch, now)
-        return [(addrs, update) for update in batch]
+                if batch:
+                    self._send(self._cursors[addr], addr, batch, now)
+                else:
+                    self._cursors[addr].acked = -1
+            sends += [(addrs, update) for update in batch or ()]
+        return sends
 
     def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
         """The rows changed after `since`, merged into at most BATCH updates (or None)."""

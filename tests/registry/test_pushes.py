@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.core import actions as ra
-from registry.core.push_records import ROOM, Push
-from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
+from registry.core.pushes import FAST_LIVE, IN_FLIGHT, ROOM, SWEEP_AT, Push, Pushes, Sends
 from tests.hypothesis_profiles import examples
 from tests.registry.parts_helpers import record, sent, services
 from wire.codec import encode

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.push_records import Flight
+from registry.core.pushes import Flight
 from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage

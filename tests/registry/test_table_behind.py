@@ -13,7 +13,6 @@ from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, 
 from wire.codec import decode, encode, fits_datagram
 from wire.messages import (
     Alive,
-    Entry,
     Keepalive,
     Register,
     TableRequest,
@@ -78,13 +77,13 @@ def test_a_whole_table_too_big_for_a_datagram_is_counted_not_encoded(
     _big(reg)
     register(reg, "x", X)
     built: list[int] = []
-    rows = TableFeed.snapshot_rows
+    whole = TableFeed.snapshot
 
-    def counted(feed: TableFeed) -> tuple[Entry, ...]:
+    def counted(feed: TableFeed, reply_to: str) -> TableSnapshot:
         built.append(1)
-        return rows(feed)
+        return whole(feed, reply_to)
 
-    monkeypatch.setattr(TableFeed, "snapshot_rows", counted)
+    monkeypatch.setattr(TableFeed, "snapshot", counted)
     assert isinstance(_answer(reg, TableRequest("t-1"), T0 + 1), TooBig)
     assert built == []
     sends(reg.receive(TableRequest("t-2"), X, T0 + 1))  # over TCP: built, once
