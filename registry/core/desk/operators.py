@@ -110,35 +110,35 @@ def room(s: DeskState, operator: Operator, msg: DeskLook, now: float, emit: Emit
 
 def line(s: DeskState, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
     said = msg.text[:MAX_DESK_LINE]
-    if operator.session is None:
+    if operator.person is None:
         # most often it crossed the person's .end on its way
         text = f"Not sent: you are not serving anyone now. The line was: {said}"
-    elif msg.session != operator.session.id:
-        serving = clean(operator.session.person.name)
+    elif msg.session != operator.session:
+        serving = clean(operator.person.name)
         text = (
             "Not sent: the session it was typed in is over; you now serve "
             f"{serving}. The line was: {said}"
         )
     else:
-        sessions.say(s, operator.session, operator, msg.text, emit)
+        sessions.say(s, operator, operator, msg.text, emit)
         return
     s.notice(operator.conn, text, emit)
 
 
 def end(s: DeskState, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
-    conn, session = operator.conn, operator.session
-    if session is None:
+    conn, person = operator.conn, operator.person
+    if person is None:
         s.notice(conn, "You are not serving anyone.", emit)
         return
-    if msg.session != session.id:
-        s.notice(conn, sessions.already_over(clean(session.person.name)), emit)
+    if msg.session != operator.session:
+        s.notice(conn, sessions.already_over(clean(person.name)), emit)
         return
     ending = sessions.Ending(
         "ended by the operator",
         to_person=ENDED_TO_PERSON.format(operator.name),
-        to_operator=f"Session with {clean(session.person.name)} ended.",
+        to_operator=f"Session with {clean(person.name)} ended.",
     )
-    sessions.end(s, session, now, ending, emit)
+    sessions.end(s, operator, now, ending, emit)
     s.ended.append(operator)
 
 
@@ -155,8 +155,8 @@ def serve(s: DeskState, operator: Operator, msg: DeskServe, now: float, emit: Em
 def off(s: DeskState, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
     conn = operator.conn
     said = "You are off duty."
-    if operator.session is not None:
-        name = clean(operator.session.person.name)
+    if operator.person is not None:
+        name = clean(operator.person.name)
         said = f"You are off duty; {name} is back at the front of the waiting room."
     sessions.operator_gone(s, operator, now, "went off duty", emit)
     s.conns.pop(conn, None)
@@ -180,7 +180,7 @@ def tell(s: DeskState, now: float, emit: Emit) -> None:
             alert(s, person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
         else:  # to the busy operators who could serve them
             for operator in s.operators.values():
-                if operator.session is not None and person.topic in operator.topics:
+                if operator.person is not None and person.topic in operator.topics:
                     operator.untold.append(person)
     tell_held_back(s, now, emit)
 
@@ -195,7 +195,7 @@ def tell_held_back(s: DeskState, now: float, emit: Emit) -> None:
             continue
         arrived = [p for p in operator.untold if p in s.waiting]
         operator.untold = []
-        if operator.session is None or not arrived:
+        if operator.person is None or not arrived:
             continue
         operator.told_at = now
         names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]

@@ -233,9 +233,9 @@ def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit)
 
 def where(s: DeskState, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
     assert person.conn is not None
-    session = s.session_of(person)
-    if session is not None:
-        s.notice(person.conn, f"You are being served by {session.operator.name}.", emit)
+    operator = s.serving_of(person)
+    if operator is not None:
+        s.notice(person.conn, f"You are being served by {operator.name}.", emit)
         return
     position, k = s.position(person)
     est = s.estimate(person.topic, position - 1, now, person)
@@ -247,13 +247,13 @@ def line(s: DeskState, person: Person, msg: DeskLine, now: float, emit: Emit) ->
     """A line from `person`: to their operator when it names their session; while waiting,
     only words of crisis go on, to the operators."""
     assert person.conn is not None
-    session = s.session_of(person)
-    if session is None and not msg.session and speaks_of_crisis(msg.text):
+    operator = s.serving_of(person)
+    if operator is None and not msg.session and speaks_of_crisis(msg.text):
         words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
-    elif session is None and not msg.session:
+    elif operator is None and not msg.session:
         said = "You are not being served yet; .queue shows where you stand."
         s.notice(person.conn, said, emit)
-    elif session is None or msg.session != session.id:
+    elif operator is None or msg.session != operator.session:
         # it crossed the end of its session: not for whoever serves the person next
         said = (
             "Not sent: your session had ended before this line reached the help "
@@ -261,23 +261,23 @@ def line(s: DeskState, person: Person, msg: DeskLine, now: float, emit: Emit) ->
         )
         s.notice(person.conn, said, emit)
     else:
-        session.heard += 1
-        sessions.say(s, session, person, msg.text, emit)
+        operator.heard += 1
+        sessions.say(s, operator, person, msg.text, emit)
 
 
 def leaves(s: DeskState, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
     assert person.conn is not None
     conn = person.conn
-    session = s.session_of(person)
-    if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-        s.notice(conn, sessions.already_over(session.operator.name), emit)
-    elif session is not None:
+    operator = s.serving_of(person)
+    if operator is not None and isinstance(msg, DeskEnd) and msg.session != operator.session:
+        s.notice(conn, sessions.already_over(operator.name), emit)
+    elif operator is not None:
         ending = sessions.Ending(
             "ended by the person",
             to_person=ENDED_TO_PERSON.format("You"),
             to_operator=ENDED.format(clean(person.name)),
         )
-        sessions.end(s, session, now, ending, emit)
+        sessions.end(s, operator, now, ending, emit)
     else:
         s.remove_waiting(person)
         s.conns.pop(conn, None)

@@ -134,10 +134,10 @@ class DeskQueue:
         s, reason = self._s, "The help desk is closing."
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."
-        for session in s.sessions():
+        for operator in s.serving():
             # Operators hear the reason once, below, with everyone else.
             ending = Ending("registry closing", to_person=to_person, measure=False)
-            sessions.end(s, session, now, ending, emit)
+            sessions.end(s, operator, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
         for held in (s.conns, s.links, s.puzzles, s.operators):

@@ -75,26 +75,19 @@ class Person(Struct, eq=False):
 
 
 class Operator(Struct, eq=False):
-    """An operator on duty: serves `topics`, one person at a time."""
+    """An operator on duty: serves `topics`, one `person` at a time, in the desk's `session`."""
 
     conn: ConnId
     name: str
     topics: frozenset[int]
     free_since: float
-    session: Conversation | None = None
-    told_at: float = float("-inf")  # the last "... is waiting" notice
-    untold: list[Person] = field(default_factory=list)  # arrivals held back since
-
-
-class Conversation(Struct, eq=False):
-    """A person served by an operator: a session of the desk."""
-
-    id: str
-    person: Person
-    operator: Operator
-    started: float
+    person: Person | None = None
+    session: str = ""
+    started: float = 0.0
     heard: int = 0  # the person's lines received in the session (DeskEnded.heard)
     resumed: bool = False  # a conversation resumed after a restart: only its tail
+    told_at: float = float("-inf")  # the last "... is waiting" notice
+    untold: list[Person] = field(default_factory=list)  # arrivals held back since
 
 
 def may_take(operator: Operator, person: Person) -> bool:
@@ -154,15 +147,15 @@ class DeskState:
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
-    def sessions(self) -> list[Conversation]:
-        return [o.session for o in self.operators.values() if o.session is not None]
+    def serving(self) -> list[Operator]:
+        return [o for o in self.operators.values() if o.person is not None]
 
-    def session_of(self, person: Person) -> Conversation | None:
-        return next((s for s in self.sessions() if s.person is person), None)
+    def serving_of(self, person: Person) -> Operator | None:
+        return next((o for o in self.operators.values() if o.person is person), None)
 
     def people(self) -> list[Person]:
         """Everyone who holds a place: waiting (held places included) or being served."""
-        return self.waiting + [s.person for s in self.sessions()]
+        return self.waiting + [o.person for o in self.operators.values() if o.person is not None]
 
     def operator_named(self, name: str) -> Operator | None:
         key = name_key(name)
@@ -283,7 +276,7 @@ class DeskState:
         if person is not None and person.awaits:
             return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
-            None if o.session is None else (o.session.person.topic, now - o.session.started)
+            None if o.person is None else (o.person.topic, now - o.started)
             for o in self.operators.values()
             if topic in o.topics
         ]
