@@ -49,15 +49,13 @@ class DeskQueue:
     def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
         """A message arrived on `conn`; its first says who it is."""
         s = self._s
-        who = s.conns.get(conn)
-        link = s.links.get(conn)
+        who, link = s.conns.get(conn), s.links.get(conn)
         if link is not None:
             link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
-        if who is not None and isinstance(message, DeskPing):
-            emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
-            return
-        if who is not None and isinstance(message, DeskPong):
+        if who is not None and isinstance(message, DeskPing | DeskPong):  # a sign of life only
+            if isinstance(message, DeskPing):
+                emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))
             return
         handler = self._handlers.get((None if who is None else type(who), type(message)))
         if handler is not None:
@@ -140,11 +138,9 @@ class DeskQueue:
             sessions.end(s, operator, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
-        for held in (s.conns, s.links, s.puzzles, s.operators):
+        # (nobody comes back: no place is kept)
+        for held in (s.conns, s.links, s.puzzles, s.operators, s.waiting, s.arrivals, s.briefings):
             held.clear()
-        s.waiting.clear()
-        s.arrivals.clear()
-        s.briefings.clear()  # (nobody comes back: no place is kept)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against

@@ -4,6 +4,7 @@ places held for their people to come back, after a lost connection or a crash.""
 from __future__ import annotations
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from registry.core.desk.actions import (
     Action,
@@ -105,10 +106,9 @@ def _start(s: DeskState, person: Person, operator: Operator, now: float, emit: E
     )  # fmt: skip
     emit(DeskSend(operator.conn, told))
     scrub = person.scrubbed
-    emit(SessionStarted(
-        session, scrub(person.name), person.masked, person.topic, scrub(person.description),
-        operator.name, waited, person.crisis, tuple(scrub(line) for line in person.said),
-    ))  # fmt: skip
+    typed = tuple(scrub(line) for line in person.said)
+    kept = replace(told, name=scrub(person.name), description=scrub(person.description))
+    emit(SessionStarted(operator.name, replace(kept, phone=person.masked, said=typed)))
     line = (
         f"desk: {operator.name} serves {name_for_log(person)} "
         f"(topic {person.topic}, waited {format_duration(waited)})"
@@ -181,11 +181,8 @@ def operator_gone(s: DeskState, operator: Operator, now: float, why: str, emit: 
     person = operator.person
     if person is None:
         return
-    if why == "went off duty":
-        gone = f"{operator.name} went off duty"
-    else:
-        gone = f"{operator.name}'s connection was lost"
-    told = f"{gone}; you are back at the front of the waiting room."
+    gone = " went off duty" if why == "went off duty" else "'s connection was lost"
+    told = f"{operator.name}{gone}; you are back at the front of the waiting room."
     end(s, operator, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
     s.answer(person, "", restored=False)
 
@@ -230,15 +227,12 @@ def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> No
         s.waiting.append(person)
         s.restored.add(person.token)
     s.settle_until = now + RESTART_SETTLE
-    if s.waiting:
-        count = len(s.waiting)
+    if count := len(s.waiting):
         places_text = "1 place" if count == 1 else f"{count} places"
-        held = format_duration(_reclaim(s))
         line = (
             f"desk: {places_text} kept from before the registry stopped, held for "
-            f"{held} for their people to "
-            f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
-            "while they reconnect"
+            f"{format_duration(_reclaim(s))} for their people to come back; nobody is served "
+            f"for up to {format_duration(RESTART_SETTLE)} while they reconnect"
         )
         emit(Log(line))
 
@@ -249,9 +243,8 @@ def _reclaim(s: DeskState) -> float:
 
 def _held(s: DeskState, place: KeptPlace, now: float) -> Person:
     served = max(0.0, place.served)
-    in_session = 0.0
-    if place.serving_since is not None:
-        in_session = max(0.0, now - place.serving_since)
+    since = place.serving_since
+    in_session = 0.0 if since is None else max(0.0, now - since)
     return Person(
         token=place.token,
         name=place.name,
