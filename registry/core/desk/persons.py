@@ -167,11 +167,9 @@ def _refusal(s: DeskState, conn: ConnId, msg: DeskJoin, now: float) -> tuple[str
         return refusal[0], Log(refusal[1], "desk: places per source")
     if room_is_full(len(s.waiting), in_danger=in_danger, limits=s.settings):
         size = len(s.waiting)
-        estimate = s.estimate(msg.topic, size, now)
         reason = (
-            f"The waiting room is full ({size} people); please try again "
-            f"later. The current estimated wait is "
-            f"{format_estimate(*estimate)}."
+            f"The waiting room is full ({size} people); please try again later. The current "
+            f"estimated wait is {format_estimate(*s.estimate(msg.topic, size, now))}."
         )
         line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
         return reason, Log(line, "desk: waiting room full")
@@ -197,15 +195,12 @@ def _take_back(s: DeskState, conn: ConnId, person: Person, msg: DeskJoin, emit: 
         s.goodbye(person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit)
     if person in s.waiting:  # the name as given now (a slip put right, say)
         person.name = _masked_name(msg.name)
-    if person.token != msg.token:  # kept on disk, the place knew its token's hash only
-        s.restored.discard(person.token)
-        person.token = msg.token
-    person.conn = conn
-    person.held_until = None
+    s.restored.discard(person.token)
+    person.token = msg.token  # kept on disk, the place knew its token's hash only
+    person.conn, person.held_until = conn, None
     if crisis_reason(msg.topic, msg.description):
         person.noticed_on = conn  # with the join's answer (see join)
     s.conns[conn] = person
-    s.restored.discard(person.token)
     s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
     s.answer(person, msg.id, restored=True)
 
@@ -213,8 +208,7 @@ def _take_back(s: DeskState, conn: ConnId, person: Person, msg: DeskJoin, emit: 
 def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
     """A person who left while their connection was lost gives up their held place."""
     if msg.wire != WIRE_VERSION:
-        reason = wire_refusal(msg.wire, "desk client")
-        s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
+        s.refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"), emit, RefusalCode.VERSION)
         return
     held = _held(s, msg.token, normalise_phone(msg.phone))
     said = "You left the help desk; no place was held for you any more."
@@ -310,9 +304,7 @@ def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: E
     line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
     s.log(line, person, emit)
     told = now < person.alerted_at + ARRIVALS_INTERVAL
-    if not told:
-        told = alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
-    if told:
+    if told or alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit):
         said = (
             "The operators on duty have been told that you may need help urgently; the "
             "one who serves you will see what you wrote."
