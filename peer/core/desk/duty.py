@@ -154,11 +154,8 @@ class OperatorCore:
             emit(Connection.OPEN)
 
     def next_wake(self) -> float | None:
-        return (
-            self.link.next_wake()
-            if self.link.phase in (DeskPhase.DUTY, DeskPhase.LEAVING)
-            else None
-        )
+        live = self.link.phase in (DeskPhase.DUTY, DeskPhase.LEAVING)
+        return self.link.next_wake() if live else None
 
     def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRefused):
@@ -167,11 +164,8 @@ class OperatorCore:
         if not isinstance(message, DeskOnDuty) or self.pending is None:
             show(message, emit, render_operator)  # (else the `.serve`'s answer says it)
         if self.screen.heard(message, now):
-            emit(
-                Show(
-                    f"to {self.screen.serving}> " if self.screen.serving else IDLE_PROMPT, "prompt"
-                )
-            )
+            serving = self.screen.serving
+            emit(Show(f"to {serving}> " if serving else IDLE_PROMPT, "prompt"))
         if isinstance(message, DeskOnDuty):
             self._on_duty(emit)
 
@@ -252,10 +246,8 @@ class OperatorCore:
         elif self.defers_serve():
             self.screen.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
-                said = "which topics to serve: .serve all, or .serve 1,3.]"
-                emit(
-                    Show(f"[Your input is not a terminal, so you take nobody until it says {said}")
-                )
+                said = "so you take nobody until it says which topics to serve"
+                emit(Show(f"[Your input is not a terminal, {said}: .serve all, or .serve 1,3.]"))
 
     def defers_serve(self) -> bool:
         """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""

@@ -28,7 +28,6 @@ from wire.desk.text import (
     TOPICS,
     speaks_of_crisis,
     topic_label,
-    topics_text,
 )
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
@@ -57,9 +56,7 @@ def on(s: DeskState, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) ->
         # the operator key, shown once, authorises this operator's own key for this name
         s.authorised[key] = msg.name
         emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
-    topics = topics_text(tuple(sorted(operator.topics)))
-    s.log_operator(operator, f"on duty ({topics})", emit)
-    emit(DeskSend(conn, s.on_duty(operator, msg.id)))
+    s.on_duty(operator, "on duty ({})", msg.id, emit)
     sessions.kept_for(s, operator, now, emit)
     # whoever it takes at once (as hand-overs settle) first; then those waiting who may be in
     # danger
@@ -147,9 +144,7 @@ def serve(s: DeskState, operator: Operator, msg: DeskServe, now: float, emit: Em
         s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}.", emit)
         return
     operator.topics = frozenset(msg.topics)
-    topics = topics_text(tuple(sorted(operator.topics)))
-    s.log_operator(operator, f"now serves {topics}", emit)
-    emit(DeskSend(operator.conn, s.on_duty(operator, msg.id)))
+    s.on_duty(operator, "now serves {}", msg.id, emit)
 
 
 def off(s: DeskState, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:

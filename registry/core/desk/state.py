@@ -27,7 +27,7 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.phone import mask_phone, phone_key, scrub_phone
-from wire.desk.text import TOPICS
+from wire.desk.text import TOPICS, topics_text
 from wire.heartbeat import Heartbeat
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -194,11 +194,6 @@ class DeskState:
     def log(self, line: str, person: Person, emit: Emit) -> None:
         emit(Log(person.scrubbed(line)))
 
-    def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
-        """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
-        if operator.conn in self.links:
-            emit(Log(f"desk: operator {operator.name} {what}"))
-
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
         emit(DeskSend(conn, DeskEnded(self.make_id(), said, False, -1)))
         emit(Close(conn, why))
@@ -339,13 +334,12 @@ class DeskState:
         person.shown, person.pushed_at, person.due = (position, k), now, None
         return self.estimate(person.topic, position - 1, now, person)
 
-    def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+    def on_duty(self, operator: Operator, what: str, reply_to: str, emit: Emit) -> None:
+        """Answer `reply_to` with the topics `operator` serves and who waits; `desk: operator ann
+        <what>` (`{}`: the topics) to the log, not for the console, whose screen is the log."""
+        topics = tuple(sorted(operator.topics))
+        if operator.conn in self.links:
+            emit(Log(f"desk: operator {operator.name} {what.format(topics_text(topics))}"))
         yours = sum(1 for p in self.waiting if p.conn is not None and may_take(operator, p))
-        return DeskOnDuty(
-            self.make_id(),
-            reply_to,
-            operator.name,
-            tuple(sorted(operator.topics)),
-            len(self.waiting),
-            yours,
-        )
+        told = DeskOnDuty(self.make_id(), reply_to, operator.name, topics, len(self.waiting), yours)
+        emit(DeskSend(operator.conn, told))
