@@ -190,8 +190,7 @@ class DeskLink:
         if self.phase is DeskPhase.LEAVING:
             return self.leave_by
         beat = self._liveness.due() if self._liveness is not None and self.up else None
-        times = (self.retry_at, self.answer_by, beat, *more)
-        wakes = [t for t in times if t is not None]
+        wakes = [t for t in (self.retry_at, self.answer_by, beat, *more) if t is not None]
         return min(wakes) if wakes else None
 
     def learn(self, message: DeskRegistries) -> bool:

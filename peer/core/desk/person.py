@@ -296,8 +296,7 @@ class PersonCore:
             emit(link.leave(now))
 
     def _given_up(self, emit: Emit) -> None:
-        line = "[Could not reach the help desk in time; your place was given up.]"
-        emit(Show(line, "error"))
+        emit(Show("[Could not reach the help desk in time; your place was given up.]", "error"))
         self.finish(1, emit)
 
     def _left(self, emit: Emit) -> None:
@@ -428,8 +427,7 @@ class PersonCore:
                 line = f"[An operator for your topic is on duty now; estimated wait: {estimate}.]"
             emit(Show(line))
         elif self.operators > 0 and update.operators == 0:
-            line = "[No operator for your topic is on duty any more; you keep your place.]"
-            emit(Show(line))
+            emit(Show("[No operator for your topic is on duty any more; you keep your place.]"))
         self.operators = update.operators
         if update.position != self.position:
             self.position = update.position

@@ -200,8 +200,7 @@ def tell_held_back(s: DeskState, now: float, emit: Emit) -> None:
             who = f"{names[0]} is waiting ({topic_label(arrived[0].topic)})"
         else:
             who = f"{_listed(names)} are waiting"
-        text = f"{who}; {len(s.waiting)} waiting in all."
-        s.notice(operator.conn, text, emit)
+        s.notice(operator.conn, f"{who}; {len(s.waiting)} waiting in all.", emit)
 
 
 def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> bool:
@@ -217,11 +216,11 @@ def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> boo
             text = _in_danger(s, person, why, first=True)
         else:
             # `.serve` replaces the topics served: the command that adds this one
-            text = _in_danger(s, person, why)
-            text += (
-                f" Nobody on duty serves topic {person.topic}: "
-                f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
-                "them."
+            chosen = operator.topics | {person.topic}
+            serve = "all" if chosen >= set(TOPICS) else ",".join(map(str, sorted(chosen)))
+            text = _in_danger(s, person, why) + (
+                f" Nobody on duty serves topic {person.topic}: .serve {serve} adds it to yours, "
+                "to take them."
             )
         s.notice(operator.conn, text, emit)
     return bool(s.operators)
@@ -258,7 +257,7 @@ def _first_hint(s: DeskState, person: Person) -> str:
 
 
 def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-    number = _number_of(s, operator, msg)
+    number = _number_of(s, msg)
     if isinstance(number, str):
         s.notice(operator.conn, number, emit)
         return
@@ -268,7 +267,7 @@ def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit
     _moved(s, operator, person, number, emit)
 
 
-def _number_of(s: DeskState, operator: Operator, msg: DeskFirst) -> int | str:
+def _number_of(s: DeskState, msg: DeskFirst) -> int | str:
     number, count = msg.position, len(s.waiting)
     if msg.name:
         numbers, shown = _numbers(s, msg.name), clean(msg.name.strip())
@@ -311,22 +310,13 @@ def _moved(s: DeskState, operator: Operator, person: Person, number: int, emit: 
         f"waiting room (from number {number})"
     )
     s.log(line, person, emit)
-    said = f"{name} is now number {now_at} in the waiting room; {who}."
-    s.notice(operator.conn, said, emit)
+    s.notice(operator.conn, f"{name} is now number {now_at} in the waiting room; {who}.", emit)
     if person.conn is not None and now_at < number:
-        said = "An operator has moved you to the front of the line."
-        s.notice(person.conn, said, emit)
+        s.notice(person.conn, "An operator has moved you to the front of the line.", emit)
 
 
 def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _serve_adding(topics: frozenset[int], topic: int) -> str:
-    chosen = topics | {topic}
-    if chosen >= set(TOPICS):
-        return ".serve all"
-    return ".serve " + ",".join(str(t) for t in sorted(chosen))
 
 
 def _name_match(name: str) -> str:

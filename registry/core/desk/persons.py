@@ -301,8 +301,7 @@ def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: E
         emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
     person.crisis = CRISIS_WAITING
     person.said = keep_said(person.said, text)
-    line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
-    s.log(line, person, emit)
+    s.log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person, emit)
     told = now < person.alerted_at + ARRIVALS_INTERVAL
     if told or alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit):
         said = (

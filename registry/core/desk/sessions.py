@@ -163,8 +163,7 @@ def end(s: DeskState, operator: Operator, now: float, ending: Ending, emit: Emit
         # Lines that cross the end are counted for a connection about to close;
         # one that stays is answered line by line (see persons.line).
         heard = -1 if ending.requeue else operator.heard
-        told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-        emit(DeskSend(person.conn, told))
+        emit(DeskSend(person.conn, DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)))
     if ending.requeue:
         # the same token: a client that never hears of this (its connection broken
         # too) takes the place at the front back with the token it holds
@@ -286,8 +285,7 @@ def give_up(s: DeskState, person: Person, emit: Emit) -> None:
     s.remove_waiting(person)
     said = f"{clean(person.name)} did not come back; you take the next person."
     _tell_kept_operator(s, person, said, emit)
-    line = f"desk: {name_for_log(person)} did not come back in time; place given up"
-    s.log(line, person, emit)
+    s.log(f"desk: {name_for_log(person)} did not come back in time; place given up", person, emit)
 
 
 def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
