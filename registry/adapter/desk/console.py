@@ -76,11 +76,10 @@ class DeskConsole:
             return
         begun = self._desk.now() if begun is None else begun
         try:
-            if self._desk.queue.state.conns.get(CONSOLE) is None:
+            if CONSOLE not in self._desk.queue.state.conns:
                 self._go_on_duty()
-                if self._desk.queue.state.conns.get(CONSOLE) is None:
-                    return
-            self._carry_out(line, begun)
+            if CONSOLE in self._desk.queue.state.conns:
+                self._carry_out(line, begun)
         except Exception as exc:  # pragma: no cover - defensive
             self._desk.log(f"desk: internal error on a console line: {exc!r}")
 

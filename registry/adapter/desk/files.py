@@ -99,8 +99,7 @@ class DeskFiles:
             state.estimator.restore_history(history.overall, history.topics)
         self._history = state.estimator.history()
         places, problem = load_places(self.shelf, self._offset())
-        if problem:
-            self._log(problem)
+        self._say(problem)
         restore(state, places, now, emit)
         self._places = kept_places(state)
 

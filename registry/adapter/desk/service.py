@@ -268,19 +268,16 @@ class DeskService:
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, DeskSend):
-                if action.conn == CONSOLE:
-                    self.console.show(action.message)
-                else:
-                    self._write(action.conn, action.message)
-            elif isinstance(action, Close):
-                if action.conn != CONSOLE:
-                    self._close(action.conn)
+            if isinstance(action, DeskSend) and action.conn == CONSOLE:
+                self.console.show(action.message)
+            elif isinstance(action, DeskSend):
+                self._write(action.conn, action.message)
+            elif isinstance(action, Close) and action.conn != CONSOLE:
+                self._close(action.conn)
+            elif isinstance(action, Log) and action.kind:
+                self.rejected(action.kind, action.line)
             elif isinstance(action, Log):
-                if action.kind:
-                    self.rejected(action.kind, action.line)
-                else:
-                    self.log(action.line)
+                self.log(action.line)
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer, stream = self._conns.get(conn) or (None, None)
