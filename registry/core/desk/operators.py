@@ -309,7 +309,7 @@ def _moved(s: DeskState, operator: Operator, person: Person, number: int, emit: 
         f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
         f"waiting room (from number {number})"
     )
-    s.log(line, person, emit)
+    emit(Log(person.scrubbed(line)))
     s.notice(operator.conn, f"{name} is now number {now_at} in the waiting room; {who}.", emit)
     if person.conn is not None and now_at < number:
         s.notice(person.conn, "An operator has moved you to the front of the line.", emit)

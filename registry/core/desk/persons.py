@@ -12,7 +12,7 @@ from registry.core.desk import sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import ARRIVALS_INTERVAL, DeskSettings, room_is_full, work_bits
 from registry.core.desk.operators import alert
-from registry.core.desk.state import DeskState, Person, name_for_log
+from registry.core.desk.state import DeskState, Person
 from wire.desk.messages import (
     CRISIS_WAITING,
     DeskCrisis,
@@ -182,8 +182,7 @@ def _admit(s: DeskState, person: Person, reply_to: str, emit: Emit) -> None:
     s.conns[person.conn] = person
     crisis = person.crisis
     danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
-    line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-    s.log(line, person, emit)
+    s.log(person, f"joined for topic {topic_label(person.topic)}{danger}", emit)
     s.answer(person, reply_to, restored=False)
     s.arrivals.append(person)  # told to operators once hand-overs are made
 
@@ -201,7 +200,7 @@ def _take_back(s: DeskState, conn: ConnId, person: Person, msg: DeskJoin, emit: 
     if crisis_reason(msg.topic, msg.description):
         person.noticed_on = conn  # with the join's answer (see join)
     s.conns[conn] = person
-    s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
+    s.log(person, "took their place back", emit)
     s.answer(person, msg.id, restored=True)
 
 
@@ -217,10 +216,7 @@ def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit)
             s.conns.pop(held.conn, None)
             emit(Close(held.conn, "the place was given up"))
         s.remove_waiting(held)
-        line = (
-            f"desk: {name_for_log(held)} left the waiting room (said once the connection was lost)"
-        )
-        s.log(line, held, emit)
+        s.log(held, "left the waiting room (said once the connection was lost)", emit)
         said = YOU_LEFT
     s.goodbye(conn, said, "gave up a place", emit)
 
@@ -275,7 +271,7 @@ def leaves(s: DeskState, person: Person, msg: DeskEnd | DeskLeave, now: float, e
     else:
         s.remove_waiting(person)
         s.conns.pop(conn, None)
-        s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
+        s.log(person, "left the waiting room", emit)
         s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 
@@ -301,7 +297,7 @@ def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: E
         emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
     person.crisis = CRISIS_WAITING
     person.said = keep_said(person.said, text)
-    s.log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person, emit)
+    s.log(person, "wrote words of crisis while waiting", emit)
     told = now < person.alerted_at + ARRIVALS_INTERVAL
     if told or alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit):
         said = (

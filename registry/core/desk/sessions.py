@@ -113,7 +113,7 @@ def _start(s: DeskState, person: Person, operator: Operator, now: float, emit: E
         f"desk: {operator.name} serves {name_for_log(person)} "
         f"(topic {person.topic}, waited {format_duration(waited)})"
     )
-    s.log(line, person, emit)
+    emit(Log(person.scrubbed(line)))
 
 
 def say(s: DeskState, operator: Operator, by: Person | Operator, text: str, emit: Emit) -> None:
@@ -132,11 +132,7 @@ def say(s: DeskState, operator: Operator, by: Person | Operator, text: str, emit
     crisis = by is person and speaks_of_crisis(text)
     emit(SessionLine(operator.session, person.scrubbed(by.name), person.scrubbed(text), crisis))
     if crisis:  # marked for the operator and in the transcript; the person is told nothing
-        line = (
-            f"desk: {name_for_log(person)} wrote words of crisis in their session "
-            f"with {operator.name}"
-        )
-        s.log(line, person, emit)
+        s.log(person, f"wrote words of crisis in their session with {operator.name}", emit)
 
 
 def end(s: DeskState, operator: Operator, now: float, ending: Ending, emit: Emit) -> None:
@@ -154,7 +150,7 @@ def end(s: DeskState, operator: Operator, now: float, ending: Ending, emit: Emit
         f"desk: session of {name_for_log(person)} with {operator.name} ended "
         f"({ending.why}; {format_duration(length)})"
     )
-    s.log(line, person, emit)
+    emit(Log(person.scrubbed(line)))
     if ending.to_operator is not None and operator.conn in s.conns:
         emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
     if person.conn is None or person.conn not in s.conns:
@@ -199,15 +195,11 @@ def person_gone(s: DeskState, person: Person, now: float, reason: str, emit: Emi
         end(s, operator, now, Ending(why, to_operator=told, requeue=True), emit)
         s.hold_place(person, now)
         s.to_front(person)
-        line = (
-            f"desk: {name_for_log(person)} lost the connection while being served; "
-            f"place at the front held for {held}"
-        )
-        s.log(line, person, emit)
+        line = f"lost the connection while being served; place at the front held for {held}"
+        s.log(person, line, emit)
     elif person in s.waiting:
         s.hold_place(person, now)
-        line = f"desk: {name_for_log(person)} lost the connection ({reason}); place held for {held}"
-        s.log(line, person, emit)
+        s.log(person, f"lost the connection ({reason}); place held for {held}", emit)
 
 
 def already_over(serving: str) -> str:
@@ -285,7 +277,7 @@ def give_up(s: DeskState, person: Person, emit: Emit) -> None:
     s.remove_waiting(person)
     said = f"{clean(person.name)} did not come back; you take the next person."
     _tell_kept_operator(s, person, said, emit)
-    s.log(f"desk: {name_for_log(person)} did not come back in time; place given up", person, emit)
+    s.log(person, "did not come back in time; place given up", emit)
 
 
 def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
@@ -298,11 +290,8 @@ def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
         if person.conn is not None:
             said = f"{person.awaits} is not back; the next free operator will serve you."
             s.notice(person.conn, said, emit)
-        line = (
-            f"desk: {name_for_log(person)} and {person.awaits} were not together "
-            "again in time; no longer kept for each other"
-        )
-        s.log(line, person, emit)
+        line = f"and {person.awaits} were not together again in time; no longer kept for each other"
+        s.log(person, line, emit)
         person.awaits, person.shown = "", None  # a push with the usual figures
 
 

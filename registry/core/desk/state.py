@@ -191,8 +191,9 @@ class DeskState:
     def notice(self, conn: ConnId, text: str, emit: Emit) -> None:
         emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
-    def log(self, line: str, person: Person, emit: Emit) -> None:
-        emit(Log(person.scrubbed(line)))
+    def log(self, person: Person, what: str, emit: Emit) -> None:
+        """`desk: Alice (phone *****23) <what>` to the log, the person's number masked."""
+        emit(Log(person.scrubbed(f"desk: {name_for_log(person)} {what}")))
 
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
         emit(DeskSend(conn, DeskEnded(self.make_id(), said, False, -1)))
