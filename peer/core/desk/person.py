@@ -396,8 +396,7 @@ class PersonCore:
         self.crisis, self.desk_notice, self.crisis_due = message.text, True, None
 
     def _queued(self, queued: DeskQueued, emit: Emit) -> None:
-        self.token = queued.token
-        self.grace = float(queued.grace)
+        self.token, self.grace = queued.token, float(queued.grace)
         self.link.go(DeskPhase.WAITING)
         emit(self.keep_place())
         if self.sent_token and not queued.restored:
@@ -406,8 +405,7 @@ class PersonCore:
         # answered: a later DeskQueued (back in the queue when an operator leaves) is not
         # the answer to a place asked back
         self.sent_token = ""
-        self.operators = queued.operators
-        self.position = queued.position
+        self.operators, self.position = queued.operators, queued.position
         if queued.position > 0:
             show(queued, emit)
             if self.unsent_crisis:

@@ -16,8 +16,6 @@ ConnId = str
 
 
 class DeskSend(Struct, frozen=True):
-    """Send the desk message `message` on connection `conn`."""
-
     conn: ConnId
     message: DeskMessage
 
