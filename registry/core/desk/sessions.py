@@ -214,9 +214,8 @@ def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> No
         full = room_is_full(len(s.waiting), in_danger=danger, limits=s.settings)
         if full or any(p.token == place.token for p in s.waiting):
             continue  # a copy of a place cannot be a second one
-        person = _held(s, place, now)
-        s.waiting.append(person)
-        s.restored.add(person.token)
+        s.waiting.append(_held(s, place, now))
+        s.restored.add(place.token)
     s.settle_until = now + RESTART_SETTLE
     if count := len(s.waiting):
         places_text = "1 place" if count == 1 else f"{count} places"
