@@ -165,8 +165,12 @@ def tell(s: DeskState, now: float, emit: Emit) -> None:
     arrivals, s.arrivals = s.arrivals, []
     briefings, s.briefings = s.briefings, []
     for operator in briefings:
-        if s.operators.get(operator.conn) is operator:
-            tell_newcomer(s, operator, emit)
+        if s.operators.get(operator.conn) is not operator:
+            continue  # off duty since
+        for person in s.waiting:  # just on duty: who waits that may be in danger
+            if person.crisis and person.topic in operator.topics and not person.awaits:
+                why = CRISIS_REASONS.get(person.crisis, "words of crisis")
+                s.notice(operator.conn, _in_danger(s, person, why, first=True), emit)
     for person in arrivals:
         if person not in s.waiting:
             continue  # taken at once, or gone
@@ -224,14 +228,6 @@ def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> boo
             )
         s.notice(operator.conn, text, emit)
     return bool(s.operators)
-
-
-def tell_newcomer(s: DeskState, operator: Operator, emit: Emit) -> None:
-    for person in s.waiting:
-        if not person.crisis or person.topic not in operator.topics or person.awaits:
-            continue
-        why = CRISIS_REASONS.get(person.crisis, "words of crisis")
-        s.notice(operator.conn, _in_danger(s, person, why, first=True), emit)
 
 
 def _in_danger(s: DeskState, person: Person, why: str, *, first: bool = False) -> str:
