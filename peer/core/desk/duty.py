@@ -166,10 +166,8 @@ class OperatorCore:
         if self.screen.heard(message, now):
             serving = self.screen.serving
             emit(Show(f"to {serving}> " if serving else IDLE_PROMPT, "prompt"))
-        if isinstance(message, DeskOnDuty):
-            self._on_duty(emit)
-
-    def _on_duty(self, emit: Emit) -> None:
+        if not isinstance(message, DeskOnDuty):
+            return
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:

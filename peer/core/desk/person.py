@@ -217,12 +217,10 @@ class PersonCore:
                 self._given_up(emit)
                 return
             emit(Connection.OPEN)
-        self._refresh(now, emit)  # whatever else fell due at the same moment
-
-    def _refresh(self, now: float, emit: Emit) -> None:
+        # whatever else fell due at the same moment: the held-place file's refresh
         if self.refresh_at is not None and now >= self.refresh_at:
             self.refresh_at = now + REFRESH
-            if self.link.phase in (DeskPhase.WAITING, DeskPhase.SERVED) and self.token:
+            if link.phase in (DeskPhase.WAITING, DeskPhase.SERVED) and self.token:
                 emit(self.keep_place())
 
     def next_wake(self) -> float | None:

@@ -241,22 +241,18 @@ class DeskService:
         emitted (the console's lines too), which is returned."""
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
-        # kept before anyone is told theirs: a crash must not lose a place just shown
+        # kept before anyone is told theirs: a crash must not lose a place just shown; carried
+        # out once the shelf has what was kept: nobody is told of a place not kept
         self._files.keep(actions, self.queue.state)
-        self._after_kept(actions)
+        if not self._unkept and not self._files.shelf.pending:
+            self._carry_out(actions)
+        else:
+            self._unkept.append(actions)
+            if self._flushing is None:
+                self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())
         return actions
-
-    def _after_kept(self, actions: list[Action]) -> None:
-        """Carry out `actions` once the shelf has what was kept: nobody is told of a place
-        not kept."""
-        if not self._unkept and not self._files.shelf.pending:
-            self._carry_out(actions)
-            return
-        self._unkept.append(actions)
-        if self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
 
     async def _carry_out_kept(self) -> None:
         try:

@@ -90,12 +90,7 @@ class DeskQueue:
             self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
-        self._heartbeats(now, emit)
-        sessions.expire(self._s, now, emit)
-        self._after(now, emit)
-        operators.tell_held_back(self._s, now, emit)
-
-    def _heartbeats(self, now: float, emit: Emit) -> None:
+        """Heartbeats first, then places and notices that fell due."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -115,6 +110,9 @@ class DeskQueue:
                     s.notice(conn, said, emit)
                     emit(Close(conn, f"no sign of life for {silent}"))
                     self.disconnected(conn, f"no sign of life for {silent}", now, emit)
+        sessions.expire(s, now, emit)
+        self._after(now, emit)
+        operators.tell_held_back(s, now, emit)
 
     def next_wake(self) -> float | None:
         s = self._s

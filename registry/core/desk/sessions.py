@@ -269,18 +269,7 @@ def expire(s: DeskState, now: float, emit: Emit) -> None:
     for person in list(s.waiting):
         if person.held_until is not None and now >= person.held_until:
             give_up(s, person, emit)
-    _stop_awaiting(s, now, emit)  # after the places given up: they say more
-
-
-def give_up(s: DeskState, person: Person, emit: Emit) -> None:
-    s.remove_waiting(person)
-    said = f"{clean(person.name)} did not come back; you take the next person."
-    _tell_kept_operator(s, person, said, emit)
-    s.log(person, "did not come back in time; place given up", emit)
-
-
-def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
-    for person in s.waiting:
+    for person in s.waiting:  # after the places given up, which say more
         if not person.awaits or now < person.awaits_until:
             continue
         name = clean(person.name)
@@ -292,6 +281,13 @@ def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
         line = f"and {person.awaits} were not together again in time; no longer kept for each other"
         s.log(person, line, emit)
         person.awaits, person.shown = "", None  # a push with the usual figures
+
+
+def give_up(s: DeskState, person: Person, emit: Emit) -> None:
+    s.remove_waiting(person)
+    said = f"{clean(person.name)} did not come back; you take the next person."
+    _tell_kept_operator(s, person, said, emit)
+    s.log(person, "did not come back in time; place given up", emit)
 
 
 def _tell_kept_operator(s: DeskState, person: Person, text: str, emit: Emit) -> None:
