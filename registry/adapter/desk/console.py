@@ -129,7 +129,13 @@ class DeskConsole:
         command, self._command = self._command, ""
         bare = screen.session and line.strip().lower() in COMMANDS
         if isinstance(message, DeskLine) and bare and line != command:
-            self._hold_command(line)  # more likely the registry's: held back, once
+            # more likely the registry's: held back, once (not put back: `/who` after `who`
+            # makes `who/who`)
+            self._command, word = line, clean(line.strip())
+            self._say(
+                f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
+                f"again, it goes to {self.serves} as text.]"
+            )
             return
         if parsed.quit:
             self._say("[The console stays on duty; .serve none stops it taking people.]")
@@ -137,16 +143,6 @@ class DeskConsole:
             if isinstance(message, HANDS_OVER):
                 self._desk.hold_handovers()  # as for any operator's
             self._send(message)
-
-    def _hold_command(self, line: str) -> None:
-        """Hold back `line`, a registry command typed while serving (not put back: `/who` after
-        `who` makes `who/who`)."""
-        self._command = line
-        word = clean(line.strip())
-        self._say(
-            f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
-            f"again, it goes to {self.serves} as text.]"
-        )
 
     def _go_on_duty(self) -> None:
         message = DeskOperator(

@@ -122,7 +122,12 @@ class DeskService:
         first, decoder, reader, writer = handed.first, handed.decoder, handed.reader, handed.writer
         if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
-        conn = self._opened(decoder, writer)
+        conn: ConnId = f"t{next(self._conn_ids)}"
+        self._conns[conn] = (writer, decoder)
+        peer = writer.get_extra_info("peername")
+        key = key_text(decoder.remote_key) if decoder.remote_key else ""
+        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
+        enable_keepalive(writer)
         reason = "connection closed"
         try:
             if self._closed:
@@ -148,15 +153,6 @@ class DeskService:
             self.log(f"desk: {reason}")
         finally:
             self._ended(conn, reason)
-
-    def _opened(self, decoder: SecureStream, writer: asyncio.StreamWriter) -> ConnId:
-        conn: ConnId = f"t{next(self._conn_ids)}"
-        self._conns[conn] = (writer, decoder)
-        peer = writer.get_extra_info("peername")
-        key = key_text(decoder.remote_key) if decoder.remote_key else ""
-        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
-        enable_keepalive(writer)
-        return conn
 
     async def _converse(self, conn: ConnId, pending: list[Message], frames: Frames) -> str:
         while conn in self._conns:

@@ -232,7 +232,11 @@ def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> boo
 
 def _in_danger(s: DeskState, person: Person, why: str, *, first: bool = False) -> str:
     number = s.waiting.index(person) + 1
-    hint = f" {_first_hint(s, person)} puts them at the front of the line." if first else ""
+    # `.first Maria` when that name is hers alone and can be typed, else `.first 3`
+    name = clean(person.name).strip()
+    alone = len(_numbers(s, person.name)) == 1
+    by = name if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME else number
+    hint = f" .first {by} puts them at the front of the line." if first else ""
     return (
         f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
         f"({topic_label(person.topic)}), may be in danger: {why}.{hint}"
@@ -242,14 +246,6 @@ def _in_danger(s: DeskState, person: Person, why: str, *, first: bool = False) -
 def _numbers(s: DeskState, name: str) -> list[int]:
     key = _name_match(name)
     return [i for i, p in enumerate(s.waiting, 1) if _name_match(p.name) == key]
-
-
-def _first_hint(s: DeskState, person: Person) -> str:
-    name = clean(person.name).strip()
-    alone = len(_numbers(s, person.name)) == 1
-    if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
-        return f".first {name}"
-    return f".first {s.waiting.index(person) + 1}"
 
 
 def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
