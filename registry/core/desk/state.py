@@ -75,7 +75,8 @@ class Person(Struct, eq=False):
 
 
 class Operator(Struct, eq=False):
-    """An operator on duty: serves `topics`, one `person` at a time, in the desk's `session`."""
+    """An operator on duty: serves `topics`, one `person` at a time (None: nobody), in the
+    desk's `session` since `started`."""
 
     conn: ConnId
     name: str
