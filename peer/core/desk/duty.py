@@ -11,7 +11,6 @@ from peer.core.desk.actions import (
     SendToDesk,
     Show,
     show,
-    unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.desk.commands import DutyScreen, parse_operator_line
@@ -89,7 +88,7 @@ class OperatorCore:
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase is DeskPhase.CONNECTING:
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             self.link.end(1, emit)
         elif self.link.phase is DeskPhase.DUTY:
             self.link.try_again(now, emit)

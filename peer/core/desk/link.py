@@ -125,6 +125,9 @@ class DeskLink:
             else:
                 client.typed(line, now, emit, begun)
 
+    def unreachable(self, why: str) -> Show:
+        return Show(f"[Cannot reach the help desk at {self.ip}:{self.port} ({why}).]", "error")
+
     def ask(self, first: DeskMessage, now: float) -> SendToDesk:
         self.answer_by = now + ANSWER_TIMEOUT
         return SendToDesk(first)

@@ -6,16 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peer.core.desk import typed
-from peer.core.desk.actions import (
-    Addr,
-    Connection,
-    Emit,
-    KeepPlace,
-    SendToDesk,
-    Show,
-    show,
-    unreachable,
-)
+from peer.core.desk.actions import Addr, Connection, Emit, KeepPlace, SendToDesk, Show, show
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.desk.messages import (
     DeskCrisis,
@@ -146,7 +137,7 @@ class PersonCore:
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase is DeskPhase.CONNECTING:
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             self.crisis_notice(emit)
             self.link.end(1, emit)
         elif self.link.phase is DeskPhase.RECONNECTING:
@@ -157,7 +148,7 @@ class PersonCore:
     def probed(self, why: str, now: float, emit: Emit) -> None:
         self.probing = False
         if self.link.phase is DeskPhase.FORM and why:  # said before the form is filled in
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             self.owed_notice(emit)
             self.link.end(1, emit)

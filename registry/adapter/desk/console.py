@@ -14,13 +14,7 @@ from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
 from registry.core.desk.actions import ConnId
 from registry.core.desk.queue import HANDS_OVER
 from wire.desk.commands import DutyScreen, is_operator_command
-from wire.desk.messages import (
-    DeskLeave,
-    DeskLine,
-    DeskMessage,
-    DeskOnDuty,
-    DeskOperator,
-)
+from wire.desk.messages import DeskLeave, DeskLine, DeskMessage, DeskOnDuty, DeskOperator
 from wire.desk.render import render_operator
 from wire.desk.text import ALL_TOPICS
 from wire.shown_text import clean
