@@ -51,13 +51,8 @@ from wire.version import WIRE_VERSION, wire_refusal
 def holder(people: Iterable[Person], given: str) -> Person | None:
     """The one of `people` whose token (or its hash) is `given`, or None; every token
     compared in constant time."""
-    if not given:
-        return None
-    found = None
-    for person in people:
-        if token_matches(given, person.token):
-            found = person
-    return found
+    found = [person for person in people if token_matches(given, person.token)]
+    return found[-1] if found else None
 
 
 def source_refusal(
