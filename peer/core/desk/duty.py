@@ -210,8 +210,11 @@ class OperatorCore:
             self.leave(now, emit)
         elif message is None:
             pass
-        elif isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
-            emit(Show(_before_duty(message, text), "error"))
+        elif isinstance(message, DeskEnd) and not self.on_duty:
+            emit(Show("[.end not carried out: it was typed before you were on duty.]", "error"))
+        elif isinstance(message, DeskLine) and not self.on_duty:
+            said = f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"
+            emit(Show(said, "error"))
         elif isinstance(message, DeskServe) and self.defers_serve():
             self.pending = (text, message)
         elif self.link.up:
@@ -262,9 +265,3 @@ def cut_short(who: str) -> str:
 
 def _not_carried_out(line: str) -> Show:
     return Show(f"[Not carried out: {clean(line)} (input ended before you were on duty).]", "error")
-
-
-def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
-    if isinstance(message, DeskEnd):
-        return "[.end not carried out: it was typed before you were on duty.]"
-    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"
