@@ -61,16 +61,13 @@ ROOM_LOOK = 3.0
 CHANGES = (DeskOnDuty, DeskSession, DeskEnded, DeskNotice)
 
 
-What = Literal["typed", "end", "probed", "connected", "arrived", "lost", "failed"]
-
-
 class Event(Struct, frozen=True):
     """What happened, for the core: "typed" (`text`, `begun` at its first key), "end" (of
     input: Ctrl-D, a pipe's end, the output gone, or Ctrl-C), "probed" (`text`: why the desk
     cannot be reached, or ""); or, of connection number `gen`: "connected" (`opened`),
     "arrived" (`message`), "lost" (`text`: why), "failed" (never made, `text`: why)."""
 
-    what: What
+    what: Literal["typed", "end", "probed", "connected", "arrived", "lost", "failed"]
     text: str = ""
     begun: float = 0.0
     gen: int | None = None

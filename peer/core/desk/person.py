@@ -43,8 +43,6 @@ REFRESH = 5.0
 #: notice (it answers at once) before the built-in one is shown instead: one notice, the
 #: registry's, with its local numbers, and never none.
 CRISIS_NOTICE_WAIT = 2.0
-
-Handler = Callable[[Any, Emit], None]
 #: Where typed lines and the end of input mean nothing any more.
 _OVER = (DeskPhase.LEAVING, DeskPhase.DONE)
 
@@ -88,7 +86,7 @@ class PersonCore:
         # leaving while reconnecting: a connection is made only to give the place up
         self.giving_up = False
         #: The desk's messages by type; any other is shown.
-        self._handlers: dict[type[DeskMessage], Handler] = {
+        self._handlers: dict[type[DeskMessage], Callable[[Any, Emit], None]] = {
             DeskCrisis: self._crisis,
             DeskQueued: self._queued,
             DeskPosition: self._position,
