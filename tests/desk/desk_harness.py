@@ -116,9 +116,9 @@ class Desk:
         """The id of the session the operator or person on `conn` is in, or ""."""
         who = self.queue.state.conns.get(conn)
         if isinstance(who, Operator):
-            return who.session.id if who.session else ""
-        session = self.queue.state.session_of(who) if isinstance(who, Person) else None
-        return session.id if session else ""
+            return who.session if who.person else ""
+        operator = self.queue.state.serving_of(who) if isinstance(who, Person) else None
+        return operator.session if operator else ""
 
     # -- events ---------------------------------------------------------------------------
 

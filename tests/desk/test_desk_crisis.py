@@ -101,14 +101,16 @@ def test_every_line_of_crisis_typed_while_waiting_reaches_the_operator() -> None
         "[!!! Then: please, I am suicidal]",
     ]
     # the transcript begins with them too, and the mark; the number scrubbed, as elsewhere
-    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Maria"]
-    assert started.crisis == CRISIS_WAITING
-    assert started.said == session.said
+    [started] = [
+        r for r in desk.records if isinstance(r, SessionStarted) and r.told.name == "Maria"
+    ]
+    assert started.told.crisis == CRISIS_WAITING
+    assert started.told.said == session.said
     desk.join("f", "Fay", topic=3)  # phone 07911 123456
     desk.say("f", "I want to die, call me on 07911 123456")
     desk.end("op3")
-    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Fay"]
-    assert started.said == ("I want to die, call me on *********56",)
+    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.told.name == "Fay"]
+    assert started.told.said == ("I want to die, call me on *********56",)
     assert desk.last("op3", DeskSession).said == ("I want to die, call me on 07911 123456",)
 
 

@@ -32,7 +32,7 @@ def ann_serving_dan_carol_waiting() -> Desk:
 
 
 def started_for(desk: Desk, name: str) -> list[SessionStarted]:
-    return [r for r in desk.records if isinstance(r, SessionStarted) and r.name == name]
+    return [r for r in desk.records if isinstance(r, SessionStarted) and r.told.name == name]
 
 
 def test_a_person_is_not_handed_to_an_operator_whose_end_is_read_next() -> None:

@@ -21,6 +21,7 @@ from registry.core.desk.actions import SessionEnded, SessionLine, SessionStarted
 from registry.core.desk.limits import DEFAULTS
 from registry.core.desk.state import DeskState, Person
 from secure.noise import public_bytes
+from wire.desk.messages import DeskSession
 from wire.keys import key_text
 
 KEY = key_text(public_bytes(X25519PrivateKey.generate()))
@@ -86,7 +87,7 @@ def test_a_damaged_operators_file_is_read_as_none_and_said_once_loaded(tmp_path:
 def test_a_session_goes_into_its_transcript(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    started = SessionStarted("s-1", "Alice", "***23", 2, "", "ann", 5.0)
+    started = SessionStarted("ann", DeskSession("d", "s-1", "Alice", "***23", 2, "", 5, "", ()))
     kept.keep([started, SessionLine("s-1", "ann", "hello", False)], desk())
     kept.keep([SessionEnded("s-1", "ended by the operator", 60.0)], desk())
     (transcript,) = (tmp_path / TRANSCRIPT_DIR).iterdir()

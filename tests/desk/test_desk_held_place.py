@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from disk.files import InUse
-from peer.adapter.desk.held_place import (
+from peer.adapter.desk.runner import (
     CLOCK_SKEW,
     keep_place,
     load_place,

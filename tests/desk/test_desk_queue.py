@@ -374,10 +374,10 @@ def test_records_and_logs_never_hold_a_full_phone_number() -> None:
     desk.advance(500)
     started = [r for r in desk.records if isinstance(r, SessionStarted)]
     lines = [r for r in desk.records if isinstance(r, SessionLine)]
-    assert started[-1].phone == "**********23"
-    assert "07700 900123" not in started[-1].description
+    assert started[-1].told.phone == "**********23"
+    assert "07700 900123" not in started[-1].told.description
     assert lines[0].text == "reach me on **********23 or **********23"
-    assert "my number is *********23, call me" in started[-1].description
+    assert "my number is *********23, call me" in started[-1].told.description
     assert [r.reason for r in desk.records if isinstance(r, SessionEnded)] == [
         "ended by the operator",
         "ended by the operator",
@@ -679,7 +679,7 @@ def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
     assert desk.last("op2", DeskSession).waited == 50
     assert desk.logs[-1].endswith("(topic 2, waited 50 s)")
     started = [r for r in desk.records if isinstance(r, SessionStarted)]
-    assert round(started[-1].waited) == 50
+    assert round(started[-1].told.waited) == 50
 
 
 def sessions_measured(desk: Desk) -> int:

@@ -54,12 +54,13 @@ class DeskMachine(RuleBasedStateMachine):
         """Run one event, checking first-come-first-served for whoever it served."""
         queue = self.desk.queue
         before = list(queue.state.waiting)
-        sessions_before = {id(s) for s in queue.state.sessions()}
+        sessions_before = {id(s) for s in queue.state.serving()}
         action()  # type: ignore[operator]
-        for session in queue.state.sessions():
+        for session in queue.state.serving():
             if id(session) in sessions_before or session.person not in before:
                 continue
-            operator, person = session.operator, session.person
+            operator, person = session, session.person
+            assert person is not None
             for earlier in before[: before.index(person)]:
                 assert not (
                     earlier in queue.state.waiting
@@ -132,12 +133,12 @@ class DeskMachine(RuleBasedStateMachine):
         conns = data.draw(st.lists(st.sampled_from(sorted(self.live)), min_size=1, unique=True))
         queue = self.desk.queue
         queue.state.holding = True
-        sessions = len(queue.state.sessions())
+        sessions = len(queue.state.serving())
         for conn in conns:
             del self.live[conn]
             self.dropped.add(conn)
             self.step(lambda conn=conn: self.desk.drop(conn))
-        assert len(queue.state.sessions()) <= sessions, "nobody is handed over while holding"
+        assert len(queue.state.serving()) <= sessions, "nobody is handed over while holding"
         self.step(lambda: self.desk.apply(queue.end_hold(self.desk.now)))
 
     @precondition(lambda self: self.live)
@@ -182,11 +183,11 @@ class DeskMachine(RuleBasedStateMachine):
     def everyone_is_in_one_place(self) -> None:
         queue = self.desk.queue
         waiting = list(queue.state.waiting)
-        served = [s.person for s in queue.state.sessions()]
+        served = [s.person for s in queue.state.serving()]
         assert len(set(map(id, waiting))) == len(waiting)
         assert not set(map(id, waiting)) & set(map(id, served))
         assert len({p.token for p in waiting}) == len(waiting)  # a token holds one place
-        operators = [s.operator for s in queue.state.sessions()]
+        operators = queue.state.serving()
         assert len(set(map(id, operators))) == len(operators)
         # a number may hold more than one place: without its token, a join is a place of
         # its own, and the held one goes back only with its token (test_desk_admission
@@ -196,7 +197,7 @@ class DeskMachine(RuleBasedStateMachine):
     def no_free_operator_while_someone_it_serves_waits(self) -> None:
         queue = self.desk.queue
         for operator in queue.state.operators.values():
-            if operator.session is None:
+            if operator.person is None:
                 for person in queue.state.waiting:
                     assert person.conn is None or person.topic not in operator.topics
 
@@ -220,7 +221,7 @@ class DeskMachine(RuleBasedStateMachine):
         # order they joined, then the rest of the waiting room, in order
         queue = self.desk.queue
         waiting = list(queue.state.waiting)
-        front = [s.person for s in queue.state.sessions()] + [p for p in waiting if p.back]
+        front = [s.person for s in queue.state.serving()] + [p for p in waiting if p.back]
         front.sort(key=lambda person: person.joined)
         people = front + [p for p in waiting if not p.back]
         assert [p.token for p in self.desk.kept] == [p.token for p in people]
@@ -258,7 +259,7 @@ class DeskMachine(RuleBasedStateMachine):
             assert entity is None or isinstance(entity, Person | Operator)
             if isinstance(entity, Person):
                 assert entity in queue.state.waiting or any(
-                    s.person is entity for s in queue.state.sessions()
+                    s.person is entity for s in queue.state.serving()
                 )
                 if entity not in queue.state.waiting:
                     assert self.desk.of(conn, DeskServed) or self.desk.of(conn, DeskQueued)

@@ -8,7 +8,11 @@ from registry.adapter.desk.files import TRANSCRIPT_DIR, DeskFiles
 from registry.core.desk.actions import Action, SessionEnded, SessionLine, SessionStarted
 from registry.core.desk.limits import DEFAULTS
 from registry.core.desk.state import DeskState
-from wire.desk.messages import CRISIS_WAITING
+from wire.desk.messages import CRISIS_WAITING, DeskSession
+
+
+def started(name: str, topic: int) -> DeskSession:
+    return DeskSession("d", "s1", name, "********56", topic, "", 5, "", ())
 
 
 def transcript(data_dir: Path, *records: Action) -> list[str]:
@@ -27,7 +31,9 @@ def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiti
     said = ("I might kill myself tonight", "call me on ********56")
     lines = transcript(
         tmp_path,
-        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 65.0, CRISIS_WAITING, said),
+        SessionStarted(
+            "ann", DeskSession("d", "s1", "Maria", "********56", 3, "", 65, CRISIS_WAITING, said)
+        ),
         SessionLine("s1", "ann", "I am here"),
         SessionEnded("s1", "ended by the operator", 30.0),
     )
@@ -41,14 +47,14 @@ def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiti
 
 
 def test_a_transcript_without_a_mark_has_no_such_lines(tmp_path: Path) -> None:
-    lines = transcript(tmp_path, SessionStarted("s1", "Bob", "********56", 2, "", "ann", 5.0))
+    lines = transcript(tmp_path, SessionStarted("ann", started("Bob", 2)))
     assert not [line for line in lines if "!!!" in line]
 
 
 def test_a_line_of_crisis_in_a_session_is_marked_in_the_transcript(tmp_path: Path) -> None:
     lines = transcript(
         tmp_path,
-        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 5.0),
+        SessionStarted("ann", started("Maria", 3)),
         SessionLine("s1", "Maria", "some days I want to die", crisis=True),
         SessionLine("s1", "Maria", "but not today"),
     )

@@ -6,8 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from peer.adapter.desk.held_place import keep_place, load_place, place_file
-from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
+from peer.adapter.desk.runner import (
+    DeskRunner,
+    Event,
+    RunnerSettings,
+    keep_place,
+    load_place,
+    place_file,
+)
 from peer.core.desk.actions import (
     Action,
     Connection,

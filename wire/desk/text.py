@@ -216,15 +216,9 @@ def _minutes(low: int, high: int) -> str:
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
-    low_min = _whole_minutes(low)
-    high_min = max(low_min, _whole_minutes(high), 1)
-    if low_min == high_min:
-        return f"about {low_min} min"
-    return f"{low_min}-{high_min} min"
-
-
-def _whole_minutes(seconds: int) -> int:
-    return math.floor(seconds / 60 + 0.5)
+    low_min, high_min = (math.floor(seconds / 60 + 0.5) for seconds in (low, high))  # rounded
+    high_min = max(low_min, high_min, 1)
+    return f"about {low_min} min" if low_min == high_min else f"{low_min}-{high_min} min"
 
 
 def too_long_line(text: str, *, in_prompt: bool) -> str:

@@ -1,25 +1,27 @@
 """The desk clients' asyncio adapter; events of an older connection are dropped. The operator's
-on the full screen also looks at the waiting room (`ScreenRunner`)."""
+on the full screen also looks at the waiting room (`ScreenRunner`); a person's place is kept in
+its held-place file."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from msgspec import Struct
+from msgspec import Meta, Struct
 
-from disk.files import os_reason
+from disk.files import os_reason, read_bytes, replace_durably
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
-from peer.adapter.desk.held_place import keep_place, load_place, place_file
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
@@ -35,6 +37,7 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import DeskPhase
+from secure.keys import KeyFileError, load_or_make_key
 from secure.stream import SecureStream
 from wire.desk.messages import (
     DeskEnded,
@@ -45,6 +48,8 @@ from wire.desk.messages import (
     DeskRoom,
     DeskSession,
 )
+from wire.desk.phone import phone_key
+from wire.desk.text import TOPICS
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message
 
@@ -56,16 +61,13 @@ ROOM_LOOK = 3.0
 CHANGES = (DeskOnDuty, DeskSession, DeskEnded, DeskNotice)
 
 
-What = Literal["typed", "end", "probed", "connected", "arrived", "lost", "failed"]
-
-
 class Event(Struct, frozen=True):
     """What happened, for the core: "typed" (`text`, `begun` at its first key), "end" (of
     input: Ctrl-D, a pipe's end, the output gone, or Ctrl-C), "probed" (`text`: why the desk
     cannot be reached, or ""); or, of connection number `gen`: "connected" (`opened`),
     "arrived" (`message`), "lost" (`text`: why), "failed" (never made, `text`: why)."""
 
-    what: What
+    what: Literal["typed", "end", "probed", "connected", "arrived", "lost", "failed"]
     text: str = ""
     begun: float = 0.0
     gen: int | None = None
@@ -86,21 +88,18 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
 
 class DeskRunner:
     def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
-        self.core = core
-        self._client = settings.client
+        self.core, self.settings = core, settings
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term = settings.screen or Terminal(
             self._input,
             tty=core.link.settings.prompt,
             colour=sys.stdout.isatty() and colour_wanted(),
         )
-        self._places = settings.places
         self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
         self._static = settings.key
-        self._registry = settings.registry_key
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -119,7 +118,9 @@ class DeskRunner:
                     self.carry_out(self.handle(event, time.monotonic()))
             return self._code
         except Exception as exc:  # no traceback ever reaches the user
-            self.term.show(f"[The {self._client} stopped on an unexpected error: {exc!r}]", "error")
+            self.term.show(
+                f"[The {self.settings.client} stopped on an unexpected error: {exc!r}]", "error"
+            )
             return 1
         finally:
             self._close()
@@ -177,9 +178,9 @@ class DeskRunner:
                 case Connection.PROBE:
                     self._spawn(self._probe())
                 case FindPlace(phone):
-                    if self._places is not None:
+                    if (places := self.settings.places) is not None:
                         link = self.core.link
-                        self._place = place_file(self._places, link.ip, link.port, phone)
+                        self._place = place_file(places, link.ip, link.port, phone)
                     found = load_place(self._place) if self._place is not None else None
                     self._now(partial(self.core.place_found, found))
                 case KeepPlace() if self._place is not None:
@@ -188,7 +189,7 @@ class DeskRunner:
                     self._code = code
 
     async def _connect(self, gen: int) -> None:
-        opened, key = await self._open(), self._registry
+        opened, key = await self._open(), self.settings.registry_key
         if isinstance(opened, str):
             self.events.put_nowait(Event("failed", opened, gen=gen))
             return
@@ -325,3 +326,73 @@ class ScreenRunner(DeskRunner):
             elif not core.link.up and self.screen.room.known:
                 self.screen.room.forget()
                 self.screen.app.invalidate()
+
+
+#: Seconds a held-place file's "last alive" time may lie ahead of the clock (NTP); further
+#: ahead is damage, and would hold the place for ever.
+CLOCK_SKEW = 60.0
+#: The secret's file in `<state dir>/desk`, kept as a key file is: the held-place file of
+#: `ChatApp -d` is named by an HMAC under it, as a plain hash of a number is undone by trying them.
+SECRET_FILE = "place-secret"
+
+
+class _Kept(Struct):
+    token: Annotated[str, Meta(min_length=1)]
+    topic: int
+    grace: Annotated[float, Meta(ge=0)]
+    alive: float
+    description: str = ""
+
+
+def place_file(root: Path, ip: str, port: int, phone: str) -> Path | None:
+    """The file of the place `phone` holds at the desk at `ip`:`port`, in `root`/desk; None
+    when its secret cannot be had (a read-only home only costs the restart feature)."""
+    folder = root / "desk"
+    try:
+        secret = _secret(folder)
+    except (OSError, KeyFileError):
+        return None
+    return folder / f"{place_name(secret, f'{ip}:{port}|{phone_key(phone)}')}.json"
+
+
+def load_place(path: Path) -> KeepPlace | None:
+    """The place kept at `path`, if it may still be held; stale or damaged files are removed."""
+    try:
+        kept = msgspec.json.decode(read_bytes(path), type=_Kept)
+    except OSError:
+        return None
+    except msgspec.DecodeError:  # damaged, or NaN where a time should be
+        kept = None
+    now = time.time()
+    if kept is None or kept.topic not in TOPICS:
+        keep_place(path, KeepPlace())
+    elif now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
+        keep_place(path, KeepPlace())  # the desk has given the place up, or the time is damage
+    else:
+        return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
+    return None
+
+
+def keep_place(path: Path, place: KeepPlace) -> None:
+    """Write `place` at `path` (best effort); with no token, remove the file."""
+    with contextlib.suppress(OSError):
+        if not place.token:
+            path.unlink()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = _Kept(place.token, place.topic, place.grace, time.time(), place.description)
+        replace_durably(path, msgspec.json.encode(kept))
+
+
+def _secret(folder: Path) -> bytes:
+    """The secret kept in `folder`, made when there is none; a damaged one is replaced (it only
+    loses the places held under it)."""
+    try:
+        return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
+    except KeyFileError:
+        (folder / SECRET_FILE).unlink()
+    return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
+
+
+def place_name(secret: bytes, label: str) -> str:
+    return "place-" + hmac.new(secret, label.encode(), hashlib.sha256).hexdigest()[:32]

@@ -73,10 +73,6 @@ Emit = Callable[[Action], None]
 Render = Callable[[DeskMessage], list[str]]
 
 
-def unreachable(ip: str, port: int, why: str) -> str:
-    return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
-
-
 def show(message: DeskMessage, emit: Emit, render: Render = render_person) -> None:
     """Show what `render` makes of `message`: `!!!` lines as alerts, the desk's `[...]` as
     system lines, the rest as chat."""

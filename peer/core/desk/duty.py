@@ -11,7 +11,6 @@ from peer.core.desk.actions import (
     SendToDesk,
     Show,
     show,
-    unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.desk.commands import DutyScreen, parse_operator_line
@@ -89,7 +88,7 @@ class OperatorCore:
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase is DeskPhase.CONNECTING:
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             self.link.end(1, emit)
         elif self.link.phase is DeskPhase.DUTY:
             self.link.try_again(now, emit)
@@ -154,11 +153,8 @@ class OperatorCore:
             emit(Connection.OPEN)
 
     def next_wake(self) -> float | None:
-        return (
-            self.link.next_wake()
-            if self.link.phase in (DeskPhase.DUTY, DeskPhase.LEAVING)
-            else None
-        )
+        live = self.link.phase in (DeskPhase.DUTY, DeskPhase.LEAVING)
+        return self.link.next_wake() if live else None
 
     def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRefused):
@@ -167,15 +163,10 @@ class OperatorCore:
         if not isinstance(message, DeskOnDuty) or self.pending is None:
             show(message, emit, render_operator)  # (else the `.serve`'s answer says it)
         if self.screen.heard(message, now):
-            emit(
-                Show(
-                    f"to {self.screen.serving}> " if self.screen.serving else IDLE_PROMPT, "prompt"
-                )
-            )
-        if isinstance(message, DeskOnDuty):
-            self._on_duty(emit)
-
-    def _on_duty(self, emit: Emit) -> None:
+            serving = self.screen.serving
+            emit(Show(f"to {serving}> " if serving else IDLE_PROMPT, "prompt"))
+        if not isinstance(message, DeskOnDuty):
+            return
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:
@@ -219,8 +210,11 @@ class OperatorCore:
             self.leave(now, emit)
         elif message is None:
             pass
-        elif isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
-            emit(Show(_before_duty(message, text), "error"))
+        elif isinstance(message, DeskEnd) and not self.on_duty:
+            emit(Show("[.end not carried out: it was typed before you were on duty.]", "error"))
+        elif isinstance(message, DeskLine) and not self.on_duty:
+            said = f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"
+            emit(Show(said, "error"))
         elif isinstance(message, DeskServe) and self.defers_serve():
             self.pending = (text, message)
         elif self.link.up:
@@ -252,10 +246,8 @@ class OperatorCore:
         elif self.defers_serve():
             self.screen.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
-                said = "which topics to serve: .serve all, or .serve 1,3.]"
-                emit(
-                    Show(f"[Your input is not a terminal, so you take nobody until it says {said}")
-                )
+                said = "so you take nobody until it says which topics to serve"
+                emit(Show(f"[Your input is not a terminal, {said}: .serve all, or .serve 1,3.]"))
 
     def defers_serve(self) -> bool:
         """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""
@@ -273,9 +265,3 @@ def cut_short(who: str) -> str:
 
 def _not_carried_out(line: str) -> Show:
     return Show(f"[Not carried out: {clean(line)} (input ended before you were on duty).]", "error")
-
-
-def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
-    if isinstance(message, DeskEnd):
-        return "[.end not carried out: it was typed before you were on duty.]"
-    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

@@ -125,6 +125,9 @@ class DeskLink:
             else:
                 client.typed(line, now, emit, begun)
 
+    def unreachable(self, why: str) -> Show:
+        return Show(f"[Cannot reach the help desk at {self.ip}:{self.port} ({why}).]", "error")
+
     def ask(self, first: DeskMessage, now: float) -> SendToDesk:
         self.answer_by = now + ANSWER_TIMEOUT
         return SendToDesk(first)
@@ -190,8 +193,7 @@ class DeskLink:
         if self.phase is DeskPhase.LEAVING:
             return self.leave_by
         beat = self._liveness.due() if self._liveness is not None and self.up else None
-        times = (self.retry_at, self.answer_by, beat, *more)
-        wakes = [t for t in times if t is not None]
+        wakes = [t for t in (self.retry_at, self.answer_by, beat, *more) if t is not None]
         return min(wakes) if wakes else None
 
     def learn(self, message: DeskRegistries) -> bool:

@@ -6,16 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peer.core.desk import typed
-from peer.core.desk.actions import (
-    Addr,
-    Connection,
-    Emit,
-    KeepPlace,
-    SendToDesk,
-    Show,
-    show,
-    unreachable,
-)
+from peer.core.desk.actions import Addr, Connection, Emit, KeepPlace, SendToDesk, Show, show
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.desk.messages import (
     DeskCrisis,
@@ -52,8 +43,6 @@ REFRESH = 5.0
 #: notice (it answers at once) before the built-in one is shown instead: one notice, the
 #: registry's, with its local numbers, and never none.
 CRISIS_NOTICE_WAIT = 2.0
-
-Handler = Callable[[Any, Emit], None]
 #: Where typed lines and the end of input mean nothing any more.
 _OVER = (DeskPhase.LEAVING, DeskPhase.DONE)
 
@@ -97,7 +86,7 @@ class PersonCore:
         # leaving while reconnecting: a connection is made only to give the place up
         self.giving_up = False
         #: The desk's messages by type; any other is shown.
-        self._handlers: dict[type[DeskMessage], Handler] = {
+        self._handlers: dict[type[DeskMessage], Callable[[Any, Emit], None]] = {
             DeskCrisis: self._crisis,
             DeskQueued: self._queued,
             DeskPosition: self._position,
@@ -146,7 +135,7 @@ class PersonCore:
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase is DeskPhase.CONNECTING:
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             self.crisis_notice(emit)
             self.link.end(1, emit)
         elif self.link.phase is DeskPhase.RECONNECTING:
@@ -157,7 +146,7 @@ class PersonCore:
     def probed(self, why: str, now: float, emit: Emit) -> None:
         self.probing = False
         if self.link.phase is DeskPhase.FORM and why:  # said before the form is filled in
-            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(self.link.unreachable(why))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             self.owed_notice(emit)
             self.link.end(1, emit)
@@ -217,12 +206,10 @@ class PersonCore:
                 self._given_up(emit)
                 return
             emit(Connection.OPEN)
-        self._refresh(now, emit)  # whatever else fell due at the same moment
-
-    def _refresh(self, now: float, emit: Emit) -> None:
+        # whatever else fell due at the same moment: the held-place file's refresh
         if self.refresh_at is not None and now >= self.refresh_at:
             self.refresh_at = now + REFRESH
-            if self.link.phase in (DeskPhase.WAITING, DeskPhase.SERVED) and self.token:
+            if link.phase in (DeskPhase.WAITING, DeskPhase.SERVED) and self.token:
                 emit(self.keep_place())
 
     def next_wake(self) -> float | None:
@@ -296,8 +283,7 @@ class PersonCore:
             emit(link.leave(now))
 
     def _given_up(self, emit: Emit) -> None:
-        line = "[Could not reach the help desk in time; your place was given up.]"
-        emit(Show(line, "error"))
+        emit(Show("[Could not reach the help desk in time; your place was given up.]", "error"))
         self.finish(1, emit)
 
     def _left(self, emit: Emit) -> None:
@@ -397,8 +383,7 @@ class PersonCore:
         self.crisis, self.desk_notice, self.crisis_due = message.text, True, None
 
     def _queued(self, queued: DeskQueued, emit: Emit) -> None:
-        self.token = queued.token
-        self.grace = float(queued.grace)
+        self.token, self.grace = queued.token, float(queued.grace)
         self.link.go(DeskPhase.WAITING)
         emit(self.keep_place())
         if self.sent_token and not queued.restored:
@@ -407,8 +392,7 @@ class PersonCore:
         # answered: a later DeskQueued (back in the queue when an operator leaves) is not
         # the answer to a place asked back
         self.sent_token = ""
-        self.operators = queued.operators
-        self.position = queued.position
+        self.operators, self.position = queued.operators, queued.position
         if queued.position > 0:
             show(queued, emit)
             if self.unsent_crisis:
@@ -428,8 +412,7 @@ class PersonCore:
                 line = f"[An operator for your topic is on duty now; estimated wait: {estimate}.]"
             emit(Show(line))
         elif self.operators > 0 and update.operators == 0:
-            line = "[No operator for your topic is on duty any more; you keep your place.]"
-            emit(Show(line))
+            emit(Show("[No operator for your topic is on duty any more; you keep your place.]"))
         self.operators = update.operators
         if update.position != self.position:
             self.position = update.position

@@ -55,7 +55,12 @@ def answer(p: PersonCore, text: str, emit: Emit) -> None:
         emit(Show(f"[Not taken as an answer: {said}.]", "error"))
     elif answer.startswith(".") and not answer.startswith(".."):
         # .queue, .help and the like mean nothing yet: not an answer, and not a try
-        emit(Show(_no_command_yet(answer), "error"))
+        command = answer.split()[0][:20]
+        if command.lower() in WAITING_COMMANDS:
+            line = f"[{command} works once you are waiting; answer the question first"
+        else:  # a typo, or an answer that starts with a dot
+            line = f"[{command} is no command; to answer with it, type .{command}"
+        emit(Show(line + " (.quit leaves).]", "error"))
         emit(ask(p.step))
     elif p.step == "topic":
         _topic_answer(p, text.replace("..", ".", 1) if answer.startswith("..") else text, emit)
@@ -170,12 +175,3 @@ def _where(p: PersonCore, emit: Emit) -> None:
         emit(Show("[Reconnecting to the help desk; your place is kept.]"))
     else:
         emit(Show("[One moment: joining the waiting room.]"))
-
-
-def _no_command_yet(answer: str) -> str:
-    command = answer.split()[0][:20]
-    if command.lower() in WAITING_COMMANDS:
-        line = f"[{command} works once you are waiting; answer the question first"
-    else:  # a typo, or an answer that starts with a dot
-        line = f"[{command} is no command; to answer with it, type .{command}"
-    return line + " (.quit leaves).]"

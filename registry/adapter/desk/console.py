@@ -14,13 +14,7 @@ from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
 from registry.core.desk.actions import ConnId
 from registry.core.desk.queue import HANDS_OVER
 from wire.desk.commands import DutyScreen, is_operator_command
-from wire.desk.messages import (
-    DeskLeave,
-    DeskLine,
-    DeskMessage,
-    DeskOnDuty,
-    DeskOperator,
-)
+from wire.desk.messages import DeskLeave, DeskLine, DeskMessage, DeskOnDuty, DeskOperator
 from wire.desk.render import render_operator
 from wire.desk.text import ALL_TOPICS
 from wire.shown_text import clean
@@ -76,11 +70,10 @@ class DeskConsole:
             return
         begun = self._desk.now() if begun is None else begun
         try:
-            if self._desk.queue.state.conns.get(CONSOLE) is None:
+            if CONSOLE not in self._desk.queue.state.conns:
                 self._go_on_duty()
-                if self._desk.queue.state.conns.get(CONSOLE) is None:
-                    return
-            self._carry_out(line, begun)
+            if CONSOLE in self._desk.queue.state.conns:
+                self._carry_out(line, begun)
         except Exception as exc:  # pragma: no cover - defensive
             self._desk.log(f"desk: internal error on a console line: {exc!r}")
 
@@ -130,7 +123,13 @@ class DeskConsole:
         command, self._command = self._command, ""
         bare = screen.session and line.strip().lower() in COMMANDS
         if isinstance(message, DeskLine) and bare and line != command:
-            self._hold_command(line)  # more likely the registry's: held back, once
+            # more likely the registry's: held back, once (not put back: `/who` after `who`
+            # makes `who/who`)
+            self._command, word = line, clean(line.strip())
+            self._say(
+                f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
+                f"again, it goes to {self.serves} as text.]"
+            )
             return
         if parsed.quit:
             self._say("[The console stays on duty; .serve none stops it taking people.]")
@@ -138,16 +137,6 @@ class DeskConsole:
             if isinstance(message, HANDS_OVER):
                 self._desk.hold_handovers()  # as for any operator's
             self._send(message)
-
-    def _hold_command(self, line: str) -> None:
-        """Hold back `line`, a registry command typed while serving (not put back: `/who` after
-        `who` makes `who/who`)."""
-        self._command = line
-        word = clean(line.strip())
-        self._say(
-            f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
-            f"again, it goes to {self.serves} as text.]"
-        )
 
     def _go_on_duty(self) -> None:
         message = DeskOperator(

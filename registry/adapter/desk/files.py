@@ -99,8 +99,7 @@ class DeskFiles:
             state.estimator.restore_history(history.overall, history.topics)
         self._history = state.estimator.history()
         places, problem = load_places(self.shelf, self._offset())
-        if problem:
-            self._log(problem)
+        self._say(problem)
         restore(state, places, now, emit)
         self._places = kept_places(state)
 
@@ -250,21 +249,22 @@ def _hashed(token: str) -> str:
 
 
 def _heading(record: SessionStarted, now: float) -> list[str]:
+    told = record.told
     lines = [
-        f"Help-desk session {record.session}",
-        f"Person: {record.name} (phone {record.phone})",
-        f"Topic: {topic_label(record.topic)}",
+        f"Help-desk session {told.session}",
+        f"Person: {told.name} (phone {told.phone})",
+        f"Topic: {topic_label(told.topic)}",
     ]
-    if record.description:
-        lines.append(f"Description: {record.description}")
-    if record.crisis:
-        why = CRISIS_REASONS.get(record.crisis, "words of crisis")
+    if told.description:
+        lines.append(f"Description: {told.description}")
+    if told.crisis:
+        why = CRISIS_REASONS.get(told.crisis, "words of crisis")
         lines.append(f"{DANGER_MARK} May be in danger: {why}")
-    lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in record.said]
+    lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in told.said]
     return [
         *lines,
         f"Operator: {record.operator}",
-        f"Waited: {format_duration(record.waited)}",
+        f"Waited: {format_duration(told.waited)}",
         f"Started: {_stamp(now)}",
     ]
 

@@ -122,7 +122,12 @@ class DeskService:
         first, decoder, reader, writer = handed.first, handed.decoder, handed.reader, handed.writer
         if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
-        conn = self._opened(decoder, writer)
+        conn: ConnId = f"t{next(self._conn_ids)}"
+        self._conns[conn] = (writer, decoder)
+        peer = writer.get_extra_info("peername")
+        key = key_text(decoder.remote_key) if decoder.remote_key else ""
+        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
+        enable_keepalive(writer)
         reason = "connection closed"
         try:
             if self._closed:
@@ -148,15 +153,6 @@ class DeskService:
             self.log(f"desk: {reason}")
         finally:
             self._ended(conn, reason)
-
-    def _opened(self, decoder: SecureStream, writer: asyncio.StreamWriter) -> ConnId:
-        conn: ConnId = f"t{next(self._conn_ids)}"
-        self._conns[conn] = (writer, decoder)
-        peer = writer.get_extra_info("peername")
-        key = key_text(decoder.remote_key) if decoder.remote_key else ""
-        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
-        enable_keepalive(writer)
-        return conn
 
     async def _converse(self, conn: ConnId, pending: list[Message], frames: Frames) -> str:
         while conn in self._conns:
@@ -241,22 +237,18 @@ class DeskService:
         emitted (the console's lines too), which is returned."""
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
-        # kept before anyone is told theirs: a crash must not lose a place just shown
+        # kept before anyone is told theirs: a crash must not lose a place just shown; carried
+        # out once the shelf has what was kept: nobody is told of a place not kept
         self._files.keep(actions, self.queue.state)
-        self._after_kept(actions)
+        if not self._unkept and not self._files.shelf.pending:
+            self._carry_out(actions)
+        else:
+            self._unkept.append(actions)
+            if self._flushing is None:
+                self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())
         return actions
-
-    def _after_kept(self, actions: list[Action]) -> None:
-        """Carry out `actions` once the shelf has what was kept: nobody is told of a place
-        not kept."""
-        if not self._unkept and not self._files.shelf.pending:
-            self._carry_out(actions)
-            return
-        self._unkept.append(actions)
-        if self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
 
     async def _carry_out_kept(self) -> None:
         try:
@@ -268,19 +260,16 @@ class DeskService:
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, DeskSend):
-                if action.conn == CONSOLE:
-                    self.console.show(action.message)
-                else:
-                    self._write(action.conn, action.message)
-            elif isinstance(action, Close):
-                if action.conn != CONSOLE:
-                    self._close(action.conn)
+            if isinstance(action, DeskSend) and action.conn == CONSOLE:
+                self.console.show(action.message)
+            elif isinstance(action, DeskSend):
+                self._write(action.conn, action.message)
+            elif isinstance(action, Close) and action.conn != CONSOLE:
+                self._close(action.conn)
+            elif isinstance(action, Log) and action.kind:
+                self.rejected(action.kind, action.line)
             elif isinstance(action, Log):
-                if action.kind:
-                    self.rejected(action.kind, action.line)
-                else:
-                    self.log(action.line)
+                self.log(action.line)
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer, stream = self._conns.get(conn) or (None, None)

@@ -22,7 +22,6 @@ T = TypeVar("T")
 
 
 def aside(name: str) -> str:
-    """The name a damaged record is kept under."""
     return name + ".unreadable"
 
 

@@ -10,14 +10,12 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from registry.core.actions import Log as Log  # (the one Log, re-exported)
-from wire.desk.messages import DeskMessage
+from wire.desk.messages import DeskMessage, DeskSession
 
 ConnId = str
 
 
 class DeskSend(Struct, frozen=True):
-    """Send the desk message `message` on connection `conn`."""
-
     conn: ConnId
     message: DeskMessage
 
@@ -30,17 +28,15 @@ class Close(Struct, frozen=True):
 
 
 class SessionStarted(Struct, frozen=True):
-    """A session's transcript starts: `phone` masked, `said` (typed while waiting) scrubbed."""
+    """A session's transcript starts: what its `operator` was `told`, the phone masked, the rest
+    scrubbed."""
 
-    session: str
-    name: str
-    phone: str
-    topic: int
-    description: str
     operator: str
-    waited: float
-    crisis: str = ""
-    said: tuple[str, ...] = ()
+    told: DeskSession
+
+    @property
+    def session(self) -> str:
+        return self.told.session
 
 
 class SessionLine(Struct, frozen=True):

@@ -28,7 +28,6 @@ from wire.desk.text import (
     TOPICS,
     speaks_of_crisis,
     topic_label,
-    topics_text,
 )
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
@@ -57,9 +56,7 @@ def on(s: DeskState, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) ->
         # the operator key, shown once, authorises this operator's own key for this name
         s.authorised[key] = msg.name
         emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
-    topics = topics_text(tuple(sorted(operator.topics)))
-    s.log_operator(operator, f"on duty ({topics})", emit)
-    emit(DeskSend(conn, s.on_duty(operator, msg.id)))
+    s.on_duty(operator, "on duty ({})", msg.id, emit)
     sessions.kept_for(s, operator, now, emit)
     # whoever it takes at once (as hand-overs settle) first; then those waiting who may be in
     # danger
@@ -110,35 +107,35 @@ def room(s: DeskState, operator: Operator, msg: DeskLook, now: float, emit: Emit
 
 def line(s: DeskState, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
     said = msg.text[:MAX_DESK_LINE]
-    if operator.session is None:
+    if operator.person is None:
         # most often it crossed the person's .end on its way
         text = f"Not sent: you are not serving anyone now. The line was: {said}"
-    elif msg.session != operator.session.id:
-        serving = clean(operator.session.person.name)
+    elif msg.session != operator.session:
+        serving = clean(operator.person.name)
         text = (
             "Not sent: the session it was typed in is over; you now serve "
             f"{serving}. The line was: {said}"
         )
     else:
-        sessions.say(s, operator.session, operator, msg.text, emit)
+        sessions.say(s, operator, operator, msg.text, emit)
         return
     s.notice(operator.conn, text, emit)
 
 
 def end(s: DeskState, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
-    conn, session = operator.conn, operator.session
-    if session is None:
+    conn, person = operator.conn, operator.person
+    if person is None:
         s.notice(conn, "You are not serving anyone.", emit)
         return
-    if msg.session != session.id:
-        s.notice(conn, sessions.already_over(clean(session.person.name)), emit)
+    if msg.session != operator.session:
+        s.notice(conn, sessions.already_over(clean(person.name)), emit)
         return
     ending = sessions.Ending(
         "ended by the operator",
         to_person=ENDED_TO_PERSON.format(operator.name),
-        to_operator=f"Session with {clean(session.person.name)} ended.",
+        to_operator=f"Session with {clean(person.name)} ended.",
     )
-    sessions.end(s, session, now, ending, emit)
+    sessions.end(s, operator, now, ending, emit)
     s.ended.append(operator)
 
 
@@ -147,16 +144,14 @@ def serve(s: DeskState, operator: Operator, msg: DeskServe, now: float, emit: Em
         s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}.", emit)
         return
     operator.topics = frozenset(msg.topics)
-    topics = topics_text(tuple(sorted(operator.topics)))
-    s.log_operator(operator, f"now serves {topics}", emit)
-    emit(DeskSend(operator.conn, s.on_duty(operator, msg.id)))
+    s.on_duty(operator, "now serves {}", msg.id, emit)
 
 
 def off(s: DeskState, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
     conn = operator.conn
     said = "You are off duty."
-    if operator.session is not None:
-        name = clean(operator.session.person.name)
+    if operator.person is not None:
+        name = clean(operator.person.name)
         said = f"You are off duty; {name} is back at the front of the waiting room."
     sessions.operator_gone(s, operator, now, "went off duty", emit)
     s.conns.pop(conn, None)
@@ -170,8 +165,12 @@ def tell(s: DeskState, now: float, emit: Emit) -> None:
     arrivals, s.arrivals = s.arrivals, []
     briefings, s.briefings = s.briefings, []
     for operator in briefings:
-        if s.operators.get(operator.conn) is operator:
-            tell_newcomer(s, operator, emit)
+        if s.operators.get(operator.conn) is not operator:
+            continue  # off duty since
+        for person in s.waiting:  # just on duty: who waits that may be in danger
+            if person.crisis and person.topic in operator.topics and not person.awaits:
+                why = CRISIS_REASONS.get(person.crisis, "words of crisis")
+                s.notice(operator.conn, _in_danger(s, person, why, first=True), emit)
     for person in arrivals:
         if person not in s.waiting:
             continue  # taken at once, or gone
@@ -180,7 +179,7 @@ def tell(s: DeskState, now: float, emit: Emit) -> None:
             alert(s, person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
         else:  # to the busy operators who could serve them
             for operator in s.operators.values():
-                if operator.session is not None and person.topic in operator.topics:
+                if operator.person is not None and person.topic in operator.topics:
                     operator.untold.append(person)
     tell_held_back(s, now, emit)
 
@@ -195,7 +194,7 @@ def tell_held_back(s: DeskState, now: float, emit: Emit) -> None:
             continue
         arrived = [p for p in operator.untold if p in s.waiting]
         operator.untold = []
-        if operator.session is None or not arrived:
+        if operator.person is None or not arrived:
             continue
         operator.told_at = now
         names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
@@ -205,8 +204,7 @@ def tell_held_back(s: DeskState, now: float, emit: Emit) -> None:
             who = f"{names[0]} is waiting ({topic_label(arrived[0].topic)})"
         else:
             who = f"{_listed(names)} are waiting"
-        text = f"{who}; {len(s.waiting)} waiting in all."
-        s.notice(operator.conn, text, emit)
+        s.notice(operator.conn, f"{who}; {len(s.waiting)} waiting in all.", emit)
 
 
 def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> bool:
@@ -222,27 +220,23 @@ def alert(s: DeskState, person: Person, now: float, why: str, emit: Emit) -> boo
             text = _in_danger(s, person, why, first=True)
         else:
             # `.serve` replaces the topics served: the command that adds this one
-            text = _in_danger(s, person, why)
-            text += (
-                f" Nobody on duty serves topic {person.topic}: "
-                f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
-                "them."
+            chosen = operator.topics | {person.topic}
+            serve = "all" if chosen >= set(TOPICS) else ",".join(map(str, sorted(chosen)))
+            text = _in_danger(s, person, why) + (
+                f" Nobody on duty serves topic {person.topic}: .serve {serve} adds it to yours, "
+                "to take them."
             )
         s.notice(operator.conn, text, emit)
     return bool(s.operators)
 
 
-def tell_newcomer(s: DeskState, operator: Operator, emit: Emit) -> None:
-    for person in s.waiting:
-        if not person.crisis or person.topic not in operator.topics or person.awaits:
-            continue
-        why = CRISIS_REASONS.get(person.crisis, "words of crisis")
-        s.notice(operator.conn, _in_danger(s, person, why, first=True), emit)
-
-
 def _in_danger(s: DeskState, person: Person, why: str, *, first: bool = False) -> str:
     number = s.waiting.index(person) + 1
-    hint = f" {_first_hint(s, person)} puts them at the front of the line." if first else ""
+    # `.first Maria` when that name is hers alone and can be typed, else `.first 3`
+    name = clean(person.name).strip()
+    alone = len(_numbers(s, person.name)) == 1
+    by = name if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME else number
+    hint = f" .first {by} puts them at the front of the line." if first else ""
     return (
         f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
         f"({topic_label(person.topic)}), may be in danger: {why}.{hint}"
@@ -254,16 +248,8 @@ def _numbers(s: DeskState, name: str) -> list[int]:
     return [i for i, p in enumerate(s.waiting, 1) if _name_match(p.name) == key]
 
 
-def _first_hint(s: DeskState, person: Person) -> str:
-    name = clean(person.name).strip()
-    alone = len(_numbers(s, person.name)) == 1
-    if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
-        return f".first {name}"
-    return f".first {s.waiting.index(person) + 1}"
-
-
 def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-    number = _number_of(s, operator, msg)
+    number = _number_of(s, msg)
     if isinstance(number, str):
         s.notice(operator.conn, number, emit)
         return
@@ -273,7 +259,7 @@ def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit
     _moved(s, operator, person, number, emit)
 
 
-def _number_of(s: DeskState, operator: Operator, msg: DeskFirst) -> int | str:
+def _number_of(s: DeskState, msg: DeskFirst) -> int | str:
     number, count = msg.position, len(s.waiting)
     if msg.name:
         numbers, shown = _numbers(s, msg.name), clean(msg.name.strip())
@@ -315,23 +301,14 @@ def _moved(s: DeskState, operator: Operator, person: Person, number: int, emit: 
         f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
         f"waiting room (from number {number})"
     )
-    s.log(line, person, emit)
-    said = f"{name} is now number {now_at} in the waiting room; {who}."
-    s.notice(operator.conn, said, emit)
+    emit(Log(person.scrubbed(line)))
+    s.notice(operator.conn, f"{name} is now number {now_at} in the waiting room; {who}.", emit)
     if person.conn is not None and now_at < number:
-        said = "An operator has moved you to the front of the line."
-        s.notice(person.conn, said, emit)
+        s.notice(person.conn, "An operator has moved you to the front of the line.", emit)
 
 
 def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _serve_adding(topics: frozenset[int], topic: int) -> str:
-    chosen = topics | {topic}
-    if chosen >= set(TOPICS):
-        return ".serve all"
-    return ".serve " + ",".join(str(t) for t in sorted(chosen))
 
 
 def _name_match(name: str) -> str:

@@ -12,7 +12,7 @@ from registry.core.desk import sessions
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import ARRIVALS_INTERVAL, DeskSettings, room_is_full, work_bits
 from registry.core.desk.operators import alert
-from registry.core.desk.state import DeskState, Person, name_for_log
+from registry.core.desk.state import DeskState, Person
 from wire.desk.messages import (
     CRISIS_WAITING,
     DeskCrisis,
@@ -51,13 +51,8 @@ from wire.version import WIRE_VERSION, wire_refusal
 def holder(people: Iterable[Person], given: str) -> Person | None:
     """The one of `people` whose token (or its hash) is `given`, or None; every token
     compared in constant time."""
-    if not given:
-        return None
-    found = None
-    for person in people:
-        if token_matches(given, person.token):
-            found = person
-    return found
+    found = [person for person in people if token_matches(given, person.token)]
+    return found[-1] if found else None
 
 
 def source_refusal(
@@ -167,11 +162,9 @@ def _refusal(s: DeskState, conn: ConnId, msg: DeskJoin, now: float) -> tuple[str
         return refusal[0], Log(refusal[1], "desk: places per source")
     if room_is_full(len(s.waiting), in_danger=in_danger, limits=s.settings):
         size = len(s.waiting)
-        estimate = s.estimate(msg.topic, size, now)
         reason = (
-            f"The waiting room is full ({size} people); please try again "
-            f"later. The current estimated wait is "
-            f"{format_estimate(*estimate)}."
+            f"The waiting room is full ({size} people); please try again later. The current "
+            f"estimated wait is {format_estimate(*s.estimate(msg.topic, size, now))}."
         )
         line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
         return reason, Log(line, "desk: waiting room full")
@@ -184,8 +177,7 @@ def _admit(s: DeskState, person: Person, reply_to: str, emit: Emit) -> None:
     s.conns[person.conn] = person
     crisis = person.crisis
     danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
-    line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-    s.log(line, person, emit)
+    s.log(person, f"joined for topic {topic_label(person.topic)}{danger}", emit)
     s.answer(person, reply_to, restored=False)
     s.arrivals.append(person)  # told to operators once hand-overs are made
 
@@ -197,24 +189,20 @@ def _take_back(s: DeskState, conn: ConnId, person: Person, msg: DeskJoin, emit: 
         s.goodbye(person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit)
     if person in s.waiting:  # the name as given now (a slip put right, say)
         person.name = _masked_name(msg.name)
-    if person.token != msg.token:  # kept on disk, the place knew its token's hash only
-        s.restored.discard(person.token)
-        person.token = msg.token
-    person.conn = conn
-    person.held_until = None
+    s.restored.discard(person.token)
+    person.token = msg.token  # kept on disk, the place knew its token's hash only
+    person.conn, person.held_until = conn, None
     if crisis_reason(msg.topic, msg.description):
         person.noticed_on = conn  # with the join's answer (see join)
     s.conns[conn] = person
-    s.restored.discard(person.token)
-    s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
+    s.log(person, "took their place back", emit)
     s.answer(person, msg.id, restored=True)
 
 
 def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
     """A person who left while their connection was lost gives up their held place."""
     if msg.wire != WIRE_VERSION:
-        reason = wire_refusal(msg.wire, "desk client")
-        s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
+        s.refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"), emit, RefusalCode.VERSION)
         return
     held = _held(s, msg.token, normalise_phone(msg.phone))
     said = "You left the help desk; no place was held for you any more."
@@ -223,19 +211,16 @@ def give_up(s: DeskState, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit)
             s.conns.pop(held.conn, None)
             emit(Close(held.conn, "the place was given up"))
         s.remove_waiting(held)
-        line = (
-            f"desk: {name_for_log(held)} left the waiting room (said once the connection was lost)"
-        )
-        s.log(line, held, emit)
+        s.log(held, "left the waiting room (said once the connection was lost)", emit)
         said = YOU_LEFT
     s.goodbye(conn, said, "gave up a place", emit)
 
 
 def where(s: DeskState, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
     assert person.conn is not None
-    session = s.session_of(person)
-    if session is not None:
-        s.notice(person.conn, f"You are being served by {session.operator.name}.", emit)
+    operator = s.serving_of(person)
+    if operator is not None:
+        s.notice(person.conn, f"You are being served by {operator.name}.", emit)
         return
     position, k = s.position(person)
     est = s.estimate(person.topic, position - 1, now, person)
@@ -247,13 +232,13 @@ def line(s: DeskState, person: Person, msg: DeskLine, now: float, emit: Emit) ->
     """A line from `person`: to their operator when it names their session; while waiting,
     only words of crisis go on, to the operators."""
     assert person.conn is not None
-    session = s.session_of(person)
-    if session is None and not msg.session and speaks_of_crisis(msg.text):
+    operator = s.serving_of(person)
+    if operator is None and not msg.session and speaks_of_crisis(msg.text):
         words_of_crisis(s, person, msg.text[:MAX_DESK_LINE], now, emit)
-    elif session is None and not msg.session:
+    elif operator is None and not msg.session:
         said = "You are not being served yet; .queue shows where you stand."
         s.notice(person.conn, said, emit)
-    elif session is None or msg.session != session.id:
+    elif operator is None or msg.session != operator.session:
         # it crossed the end of its session: not for whoever serves the person next
         said = (
             "Not sent: your session had ended before this line reached the help "
@@ -261,27 +246,27 @@ def line(s: DeskState, person: Person, msg: DeskLine, now: float, emit: Emit) ->
         )
         s.notice(person.conn, said, emit)
     else:
-        session.heard += 1
-        sessions.say(s, session, person, msg.text, emit)
+        operator.heard += 1
+        sessions.say(s, operator, person, msg.text, emit)
 
 
 def leaves(s: DeskState, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
     assert person.conn is not None
     conn = person.conn
-    session = s.session_of(person)
-    if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-        s.notice(conn, sessions.already_over(session.operator.name), emit)
-    elif session is not None:
+    operator = s.serving_of(person)
+    if operator is not None and isinstance(msg, DeskEnd) and msg.session != operator.session:
+        s.notice(conn, sessions.already_over(operator.name), emit)
+    elif operator is not None:
         ending = sessions.Ending(
             "ended by the person",
             to_person=ENDED_TO_PERSON.format("You"),
             to_operator=ENDED.format(clean(person.name)),
         )
-        sessions.end(s, session, now, ending, emit)
+        sessions.end(s, operator, now, ending, emit)
     else:
         s.remove_waiting(person)
         s.conns.pop(conn, None)
-        s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
+        s.log(person, "left the waiting room", emit)
         s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 
@@ -307,12 +292,9 @@ def words_of_crisis(s: DeskState, person: Person, text: str, now: float, emit: E
         emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
     person.crisis = CRISIS_WAITING
     person.said = keep_said(person.said, text)
-    line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
-    s.log(line, person, emit)
+    s.log(person, "wrote words of crisis while waiting", emit)
     told = now < person.alerted_at + ARRIVALS_INTERVAL
-    if not told:
-        told = alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
-    if told:
+    if told or alert(s, person, now, CRISIS_REASONS[CRISIS_WAITING], emit):
         said = (
             "The operators on duty have been told that you may need help urgently; the "
             "one who serves you will see what you wrote."

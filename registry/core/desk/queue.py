@@ -49,15 +49,13 @@ class DeskQueue:
     def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
         """A message arrived on `conn`; its first says who it is."""
         s = self._s
-        who = s.conns.get(conn)
-        link = s.links.get(conn)
+        who, link = s.conns.get(conn), s.links.get(conn)
         if link is not None:
             link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
-        if who is not None and isinstance(message, DeskPing):
-            emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
-            return
-        if who is not None and isinstance(message, DeskPong):
+        if who is not None and isinstance(message, DeskPing | DeskPong):  # a sign of life only
+            if isinstance(message, DeskPing):
+                emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))
             return
         handler = self._handlers.get((None if who is None else type(who), type(message)))
         if handler is not None:
@@ -92,12 +90,7 @@ class DeskQueue:
             self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
-        self._heartbeats(now, emit)
-        sessions.expire(self._s, now, emit)
-        self._after(now, emit)
-        operators.tell_held_back(self._s, now, emit)
-
-    def _heartbeats(self, now: float, emit: Emit) -> None:
+        """Heartbeats first, then places and notices that fell due."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -117,6 +110,9 @@ class DeskQueue:
                     s.notice(conn, said, emit)
                     emit(Close(conn, f"no sign of life for {silent}"))
                     self.disconnected(conn, f"no sign of life for {silent}", now, emit)
+        sessions.expire(s, now, emit)
+        self._after(now, emit)
+        operators.tell_held_back(s, now, emit)
 
     def next_wake(self) -> float | None:
         s = self._s
@@ -134,17 +130,15 @@ class DeskQueue:
         s, reason = self._s, "The help desk is closing."
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."
-        for session in s.sessions():
+        for operator in s.serving():
             # Operators hear the reason once, below, with everyone else.
             ending = Ending("registry closing", to_person=to_person, measure=False)
-            sessions.end(s, session, now, ending, emit)
+            sessions.end(s, operator, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
-        for held in (s.conns, s.links, s.puzzles, s.operators):
+        # (nobody comes back: no place is kept)
+        for held in (s.conns, s.links, s.puzzles, s.operators, s.waiting, s.arrivals, s.briefings):
             held.clear()
-        s.waiting.clear()
-        s.arrivals.clear()
-        s.briefings.clear()  # (nobody comes back: no place is kept)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against

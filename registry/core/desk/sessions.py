@@ -4,6 +4,7 @@ places held for their people to come back, after a lost connection or a crash.""
 from __future__ import annotations
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from registry.core.desk.actions import (
     Action,
@@ -17,14 +18,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.limits import RESTART_SETTLE, room_is_full
-from registry.core.desk.state import (
-    Conversation,
-    DeskState,
-    Operator,
-    Person,
-    may_take,
-    name_for_log,
-)
+from registry.core.desk.state import DeskState, Operator, Person, may_take, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.text import (
     MAX_DESK_LINE,
@@ -64,7 +58,7 @@ def settle(s: DeskState, now: float, emit: Emit) -> None:
         emit(action)
     ended, s.ended = s.ended, []
     for operator in ended:
-        if operator.session is None and s.operators.get(operator.conn) is operator:
+        if operator.person is None and s.operators.get(operator.conn) is operator:
             s.notice(operator.conn, NOBODY_WAITING, emit)
     s.push(now, emit)
 
@@ -84,7 +78,7 @@ def hand_over(s: DeskState, now: float, emit: Emit) -> None:
         free = [
             o
             for o in s.operators.values()
-            if o.session is None
+            if o.person is None
             and may_take(o, person)
             and (person.awaits or name_key(o.name) not in kept_for)
         ]
@@ -101,31 +95,32 @@ def _start(s: DeskState, person: Person, operator: Operator, now: float, emit: E
         s.notice(person.conn, said.format(operator.name), emit)
         s.notice(operator.conn, said.format(clean(person.name)), emit)
     s.remove_waiting(person)
-    session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
-    operator.session = session
+    session = operator.session = s.make_id()
+    operator.person, operator.started = person, now
+    operator.heard, operator.resumed = 0, resumed
     waited = person.waited(now)
-    emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+    emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session)))
     told = DeskSession(
-        s.make_id(), session.id, person.name, person.phone, person.topic,
+        s.make_id(), session, person.name, person.phone, person.topic,
         person.description, round(waited), person.crisis, person.said,
     )  # fmt: skip
     emit(DeskSend(operator.conn, told))
     scrub = person.scrubbed
-    emit(SessionStarted(
-        session.id, scrub(person.name), person.masked, person.topic, scrub(person.description),
-        operator.name, waited, person.crisis, tuple(scrub(line) for line in person.said),
-    ))  # fmt: skip
+    typed = tuple(scrub(line) for line in person.said)
+    kept = replace(told, name=scrub(person.name), description=scrub(person.description))
+    emit(SessionStarted(operator.name, replace(kept, phone=person.masked, said=typed)))
     line = (
         f"desk: {operator.name} serves {name_for_log(person)} "
         f"(topic {person.topic}, waited {format_duration(waited)})"
     )
-    s.log(line, person, emit)
+    emit(Log(person.scrubbed(line)))
 
 
-def say(s: DeskState, session: Conversation, by: Person | Operator, text: str, emit: Emit) -> None:
-    """`text` from `by` to the other side of `session` and the transcript (too long is refused
-    back, blank goes nowhere); a person's words of crisis are marked, and logged."""
-    person, operator = session.person, session.operator
+def say(s: DeskState, operator: Operator, by: Person | Operator, text: str, emit: Emit) -> None:
+    """`text` from `by` to the other side of `operator`'s session and the transcript (too long is
+    refused back, blank goes nowhere); a person's words of crisis are marked, and logged."""
+    person = operator.person
+    assert person is not None
     source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
     assert source is not None and to is not None
     if len(text) > MAX_DESK_LINE:
@@ -133,33 +128,29 @@ def say(s: DeskState, session: Conversation, by: Person | Operator, text: str, e
         return
     if not text.strip():
         return
-    emit(DeskSend(to, DeskLine(s.make_id(), by.name, text, session.id)))
+    emit(DeskSend(to, DeskLine(s.make_id(), by.name, text, operator.session)))
     crisis = by is person and speaks_of_crisis(text)
-    emit(SessionLine(session.id, person.scrubbed(by.name), person.scrubbed(text), crisis))
+    emit(SessionLine(operator.session, person.scrubbed(by.name), person.scrubbed(text), crisis))
     if crisis:  # marked for the operator and in the transcript; the person is told nothing
-        line = (
-            f"desk: {name_for_log(person)} wrote words of crisis in their session "
-            f"with {operator.name}"
-        )
-        s.log(line, person, emit)
+        s.log(person, f"wrote words of crisis in their session with {operator.name}", emit)
 
 
-def end(s: DeskState, session: Conversation, now: float, ending: Ending, emit: Emit) -> None:
-    """End `session` as `ending` says; the person's connection closes unless requeued."""
-    person, operator = session.person, session.operator
-    length = now - session.started
-    operator.session = None
-    operator.free_since = now
+def end(s: DeskState, operator: Operator, now: float, ending: Ending, emit: Emit) -> None:
+    """End `operator`'s session as `ending` says; the person's connection closes unless
+    requeued."""
+    person, session, length = operator.person, operator.session, now - operator.started
+    assert person is not None
+    operator.person, operator.free_since = None, now
     person.served += length
-    if ending.measure and not ending.requeue and not session.resumed:
+    if ending.measure and not ending.requeue and not operator.resumed:
         # only a whole session counts (a resumed one began in the run before)
         s.estimator.record(person.topic, length)
-    emit(SessionEnded(session.id, ending.why, length))
+    emit(SessionEnded(session, ending.why, length))
     line = (
         f"desk: session of {name_for_log(person)} with {operator.name} ended "
         f"({ending.why}; {format_duration(length)})"
     )
-    s.log(line, person, emit)
+    emit(Log(person.scrubbed(line)))
     if ending.to_operator is not None and operator.conn in s.conns:
         emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
     if person.conn is None or person.conn not in s.conns:
@@ -167,9 +158,8 @@ def end(s: DeskState, session: Conversation, now: float, ending: Ending, emit: E
     if ending.to_person is not None:
         # Lines that cross the end are counted for a connection about to close;
         # one that stays is answered line by line (see persons.line).
-        heard = -1 if ending.requeue else session.heard
-        told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-        emit(DeskSend(person.conn, told))
+        heard = -1 if ending.requeue else operator.heard
+        emit(DeskSend(person.conn, DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)))
     if ending.requeue:
         # the same token: a client that never hears of this (its connection broken
         # too) takes the place at the front back with the token it holds
@@ -182,42 +172,34 @@ def end(s: DeskState, session: Conversation, now: float, ending: Ending, emit: E
 
 def operator_gone(s: DeskState, operator: Operator, now: float, why: str, emit: Emit) -> None:
     emit(Log(f"desk: operator {operator.name} {why}"))
-    session = operator.session
     s.operators.pop(operator.conn, None)
-    if session is None:
+    person = operator.person
+    if person is None:
         return
-    person = session.person
-    if why == "went off duty":
-        gone = f"{operator.name} went off duty"
-    else:
-        gone = f"{operator.name}'s connection was lost"
-    told = f"{gone}; you are back at the front of the waiting room."
-    end(s, session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
+    gone = " went off duty" if why == "went off duty" else "'s connection was lost"
+    told = f"{operator.name}{gone}; you are back at the front of the waiting room."
+    end(s, operator, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
     s.answer(person, "", restored=False)
 
 
 def person_gone(s: DeskState, person: Person, now: float, reason: str, emit: Emit) -> None:
     """`person`'s connection broke: their place is held (at the front, from a session)."""
-    session = s.session_of(person)
+    operator = s.serving_of(person)
     held = format_duration(s.settings.grace)
-    if session is not None:
+    if operator is not None:
         told = (
             f"{clean(person.name)}'s connection was lost ({reason}); the session has "
             f"ended. They keep a place at the front of the waiting room for {held}."
         )
         why = f"person's connection lost ({reason})"
-        end(s, session, now, Ending(why, to_operator=told, requeue=True), emit)
+        end(s, operator, now, Ending(why, to_operator=told, requeue=True), emit)
         s.hold_place(person, now)
         s.to_front(person)
-        line = (
-            f"desk: {name_for_log(person)} lost the connection while being served; "
-            f"place at the front held for {held}"
-        )
-        s.log(line, person, emit)
+        line = f"lost the connection while being served; place at the front held for {held}"
+        s.log(person, line, emit)
     elif person in s.waiting:
         s.hold_place(person, now)
-        line = f"desk: {name_for_log(person)} lost the connection ({reason}); place held for {held}"
-        s.log(line, person, emit)
+        s.log(person, f"lost the connection ({reason}); place held for {held}", emit)
 
 
 def already_over(serving: str) -> str:
@@ -232,19 +214,15 @@ def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> No
         full = room_is_full(len(s.waiting), in_danger=danger, limits=s.settings)
         if full or any(p.token == place.token for p in s.waiting):
             continue  # a copy of a place cannot be a second one
-        person = _held(s, place, now)
-        s.waiting.append(person)
-        s.restored.add(person.token)
+        s.waiting.append(_held(s, place, now))
+        s.restored.add(place.token)
     s.settle_until = now + RESTART_SETTLE
-    if s.waiting:
-        count = len(s.waiting)
+    if count := len(s.waiting):
         places_text = "1 place" if count == 1 else f"{count} places"
-        held = format_duration(_reclaim(s))
         line = (
             f"desk: {places_text} kept from before the registry stopped, held for "
-            f"{held} for their people to "
-            f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
-            "while they reconnect"
+            f"{format_duration(_reclaim(s))} for their people to come back; nobody is served "
+            f"for up to {format_duration(RESTART_SETTLE)} while they reconnect"
         )
         emit(Log(line))
 
@@ -255,9 +233,8 @@ def _reclaim(s: DeskState) -> float:
 
 def _held(s: DeskState, place: KeptPlace, now: float) -> Person:
     served = max(0.0, place.served)
-    in_session = 0.0
-    if place.serving_since is not None:
-        in_session = max(0.0, now - place.serving_since)
+    since = place.serving_since
+    in_session = 0.0 if since is None else max(0.0, now - since)
     return Person(
         token=place.token,
         name=place.name,
@@ -292,19 +269,7 @@ def expire(s: DeskState, now: float, emit: Emit) -> None:
     for person in list(s.waiting):
         if person.held_until is not None and now >= person.held_until:
             give_up(s, person, emit)
-    _stop_awaiting(s, now, emit)  # after the places given up: they say more
-
-
-def give_up(s: DeskState, person: Person, emit: Emit) -> None:
-    s.remove_waiting(person)
-    said = f"{clean(person.name)} did not come back; you take the next person."
-    _tell_kept_operator(s, person, said, emit)
-    line = f"desk: {name_for_log(person)} did not come back in time; place given up"
-    s.log(line, person, emit)
-
-
-def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
-    for person in s.waiting:
+    for person in s.waiting:  # after the places given up, which say more
         if not person.awaits or now < person.awaits_until:
             continue
         name = clean(person.name)
@@ -313,12 +278,16 @@ def _stop_awaiting(s: DeskState, now: float, emit: Emit) -> None:
         if person.conn is not None:
             said = f"{person.awaits} is not back; the next free operator will serve you."
             s.notice(person.conn, said, emit)
-        line = (
-            f"desk: {name_for_log(person)} and {person.awaits} were not together "
-            "again in time; no longer kept for each other"
-        )
-        s.log(line, person, emit)
+        line = f"and {person.awaits} were not together again in time; no longer kept for each other"
+        s.log(person, line, emit)
         person.awaits, person.shown = "", None  # a push with the usual figures
+
+
+def give_up(s: DeskState, person: Person, emit: Emit) -> None:
+    s.remove_waiting(person)
+    said = f"{clean(person.name)} did not come back; you take the next person."
+    _tell_kept_operator(s, person, said, emit)
+    s.log(person, "did not come back in time; place given up", emit)
 
 
 def _tell_kept_operator(s: DeskState, person: Person, text: str, emit: Emit) -> None:
@@ -347,7 +316,7 @@ def places(s: DeskState) -> tuple[KeptPlace, ...]:
     first, then those waiting."""
     # those served would be put back at the front, with the others put back, in the
     # order they joined (DeskState.to_front); `joined` as kept leaves out time served
-    sessions = {session.person: session for session in s.sessions()}
+    sessions = {o.person: o for o in s.serving() if o.person is not None}
     front = list(sessions) + [p for p in s.waiting if p.back]
     front.sort(key=lambda person: person.joined)
     rest = [p for p in s.waiting if not p.back]
@@ -360,7 +329,7 @@ def places(s: DeskState) -> tuple[KeptPlace, ...]:
             p.description,
             p.address,
             p.joined + p.served,
-            operator=sessions[p].operator.name if p in sessions else p.awaits,
+            operator=sessions[p].name if p in sessions else p.awaits,
             back=index < len(front),
             served=p.served,
             serving_since=sessions[p].started if p in sessions else None,

@@ -27,7 +27,7 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.phone import mask_phone, phone_key, scrub_phone
-from wire.desk.text import TOPICS
+from wire.desk.text import TOPICS, topics_text
 from wire.heartbeat import Heartbeat
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -75,26 +75,20 @@ class Person(Struct, eq=False):
 
 
 class Operator(Struct, eq=False):
-    """An operator on duty: serves `topics`, one person at a time."""
+    """An operator on duty: serves `topics`, one `person` at a time (None: nobody), in the
+    desk's `session` since `started`."""
 
     conn: ConnId
     name: str
     topics: frozenset[int]
     free_since: float
-    session: Conversation | None = None
-    told_at: float = float("-inf")  # the last "... is waiting" notice
-    untold: list[Person] = field(default_factory=list)  # arrivals held back since
-
-
-class Conversation(Struct, eq=False):
-    """A person served by an operator: a session of the desk."""
-
-    id: str
-    person: Person
-    operator: Operator
-    started: float
+    person: Person | None = None
+    session: str = ""
+    started: float = 0.0
     heard: int = 0  # the person's lines received in the session (DeskEnded.heard)
     resumed: bool = False  # a conversation resumed after a restart: only its tail
+    told_at: float = float("-inf")  # the last "... is waiting" notice
+    untold: list[Person] = field(default_factory=list)  # arrivals held back since
 
 
 def may_take(operator: Operator, person: Person) -> bool:
@@ -154,15 +148,15 @@ class DeskState:
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
-    def sessions(self) -> list[Conversation]:
-        return [o.session for o in self.operators.values() if o.session is not None]
+    def serving(self) -> list[Operator]:
+        return [o for o in self.operators.values() if o.person is not None]
 
-    def session_of(self, person: Person) -> Conversation | None:
-        return next((s for s in self.sessions() if s.person is person), None)
+    def serving_of(self, person: Person) -> Operator | None:
+        return next((o for o in self.operators.values() if o.person is person), None)
 
     def people(self) -> list[Person]:
         """Everyone who holds a place: waiting (held places included) or being served."""
-        return self.waiting + [s.person for s in self.sessions()]
+        return self.waiting + [o.person for o in self.operators.values() if o.person is not None]
 
     def operator_named(self, name: str) -> Operator | None:
         key = name_key(name)
@@ -198,13 +192,9 @@ class DeskState:
     def notice(self, conn: ConnId, text: str, emit: Emit) -> None:
         emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
-    def log(self, line: str, person: Person, emit: Emit) -> None:
-        emit(Log(person.scrubbed(line)))
-
-    def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
-        """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
-        if operator.conn in self.links:
-            emit(Log(f"desk: operator {operator.name} {what}"))
+    def log(self, person: Person, what: str, emit: Emit) -> None:
+        """`desk: Alice (phone *****23) <what>` to the log, the person's number masked."""
+        emit(Log(person.scrubbed(f"desk: {name_for_log(person)} {what}")))
 
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
         emit(DeskSend(conn, DeskEnded(self.make_id(), said, False, -1)))
@@ -283,7 +273,7 @@ class DeskState:
         if person is not None and person.awaits:
             return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
-            None if o.session is None else (o.session.person.topic, now - o.session.started)
+            None if o.person is None else (o.person.topic, now - o.started)
             for o in self.operators.values()
             if topic in o.topics
         ]
@@ -346,13 +336,12 @@ class DeskState:
         person.shown, person.pushed_at, person.due = (position, k), now, None
         return self.estimate(person.topic, position - 1, now, person)
 
-    def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+    def on_duty(self, operator: Operator, what: str, reply_to: str, emit: Emit) -> None:
+        """Answer `reply_to` with the topics `operator` serves and who waits; `desk: operator ann
+        <what>` (`{}`: the topics) to the log, not for the console, whose screen is the log."""
+        topics = tuple(sorted(operator.topics))
+        if operator.conn in self.links:
+            emit(Log(f"desk: operator {operator.name} {what.format(topics_text(topics))}"))
         yours = sum(1 for p in self.waiting if p.conn is not None and may_take(operator, p))
-        return DeskOnDuty(
-            self.make_id(),
-            reply_to,
-            operator.name,
-            tuple(sorted(operator.topics)),
-            len(self.waiting),
-            yours,
-        )
+        told = DeskOnDuty(self.make_id(), reply_to, operator.name, topics, len(self.waiting), yours)
+        emit(DeskSend(operator.conn, told))
