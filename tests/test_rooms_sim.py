@@ -536,6 +536,16 @@ def room_of_two() -> SimNet:
     return net
 
 
+def test_a_shrug_reaches_the_room_as_its_text_and_the_shrug() -> None:
+    net = room_of_two()
+    at = marks(net)
+    net.type("x", "/shrug oh well")
+    net.type("x", "/shrug")
+    net.run(1)
+    assert after(net, "y", at["y"]) == ["x (in r): oh well ¯\\_(ツ)_/¯", "x (in r): ¯\\_(ツ)_/¯"]
+    assert after(net, "x", at["x"]) == []  # a line of one's own stays as typed
+
+
 def test_a_restarted_peer_goes_back_to_its_room_and_sees_what_it_missed() -> None:
     net = room_of_two()
     assert net.hosts["x"].room == "r"

@@ -164,6 +164,25 @@ def test_a_line_typed_in_a_persons_window_goes_to_them_and_a_command_stays_one()
     asyncio.run(scenario())
 
 
+def test_a_shrug_typed_in_a_persons_window_is_said_in_the_room_and_shown_there() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.room = "lab"
+            peer.show("bob: psst", "message", "bob")
+            peer.pipe.send_text("\x1b2")  # Alt+2: bob's window
+            await peer.until("the prompt to bob", lambda rows: rows[-1] == "alice to bob>")
+            peer.pipe.send_text("/shrug oh well\r")
+            await peer.until("the line", lambda rows: len(peer.typed) == 1)
+            assert peer.typed == ["/shrug oh well"]  # the command, not a message to bob
+            await peer.sees("[3:lab]")
+            peer.show("bob (in lab): fine ¯\\_(ツ)_/¯", "room", "bob")
+            await peer.until(
+                "the shrug", lambda rows: any(r.startswith("bob: fine ¯\\_(ツ)_/¯") for r in rows)
+            )
+
+    asyncio.run(scenario())
+
+
 OFF = "Offline"
 
 
