@@ -1,4 +1,5 @@
-"""Every size limit of the protocol, in one place, each with the reason for its value."""
+"""The wire's size limits, each with the reason for its value (a registry's quotas and
+room limits are in registry/core/quotas.py and rooms.py)."""
 
 from typing import Final
 

@@ -1,7 +1,8 @@
 """Ack-and-retry bookkeeping shared by the registry and the peer (docs/PROTOCOL.md): the
 owner sends the first copy, records it here, and asks `due(now)` at `next_wake()`. The wait
 before a copy goes again is TCP's retransmission timeout (RFC 6298, `RoundTrip`): SRTT +
-4·RTTVAR, never below TIMEOUT, doubled while copies go unanswered, up to RTO_MAX. Sans-IO.
+4·RTTVAR, never below TIMEOUT, doubled while copies go unanswered, up to RTO_MAX; a chat's
+copies to a peer go DIRECT_TIMEOUT apart, evenly. Sans-IO.
 """
 
 from __future__ import annotations
