@@ -11,7 +11,7 @@ from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT, RequestRecord, Stage
 from peer.core.requests import SILENT_KEEPALIVES
-from peer.core.retry_wait import still_trying
+from peer.core.retry_wait import SilentRounds
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.refusals import RefusalCode
@@ -145,24 +145,22 @@ class RegistryLink:
         life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
-        """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
+        """Whether `request` is a first registration tried again later: the registry's silence
+        is waited out as a start's key request's (SilentRounds: the jitter keyed by the request's
+        id, as peers started together differ; the patience, SILENT_KEEPALIVES, counted from the
+        start's first silent round, a Busy between not starting it afresh)."""
         requests = self._requests
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
-        silence = SILENT_KEEPALIVES * requests.keepalive
-        if not requests.after_silence(request, now, silence):
-            return False
-        first = requests.still_trying_since is None
-        if requests.still_trying_since is None:
-            requests.still_trying_since = now
-        # the patience counts from the first silent round; said from the first registration
-        patience = (
-            SILENT_KEEPALIVES * requests.keepalive + requests.still_trying_since - requests.began
-        )
-        server = self._shared.requests.server
-        line = still_trying(f"{server[0]}:{server[1]}", now - requests.began, patience, first)
-        emit(Print(line, "system"))
-        return True
+        patience = SILENT_KEEPALIVES * requests.keepalive
+        silent = requests.silent or SilentRounds("", patience, requests.began, request.message.id)
+        requests.silent = silent
+        silent.where = f"{requests.server[0]}:{requests.server[1]}"  # (it may have moved)
+        after = silent.after_round(now)
+        if after is not None:
+            requests.wait(request, after[0])
+            emit(Print(after[1], "system"))
+        return after is not None
 
     def moved(self, addr: Addr, emit: Emit) -> None:
         """The service says ours stopped, from `addr`, another of its registries: use it."""

@@ -180,10 +180,8 @@ class RequestRecord(Struct):
     #: when its wait ends (after a Busy or a silent round), its connection (over TCP), or
     #: the wait for its outcome (accepted); infinite: no wait timed
     due: float = math.inf
-    #: when its first Busy came; its first silent round, and how many it waited after
+    #: when its first Busy came
     busy_since: float | None = None
-    silent_since: float | None = None
-    silent_waits: int = 0
     #: whether the registry accepted it, its outcome still to come; and, a save, from the outbox
     accepted: bool = False
     kept: bool = False
