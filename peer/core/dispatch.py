@@ -111,7 +111,7 @@ class PeerCore:
         self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`)
-        self._prompt_of: tuple[int, str | None, str, str, LifePhase] = (-1, None, "", "", _LEFT)
+        self._prompt_of: tuple[str | None, str, str, LifePhase] = (None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
@@ -331,7 +331,7 @@ class PeerCore:
             if join is not None:
                 self.parts.link.request(join, now, emit)
         state, asking = self.state, self.parts.commands
-        shown = (asking.step, asking.asking, state.name, state.room, life.phase)
+        shown = (asking.asking, state.name, state.room, life.phase)
         if shown != self._prompt_of:
             self._prompt_of = shown
             self._update_prompt(emit)
