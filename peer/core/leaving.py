@@ -180,11 +180,9 @@ class Leaving:
         shared.room_return.drop_join()
         shared.requests.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back
-        back = (
-            ""
-            if refusal.code is RefusalCode.REPLACED
-            else "; start ChatApp again to take the name back"
-        )
+        back = "; start ChatApp again to take the name back"
+        if refusal.code is RefusalCode.REPLACED:
+            back = ""
         line = f"[{refusal.reason} This start stops: it no longer sends as {state.name}{back}.]"
         emit(Print(line, "error"))
         self._keep_undelivered(" in this data directory; sent at its next start", emit)

@@ -211,9 +211,7 @@ class RegistryLink:
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
             self.request(message, now, emit, quiet=True)
-        elif requests.register_again and not self.sent(
-            Register
-        ):  # (only offline: see `registered`)
+        elif requests.register_again and not self.sent(Register):  # (only offline: `registered`)
             self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:

@@ -5,7 +5,7 @@ misuse by the core, never the network's. Sans-IO."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -102,16 +102,6 @@ TYPING_WAITS = (
 
 #: Does what the registry's answer (second) to our request (first) says.
 Take = Callable[[Any, Message, float, Any], None]
-
-
-def takers(parts: Mapping[str, object]) -> dict[type[Message], Take]:
-    """Each kind's answer handler, bound to its part among `parts` (by name)."""
-    found: dict[type[Message], Take] = {}
-    for kind, row in KINDS.items():
-        if row.answered:
-            part, method = row.answered.split(".")
-            found[kind] = getattr(parts[part], method)
-    return found
 
 
 class Stage(Enum):

@@ -111,18 +111,11 @@ class TableNews:
             # a rename we gave up on, done by a registry killed before its answer left
             self.own_rename_seen(done, emit)
             return
-        before = next(
-            (
-                e.name
-                for e in snapshot.entries
-                if e.port == state.port and name_key(e.name) in state.former
-            ),
-            "",
-        )
-        if before:
-            # taken before our own rename: its update is still to come
-            shared.table.renamed(before, state.name)
-            return
+        for entry in snapshot.entries:
+            if entry.port == state.port and name_key(entry.name) in state.former:
+                # taken before our own rename: its update is still to come
+                shared.table.renamed(entry.name, state.name)
+                return
         asked = renames_asked(self._shared.requests)
         new = next((r.new_name for r in asked if r.new_name in shared.table), "")
         if new:
