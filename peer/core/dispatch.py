@@ -332,16 +332,11 @@ class PeerCore:
                 self.parts.link.request(join, now, emit)
         state, asking = self.state, self.parts.commands
         shown = (asking.asking, state.name, state.room, life.phase)
-        if shown != self._prompt_of:
-            self._prompt_of = shown
-            self._update_prompt(emit)
+        if shown != self._prompt_of and (prompt := self.prompt()) != self._prompt:
+            self._prompt = prompt
+            emit(Prompt(prompt))
+        self._prompt_of = shown
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if (settling := shared.settling).maybe_settled:
             settling.settle(self.parts.leaving.on_its_way)
-
-    def _update_prompt(self, emit: Emit) -> None:
-        prompt = self.prompt()
-        if prompt != self._prompt:
-            self._prompt = prompt
-            emit(Prompt(prompt))

@@ -108,7 +108,11 @@ class RegistryLink:
         again, failed = requests.due(now)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
-            self._send_moved(unanswered, now, emit)
+            # `unanswered`, then all else on its way, oldest first, then the outbox
+            requests.take_back(unanswered, now)
+            self._join_outbox(True)  # before the rest goes, so that none of them goes twice
+            requests.send_again(now, emit, moved=True)
+            self.flush_outbox(now, emit)
             again, failed = [], []
         elif failed and shared.tried and not shared.requests.down:
             # every registry of the service was tried: said, outbox retries too
@@ -122,7 +126,9 @@ class RegistryLink:
                 # told from one that does not even when a lossy LAN loses its handshakes
                 emit(AskRegistryKey())
                 if not shared.life.started:
-                    self._starting_late(emit)
+                    if shared.life.phase is LifePhase.STARTING and None in shared.early_lines:
+                        emit(QUITTING_LATER)
+                    shared.life.fire(Event.REGISTER_RESENT)
         return [request for request in failed if not self._keeps_trying(request, now, emit)]
 
     def tick(self, now: float, emit: Emit) -> None:
@@ -137,12 +143,6 @@ class RegistryLink:
             self.request(accepted, now, emit, quiet=True)
         if shared.requests.keepalive_due(now):
             self._keepalive(now, emit)
-
-    def _starting_late(self, emit: Emit) -> None:
-        life = self._shared.life
-        if life.phase is LifePhase.STARTING and None in self._shared.early_lines:
-            emit(QUITTING_LATER)
-        life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later: the registry's silence
@@ -188,14 +188,6 @@ class RegistryLink:
         shared.requests.move_to(new)
         emit(Print(_moved_line(old, new), "system"))
         return True
-
-    def _send_moved(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> None:
-        """After a move: `unanswered`, then all else on its way, oldest first, then the outbox."""
-        requests = self._requests
-        requests.take_back(unanswered, now)
-        self._join_outbox(True)  # before the rest goes, so that none of them goes twice
-        requests.send_again(now, emit, moved=True)
-        self.flush_outbox(now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
         shared, requests = self._shared, self._requests

@@ -128,9 +128,6 @@ class RequestEnds:
             # our own line, under its id: not shown again when the room's history is
             shared.inbox.handed_over(message.sender, message.id, emit)
 
-    def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
-        self._membership.joined(join, now, emit)
-
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits: the join is done (only members
         are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one

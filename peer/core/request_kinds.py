@@ -81,7 +81,7 @@ KINDS: dict[type[Message], Kind] = {
     ),
     RoomPost: replace(_POSTED, kept_said="[Kept line said in {room}: {text}]"),
     Leave: Kind("ends.accepted", typing_waits=True, kept=True, in_order=True),
-    Join: Kind("ends.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
+    Join: Kind("membership.joined", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
     SetAway: Kind("commands.away_answered", "[Away needs the registry; nobody was told.]"),
