@@ -132,13 +132,11 @@ class Received:
             self._inbox.show(message, key, line, now, emit)
 
     def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
-        shared = self._shared
         self._inbox.owe(update.id)
-        if shared.life.registered:
+        if self._shared.life.registered:
             self._parts.table_news.update(update, now, emit)
-        else:
-            # our Welcome is still on its way: kept for it
-            shared.table.hold(update)
+        else:  # our Welcome is still on its way: kept for it
+            self._shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
         self._inbox.owe(saved.id)
@@ -152,13 +150,12 @@ class Received:
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared
-        if not shared.life.registered:
+        if not shared.life.registered or not self._inbox.accept("", notice.id, kept=False):
             return
-        if self._inbox.accept("", notice.id, kept=False):
-            if notice.quitter:
-                shared.change_lines.someone_quit(notice, now, emit)
-            else:
-                emit(Print(f"[{notice.text}]", "system"))
+        if notice.quitter:
+            shared.change_lines.someone_quit(notice, now, emit)
+        else:
+            emit(Print(f"[{notice.text}]", "system"))
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
         if self._parts.membership.notice(notice, emit):

@@ -67,8 +67,7 @@ class Requests:
         self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
-        self._settling = settling  # the outbox: its messages, and the ids `held`
-        self._held = settling.held
+        self._held = settling.held  # the ids of the outbox
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         #: The peer's keepalive period (set by PeerCore): no copy of a keepalive waits longer.
@@ -174,10 +173,7 @@ class Requests:
         self._kinds.add(kind)
         back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
         most = self.keepalive if kind is Keepalive else math.inf
-        if again:
-            self._sent.again(key, request, now, back_off_to, most)
-        else:
-            self._sent.start(key, request, now, back_off_to, most)
+        (self._sent.again if again else self._sent.start)(key, request, now, back_off_to, most)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round; `moved`: even
@@ -208,19 +204,18 @@ class Requests:
         """The id of the last room line waiting for the pace, or sent and not accepted yet,
         or None: a leave or join typed now waits for it."""
         for request in reversed(self.records.values()):
-            stage = request.stage
             if type(request.message) is RoomPost and (
-                stage is _S.PACED or (stage is _S.SENT and not request.accepted)
+                request.stage is _S.PACED or (request.stage is _S.SENT and not request.accepted)
             ):
                 return request.message.id
         return None
 
     def release(self, msg_id: str) -> bool:
         """Request `msg_id` was answered or given up: True when it was the one waited for."""
-        if msg_id != self.waited_for:
-            return False
-        self.waited_for = None
-        return True
+        if msg_id == self.waited_for:
+            self.waited_for = None
+            return True
+        return False
 
     def take_held(self, *, give_up: bool = False) -> list[RequestRecord]:
         """Those held behind the request waited for, in order, for the caller to send
@@ -292,9 +287,8 @@ class Requests:
 
     def next_wake(self) -> float | None:
         wake = min([r.due for r in self.records.values() if r.stage in _TIMED], default=math.inf)
-        sent = self._sent.next_wake()
-        if sent is not None and sent < wake:
-            wake = sent
+        if (sent := self._sent.next_wake()) is not None:
+            wake = min(wake, sent)
         if self._paced:
             wake = min(wake, self.pace.next_at(self._pace_due))
         return None if wake == math.inf else wake
