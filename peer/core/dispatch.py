@@ -72,8 +72,6 @@ class PeerCore:
         retry rule (`attempts`; `timeout`: wire.reliable), our key's `fingerprint`, and
         `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
         timeout, attempts = options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS)
-        #: Seconds between keepalives.
-        self.keepalive = options.get("keepalive", KEEPALIVE)
         settling = Settling(options.get("outbox", ()))
         alarm = Alarm()
         self._shared = shared = Shared(
@@ -88,7 +86,7 @@ class PeerCore:
             wall_offset=options.get("wall_offset"),
             tickets=Tickets(options.get("tickets")),
         )
-        shared.requests.keepalive = self.keepalive
+        shared.requests.keepalive = options.get("keepalive", KEEPALIVE)
         self.state = shared.state
         #: Who may say what (peer.core.table); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
@@ -163,8 +161,7 @@ class PeerCore:
         """The user typed `text` (one line): the actions, or with `emit`, none (each is
         handed to it)."""
         actions: list[Action] = []
-        if emit is None:
-            emit = actions.append
+        emit = emit or actions.append
         if self._life.phase is not _LEFT:
             self.typed.line(text, now, emit)
             self._settle(now, emit)

@@ -96,7 +96,7 @@ class Received:
             if shared.tried:
                 shared.tried.clear()  # it answers: a later silence may try the others again
             if back:  # said, and the outbox goes
-                requests.came_back()
+                requests.down = requests.rooms_down_said = False
                 emit(Print("[Server is back.]", "system"))
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))

@@ -474,7 +474,3 @@ class Requests:
         if (self.next_keepalive is None or reg) and started:
             self.next_keepalive = now if reg else now + self.keepalive
             self.alarm.lower(self.next_keepalive)
-
-    def came_back(self) -> None:
-        """Something came from the registry while it was away: its absence is over."""
-        self.down = self.rooms_down_said = False
