@@ -24,19 +24,6 @@ def silent_wait(msg_id: str, waits: int) -> float:
     return full * (0.5 + share / 2)
 
 
-def still_trying(where: str, tried: float, patience: float, first: bool) -> str:
-    """What a start says of the registry at `where`, silent for `tried` seconds of its
-    `patience`: the `first` time, what to check too."""
-    more = max(0, round(patience - tried))
-    if not first:
-        return f"[Still no answer from {where} after {tried:.0f} s; trying {more} s more.]"
-    return (
-        f"[No answer from the registry at {where} after {tried:.0f} s; trying {more} s more. "
-        "Check its address and port (the registry prints them as it starts), and that no "
-        "firewall drops UDP to it. Lines typed meanwhile wait.]"
-    )
-
-
 class SilentRounds:
     """A start's rounds of asks that the registry at `where` (set anew: a start may move to
     another of the service) left silent, the first asked at `began`: each round over is
@@ -53,12 +40,19 @@ class SilentRounds:
 
     def after_round(self, now: float) -> tuple[float, str] | None:
         """A round went silent at `now`: when the next begins, and what to say; None once
-        the patience is over."""
+        the patience is over. The first line says what to check too."""
         since = now if self._since is None else self._since
         if now - since >= self._patience:
             return None
-        patience = self._patience + since - self._began  # counted from the first ask
-        line = still_trying(self.where, now - self._began, patience, self._since is None)
+        tried = now - self._began
+        more = max(0, round(self._patience + since - now))  # (from the first silent round)
+        line = f"[Still no answer from {self.where} after {tried:.0f} s; trying {more} s more.]"
+        if self._since is None:
+            line = (
+                f"[No answer from the registry at {self.where} after {tried:.0f} s; trying {more} "
+                "s more. Check its address and port (the registry prints them as it starts), and "
+                "that no firewall drops UDP to it. Lines typed meanwhile wait.]"
+            )
         due = now + silent_wait(self._key, self._waits)
         self._since, self._waits = since, self._waits + 1
         return due, line
