@@ -54,7 +54,6 @@ class Received:
         }
 
     def _handler_table(self) -> dict[type, _Handler]:
-        """Each message's handler, by the message's type."""
         parts, answer = self._parts, self.route_reply
         return {
             Chat: parts.direct.incoming,

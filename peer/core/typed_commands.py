@@ -195,5 +195,4 @@ class Commands:
         return f"message to {self.asking}: " if self.asking else "message to: "
 
     def question(self) -> str:
-        """ "recipient", "text", or "" when no question is asked."""
         return "" if self.asking is None else "text" if self.asking else "recipient"
