@@ -39,18 +39,18 @@ class Registering:
         #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
-    def register_answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a registration of ours (a refusal is RequestEnds')."""
-        if isinstance(reply, Welcome):
-            self.welcome(reply, now, emit)
-
     def more_mail(self, taken: MailTaken, reply: Message, now: float, emit: Emit) -> None:
         """The answer to the mail taken: the next part of the mailbox, if any."""
         if isinstance(reply, MoreMail) and self._shared.life.registered:
             self.take_mail(reply.mail, now, emit)
 
-    def welcome(self, welcome: Welcome, now: float, emit: Emit) -> None:
-        """The registry welcomed us: registered, with the table and our mail."""
+    def register_answered(
+        self, register: Register, welcome: Message, now: float, emit: Emit
+    ) -> None:
+        """The answer to a registration of ours (a refusal is RequestEnds'): a Welcome makes
+        us registered, with the table and our mail."""
+        if not isinstance(welcome, Welcome):
+            return
         shared = self._shared
         shared.learn_registries(welcome.registries, emit)
         state = shared.state
