@@ -69,12 +69,9 @@ class Leaving:
         state = shared.state
         state.life.fire(Event.DEREGISTERED)
         shared.requests.offline()
-        if state.room and dereg.quitting:  # its room file is kept
-            line = f"[You left {state.room}; your next start goes back to it.]"
-            emit(Print(line, "system"))
-            state.room = ""
-        elif state.room:
-            emit(Print(f"[You left {state.room}.]", "system"))
+        if state.room:  # after a quit, its room file is kept
+            after = "; your next start goes back to it" if dereg.quitting else ""
+            emit(Print(f"[You left {state.room}{after}.]", "system"))
             state.room = ""
         emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
