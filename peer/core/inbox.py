@@ -91,22 +91,16 @@ class Inbox:
         after, held = line.after, self._held  # (mostly none held: `first` looked up once)
         if after and ((first := (key[0], after)) not in self._seen or (held and first in held)):
             self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
-            self._hold(key, first, shown, now, emit)
+            self._held[key] = (first, now + HOLD, shown)  # until `first` is shown
+            self._waiting.setdefault(first, []).append(key)
+            self._alarm.lower(now + HOLD)
+            emit(Held(key, first[1], shown))
+            self.tick(now, emit)  # (one past HELD_MAX)
             return False
         emit(shown)
         if held:
             self._release(key, emit)
         return True
-
-    def _hold(
-        self, key: tuple[str, str], first: tuple[str, str], shown: Print, now: float, emit: Emit
-    ) -> None:
-        """Hold `shown`, the line of `key`, until `first` is shown (HOLD at most), kept."""
-        self._held[key] = (first, now + HOLD, shown)
-        self._waiting.setdefault(first, []).append(key)
-        self._alarm.lower(now + HOLD)
-        emit(Held(key, first[1], shown))
-        self.tick(now, emit)  # (one past HELD_MAX)
 
     def _release(self, key: tuple[str, str], emit: Emit) -> None:
         """Show `key`'s line if held, then each that waited for it, and its own, depth first."""
