@@ -42,20 +42,10 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._inbox = parts.inbox
+        answer = self.route_reply
         #: The handler of each type the registry's key may send (read-only; the first of a
         #: datagram goes through `receive` when more than a handler's work is due: see there).
-        self.from_registry = self._handler_table()
-        #: The handler of each type a peer's key may send: its chats, and acks (read-only).
-        self.from_peers: dict[type, _Handler] = {
-            Chat: parts.direct.incoming,
-            Ack: parts.direct.acked,
-            Refused: self._peer_refused,
-            Acks: parts.direct.acked,
-        }
-
-    def _handler_table(self) -> dict[type, _Handler]:
-        parts, answer = self._parts, self.route_reply
-        return {
+        self.from_registry: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
             Busy: lambda m, addr, now, emit: parts.ends.busy(m, now, emit),
@@ -69,6 +59,13 @@ class Received:
             Notice: self._notice,
             RoomMessage: parts.membership.message,
             RoomNotice: self._room_notice,
+        }
+        #: The handler of each type a peer's key may send: its chats, and acks (read-only).
+        self.from_peers: dict[type, _Handler] = {
+            Chat: parts.direct.incoming,
+            Ack: parts.direct.acked,
+            Refused: self._peer_refused,
+            Acks: parts.direct.acked,
         }
 
     def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
