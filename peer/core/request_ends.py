@@ -184,7 +184,16 @@ class RequestEnds:
         if refusal.code in _REPLACED:
             self._leaving.replaced(refusal, emit)
             return
-        reason = self._reason(message, refusal, emit)
+        reason = refusal.reason
+        if (
+            refusal.code is RefusalCode.NAME_UNKNOWN
+            and not isinstance(message, Register)
+            and not renames_asked(self._shared.requests)
+        ):  # a name the registry released is said as that first
+            state = self._shared.state
+            if state.life.registered and state.life.started:
+                name_released(self._shared, emit)
+            reason = f"the registry released the name {state.name}."
         if isinstance(message, Keepalive):
             # the registry gave up on us: come back (RegistryLink.come_back)
             self._link.come_back(now, emit)
@@ -200,19 +209,6 @@ class RequestEnds:
             emit(ExitPeer(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._shared.settling.stop_holding(message)
-
-    def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
-        """The reason said for `refusal`; a name the registry released is said as that first."""
-        if (
-            refusal.code is not RefusalCode.NAME_UNKNOWN
-            or isinstance(message, Register)
-            or renames_asked(self._shared.requests)
-        ):
-            return refusal.reason
-        state = self._shared.state
-        if state.life.registered and state.life.started:
-            name_released(self._shared, emit)
-        return f"the registry released the name {state.name}."
 
     def _message_refused(
         self, message: Message, refusal: Refused, reason: str, now: float, emit: Emit
