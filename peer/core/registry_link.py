@@ -141,8 +141,21 @@ class RegistryLink:
         for accepted in requests.outcomes_over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
-        if shared.requests.keepalive_due(now):
-            self._keepalive(now, emit)
+        idle = not (shared.life.registered or shared.settling.held or requests.register_again)
+        if not requests.keepalive_due(now) or idle:  # (one due schedules the next, idle or not)
+            return
+        if requests.down:
+            emit(AskRegistryKey())  # silent: perhaps it has another key now
+            self.flush_outbox(now, emit)
+        # away, a message of the outbox on its way probes it: no keepalive beside it
+        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
+        if shared.life.registered and not self.sent(going):
+            message = Keepalive(
+                shared.new_id(), shared.state.name, shared.state.token, shared.table.version
+            )
+            self.request(message, now, emit, quiet=True)
+        elif requests.register_again and not self.sent(Register):  # (only offline: `registered`)
+            self.request(shared.register_message(), now, emit, quiet=True)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later: the registry's silence
@@ -188,23 +201,6 @@ class RegistryLink:
         shared.requests.move_to(new)
         emit(Print(_moved_line(old, new), "system"))
         return True
-
-    def _keepalive(self, now: float, emit: Emit) -> None:
-        shared, requests = self._shared, self._requests
-        if not shared.life.registered and not shared.settling.held and not requests.register_again:
-            return
-        if requests.down:
-            emit(AskRegistryKey())  # silent: perhaps it has another key now
-            self.flush_outbox(now, emit)
-        # away, a message of the outbox on its way probes it: no keepalive beside it
-        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
-        if shared.life.registered and not self.sent(going):
-            message = Keepalive(
-                shared.new_id(), shared.state.name, shared.state.token, shared.table.version
-            )
-            self.request(message, now, emit, quiet=True)
-        elif requests.register_again and not self.sent(Register):  # (only offline: `registered`)
-            self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:
         """The registry gave up on us (a laptop asleep, say): register again, quietly, unless
