@@ -137,10 +137,8 @@ class Leaving:
         state, settling = shared.state, shared.settling
         room = state.room
         if room and not dereg.quitting:
-            outbox = settling.outbox
-            if any(isinstance(m, RoomPost) for m in outbox) and not any(
-                isinstance(m, Leave) for m in outbox
-            ):
+            kinds = {type(m) for m in settling.outbox}
+            if RoomPost in kinds and Leave not in kinds:
                 settling.hold(Leave(shared.new_id(), state.name, state.token))
             state.room = ""  # kept at the end of the event: the next start is in no room
             emit(Print(f"[You left {room}; your next start is in no room.]", "system"))
