@@ -89,8 +89,7 @@ class Received:
         if first and not late:  # ours is heard from at `now`: back, if it was away
             requests = shared.requests
             requests.heard_at, back = now, requests.down
-            if shared.tried:
-                shared.tried.clear()  # it answers: a later silence may try the others again
+            shared.tried.clear()  # it answers: a later silence may try the others again
             if back:  # said, and the outbox goes
                 requests.down = requests.rooms_down_said = False
                 emit(Print("[Server is back.]", "system"))
