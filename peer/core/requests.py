@@ -204,18 +204,19 @@ class Requests:
         """The id of the last room line waiting for the pace, or sent and not accepted yet,
         or None: a leave or join typed now waits for it."""
         for request in reversed(self.records.values()):
+            stage = request.stage
             if type(request.message) is RoomPost and (
-                request.stage is _S.PACED or (request.stage is _S.SENT and not request.accepted)
+                stage is _S.PACED or (stage is _S.SENT and not request.accepted)
             ):
                 return request.message.id
         return None
 
     def release(self, msg_id: str) -> bool:
         """Request `msg_id` was answered or given up: True when it was the one waited for."""
-        if msg_id == self.waited_for:
-            self.waited_for = None
-            return True
-        return False
+        if msg_id != self.waited_for:
+            return False
+        self.waited_for = None
+        return True
 
     def take_held(self, *, give_up: bool = False) -> list[RequestRecord]:
         """Those held behind the request waited for, in order, for the caller to send
