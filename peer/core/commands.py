@@ -121,21 +121,17 @@ def _said_in_room(line: str, text: str) -> Command:
     is bare `leave`, or `server:who` or `server:exit`, which are not said."""
     if text.lower() == "leave":
         return Command(LEAVE)
-    server = _server_command(line)
-    if server is not None:
-        word, _, rest = server.partition(" ")
-        return Command(
-            FOR_SERVER, (" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip(),)
-        )
+    if (server := _server_command(line)) is not None:
+        word, rest = server
+        return Command(FOR_SERVER, (f"{'/quit' if word == 'exit' else '/who'} {rest}".rstrip(),))
     return Command(SAY, (line,))
 
 
 def _no_command_word(typed: str) -> Command:
     """`typed` (stripped) outside a room, which starts with no command word: `server:who`,
     `server:exit`, `name:text`, or a mistake."""
-    server = _server_command(typed)
-    if server is not None:
-        word, _, rest = server.partition(" ")
+    if (server := _server_command(typed)) is not None:
+        word, rest = server
         spec = SPELLS["exit" if word == "exit" else "who"]
         command = spec.read(spec, rest, rest.strip())
         return _usage(spec, f"server:{word}", "") if command is None else command
@@ -150,16 +146,14 @@ def _no_command_word(typed: str) -> Command:
     )
 
 
-def _server_command(line: str) -> str | None:
+def _server_command(line: str) -> tuple[str, str] | None:
     """For a line that is `server:who` or `server:exit` (any case), then maybe more after a
     space: the word ("who" or "exit") and what follows it; else None."""
     head, colon, rest = line.partition(":")
-    if not colon or head.lower() != "server":
-        return None
-    word, space, more = rest.partition(" ")
-    if word.lower() not in ("who", "exit"):
-        return None
-    return word.lower() + space + more
+    word, _, more = rest.partition(" ")
+    if colon and head.lower() == "server" and word.lower() in ("who", "exit"):
+        return word.lower(), more
+    return None
 
 
 def spelled_as_command(text: str) -> bool:

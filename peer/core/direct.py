@@ -47,8 +47,11 @@ class DirectChats:
         if entry is None:
             emit(shared.no_user(to))
             return
-        if (name := entry.name) != to:
-            self._say_renamed(to, name, emit)
+        if (name := entry.name) != to:  # said once a rename, not per message
+            renamed = (name_key(to), name_key(name))
+            if renamed[0] != renamed[1] and renamed not in self._told_renamed:
+                self._told_renamed.add(renamed)
+                emit(Print(f"[{to} is now known as {name}.]", "system"))
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
@@ -59,13 +62,6 @@ class DirectChats:
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
             self._link.request(shared.save_of(chat, now), now, emit)
-
-    def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
-        """Say that `typed`, the name sent to, is now `name`: once a rename, not per message."""
-        renamed = (name_key(typed), name_key(name))
-        if renamed[0] != renamed[1] and renamed not in self._told_renamed:
-            self._told_renamed.add(renamed)
-            emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> Owed:
         """Send `chat` to `entry`, whose key alone may answer it (pinned once a run): `chat`

@@ -72,8 +72,6 @@ class PeerCore:
         retry rule (`attempts`; `timeout`: wire.reliable), our key's `fingerprint`, and
         `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
         timeout, attempts = options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS)
-        #: Seconds between keepalives.
-        self.keepalive = options.get("keepalive", KEEPALIVE)
         settling = Settling(options.get("outbox", ()))
         alarm = Alarm()
         self._shared = shared = Shared(
@@ -88,7 +86,7 @@ class PeerCore:
             wall_offset=options.get("wall_offset"),
             tickets=Tickets(options.get("tickets")),
         )
-        shared.requests.keepalive = self.keepalive
+        shared.requests.keepalive = options.get("keepalive", KEEPALIVE)
         self.state = shared.state
         #: Who may say what (peer.core.table); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
@@ -111,7 +109,7 @@ class PeerCore:
         self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`)
-        self._prompt_of: tuple[int, str | None, str, str, LifePhase] = (-1, None, "", "", _LEFT)
+        self._prompt_of: tuple[str | None, str, str, LifePhase] = (None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
@@ -163,8 +161,7 @@ class PeerCore:
         """The user typed `text` (one line): the actions, or with `emit`, none (each is
         handed to it)."""
         actions: list[Action] = []
-        if emit is None:
-            emit = actions.append
+        emit = emit or actions.append
         if self._life.phase is not _LEFT:
             self.typed.line(text, now, emit)
             self._settle(now, emit)
@@ -331,17 +328,12 @@ class PeerCore:
             if join is not None:
                 self.parts.link.request(join, now, emit)
         state, asking = self.state, self.parts.commands
-        shown = (asking.step, asking.asking, state.name, state.room, life.phase)
-        if shown != self._prompt_of:
-            self._prompt_of = shown
-            self._update_prompt(emit)
+        shown = (asking.asking, state.name, state.room, life.phase)
+        if shown != self._prompt_of and (prompt := self.prompt()) != self._prompt:
+            self._prompt = prompt
+            emit(Prompt(prompt))
+        self._prompt_of = shown
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if (settling := shared.settling).maybe_settled:
             settling.settle(self.parts.leaving.on_its_way)
-
-    def _update_prompt(self, emit: Emit) -> None:
-        prompt = self.prompt()
-        if prompt != self._prompt:
-            self._prompt = prompt
-            emit(Prompt(prompt))

@@ -15,6 +15,11 @@ from msgspec import Struct
 
 from wire.keys import fingerprint, has_code
 
+#: What an alarm says next.
+_POSING = (
+    "Someone on the network is posing as the registry, so nothing was sent. Ask the registry's "
+    "owner for its join code and start again with --registry-key CODE.]"
+)
 #: Seconds after the first answer during which another key answering is an alarm (a
 #: registry on the LAN answers within milliseconds of anyone posing as it).
 SETTLE = 0.2
@@ -65,7 +70,13 @@ class FirstContact:
                 self._trusted = self._trusted or key
                 return None
             self.refused += 1
-            return self._refused_line(key) if self.refused == 1 else None
+            if self.refused > 1:
+                return None
+            return (
+                f"[The registry at {self._where} answered with the key fingerprint "
+                f"{fingerprint(key)}, which is not the join code's: refused (someone on the "
+                "network may be posing as the registry). Still waiting for its own key.]"
+            )
         if self._first is None:
             self._first, self._first_at = key, now
         elif key != self._first and self._other is None:
@@ -79,9 +90,18 @@ class FirstContact:
         if self._first is None:
             return None
         if self._other is not None:
-            return KeyAlarm(self._alarm_line(self._first, self._other))
+            first, other = fingerprint(self._first), fingerprint(self._other)
+            return KeyAlarm(
+                f"[Two different keys answered for the registry at {self._where}: fingerprints "
+                f"{first} and {other}. {_POSING}"
+            )
         if self._advertised is not None and not has_code(self._first, self._advertised):
-            return KeyAlarm(self._not_advertised_line(self._first, self._advertised))
+            said = " ".join(self._advertised[i : i + 5] for i in range(0, len(self._advertised), 5))
+            return KeyAlarm(
+                f"[The registry at {self._where} answered with the key fingerprint "
+                f"{fingerprint(self._first)}, but it was found on the network advertising "
+                f"{said}. {_POSING}"
+            )
         return KeyFound(self._first, trusted=False) if now >= self._first_at + SETTLE else None
 
     def wake(self) -> float | None:
@@ -89,30 +109,6 @@ class FirstContact:
         if self._code is None and self._first is not None and self._other is None:
             return self._first_at + SETTLE
         return None
-
-    def _refused_line(self, key: bytes) -> str:
-        return (
-            f"[The registry at {self._where} answered with the key fingerprint "
-            f"{fingerprint(key)}, which is not the join code's: refused (someone on the "
-            "network may be posing as the registry). Still waiting for its own key.]"
-        )
-
-    def _alarm_line(self, first: bytes, other: bytes) -> str:
-        return (
-            f"[Two different keys answered for the registry at {self._where}: fingerprints "
-            f"{fingerprint(first)} and {fingerprint(other)}. Someone on the network is "
-            "posing as the registry, so nothing was sent. Ask the registry's owner for its "
-            "join code and start again with --registry-key CODE.]"
-        )
-
-    def _not_advertised_line(self, key: bytes, advertised: str) -> str:
-        said = " ".join(advertised[i : i + 5] for i in range(0, len(advertised), 5))
-        return (
-            f"[The registry at {self._where} answered with the key fingerprint "
-            f"{fingerprint(key)}, but it was found on the network advertising {said}. "
-            "Someone on the network is posing as the registry, so nothing was sent. Ask the "
-            "registry's owner for its join code and start again with --registry-key CODE.]"
-        )
 
 
 def question(where: str, key: bytes, found: bool = False) -> str:

@@ -83,27 +83,24 @@ class Inbox:
             self._new.append(key)
         return cast("tuple[str, str] | None", key)  # (as it is: not made again)
 
-    def show(self, line: Line, key: tuple[str, str], shown: Print, now: float, emit: Emit) -> None:
+    def show(
+        self, line: Line | StoredMessage, key: tuple[str, str], shown: Print, now: float, emit: Emit
+    ) -> bool:
         """Show `line`, `key` as `accept` gave it, as `shown` after its sender's line `after`
-        (HOLD at most), then the lines that waited for it."""
+        (HOLD at most, a Held emitted), then the lines that waited for it. False: held."""
         after, held = line.after, self._held  # (mostly none held: `first` looked up once)
         if after and ((first := (key[0], after)) not in self._seen or (held and first in held)):
             self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
-            self._hold(key, first, shown, now, emit)
-            return
+            self._held[key] = (first, now + HOLD, shown)  # until `first` is shown
+            self._waiting.setdefault(first, []).append(key)
+            self._alarm.lower(now + HOLD)
+            emit(Held(key, first[1], shown))
+            self.tick(now, emit)  # (one past HELD_MAX)
+            return False
         emit(shown)
         if held:
             self._release(key, emit)
-
-    def _hold(
-        self, key: tuple[str, str], first: tuple[str, str], shown: Print, now: float, emit: Emit
-    ) -> None:
-        """Hold `shown`, the line of `key`, until `first` is shown (HOLD at most), kept."""
-        self._held[key] = (first, now + HOLD, shown)
-        self._waiting.setdefault(first, []).append(key)
-        self._alarm.lower(now + HOLD)
-        emit(Held(key, first[1], shown))
-        self.tick(now, emit)  # (one past HELD_MAX)
+        return True
 
     def _release(self, key: tuple[str, str], emit: Emit) -> None:
         """Show `key`'s line if held, then each that waited for it, and its own, depth first."""
@@ -118,19 +115,12 @@ class Inbox:
     def mailed(
         self, message: StoredMessage, shown: Print, now: float, records: Emit, emit: Emit
     ) -> None:
-        """Show `message`, from the mailbox and never taken (`unseen`), as `shown` after its
-        sender's line `after` (HOLD at most, a Held emitted), then the lines that waited for
-        it; its Shown goes to `records` (kept once the line is on the screen)."""
+        """`show` of `message`, from the mailbox and never taken (`unseen`); its Shown, unless
+        held, goes to `records` (kept once the line is on the screen)."""
         key = (name_key(message.sender), message.id)
         self._remember(key)
-        after, held = message.after, self._held
-        if after and ((first := (key[0], after)) not in self._seen or first in held):
-            self._hold(key, first, shown, now, emit)
-            return
-        records(Shown((key,)))
-        emit(shown)
-        if held:
-            self._release(key, emit)
+        if self.show(message, key, shown, now, emit):
+            records(Shown((key,)))
 
     def unseen(self, sender: str, msg_id: str) -> bool:
         return (name_key(sender), msg_id) not in self._seen

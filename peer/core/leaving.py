@@ -69,12 +69,9 @@ class Leaving:
         state = shared.state
         state.life.fire(Event.DEREGISTERED)
         shared.requests.offline()
-        if state.room and dereg.quitting:  # its room file is kept
-            line = f"[You left {state.room}; your next start goes back to it.]"
-            emit(Print(line, "system"))
-            state.room = ""
-        elif state.room:
-            emit(Print(f"[You left {state.room}.]", "system"))
+        if state.room:  # after a quit, its room file is kept
+            after = "; your next start goes back to it" if dereg.quitting else ""
+            emit(Print(f"[You left {state.room}{after}.]", "system"))
             state.room = ""
         emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
@@ -140,10 +137,8 @@ class Leaving:
         state, settling = shared.state, shared.settling
         room = state.room
         if room and not dereg.quitting:
-            outbox = settling.outbox
-            if any(isinstance(m, RoomPost) for m in outbox) and not any(
-                isinstance(m, Leave) for m in outbox
-            ):
+            kinds = {type(m) for m in settling.outbox}
+            if RoomPost in kinds and Leave not in kinds:
                 settling.hold(Leave(shared.new_id(), state.name, state.token))
             state.room = ""  # kept at the end of the event: the next start is in no room
             emit(Print(f"[You left {room}; your next start is in no room.]", "system"))
@@ -180,11 +175,9 @@ class Leaving:
         shared.room_return.drop_join()
         shared.requests.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back
-        back = (
-            ""
-            if refusal.code is RefusalCode.REPLACED
-            else "; start ChatApp again to take the name back"
-        )
+        back = "; start ChatApp again to take the name back"
+        if refusal.code is RefusalCode.REPLACED:
+            back = ""
         line = f"[{refusal.reason} This start stops: it no longer sends as {state.name}{back}.]"
         emit(Print(line, "error"))
         self._keep_undelivered(" in this data directory; sent at its next start", emit)

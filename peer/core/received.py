@@ -42,21 +42,10 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._inbox = parts.inbox
+        answer = self.route_reply
         #: The handler of each type the registry's key may send (read-only; the first of a
         #: datagram goes through `receive` when more than a handler's work is due: see there).
-        self.from_registry = self._handler_table()
-        #: The handler of each type a peer's key may send: its chats, and acks (read-only).
-        self.from_peers: dict[type, _Handler] = {
-            Chat: parts.direct.incoming,
-            Ack: parts.direct.acked,
-            Refused: self._peer_refused,
-            Acks: parts.direct.acked,
-        }
-
-    def _handler_table(self) -> dict[type, _Handler]:
-        """Each message's handler, by the message's type."""
-        parts, answer = self._parts, self.route_reply
-        return {
+        self.from_registry: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
             Busy: lambda m, addr, now, emit: parts.ends.busy(m, now, emit),
@@ -70,6 +59,13 @@ class Received:
             Notice: self._notice,
             RoomMessage: parts.membership.message,
             RoomNotice: self._room_notice,
+        }
+        #: The handler of each type a peer's key may send: its chats, and acks (read-only).
+        self.from_peers: dict[type, _Handler] = {
+            Chat: parts.direct.incoming,
+            Ack: parts.direct.acked,
+            Refused: self._peer_refused,
+            Acks: parts.direct.acked,
         }
 
     def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
@@ -93,10 +89,9 @@ class Received:
         if first and not late:  # ours is heard from at `now`: back, if it was away
             requests = shared.requests
             requests.heard_at, back = now, requests.down
-            if shared.tried:
-                shared.tried.clear()  # it answers: a later silence may try the others again
+            shared.tried.clear()  # it answers: a later silence may try the others again
             if back:  # said, and the outbox goes
-                requests.came_back()
+                requests.down = requests.rooms_down_said = False
                 emit(Print("[Server is back.]", "system"))
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))
@@ -132,13 +127,11 @@ class Received:
             self._inbox.show(message, key, line, now, emit)
 
     def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
-        shared = self._shared
         self._inbox.owe(update.id)
-        if shared.life.registered:
+        if self._shared.life.registered:
             self._parts.table_news.update(update, now, emit)
-        else:
-            # our Welcome is still on its way: kept for it
-            shared.table.hold(update)
+        else:  # our Welcome is still on its way: kept for it
+            self._shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
         self._inbox.owe(saved.id)
@@ -152,13 +145,12 @@ class Received:
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared
-        if not shared.life.registered:
+        if not shared.life.registered or not self._inbox.accept("", notice.id, kept=False):
             return
-        if self._inbox.accept("", notice.id, kept=False):
-            if notice.quitter:
-                shared.change_lines.someone_quit(notice, now, emit)
-            else:
-                emit(Print(f"[{notice.text}]", "system"))
+        if notice.quitter:
+            shared.change_lines.someone_quit(notice, now, emit)
+        else:
+            emit(Print(f"[{notice.text}]", "system"))
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
         if self._parts.membership.notice(notice, emit):

@@ -39,18 +39,18 @@ class Registering:
         #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
-    def register_answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a registration of ours (a refusal is RequestEnds')."""
-        if isinstance(reply, Welcome):
-            self.welcome(reply, now, emit)
-
     def more_mail(self, taken: MailTaken, reply: Message, now: float, emit: Emit) -> None:
         """The answer to the mail taken: the next part of the mailbox, if any."""
         if isinstance(reply, MoreMail) and self._shared.life.registered:
             self.take_mail(reply.mail, now, emit)
 
-    def welcome(self, welcome: Welcome, now: float, emit: Emit) -> None:
-        """The registry welcomed us: registered, with the table and our mail."""
+    def register_answered(
+        self, register: Register, welcome: Message, now: float, emit: Emit
+    ) -> None:
+        """The answer to a registration of ours (a refusal is RequestEnds'): a Welcome makes
+        us registered, with the table and our mail."""
+        if not isinstance(welcome, Welcome):
+            return
         shared = self._shared
         shared.learn_registries(welcome.registries, emit)
         state = shared.state
@@ -108,21 +108,10 @@ class Registering:
         state.name = welcome.name
 
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
-        """Show the stored messages not shown before, then, once their lines are on the
-        screen, tell the registry they were taken (it answers with the next part)."""
-        then = self._show_mail(mail, now, emit)
-        if mail:
-            state = self._shared.state
-            ids = tuple(m.id for m in mail)
-            taken = MailTaken(self._shared.new_id(), state.name, state.token, ids)
-            self._link.request(taken, now, then.append, quiet=True)
-        if then:
-            emit(OnceShown(tuple(then)))
-
-    def _show_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> list[Action]:
-        """Emit the lines of `mail` not shown before, each after its sender's earlier line
-        (Inbox.mailed), a OnceShown recording each MAIL_SHOWN_EVERY of them; return the
-        records of the last, for the caller's."""
+        """Show the stored messages not shown before, each after its sender's earlier line
+        (Inbox.mailed), a OnceShown recording each MAIL_SHOWN_EVERY of them; then, once their
+        lines are on the screen, tell the registry they were taken (it answers with the next
+        part)."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         inbox = self._shared.inbox
         for message in mail:
@@ -135,7 +124,13 @@ class Registering:
             if len(shown) >= MAIL_SHOWN_EVERY:
                 emit(OnceShown(tuple(shown)))
                 shown = []
-        return shown
+        if mail:
+            state = self._shared.state
+            ids = tuple(m.id for m in mail)
+            taken = MailTaken(self._shared.new_id(), state.name, state.token, ids)
+            self._link.request(taken, now, shown.append, quiet=True)
+        if shown:
+            emit(OnceShown(tuple(shown)))
 
 
 def _mail_line(message: StoredMessage) -> Print:

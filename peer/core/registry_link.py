@@ -11,7 +11,7 @@ from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT, RequestRecord, Stage
 from peer.core.requests import SILENT_KEEPALIVES
-from peer.core.retry_wait import still_trying
+from peer.core.retry_wait import SilentRounds
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
 from wire.refusals import RefusalCode
@@ -108,7 +108,11 @@ class RegistryLink:
         again, failed = requests.due(now)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
-            self._send_moved(unanswered, now, emit)
+            # `unanswered`, then all else on its way, oldest first, then the outbox
+            requests.take_back(unanswered, now)
+            self._join_outbox(True)  # before the rest goes, so that none of them goes twice
+            requests.send_again(now, emit, moved=True)
+            self.flush_outbox(now, emit)
             again, failed = [], []
         elif failed and shared.tried and not shared.requests.down:
             # every registry of the service was tried: said, outbox retries too
@@ -122,7 +126,9 @@ class RegistryLink:
                 # told from one that does not even when a lossy LAN loses its handshakes
                 emit(AskRegistryKey())
                 if not shared.life.started:
-                    self._starting_late(emit)
+                    if shared.life.phase is LifePhase.STARTING and None in shared.early_lines:
+                        emit(QUITTING_LATER)
+                    shared.life.fire(Event.REGISTER_RESENT)
         return [request for request in failed if not self._keeps_trying(request, now, emit)]
 
     def tick(self, now: float, emit: Emit) -> None:
@@ -135,34 +141,39 @@ class RegistryLink:
         for accepted in requests.outcomes_over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
-        if shared.requests.keepalive_due(now):
-            self._keepalive(now, emit)
-
-    def _starting_late(self, emit: Emit) -> None:
-        life = self._shared.life
-        if life.phase is LifePhase.STARTING and None in self._shared.early_lines:
-            emit(QUITTING_LATER)
-        life.fire(Event.REGISTER_RESENT)
+        idle = not (shared.life.registered or shared.settling.held or requests.register_again)
+        if not requests.keepalive_due(now) or idle:  # (one due schedules the next, idle or not)
+            return
+        if requests.down:
+            emit(AskRegistryKey())  # silent: perhaps it has another key now
+            self.flush_outbox(now, emit)
+        # away, a message of the outbox on its way probes it: no keepalive beside it
+        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
+        if shared.life.registered and not self.sent(going):
+            message = Keepalive(
+                shared.new_id(), shared.state.name, shared.state.token, shared.table.version
+            )
+            self.request(message, now, emit, quiet=True)
+        elif requests.register_again and not self.sent(Register):  # (only offline: `registered`)
+            self.request(shared.register_message(), now, emit, quiet=True)
 
     def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
-        """Whether `request` is a first registration tried again later (SILENT_KEEPALIVES)."""
+        """Whether `request` is a first registration tried again later: the registry's silence
+        is waited out as a start's key request's (SilentRounds: the jitter keyed by the request's
+        id, as peers started together differ; the patience, SILENT_KEEPALIVES, counted from the
+        start's first silent round, a Busy between not starting it afresh)."""
         requests = self._requests
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
-        silence = SILENT_KEEPALIVES * requests.keepalive
-        if not requests.after_silence(request, now, silence):
-            return False
-        first = requests.still_trying_since is None
-        if requests.still_trying_since is None:
-            requests.still_trying_since = now
-        # the patience counts from the first silent round; said from the first registration
-        patience = (
-            SILENT_KEEPALIVES * requests.keepalive + requests.still_trying_since - requests.began
-        )
-        server = self._shared.requests.server
-        line = still_trying(f"{server[0]}:{server[1]}", now - requests.began, patience, first)
-        emit(Print(line, "system"))
-        return True
+        patience = SILENT_KEEPALIVES * requests.keepalive
+        silent = requests.silent or SilentRounds("", patience, requests.began, request.message.id)
+        requests.silent = silent
+        silent.where = f"{requests.server[0]}:{requests.server[1]}"  # (it may have moved)
+        after = silent.after_round(now)
+        if after is not None:
+            requests.wait(request, after[0])
+            emit(Print(after[1], "system"))
+        return after is not None
 
     def moved(self, addr: Addr, emit: Emit) -> None:
         """The service says ours stopped, from `addr`, another of its registries: use it."""
@@ -190,33 +201,6 @@ class RegistryLink:
         shared.requests.move_to(new)
         emit(Print(_moved_line(old, new), "system"))
         return True
-
-    def _send_moved(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> None:
-        """After a move: `unanswered`, then all else on its way, oldest first, then the outbox."""
-        requests = self._requests
-        requests.take_back(unanswered, now)
-        self._join_outbox(True)  # before the rest goes, so that none of them goes twice
-        requests.send_again(now, emit, moved=True)
-        self.flush_outbox(now, emit)
-
-    def _keepalive(self, now: float, emit: Emit) -> None:
-        shared, requests = self._shared, self._requests
-        if not shared.life.registered and not shared.settling.held and not requests.register_again:
-            return
-        if requests.down:
-            emit(AskRegistryKey())  # silent: perhaps it has another key now
-            self.flush_outbox(now, emit)
-        # away, a message of the outbox on its way probes it: no keepalive beside it
-        going = (Keepalive, Deregister, *KEPT) if requests.down else (Keepalive, Deregister)
-        if shared.life.registered and not self.sent(going):
-            message = Keepalive(
-                shared.new_id(), shared.state.name, shared.state.token, shared.table.version
-            )
-            self.request(message, now, emit, quiet=True)
-        elif requests.register_again and not self.sent(
-            Register
-        ):  # (only offline: see `registered`)
-            self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:
         """The registry gave up on us (a laptop asleep, say): register again, quietly, unless

@@ -15,7 +15,7 @@ from peer.core.request_kinds import (
     ROOMS_DOWN,
     RequestRecord,
     Stage,
-    takers,
+    Take,
 )
 from peer.core.request_kinds import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
 from peer.core.shared import (
@@ -76,7 +76,13 @@ class RequestEnds:
         self._link = link
         self._membership = rooms
         self._leaving = leaving
-        self.takers = takers({"ends": self, **parts})
+        parts = {"ends": self, **parts}
+        #: Each kind's answer handler (KINDS' `answered`), bound to its part.
+        self.takers: dict[type[Message], Take] = {}
+        for kind, row in KINDS.items():
+            if row.answered:
+                part, method = row.answered.split(".")
+                self.takers[kind] = getattr(parts[part], method)
 
     def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
         """`reply` came for our request `reply_to`: taken when it is waited for, and what
@@ -122,9 +128,6 @@ class RequestEnds:
             # our own line, under its id: not shown again when the room's history is
             shared.inbox.handed_over(message.sender, message.id, emit)
 
-    def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
-        self._membership.joined(join, now, emit)
-
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits: the join is done (only members
         are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one
@@ -155,22 +158,15 @@ class RequestEnds:
         shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         save = found.message
         text = save.text if kept and isinstance(save, SaveMessage) else None
-        if saved.refused:
-            if isinstance(save, SaveMessage):
-                emit(Print(not_saved(save, saved.refused, kept=kept), "error"))
-            else:
-                emit(Print(f"[{saved.refused}]", "error"))
-        elif saved.delivered:
-            if text is None:
-                line = CLIENT_EXISTS.format(saved.to)
-            else:
-                line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
-            emit(Print(line, "system"))
-        elif text is not None:
-            line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
-            emit(Print(line, "system"))
+        if saved.refused and isinstance(save, SaveMessage):
+            emit(Print(not_saved(save, saved.refused, kept=kept), "error"))
+        elif saved.refused:
+            emit(Print(f"[{saved.refused}]", "error"))
+        elif text is None:
+            emit(Print(CLIENT_EXISTS.format(saved.to) if saved.delivered else SAVED, "system"))
         else:
-            emit(Print(SAVED, "system"))
+            done = "delivered to {}" if saved.delivered else "for {} saved at the server"
+            emit(Print(f"[Kept message {done.format(saved.to)}: {quoted(text)}]", "system"))
 
     def relay_outcome(self, post_id: str, now: float, emit: Emit) -> None:
         """Every other member has post `post_id`, or is gone: it is delivered (and answered,
@@ -180,17 +176,24 @@ class RequestEnds:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        post = requests.outcome_came(post_id)
-        if post is not None:
-            self._shared.settling.stop_holding(
-                post.message
-            )  # (held again while the registry was away)
+        if (post := requests.outcome_came(post_id)) is not None:
+            # (held again while the registry was away)
+            self._shared.settling.stop_holding(post.message)
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         if refusal.code in _REPLACED:
             self._leaving.replaced(refusal, emit)
             return
-        reason = self._reason(message, refusal, emit)
+        reason = refusal.reason
+        if (
+            refusal.code is RefusalCode.NAME_UNKNOWN
+            and not isinstance(message, Register)
+            and not renames_asked(self._shared.requests)
+        ):  # a name the registry released is said as that first
+            state = self._shared.state
+            if state.life.registered and state.life.started:
+                name_released(self._shared, emit)
+            reason = f"the registry released the name {state.name}."
         if isinstance(message, Keepalive):
             # the registry gave up on us: come back (RegistryLink.come_back)
             self._link.come_back(now, emit)
@@ -206,19 +209,6 @@ class RequestEnds:
             emit(ExitPeer(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._shared.settling.stop_holding(message)
-
-    def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
-        """The reason said for `refusal`; a name the registry released is said as that first."""
-        if (
-            refusal.code is not RefusalCode.NAME_UNKNOWN
-            or isinstance(message, Register)
-            or renames_asked(self._shared.requests)
-        ):
-            return refusal.reason
-        state = self._shared.state
-        if state.life.registered and state.life.started:
-            name_released(self._shared, emit)
-        return f"the registry released the name {state.name}."
 
     def _message_refused(
         self, message: Message, refusal: Refused, reason: str, now: float, emit: Emit
@@ -359,9 +349,7 @@ class RequestEnds:
                 line = SERVER_NOT_RESPONDING
             if line:  # asked for: said every time
                 emit(Print(line, "error"))
-                shared.requests.rooms_down_said = (
-                    shared.requests.rooms_down_said or line == ROOMS_DOWN
-                )
+                shared.requests.rooms_down_said |= line == ROOMS_DOWN
             if not isinstance(message, Register) or not shared.life.registered:
                 self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 

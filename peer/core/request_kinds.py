@@ -5,7 +5,7 @@ misuse by the core, never the network's. Sans-IO."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -81,7 +81,7 @@ KINDS: dict[type[Message], Kind] = {
     ),
     RoomPost: replace(_POSTED, kept_said="[Kept line said in {room}: {text}]"),
     Leave: Kind("ends.accepted", typing_waits=True, kept=True, in_order=True),
-    Join: Kind("ends.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
+    Join: Kind("membership.joined", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
     SetAway: Kind("commands.away_answered", "[Away needs the registry; nobody was told.]"),
@@ -102,16 +102,6 @@ TYPING_WAITS = (
 
 #: Does what the registry's answer (second) to our request (first) says.
 Take = Callable[[Any, Message, float, Any], None]
-
-
-def takers(parts: Mapping[str, object]) -> dict[type[Message], Take]:
-    """Each kind's answer handler, bound to its part among `parts` (by name)."""
-    found: dict[type[Message], Take] = {}
-    for kind, row in KINDS.items():
-        if row.answered:
-            part, method = row.answered.split(".")
-            found[kind] = getattr(parts[part], method)
-    return found
 
 
 class Stage(Enum):
@@ -180,10 +170,8 @@ class RequestRecord(Struct):
     #: when its wait ends (after a Busy or a silent round), its connection (over TCP), or
     #: the wait for its outcome (accepted); infinite: no wait timed
     due: float = math.inf
-    #: when its first Busy came; its first silent round, and how many it waited after
+    #: when its first Busy came
     busy_since: float | None = None
-    silent_since: float | None = None
-    silent_waits: int = 0
     #: whether the registry accepted it, its outcome still to come; and, a save, from the outbox
     accepted: bool = False
     kept: bool = False

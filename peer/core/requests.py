@@ -8,7 +8,7 @@ from typing import Final
 
 from peer.core.actions import Addr, Emit, SendSealed
 from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Stage, Step
-from peer.core.retry_wait import BUSY_PATIENCE, silent_wait
+from peer.core.retry_wait import BUSY_PATIENCE, SilentRounds
 from peer.core.settling import Settling
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
@@ -66,8 +66,7 @@ class Requests:
         self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
-        self._settling = settling  # the outbox: its messages, and the ids `held`
-        self._held = settling.held
+        self._held = settling.held  # the ids of the outbox
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         #: The peer's keepalive period (set by PeerCore): no copy of a keepalive waits longer.
@@ -79,10 +78,9 @@ class Requests:
         self.down = self.rooms_down_said = False
         #: When anything last came from the registry: it runs (`due`).
         self.heard_at = -math.inf
-        #: When the first registration was sent (the registry's silence is counted from it),
-        #: and when its silence was first said (None: not yet).
+        #: When the first registration was sent, and its silent rounds (RegistryLink), once one is.
         self.began = 0.0
-        self.still_trying_since: float | None = None
+        self.silent: SilentRounds | None = None
         #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
         self.register_again = False
         #: Every request not done with, by id, in the order first sent (or typed): on its
@@ -174,10 +172,7 @@ class Requests:
         self._kinds.add(kind)
         back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
         most = self.keepalive if kind is Keepalive else math.inf
-        if again:
-            self._sent.again(key, request, now, back_off_to, most)
-        else:
-            self._sent.start(key, request, now, back_off_to, most)
+        (self._sent.again if again else self._sent.start)(key, request, now, back_off_to, most)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round; `moved`: even
@@ -292,9 +287,8 @@ class Requests:
 
     def next_wake(self) -> float | None:
         wake = min([r.due for r in self.records.values() if r.stage in _TIMED], default=math.inf)
-        sent = self._sent.next_wake()
-        if sent is not None and sent < wake:
-            wake = sent
+        if (sent := self._sent.next_wake()) is not None:
+            wake = min(wake, sent)
         if self._paced:
             wake = min(wake, self.pace.next_at(self._pace_due))
         return None if wake == math.inf else wake
@@ -320,7 +314,7 @@ class Requests:
             return None
         if request.stage is Stage.SENT:
             self._sent.answer(msg_id, now)
-        request.silent_since, request.silent_waits, request.due = None, 0, math.inf
+        request.due = math.inf
         return request
 
     def stream(self, msg_id: str, now: float) -> RequestRecord | None:
@@ -354,27 +348,14 @@ class Requests:
         since = request.busy_since = now if request.busy_since is None else request.busy_since
         if now - since >= BUSY_PATIENCE:
             return self._give_up(request), False
-        self._wait(request.to(Step.BUSY), now + wait)
-        return request, first
+        return self.wait(request, now + wait), first
 
-    def after_silence(self, request: RequestRecord, now: float, patience: float) -> bool:
-        """`request`, unanswered and unheard of all its round ending at `now`, waits before
-        it goes again (`silent_wait`), unless `patience` seconds have passed since its first
-        silent round: False then, and its silent rounds are forgotten."""
-        first = now if request.silent_since is None else request.silent_since
-        if now - first >= patience:
-            request.silent_since, request.silent_waits = None, 0
-            return False
-        self._wait(
-            request.to(Step.BUSY), now + silent_wait(request.message.id, request.silent_waits)
-        )
-        request.silent_since, request.silent_waits = first, request.silent_waits + 1
-        return True
-
-    def _wait(self, request: RequestRecord, due: float) -> None:
-        request.due = due
+    def wait(self, request: RequestRecord, due: float) -> RequestRecord:
+        """`request` goes again at `due` (`busy_over`): after a Busy, or a silent round."""
+        request.to(Step.BUSY).due = due
         self.records[request.message.id] = request
         self.alarm.lower(due)
+        return request
 
     def busy_over(self, now: float) -> list[RequestRecord]:
         """Each request whose wait is over at `now`, in flight again, for the caller to send."""
@@ -493,7 +474,3 @@ class Requests:
         if (self.next_keepalive is None or reg) and started:
             self.next_keepalive = now if reg else now + self.keepalive
             self.alarm.lower(self.next_keepalive)
-
-    def came_back(self) -> None:
-        """Something came from the registry while it was away: its absence is over."""
-        self.down = self.rooms_down_said = False

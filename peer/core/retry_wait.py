@@ -1,5 +1,5 @@
 """When a request to the registry waits longer than its round of tries: after a Busy, or
-a silent round of a first registration (`Requests.busy`, `Requests.after_silence`). Sans-IO.
+a silent round of a start's first asks (`Requests.busy`, `SilentRounds`). Sans-IO.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Final
 #: Seconds a request answered Busy is asked again for, from the first Busy: a registry
 #: still too busy after that is given up on, as one that does not answer.
 BUSY_PATIENCE: Final = 120.0
-#: Seconds a request waits after its first silent round (`Requests.after_silence`),
+#: Seconds a start's asks wait after their first silent round (`SilentRounds`),
 #: doubled after each, up to the last.
 SILENT_WAIT_FIRST: Final = 1.0
 SILENT_WAIT_LAST: Final = 16.0
@@ -24,38 +24,35 @@ def silent_wait(msg_id: str, waits: int) -> float:
     return full * (0.5 + share / 2)
 
 
-def still_trying(where: str, tried: float, patience: float, first: bool) -> str:
-    """What a start says of the registry at `where`, silent for `tried` seconds of its
-    `patience`: the `first` time, what to check too."""
-    more = max(0, round(patience - tried))
-    if not first:
-        return f"[Still no answer from {where} after {tried:.0f} s; trying {more} s more.]"
-    return (
-        f"[No answer from the registry at {where} after {tried:.0f} s; trying {more} s more. "
-        "Check its address and port (the registry prints them as it starts), and that no "
-        "firewall drops UDP to it. Lines typed meanwhile wait.]"
-    )
-
-
 class SilentRounds:
-    """A start's rounds of asks that the registry at `where` left silent, the first asked
-    at `began`: each round over is followed by a wait (`silent_wait`) and a line saying
-    how long it has been tried, until `patience` seconds after the first silent round.
-    The one rule of a start's key request, password and registration."""
+    """A start's rounds of asks that the registry at `where` (set anew: a start may move to
+    another of the service) left silent, the first asked at `began`: each round over is
+    followed by a wait (`silent_wait`, its jitter keyed by `key`, else `where`: what tells
+    apart starts begun together) and a line saying how long it has been tried, until
+    `patience` seconds after the first silent round. The one rule of a start's key request,
+    password and registration."""
 
-    def __init__(self, where: str, patience: float, began: float) -> None:
-        self._where, self._patience, self._began = where, patience, began
+    def __init__(self, where: str, patience: float, began: float, key: str = "") -> None:
+        self.where, self._patience, self._began = where, patience, began
+        self._key = key or where
         self._since: float | None = None  # when the first round went silent
         self._waits = 0
 
     def after_round(self, now: float) -> tuple[float, str] | None:
         """A round went silent at `now`: when the next begins, and what to say; None once
-        the patience is over."""
+        the patience is over. The first line says what to check too."""
         since = now if self._since is None else self._since
         if now - since >= self._patience:
             return None
-        patience = self._patience + since - self._began  # counted from the first ask
-        line = still_trying(self._where, now - self._began, patience, self._since is None)
-        due = now + silent_wait(self._where, self._waits)
+        tried = now - self._began
+        more = max(0, round(self._patience + since - now))  # (from the first silent round)
+        line = f"[Still no answer from {self.where} after {tried:.0f} s; trying {more} s more.]"
+        if self._since is None:
+            line = (
+                f"[No answer from the registry at {self.where} after {tried:.0f} s; trying {more} "
+                "s more. Check its address and port (the registry prints them as it starts), and "
+                "that no firewall drops UDP to it. Lines typed meanwhile wait.]"
+            )
+        due = now + silent_wait(self._key, self._waits)
         self._since, self._waits = since, self._waits + 1
         return due, line

@@ -177,9 +177,10 @@ class Membership:
             about = f"  - {topics[key]}" if topics.get(key := name_key(room)) else ""
             emit(Print(f"  {room.ljust(width)}  {counted(count, 'member')}{here}{about}", "info"))
 
-    def joined(self, join: Join, now: float, emit: Emit) -> None:
-        """The registry answered `join`: we are in its room, spelled as the registry does.
-        Kept lines that waited for it go now (a kept /leave after them takes us out again)."""
+    def joined(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
+        """The registry answered `join` (a refusal is RequestEnds'): we are in its room, spelled
+        as the registry does. Kept lines that waited for it go now (a kept /leave after them
+        takes us out again)."""
         shared, kept = self._shared, self._shared.settling
         shared.state.room = self._rooms_seen.get(name_key(join.room), join.room)
         self.seen_room(shared.state.room)

@@ -96,9 +96,7 @@ class RoomReturn:
     def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
         """The room to join again (said) before sending the lines kept for it, when we are
         not in it (`room_now`: the one we are in); "" when there is none or it is on its way."""
-        if room_now or self.rejoining is not None:
-            return ""
-        if not (room := self._kept_room()):
+        if room_now or self.rejoining is not None or not (room := self._kept_room()):
             return ""
         self.rejoining = room
         self._history_again = False

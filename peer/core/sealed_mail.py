@@ -70,20 +70,15 @@ class SealedMail:
         if entry is None or key is None:
             return None
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
-        sealed = self._sealer(key).seal(payload)
-        text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
-        ticket = self._ticket(entry.key)
-        return msgspec.structs.replace(save, text=text, key=entry.key, ticket=ticket)
-
-    def _sealer(self, key: bytes) -> OneWaySealer:
-        """The stream of seals to `key`, made on first use."""
-        sealer = self._sealers.get(key)
-        if sealer is None:
+        if (sealer := self._sealers.get(key)) is None:  # the stream of seals to `key`
             sealer = OneWaySealer(self._static, key, PROLOGUE)
             if len(self._sealers) >= STREAMS_KEPT:
                 del self._sealers[next(iter(self._sealers))]
             self._sealers[key] = sealer
-        return sealer
+        sealed = sealer.seal(payload)
+        text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
+        ticket = self._ticket(entry.key)
+        return msgspec.structs.replace(save, text=text, key=entry.key, ticket=ticket)
 
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat

@@ -9,7 +9,7 @@ import collections
 
 from peer.core.actions import Emit, Print, Remember
 from peer.core.shared import Shared, ToRegistry, name_released, renames_asked
-from peer.core.table import HELD_UPDATES, TableCopy
+from peer.core.table import HELD_UPDATES
 from wire.messages import (
     Alive,
     Keepalive,
@@ -106,40 +106,24 @@ class TableNews:
             return
         if snapshot.version <= self._welcomed_at:
             return  # from before our row's push: it says nothing of us
-        done = self._given_up_rename_in(shared.table)
-        if done:
-            # a rename we gave up on, done by a registry killed before its answer left
-            self.own_rename_seen(done, emit)
-            return
-        before = next(
-            (
-                e.name
-                for e in snapshot.entries
-                if e.port == state.port and name_key(e.name) in state.former
-            ),
-            "",
-        )
-        if before:
-            # taken before our own rename: its update is still to come
-            shared.table.renamed(before, state.name)
-            return
+        on_their_way = {m.id for m in shared.requests.messages()}
+        for rename in (r for r in renames_asked(shared.requests) if r.id not in on_their_way):
+            entry = shared.table.entry(rename.new_name)
+            if entry is not None and entry.port == state.port and entry.online:
+                # a rename we gave up on, done by a registry killed before its answer left
+                self.own_rename_seen(rename.new_name, emit)
+                return
+        for entry in snapshot.entries:
+            if entry.port == state.port and name_key(entry.name) in state.former:
+                # taken before our own rename: its update is still to come
+                shared.table.renamed(entry.name, state.name)
+                return
         asked = renames_asked(self._shared.requests)
         new = next((r.new_name for r in asked if r.new_name in shared.table), "")
         if new:
             self.own_rename_seen(new, emit)
         elif not asked:
             name_released(self._shared, emit)
-
-    def _given_up_rename_in(self, table: TableCopy) -> str:
-        """The new name of a rename we gave up on lately (the registry may have done it) that
-        `table` shows at our address, or ""."""
-        port, requests = self._shared.state.port, self._shared.requests
-        on_their_way = {m.id for m in requests.messages()}
-        for rename in (r for r in renames_asked(requests) if r.id not in on_their_way):
-            entry = table.entry(rename.new_name)
-            if entry is not None and entry.port == port and entry.online:
-                return rename.new_name
-        return ""
 
     def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The whole table of a Welcome, said at once. A Welcome of no rows carries no table

@@ -19,17 +19,15 @@ NO_REASON = "away"
 
 
 class Commands:
-    """The handlers of the commands above; whether we said we are away (`away`); which
-    question of `message` is asked (none, the recipient, the text), and the recipient."""
+    """The handlers of the commands above; whether we said we are away (`away`); the question
+    of `message` asked (`asking`)."""
 
     def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
         self._shared = shared
         self._link = link
         self._direct = chats
-        #: The recipient answered, awaiting the text; None otherwise.
+        #: None: no question asked; "": the recipient asked; else the recipient, the text asked.
         self.asking: str | None = None
-        #: The question asked: 0 none, 1 the recipient, 2 the text.
-        self.step = 0
         #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
         #: why we are away, as the registry last took it (SetAway), or "": here
@@ -164,48 +162,37 @@ class Commands:
 
     def ask_message(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
-        self.step = 1
+        self.asking = ""
         if to:
             self.answer_question(to, now, emit)
         else:
             emit(Print("[To whom?]", "system"))
 
     def answer_question(self, text: str, now: float, emit: Emit) -> None:
-        """The line typed answers the question asked."""
-        if self.step == 1:
+        """The line typed answers the question asked; an empty one cancels it."""
+        to, self.asking = self.asking, None
+        if not to:
             self._recipient(text.strip(), emit)
-            return
-        to, self.asking, self.step = self.asking or "", None, 0
-        text = text.rstrip()  # leading spaces are the user's, as in `send` (commands.parse)
-        if not text:
+        elif not (text := text.rstrip()):  # leading spaces are the user's, as in `send`
             emit(Print("[Cancelled.]", "system"))
-            return
-        self._direct.send(to, text, now, emit)
+        else:
+            self._direct.send(to, text, now, emit)
 
     def _recipient(self, name: str, emit: Emit) -> None:
+        entry = self._shared.table.entry(name) if name else None
         if not name:
-            self.step = 0
             emit(Print("[Cancelled.]", "system"))
-            return
-        entry = self._shared.table.entry(name)
-        if entry is None:  # said now, not after the text is typed
-            self.step = 0
+        elif entry is None:  # said now, not after the text is typed
             emit(self._shared.no_user(name))
-            return
-        if name_key(entry.name) == name_key(name):  # the name as the table spells it
-            name = entry.name
-        self.asking = name
-        self.step = 2
-        emit(Print(f"[Message to {name}?]", "system"))
+        else:
+            self.asking = entry.name if name_key(entry.name) == name_key(name) else name
+            emit(Print(f"[Message to {self.asking}?]", "system"))
 
     def question_prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""
-        if self.step == 1:
-            return "message to: "
-        if self.step == 2:
-            return f"message to {self.asking}: "
-        return None
+        if self.asking is None:
+            return None
+        return f"message to {self.asking}: " if self.asking else "message to: "
 
     def question(self) -> str:
-        """ "recipient", "text", or "" when no question is asked."""
-        return {1: "recipient", 2: "text"}.get(self.step, "")
+        return "" if self.asking is None else "text" if self.asking else "recipient"

@@ -48,7 +48,7 @@ class TypedInput:
             watchers, self._shared.line_watchers = self._shared.line_watchers, []
             for watcher in watchers:
                 watcher(text, now, emit)
-        if asking.step:  # (a question is asked: the line answers it)
+        if asking.asking is not None:  # (a question is asked: the line answers it)
             asking.answer_question(text, now, emit)
             return
         state = self._shared.state

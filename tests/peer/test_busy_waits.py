@@ -3,6 +3,8 @@ again, and for how long the registry's silence is waited out (peer.core.requests
 
 from __future__ import annotations
 
+import math
+
 from peer.core.actions import Action
 from peer.core.request_kinds import RequestRecord, Stage
 from peer.core.requests import Requests
@@ -10,6 +12,7 @@ from peer.core.retry_wait import (
     BUSY_PATIENCE,
     SILENT_WAIT_FIRST,
     SILENT_WAIT_LAST,
+    SilentRounds,
     silent_wait,
 )
 from peer.core.settling import Settling
@@ -83,22 +86,20 @@ def test_a_request_silent_for_its_rounds_waits_ever_longer_until_its_patience_is
     requests, _ = sent_one()
     now, dues = T0 + 2.5, []
     request = silent_round(requests, now)
-    while requests.after_silence(request, now, 60.0):
-        due = request.due
+    rounds = SilentRounds("127.0.0.1:9000", 60.0, T0, key="a-1")
+    while (after := rounds.after_round(now)) is not None:
+        due = requests.wait(request, after[0]).due
         assert requests.next_wake() == due and list(requests.busy_over(due)) == [request]
         dues.append(due - now)
         now = due + 2.5  # its next round, as silent
         assert silent_round(requests, now) is request
     assert now - T0 >= 60.0 and len(dues) >= 4
     assert dues == sorted(dues) and dues[-1] <= SILENT_WAIT_LAST
-    # given up: the next silent round starts a new patience
-    assert requests.after_silence(request, now, 60.0)
 
 
-def test_a_request_answered_while_it_waits_is_taken_and_its_silence_forgotten() -> None:
+def test_a_request_answered_while_it_waits_is_taken_and_its_wait_forgotten() -> None:
     requests, _ = sent_one()
     request = silent_round(requests, T0 + 2.5)
-    assert requests.after_silence(request, T0 + 2.5, 60.0)
+    requests.wait(request, T0 + 3.5)
     assert requests.answer_came("a-1") is request and requests.next_wake() is None
-    assert requests.answer_came("a-1") is None
-    assert request.silent_since is None and request.silent_waits == 0
+    assert requests.answer_came("a-1") is None and request.due == math.inf

@@ -85,7 +85,7 @@ def test_no_registry_at_start_is_tried_less_and_less_often_then_exits_non_zero()
     assert said.startswith(STILL_TRYING) and pa.ExitPeer(1) not in out  # not given up yet
     # how long it has been tried, how long more, and what to check
     assert f"after {REGISTER_ROUND:.0f} s; trying" in said and "firewall" in said
-    patience = SILENT_KEEPALIVES * core.keepalive
+    patience = SILENT_KEEPALIVES * core.parts.shared.requests.keepalive
     times, out = [T0], []
     while (wake := core.next_wake()) is not None and wake <= T0 + 2 * patience:
         now_out = core.tick(wake)

@@ -228,7 +228,10 @@ def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
     run_until(core, T0 + 100)  # the registry is away
     out = core.receive(TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 100.5)
     assert "[Server is back.]" in prints(out)
-    assert core.next_wake() is not None and core.next_wake() <= T0 + 100.5 + core.keepalive
+    assert (
+        core.next_wake() is not None
+        and core.next_wake() <= T0 + 100.5 + core.parts.shared.requests.keepalive
+    )
 
 
 def test_a_message_typed_after_a_long_one_goes_at_once_naming_it() -> None:

@@ -15,6 +15,9 @@ from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
 from wire.messages import Chat, Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION
 
+#: The first registration, which a Welcome answers.
+REGISTER = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
+
 
 def registration(made: Shared | None = None) -> Registering:
     """The part, over `made` (alice's state, not registered yet, if not given)."""
@@ -59,7 +62,7 @@ def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None
     made = shared(registered=False)
     done = registration(made)
     out: list[pa.Action] = []
-    done.welcome(welcome(name="alicia", mail=()), T0, out.append)
+    done.register_answered(REGISTER, welcome(name="alicia", mail=()), T0, out.append)
     assert prints(out)[0] == "[alice was renamed alicia as ChatApp stopped; you are alicia.]"
     assert made.state.name == "alicia"
 
@@ -70,7 +73,7 @@ def test_more_mail_is_shown_only_while_registered() -> None:
     taken = MailTaken("a-5", "alice", "tok", ("b-0",))
     done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)
     assert out == []
-    done.welcome(welcome(mail=()), T0, out.append)
+    done.register_answered(REGISTER, welcome(mail=()), T0, out.append)
     out.clear()
     done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)
     assert "bob: 2023-11-14 22:13 hi" in prints(out)
@@ -82,7 +85,7 @@ def test_a_line_held_for_one_the_mailbox_brings_follows_it_at_once() -> None:
     made = shared(registered=False)
     done = registration(made)
     out: list[pa.Action] = []
-    done.welcome(welcome(mail=()), T0, out.append)
+    done.register_answered(REGISTER, welcome(mail=()), T0, out.append)
     later = Chat("b-2", "bob", "alice", "later", after="b-1")
     key = made.inbox.accept("bob", "b-2")
     assert key is not None

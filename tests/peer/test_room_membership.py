@@ -7,6 +7,7 @@ from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
+    Ack,
     Join,
     Leave,
     Refused,
@@ -33,7 +34,7 @@ def test_a_join_is_asked_and_its_answer_takes_the_registrys_spelling() -> None:
     join = Join("a-1", "alice", "tok", "lobby")
     assert sent(out) == [join]
     rooms.notice(RoomNotice("r-1", "Lobby", "bob is here"), out.append)
-    rooms.joined(join, T0, out.append)
+    rooms.joined(join, Ack("r-1", join.id), T0, out.append)
     assert made.state.room == "Lobby"
     assert "[bob is here]" in prints(out)
 
@@ -124,9 +125,9 @@ def test_rooms_heard_of_keep_the_last_spelling_heard() -> None:
     for room in ("lobby", "TeamChat", "teamchat"):
         rooms.seen_room(room)
     assert rooms.room_names() == ["lobby", "teamchat"]
-    rooms.joined(Join("a-1", "alice", "tok", "TEAMCHAT"), T0, out.append)
+    rooms.joined(Join("a-1", "alice", "tok", "TEAMCHAT"), Ack("r-1", "a-1"), T0, out.append)
     assert made.state.room == "teamchat"
-    rooms.joined(Join("a-2", "alice", "tok", "Never"), T0, out.append)
+    rooms.joined(Join("a-2", "alice", "tok", "Never"), Ack("r-2", "a-2"), T0, out.append)
     assert made.state.room == "Never"  # never heard of: as typed
 
 
