@@ -78,7 +78,6 @@ COMPILED = [
     "peer/core/retry_wait.py",
     "registry/core/dispatch.py",
     "registry/core/posts.py",
-    "registry/core/push_records.py",
     "registry/core/pushes.py",
     "registry/core/liveness.py",
     "registry/core/flood.py",
