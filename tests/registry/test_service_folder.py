@@ -4,6 +4,7 @@ a registry reads it, and a folder it cannot use is one line naming the file."""
 from __future__ import annotations
 
 import json
+import ssl
 import stat
 from pathlib import Path
 
@@ -136,3 +137,16 @@ def test_a_folder_that_cannot_be_used_is_said_naming_the_file(
     with pytest.raises(StorageError) as error:
         open_folder(folder)
     assert said in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_registrys_tls_trusts_the_services_authority_alone_and_checks_names(
+    tmp_path: Path,
+) -> None:
+    """A certificate from any other authority, the system's included, is not taken for a
+    NATS node of the service."""
+    folder = tmp_path / "service"
+    make_service(folder, NODES, None)
+    context = open_folder(folder).tls()
+    (authority,) = context.get_ca_certs()
+    assert authority["subject"] == ((("commonName", "ChatApp service authority"),),)
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED

@@ -53,7 +53,7 @@ class ServiceFolder(Struct, frozen=True):
     def tls(self) -> ssl.SSLContext:
         """A TLS context that trusts only the service's authority and shows the registries'
         certificate; StorageError when a file cannot be used."""
-        context = ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # names checked; no system CAs
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         _read(self.path, AUTHORITY_FILE, context.load_verify_locations)
         _read(self.path, REGISTRY_KEY, Path.read_bytes)  # (named, when it cannot be read)
