@@ -95,6 +95,17 @@ def _test_modules(config: pytest.Config) -> list[Path]:
     return modules
 
 
+def _make_unicode_tables() -> None:
+    """Make and keep (in .hypothesis/, beside the tests) the tables of characters that
+    hypothesis' text strategies draw from. Where they are not kept yet (a fresh clone), each
+    test worker made them at its first drawn text: some 2.7 s of CPU each, 19 s of the
+    suite's. Made once here, before the workers start, each worker reads them (a few ms)."""
+    from hypothesis.internal.charmap import charmap, intervals_from_codec
+
+    charmap()
+    intervals_from_codec("utf-8")  # the codec of st.text()'s own alphabet
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> None:
     """Before the test workers start, rewrite the test modules' assertions once, as pytest
@@ -103,9 +114,11 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> N
     30 s of the suite's CPU and 15 s of its time on two cores. Here it is done by a
     collection in as many processes as there are cores (up to the workers), each taking a
     share of the modules; the workers then load the cached result. Nothing is done when
-    the cache is current (a run after the first)."""
+    the cache is current (a run after the first). Hypothesis' Unicode tables are made here
+    too, while those processes run (`_make_unicode_tables`)."""
     todo = _not_yet_rewritten(_test_modules(config))
     if len(todo) < REWRITE_ONCE_FROM:
+        _make_unicode_tables()
         return
     shares = max(min(os.cpu_count() or 1, len(specs)), 1)
     todo.sort(key=lambda module: module.stat().st_size, reverse=True)
@@ -120,6 +133,7 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> N
         )
         for share in range(shares)
     ]
+    _make_unicode_tables()
     for proc in procs:  # its errors, if any, the workers' collection reports
         try:
             proc.wait(timeout=120)
