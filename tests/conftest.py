@@ -62,8 +62,8 @@ IN_MEMORY_ROOM = 1 << 30
 
 def _temporary_folders_in_memory() -> None:
     """The program syncs what it keeps to disk (fsync) as it writes it, and so it does in
-    the tests' folders: on a disk, each sync is a journal commit the kernel does, a sixth
-    of the suite's CPU (system time) and more of its time. Where the machine has a file
+    the tests' folders: on a disk, each sync is a journal commit the kernel does (with
+    the stores' and files' tests, a tenth of their CPU, as system time). Where there is a file
     system in memory with room to spare, the tests' temporary folders are made there: the
     same calls, without the disk. That is pytest's `tmp_path` and what `tempfile` makes,
     here, in the test workers and in the processes the tests start (TMPDIR, which they
