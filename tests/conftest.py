@@ -54,6 +54,33 @@ def _cache_bytecode_outside_the_tree() -> None:
 
 _cache_bytecode_outside_the_tree()
 
+#: A file system in memory, where the machine has one.
+IN_MEMORY = Path("/dev/shm")
+#: The free bytes it must have to take the tests' folders (a run writes some tens of MB).
+IN_MEMORY_ROOM = 1 << 30
+
+
+def _temporary_folders_in_memory() -> None:
+    """The program syncs what it keeps to disk (fsync) as it writes it, and so it does in
+    the tests' folders: on a disk, each sync is a journal commit the kernel does (with
+    the stores' and files' tests, a tenth of their CPU, as system time). Where there is a file
+    system in memory with room to spare, the tests' temporary folders are made there: the
+    same calls, without the disk. That is pytest's `tmp_path` and what `tempfile` makes,
+    here, in the test workers and in the processes the tests start (TMPDIR, which they
+    inherit). A TMPDIR already set is kept; so is bytecode's cache (see above)."""
+    if "TMPDIR" in os.environ or not IN_MEMORY.is_dir():
+        return
+    try:
+        room = os.statvfs(IN_MEMORY)
+    except OSError:
+        return
+    if room.f_bavail * room.f_frsize < IN_MEMORY_ROOM or not os.access(IN_MEMORY, os.W_OK):
+        return
+    tempfile.tempdir = os.environ["TMPDIR"] = str(IN_MEMORY)
+
+
+_temporary_folders_in_memory()
+
 #: Fewer test modules than this to rewrite, and the workers rewrite them each: a process of
 #: pytest's own to do it once costs more than it saves.
 REWRITE_ONCE_FROM = 10
@@ -95,6 +122,17 @@ def _test_modules(config: pytest.Config) -> list[Path]:
     return modules
 
 
+def _make_unicode_tables() -> None:
+    """Make and keep (in .hypothesis/, beside the tests) the tables of characters that
+    hypothesis' text strategies draw from. Where they are not kept yet (a fresh clone), each
+    test worker made them at its first drawn text: some 2.7 s of CPU each, 19 s of the
+    suite's. Made once here, before the workers start, each worker reads them (a few ms)."""
+    from hypothesis.internal.charmap import charmap, intervals_from_codec
+
+    charmap()
+    intervals_from_codec("utf-8")  # the codec of st.text()'s own alphabet
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> None:
     """Before the test workers start, rewrite the test modules' assertions once, as pytest
@@ -103,9 +141,11 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> N
     30 s of the suite's CPU and 15 s of its time on two cores. Here it is done by a
     collection in as many processes as there are cores (up to the workers), each taking a
     share of the modules; the workers then load the cached result. Nothing is done when
-    the cache is current (a run after the first)."""
+    the cache is current (a run after the first). Hypothesis' Unicode tables are made here
+    too, while those processes run (`_make_unicode_tables`)."""
     todo = _not_yet_rewritten(_test_modules(config))
     if len(todo) < REWRITE_ONCE_FROM:
+        _make_unicode_tables()
         return
     shares = max(min(os.cpu_count() or 1, len(specs)), 1)
     todo.sort(key=lambda module: module.stat().st_size, reverse=True)
@@ -120,6 +160,7 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> N
         )
         for share in range(shares)
     ]
+    _make_unicode_tables()
     for proc in procs:  # its errors, if any, the workers' collection reports
         try:
             proc.wait(timeout=120)

@@ -2,12 +2,12 @@
 peers and a real registry on the simulated network (tests/sim/world.py): seeded,
 deterministic, no sleeps.
 
-Three members chat in one room and nobody leaves, restarts or is silent. Then, whatever
-is lost: every line reaches every other member exactly once, no member is taken out of the
-room (as restarted, or as not answering), and every member's idea of its room agrees with
-the registry's at every moment (they may differ for a retry at most). With channel
-messages too: each reaches every other member exactly once (live, or from its mailbox),
-nobody is marked offline, and no member is told that the registry does not respond.
+Three members chat in one room, each line followed by a channel message, and nobody
+leaves, restarts or is silent. Then, whatever is lost: every line and every channel
+message reaches every other member exactly once (a channel message live, or from its
+mailbox), no member is taken out of the room (as restarted, or as not answering) or marked
+offline, no member is told that the registry does not respond, and every member's idea of
+its room agrees with the registry's at every moment (they may differ for a retry at most).
 """
 
 from __future__ import annotations
@@ -102,29 +102,6 @@ def missing_and_twice(
     shown: Counter[tuple[str, str]], owed: set[tuple[str, str]]
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return sorted(owed - set(shown)), sorted(line for line, times in shown.items() if times > 1)
-
-
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("loss", [0.25, 0.30])
-@settings(max_examples=examples(8), derandomize=True)
-@given(seed=st.integers(0, 2**32))
-@example(seed=1)
-@example(seed=2)
-def test_room_lines_reach_every_member_once_and_nobody_is_taken_out(loss: float, seed: int) -> None:
-    net, longest = members_chatting(seed, loss)
-    said = {(name, f"r-p{i}-{k:03d}") for i, name in enumerate(NAMES) for k in range(LINES)}
-    for name in NAMES:
-        owed = {line for line in said if line[0] != name}
-        shown = shown_lines(net, name)
-        missing = sorted(owed - set(shown))
-        twice = sorted(line for line, times in shown.items() if times > 1)
-        assert not missing and not twice, (name, f"missing {missing}", f"twice {twice}")
-        assert not [line for line in net.screen(name) if " left r" in line], name
-        assert not [line for line in net.screen(name) if line.startswith("[Not a command")]
-    assert not [line for line in net.log if "restarted" in line or "offline" in line]
-    assert net.registry is not None
-    assert sorted(m.name for m in net.registry.rooms.get("r").members) == sorted(NAMES)  # type: ignore[union-attr]
-    assert longest <= net.timeout, f"a member's room differed from the registry's for {longest} s"
 
 
 @pytest.mark.timeout(120)
