@@ -274,7 +274,7 @@ SPECS: tuple[Spec, ...] = (
         _word,
         f"<room> ({ROOM_RULE})",
     ),
-    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", LEAVE, _bare),
+    Spec(("leave", "/leave", "/part", "/out"), "leave", "leave the room you are in", LEAVE, _bare),
     Spec(
         ("/me",),
         "/me <action>",

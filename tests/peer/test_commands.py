@@ -128,6 +128,7 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("  leave  ", c("membership.leave")),
     ("leave now please", c("membership.say", "leave now please")),
     ("/leave", c("membership.leave")),
+    ("/part", c("membership.leave")),
     ("/out", c("membership.leave")),
     ("send x y", c("membership.say", "send x y")),
     ("send_all everyone", c("membership.say", "send_all everyone")),
@@ -251,7 +252,7 @@ def test_help_lists_every_alias_of_the_issue() -> None:
     text = "\n".join(cmd.help_lines())
     aliases = (
         "send", "/send", "/dm", "<name>:<text>", "message", "send_all", "/bm", "who", "/who",
-        "/users", "server:who", "-l", "join", "/join", "leave", "/leave", "/out", "rooms",
+        "/users", "server:who", "-l", "join", "/join", "leave", "/leave", "/part", "/out", "rooms",
         "/rooms", "/nick", "/nickname", "dereg", "reg", "/quit", "server:exit", "exit",
         "Ctrl-D", "Ctrl-C", "/help",
     )  # fmt: skip
