@@ -21,7 +21,7 @@ TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 # The registry's defaults, copied from the modules named (tests/test_launcher_start.py).
 
-#: registry.core.quotas.MAILBOX_MESSAGES: messages one mailbox keeps.
+#: registry.core.post_office.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
 #: registry.core.flood.NEW_NAMES: new names one IP address may register per hour.
 NEW_NAMES = 50

@@ -11,10 +11,9 @@ from registry.core.actions import Action, Addr, Emit, Log, Owner, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
-from registry.core.post_office import PostOffice
+from registry.core.post_office import MAILBOX_MESSAGES, PostOffice
 from registry.core.posts import Posts
 from registry.core.presence import Presence
-from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
