@@ -67,8 +67,8 @@ def test_a_peer_s_start_loads_no_registry_code() -> None:
     [
         ("MAILBOX_MESSAGES", "registry.core.post_office", "MAILBOX_MESSAGES"),
         ("NEW_NAMES", "registry.core.flood", "NEW_NAMES"),
-        ("FORGET_AFTER", "registry.core.forgetting", "FORGET_AFTER"),
-        ("NEWCOMER_NAMES", "registry.core.forgetting", "NEWCOMER_NAMES"),
+        ("FORGET_AFTER", "registry.core.dispatch", "FORGET_AFTER"),
+        ("NEWCOMER_NAMES", "registry.core.dispatch", "NEWCOMER_NAMES"),
         ("TYPICAL_SESSION", "registry.core.desk.limits", "TYPICAL_SESSION"),
     ],
 )
