@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HOST, MAX_LIFE, SCRATCH_ENV, free_port, new_loop, scratch_folder, udp_drops
-from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.post_office import MAILBOX_MESSAGES
 from registry.core.table_feed import COALESCE
 
 #: Datagrams read per wake-up by the "drain" receivers.

@@ -21,13 +21,13 @@ TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 # The registry's defaults, copied from the modules named (tests/test_launcher_start.py).
 
-#: registry.core.quotas.MAILBOX_MESSAGES: messages one mailbox keeps.
+#: registry.core.post_office.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
 #: registry.core.flood.NEW_NAMES: new names one IP address may register per hour.
 NEW_NAMES = 50
-#: registry.core.forgetting.FORGET_AFTER: seconds a name may go unused before it is forgotten.
+#: registry.core.dispatch.FORGET_AFTER: seconds a name may go unused before it is forgotten.
 FORGET_AFTER = 180 * 24 * 3600.0
-#: registry.core.forgetting.NEWCOMER_NAMES: names kept whose owner never came back.
+#: registry.core.dispatch.NEWCOMER_NAMES: names kept whose owner never came back.
 NEWCOMER_NAMES = 1000
 #: registry.core.desk.limits.TYPICAL_SESSION: seconds a help-desk session is taken to last.
 TYPICAL_SESSION = 600.0

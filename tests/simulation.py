@@ -31,7 +31,7 @@ from peer.core.requests import KEEPALIVE
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.password_work import carry_out
-from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.post_office import MAILBOX_MESSAGES
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram

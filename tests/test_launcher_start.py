@@ -65,10 +65,10 @@ def test_a_peer_s_start_loads_no_registry_code() -> None:
 @pytest.mark.parametrize(
     ("copy", "source", "name"),
     [
-        ("MAILBOX_MESSAGES", "registry.core.quotas", "MAILBOX_MESSAGES"),
+        ("MAILBOX_MESSAGES", "registry.core.post_office", "MAILBOX_MESSAGES"),
         ("NEW_NAMES", "registry.core.flood", "NEW_NAMES"),
-        ("FORGET_AFTER", "registry.core.forgetting", "FORGET_AFTER"),
-        ("NEWCOMER_NAMES", "registry.core.forgetting", "NEWCOMER_NAMES"),
+        ("FORGET_AFTER", "registry.core.dispatch", "FORGET_AFTER"),
+        ("NEWCOMER_NAMES", "registry.core.dispatch", "NEWCOMER_NAMES"),
         ("TYPICAL_SESSION", "registry.core.desk.limits", "TYPICAL_SESSION"),
     ],
 )

@@ -1,5 +1,5 @@
 """The wire's size limits, each with the reason for its value (a registry's quotas and
-room limits are in registry/core/quotas.py and rooms.py)."""
+room limits are in registry/core/post_office.py and rooms.py)."""
 
 from typing import Final
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from msgspec import Struct
 
 from registry.core.desk.limits import TYPICAL_SESSION
+from registry.core.dispatch import FORGET_AFTER, NEWCOMER_NAMES
 from registry.core.flood import NEW_NAMES
-from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES
-from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.post_office import MAILBOX_MESSAGES
 
 
 class RegistrySettings(Struct, frozen=True):

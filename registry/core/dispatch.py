@@ -1,26 +1,26 @@
 """`RegistryCore`: each event to the part that owns it, and each part's outcome to the
-part it concerns (docs/ARCHITECTURE.md)."""
+part it concerns (docs/ARCHITECTURE.md); and the names it forgets (`sweep`): those unused
+for long, and newcomers past the bound."""
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from registry.core.actions import Action, Addr, Emit, Log, Owner, Send
+from registry.core.actions import Action, Addr, Emit, Log, Owner, SaveTable, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
-from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
-from registry.core.post_office import PostOffice
+from registry.core.post_office import MAILBOX_MESSAGES, PostOffice
 from registry.core.posts import Posts
 from registry.core.presence import Presence
-from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.services import Services
-from registry.core.table import Table
+from registry.core.table import Record, Table
 from secure.password import Challenge
 from wire.ids import IdMaker
 from wire.keys import key_text
@@ -60,6 +60,18 @@ RESTART_JUMP = 1000
 #: What a peer's outbox sends again, in the order typed, once told of a restart. Messages
 #: are matched by exact type: a message class's isinstance that fails calls its metaclass.
 SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
+
+DAY = 24 * 3600.0
+#: Seconds a name may go unused before it is forgotten (--forget-names-after).
+FORGET_AFTER = 180 * DAY
+#: Names kept offline whose owner never came back: past this many, some are released, from
+#: the address that registered the most of them first (--newcomer-names).
+NEWCOMER_NAMES = 1000
+#: A name's owner came back when it was online this long after its name was made.
+COME_BACK = DAY
+#: How stale the stamp of an online name may grow before it is stamped again.
+USED_EVERY = 3600.0
+
 
 Handler = Callable[[Any, Request, float, Emit], None]
 
@@ -122,7 +134,10 @@ class RegistryCore:
         self.mail, self.rooms = post.boxes, self._rooms.rooms
         self._presence = Presence(s, self._rooms.leave_room, self._posts.restarted, post)
         forget_after = options.get("forget_after", FORGET_AFTER)
-        self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
+        newcomer_names = options.get("newcomer_names", NEWCOMER_NAMES)
+        if forget_after <= 0 or newcomer_names < 1:
+            raise ValueError("forget_after must be positive and newcomer_names at least 1")
+        self._forget = forget_after, newcomer_names
         names = options.get("new_names", NEW_NAMES)
         self.registration = Registration(s, self._liveness, self._presence, post, names)
         self.registration.jitter = options.get("jitter", random.random)
@@ -323,3 +338,54 @@ class RegistryCore:
                 self._news.acked(addr, answered, now, emit)
                 self._posts.delivered(answered, now, emit)
                 return
+
+
+def came_back(record: Record) -> bool:
+    """Whether `record`'s owner came back a day after making it (not stamped: yes)."""
+    return not record.made or record.used - record.made >= COME_BACK
+
+
+def sweep(
+    records: dict[str, Record], wall: float, bounds: tuple[float, int], emit: Emit
+) -> list[tuple[Record, str]]:
+    """Stamp the online names of `records` as used at time of day `wall`; the names to
+    release, each with why, by `bounds` (`RegistryCore._forget`)."""
+    stamped = []
+    for key, record in records.items():
+        if (record.online and wall - record.used >= USED_EVERY) or not record.used:
+            record.used = wall
+            stamped.append(key)
+    if stamped:
+        emit(SaveTable(tuple(stamped)))
+    after, newcomer_names = bounds
+    why = f"unused for {counted(int(after // DAY), 'day') if after >= DAY else f'{after:g} s'}"
+    offline = [record for record in records.values() if not record.online]
+    unused = [record for record in offline if wall - record.used >= after]
+    newcomers = [one for one in offline if wall - one.used < after and not came_back(one)]
+    return [(record, why) for record in unused] + list(_newcomers_over(newcomers, newcomer_names))
+
+
+def _newcomers_over(newcomers: list[Record], bound: int) -> Iterator[tuple[Record, str]]:
+    """Those of `newcomers` over `bound`: of the address holding the most, oldest first."""
+    over = len(newcomers) - bound
+    if over <= 0:
+        return
+    by_ip: dict[str, list[Record]] = {}
+    for record in newcomers:
+        by_ip.setdefault(record.ip, []).append(record)
+    for records in by_ip.values():
+        records.sort(key=lambda r: r.made)  # (of one second, the table's order)
+        records.reverse()  # the oldest last, to pop
+    # the address holding the most left first (of those tied, the least in order)
+    heap = [(-len(records), ip) for ip, records in by_ip.items()]
+    heapq.heapify(heap)
+    why = (
+        f"one of more than {counted(bound, 'name')} whose owner never "
+        "came back, from the address that registered the most"
+    )
+    for _ in range(over):
+        _, ip = heapq.heappop(heap)
+        records = by_ip[ip]
+        yield records.pop(), why
+        if records:
+            heapq.heappush(heap, (-len(records), ip))

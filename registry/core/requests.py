@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from msgspec import Struct
 
 from registry.core.actions import Addr, Emit, Log, Send, SendMany
-from registry.core.quotas import Origin
 from registry.core.table import Record
 from wire.keys import key_from_text
 from wire.messages import Ack, Message, Refused
@@ -19,6 +18,11 @@ from wire.refusals import RefusalCode
 RECENT_IDS = 10_000
 
 V = TypeVar("V")
+
+
+#: Who sent a stored message: its sender's key and IP address ("": none, the registry's own).
+Origin = tuple[str, str]
+NO_ORIGIN: Origin = ("", "")
 
 
 class Request(Struct, frozen=True):

@@ -1,7 +1,7 @@
 """Restarted to the online peers: at once to those reached without a handshake (a session
 held, or through another registry of the service), the others at most WINDOW at a time (each
-a handshake begun by the registry); table updates wait for each until it is told
-(TableFeed.hold)."""
+a handshake begun by the registry); table updates wait for each until it is told (the
+table's watch holds the peers waiting)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class RestartNews:
     def __init__(self, services: Services) -> None:
         self._s = services
         self._message: Restarted | None = None
-        self._waiting: Told = {}  # in order
+        self._waiting: Told = {}  # in order; changed in place, the watch's `held`
+        services.feed.watch.held = self._waiting
         self._telling: Told = {}  # (a WINDOW at most)
         self._at_once: Told = {}
         #: whether a session with the peer at an address is held (RegistryCore.hand_over)
@@ -43,7 +44,9 @@ class RestartNews:
         at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
         self._at_once.update({record.addr: (record, 1) for record in at_once})
         first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
-        self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
+        waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
+        self._waiting.clear()
+        self._waiting.update(waiting)
         self._s.feed.hold(record for record, _ in first.values())
         self._s.pushes.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)

@@ -14,8 +14,7 @@ from msgspec import Struct
 from registry.core.actions import Addr, Emit
 from registry.core.authority import Names
 from registry.core.pushes import Flight, Pushes
-from registry.core.quotas import Origin
-from registry.core.requests import Answers, Request
+from registry.core.requests import Answers, Origin, Request
 from registry.core.table import Record, Table
 from registry.core.table_feed import TableFeed
 from wire.messages import Register, StoredMessage

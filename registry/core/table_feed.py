@@ -156,7 +156,8 @@ class TableFeed:
                 emit(send_to(addrs, update, self.key_at))
 
     def hold(self, records: Iterable[Record]) -> None:
-        self.watch.hold((record.addr for record in records), self._table.version)
+        """The peers of `records`, held (TableWatch.held), are pushed from here once released."""
+        self.watch.held_at((record.addr for record in records), self._table.version)
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         addrs = [record.addr for record in records]

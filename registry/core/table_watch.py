@@ -35,12 +35,11 @@ Sends = list[tuple[list[Addr], TableUpdate]]
 
 
 class Cursor(Struct):
-    """One online peer: the version it acked (-1: not known; or FETCHING), the push in
-    flight to it (every copy's updates, `copies` sent; 0: none), and whether it is held."""
+    """One online peer: the version it acked (-1: not known; or FETCHING), and the push in
+    flight to it (every copy's updates, `copies` sent; 0: none)."""
 
     acked: int
     round_trip: RoundTrip
-    held: bool = False
     flying: tuple[TableUpdate, ...] = ()
     copies: int = 0
     sent_at: float = 0.0
@@ -66,6 +65,8 @@ class TableWatch:
         self._caught_up_to = -1
         #: the addresses another registry of the service delivers the table to
         self.handed_over: Container[Addr] = frozenset()
+        #: the addresses pushed nothing until released (`resume`), whatever their cursor
+        self.held: Container[Addr] = frozenset()
 
     def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
         """The peer at `addr`, of key `key`, was welcomed at `version`; or, `fetching`, it
@@ -99,27 +100,25 @@ class TableWatch:
             keys = self._addr_of_key
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
-    def hold(self, addrs: Iterable[Addr], version: int) -> None:
-        """Push nothing to the peers at `addrs` until released."""
+    def held_at(self, addrs: Iterable[Addr], version: int) -> None:
+        """The peers at `addrs`, held, hold the table at `version` unless theirs is known."""
         cursors, there = self._cursors, self.handed_over
         for addr in addrs:
             if addr in there:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(version, RoundTrip(self._floor))
+                cursors[addr] = Cursor(version, RoundTrip(self._floor))
             elif cursor.acked == -1:
                 cursor.acked = version
-            cursor.held = True
 
     def resume(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
         """The peers at `addrs` are held no more: each is pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         for addr in addrs:
             cursor = self._cursors.get(addr)
-            if cursor is None or not cursor.held:
+            if cursor is None or addr in self.held:
                 continue
-            cursor.held = False
             if not cursor.copies and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
         return self._catch_up_all(behind, version, now)
@@ -136,7 +135,7 @@ class TableWatch:
         elsewhere: list[Addr] = []
         behind: dict[int, list[Addr]] = {}
         first, version = updates[0].start(), updates[-1].version
-        cursors, there = self._cursors, self.handed_over
+        cursors, there, held = self._cursors, self.handed_over, self.held
         for addr in addrs:
             if addr in there:
                 elsewhere.append(addr)
@@ -146,7 +145,7 @@ class TableWatch:
             cursor = cursors.get(addr)
             if cursor is None:
                 cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
-            if cursor.copies or cursor.held or cursor.acked == FETCHING:
+            if cursor.copies or addr in held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)
@@ -179,7 +178,7 @@ class TableWatch:
         else:
             cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
         cursor.copies = 0
-        if 0 <= cursor.acked < version and not cursor.held:
+        if 0 <= cursor.acked < version and addr not in self.held:
             return True, self._catch_up_all({cursor.acked: [addr]}, version, now)
         return True, []
 
@@ -192,7 +191,7 @@ class TableWatch:
             cursor = cursors.get(addr)
             if cursor is None or not cursor.copies or cursor.deadline != deadline:
                 continue
-            if cursor.acked >= version or cursor.held:  # sent the table meanwhile, or held
+            if cursor.acked >= version or addr in self.held:  # sent the table meanwhile, or held
                 cursor.copies, cursor.flying = 0, ()
                 continue
             if cursor.copies >= self._attempts:
@@ -227,7 +226,7 @@ class TableWatch:
         if cursor is None:
             cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
         copies, earlier = cursor.copies, cursor.flying
-        if cursor.held or held == version or held < cursor.acked:
+        if addr in self.held or held == version or held < cursor.acked:
             return []
         cursor.acked = held
         sends = self._catch_up_all({held: [addr]}, version, now)
@@ -240,7 +239,7 @@ class TableWatch:
         push is on its way to it (which carries the rest), or while it is held; else
         `version`."""
         cursor = self._cursors.get(addr)
-        if cursor is not None and (cursor.copies or cursor.held) and cursor.acked >= 0:
+        if cursor is not None and (cursor.copies or addr in self.held) and cursor.acked >= 0:
             return cursor.acked
         return version
 

@@ -1,12 +1,11 @@
-"""Names the registry forgets by itself (registry/core/forgetting.py): unused for the time it is
+"""Names the registry forgets by itself (registry/core/dispatch.py): unused for the time it is
 given, or past the bound on names whose owner never came back, the oldest of the address
 that registered the most first; their mailboxes go with them, for either store."""
 
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.dispatch import RegistryCore
-from registry.core.forgetting import DAY, came_back
+from registry.core.dispatch import DAY, RegistryCore, came_back
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import T0, core, register, run_until, token_of
 from wire.messages import Deregister, Register, SaveMessage

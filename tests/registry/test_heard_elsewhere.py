@@ -62,7 +62,9 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     here, there = record(s, "bob", 7002, key=KEY_TEXT), record(s, "carol", 7003, key=KEY_TEXT)
     s.feed.watch.handed_over = {there.addr}
     s.feed.watch.welcomed(there.addr, there.key, s.table.version)
+    s.feed.watch.held = held = {here.addr, there.addr}
     s.feed.hold([here, there])
+    held.clear()
     s.feed.resume([here, there], T0, [].append)
     out: list[ra.Action] = []
     s.feed.changed(here, T0, out.append)

@@ -1,10 +1,10 @@
-"""A mailbox's limit (registry/core/quotas.py): what fits, what is refused and who is told."""
+"""A mailbox's limit (registry/core/post_office.py): what fits, what is refused and who is told."""
 
 from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.quotas import MIN_BYTES, Quotas, Tally, byte_limit
+from registry.core.post_office import MIN_BYTES, Quotas, Tally, byte_limit
 from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends, token_of
 from wire.limits import MAX_TEXT
 from wire.messages import (

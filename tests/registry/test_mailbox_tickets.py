@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from registry.core.dispatch import RegistryCore
-from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.post_office import MAILBOX_MESSAGES
 from registry.core.table import Record, Table, owner_from_json, owner_of
 from secure.tickets import ticket, vouches
 from tests.registry.core_helpers import T0, core, sends

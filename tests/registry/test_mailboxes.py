@@ -8,8 +8,7 @@ import tracemalloc
 
 from registry.core import actions as ra
 from registry.core.post_office import MAIL_PART_ITEMS, PostOffice, first_part
-from registry.core.quotas import NO_ORIGIN
-from registry.core.requests import Request
+from registry.core.requests import NO_ORIGIN, Request
 from registry.core.services import stamp
 from registry.core.table import Record
 from tests.registry.parts_helpers import T0, TOKEN, record, services, unstamped

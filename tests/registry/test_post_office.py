@@ -5,8 +5,7 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.actions import Owner
 from registry.core.post_office import PostOffice
-from registry.core.quotas import NO_ORIGIN
-from registry.core.requests import Request
+from registry.core.requests import NO_ORIGIN, Request
 from registry.core.table import owner_of
 from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services, unstamped
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage

@@ -1,4 +1,4 @@
-"""One sender's share of the mailboxes (registry/core/quotas.py): whatever one sender does, a
+"""One sender's share of the mailboxes (registry/core/post_office.py): whatever one sender does, a
 mailbox keeps room for the others, the disk it can fill is bounded, and a refusal says why."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.post_office import PostOffice
-from registry.core.quotas import MAILBOX_MESSAGES, SENDER_BYTES, Origin
-from registry.core.requests import Request
+from registry.core.post_office import MAILBOX_MESSAGES, SENDER_BYTES, PostOffice
+from registry.core.requests import Origin, Request
 from registry.core.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
 from tests.registry.parts_helpers import services, unstamped

@@ -19,6 +19,7 @@ from wire.messages import (
     Register,
     Rename,
     Restarted,
+    TableRequest,
     TableUpdate,
 )
 from wire.version import WIRE_VERSION
@@ -255,3 +256,25 @@ def test_a_peer_told_two_news_that_acks_both_in_one_datagram_is_heard_again() ->
     reg.receive(Acks("a-1", (news.id, *(m.id for m in told_now))), addr, T0 + 0.3, key=key)
     out = reg.receive(ChannelPost("p-2", "p000", "t", "again"), addr, T0 + 0.4, key=key)
     assert {m.text for _, m in sends(out) if isinstance(m, ChannelMessage)} == {"again"}
+
+
+def test_a_peer_waiting_its_turn_that_registers_again_is_pushed_nothing_before_its_news() -> None:
+    """Its Welcome and the table it fetches start its pushes afresh, but its table updates
+    still wait for the news: a change meanwhile reaches it only after its Restarted."""
+    reg, first = restarted()
+    last = ONLINE - 1
+    again = Register("s2-1", f"p{last:03}", addr_of(last)[1], "", "", WIRE_VERSION)
+    key = last.to_bytes(32, "big")
+    out = reg.receive(again, addr_of(last), T0 + 0.1, key=key)
+    out += reg.receive(TableRequest("s2-2"), addr_of(last), T0 + 0.11, key=key)  # (too big)
+    newcomer = Register("n-1", "newcomer", 7000, "", "", WIRE_VERSION)
+    out += reg.receive(newcomer, ("127.0.9.9", 7000), T0 + 0.2, key=bytes(range(32)))
+    out += run_until(reg, T0 + 0.3)
+    assert not [m for a, m in sends(out) if a == addr_of(last) and isinstance(m, TableUpdate)]
+    pending, to_it = list(first), []
+    while pending:  # (the window acks until its turn comes)
+        addr, news = pending.pop(0)
+        out = reg.receive(Ack(f"e-{addr}", news.id), addr, T0 + 0.4)
+        to_it += [m for a, m in sends(out) if a == addr_of(last)]
+        pending += told(out)
+    assert [type(m) for m in to_it] == [Restarted, TableUpdate]

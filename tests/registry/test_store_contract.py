@@ -496,7 +496,7 @@ def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
 
 
 def test_a_name_forgotten_goes_with_its_mail_and_the_stamps_are_kept(opener: Opener) -> None:
-    """The registry forgets a name unused too long (registry/core/forgetting.py) through the
+    """The registry forgets a name unused too long (registry/core/dispatch.py) through the
     same actions as a release: each store drops its row and its mail."""
     from registry.adapter.store import STORE_ACTIONS
     from registry.core.dispatch import RegistryCore

@@ -140,12 +140,14 @@ def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() 
     bob, carol = ph.record(s, "bob", 7002), ph.record(s, "carol", 7003)
     dave = ph.record(s, "dave", 7004)
     held_at = s.table.version
+    s.feed.watch.held = held = {carol.addr, dave.addr}
     s.feed.hold([carol, dave])
     out: list[ra.Action] = []
     s.feed.changed(bob, T0, out.append)
     s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
     released: list[ra.Action] = []
+    held.remove(carol.addr)
     s.feed.resume([carol], T0 + 2, released.append)
     [(addr, update)] = sent(released)
     assert addr == carol.addr and isinstance(update, TableUpdate)

@@ -205,10 +205,12 @@ def _watch_at(version: int) -> tuple[TableWatch, list[Entry]]:
 def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_release() -> None:
     watch, rows = _watch_at(2)
     watch.welcomed(ANN, "ann-key", 2)
-    watch.hold([ANN, X2], 2)  # X2 not watched yet: taken to hold version 2 (a restart)
+    watch.held = held = {ANN, X2}
+    watch.held_at(held, 2)  # X2 not watched yet: taken to hold version 2 (a restart)
     for version in (3, 4):
         update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
         assert watch.push([update], [ANN, X2], T0) == []
+    held.clear()
     [(to, caught_up)] = watch.resume([ANN, X2], 4, T0 + 1)
     assert to == [ANN, X2] and (caught_up.start(), caught_up.version) == (2, 4)
     assert caught_up.entries == (rows[1], rows[2])
@@ -221,9 +223,10 @@ def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_
     watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-3", 3, (rows[0],))
     [(_, first)] = watch.push([update], [ANN], T0)  # (a catch-up from 1)
-    watch.hold([ANN], 3)
+    watch.held = held = {ANN}
     assert watch.due(3, T0 + 10) == []  # held: not sent again
     assert watch.acked([first.id], ANN, 3, T0 + 10.5) == (False, [])  # (over: not counted)
+    held.clear()
     [(_, again)] = watch.resume([ANN], 3, T0 + 11)
     assert again.start() == 1  # from the version it acked
     assert watch.acked([again.id], ANN, 3, T0 + 11.1) == (True, [])
@@ -234,9 +237,11 @@ def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched()
     watch, rows = _watch_at(2)
     watch.handed_over = {X2}
     watch.welcomed(X2, "x2-key", 2)
-    watch.hold([X2], 2)
+    watch.held = held = {X2}
+    watch.held_at(held, 2)
     update = TableUpdate("u-3", 3, (rows[0],))
     assert watch.push([update], [X2], T0) == [([X2], update)]
+    held.clear()
     assert watch.resume([X2], 3, T0) == [] and watch.in_flight() == 0
     assert watch.due(3, T0 + 60) == [] and watch.flying(X2) == ()
 
@@ -245,12 +250,13 @@ def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change()
     watch, _ = _watch_at(4)
     bob, carol = Entry("bob", "127.0.0.2", 6002, True), Entry("carol", "127.0.0.3", 6003, True)
     watch.welcomed(ANN, "ann-key", 4)
-    watch.hold([ANN], 4)
+    watch.held = held = {ANN}
     watch.push([TableUpdate("u-5", 5, (bob,))], [ANN], T0)
     watch.push([TableUpdate("u-6", 6, (carol, replace(bob, online=False)))], [ANN], T0)
     # a rename of carol to dave: the removal, then the new row, kept together at the end
     gone, dave = replace(carol, port=0, online=False), replace(carol, name="dave")
     watch.push([TableUpdate("u-7", 7, (gone, dave))], [ANN], T0)
+    held.clear()
     [(_, caught_up)] = watch.resume([ANN], 7, T0)
     assert caught_up.entries == (replace(bob, online=False), gone, dave)
     assert (caught_up.start(), caught_up.version) == (4, 7)

@@ -41,7 +41,7 @@ from registry.adapter.storage import table_text
 from registry.adapter.store import FileStore
 from registry.core.actions import KeepHistory
 from registry.core.dispatch import RegistryCore
-from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.post_office import MAILBOX_MESSAGES
 from secure.keys import load_or_make_key
 from secure.noise import NoiseError
 from secure.one_way import OneWayOpener
