@@ -22,10 +22,9 @@ from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
 from secure.stream import SecureStream
-from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.ids import IdMaker
 from wire.keys import key_from_text, key_text
-from wire.messages import Entry, Message
+from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
 
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
