@@ -22,7 +22,7 @@ from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
 from secure.stream import SecureStream
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
 

@@ -19,7 +19,7 @@ from peer.core.files.transfer import (
     TransferPhase,
 )
 from peer.core.files.transfers import LAPSE, RETRY, FileTransfers
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, NoteState
 
 DIGEST = "ab" * 32

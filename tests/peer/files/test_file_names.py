@@ -12,7 +12,7 @@ from peer.core.actions import Print
 from peer.core.files.names import fitted_name, name_problem, partial_name
 from peer.core.files.transfer import FileAction, Record
 from peer.core.files.transfers import FileTransfers
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Entry, FileOffer
 
 DIGEST = "ab" * 32

@@ -14,7 +14,7 @@ from peer.core.actions import Print
 from peer.core.files.transfer import FileAction, Outcome, Pull, Record, Transfer
 from peer.core.files.transfers import RETRY, FileTransfers
 from tests.hypothesis_profiles import examples
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Entry, FileOffer
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes

@@ -7,7 +7,7 @@ from __future__ import annotations
 from peer.core.actions import Print
 from peer.core.files.transfer import FileAction, Record, Role, Tell, Transfer
 from peer.core.files.transfers import LAPSE, FileTransfers
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Entry, FileNote, FileOffer, NoteState
 
 DIGEST = "ab" * 32
