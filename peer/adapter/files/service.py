@@ -25,6 +25,7 @@ from secure.stream import SecureStream
 from wire.base import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
+from wire.words import counted
 
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
@@ -302,6 +303,15 @@ def load_records(folder: Path) -> tuple[list[Transfer], list[str]]:
             with contextlib.suppress(OSError):
                 path.rename(path.with_suffix(".damaged"))
     return kept, problems
+
+
+def unfinished_transfers(folder: Path) -> list[str]:
+    """The file transfers not finished (a record each in `folder`), as a phrase."""
+    count = 0
+    with contextlib.suppress(OSError):
+        count = sum(1 for _ in folder.glob("*.json"))
+    are = "is" if count == 1 else "are"
+    return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []
 
 
 def keep_record(folder: Path, transfer: Transfer) -> None:
