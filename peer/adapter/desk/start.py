@@ -23,7 +23,7 @@ from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
 from wire.base import IdMaker
-from wire.errors import OtherVersion
+from wire.codec import OtherVersion
 from wire.names import name_key
 from wire.refusals import RefusalCode
 
