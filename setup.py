@@ -70,7 +70,6 @@ COMPILED = [
     "peer/core/request_kinds.py",
     "peer/core/request_ends.py",
     "peer/adapter/state.py",
-    "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
     "peer/core/leaving.py",

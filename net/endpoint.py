@@ -25,9 +25,8 @@ from net.outgoing import AckDelay, DatagramChannel, Dest, Outgoing
 from net.served_stream import Handoff, SentStreams, ServedStream, clear_refusal, send_alone, why_bad
 from secure.channel import DATA_KIND, Opened
 from secure.stream import BufferBudget
-from wire.codec import DECODE_ERRORS, decode_datagram, encode, undecoded
-from wire.errors import DecodeError, OtherVersion
-from wire.ids import IdMaker
+from wire.base import IdMaker
+from wire.codec import DECODE_ERRORS, DecodeError, OtherVersion, decode_datagram, encode, undecoded
 from wire.limits import MAX_DATAGRAM
 from wire.messages import VERSION_REFUSAL, Ack, Acks, Message, Refused, TooBig
 from wire.refusals import RefusalCode

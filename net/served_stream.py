@@ -13,8 +13,7 @@ from msgspec import Struct
 
 from net.listener import Closable, fmt_addr
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
-from wire.codec import clear_request, encode
-from wire.errors import DecodeError, OtherVersion
+from wire.codec import DecodeError, OtherVersion, clear_request, encode
 from wire.messages import VERSION_REFUSAL, Acks, Message, Refused
 from wire.refusals import RefusalCode
 from wire.version import wire_refusal

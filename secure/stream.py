@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
 from secure.noise import CHANNEL_PROTOCOL, CipherState, Handshake, NoiseError, public_bytes
-from wire.codec import decode, encode
-from wire.errors import DecodeError, OtherVersion
+from wire.codec import DecodeError, OtherVersion, decode, encode
 from wire.limits import FRAME_HEADER, MAX_FRAME
 from wire.messages import Message
 

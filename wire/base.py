@@ -1,11 +1,15 @@
 """What every message is: a frozen msgspec Struct, a JSON object whose "t" field names its
-type. msgspec checks every field type as it decodes (an `Id` is short, an `Int` fits 64
-bits, `Items` holds at most MAX_ITEMS, strings are valid UTF-8): what decodes is valid.
+type; and the ids that name messages. msgspec checks every field type as it decodes (an `Id`
+is short, an `Int` fits 64 bits, `Items` holds at most MAX_ITEMS, strings are valid UTF-8):
+what decodes is valid.
 """
 
 from __future__ import annotations
 
+import functools
 import typing
+from itertools import count, repeat
+from operator import concat
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -53,6 +57,19 @@ class ByName(WireMessage, frozen=True):
 
     name: str
     token: str
+
+
+class IdMaker(functools.partial[str]):
+    """Makes message ids `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes
+    the next): a random session (hex) in the adapters, so that a restart reuses none. The
+    counter, `repr` and `concat` are the standard library's, called from C: no Python runs.
+    Why this module is not compiled: mypyc cannot compile a subclass of `functools.partial`,
+    whose calls run in C anyway."""
+
+    __slots__ = ()
+
+    def __new__(cls, session: str) -> IdMaker:
+        return super().__new__(cls, next, map(concat, repeat(f"{session}-"), map(repr, count(1))))
 
 
 def types_by_name(union: Any) -> dict[str, type[Any]]:

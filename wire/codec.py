@@ -10,7 +10,6 @@ from typing import Annotated, Any, Final, Union
 
 import msgspec
 
-from wire.errors import DecodeError, OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import (
     MESSAGE_TYPES,
@@ -26,6 +25,23 @@ from wire.messages import (
     Saved,
     SaveMessage,
 )
+
+
+class DecodeError(ValueError):
+    """The one error the wire raises for bad input: bytes that are not a valid ChatApp message
+    or frame. Decoding untrusted bytes returns valid messages or raises this, nothing else."""
+
+
+class OtherVersion(DecodeError):
+    """A message of a known type with other fields (or a key answer of another protocol):
+    most likely another version's. `kind` is its type; `request_id` its id when it waits
+    for an answer (no `reply_to`), for the receiver to refuse it by name; else ""."""
+
+    def __init__(self, detail: str, kind: str, request_id: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.request_id = request_id
+
 
 #: Fields naming a message id: bounded, since receivers remember ids to show each once.
 ID_FIELDS = frozenset({"id", "reply_to"})

@@ -3,14 +3,14 @@ password), so that every field has one JSON type."""
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+import enum
+from typing import Annotated, Final, NamedTuple
 
 import msgspec
 from msgspec import Struct
 
 from wire.base import After, ByName, Id, Int, Items, Reply, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
-from wire.file_messages import FileMessage
 from wire.limits import MAX_SRP, MAX_TICKET
 from wire.refusals import RefusalCode
 
@@ -340,6 +340,57 @@ class Notice(WireMessage, frozen=True):
 
     text: str
     quitter: str = ""
+
+
+# -- files, peer to peer (docs/PROTOCOL.md, "Files") --------------------------------------
+
+#: Longest file name an offer may carry, in characters (most file systems allow 255 bytes).
+MAX_FILE_NAME = 255
+
+
+class NoteState(enum.StrEnum):
+    """How a transfer ended, as a FileNote tells the other side."""
+
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FileOffer(WireMessage, frozen=True):
+    """`offer` names it for as long as it lasts, across restarts; `name` is the sender's
+    (the receiver makes its own safe one); `sha256`, the whole file's hex digest."""
+
+    sender: str
+    offer: Id
+    name: str
+    size: Int
+    sha256: str
+
+
+class FileNote(WireMessage, frozen=True):
+    """`reason`: a sentence for the user, "" when `state` says it all."""
+
+    sender: str
+    offer: Id
+    state: NoteState
+    reason: str
+
+
+class FileSeen(WireMessage, frozen=True):
+    sender: str
+    reply_to: Id
+
+
+class FileWant(WireMessage, frozen=True):
+    offer: Id
+    offset: Int
+
+
+FileMessage = FileOffer | FileNote | FileSeen | FileWant
+
+#: The datagrams a peer sends another about a transfer (each names its sender).
+FILE_DATAGRAMS: Final = (FileOffer, FileNote, FileSeen)
 
 
 Message = (

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from types import ModuleType
 
-from wire import codec, file_messages, messages
+from wire import codec, messages
 from wire.base import WireMessage
 from wire.desk import messages as desk
 
@@ -48,7 +48,7 @@ def _annotations(cls: type) -> dict[str, object]:
 
 #: The modules that define the wire's messages and records: every type of wire.messages.Message
 #: is defined in one of them (tests/wire/test_version.py checks it).
-MODULES = (messages, desk, file_messages)
+MODULES = (messages, desk)
 
 WIRE_VERSION = fingerprint(MODULES)
 

@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from peer.adapter.files.service import FileHost, FileService
-from peer.adapter.flood_gate import PeerGate
+from peer.adapter.files.service import FileHost, FileService, unfinished_transfers
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.start import (
     PASSWORD_AGAIN,
@@ -67,11 +66,16 @@ from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import MailTaken, Message, PasswordAsk, SaveMessage, for_log, inbound_line
-from wire.words import counted
+from wire.token_bucket import FloodGate, Key
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
+#: Messages a second one address may send a peer: twice what the registry takes from one.
+PEER_RATE = 2 * REGISTRY_RATE
+PEER_BURST = 2 * REGISTRY_BURST
+
 #: What each write of kept state keeps, and what its failure costs (said; nothing else lost).
 _KEPT: dict[type | str, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
@@ -85,6 +89,40 @@ _KEPT: dict[type | str, tuple[str, str]] = {
 
 def _debug_line(line: str) -> None:
     print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+class PeerGate:
+    """The peer's flood gate (wire/token_bucket.py): admits what comes from an address within
+    PEER_RATE (the registry at `server()` always); each drop is told to `rejected`
+    (net/drop_log.py). What one address sends beyond it is dropped unopened."""
+
+    def __init__(
+        self,
+        server: Callable[[], Addr],
+        rejected: Callable[[str, str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._server = server
+        self._rejected = rejected
+        self._gate = FloodGate(PEER_RATE, PEER_BURST)
+        self._keys = FloodGate(PEER_RATE, PEER_BURST)
+        self._clock = clock
+        self.dropped = 0
+
+    def __call__(self, addr: Addr) -> bool:
+        """Whether to open what just came from `addr` (each message counts one)."""
+        return self._admits(self._gate, addr, addr, "")
+
+    def by_key(self, addr: Addr, key: bytes) -> bool:
+        """Whether to decode a live session's datagram sealed by `key` while the peer lags."""
+        return self._admits(self._keys, key.hex(), addr, "the key at ")
+
+    def _admits(self, gate: FloodGate, source: Key, addr: Addr, what: str) -> bool:
+        if gate.take(source, self._clock()) or addr == self._server():
+            return True
+        self.dropped += 1
+        self._rejected("flood", f"flood from {what}{addr[0]}:{addr[1]}: dropped")
+        return False
 
 
 class PeerNode:
@@ -453,12 +491,3 @@ async def run_peer(
     if settings.ask_again and (wrong or node.password_anew):
         return PASSWORD_AGAIN
     return status
-
-
-def unfinished_transfers(folder: Path) -> list[str]:
-    """The file transfers not finished (a record each in `folder`), as a phrase."""
-    count = 0
-    with contextlib.suppress(OSError):
-        count = sum(1 for _ in folder.glob("*.json"))
-    are = "is" if count == 1 else "are"
-    return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []

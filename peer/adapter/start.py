@@ -24,8 +24,7 @@ from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.shared import not_carried_out
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from terminal.typed_ahead import hold_typed_ahead, kept_on_interrupt, read_typed_ahead
-from wire.codec import decode
-from wire.errors import DecodeError
+from wire.codec import DecodeError, decode
 from wire.messages import Chat, Message, SaveMessage
 from wire.names import name_key
 from wire.words import counted

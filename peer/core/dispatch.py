@@ -29,7 +29,7 @@ from peer.core.table_news import TableNews
 from peer.core.tickets import Tickets
 from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import ChannelMessage, Message, TableSnapshot, TableUpdate, Welcome
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT, Alarm
 

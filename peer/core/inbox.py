@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from peer.core.actions import AcksLater, Action, Emit, Held, Print, SendSealed, Shown
 from peer.core.lifecycle import Lifecycle
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage, StoredMessage
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm

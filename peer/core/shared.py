@@ -19,7 +19,7 @@ from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import TableCopy, Trust
 from peer.core.tickets import Tickets
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Chat,

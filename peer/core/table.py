@@ -12,9 +12,9 @@ from typing import Final
 from msgspec import structs
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Rejected
-from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
 from wire.keys import key_from_text
 from wire.messages import (
+    FILE_DATAGRAMS,
     Ack,
     Acks,
     Alias,
@@ -23,6 +23,9 @@ from wire.messages import (
     ChannelMessage,
     Chat,
     Entry,
+    FileNote,
+    FileOffer,
+    FileSeen,
     Message,
     MoreMail,
     Notice,

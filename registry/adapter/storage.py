@@ -9,8 +9,7 @@ from typing import Any
 from msgspec.structs import astuple
 
 from registry.core.table import Table, row_json
-from wire.codec import decode
-from wire.errors import DecodeError
+from wire.codec import DecodeError, decode
 from wire.limits import MAX_AFTER
 from wire.messages import RoomMessage, StoredMessage
 from wire.names import name_problem

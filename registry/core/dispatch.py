@@ -22,7 +22,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.services import Services
 from registry.core.table import Record, Table
 from secure.password import Challenge
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Ack,

@@ -9,8 +9,8 @@ from peer.core.desk.actions import NOT_LINES, Action, FindPlace, KeepPlace, Send
 from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
+from wire.base import IdMaker
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
-from wire.ids import IdMaker
 
 PHONE = "07700900606"
 

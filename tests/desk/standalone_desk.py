@@ -30,8 +30,8 @@ from registry.core.desk.limits import (
 )
 from secure.keys import load_or_make_key
 from secure.stream import KeyGiven, SecureStream
+from wire.codec import DecodeError
 from wire.desk.messages import HEARTBEAT
-from wire.errors import DecodeError
 from wire.keys import join_code
 from wire.messages import Message
 

@@ -23,6 +23,7 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
 from tests.hypothesis_profiles import examples
+from wire.base import IdMaker
 from wire.desk.messages import (
     EST_TYPICAL,
     DeskCrisis,
@@ -41,7 +42,6 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS, ENDED
-from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
 LINES = [

@@ -7,6 +7,7 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from tests.desk.listed import Listed
 from tests.desk.person_harness import sent, shown
+from wire.base import IdMaker
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -22,7 +23,6 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.text import ALL_TOPICS, ENDED
-from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."

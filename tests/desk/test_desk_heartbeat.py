@@ -13,6 +13,7 @@ from registry.core.desk.actions import DeskSend
 from registry.core.desk.limits import GRACE
 from tests.desk.listed import Listed
 from tests.desk.person_harness import sent, shown, waiting
+from wire.base import IdMaker
 from wire.desk.messages import (
     HEARTBEAT,
     DeskEnded,
@@ -27,7 +28,6 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.text import ALL_TOPICS
-from wire.ids import IdMaker
 
 H = HEARTBEAT
 

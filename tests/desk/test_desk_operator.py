@@ -14,8 +14,8 @@ from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from tests.desk.person_harness import Screen
+from wire.base import IdMaker
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
-from wire.ids import IdMaker
 from wire.messages import Message
 from wire.refusals import RefusalCode
 

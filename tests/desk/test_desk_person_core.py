@@ -18,6 +18,7 @@ from peer.core.desk.actions import Connection, ExitDesk, KeepPlace, Show
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from peer.core.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from tests.desk.listed import Listed
+from wire.base import IdMaker
 from wire.desk.messages import (
     EST_MEASURED,
     EST_TYPICAL,
@@ -34,7 +35,6 @@ from wire.desk.messages import (
 )
 from wire.desk.render import PLACE, WELCOME_BACK, ahead_of_you
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, ENDED_TO_PERSON, MAX_DESK_LINE
-from wire.ids import IdMaker
 
 
 def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too() -> None:

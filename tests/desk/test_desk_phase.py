@@ -9,7 +9,7 @@ import pytest
 
 from peer.core.desk.link import DEFAULTS, MOVES, DeskLink, DeskPhase
 from peer.core.lifecycle import UndefinedMoveError
-from wire.ids import IdMaker
+from wire.base import IdMaker
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -10,9 +10,9 @@ from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings, DeskPhase
 from tests.desk.listed import Listed
+from wire.base import IdMaker
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries
 from wire.desk.text import ALL_TOPICS
-from wire.ids import IdMaker
 
 HERE, DESK, THIRD = ("127.0.0.1", 4000), ("127.0.0.1", 4001), ("127.0.0.1", 4002)
 SERVICE = ("127.0.0.1:4000", "127.0.0.1:4001", "127.0.0.1:4002")

@@ -25,8 +25,8 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.link import ClientSettings, DeskLink
 from tests.desk.person_harness import Screen
+from wire.base import IdMaker
 from wire.desk.messages import DeskNotice
-from wire.ids import IdMaker
 from wire.messages import Ack
 
 PHONE = "07700900606"

@@ -20,7 +20,7 @@ from .secure_socket import SecureSocket
 from tests.datagrams import seal_list  # isort: skip
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.codec import encode  # isort: skip
-from wire.file_messages import FileNote, FileOffer, FileWant  # isort: skip
+from wire.messages import FileNote, FileOffer, FileWant  # isort: skip
 from wire.keys import key_from_text  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip
 from secure.stream import SecureStream  # isort: skip

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from tests.datagrams import messages_of, seal_list
-from wire.codec import encode
-from wire.errors import DecodeError
+from wire.codec import DecodeError, encode
 from wire.messages import Message
 
 Addr = tuple[str, int]

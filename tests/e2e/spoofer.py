@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from secure.channel import KEY_ANSWER, SecureChannel
 from secure.noise import CHANNEL_PROTOCOL
 from tests.datagrams import messages_of
-from wire.errors import DecodeError
+from wire.codec import DecodeError
 from wire.messages import Message, Register
 
 from .capture import ETH_P_ALL, LINK_HEADER, PACKET_OUTGOING, parse_packet, spoofed_packet

@@ -25,7 +25,7 @@ from .secure_socket import SecureSocket
 
 from wire.refusals import REPLACED_REFUSAL  # isort: skip
 from wire import codec, messages  # isort: skip  (harness puts the repository on sys.path)
-from wire.errors import DecodeError  # isort: skip
+from wire.codec import DecodeError  # isort: skip
 from secure.stream import frame  # isort: skip
 from wire.limits import FRAME_HEADER, MAX_FRAME  # isort: skip
 

@@ -18,7 +18,7 @@ import pytest
 from .harness import HOST, ChatEnv, Peer, line, no_ack, received_by
 from .hostile_peer import HostilePeer, digest
 
-from wire.file_messages import FileNote, FileOffer, NoteState  # isort: skip
+from wire.messages import FileNote, FileOffer, NoteState  # isort: skip
 
 #: The hostile keys: two at one address, one at another.
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.2")

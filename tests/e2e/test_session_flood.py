@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from net.drop_log import INTERVAL
-from peer.adapter.flood_gate import PEER_BURST, PEER_RATE
+from peer.adapter.node import PEER_BURST, PEER_RATE
 from secure.channel import DATA
 
 from .capture import Packet, can_capture, capturing, spoofed_packet
@@ -30,7 +30,7 @@ REPLAY_DROPPED = r"dropped a datagram from 127\.0\.0\.1:\d+: replayed"
 
 
 #: Replays a second from alice's address: twenty times what a peer's flood gate lets one
-#: address send (peer/adapter/flood_gate.py), and below what a peer opens in a second, so
+#: address send (peer/adapter/node.py), and below what a peer opens in a second, so
 #: that the kernel drops none of alice's datagrams for bob's full buffer; and from the
 #: others' too, each replay from one of them dropped by its header.
 RATE, OTHERS_RATE = int(20 * PEER_RATE), int(10 * PEER_RATE)

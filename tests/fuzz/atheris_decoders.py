@@ -18,8 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's r
 
 with atheris.instrument_imports():
     from tests.datagrams import messages_of
-    from wire.codec import decode, encode
-    from wire.errors import DecodeError
+    from wire.codec import DecodeError, decode, encode
 
 
 def one_input(data: bytes) -> None:

@@ -19,7 +19,7 @@ from net.discovery import CHECKED, Advertised, Found, checked, proven, to_probe,
 from secure.channel import KEY_ANSWER
 from secure.noise import CHANNEL_PROTOCOL, public_bytes
 from secure.stream import KeyGiven, SecureStream, frame
-from wire.errors import DecodeError
+from wire.codec import DecodeError
 from wire.keys import code_from_text, join_code
 
 pytestmark = pytest.mark.timeout(20)

@@ -12,8 +12,8 @@ from net import served_stream
 from net.served_stream import Frames, LateFrame
 from secure.noise import public_bytes
 from secure.stream import SecureStream
+from wire.codec import DecodeError
 from wire.desk.messages import DeskLine, DeskLook
-from wire.errors import DecodeError
 from wire.messages import Message
 
 

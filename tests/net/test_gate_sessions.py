@@ -1,4 +1,4 @@
-"""A peer's endpoint and its flood gate (net/endpoint.py, peer/adapter/flood_gate.py):
+"""A peer's endpoint and its flood gate (net/endpoint.py, peer/adapter/node.py):
 data is opened without asking the gate (what names no live session at its source address
 is dropped by its header), so a peer sending fast is never cut at the gate's rate, and a
 forged or replayed datagram naming that session costs one decryption at most; whatever
@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.endpoint import Endpoint
-from peer.adapter.flood_gate import PEER_BURST, PeerGate
+from peer.adapter.node import PEER_BURST, PeerGate
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from secure.noise import Handshake
 from tests.datagrams import seal_list

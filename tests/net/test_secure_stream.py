@@ -24,8 +24,7 @@ from secure.stream import (
     key_answer,
 )
 from tests.hypothesis_profiles import examples
-from wire.codec import encode
-from wire.errors import DecodeError
+from wire.codec import DecodeError, encode
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat, Message, TableRequest
 

@@ -14,7 +14,7 @@ from secure.noise import Handshake, public_bytes
 from secure.stream import DATA, MAX_RECORD, MORE, RECORD_DATA, SecureStream
 from tests.hypothesis_profiles import examples
 from tests.net.test_secure_stream import SERVER, pair  # the connector sends the data here
-from wire.errors import DecodeError
+from wire.codec import DecodeError
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat, Message
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import hashlib
 
 from peer.core.dispatch import PeerCore
-from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text, key_text
-from wire.messages import Ack, Acks, Chat, Message, Refused
+from wire.messages import FILE_DATAGRAMS, Ack, Acks, Chat, Message, Refused
 
 Addr = tuple[str, int]
 

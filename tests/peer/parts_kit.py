@@ -15,7 +15,7 @@ from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
 from peer.core.table import TableCopy
 from peer.core.typed_commands import Commands
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.keys import key_text
 from wire.messages import Entry, Message
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm

@@ -13,12 +13,12 @@ from peer.core.dispatch import PeerCore
 from peer.core.table import HELD, HOLD, NEVER_SENT, Rule
 from tests.peer.honest import REGISTRY_KEY, peer_key, peer_key_text
 from tests.peer.parts_kit import ME, SERVER, T0, prints, sent
-from wire.file_messages import FileOffer
 from wire.messages import (
     VERSION_REFUSAL,
     Ack,
     Chat,
     Entry,
+    FileOffer,
     Join,
     Notice,
     Refused,

@@ -1,9 +1,9 @@
-"""peer/adapter/flood_gate.py: what one address sends beyond the peer's rate is dropped and told to
+"""peer/adapter/node.py: what one address sends beyond the peer's rate is dropped and told to
 the one log of rejections; the registry is never dropped."""
 
 from __future__ import annotations
 
-from peer.adapter.flood_gate import PEER_BURST, PeerGate
+from peer.adapter.node import PEER_BURST, PeerGate
 
 REGISTRY, MALLORY, BOB = ("127.0.0.1", 5000), ("127.0.0.2", 6000), ("127.0.0.3", 6001)
 

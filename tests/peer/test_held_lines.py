@@ -16,7 +16,7 @@ from peer.adapter.state import PeerStateFile
 from peer.core.actions import Action, Held, Print, Shown
 from peer.core.inbox import HELD_MAX, HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Chat
 
 BOB = ("127.0.0.1", 6002)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from peer.core.actions import AcksLater, Action, Held, Print, SendSealed, Shown
 from peer.core.inbox import HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.messages import Ack, Acks, Chat, StoredMessage
 
 BOB = ("127.0.0.1", 6002)

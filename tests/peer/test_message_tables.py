@@ -15,8 +15,16 @@ from peer.core.table import HOLD, NEVER_SENT, RULES, Owed, Rule, Trust
 from registry.core.dispatch import RegistryCore
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
-from wire.file_messages import FILE_DATAGRAMS
-from wire.messages import MESSAGE_TYPES, Ack, Acks, Chat, PasswordAsk, Refused, TableRequest
+from wire.messages import (
+    FILE_DATAGRAMS,
+    MESSAGE_TYPES,
+    Ack,
+    Acks,
+    Chat,
+    PasswordAsk,
+    Refused,
+    TableRequest,
+)
 from wire.reliable import Retransmitter
 
 EVERY_TYPE = frozenset(MESSAGE_TYPES.values())

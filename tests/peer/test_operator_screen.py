@@ -17,8 +17,8 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from peer.adapter.desk.terminal import TYPED, OperatorScreen
 from peer.core.desk.duty import OperatorCore
 from tests.pyte_terminal import Terminal
+from wire.base import IdMaker
 from wire.desk.messages import DeskLine, DeskNotice, DeskSession, RoomRow
-from wire.ids import IdMaker
 
 pytestmark = pytest.mark.timeout(20)
 

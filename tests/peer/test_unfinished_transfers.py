@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peer.adapter.node import unfinished_transfers
+from peer.adapter.files.service import unfinished_transfers
 
 
 def test_unfinished_transfers_are_counted_from_their_records(tmp_path: Path) -> None:

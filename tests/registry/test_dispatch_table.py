@@ -8,13 +8,13 @@ from typing import get_args
 from registry.core.actions import Log
 from tests.registry.core_helpers import core
 from wire.desk.messages import DeskMessage
-from wire.file_messages import FileMessage
 from wire.messages import (
     MESSAGE_TYPES,
     Alive,
     Busy,
     ChannelMessage,
     Chat,
+    FileMessage,
     MoreMail,
     Notice,
     PasswordChallenge,

@@ -8,8 +8,7 @@ from wire_strategies import assert_valid_message, dataclass_strategy
 
 from tests.datagrams import messages_of
 from tests.hypothesis_profiles import examples
-from wire.codec import encode, fits_datagram, pack_datagrams
-from wire.errors import DecodeError
+from wire.codec import DecodeError, encode, fits_datagram, pack_datagrams
 from wire.limits import MAX_DATAGRAM
 from wire.messages import MESSAGE_TYPES, Message
 

@@ -30,6 +30,8 @@ from tests.datagrams import messages_of
 from tests.hypothesis_profiles import examples
 from wire.codec import (
     SHORT_TEXT,
+    DecodeError,
+    OtherVersion,
     decode,
     encode,
     fits_datagram,
@@ -37,7 +39,6 @@ from wire.codec import (
     record_size,
     travels_by_stream,
 )
-from wire.errors import DecodeError, OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
     MESSAGE_TYPES,

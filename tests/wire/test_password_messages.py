@@ -19,8 +19,7 @@ from wire_strategies import assert_valid_message
 from registry.core.password_work import migrated
 from secure import password
 from tests.hypothesis_profiles import examples
-from wire.codec import decode, encode, fits_datagram
-from wire.errors import DecodeError
+from wire.codec import DecodeError, decode, encode, fits_datagram
 from wire.limits import MAX_ID, MAX_NAME, MAX_SRP
 from wire.messages import Message, PasswordAsk, PasswordChallenge, Register
 from wire.version import WIRE_VERSION

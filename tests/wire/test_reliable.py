@@ -22,7 +22,7 @@ from hypothesis.stateful import (
 )
 
 from tests.hypothesis_profiles import examples
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 
 #: The wait the tests of the mechanism give it, whatever TIMEOUT is: the times they drive

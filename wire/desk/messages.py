@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from wire.base import Id, Int, Items, WireMessage, types_by_name
+from wire.base import Int, Items, Reply, WireMessage, types_by_name
 from wire.refusals import RefusalCode
 
 #: A `WaitEstimate`'s kind: from the typical session length, or measured; nobody on duty;
@@ -39,7 +39,6 @@ class DeskJoin(WireMessage, frozen=True):
     """A new place, or back the place of `token` ("" the first time); `wire`, the sender's
     WIRE_VERSION; `work` solves this connection's `DeskWork`."""
 
-    id: Id
     name: str
     phone: str
     topic: Int
@@ -52,7 +51,6 @@ class DeskJoin(WireMessage, frozen=True):
 class DeskOperator(WireMessage, frozen=True):
     """An operator comes on duty, with the registry's operator `key`."""
 
-    id: Id
     name: str
     topics: Items[Int]
     key: str
@@ -63,7 +61,6 @@ class DeskGiveUp(WireMessage, frozen=True):
     """A person who left while their connection was lost gives up their place; answered
     `DeskEnded`, held or not."""
 
-    id: Id
     phone: str
     token: str
     wire: str
@@ -72,12 +69,10 @@ class DeskGiveUp(WireMessage, frozen=True):
 # -- registry to person -------------------------------------------------------------------
 
 
-class DeskWork(WireMessage, frozen=True):
+class DeskWork(Reply, frozen=True):
     """The join `reply_to` takes a new place only sent again with the `work` that solves `seed`
     (hex) for `bits` (wire.desk.work)."""
 
-    id: Id
-    reply_to: Id
     seed: str
     bits: Int
 
@@ -85,16 +80,13 @@ class DeskWork(WireMessage, frozen=True):
 class DeskCrisis(WireMessage, frozen=True):
     """The crisis notice, before anything else."""
 
-    id: Id
     text: str
 
 
-class DeskQueued(WireMessage, frozen=True):
+class DeskQueued(Reply, frozen=True):
     """Answer to `DeskJoin`: `token` takes the place back within `grace` seconds of a lost
     connection (`restored`: this answer did)."""
 
-    id: Id
-    reply_to: Id
     token: str
     topic: Int
     position: Int
@@ -104,12 +96,10 @@ class DeskQueued(WireMessage, frozen=True):
     estimate: WaitEstimate
 
 
-class DeskPosition(WireMessage, frozen=True):
+class DeskPosition(Reply, frozen=True):
     """Where a waiting person stands, 1 next: pushed when it or the number of operators changes
     (`reply_to` ""), or the answer to a person's `DeskLook`."""
 
-    id: Id
-    reply_to: Id
     position: Int
     operators: Int
     waited: Int
@@ -119,7 +109,6 @@ class DeskPosition(WireMessage, frozen=True):
 class DeskServed(WireMessage, frozen=True):
     """The person's turn, in `session`, which their lines name."""
 
-    id: Id
     operator: str
     session: str
 
@@ -127,12 +116,10 @@ class DeskServed(WireMessage, frozen=True):
 # -- registry to operator -----------------------------------------------------------------
 
 
-class DeskOnDuty(WireMessage, frozen=True):
+class DeskOnDuty(Reply, frozen=True):
     """Answer to `DeskOperator` and `DeskServe`: `waiting` people in all, `yours` connected for
     its topics."""
 
-    id: Id
-    reply_to: Id
     name: str
     topics: Items[Int]
     waiting: Int
@@ -143,7 +130,6 @@ class DeskSession(WireMessage, frozen=True):
     """The operator now serves this person: the full number travels only here; `said`, the words of
     crisis typed while waiting."""
 
-    id: Id
     session: str
     name: str
     phone: str
@@ -168,11 +154,9 @@ class RoomRow(NamedTuple):
     kept_left: Int
 
 
-class DeskRoom(WireMessage, frozen=True):
+class DeskRoom(Reply, frozen=True):
     """An operator's `DeskLook` answered, in order."""
 
-    id: Id
-    reply_to: Id
     rows: Items[RoomRow]
 
 
@@ -182,7 +166,6 @@ class DeskRoom(WireMessage, frozen=True):
 class DeskLine(WireMessage, frozen=True):
     """A line of the `session` it was typed in; the registry fills in `sender`."""
 
-    id: Id
     sender: str
     text: str
     session: str
@@ -191,7 +174,6 @@ class DeskLine(WireMessage, frozen=True):
 class DeskEnd(WireMessage, frozen=True):
     """`.end`: a session already over ends nothing, not the next one."""
 
-    id: Id
     session: str
 
 
@@ -199,7 +181,6 @@ class DeskEnded(WireMessage, frozen=True):
     """A session ended, or the connection closes; `requeued`: back to the front; `heard`: how
     many of the person's lines of the session arrived (-1: not said)."""
 
-    id: Id
     reason: str
     requeued: bool
     heard: Int
@@ -208,18 +189,13 @@ class DeskEnded(WireMessage, frozen=True):
 class DeskPing(WireMessage, frozen=True):
     """Sent after `HEARTBEAT` seconds of silence; answered at once with `DeskPong`."""
 
-    id: Id
 
-
-class DeskPong(WireMessage, frozen=True):
-    id: Id
-    reply_to: Id
+class DeskPong(Reply, frozen=True):
+    """Answers the `DeskPing` `reply_to` names."""
 
 
 class DeskLeave(WireMessage, frozen=True):
     """`.quit`."""
-
-    id: Id
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -229,34 +205,27 @@ class DeskLook(WireMessage, frozen=True):
     """A look at the waiting room: a person's `.queue`, answered `DeskPosition`; an operator's
     `.room`, answered `DeskRoom`."""
 
-    id: Id
-
 
 class DeskServe(WireMessage, frozen=True):
-    id: Id
     topics: Items[Int]
 
 
 class DeskFirst(WireMessage, frozen=True):
     """`.first 3` (number `position` of `.room`), or `.first Maria` (`position` 0)."""
 
-    id: Id
     position: Int
     name: str = ""
 
 
-class DeskRefused(WireMessage, frozen=True):
+class DeskRefused(Reply, frozen=True):
     """`reason` for the user, `code` for the program; a refused first frame closes the
     connection."""
 
-    id: Id
-    reply_to: Id
     reason: str
     code: RefusalCode = RefusalCode.OTHER
 
 
 class DeskNotice(WireMessage, frozen=True):
-    id: Id
     text: str
 
 
@@ -264,7 +233,6 @@ class DeskRegistries(WireMessage, frozen=True):
     """The service's registries ("ip:port" each), and `desk`, where its desk is, from a registry
     that does not run it and then closes ("" from the one that does)."""
 
-    id: Id
     desk: str
     registries: Items[str]
 

@@ -39,6 +39,7 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import DeskPhase
 from secure.keys import KeyFileError, load_or_make_key
 from secure.stream import SecureStream
+from wire.codec import DecodeError, OtherVersion
 from wire.desk.messages import (
     DeskEnded,
     DeskLook,
@@ -50,7 +51,6 @@ from wire.desk.messages import (
 )
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
-from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message
 
 #: Seconds to wait for the desk to accept a TCP connection.

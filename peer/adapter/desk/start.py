@@ -22,8 +22,8 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
-from wire.errors import OtherVersion
-from wire.ids import IdMaker
+from wire.base import IdMaker
+from wire.codec import OtherVersion
 from wire.names import name_key
 from wire.refusals import RefusalCode
 

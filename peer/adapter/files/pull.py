@@ -21,9 +21,8 @@ from disk.files import os_reason
 from peer.core.files.names import NAME_MAX, fitted_name
 from peer.core.files.transfer import Outcome, Transfer, size_text
 from secure.stream import SecureStream
-from wire.errors import DecodeError
-from wire.file_messages import FileNote, FileWant
-from wire.messages import Message
+from wire.codec import DecodeError
+from wire.messages import FileNote, FileWant, Message
 
 Addr = tuple[str, int]
 T = TypeVar("T")

@@ -22,10 +22,10 @@ from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
 from secure.stream import SecureStream
-from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
-from wire.ids import IdMaker
+from wire.base import IdMaker
 from wire.keys import key_from_text, key_text
-from wire.messages import Entry, Message
+from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
+from wire.words import counted
 
 if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
@@ -303,6 +303,15 @@ def load_records(folder: Path) -> tuple[list[Transfer], list[str]]:
             with contextlib.suppress(OSError):
                 path.rename(path.with_suffix(".damaged"))
     return kept, problems
+
+
+def unfinished_transfers(folder: Path) -> list[str]:
+    """The file transfers not finished (a record each in `folder`), as a phrase."""
+    count = 0
+    with contextlib.suppress(OSError):
+        count = sum(1 for _ in folder.glob("*.json"))
+    are = "is" if count == 1 else "are"
+    return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []
 
 
 def keep_record(folder: Path, transfer: Transfer) -> None:

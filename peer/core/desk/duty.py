@@ -13,6 +13,7 @@ from peer.core.desk.actions import (
     show,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
+from wire.base import IdMaker
 from wire.desk.commands import DutyScreen, parse_operator_line
 from wire.desk.messages import (
     DeskEnd,
@@ -26,7 +27,6 @@ from wire.desk.messages import (
     DeskServe,
 )
 from wire.desk.render import render_operator
-from wire.ids import IdMaker
 from wire.names import name_problem
 from wire.refusals import RefusalCode
 from wire.shown_text import clean

@@ -8,10 +8,10 @@ from msgspec import Struct
 
 from peer.core.desk.actions import Addr, Connection, DeskClient, Emit, ExitDesk, SendToDesk, Show
 from peer.core.lifecycle import UndefinedMoveError
+from wire.base import IdMaker
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
-from wire.ids import IdMaker
 from wire.messages import address
 
 #: Seconds to wait for the desk to confirm a `.quit` before closing anyway.

@@ -8,6 +8,7 @@ from typing import Any
 from peer.core.desk import typed
 from peer.core.desk.actions import Addr, Connection, Emit, KeepPlace, SendToDesk, Show, show
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
+from wire.base import IdMaker
 from wire.desk.messages import (
     DeskCrisis,
     DeskEnded,
@@ -33,7 +34,6 @@ from wire.desk.text import (
     too_long_line,
 )
 from wire.desk.work import MAX_BITS, solve
-from wire.ids import IdMaker
 from wire.version import WIRE_VERSION
 
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a

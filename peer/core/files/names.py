@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from wire.file_messages import MAX_FILE_NAME
+from wire.messages import MAX_FILE_NAME
 
 #: Bytes a file name may take on most file systems (the adapter asks the folder's own).
 NAME_MAX = 255

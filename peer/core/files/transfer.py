@@ -11,7 +11,7 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from peer.core.actions import Print
-from wire.file_messages import FileNote, FileOffer, FileSeen
+from wire.messages import FileNote, FileOffer, FileSeen
 
 
 class Role(enum.StrEnum):

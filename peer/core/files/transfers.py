@@ -29,8 +29,7 @@ from peer.core.files.transfer import (
     size_text,
 )
 from peer.core.files.typed import typed_command
-from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
-from wire.messages import Entry
+from wire.messages import Entry, FileNote, FileOffer, FileSeen, NoteState
 from wire.reliable import Retransmitter
 
 #: Largest file offered or accepted, in bytes.

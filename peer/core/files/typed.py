@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from peer.core.actions import Print
 from peer.core.commands import FILE_USAGES
 from peer.core.files.transfer import EmitFile, ReadFile, Transfer, TransferPhase
-from wire.file_messages import NoteState
+from wire.messages import NoteState
 
 if TYPE_CHECKING:
     from peer.core.files.transfers import FileTransfers

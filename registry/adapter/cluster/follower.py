@@ -36,10 +36,9 @@ from registry.core.liveness import AWAY_GRACE_PERIODS
 from registry.core.table_watch import Sends, TableWatch
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import decode, encode, encoded_once
+from wire.base import IdMaker
+from wire.codec import DecodeError, decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
-from wire.errors import DecodeError
-from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Alive, Keepalive, Message, TableSnapshot, TableUpdate, Welcome
 

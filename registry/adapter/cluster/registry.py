@@ -51,8 +51,7 @@ from registry.adapter.storage import StorageError
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from terminal.prompt import on_a_terminal
-from wire.codec import decode
-from wire.errors import DecodeError
+from wire.codec import DecodeError, decode
 from wire.messages import for_log
 from wire.words import counted
 

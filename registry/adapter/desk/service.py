@@ -25,6 +25,8 @@ from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
+from wire.base import IdMaker
+from wire.codec import DecodeError, OtherVersion
 from wire.desk.messages import (
     DeskJoin,
     DeskMessage,
@@ -35,8 +37,6 @@ from wire.desk.messages import (
 )
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
-from wire.errors import DecodeError, OtherVersion
-from wire.ids import IdMaker
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
 from wire.shown_text import clean

@@ -19,9 +19,8 @@ from peer.core.files.transfer import (
     TransferPhase,
 )
 from peer.core.files.transfers import LAPSE, RETRY, FileTransfers
-from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
-from wire.ids import IdMaker
-from wire.messages import Entry
+from wire.base import IdMaker
+from wire.messages import Entry, FileNote, FileOffer, FileSeen, NoteState
 
 DIGEST = "ab" * 32
 KEYS = {"alice": "KA", "bob": "KB"}

@@ -12,9 +12,8 @@ from peer.core.actions import Print
 from peer.core.files.names import fitted_name, name_problem, partial_name
 from peer.core.files.transfer import FileAction, Record
 from peer.core.files.transfers import FileTransfers
-from wire.file_messages import FileOffer
-from wire.ids import IdMaker
-from wire.messages import Entry
+from wire.base import IdMaker
+from wire.messages import Entry, FileOffer
 
 DIGEST = "ab" * 32
 FITS = "n" * 246 + ".bin"  # 250 bytes

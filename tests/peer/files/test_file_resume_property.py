@@ -14,9 +14,8 @@ from peer.core.actions import Print
 from peer.core.files.transfer import FileAction, Outcome, Pull, Record, Transfer
 from peer.core.files.transfers import RETRY, FileTransfers
 from tests.hypothesis_profiles import examples
-from wire.file_messages import FileOffer
-from wire.ids import IdMaker
-from wire.messages import Entry
+from wire.base import IdMaker
+from wire.messages import Entry, FileOffer
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 STEP = 1000  # bytes a pull moves before the next event

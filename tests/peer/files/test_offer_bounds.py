@@ -7,9 +7,8 @@ from __future__ import annotations
 from peer.core.actions import Print
 from peer.core.files.transfer import FileAction, Record, Role, Tell, Transfer
 from peer.core.files.transfers import LAPSE, FileTransfers
-from wire.file_messages import FileNote, FileOffer, NoteState
-from wire.ids import IdMaker
-from wire.messages import Entry
+from wire.base import IdMaker
+from wire.messages import Entry, FileNote, FileOffer, NoteState
 
 DIGEST = "ab" * 32
 #: Offers waiting for an answer, at most, from one key and in all (docs/GUIDE.md, "Files");

@@ -21,8 +21,7 @@ from peer.adapter.files.pull import Puller
 from peer.core.files.transfer import Outcome, Role, Transfer, TransferPhase
 from secure.noise import public_bytes
 from secure.stream import RECORD_DATA, SecureStream
-from wire.file_messages import FileNote, FileWant, NoteState
-from wire.messages import Chat
+from wire.messages import Chat, FileNote, FileWant, NoteState
 
 #: Bytes between two checkpoints here (16 MiB in the program): the file holds three.
 CHECKPOINT = 1024 * 1024
