@@ -28,7 +28,7 @@ class RestartNews:
         self._s = services
         self._message: Restarted | None = None
         self._waiting: Told = {}  # in order; changed in place, the watch's `held`
-        services.feed.watch.held = self._waiting
+        services.feed.hold_those_in(self._waiting)
         self._telling: Told = {}  # (a WINDOW at most)
         self._at_once: Told = {}
         #: whether a session with the peer at an address is held (RegistryCore.hand_over)

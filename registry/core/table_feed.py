@@ -5,7 +5,7 @@ together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
@@ -154,6 +154,10 @@ class TableFeed:
         for addrs, update in sends:
             if addrs:
                 emit(send_to(addrs, update, self.key_at))
+
+    def hold_those_in(self, waiting: Container[Addr]) -> None:
+        """Push nothing to the peers at an address in `waiting`, which its owner changes."""
+        self.watch.held = waiting
 
     def hold(self, records: Iterable[Record]) -> None:
         """The peers of `records`, held (TableWatch.held), are pushed from here once released."""
