@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import msgspec
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from disk.operator_key import key_path, load_or_create_key
 from net.listener import enable_keepalive, has_hung_up
@@ -87,7 +86,7 @@ class DeskService:
         self.operator_key, self.problem = load_or_create_key(data_dir)
         notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         closed = CLOSED if self.problem else ""
-        settings = msgspec.structs.replace(settings, crisis_notice=notice, closed=closed)
+        settings = structs.replace(settings, crisis_notice=notice, closed=closed)
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
         self.now = clock
