@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: The log's window (and the answers to commands) and the help desk's, by key.
 LOG, DESK = "log", "desk"
-#: How the desk's lines begin on the console (registry/adapter/desk/console.py).
+#: How the desk's lines begin on the console (registry/adapter/desk/service.py).
 DESK_MARK = "desk: "
 #: How the desk says someone is handed over to the console (wire/desk/render.py).
 HANDED_OVER = "[Now serving "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The entry points of the desk clients' cores (peer.core.desk.actions.DeskClient) and of
+#: The entry points of the desk clients' cores (peer.core.desk.link.DeskClient) and of
 #: the desk's queue that take an `emit`.
 ENTRIES = frozenset(
     {

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from peer.core.desk.actions import NOT_LINES, Action, FindPlace, KeepPlace, SendToDesk, Show
-from peer.core.desk.link import ClientSettings, DeskPhase
+from peer.core.desk.link import (
+    NOT_LINES,
+    Action,
+    ClientSettings,
+    DeskPhase,
+    FindPlace,
+    KeepPlace,
+    SendToDesk,
+    Show,
+)
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
 from wire.base import IdMaker

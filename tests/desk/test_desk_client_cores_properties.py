@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.core.desk.actions import (
+from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import (
     Action,
     Connection,
     DeskClient,
@@ -19,7 +20,6 @@ from peer.core.desk.actions import (
     KeepPlace,
     SendToDesk,
 )
-from peer.core.desk.duty import OperatorCore
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
 from tests.hypothesis_profiles import examples

@@ -1,4 +1,4 @@
-"""The registry's console as an operator at the desk (registry.adapter.desk.console): it serves like
+"""The registry's console as an operator at the desk (DeskConsole): it serves like
 any operator, holds back what was typed for the session before as `ChatApp -o` does, and a bare
 registry command once; it keeps what it serves."""
 
@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from disk.operator_key import key_path, read_key
-from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, DeskConsole
-from registry.adapter.desk.service import DeskService
+from registry.adapter.desk.service import CONSOLE, CONSOLE_TOPICS_FILE, DeskConsole, DeskService
 from registry.core.desk.actions import DeskSend
 from registry.core.desk.queue import DeskQueue
 from registry.core.desk.sessions import NOBODY_WAITING

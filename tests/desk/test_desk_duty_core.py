@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Action, Connection, ExitDesk, Show
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
+from peer.core.desk.link import (
+    ANSWER_TIMEOUT,
+    Action,
+    ClientSettings,
+    Connection,
+    DeskPhase,
+    ExitDesk,
+    Show,
+)
 from tests.desk.listed import Listed
 from tests.desk.person_harness import sent, shown
 from wire.base import IdMaker

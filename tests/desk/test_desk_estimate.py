@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.desk.estimate import ALPHA, MIN_HISTORY, Average, Estimator, whole
 from registry.core.desk.limits import TYPICAL_SESSION
+from registry.core.desk.state import ALPHA, MIN_HISTORY, Average, Estimator, whole
 from tests.hypothesis_profiles import examples
 from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
 from wire.desk.text import format_estimate

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore, cut_short
-from peer.core.desk.link import DeskPhase
+from peer.core.desk.link import Connection, DeskPhase
 from registry.core.desk.actions import DeskSend
 from registry.core.desk.limits import GRACE
 from tests.desk.listed import Listed

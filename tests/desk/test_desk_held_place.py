@@ -28,7 +28,7 @@ from peer.adapter.desk.start import (
     run_desk_client,
     take_earlier_key,
 )
-from peer.core.desk.actions import KeepPlace
+from peer.core.desk.link import KeepPlace
 from wire.desk.phone import phone_key
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from registry.adapter.desk.files import HISTORY_FILE, DeskFiles
-from registry.core.desk.estimate import Estimator
 from registry.core.desk.limits import DEFAULTS
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Estimator
 
 
 def desk() -> DeskState:

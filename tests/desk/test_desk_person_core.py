@@ -14,8 +14,15 @@ from person_harness import (
     waiting,
 )
 
-from peer.core.desk.actions import Connection, ExitDesk, KeepPlace, Show
-from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
+from peer.core.desk.link import (
+    ANSWER_TIMEOUT,
+    ClientSettings,
+    Connection,
+    DeskPhase,
+    ExitDesk,
+    KeepPlace,
+    Show,
+)
 from peer.core.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from tests.desk.listed import Listed
 from wire.base import IdMaker

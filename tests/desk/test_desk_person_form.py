@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, taking_back, through_form
 
-from peer.core.desk.actions import Connection, ExitDesk, FindPlace, KeepPlace, Show
+from peer.core.desk.link import Connection, ExitDesk, FindPlace, KeepPlace, Show
 from wire.desk.messages import DeskJoin, DeskLine, DeskServed
 from wire.desk.render import YOUR_TURN
 

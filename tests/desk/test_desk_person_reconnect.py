@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import Connection, ExitDesk, KeepPlace, Show
-from peer.core.desk.link import ANSWER_TIMEOUT, DeskPhase
+from peer.core.desk.link import ANSWER_TIMEOUT, Connection, DeskPhase, ExitDesk, KeepPlace, Show
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 from wire.desk.text import YOU_LEFT
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from person_harness import person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import Connection
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ClientSettings, DeskPhase
+from peer.core.desk.link import ClientSettings, Connection, DeskPhase
 from tests.desk.listed import Listed
 from wire.base import IdMaker
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries

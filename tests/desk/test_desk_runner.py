@@ -14,16 +14,17 @@ from peer.adapter.desk.runner import (
     load_place,
     place_file,
 )
-from peer.core.desk.actions import (
+from peer.core.desk.link import (
     Action,
+    ClientSettings,
     Connection,
+    DeskLink,
     Emit,
     ExitDesk,
     FindPlace,
     KeepPlace,
     Show,
 )
-from peer.core.desk.link import ClientSettings, DeskLink
 from tests.desk.person_harness import Screen
 from wire.base import IdMaker
 from wire.desk.messages import DeskNotice

@@ -24,10 +24,12 @@ from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
-from peer.core.desk.actions import (
+from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import (
     Action,
     Connection,
     DeskClient,
+    DeskPhase,
     Emit,
     ExitDesk,
     FindPlace,
@@ -35,8 +37,6 @@ from peer.core.desk.actions import (
     SendToDesk,
     Show,
 )
-from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import DeskPhase
 from secure.keys import KeyFileError, load_or_make_key
 from secure.stream import SecureStream
 from wire.codec import DecodeError, OtherVersion

@@ -17,9 +17,8 @@ from net.discovery import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings, ScreenRunner
 from peer.adapter.key_checks import OTHER_VERSION
 from peer.adapter.key_contact import ContactRule, KeyContact
-from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import Addr, ClientSettings
 from peer.core.desk.person import PersonCore
 from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
 from wire.base import IdMaker

@@ -91,7 +91,7 @@ class Terminal:
             self._on_input(None, 0.0)
 
     def show(self, text: str, style: str = "system") -> None:
-        """`text` as a `Show` of `style` says (peer.core.desk.actions)."""
+        """`text` as a `Show` of `style` says (peer.core.desk.link)."""
         prompt = self._console if isinstance(self._console, LinePrompt) else None
         if style == "typed":
             if prompt is not None:  # (plain lines are never put back)

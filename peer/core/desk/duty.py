@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from peer.core.desk.actions import (
+from peer.core.desk.link import (
+    DEFAULTS,
     Addr,
+    ClientSettings,
     Connection,
+    DeskLink,
+    DeskPhase,
     Emit,
     ExitDesk,
     KeepPlace,
@@ -12,7 +16,6 @@ from peer.core.desk.actions import (
     Show,
     show,
 )
-from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.base import IdMaker
 from wire.desk.commands import DutyScreen, parse_operator_line
 from wire.desk.messages import (

@@ -6,8 +6,19 @@ from collections.abc import Callable
 from typing import Any
 
 from peer.core.desk import typed
-from peer.core.desk.actions import Addr, Connection, Emit, KeepPlace, SendToDesk, Show, show
-from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
+from peer.core.desk.link import (
+    DEFAULTS,
+    Addr,
+    ClientSettings,
+    Connection,
+    DeskLink,
+    DeskPhase,
+    Emit,
+    KeepPlace,
+    SendToDesk,
+    Show,
+    show,
+)
 from wire.base import IdMaker
 from wire.desk.messages import (
     DeskCrisis,

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peer.core.desk.actions import Emit, FindPlace, KeepPlace, SendToDesk, Show
-from peer.core.desk.link import DeskPhase
+from peer.core.desk.link import DeskPhase, Emit, FindPlace, KeepPlace, SendToDesk, Show
 from wire.desk.commands import spaced_dot
 from wire.desk.messages import DeskEnd, DeskLook
 from wire.desk.phone import normalise_phone, phone_problem

@@ -24,10 +24,9 @@ from registry.core.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.estimate import Average
 from registry.core.desk.sessions import places as kept_places
 from registry.core.desk.sessions import restore
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import Average, DeskState
 from wire.desk.phone import normalise_phone
 from wire.desk.text import (
     CRISIS_REASONS,
