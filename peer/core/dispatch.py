@@ -23,10 +23,9 @@ from peer.core.room_return import RoomReturn
 from peer.core.sealed_mail import CARRIERS
 from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
-from peer.core.shared import Shared
+from peer.core.shared import Shared, Tickets
 from peer.core.table import TableCopy
 from peer.core.table_news import TableNews
-from peer.core.tickets import Tickets
 from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
 from wire.base import IdMaker
