@@ -62,7 +62,6 @@ COMPILED = [
     "peer/adapter/node.py",
     "peer/core/direct.py",
     "peer/core/commands.py",
-    "peer/core/typed_input.py",
     "peer/core/table.py",
     "peer/core/settling.py",
     "peer/core/received.py",

@@ -1,5 +1,6 @@
 """The parts of one peer core, gathered for the two that dispatch to the others: what is
-received (peer.core.received) and what is typed (peer.core.typed_input). Built by PeerCore."""
+received (peer.core.received) and what is typed (TypedInput, peer.core.dispatch). Built by
+PeerCore."""
 
 from __future__ import annotations
 
