@@ -55,7 +55,6 @@ COMPILED = [
     "net/wake.py",
     "peer/core/dispatch.py",
     "peer/core/shared.py",
-    "peer/core/parts.py",
     "peer/core/lifecycle.py",
     "peer/core/room_return.py",
     "peer/core/typed_commands.py",

@@ -12,8 +12,7 @@ from peer.core.actions import Action, Addr, Emit, ExitPeer, Held, KeysListed, Pr
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import LifePhase
-from peer.core.parts import Parts
-from peer.core.received import Received
+from peer.core.received import Parts, Received
 from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
 from peer.core.request_ends import RequestEnds
