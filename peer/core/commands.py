@@ -18,7 +18,7 @@ from wire.names import name_problem
 
 class Command(Struct, frozen=True):
     """A line read: the method of a part that carries it out, "part.method" (a name of
-    peer.core.parts.Parts, then its method), given `args`, then `now` and the actions."""
+    peer.core.received.Parts, then its method), given `args`, then `now` and the actions."""
 
     handler: str
     args: tuple[str, ...] = ()

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from peer.core.actions import Addr, Emit, Print
-from peer.core.parts import Parts
+from peer.core.direct import DirectChats
+from peer.core.inbox import Inbox
+from peer.core.leaving import Leaving
+from peer.core.registration import Registering
+from peer.core.registry_link import RegistryLink
+from peer.core.request_ends import RequestEnds
+from peer.core.room_membership import Membership
+from peer.core.shared import Shared
+from peer.core.table_news import TableNews
+from peer.core.typed_commands import Commands
 from wire.messages import (
     Ack,
     Acks,
@@ -32,6 +42,23 @@ from wire.messages import (
 
 #: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], object]
+
+
+@dataclass(frozen=True, eq=False)
+class Parts:
+    """Every part of one peer core, and the state they share, gathered for the two that
+    dispatch to the others: Received and TypedInput (peer.core.dispatch). Built by PeerCore."""
+
+    shared: Shared
+    link: RegistryLink
+    inbox: Inbox
+    direct: DirectChats
+    membership: Membership
+    table_news: TableNews
+    registration: Registering
+    leaving: Leaving
+    ends: RequestEnds
+    commands: Commands
 
 
 class Received:

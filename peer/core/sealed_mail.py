@@ -42,7 +42,7 @@ class SealedMail:
     delivers or hands over. `entry` finds a name's table row; `pinned` the key pinned for a
     name (None: never); `changed` is told of a name whose message opened with another key
     than the one pinned, and whether it came in a Welcome not shown yet; `ticket` is the
-    mailbox ticket a key's owner handed us (peer/core/tickets.py), shown with each save."""
+    mailbox ticket a key's owner handed us (Tickets, peer/core/shared.py), shown with each save."""
 
     def __init__(
         self,

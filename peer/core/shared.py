@@ -4,8 +4,9 @@ owns its own state beside it."""
 
 from __future__ import annotations
 
+import json
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from typing import Protocol
 
@@ -18,7 +19,7 @@ from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import TableCopy, Trust
-from peer.core.tickets import Tickets
+from secure.tickets import plausible, ticket
 from wire.base import IdMaker
 from wire.limits import MAX_TEXT
 from wire.messages import (
@@ -49,6 +50,65 @@ def not_carried_out(lines: Iterable[str | None], why: str, emit: Emit) -> None:
     for text in lines:
         if text is not None and text.strip():
             emit(Print(f"[Not carried out, as {why}: {text}]", "error"))
+
+
+#: Tickets kept of others' mailboxes, and keys ours is made for, at most (the oldest dropped).
+TICKETS_KEPT = 1000
+
+
+class Tickets:
+    """Mailbox tickets (secure/tickets.py): ours, handed with a direct message to each key we
+    write to, until one such message is acked (once a run, and again for a new secret); and
+    those others handed us, by the key of the mailbox's owner, shown with our saves for that
+    mailbox, so that the registry keeps us a place in it. Our `secret` (from the Welcome: ""
+    none yet) and the tickets `held`, by owner's key."""
+
+    def __init__(self, held: Mapping[str, str] | None = None) -> None:
+        self.secret = ""
+        #: others' tickets, by their mailbox owner's key, the latest handed last
+        self.held: dict[str, str] = dict(list((held or {}).items())[-TICKETS_KEPT:])
+        self._made: dict[str, str] = {}  # our ticket for each key written to lately
+        #: keys that acked a message carrying ours (read-only outside)
+        self.handed: set[str] = set()
+
+    def learn(self, secret: str) -> None:
+        """The registry gave us `secret`: a new one is handed again to everyone."""
+        if secret != self.secret:
+            self.secret = secret
+            self._made.clear()
+            self.handed.clear()
+
+    def to_hand(self, key: str) -> str:
+        """Our ticket for a direct message to `key` ("": none, or handed already; a caller
+        on the way of every message asks only with a `secret` and `key` not `handed`)."""
+        if not self.secret or key in self.handed:
+            return ""
+        made = self._made.get(key)
+        if made is None:
+            made = ticket(self.secret, key)
+            if len(self._made) >= TICKETS_KEPT:
+                del self._made[next(iter(self._made))]
+            self._made[key] = made
+        return made
+
+    def acked(self, key: str, given: str) -> None:
+        """`key` acked a message carrying `given`: not handed again this run, if ours for it."""
+        if given and self._made.get(key) == given:
+            self.handed.add(key)
+
+    def keep_handed(self, owner: str, given: str, emit: Emit) -> None:
+        """The owner of key `owner` handed us `given`: kept (Keep) when new."""
+        if self.held.get(owner) == given or not owner or not plausible(given):
+            return
+        self.held.pop(owner, None)
+        self.held[owner] = given
+        if len(self.held) > TICKETS_KEPT:
+            del self.held[next(iter(self.held))]
+        emit(Keep("tickets", json.dumps(self.held)))
+
+    def for_owner(self, owner: str) -> str:
+        """The ticket the owner of key `owner` handed us ("": none)."""
+        return self.held.get(owner, "")
 
 
 @dataclass(eq=False)
@@ -103,7 +163,7 @@ class Shared:
     tried: set[Addr] = field(default_factory=set)
     #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
-    #: Our mailbox tickets, and those others handed us (peer.core.tickets).
+    #: Our mailbox tickets, and those others handed us (Tickets, above).
     tickets: Tickets = field(default_factory=Tickets)
     #: How others' changes are said.
     change_lines: ChangeLines = field(init=False)

@@ -1,4 +1,4 @@
-"""Mailbox tickets at the peer (peer/core/tickets.py): ours rides on direct messages to each
+"""Mailbox tickets at the peer (Tickets, peer/core/shared.py): ours rides on direct messages to each
 key we write to until one is acked; one handed us by a direct message of its owner's is
 kept, and shown with our saves for that owner; nothing else is taken for one."""
 
@@ -14,7 +14,7 @@ from peer.adapter.state import PeerStateFile
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.sealed_mail import SealedMail
-from peer.core.tickets import KEPT, Tickets
+from peer.core.shared import TICKETS_KEPT, Tickets
 from secure.noise import public_bytes
 from secure.tickets import ticket
 from tests.peer.core_kit import BOB, BOBS, ME, SERVER, T0, sent
@@ -95,10 +95,10 @@ def test_nothing_but_a_plausible_ticket_from_its_owners_own_message_is_kept() ->
 def test_tickets_kept_are_bounded_the_oldest_dropped() -> None:
     tickets = Tickets()
     out: list[pa.Action] = []
-    for n in range(KEPT + 3):
+    for n in range(TICKETS_KEPT + 3):
         tickets.keep_handed(f"{n:043d}", "T" * 43, out.append)
-    assert len(tickets.held) == KEPT and f"{0:043d}" not in tickets.held
-    assert tickets.for_owner(f"{KEPT + 2:043d}") == "T" * 43
+    assert len(tickets.held) == TICKETS_KEPT and f"{0:043d}" not in tickets.held
+    assert tickets.for_owner(f"{TICKETS_KEPT + 2:043d}") == "T" * 43
 
 
 def test_a_save_sealed_for_an_owner_shows_the_ticket_that_owner_handed_us() -> None:
