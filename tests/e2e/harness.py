@@ -10,6 +10,7 @@ ports, tests/e2e/ports.py's. All are taken from here too.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -101,6 +102,13 @@ PASSWORD_CHECK_WAIT = 30.0
 
 
 # -- a test's processes ---------------------------------------------------------------------
+
+
+def in_namespace(name: str) -> list[str]:
+    """What runs a command in the network namespace `name`, killed if the process that
+    started it dies (a test worker killed by a timeout leaves no server running)."""
+    dies_with_parent = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+    return ["ip", "netns", "exec", name, *dies_with_parent]
 
 
 class ChatEnv:

@@ -21,7 +21,7 @@ import pytest
 from peer.core.direct import RECEIVED_BY
 from wire.keys import join_code
 
-from .harness import CHATAPP, REPO, WELCOME, ChatEnv, ChatProc, free_port
+from .harness import CHATAPP, REPO, WELCOME, ChatEnv, ChatProc, free_port, in_namespace
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -53,7 +53,7 @@ def namespace(chat: ChatEnv) -> Iterator[str]:
             done = _ip("netns", "exec", name, "ip", *argv)
             if done.returncode != 0:
                 pytest.skip(f"cannot set up multicast in a namespace: {done.stderr.strip()}")
-        chat.prefix = ["ip", "netns", "exec", name]
+        chat.prefix = in_namespace(name)
         yield name
     finally:
         _ip("netns", "del", name)
@@ -313,7 +313,7 @@ def _spoofer(
     argv = [sys.executable, "-m", "tests.e2e.mdns_spoofer", source, json.dumps(records)]
     argv += [json.dumps(mimic)] if mimic else []
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", namespace, *argv], cwd=str(REPO), stdout=subprocess.PIPE, text=True
+        [*in_namespace(namespace), *argv], cwd=str(REPO), stdout=subprocess.PIPE, text=True
     )
     procs.append(proc)
     assert proc.stdout is not None
@@ -334,7 +334,7 @@ def _advertiser(namespace: str, port: int, code: str) -> subprocess.Popen[str]:
         "asyncio.run(main())\n"
     )
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", namespace, sys.executable, "-c", script],
+        [*in_namespace(namespace), sys.executable, "-c", script],
         cwd=str(REPO), stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -352,7 +352,7 @@ def _nats_in(namespace: str, folder: Path) -> tuple[subprocess.Popen[bytes], Pat
     argv = [server_binary(), "-c", str(service / "nats-server-1.conf")]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, *argv], stdout=out, stderr=subprocess.STDOUT
+            [*in_namespace(namespace), *argv], stdout=out, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 15
     while "Server is ready" not in log.read_text(errors="replace"):

@@ -28,6 +28,7 @@ from .harness import (
     YOU_HAVE_MESSAGES,
     ChatEnv,
     Peer,
+    in_namespace,
     line,
 )
 
@@ -87,7 +88,7 @@ def lossy_namespace(namespace: tuple[str, Callable[[int], None]]) -> str:
 def test_every_message_arrives_exactly_once_with_20_percent_loss(
     chat: ChatEnv, lossy_namespace: str
 ) -> None:
-    chat.prefix = ["ip", "netns", "exec", lossy_namespace]
+    chat.prefix = in_namespace(lossy_namespace)
     chat.start_registry(timeout=30)
     peers = chat.start_peers("x", "y", "z")
     # what each receiver is sent, by sender, in the order typed
