@@ -28,9 +28,9 @@ import msgspec
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import KEEPALIVE
+from registry.adapter.password_checks import carry_out
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.password_work import carry_out
 from registry.core.post_office import MAILBOX_MESSAGES
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
