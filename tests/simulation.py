@@ -50,7 +50,7 @@ class Disk:
 
     table: Table = field(default_factory=Table)
     mail: dict[str, list[StoredMessage]] = field(default_factory=dict)
-    #: each room's last lines, by room key (registry/adapter/storage.py)
+    #: each room's last lines, by room key (registry/adapter/store.py)
     history: dict[str, tuple[RoomMessage, ...]] = field(default_factory=dict)
 
     def save_table(self, table: Table, rows: tuple[str, ...] | None) -> None:
