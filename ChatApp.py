@@ -135,7 +135,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.cluster is not None:
         from net.discovery import advertised_addresses
         from registry.adapter.cluster.service_folder import is_folder, open_folder
-        from registry.adapter.storage import StorageError
+        from registry.adapter.store import StorageError
 
         if not is_folder(line.cluster):
             raise UsageProblem(

@@ -86,7 +86,6 @@ COMPILED = [
     "registry/adapter/commit.py",
     "registry/adapter/store.py",
     "registry/adapter/registry_console.py",
-    "registry/adapter/storage.py",
     "registry/core/table_watch.py",
     "registry/adapter/server.py",
 ]

@@ -24,8 +24,7 @@ from pathlib import Path
 from bench.common import HOST, Table, loops_to_run, rate, ratio, run, scratch_folder
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
 from peer.core.actions import Print
-from registry.adapter.storage import mail_line
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, mail_line
 from wire.messages import StoredMessage
 
 TARGET = 10_000.0

@@ -7,7 +7,7 @@ Two ways to reach that state, both measured as the growth of traced memory:
               core pushes N^2/2 table changes, too slow for a benchmark): a Record as
               `_register` makes it (token, register id, address from a datagram), plus
               the flood gate's bucket for its address, as the core keeps it
-  loaded      a table.json of 10,000 names loaded by registry.adapter.storage (a restarted registry)
+  loaded      a table.json of 10,000 names loaded by registry.adapter.store (a restarted registry)
 
     python -m bench.memory [--peers 10000]
 """

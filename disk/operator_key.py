@@ -34,7 +34,7 @@ def read_key_strictly(path: Path) -> str:
         text = read_text(path)
     except UnicodeDecodeError:
         raise ValueError("it is not text (a binary file?)") from None
-    key = text.split("\n")[0].strip()  # not splitlines: see registry.adapter.storage
+    key = text.split("\n")[0].strip()  # not splitlines: see registry.adapter.store
     if not key:
         raise ValueError("it is empty" if not text.strip() else "it holds no key")
     if not key.isprintable():

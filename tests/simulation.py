@@ -28,9 +28,9 @@ import msgspec
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import KEEPALIVE
+from registry.adapter.password_checks import carry_out
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.password_work import carry_out
 from registry.core.post_office import MAILBOX_MESSAGES
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
@@ -50,7 +50,7 @@ class Disk:
 
     table: Table = field(default_factory=Table)
     mail: dict[str, list[StoredMessage]] = field(default_factory=dict)
-    #: each room's last lines, by room key (registry/adapter/storage.py)
+    #: each room's last lines, by room key (registry/adapter/store.py)
     history: dict[str, tuple[RoomMessage, ...]] = field(default_factory=dict)
 
     def save_table(self, table: Table, rows: tuple[str, ...] | None) -> None:

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from peer.adapter.start import load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Sending, Shown
-from registry.adapter.storage import mail_line
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, mail_line
 from tests.hypothesis_profiles import examples
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 

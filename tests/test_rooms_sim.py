@@ -1342,7 +1342,7 @@ def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept()
 
 
 def test_a_member_away_while_the_registry_restarted_sees_what_was_said_meanwhile() -> None:
-    """The room's last lines are on disk (registry/adapter/storage.py): before, a registry
+    """The room's last lines are on disk (registry/adapter/store.py): before, a registry
     restart lost them, and z, given up on while it was down, never saw the line."""
     net = x_y_z_in_r()
     net.kill_peer("z")

@@ -8,8 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from registry.adapter.storage import StorageError
-from registry.adapter.store import Store
+from registry.adapter.store import StorageError, Store
 from registry.core.actions import PASSED_ON, Addr, Send, SendMany
 from registry.core.table import Table
 

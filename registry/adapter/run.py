@@ -15,7 +15,7 @@ from net.discovery import Advertisement, DiscoveryError
 from registry.adapter.registry_console import printable, typed_ahead
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 from terminal.prompt import is_terminal, on_a_terminal
 from wire.keys import join_code
 

@@ -26,8 +26,7 @@ from registry.adapter.desk.shelf import Shelf
 from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import RegistryConsole, key_lines, stop_on_signals
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import StorageError
-from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, Store
+from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, StorageError, Store
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.desk.limits import DeskSettings
 from registry.core.dispatch import RegistryCore

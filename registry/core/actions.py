@@ -97,7 +97,7 @@ class KeepHistory(Struct, frozen=True):
 
 
 class CheckPassword(Struct, frozen=True):
-    """Work on a password off the event loop's thread (registry/core/password_work.py), its
+    """Work on a password off the event loop's thread (registry/adapter/password_checks.py), its
     outcome handed to `password_checked` with `ticket`: with no `session`, begin an SRP-6a
     exchange for `name` against `stored`, bound to the asker's key `client`; with one (the
     Challenge's, opaque here), check `proof` against it."""

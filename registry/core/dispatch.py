@@ -49,7 +49,6 @@ from wire.messages import (
     TableRequest,
 )
 from wire.names import name_key
-from wire.options import check_options
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.words import counted
 
@@ -99,6 +98,18 @@ CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
     },
     total=False,
 )
+
+
+def check_options(owner: str, options: Mapping[str, object], spec: type) -> None:
+    """Raise TypeError naming `owner`, as a misspelt keyword argument would, if `options`
+    hold a key TypedDict `spec` lacks, or lack one of its required keys (nothing checks
+    `**options: Unpack[...]` at run time)."""
+    required: frozenset[str] = getattr(spec, "__required_keys__", frozenset())
+    optional: frozenset[str] = getattr(spec, "__optional_keys__", frozenset())
+    unknown = sorted(options.keys() - required - optional)
+    missing = sorted(required - options.keys())
+    if unknown or missing:
+        raise TypeError(f"{owner}: unknown options {unknown}, missing {missing}")
 
 
 class Arrival(TypedDict, total=False):

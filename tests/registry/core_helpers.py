@@ -6,10 +6,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from registry.adapter.password_checks import carry_out
 from registry.core import actions as ra
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
-from registry.core.password_work import carry_out
 from wire.messages import Acks, Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION

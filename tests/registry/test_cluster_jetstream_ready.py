@@ -12,7 +12,7 @@ import pytest
 
 from registry.adapter.cluster import connect
 from registry.adapter.cluster.service_folder import open_folder
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 from tests.nats_servers import START_TIMEOUT, NatsServer, new_service
 
 pytestmark = pytest.mark.timeout(60)

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.adapter import storage, store
+from registry.adapter import store
 from registry.adapter.server import RegistryServer
-from registry.adapter.storage import StorageError, mail_line
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, StorageError, mail_line
 from registry.core.actions import DropMail, SaveTable, Send, SendMany, StoreMail
 from registry.core.table import Table
 from tests.datagrams import messages_of
@@ -307,10 +306,10 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
     # a table of thousands in a join storm: written once per pass, it took most of the
     # registry's time; now the commits after a slow one gather what came meanwhile
     saves: list[float] = []
-    real_text = storage.table_text
+    real_text = store.table_text
 
     def slow_text(
-        table: Table, rows: storage.Rows | None = None, named: set[str] | None = None
+        table: Table, rows: store.Rows | None = None, named: set[str] | None = None
     ) -> str:
         saves.append(time.monotonic())
         time.sleep(0.2)  # a big table on a slow machine (long: the passes below fit in it)

@@ -137,7 +137,7 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
     import nats.js.errors
 
     from registry.adapter.cluster.keeper import LEAD_BUCKET
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     with nats_cluster(tmp_path / "nats") as servers:
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.storage import mail_line
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, mail_line
 from registry.core import actions as ra
 from registry.core.actions import Owner
 from registry.core.dispatch import RegistryCore

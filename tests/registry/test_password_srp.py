@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+from registry.adapter.password_checks import migrated
 from registry.core.dispatch import RegistryCore
-from registry.core.password_work import migrated
 from registry.core.registration import CHALLENGE_LIFE
 from secure import password
 from tests.registry.core_helpers import REGISTRY_KEY, T0, X, Y, core, sends

@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 
+from registry.adapter.password_checks import migrated
 from registry.core import actions as ra
 from registry.core import authority, table_feed
 from registry.core.actions import CheckPassword
 from registry.core.credentials import same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, SILENT_PERIODS
-from registry.core.password_work import migrated
 from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
 from registry.core.table_feed import COALESCE

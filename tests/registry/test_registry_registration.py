@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from registry.adapter.password_checks import carry_out
 from registry.core import actions as ra
 from registry.core.credentials import token_matches
-from registry.core.password_work import carry_out
 from registry.core.requests import Request
 from secure import password
 from tests.registry.core_helpers import REGISTRY_KEY, SECRET

@@ -11,8 +11,7 @@ from secure_peer import SecurePeer
 
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import mail_line, table_text
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, mail_line, table_text
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskJoin
 from wire.messages import (

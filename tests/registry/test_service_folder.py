@@ -17,7 +17,7 @@ from registry.adapter.cluster.service_folder import (
     open_folder,
     parse_nodes,
 )
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 
 pytestmark = pytest.mark.timeout(30)
 

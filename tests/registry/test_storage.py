@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.adapter import store as store_module
-from registry.adapter.storage import StorageError, mail_line, table_text
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, StorageError, mail_line, table_text
 from registry.core.credentials import token_hash
 from registry.core.rooms import ROOM_HISTORY
 from registry.core.table import Record, Table

@@ -102,7 +102,7 @@ async def committed(store: Any, table: Table) -> None:
     """Commit `table` until a commit is done: on a loaded machine JetStream may answer a
     write after its timeout, and a failed commit keeps everything for the next (see
     `test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next`)."""
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     while True:
         try:
@@ -220,7 +220,7 @@ def test_an_away_mark_is_kept_while_its_name_is_online(opener: Opener) -> None:
 def test_two_registries_never_give_one_name_to_two_keys(tmp_path: Path) -> None:
     # Both read the table while the name was free, and both register it at once: JetStream
     # takes one row only (compare-and-set), and the other learns it no longer decides.
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -249,7 +249,7 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
     # Under load, JetStream may store a row and its answer come too late: the commit fails,
     # and the next must not take the row it finds for another registry's (which left the
     # registry unable to store anything, and answering nobody, for good).
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -433,7 +433,7 @@ def test_a_commit_begins_no_write_after_one_failed_and_the_next_writes_all(
     # hundreds of rows, every one begun after the first failed, kept the registry's answers
     # withheld for a minute and more.
     from registry.adapter.cluster.store import IN_FLIGHT
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -464,7 +464,7 @@ def test_a_commit_begins_no_write_after_one_failed_and_the_next_writes_all(
 def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
     tmp_path: Path,
 ) -> None:
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -549,7 +549,7 @@ def test_mail_of_a_commit_tried_again_keeps_the_order_saved_once_each(tmp_path: 
 
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import JetStreamStore
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario(server: NatsServer) -> None:
         nc, js = await connect(open_folder(server.service), lambda line: None)
@@ -599,7 +599,7 @@ def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
 
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import JetStreamStore
-    from registry.adapter.storage import StorageError
+    from registry.adapter.store import StorageError
 
     async def scenario(server: NatsServer) -> None:
         nc, js = await connect(open_folder(server.service), lambda line: None)

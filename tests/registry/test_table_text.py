@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from registry.adapter import storage
-from registry.adapter.storage import Rows, table_text
+from registry.adapter import store
+from registry.adapter.store import Rows, table_text
 from registry.core import table as table_module
 from registry.core.table import Record, Table
 from wire.messages import Entry
@@ -32,7 +32,7 @@ def _encoded_rows(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         encoded.append(r.name)
         return real(r, former)
 
-    monkeypatch.setattr(storage, "row_json", counted)
+    monkeypatch.setattr(store, "row_json", counted)
     return encoded
 
 

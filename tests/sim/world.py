@@ -37,8 +37,7 @@ from peer.core.requests import KEEPALIVE
 from peer.core.sealed_mail import PROLOGUE, SEALED_PREFIX
 from registry.adapter.server import Backend, RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import table_text
-from registry.adapter.store import FileStore
+from registry.adapter.store import FileStore, table_text
 from registry.core.actions import KeepHistory
 from registry.core.dispatch import RegistryCore
 from registry.core.post_office import MAILBOX_MESSAGES

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_strategies import assert_valid_message
 
-from registry.core.password_work import migrated
+from registry.adapter.password_checks import migrated
 from secure import password
 from tests.hypothesis_profiles import examples
 from wire.codec import DecodeError, decode, encode, fits_datagram

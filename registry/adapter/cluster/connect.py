@@ -20,7 +20,7 @@ from nats.js.api import DEFAULT_PREFIX
 
 from disk.files import os_reason
 from registry.adapter.cluster.service_folder import ServiceFolder
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from disk.files import os_reason, replace_durably
 from disk.operator_key import key_path, read_key
 from registry.adapter.cluster.store import ERRORS, entries
 from registry.adapter.desk.shelf import aside
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 
 DESK_BUCKET = "CHATAPP_DESK"
 

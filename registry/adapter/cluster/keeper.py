@@ -21,7 +21,7 @@ from nats.js.kv import KeyValue
 from registry.adapter.cluster.connect import close, connect, end_tasks_left
 from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.cluster.store import ERRORS, WRONG_LAST, bucket, entries
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 
 #: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
 #: found soon; a busy one keeps it, renewed from the keeper's thread. NATS counts whole seconds.

@@ -47,7 +47,7 @@ from registry.adapter.registry_console import (
 )
 from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from terminal.prompt import on_a_terminal

@@ -30,7 +30,7 @@ from disk.files import os_reason, parse_json, read_text
 from disk.operator_key import KEY_BYTES as DESK_KEY_BYTES
 from disk.operator_key import KEY_FILE as DESK_KEY_FILE
 from disk.operator_key import read_key_strictly
-from registry.adapter.storage import StorageError
+from registry.adapter.store import StorageError
 from secure.keys import KEY_FILE as IDENTITY_FILE
 
 #: The files of a service folder: where its NATS servers are, the authority that signed

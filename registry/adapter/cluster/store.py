@@ -26,8 +26,7 @@ from nats.js.api import StorageType
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
-from registry.adapter.storage import StorageError, room_lines
-from registry.adapter.store import Kept, StoreAction, named_rows
+from registry.adapter.store import Kept, StorageError, StoreAction, named_rows, room_lines
 from registry.core.actions import DropMail, KeepHistory, KeepOwner, MoveMail, SaveTable, StoreMail
 from registry.core.table import Table, owner_from_json, row_json
 from wire.codec import encode

@@ -6,7 +6,7 @@ from typing import TypedDict
 
 import pytest
 
-from wire.options import check_options
+from registry.core.dispatch import check_options
 
 
 class _Needed(TypedDict):
