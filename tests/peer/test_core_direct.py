@@ -43,6 +43,20 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
     assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]
 
 
+def test_a_direct_message_goes_5_times_500_ms_apart_then_to_the_registry() -> None:
+    """The guide's promise, in numbers (not read from the constants it is made of)."""
+    core, _ = registered()
+    [chat] = sent(core.line("send bob anyone?", T0))
+    copies, saved = [0.0], list[float]()
+    while (wake := core.next_wake()) is not None and wake <= T0 + 4:
+        for message in sent(core.tick(wake)):
+            if isinstance(message, Chat) and message.id == chat.id:  # type: ignore[attr-defined]
+                copies.append(round(wake - T0, 3))
+            elif isinstance(message, SaveMessage):
+                saved.append(round(wake - T0, 3))
+    assert copies == [0.0, 0.5, 1.0, 1.5, 2.0] and saved[0] == 2.5  # (then as any request)
+
+
 def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hello from the future", T0))
