@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.requests import Request
-from registry.core.rooms import MAX_MEMBERS
 from registry.core.table import Record
 from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
 from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, RoomsRequest
@@ -53,13 +52,13 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
 
 def test_a_full_room_refuses_a_join_and_takes_one_again_when_someone_leaves() -> None:
     p = parts()
-    members = [record(p.s, f"m{n}", 7100 + n) for n in range(MAX_MEMBERS)]
+    members = [record(p.s, f"m{n}", 7100 + n) for n in range(200)]  # the guide says 200
     for member in members:
         join(p, member, "lobby")
     late = record(p.s, "late", 7001)
     reasons = [r.reason for r in refusals(join(p, late, "Lobby"))]
-    assert reasons == [f"lobby is full ({MAX_MEMBERS} members, the most a room holds)."]
-    assert not late.room and len(p.rooms.rooms.get("lobby").members) == MAX_MEMBERS  # type: ignore[union-attr]
+    assert reasons == ["lobby is full (200 members, the most a room holds)."]
+    assert not late.room and len(p.rooms.rooms.get("lobby").members) == 200  # type: ignore[union-attr]
     out: list[ra.Action] = []
     leave = Leave("m0-l", "m0", TOKEN)
     p.rooms.leave(leave, Request(leave.id, members[0].addr), T0, out.append)
