@@ -104,10 +104,11 @@ def check_options(owner: str, options: Mapping[str, object], spec: type) -> None
     """Raise TypeError naming `owner`, as a misspelt keyword argument would, if `options`
     hold a key TypedDict `spec` lacks, or lack one of its required keys (nothing checks
     `**options: Unpack[...]` at run time)."""
-    required: frozenset[str] = getattr(spec, "__required_keys__", frozenset())
-    optional: frozenset[str] = getattr(spec, "__optional_keys__", frozenset())
-    unknown = sorted(options.keys() - required - optional)
-    missing = sorted(required - options.keys())
+    # (sets of its own: compiled, a frozenset less a dict's keys would be taken for a frozenset)
+    required = set(getattr(spec, "__required_keys__", ()))
+    optional = set(getattr(spec, "__optional_keys__", ()))
+    unknown = sorted(set(options) - required - optional)
+    missing = sorted(required - set(options))
     if unknown or missing:
         raise TypeError(f"{owner}: unknown options {unknown}, missing {missing}")
 
