@@ -46,7 +46,8 @@ class PullEnded(Exception):
 class Puller:
     """Moves the bytes of one accepted `transfer` from its sender into its partial file,
     written and hashed in a thread of its own: `progress` is awaited at each checkpoint;
-    `noted` gets the sender's FileNote, should it refuse."""
+    `noted` gets the sender's FileNote, should it refuse; `received` is told the bytes taken
+    at each READ_SIZE, between checkpoints (what a progress line says)."""
 
     def __init__(
         self,
@@ -54,11 +55,13 @@ class Puller:
         static: X25519PrivateKey,
         progress: Callable[[int], Awaitable[None]],
         noted: Callable[[FileNote], None],
+        received: Callable[[int], None],
     ) -> None:
         self.transfer = transfer
         self._static = static
         self._progress = progress
         self._noted = noted
+        self._received = received
         self._hash = hashlib.sha256()
         self._fd = -1
         #: Bytes of the file taken (written, or about to be); those on disk, said to
@@ -145,6 +148,7 @@ class Puller:
             while self._at < size:
                 if self._at - shared >= READ_SIZE:  # a read that does not wait yields not
                     shared = self._at
+                    self._received(shared)
                     await asyncio.sleep(0)  # the rest of the peer runs: chat goes on
                 read = await loop.sock_recv_into(sock, buffer)
                 deadline.reschedule(loop.time() + READ_WAIT)

@@ -79,6 +79,7 @@ class FileService:
         self._folder = folder
         self._timer = WakeTimer(lambda: self._run(self.core.tick))
         self._tasks: dict[int, asyncio.Task[Any]] = {}
+        self._taken: dict[int, int] = {}  # bytes a pull took, ahead of those verified (bars)
         self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
         self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
@@ -162,7 +163,11 @@ class FileService:
         """Each transfer under way: its number, what it is, bytes done and its size."""
         if self._core is None:
             return []
-        return [(t.number, t.about(), t.verified, t.size) for t in self._core.transfers.values()]
+        taken = self._taken
+        return [
+            (t.number, t.about(), max(t.verified, taken.get(t.number, 0)), t.size)
+            for t in self._core.transfers.values()
+        ]
 
     def close(self) -> None:
         self._timer.cancel()
@@ -203,11 +208,14 @@ class FileService:
         from peer.adapter.files.pull import Puller
 
         noted = lambda note: self.received(note, key)  # noqa: E731
-        puller = Puller(transfer, self._static, lambda at: self._verified(transfer, at), noted)
+        kept = lambda at: self._verified(transfer, at)  # noqa: E731
+        took = lambda at: self._received(transfer, at)  # noqa: E731
+        puller = Puller(transfer, self._static, kept, noted, took)
         task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
         self._tasks[transfer.number] = task
 
         def ended(done: asyncio.Task[Any]) -> None:
+            self._taken.pop(transfer.number, None)
             if self._tasks.get(transfer.number) is done:
                 del self._tasks[transfer.number]
             if not done.cancelled():
@@ -215,6 +223,12 @@ class FileService:
                 self._run(lambda now, emit: self.core.pulled(transfer, outcome, why, now, emit))
 
         task.add_done_callback(ended)
+
+    def _received(self, transfer: Transfer, at: int) -> None:
+        """`at` bytes of `transfer` are taken, not yet on disk: its line and bar only."""
+        if self.core.transfers.get(transfer.number) is transfer:
+            self._taken[transfer.number] = at
+            self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=False))
 
     async def _verified(self, transfer: Transfer, at: int) -> None:
         """`at` bytes of `transfer` are on disk: its record, then its line (none if ended)."""

@@ -53,10 +53,10 @@ class Transfer(Struct):
         """`report.pdf to bob`, `report.pdf from alice`: what a line names it by."""
         return f"{self.name} {'to' if self.sending else 'from'} {self.peer}"
 
-    def done_part(self) -> str:
-        """How far it is: `45% (9.0 MB of 20.0 MB)`."""
-        done, whole = size_text(self.verified), size_text(self.size)
-        return f"{percent(self.verified, self.size)}% ({done} of {whole})"
+    def done_part(self, at: int | None = None) -> str:
+        """How far it is, at `at` bytes (by default those verified): `45% (9.0 MB of 20.0 MB)`."""
+        done = self.verified if at is None else at
+        return f"{percent(done, self.size)}% ({size_text(done)} of {size_text(self.size)})"
 
 
 def percent(part: int, whole: int) -> int:

@@ -267,15 +267,16 @@ class FileTransfers:
         emit(Record(transfer))
         return transfer
 
-    def progress(self, transfer: Transfer, verified: int, emit: EmitFile) -> None:
-        """`verified` bytes are on their way (the sender) or verified and kept (the
-        receiver): said at every PROGRESS_STEP percent."""
-        transfer.verified = verified
+    def progress(self, transfer: Transfer, at: int, emit: EmitFile, *, kept: bool = True) -> None:
+        """`at` bytes are on their way (the sender), or taken (the receiver): verified and
+        kept when `kept`, else only said. Said at every PROGRESS_STEP percent."""
+        if kept:
+            transfer.verified = at
         self._stopped_said.discard(transfer.number)
-        step = percent(verified, transfer.size) // PROGRESS_STEP
-        if step > self._said.get(transfer.number, 0) and verified < transfer.size:
+        step = percent(at, transfer.size) // PROGRESS_STEP
+        if step > self._said.get(transfer.number, 0) and at < transfer.size:
             self._said[transfer.number] = step
-            emit(Print(f"[{transfer.about()}: {transfer.done_part()}]", "info"))
+            emit(Print(f"[{transfer.about()}: {transfer.done_part(at)}]", "info"))
 
     def served(self, transfer: Transfer, why: str, emit: EmitFile) -> None:
         """The connection serving `transfer` ended (`why`, "" when cleanly)."""

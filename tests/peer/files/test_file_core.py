@@ -250,3 +250,17 @@ def test_a_peer_renamed_mid_transfer_is_named_anew_and_kept_so() -> None:
     run(alice.follow_renames)
     said = lines(run(lambda emit: alice.typed("files", "", 1.0, emit)))
     assert said == ["  1  report.pdf to robert  offered, no answer yet"]
+
+
+def test_bytes_taken_are_said_but_a_resume_starts_from_those_verified() -> None:
+    bob = core("bob")
+    run(lambda emit: bob.received(offered(core("alice")), "KA", 0.0, emit))
+    run(lambda emit: bob.typed("accept", "1", 0.0, emit))
+    transfer = bob.transfers[1]
+    run(lambda emit: bob.progress(transfer, 20, emit))
+    said = lines(run(lambda emit: bob.progress(transfer, 60, emit, kept=False)))
+    assert said == ["[report.pdf from alice: 60% (60 bytes of 100 bytes)]"]
+    assert transfer.verified == 20
+    run(lambda emit: bob.pulled(transfer, Outcome.DROPPED, "it broke", 1.0, emit))
+    actions = run(lambda emit: bob.tick(1.0 + RETRY, emit))
+    assert [a.transfer.verified for a in actions if isinstance(a, Pull)] == [20]

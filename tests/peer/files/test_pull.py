@@ -68,10 +68,10 @@ def half_then_gone(stream: SecureStream, want: FileWant) -> bytes:
 
 
 async def pull(
-    behaviour: Behaviour, host: str, folder: Path, verified: int = 0
+    behaviour: Behaviour, host: str, folder: Path, verified: int = 0, taken: list[int] | None = None
 ) -> tuple[tuple[Outcome, str], Transfer, list[int], list[FileWant]]:
     """Pull FILE from a sender at `host` that acts as `behaviour` says; (how it ended,
-    the transfer, the progress told, what was asked)."""
+    the transfer, the progress told, what was asked); the bytes told taken go to `taken`."""
     sender_key = X25519PrivateKey.generate()
     asked: list[FileWant] = []
 
@@ -101,7 +101,8 @@ async def pull(
     async def tell(at: int) -> None:
         told.append(at)
 
-    puller = Puller(transfer, X25519PrivateKey.generate(), tell, lambda note: None)
+    took = (taken if taken is not None else []).append
+    puller = Puller(transfer, X25519PrivateKey.generate(), tell, lambda note: None, took)
     async with server:
         ended = await puller.run((host, port), public_bytes(sender_key), "w-1")
     return ended, transfer, told, asked
@@ -119,6 +120,20 @@ def test_an_honest_sender_gives_the_file_checked_and_named(tmp_path: Path) -> No
     assert outcome is Outcome.DONE and Path(saved).read_bytes() == FILE
     assert CHECKPOINT <= told[0] < len(FILE) == told[-1]  # a checkpoint, then the end
     assert not (tmp_path / "f.partial").exists()
+
+
+@pytest.mark.timeout(30)
+def test_the_bytes_taken_are_told_at_each_read_size_between_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file smaller than a checkpoint is verified once, at its end; what a progress line
+    says is told as it comes, READ_SIZE apart at least."""
+    monkeypatch.setattr(pull_module, "CHECKPOINT", 16 * CHECKPOINT)
+    taken: list[int] = []
+    (outcome, _), _, told, _ = run(pull(honest, "127.0.0.2", tmp_path, taken=taken))
+    assert outcome is Outcome.DONE and told == [len(FILE)]
+    assert taken and taken[-1] < len(FILE)
+    assert all(b - a >= pull_module.READ_SIZE for a, b in zip([0, *taken], taken, strict=False))
 
 
 @pytest.mark.timeout(30)
