@@ -260,7 +260,8 @@ def waiting(fd: int) -> str:
 
 @contextlib.contextmanager
 def _asked_first(fd: int, say: Callable[[Action], None]) -> Iterator[None]:
-    """A first Ctrl-C while lines typed wait says so; any other goes to the handler there was."""
+    """A first Ctrl-C while lines typed wait says so; any other quits (KeyboardInterrupt),
+    whatever handler was there before (it is put back)."""
     loop = asyncio.get_running_loop()
     before = signal.getsignal(signal.SIGINT)
     asked = False
@@ -274,8 +275,7 @@ def _asked_first(fd: int, say: Callable[[Action], None]) -> Iterator[None]:
             return
         loop.remove_signal_handler(signal.SIGINT)
         signal.signal(signal.SIGINT, before)
-        if callable(before):
-            before(signal.SIGINT, None)
+        raise KeyboardInterrupt  # (one left by a prompt or a loop may do nothing)
 
     try:
         loop.add_signal_handler(signal.SIGINT, interrupted)

@@ -44,10 +44,24 @@ def test_lines_typed_are_counted_and_held_for_the_prompt(pty: tuple[int, int]) -
     assert read_typed_ahead(slave) == TypedAhead(("send bob hi", "who", "half"))
 
 
+@pytest.mark.parametrize(
+    "left", [None, lambda *_: None], ids=["default", "a handler that does nothing"]
+)
 def test_a_first_ctrl_c_asks_and_a_second_ends_the_start_saying_each_line(
-    pty: tuple[int, int],
+    pty: tuple[int, int], left: object
 ) -> None:
+    """Whatever SIGINT handler was there before (a prompt's or a loop's may do nothing)."""
     master, _ = pty
+    original = signal.getsignal(signal.SIGINT)
+    if left is not None:
+        signal.signal(signal.SIGINT, left)  # type: ignore[arg-type]
+    try:
+        _two_ctrl_c(master)
+    finally:
+        signal.signal(signal.SIGINT, original)
+
+
+def _two_ctrl_c(master: int) -> None:
     said: list[Action] = []
 
     async def start() -> bool:
