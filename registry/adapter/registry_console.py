@@ -42,12 +42,6 @@ class ConsolePrompt:
 
     def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
-        # the question before stopping (AskedFirst.asked, while it waits for its answer)
-        self._ask = AskedFirst(self._question, lambda: self._stop(), self._keeps_running)
-        self._stop: Callable[[], None] = lambda: None
-        self._whom: Callable[[], list[str]] = list
-        self._says: Callable[[], str] = lambda: "registry> "
-        self._on_line: Callable[[str, float], None] = lambda line, begun: None
 
     def print(self, line: str) -> None:
         self._prompt.print_above([("", line)])
@@ -65,6 +59,7 @@ class ConsolePrompt:
         question before stopping; `whom()` says whom the registry serves ("2 peers online";
         none: it stops without asking); `says()` is the prompt's text."""
         self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
+        self._ask = AskedFirst(self._question, stop, self._keeps_running)
         self._prompt.set_prompt(self._prompt_says)
         self._prompt.start(self._line, on_end)
 
