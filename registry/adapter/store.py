@@ -323,12 +323,10 @@ class FileStore:
                 fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
         except OSError:
             for path, lines in pending.items():
-                if path in done and not new_file:
-                    continue
-                if path not in done:
-                    # a newline first: a torn piece stays a line of its own, skipped
-                    lines = ["\n", *lines]
-                self._pending.setdefault(path, [])[:0] = lines
+                if path not in done:  # a newline first: a torn piece stays a line of its own
+                    self._pending.setdefault(path, [])[:0] = ["\n", *lines]
+                elif new_file:  # written, its directory entry perhaps not
+                    self._pending.setdefault(path, [])[:0] = lines
             raise
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
