@@ -120,14 +120,14 @@ class GroupCommit:
     def _failed(self, error: str, withheld: int) -> None:
         """Log the error at once, then every FAILING_LOG_EVERY."""
         now = time.monotonic()
-        if self._failing is not None and self._failing[0] == error:
-            self._failing = (error, self._failing[1], self._failing[2] + withheld)
-            if now - self._failing[1] < FAILING_LOG_EVERY:
+        last, logged, before = self._failing or (None, now, 0)
+        if error == last:
+            withheld += before
+            if now - logged < FAILING_LOG_EVERY:
+                self._failing = (error, logged, withheld)
                 return
-        else:
-            self._failing = (error, now, withheld)
         self._log(
-            f"ERROR storing data: {error}; {self._failing[2]} answers withheld. Nothing is "
+            f"ERROR storing data: {error}; {withheld} answers withheld. Nothing is "
             "answered until it can be stored; senders keep their messages and retry."
         )
         self._failing = (error, now, 0)

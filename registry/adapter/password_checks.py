@@ -85,8 +85,7 @@ class PasswordChecks:
         self._running.discard(future)
         if future.cancelled():
             return
-        failed = future.exception()
-        self._done(ticket, None if failed is not None else future.result())
+        self._done(ticket, None if future.exception() else future.result())
 
     def close(self) -> None:
         """Drop the checks not begun; those running finish on their own."""

@@ -18,7 +18,6 @@ from registry.adapter.settings import RegistrySettings
 from terminal.asked_first import AskedFirst
 from terminal.prompt import LinePrompt
 from terminal.typed_ahead import LineSplitter, read_typed_ahead
-from wire.desk.commands import is_operator_command
 from wire.desk.messages import RoomRow
 from wire.keys import fingerprint, join_code
 from wire.shown_text import clean
@@ -43,12 +42,6 @@ class ConsolePrompt:
 
     def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
-        # the question before stopping (AskedFirst.asked, while it waits for its answer)
-        self._ask = AskedFirst(self._question, lambda: self._stop(), self._keeps_running)
-        self._stop: Callable[[], None] = lambda: None
-        self._whom: Callable[[], list[str]] = list
-        self._says: Callable[[], str] = lambda: "registry> "
-        self._on_line: Callable[[str, float], None] = lambda line, begun: None
 
     def print(self, line: str) -> None:
         self._prompt.print_above([("", line)])
@@ -66,6 +59,7 @@ class ConsolePrompt:
         question before stopping; `whom()` says whom the registry serves ("2 peers online";
         none: it stops without asking); `says()` is the prompt's text."""
         self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
+        self._ask = AskedFirst(self._question, stop, self._keeps_running)
         self._prompt.set_prompt(self._prompt_says)
         self._prompt.start(self._line, on_end)
 
@@ -81,7 +75,8 @@ class ConsolePrompt:
         self.print("The registry keeps running.")
 
     def put_back(self, text: str) -> None:
-        self._prompt.put_back(text)
+        """`text` back on the line, after this pass (once the line entered is cleared)."""
+        asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     async def stop(self) -> None:
         await self._prompt.stop()
@@ -137,10 +132,7 @@ class RegistryConsole:
     def to_desk(self, line: str) -> bool:
         """Whether `line` goes to the help desk, as `line` takes it: a /command is the
         registry's, even while serving."""
-        desk = self._registry.desk
-        return not line.lstrip().startswith("/") and (
-            bool(desk.console.serves) or is_operator_command(line)
-        )
+        return not line.lstrip().startswith("/") and self._registry.desk.console.wants(line)
 
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""
@@ -192,7 +184,7 @@ class RegistryConsole:
             )
             self.out(self._log_hint())
             # on duty after the lines above, and through `say`: what it says comes under them
-            desk.console.set_output(self.say, self._put_back if self._prompt else None)
+            desk.console.set_output(self.say, self._prompt.put_back if self._prompt else None)
         elif self._prompt is not None:
             if not desk.problem:  # a closed desk said so above
                 self.out(
@@ -240,8 +232,7 @@ class RegistryConsole:
             case ["off"] if not self._log_on_screen:
                 return "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
             case ["off"]:
-                if self._hidden is None:
-                    self._hidden = 0
+                self._hidden = self._hidden or 0  # (hiding already: the count goes on)
                 return (
                     "  log lines are hidden from this console now (errors still show); "
                     ".log on shows them"
@@ -306,10 +297,6 @@ class RegistryConsole:
     def _prompt_says(self) -> str:
         serves = self._registry.desk.console.serves
         return f"to {serves}> " if serves else "registry> "
-
-    def _put_back(self, text: str) -> None:
-        assert self._prompt is not None
-        asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def whom(self) -> list[str]:
         online = self.online()

@@ -118,8 +118,7 @@ def mail_line(message: StoredMessage) -> str:
 
 
 def from_json(data: Any) -> StoredMessage:
-    if not isinstance(data, dict):
-        raise ValueError("not a stored message")
+    """The message of a mailbox line's JSON; raises ValueError, KeyError or TypeError."""
     fields = [data[k] for k in ("id", "sender", "text", "stamp", "kind")]
     fields.append(data.get("saved_by", ""))  # not in a line of an older registry
     fields.append(data.get("after", ""))  # only in a line of a message that has one
@@ -324,12 +323,10 @@ class FileStore:
                 fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
         except OSError:
             for path, lines in pending.items():
-                if path in done and not new_file:
-                    continue
-                if path not in done:
-                    # a newline first: a torn piece stays a line of its own, skipped
-                    lines = ["\n", *lines]
-                self._pending.setdefault(path, [])[:0] = lines
+                if path not in done:  # a newline first: a torn piece stays a line of its own
+                    self._pending.setdefault(path, [])[:0] = ["\n", *lines]
+                elif new_file:  # written, its directory entry perhaps not
+                    self._pending.setdefault(path, [])[:0] = lines
             raise
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
@@ -373,44 +370,37 @@ class FileStore:
         return path
 
     def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
-        """The messages of `path`, its other lines set aside (with `tidy`, removed)."""
+        """The messages of `path`; its other lines are moved to its UNREADABLE file and logged
+        (with `tidy`, also removed from it)."""
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
             lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
-        messages = []
+        # by sender and id: a write retried after an error may have put a line down twice
+        messages: dict[tuple[str, str], StoredMessage] = {}
         unreadable: list[str] = []
-        seen: set[tuple[str, str]] = set()
-        for line in lines:
-            if not line.strip():
-                continue  # see `sync`: a newline written ahead of a retried write
+        for line in filter(str.strip, lines):  # (a blank one: see `sync`)
             try:
                 message = from_json(parse_json(line))
             except (ValueError, KeyError, TypeError, RecursionError):
                 unreadable.append(line + "\n")
                 continue
-            # a write retried after an error may have put a line down twice
-            if (message.sender, message.id) not in seen:
-                seen.add((message.sender, message.id))
-                messages.append(message)
+            messages.setdefault((message.sender, message.id), message)
         if unreadable:
-            self._set_aside(path, unreadable)
+            aside = path.with_name(path.name + UNREADABLE)
+            append_bytes(aside, "".join(unreadable).encode(), fsync=True)
+            if len(unreadable) == 1:
+                some = "1 line that is not a message"
+            else:
+                some = f"{len(unreadable)} lines that are not messages"
+            self._log(
+                f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
+                f"moved to {aside.name}"
+            )
             if tidy:
-                replace_durably(path, mail_lines(messages).encode())
-        return messages
-
-    def _set_aside(self, path: Path, lines: list[str]) -> None:
-        aside = path.with_name(path.name + UNREADABLE)
-        append_bytes(aside, "".join(lines).encode(), fsync=True)
-        if len(lines) == 1:
-            some = "1 line that is not a message"
-        else:
-            some = f"{len(lines)} lines that are not messages"
-        self._log(
-            f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
-            f"moved to {aside.name}"
-        )
+                replace_durably(path, mail_lines(list(messages.values())).encode())
+        return list(messages.values())
 
     def load_rooms(self) -> dict[str, list[RoomMessage]]:
         """Each room's last ROOM_HISTORY lines, by room key, oldest first, then its topic."""
