@@ -35,7 +35,6 @@ from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
 from registry.core.table_watch import Sends, TableWatch
 from secure.channel import SecureChannel
-from secure.stream import SecureStream
 from wire.base import IdMaker
 from wire.codec import DecodeError, decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
@@ -341,6 +340,12 @@ class Follower:
         """Tell a help-desk client where the desk is (DeskRegistries) and close; while no
         registry decides, wait up to DESK_WAIT seconds for one, else the desk is here."""
         decoder, reader, writer = handed.decoder, handed.reader, handed.writer
+
+        def tell(desk: str) -> None:
+            with contextlib.suppress(ConnectionError, OSError, ValueError):
+                decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
+                writer.write(decoder.output())
+
         here, desk, registries = await self._desk()
         try:
             waited = 0.0
@@ -349,11 +354,11 @@ class Follower:
                 waited += DESK_POLL
                 here, desk, registries = await self._desk()
             if not has_hung_up(reader, writer):
-                self._send_on(decoder, writer, desk or here, registries)
+                tell(desk or here)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(writer.drain(), CLOSE_FLUSH)
         except asyncio.CancelledError:  # this registry stops relaying (it decides now)
-            self._send_on(decoder, writer, here, registries)
+            tell(here)
             raise
         except (ConnectionError, OSError, ValueError):
             pass  # it is gone: there is nobody to tell
@@ -361,14 +366,6 @@ class Follower:
             decoder.close()
             with contextlib.suppress(Exception):
                 writer.close()  # (what was written goes first)
-
-    @staticmethod
-    def _send_on(
-        decoder: SecureStream, writer: asyncio.StreamWriter, desk: str, registries: list[str]
-    ) -> None:
-        with contextlib.suppress(ConnectionError, OSError, ValueError):
-            decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
-            writer.write(decoder.output())
 
 
 #: Seconds a desk client asking a relay waits at most for a registry to decide (one takes

@@ -223,9 +223,7 @@ class LeaseKeeper:
         self.renewed = sent
 
     async def members(self) -> dict[str, str]:
-        return await self.call(self._members)
-
-    async def _members(self) -> dict[str, str]:
+        """Each registry's address by its id (run on the keeper's loop: `call`)."""
         assert self._kv is not None
         return {
             key.removeprefix("member."): value.decode()

@@ -288,7 +288,7 @@ class ClusterRegistry:
 
     async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
         """LeaseKeeper.members, or None when NATS did not say, or `unless` was set first."""
-        asked = asyncio.ensure_future(self._keeper.members())
+        asked = asyncio.ensure_future(self._keeper.call(self._keeper.members))
         if unless is not None:
             news = asyncio.ensure_future(unless.wait())
             await asyncio.wait((asked, news), return_when=asyncio.FIRST_COMPLETED)
