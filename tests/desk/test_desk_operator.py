@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from peer.adapter.desk.runner import DeskRunner, Event, RunnerSettings
+from peer.adapter.desk.runner import ClientEvent, DeskRunner, RunnerSettings
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
@@ -84,7 +84,7 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
-        runner.events.put_nowait(Event("end"))
+        runner.events.put_nowait(ClientEvent("end"))
         code = await asyncio.wait_for(run, 5)
         server.close()
         return code, term.lines, received

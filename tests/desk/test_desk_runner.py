@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 
 from peer.adapter.desk.runner import (
+    ClientEvent,
     DeskRunner,
-    Event,
     RunnerSettings,
     keep_place,
     load_place,
@@ -104,17 +104,17 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
-            Event("arrived", gen=1, message=notice),
-            Event("lost", "reset", gen=1),
-            Event("failed", "refused", gen=1),
-            Event("connected", gen=1, opened=(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
+            ClientEvent("arrived", gen=1, message=notice),
+            ClientEvent("lost", "reset", gen=1),
+            ClientEvent("failed", "refused", gen=1),
+            ClientEvent("connected", gen=1, opened=(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []
-        run.handle(Event("arrived", gen=2, message=notice), 0.0)
+        run.handle(ClientEvent("arrived", gen=2, message=notice), 0.0)
         run.handle(
-            Event("arrived", gen=2, message=Ack("a", "b")), 0.0
+            ClientEvent("arrived", gen=2, message=Ack("a", "b")), 0.0
         )  # not a desk message: dropped
-        run.handle(Event("lost", "reset", gen=2), 0.0)
+        run.handle(ClientEvent("lost", "reset", gen=2), 0.0)
         return core, stale
 
     core, stale = asyncio.run(scenario())
@@ -151,7 +151,7 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     screen = run.term
     assert isinstance(screen, Screen)
     core.answers = [Show("answer"), ExitDesk(0), Show("never shown")]
-    run.carry_out(run.handle(Event("typed", "hello", 3.0), 5.0))
+    run.carry_out(run.handle(ClientEvent("typed", "hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
     assert screen.lines == ["answer"]
     core.answers = [Show("after the exit")]
@@ -169,7 +169,7 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
 
 def test_a_probe_is_always_answered_even_for_an_address_the_system_cannot_try() -> None:
     # a person whose input has ended waits for the answer (peer.core.desk.person)
-    async def scenario() -> Event:
+    async def scenario() -> ClientEvent:
         core = Recorder()
         core.link.ip = "a" * 300  # a name the system refuses to look up (not an OSError)
         run = runner(core)

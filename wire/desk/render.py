@@ -113,20 +113,18 @@ def render_person(message: DeskMessage) -> list[str]:
         case DeskCrisis(text=text):
             return crisis_lines(text)
         case DeskQueued() as q:
-            lines = []
-            if q.operators == 0:
-                lines.append(
-                    "[No operator is on duty for this topic right now. You may wait here and "
-                    "keep your place, or type .quit to leave.]"
-                )
+            nobody = (
+                "[No operator is on duty for this topic right now. You may wait here and "
+                "keep your place, or type .quit to leave.]"
+            )
             where = PLACE.format(q.position) + (", you are next" if q.position == 1 else "")
-            if q.restored:
-                lines.append(kept_place(q.topic, where))
-            else:
-                lines.append(f"[You are in the waiting room: {where}.]")
-            lines.append(f"[Estimated wait: {format_estimate(*q.estimate)}.]")
-            lines.append("[Type .queue to see where you stand, .quit to leave.]")
-            return lines
+            placed = f"[You are in the waiting room: {where}.]"
+            return [
+                *([nobody] if q.operators == 0 else []),
+                kept_place(q.topic, where) if q.restored else placed,
+                f"[Estimated wait: {format_estimate(*q.estimate)}.]",
+                "[Type .queue to see where you stand, .quit to leave.]",
+            ]
         case DeskPosition(reply_to="") as p:
             estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""

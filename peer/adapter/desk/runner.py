@@ -61,7 +61,7 @@ ROOM_LOOK = 3.0
 CHANGES = (DeskOnDuty, DeskSession, DeskEnded, DeskNotice)
 
 
-class Event(Struct, frozen=True):
+class ClientEvent(Struct, frozen=True):
     """What happened, for the core: "typed" (`text`, `begun` at its first key), "end" (of
     input: Ctrl-D, a pipe's end, the output gone, or Ctrl-C), "probed" (`text`: why the desk
     cannot be reached, or ""); or, of connection number `gen`: "connected" (`opened`),
@@ -89,7 +89,7 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
 class DeskRunner:
     def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
         self.core, self.settings = core, settings
-        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.events: asyncio.Queue[ClientEvent] = asyncio.Queue()
         self.term = settings.screen or Terminal(
             self._input,
             tty=core.link.settings.prompt,
@@ -128,7 +128,7 @@ class DeskRunner:
                 task.cancel()
             await self.term.close()
 
-    def handle(self, event: Event, now: float) -> list[Action]:
+    def handle(self, event: ClientEvent, now: float) -> list[Action]:
         actions: list[Action] = []
         core, emit, what = self.core, actions.append, event.what
         if event.gen not in (None, self._gen):
@@ -154,7 +154,9 @@ class DeskRunner:
         return actions
 
     def _input(self, text: str | None, begun: float) -> None:
-        self.events.put_nowait(Event("end") if text is None else Event("typed", text, begun))
+        self.events.put_nowait(
+            ClientEvent("end") if text is None else ClientEvent("typed", text, begun)
+        )
 
     def _now(self, entry: Callable[[float, Emit], None]) -> None:
         actions: list[Action] = []
@@ -191,7 +193,7 @@ class DeskRunner:
     async def _connect(self, gen: int) -> None:
         opened, key = await self._open(), self.settings.registry_key
         if isinstance(opened, str):
-            self.events.put_nowait(Event("failed", opened, gen=gen))
+            self.events.put_nowait(ClientEvent("failed", opened, gen=gen))
             return
         reader, writer = opened
         why = "no answer"  # (no key answered: said as what stops a connection)
@@ -204,10 +206,12 @@ class DeskRunner:
                 why = "the registry's pinned key is unusable"
             else:
                 writer.write(stream.output())  # the handshake's first frame
-                self.events.put_nowait(Event("connected", gen=gen, opened=(reader, writer, stream)))
+                self.events.put_nowait(
+                    ClientEvent("connected", gen=gen, opened=(reader, writer, stream))
+                )
                 return
         writer.close()
-        self.events.put_nowait(Event("failed", why, gen=gen))
+        self.events.put_nowait(ClientEvent("failed", why, gen=gen))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
@@ -218,7 +222,7 @@ class DeskRunner:
             opened = str(exc) or type(exc).__name__
         if not isinstance(opened, str):
             opened[1].close()
-        self.events.put_nowait(Event("probed", opened if isinstance(opened, str) else ""))
+        self.events.put_nowait(ClientEvent("probed", opened if isinstance(opened, str) else ""))
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
         try:
@@ -244,14 +248,14 @@ class DeskRunner:
                 messages = decoder.feed(data)
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
-                    self.events.put_nowait(Event("arrived", gen=gen, message=message))
+                    self.events.put_nowait(ClientEvent("arrived", gen=gen, message=message))
         except OtherVersion:
             reason = "the help desk runs another version of ChatApp"
         except DecodeError as exc:
             reason = f"the help desk sent something unreadable ({exc})"
         except (ConnectionError, OSError) as exc:
             reason = os_reason(exc)
-        self.events.put_nowait(Event("lost", reason, gen=gen))
+        self.events.put_nowait(ClientEvent("lost", reason, gen=gen))
 
     def _send(self, message: DeskMessage) -> None:
         writer, stream = self._writer, self._stream
@@ -290,7 +294,7 @@ class ScreenRunner(DeskRunner):
         self._spawn(self._look())
         return await super().run()
 
-    def handle(self, event: Event, now: float) -> list[Action]:
+    def handle(self, event: ClientEvent, now: float) -> list[Action]:
         if event.what == "typed":
             self.screen.about = TYPED
         elif isinstance(event.message, DeskMessage):

@@ -7,11 +7,11 @@ from peer.core.desk.link import (
     Addr,
     ClientSettings,
     Connection,
+    DeskClient,
     DeskLink,
     DeskPhase,
     Emit,
     ExitDesk,
-    KeepPlace,
     SendToDesk,
     Show,
     show,
@@ -38,7 +38,7 @@ from wire.version import WIRE_VERSION
 IDLE_PROMPT = "desk> "
 
 
-class OperatorCore:
+class OperatorCore(DeskClient):
     """One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving,
     done."""
 
@@ -59,12 +59,11 @@ class OperatorCore:
         self.hint_due = False  # "[.help lists the commands.]" not said yet
 
     def start(self, now: float, emit: Emit) -> None:
-        problem = name_problem(self.name)
-        if problem is None:
+        if (problem := name_problem(self.name)) is None:
             emit(Connection.OPEN)
-            return
-        emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
-        emit(ExitDesk(1))
+        else:
+            emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
+            emit(ExitDesk(1))
 
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
@@ -95,12 +94,6 @@ class OperatorCore:
             self.link.end(1, emit)
         elif self.link.phase is DeskPhase.DUTY:
             self.link.try_again(now, emit)
-
-    def probed(self, why: str, now: float, emit: Emit) -> None:
-        pass  # (an operator's client sends no Probe, nor FindPlace)
-
-    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
-        pass
 
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRegistries):

@@ -169,8 +169,12 @@ class PersonCore:
 
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         phase = self.link.phase
-        if isinstance(message, DeskRegistries):
-            self._registries_told(message, emit)
+        if isinstance(message, DeskRegistries):  # the desk is there: the join (or goodbye) too
+            if self.link.learn(message) and phase not in (DeskPhase.FORM, DeskPhase.DONE):
+                if phase is DeskPhase.JOINING:
+                    self.link.go(DeskPhase.RECONNECTING if self.rejoining else DeskPhase.CONNECTING)
+                    self.rejoining = False
+                emit(Connection.OPEN)
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
         elif phase is DeskPhase.LEAVING:
@@ -186,15 +190,6 @@ class PersonCore:
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
                     emit(Show("[Connected again.]"))
             self._handlers.get(type(message), show)(message, emit)
-
-    def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
-        """With the desk at another registry, the join (or goodbye) goes there."""
-        if not self.link.learn(message) or self.link.phase in (DeskPhase.FORM, DeskPhase.DONE):
-            return
-        if self.link.phase is DeskPhase.JOINING:
-            self.link.go(DeskPhase.RECONNECTING if self.rejoining else DeskPhase.CONNECTING)
-            self.rejoining = False
-        emit(Connection.OPEN)
 
     def tick(self, now: float, emit: Emit) -> None:
         link = self.link

@@ -253,34 +253,8 @@ def put_first(s: DeskState, operator: Operator, msg: DeskFirst, now: float, emit
     if isinstance(number, str):
         s.notice(operator.conn, number, emit)
         return
-    person = s.waiting[number - 1]
-    s.waiting.remove(person)
+    person = s.waiting.pop(number - 1)
     s.to_front(person)
-    _moved(s, operator, person, number, emit)
-
-
-def _number_of(s: DeskState, msg: DeskFirst) -> int | str:
-    number, count = msg.position, len(s.waiting)
-    if msg.name:
-        numbers, shown = _numbers(s, msg.name), clean(msg.name.strip())
-        if not numbers:
-            return f"Nobody called {shown} is waiting; .room lists who is."
-        if len(numbers) > 1:
-            return (
-                f"{len(numbers)} people called {shown} are waiting: numbers "
-                f"{_listed([str(n) for n in numbers])} in "
-                f".room; .first {numbers[0]} (say) takes the one you mean."
-            )
-        number = numbers[0]
-    if not 1 <= number <= count:
-        people = "person" if count == 1 else "people"
-        return (
-            f"There is no number {number} in the waiting room ({count} {people}); .room lists them."
-        )
-    return number
-
-
-def _moved(s: DeskState, operator: Operator, person: Person, number: int, emit: Emit) -> None:
     name = clean(person.name)
     now_at = s.waiting.index(person) + 1
     label = topic_label(person.topic)
@@ -305,6 +279,27 @@ def _moved(s: DeskState, operator: Operator, person: Person, number: int, emit: 
     s.notice(operator.conn, f"{name} is now number {now_at} in the waiting room; {who}.", emit)
     if person.conn is not None and now_at < number:
         s.notice(person.conn, "An operator has moved you to the front of the line.", emit)
+
+
+def _number_of(s: DeskState, msg: DeskFirst) -> int | str:
+    number, count = msg.position, len(s.waiting)
+    if msg.name:
+        numbers, shown = _numbers(s, msg.name), clean(msg.name.strip())
+        if not numbers:
+            return f"Nobody called {shown} is waiting; .room lists who is."
+        if len(numbers) > 1:
+            return (
+                f"{len(numbers)} people called {shown} are waiting: numbers "
+                f"{_listed([str(n) for n in numbers])} in "
+                f".room; .first {numbers[0]} (say) takes the one you mean."
+            )
+        number = numbers[0]
+    if not 1 <= number <= count:
+        people = "person" if count == 1 else "people"
+        return (
+            f"There is no number {number} in the waiting room ({count} {people}); .room lists them."
+        )
+    return number
 
 
 def _listed(items: list[str]) -> str:
