@@ -268,8 +268,7 @@ class Endpoint:
             outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
         if type(message) is Acks:
-            for data in outgoing.acks(dest, message):
-                outgoing.datagram(data, dest)
+            outgoing.send_acks(dest, message)
             return
         data = encode(message)
         self.sent = (message, data)
@@ -390,7 +389,7 @@ class Endpoint:
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear; the answer comes to `on_key`."""
-        self.outgoing.send_sealed(((self.outgoing.channel.ask_key(addr), addr),))
+        self.outgoing.send_sealed((self.outgoing.channel.ask_key(addr), addr))
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
@@ -435,8 +434,8 @@ class Endpoint:
     def _not_only_data(self, opened: Opened, data: bytes, addr: Addr) -> bytes | None:
         """Carry out what `opened` holds besides data (answers, a key learned, a datagram in
         clear, a drop, a handshake answered): the data to hand over, or None."""
-        if opened.send:
-            self.outgoing.send_sealed(opened.send)
+        for packet in opened.send:
+            self.outgoing.send_sealed(packet)
         if opened.learned:
             self.on_key(addr, opened.learned)
         if opened.clear:  # a version of ChatApp from before the secure channel
@@ -449,7 +448,7 @@ class Endpoint:
                 if len(reply) > len(data):
                     reply = encode(TooBig(self._new_id(), refused.reply_to))
                 if len(reply) <= len(data):
-                    self.outgoing.send_sealed(((reply, addr),))
+                    self.outgoing.send_sealed((reply, addr))
             return None
         if opened.data is not None:
             return opened.data
