@@ -80,8 +80,7 @@ class ServedStream:
         self._decoder = decoder
         self._first = slot is not None  # an accepted one's first message may be handed off
         self._heard = False  # whether the handshake of a connection of ours was answered
-        self._handed = False  # to the handoff's session, which closes it from then on
-        self._over = False  # closed or handed: `write` sends nothing more
+        self._over = False  # closed, or handed to a session that closes it: `write` sends nothing
 
     def write(self, message: Message) -> None:
         """Send `message` on the connection (nothing once it is over or handed off)."""
@@ -172,7 +171,7 @@ class ServedStream:
                 if self._slot is not None:
                     endpoint.listener.slots.settle(self._slot)
                 # its session writes, and closes the stream (and its budget), from now
-                self._handed = self._over = True
+                self._over = True
                 more = messages[index + 1 :]
                 await handoff[1](Handed(message, self._decoder, reader, self.writer, more))
                 return False
@@ -190,7 +189,7 @@ class ServedStream:
 
     def _closed(self) -> None:
         endpoint, addr = self._endpoint, self._addr
-        if not self._handed:
+        if not self._over:  # (else handed)
             self._decoder.close()
         self._over = True
         if endpoint._routes.get(addr) is self:
