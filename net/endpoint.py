@@ -155,9 +155,8 @@ class Endpoint:
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log: Callable[[str], None] = options.get("log", lambda line: None)
-        given = options.get("rejections")
-        self._own_rejections = given is None
-        self.rejections = given if given is not None else Rejections(self._log)
+        self._own_rejections = "rejections" not in options  # (else its owner's to close)
+        self.rejections = options.get("rejections") or Rejections(self._log)
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")

@@ -315,10 +315,7 @@ class Accepted:
         self.writer: asyncio.StreamWriter | None = None
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        else:
-            self.sock.close()
+        (self.writer or self.sock).close()
 
 
 class Listener:
