@@ -86,26 +86,21 @@ class EndpointOptions(TypedDict, total=False):
     log: Callable[[str], None]
     #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals.
     rejections: Rejections
-    #: The owner's flood control: each message of a frame, and every datagram but DATA,
-    #: is first offered to it by source address, and dropped undecoded when it says no.
-    #: DATA is opened first, as WireGuard opens transport data: one naming no live session
-    #: at its source address is dropped by its header; a forged or replayed one costs one
-    #: decryption (a registry counts the requests it holds: registry/core/flood.py).
+    #: The owner's flood control, asked by source address of each message of a frame and
+    #: every datagram but DATA, which is opened first, as WireGuard opens transport data
+    #: (a forged or replayed one costs one decryption): dropped undecoded when it says no.
     gate: Callable[[Addr], bool] | None
     #: A peer's: given, DATA that opened is offered to it by its source and key, only while
     #: the socket lags (`lagging`), and dropped undecoded when it says no.
     key_gate: Callable[[Addr, bytes], bool] | None
     #: Handed the messages of one datagram together, in order (else `on_message`, one by one).
     on_batch: OnBatch | None
-    #: True for a relay: what is sent while handling a drain of the socket waits for its
-    #: end, but the first relay to many members (net/outgoing.py). False for a peer, whose
-    #: ack is what its sender waits for: the first datagram to an address leaves at once.
+    #: A relay's: what is sent in a drain waits for its end (net/outgoing.py). Not a peer's,
+    #: whose ack its sender waits for: the first datagram to an address leaves at once.
     coalesce_drains: bool
-    #: Called once the datagrams read in one wake-up have been handed over (the owner
-    #: re-arms its timer once per drain, not per event).
+    #: Called once each drain's datagrams are handed over (a timer re-armed per drain).
     on_drained: Callable[[], None] | None
-    #: The monotonic clock it reads; the wall clock the kernel's arrival stamps are read
-    #: against (`behind`). Stand-ins in tests.
+    #: The monotonic clock; the wall clock the kernel's arrival stamps are read against.
     clock: Callable[[], float]
     wall: Callable[[], float]
     #: Whether to ask the kernel to stamp each datagram's arrival (SO_TIMESTAMPNS) for
@@ -151,8 +146,7 @@ class Endpoint:
         session: str,
         **options: Unpack[EndpointOptions],
     ) -> None:
-        """`channel` seals and opens every datagram; `session` makes the ids of what the
-        endpoint itself sends. See `EndpointOptions`."""
+        """`session` makes the ids of what the endpoint itself sends."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
         self._clock = options.get("clock", time.monotonic)
@@ -161,11 +155,8 @@ class Endpoint:
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log: Callable[[str], None] = options.get("log", lambda line: None)
-        # rejected input, logged once per kind per interval (the owner's log, if given)
-        given = options.get("rejections")
-        self._own_rejections = given is None
-        self.rejections = given if given is not None else Rejections(self._log)
-        # bytes held in messages not yet whole, across every connection
+        self._own_rejections = "rejections" not in options  # (else its owner's to close)
+        self.rejections = options.get("rejections") or Rejections(self._log)
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
@@ -201,9 +192,8 @@ class Endpoint:
         self.outgoing.channel = channel
 
     async def open(self, host: str, port: int) -> Addr:
-        """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
-        With port 0 the system picks the UDP port; when that number is taken for TCP (by
-        some connection's end, which UDP's choice cannot see), another one is picked."""
+        """Bind UDP and TCP on `host`:`port`: the address bound, or OSError. With port 0,
+        another UDP port is picked while the one picked is taken for TCP."""
         loop, attempt = asyncio.get_running_loop(), 0
         while True:
             attempt += 1
@@ -216,7 +206,6 @@ class Endpoint:
                 sock.close()
                 raise
             sock.setblocking(False)
-            # Read every waiting datagram per wake-up (see DRAIN_BATCH).
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
             self._probe = select.poll()
@@ -278,8 +267,7 @@ class Endpoint:
             outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
         if type(message) is Acks:
-            for data in outgoing.acks(dest, message):
-                outgoing.datagram(data, dest)
+            outgoing.send_acks(dest, message)
             return
         data = encode(message)
         self.sent = (message, data)
@@ -400,7 +388,7 @@ class Endpoint:
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear; the answer comes to `on_key`."""
-        self.outgoing.send_sealed(((self.outgoing.channel.ask_key(addr), addr),))
+        self.outgoing.send_sealed((self.outgoing.channel.ask_key(addr), addr))
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
@@ -445,8 +433,8 @@ class Endpoint:
     def _not_only_data(self, opened: Opened, data: bytes, addr: Addr) -> bytes | None:
         """Carry out what `opened` holds besides data (answers, a key learned, a datagram in
         clear, a drop, a handshake answered): the data to hand over, or None."""
-        if opened.send:
-            self.outgoing.send_sealed(opened.send)
+        for packet in opened.send:
+            self.outgoing.send_sealed(packet)
         if opened.learned:
             self.on_key(addr, opened.learned)
         if opened.clear:  # a version of ChatApp from before the secure channel
@@ -459,7 +447,7 @@ class Endpoint:
                 if len(reply) > len(data):
                     reply = encode(TooBig(self._new_id(), refused.reply_to))
                 if len(reply) <= len(data):
-                    self.outgoing.send_sealed(((reply, addr),))
+                    self.outgoing.send_sealed((reply, addr))
             return None
         if opened.data is not None:
             return opened.data

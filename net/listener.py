@@ -89,6 +89,22 @@ def stream_limit() -> int:
     return max(16, min(MAX_STREAMS, soft - SPARE_FDS))
 
 
+_SHARE = "{slots.per_address} connections open from {address}, the most one address may hold"
+#: The line told of each kind of connection turned away or closed for another.
+_DROP_LINES = {
+    "turned away: address": "turned away TCP connection #{slots.turned_away} from {where}: "
+    + _SHARE
+    + ", all of them help-desk sessions",
+    "turned away: full": "turned away TCP connection #{slots.turned_away} from {where}: "
+    "{open} connections open, the most this process can serve, each a help-desk "
+    "session or a request being answered",
+    "evicted: address": "closed the least useful TCP connection from {address} to make "
+    "room for one more from it (#{slots.evicted_address}): " + _SHARE,
+    "evicted: full": "closed the least useful TCP connection to make room for one from "
+    "{where} (#{slots.evicted}; {open} open, the most this process can serve)",
+}
+
+
 class StreamSlots:
     """The accepted connections being served: when each last brought a whole frame (or was
     accepted), whether it has shown a key, since when its request waits. Each connection
@@ -118,7 +134,6 @@ class StreamSlots:
         # connections that have not shown a key yet (no handshake), oldest first
         self._unproven: dict[Closable, None] = {}
         self.turned_away = 0
-        self.turned_away_address = 0  # of `turned_away`, those over `per_address`
         self.evicted = 0
         self.evicted_address = 0  # of `evicted`, those for another of the same address
 
@@ -142,7 +157,6 @@ class StreamSlots:
             gone, why = self._least_useful(pool, now, own=own), "address" if own else "full"
             if gone is None:
                 self.turned_away += 1
-                self.turned_away_address += own
                 self._tell(f"turned away: {why}", address, where)
                 return False
             self._evict(gone)
@@ -159,20 +173,7 @@ class StreamSlots:
         return True
 
     def _tell(self, kind: str, address: str, where: str) -> None:
-        share = f"{self.per_address} connections open from {address}, the most one address may hold"
-        if kind == "turned away: address":
-            line = f"turned away TCP connection #{self.turned_away} from {where}: {share}, all "
-            line += "of them help-desk sessions"
-        elif kind == "turned away: full":
-            line = f"turned away TCP connection #{self.turned_away} from {where}: {len(self)} "
-            line += "connections open, the most this process can serve, each a help-desk "
-            line += "session or a request being answered"
-        elif kind == "evicted: address":
-            line = f"closed the least useful TCP connection from {address} to make room for one "
-            line += f"more from it (#{self.evicted_address}): {share}"
-        else:
-            line = "closed the least useful TCP connection to make room for one from "
-            line += f"{where} (#{self.evicted}; {len(self)} open, the most this process can serve)"
+        line = _DROP_LINES[kind].format(slots=self, open=len(self), address=address, where=where)
         self._dropped(kind, line)
 
     def _least_useful(
@@ -314,10 +315,7 @@ class Accepted:
         self.writer: asyncio.StreamWriter | None = None
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        else:
-            self.sock.close()
+        (self.writer or self.sock).close()
 
 
 class Listener:

@@ -154,14 +154,9 @@ class Outgoing:
         self._unsent.clear()
         self._sock = self._sendto = None
 
-    def send_sealed(self, packets: Sequence[tuple[bytes, Addr]]) -> None:
-        """Send each (datagram, address) of `packets` now, or after what waits already:
-        sealed, or in clear (what the channel answers, or asks, by itself)."""
-        for packet in packets:
-            self._send(packet)
-
-    def _send(self, packet: tuple[bytes, Any]) -> None:  # (hot path: Any, kept boxed)
-        """`send_sealed` of one: what `seal` sends each datagram with."""
+    def send_sealed(self, packet: tuple[bytes, Any]) -> None:  # (hot path: Any, kept boxed)
+        """Send `packet`, (datagram, address), now, or after what waits already: sealed, or
+        in clear (what the channel answers, or asks, by itself)."""
         data, addr = packet
         sendto = self._sendto
         if sendto is None or self._unsent:
@@ -205,7 +200,7 @@ class Outgoing:
 
     def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
         """Seal and send each group's datagrams to each of its destinations, in order."""
-        seal, now, on_sent, send = self.channel.seal, self._clock(), self.on_sent, self._send
+        seal, now, on_sent, send = self.channel.seal, self._clock(), self.on_sent, self.send_sealed
         for datas, dests in groups:
             seal(datas, dests, now, send)  # each datagram sent as it is sealed
             if on_sent is not None:
@@ -299,7 +294,7 @@ class Outgoing:
         sealed: list[tuple[bytes, Any]] = []  # (hot path: Any, kept boxed)
         self.channel.seal([data], [at], self._clock(), sealed.append)
         sendto = self._sendto
-        for packet, to in sealed:  # (hot path: `_send` written out)
+        for packet, to in sealed:  # (hot path: `send_sealed` written out)
             if sendto is None or self._unsent:
                 self._hold(packet, to)
                 continue
@@ -339,16 +334,16 @@ class Outgoing:
             self.flush()
         self.went.clear()  # (a batch ended: the next datagram to each address goes at once)
 
-    def acks(self, dest: Dest, acks: Acks) -> list[bytes]:
-        """`acks` for `dest`: merged with those that wait, as `datagram` would (then none to
-        send now), else `acks` itself when it fits a datagram, or as few as hold its ids,
-        for the caller to send."""
+    def send_acks(self, dest: Dest, acks: Acks) -> None:
+        """Send `acks` to `dest`: merged with those that wait, as `datagram` would, else
+        itself when it fits a datagram, or as few as hold its ids."""
         if self.holding or dest in self.went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(acks.replies)
             self._waits()
-            return []
+            return
         data = encode(acks)
-        return [data] if fits_datagram(data) else self._merged_acks(list(acks.replies))
+        for each in [data] if fits_datagram(data) else self._merged_acks(list(acks.replies)):
+            self.datagram(each, dest)
 
     def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
         """While sends wait, whether `data` for each of `dests` (a relay to many members)

@@ -56,9 +56,10 @@ Handoff = Callable[[Handed], Awaitable[None]]
 
 class ServedStream:
     """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
-    the constants say. `slot`: an accepted connection's place among the listener's; `ours`,
-    for one we made, its session and the id of the message it sends: it ends with that
-    message's answer. An accepted one it has a message from is the endpoint's route to `addr`."""
+    the constants say. `slot`: an accepted connection's place among the listener's. One we
+    made is given the key it expects (`remote`; ValueError for one no handshake can use) and
+    the id of the message it sends: it ends with that message's answer. An accepted one it
+    has a message from is the endpoint's route to `addr`."""
 
     def __init__(
         self,
@@ -66,22 +67,20 @@ class ServedStream:
         writer: asyncio.StreamWriter,
         addr: Addr,
         slot: Closable | None = None,
-        ours: tuple[SecureStream, str] | None = None,
+        ours: tuple[bytes, str] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self.writer = writer
         self._addr = addr
         self._slot = slot
-        if ours is None:  # accepted: the other side begins the handshake
-            ours = SecureStream(endpoint.channel.static, budget=endpoint.buffers), ""
-        decoder, self._answer_to = ours
+        remote, self._answer_to = ours or (None, "")  # accepted: the other side begins
+        decoder = SecureStream(endpoint.channel.static, remote=remote, budget=endpoint.buffers)
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
         self._first = slot is not None  # an accepted one's first message may be handed off
         self._heard = False  # whether the handshake of a connection of ours was answered
-        self._handed = False  # to the handoff's session, which closes it from then on
-        self._over = False  # closed or handed: `write` sends nothing more
+        self._over = False  # closed, or handed to a session that closes it: `write` sends nothing
 
     def write(self, message: Message) -> None:
         """Send `message` on the connection (nothing once it is over or handed off)."""
@@ -169,7 +168,12 @@ class ServedStream:
         answered = False
         for index, message in enumerate(messages):
             if self._first and handoff and type(message).__name__ in handoff[0]:
-                await self._hand_off(message, reader, messages[index + 1 :])
+                if self._slot is not None:
+                    endpoint.listener.slots.settle(self._slot)
+                # its session writes, and closes the stream (and its budget), from now
+                self._over = True
+                more = messages[index + 1 :]
+                await handoff[1](Handed(message, self._decoder, reader, self.writer, more))
                 return False
             self._first = False
             if self._slot is not None:
@@ -183,20 +187,9 @@ class ServedStream:
         # once the answer is in, what came with it is handled; nothing else is awaited
         return not answered
 
-    async def _hand_off(
-        self, first: Message, reader: asyncio.StreamReader, more: list[Message]
-    ) -> None:
-        endpoint, writer = self._endpoint, self.writer
-        if self._slot is not None:
-            endpoint.listener.slots.settle(self._slot)
-        # its session writes, and closes the stream (and its budget), from now
-        self._handed = self._over = True
-        assert endpoint._handoff is not None
-        await endpoint._handoff[1](Handed(first, self._decoder, reader, writer, more))
-
     def _closed(self) -> None:
         endpoint, addr = self._endpoint, self._addr
-        if not self._handed:
+        if not self._over:  # (else handed)
             self._decoder.close()
         self._over = True
         if endpoint._routes.get(addr) is self:
@@ -232,12 +225,11 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         # Not a route: were it one, every later datagram-sized message to `addr` would
         # travel on it and reach `addr` from a port it does not know.
         try:
-            stream = SecureStream(endpoint.channel.static, remote=key, budget=endpoint.buffers)
+            served = ServedStream(endpoint, writer, addr, None, (key, message.id))
         except ValueError as exc:
             endpoint._log(f"not sent to {fmt_addr(addr)} over TCP: {exc}")
             writer.close()
             return
-        served = ServedStream(endpoint, writer, addr, None, (stream, message.id))
         served.write(message)
         await served.serve(reader)
     finally:

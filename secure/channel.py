@@ -342,9 +342,8 @@ class SecureChannel:
         local = self._sessions.new_index()
         response = bytes([RESPONSE]) + datagram[1:5] + handshake.write_message(_INDEX.pack(local))
         response += cookie.mac(cookie.mac1_key(key), response)
-        sending, receiving = handshake.split()
-        aeads = sending.aead, receiving.aead
-        session = Session(local, remote, key, addr, *aeads, now, False, peer)
+        sending, receiving = (state.aead for state in handshake.split())
+        session = Session(local, remote, key, addr, sending, receiving, now, False, peer)
         self._sessions.keep(peer, session)
         return Opened(send=[(response, addr)])
 
@@ -376,9 +375,8 @@ class SecureChannel:
         peer.rehandshaken = True
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
-        sending, receiving = initiation.handshake.split()
-        aeads = sending.aead, receiving.aead
-        session = Session(index, remote, initiation.key, initiation.addr, *aeads, now, True, peer)
+        sending, receiving = (state.aead for state in initiation.handshake.split())
+        session = Session(index, remote, peer.key, peer.addr, sending, receiving, now, True, peer)
         self._sessions.keep(peer, session)
         send = self._flush(peer, now)
         return Opened(key=initiation.key, send=send)

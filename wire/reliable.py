@@ -148,19 +148,12 @@ class Retransmitter(Generic[T]):
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
-    def _round(self, pending: Pending[T], now: float, copies: int) -> None:
-        pending.copies, pending.sent = copies, 1
-        wait = self.timeout if self.round_trip is None else self.round_trip.rto
-        pending.wait = min(wait, pending.most)
-        self._arm(pending, now)
-
     def start(
         self, key: str, item: T, now: float, back_off_to: float = 0.0, most: float = math.inf
     ) -> None:
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
         counts its copies: this one is not a sample). No copy waits longer than `most`; with
         `back_off_to`, each waits twice the one before, up to that (RFC 6298 5.5)."""
-        # (`_round`, written out: every message sent)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
         wait = wait if wait <= most else most
         deadline, pending = now + wait, self._pending.get(key)
@@ -184,17 +177,16 @@ class Retransmitter(Generic[T]):
         """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
         gave up on keeps its place among the items waiting, oldest first (else as `start`)."""
         seq = self._given_up.get(key)
-        if seq is None:
-            self.start(key, item, now, back_off_to, most)
-            self._pending[key].copies += 1  # a copy of what went before
-            return
-        pending = self._pending[key] = Pending()
-        pending.key, pending.item, pending.seq = key, item, seq
-        pending.back_off_to, pending.most = back_off_to, most
-        ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
-        self._pending.clear()  # the same dict, reordered: `waiting` is it
-        self._pending.update(ordered)
-        self._round(pending, now, 2)
+        if seq is not None:
+            self._pending.pop(key, None)  # (started since: in its place, anew)
+        self.start(key, item, now, back_off_to, most)
+        pending = self._pending[key]
+        pending.copies += 1  # a copy of what went before
+        if seq is not None:
+            pending.seq = seq
+            ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
+            self._pending.clear()  # the same dict, reordered: `waiting` is it
+            self._pending.update(ordered)
 
     def answer(self, key: str, now: float | None = None) -> T | None:
         """The answer for `key` came at `now`: forget it and return its item (None if not
@@ -249,8 +241,11 @@ class Retransmitter(Generic[T]):
         owner sends each again at once (the far end is back after a silence). One sent at
         `now` already is left as it is, unless `every` (the owner sends elsewhere from now on)."""
         renewed = [p for p in self._pending.values() if every or p.sent_at < now]
+        wait = self.timeout if self.round_trip is None else self.round_trip.rto
         for pending in renewed:
-            self._round(pending, now, pending.copies + 1)
+            pending.copies, pending.sent = pending.copies + 1, 1
+            pending.wait = min(wait, pending.most)
+            self._arm(pending, now)
         return [p.item for p in renewed]
 
     def next_wake(self) -> float | None:

@@ -51,7 +51,7 @@ def test_what_the_kernel_refuses_and_all_after_it_reach_their_members_later() ->
                 members.append(member)
             out = opened(sock)
             for i, member in enumerate(members):
-                out.send_sealed([(b"relayed %d" % i, member.getsockname())])
+                out.send_sealed((b"relayed %d" % i, member.getsockname()))
             got = [await asyncio.wait_for(loop.sock_recv(m, 100), 5) for m in members]
             out.close()
             for member in members:
@@ -66,10 +66,10 @@ def test_nothing_is_sent_before_open_or_after_close() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as member:
         member.bind(("127.0.0.1", 0))
         member.setblocking(False)
-        outgoing().send_sealed([(b"nowhere", member.getsockname())])
+        outgoing().send_sealed((b"nowhere", member.getsockname()))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             out = opened(sock)
             out.close()
-            out.send_sealed([(b"closed", member.getsockname())])
+            out.send_sealed((b"closed", member.getsockname()))
         with pytest.raises(BlockingIOError):
             member.recv(100)

@@ -433,10 +433,11 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
     replies = [f"m-{n:04}" for n in range(count)]
     if busy:
         out.datagram(notice(0), A)
-        assert out.acks(A, Acks("a-1", (*replies,))) == []
+        assert step(lambda: out.send_acks(A, Acks("a-1", (*replies,))), out) == []
         sent = step(out.flush, out)
     else:
-        sent = [(data, A) for data in out.acks(A, Acks("a-1", (*replies,)))]
+        sent = step(lambda: out.send_acks(A, Acks("a-1", (*replies,))), out)
+        sent += step(out.flush, out)  # those after the first waited for the end of the pass
     acked = [
         r
         for m in messages(sent, A)
@@ -466,7 +467,8 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     halving left datagrams half empty."""
     out = outgoing()
     replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
-    datagrams = out.acks(A, Acks("a-1", (*replies,)))
+    sent = step(lambda: out.send_acks(A, Acks("a-1", (*replies,))), out) + step(out.flush, out)
+    datagrams = [data for data, _ in sent]
     acks = [m for data in datagrams for m in messages_of(data)]
     assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
     assert all(len(data) <= MAX_DATAGRAM for data in datagrams)
@@ -478,4 +480,5 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
 def test_a_datagrams_acks_that_fit_leave_as_they_were_made() -> None:
     # not made again, under another id, for the same ids
     acks = Acks("core-7", ("m-1", "m-2", "m-3"))
-    assert [messages_of(data) for data in outgoing().acks(A, acks)] == [[acks]]
+    out = outgoing()
+    assert [messages_of(data) for data, _ in step(lambda: out.send_acks(A, acks), out)] == [[acks]]

@@ -168,7 +168,8 @@ def test_any_sequence_keeps_the_limit_and_closes_the_least_useful(
 
 def test_one_address_holds_at_most_its_share_and_makes_room_only_for_itself() -> None:
     clock = Clock()
-    slots = StreamSlots(10, clock, per_address=2)
+    told: list[str] = []
+    slots = StreamSlots(10, clock, per_address=2, dropped=lambda kind, line: told.append(kind))
     a1, a2, a3, a4, b1 = Conn("a1"), Conn("a2"), Conn("a3"), Conn("a4"), Conn("b1")
     assert slots.admit(b1, "10.0.0.2")
     assert slots.admit(a1, "10.0.0.1") and slots.admit(a2, "10.0.0.1")
@@ -182,7 +183,7 @@ def test_one_address_holds_at_most_its_share_and_makes_room_only_for_itself() ->
     slots.settle(a1)
     slots.settle(a3)
     assert not slots.admit(a4, "10.0.0.1")
-    assert slots.turned_away == slots.turned_away_address == 1
+    assert slots.turned_away == 1 and told[-1] == "turned away: address"
     assert slots.admit(Conn("b2"), "10.0.0.2")  # another address still comes in
     slots.release(a3)
     assert slots.admit(a4, "10.0.0.1")
