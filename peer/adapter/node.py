@@ -35,7 +35,7 @@ from peer.adapter.start import (
     own_token,
 )
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.adapter.terminal import Console, PlainConsole, TerminalConsole, make_console
+from peer.adapter.terminal import Console, PlainConsole, Sources, TerminalConsole, make_console
 from peer.core.actions import (
     AcksLater,
     Action,
@@ -472,9 +472,7 @@ async def run_peer(
         from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
 
         core, requests = node.core, node.core.parts.shared.requests
-        console.bind(
-            lambda: core.state.name,
-            core.table.online_names,
+        sources = Sources(
             rooms=core.room_names,
             room=lambda: core.state.room,
             question=core.question,
@@ -486,6 +484,7 @@ async def run_peer(
             outbox=lambda: len(core.outbox),
             transfers=node.files.progress,
         )
+        console.bind(lambda: core.state.name, core.table.online_names, sources)
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_anew):

@@ -175,8 +175,8 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         if person := self._person_shown():
             on_line = functools.partial(_to_person, person, on_line)
         self._echoed = self.prompt_text()  # the line is echoed after the prompt it was typed at
-        if not self._ask.asked and not self._sources["question"]():  # (an answer names no window)
-            to = typed_where(said_to(person, text), room=self._sources["room"]())
+        if not self._ask.asked and not self._sources.question():  # (an answer names no window)
+            to = typed_where(said_to(person, text), room=self._sources.room())
             if to:
                 self.model.switch_to(self._window(to))
         try:
@@ -187,7 +187,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
     def _person_shown(self) -> str:
         """Whose window is shown, while no question waits for an answer ("": nobody's)."""
         shown = self.model.shown
-        if self._ask.asked or self._sources["question"]() or not shown.key.startswith("@"):
+        if self._ask.asked or self._sources.question() or not shown.key.startswith("@"):
             return ""
         return shown.title
 
@@ -201,11 +201,11 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
 
     def _status(self) -> Parts:
         sources = self._sources
-        where, outbox = f"registry {sources['registry']()}", f"outbox {sources['outbox']()}"
-        return status_bar(self._me(), where, sources["answers"](), outbox, self._colour)
+        where, outbox = f"registry {sources.registry()}", f"outbox {sources.outbox()}"
+        return status_bar(self._me(), where, sources.answers(), outbox, self._colour)
 
     def _people(self) -> Parts:
-        rows = sorted(self._sources["people"](), key=lambda r: (not r[1], r[0].casefold()))
+        rows = sorted(self._sources.people(), key=lambda r: (not r[1], r[0].casefold()))
         parts: Parts = []
         for online in (True, False):
             names = [name for name, on in rows if on == online]
@@ -218,7 +218,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
 
     def _transfers(self) -> list[Parts]:
         now, rows = time.monotonic(), []
-        shown = self._sources["transfers"]()
+        shown = self._sources.transfers()
         self._speeds.keep_only({str(number) for number, *_ in shown})
         for number, label, done, size in shown:
             progress = self._speeds.progress(str(number), label, done, size, now)

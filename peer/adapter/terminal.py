@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -13,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
@@ -66,40 +67,27 @@ def hashed_colour(name: str) -> int:
     return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
 
 
-class Sources(TypedDict, total=False):
+@dataclasses.dataclass(frozen=True)
+class Sources:
     """What else the consoles ask of the peer: `question`, which question of `message` the
     next line answers ("": a command); `losing`, what quitting now would leave undone; the
-    rest for the full screen (`answers` None: not yet heard)."""
+    rest for the full screen (`answers` None: not yet heard). Unbound: nothing."""
 
-    rooms: Callable[[], Sequence[str]]
-    room: Callable[[], str]
-    question: Callable[[], str]
-    kept: History
-    losing: Callable[[], Sequence[str]]
-    people: Callable[[], Sequence[tuple[str, bool]]]
-    registry: Callable[[], str]
-    answers: Callable[[], bool | None]
-    outbox: Callable[[], int]
-    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
-
-
-#: What the consoles know until `bind`.
-_UNBOUND = Sources(
-    rooms=list,
-    room=str,
-    question=str,
-    losing=list,
-    people=list,
-    registry=str,
-    answers=lambda: None,
-    outbox=int,
-    transfers=list,
-)
+    rooms: Callable[[], Sequence[str]] = list
+    room: Callable[[], str] = str
+    question: Callable[[], str] = str
+    kept: History | None = None
+    losing: Callable[[], Sequence[str]] = list
+    people: Callable[[], Sequence[tuple[str, bool]]] = list
+    registry: Callable[[], str] = str
+    answers: Callable[[], bool | None] = lambda: None
+    outbox: Callable[[], int] = int
+    transfers: Callable[[], Sequence[tuple[int, str, int, int]]] = list
 
 
 def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor)."""
-    in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
+    in_room, rooms, question = bool(sources.room()), sources.rooms(), sources.question()
     words = before.split(" ")
     word = words[-1]
     spaced = [f"{n} " for n in names]
@@ -276,7 +264,7 @@ class TerminalConsole(LinePrompt):
         self._names: Callable[[], Sequence[str]] = list
         self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
         self._on_line: Callable[[str], None] = lambda text: None
-        self._sources = _UNBOUND.copy()
+        self._sources = Sources()
         self._histories: dict[str, History] = {}
         self._says = "> "  # the peer's prompt, shown unless the question before quitting is
         self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
@@ -330,18 +318,14 @@ class TerminalConsole(LinePrompt):
     def _history(self) -> History:  # of commands, or of answers to a question
         from prompt_toolkit.history import InMemoryHistory
 
-        return self._histories.setdefault(self._sources["question"](), InMemoryHistory())
+        return self._histories.setdefault(self._sources.question(), InMemoryHistory())
 
     def bind(
-        self,
-        me: Callable[[], str],
-        names: Callable[[], Sequence[str]],
-        **sources: Unpack[Sources],
+        self, me: Callable[[], str], names: Callable[[], Sequence[str]], sources: Sources
     ) -> None:
-        self._me, self._names = me, names
-        self._sources.update(sources)
-        if "kept" in sources:
-            self._histories[""] = sources["kept"]
+        self._me, self._names, self._sources = me, names, sources
+        if sources.kept is not None:
+            self._histories[""] = sources.kept
             self.session.history = self.session.default_buffer.history = self._history()
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
@@ -359,7 +343,7 @@ class TerminalConsole(LinePrompt):
 
     def _cancel_question(self) -> bool:
         """Ctrl-C on an empty line: cancels a question of `message`, else quits."""
-        if not self._sources["question"]():
+        if not self._sources.question():
             return self._quit_key()
         self._on_line("")
         return True
@@ -371,7 +355,7 @@ class TerminalConsole(LinePrompt):
         return asked
 
     def _quit_question(self) -> str:
-        losing = list(self._sources["losing"]())
+        losing = list(self._sources.losing())
         if not losing:
             return ""
         said = ", ".join(losing[:-1]) + " and " + losing[-1] if len(losing) > 1 else losing[0]
