@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import time
@@ -208,9 +209,8 @@ class FileService:
         from peer.adapter.files.pull import Puller
 
         noted = lambda note: self.received(note, key)  # noqa: E731
-        kept = lambda at: self._verified(transfer, at)  # noqa: E731
-        took = lambda at: self._received(transfer, at)  # noqa: E731
-        puller = Puller(transfer, self._static, kept, noted, took)
+        pulled = functools.partial(self._pulled, transfer)
+        puller = Puller(transfer, self._static, pulled, noted)
         task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
         self._tasks[transfer.number] = task
 
@@ -224,24 +224,22 @@ class FileService:
 
         task.add_done_callback(ended)
 
-    def _received(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are taken, not yet on disk: its line and bar only."""
-        if self.core.transfers.get(transfer.number) is transfer:
-            self._taken[transfer.number] = at
-            self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=False))
-
-    async def _verified(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are on disk: its record, then its line (none if ended)."""
+    async def _pulled(self, transfer: Transfer, at: int, kept: bool) -> None:
+        """`at` bytes of `transfer` are taken; `kept`: on disk, its record written first. Its
+        line and bar follow (none once it ended)."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
-        self._keeping = self._records.submit(
-            keep_record, self._folder(), replace(transfer, verified=at)
-        )
-        try:
-            await asyncio.wrap_future(self._keeping)
-        except OSError as exc:
-            self._keep_failed(exc)
-        self._run(lambda now, emit: self.core.progress(transfer, at, emit))
+        if not kept:
+            self._taken[transfer.number] = at
+        else:
+            self._keeping = self._records.submit(
+                keep_record, self._folder(), replace(transfer, verified=at)
+            )
+            try:
+                await asyncio.wrap_future(self._keeping)
+            except OSError as exc:
+                self._keep_failed(exc)
+        self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=kept))
 
     def settle(self) -> None:
         """Wait for a record being written: a rename moves their folder only once none is."""
