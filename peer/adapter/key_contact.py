@@ -17,6 +17,11 @@ from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT
 
+#: Said when no answer of the registry at {} had the join code's key.
+GAVE_UP = (
+    "[The registry at {} never answered with the join code's key; nothing was sent. Check the "
+    "code, and that the registry runs.]"
+)
 #: Says a line to the user: the text, and whether it is an error.
 Say = Callable[[str, bool], None]
 #: Asks the person a yes-or-no question (terminal.prompt.ask_yes_no on a terminal).
@@ -119,7 +124,7 @@ class KeyContact:
                 if later is not None:
                     asks, next_ask = 0, later
                     continue
-                line = self._gave_up() if self.answers.heard else no_answer
+                line = GAVE_UP.format(self._where) if self.answers.heard else no_answer
                 if line:
                     self._say(line, True)
                 return None
@@ -161,12 +166,6 @@ class KeyContact:
             return None
         self._say(later[1], False)
         return later[0]
-
-    def _gave_up(self) -> str:
-        return (
-            f"[The registry at {self._where} never answered with the join code's key; "
-            "nothing was sent. Check the code, and that the registry runs.]"
-        )
 
 
 def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:

@@ -3,7 +3,6 @@ conversation, read from the line; the rest is TerminalConsole's (docs/GUIDE.md).
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable
@@ -123,10 +122,6 @@ def said_to(person: str, line: str) -> str:
     return f"/send {person} {line}"
 
 
-def _to_person(person: str, on_line: Callable[[str], None], line: str) -> None:
-    on_line(said_to(person, line))
-
-
 class ScreenConsole(TerminalConsole, ScreenPrompt):
     """TerminalConsole on the full screen (ScreenPrompt): a window per conversation."""
 
@@ -173,7 +168,8 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
                 self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
             return
         if person := self._person_shown():
-            on_line = functools.partial(_to_person, person, on_line)
+            typed = on_line
+            on_line = lambda line: typed(said_to(person, line))  # noqa: E731
         self._echoed = self.prompt_text()  # the line is echoed after the prompt it was typed at
         if not self._ask.asked and not self._sources.question():  # (an answer names no window)
             to = typed_where(said_to(person, text), room=self._sources.room())
