@@ -187,6 +187,7 @@ class PeerNode:
             lambda: self.core.state.name,
             lambda addr, key, message: self.endpoint.send(addr, message, key),
             console.show,
+            self._not_kept,
         )
         # the folder of the name the peer has now (a rename moves it: `_remember`)
         folder = lambda: self.state.files_path  # noqa: E731

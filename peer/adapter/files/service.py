@@ -47,6 +47,8 @@ CLOSE_WAIT = 30.0
 PIECE = 1024 * 1024
 #: Bytes the connection may hold unsent: the socket has the next while a piece is read.
 WRITE_BUFFER = 4 * PIECE
+#: What a transfer's record is, and what its failed write costs (said once).
+_KEPT = ("a transfer", "a restart will not resume it.")
 #: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
 HANDED = frozenset({"FileWant"})
 
@@ -58,6 +60,8 @@ class FileHost(NamedTuple):
     own: Callable[[], str]
     send: Callable[[Addr, bytes, Message], None]
     show: Callable[[Print], None]
+    #: Says that `what` was not kept on disk, and what that costs (PeerNode._not_kept).
+    not_kept: Callable[[str, str, OSError], None]
 
 
 class FileService:
@@ -73,7 +77,7 @@ class FileService:
         downloads: str,
     ) -> None:
         self._static = static
-        self._entry, self._own, self._send, self._show = host
+        self._entry, self._own, self._send, self._show, self._not_kept = host
         self._downloads = downloads
         self._new_id = IdMaker(os.urandom(6).hex())
         self._core: FileTransfers | None = None
@@ -81,7 +85,6 @@ class FileService:
         self._timer = WakeTimer(lambda: self._run(self.core.tick))
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._taken: dict[int, int] = {}  # bytes a pull took, ahead of those verified (bars)
-        self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
         self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
         self._keeping: Future[None] | None = None  # the record it writes, if any
@@ -238,7 +241,7 @@ class FileService:
             try:
                 await asyncio.wrap_future(self._keeping)
             except OSError as exc:
-                self._keep_failed(exc)
+                self._not_kept(*_KEPT, exc)
         self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=kept))
 
     def settle(self) -> None:
@@ -262,14 +265,7 @@ class FileService:
                 if not transfer.sending and transfer.path:
                     os.unlink(transfer.path)
         except OSError as exc:
-            self._keep_failed(exc)
-
-    def _keep_failed(self, exc: OSError) -> None:
-        if not self._failed_keep:
-            self._failed_keep = True
-            why = os_reason(exc)
-            line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
-            self._show(Print(line, "error"))
+            self._not_kept(*_KEPT, exc)
 
 
 def downloads_folder(given: str) -> Path:
