@@ -22,7 +22,6 @@ from disk.files import os_reason, read_bytes, replace_durably
 from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
-from secure.stream import SecureStream
 from wire.base import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
@@ -146,7 +145,14 @@ class FileService:
             self._run(lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit))
         if isinstance(transfer, str) or why:
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
-            await refuse(decoder, writer, note)
+            try:  # why not, and closed
+                decoder.send(note)
+                writer.write(decoder.output())
+                await writer.drain()
+            except (OSError, ValueError):
+                pass
+            finally:
+                writer.close()
             return
 
         def progress(sent: int) -> None:
@@ -337,18 +343,6 @@ def changed(transfer: Transfer) -> str:
     if facts.st_size != transfer.size or facts.st_mtime_ns != transfer.mtime_ns:
         return f"{transfer.path} changed since it was offered"
     return ""
-
-
-async def refuse(stream: SecureStream, writer: asyncio.StreamWriter, note: FileNote) -> None:
-    """Answer a FileWant with `note` (why not), and close."""
-    try:
-        stream.send(note)
-        writer.write(stream.output())
-        await writer.drain()
-    except (OSError, ValueError):
-        pass
-    finally:
-        writer.close()
 
 
 async def send_file(
