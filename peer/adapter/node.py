@@ -474,6 +474,8 @@ async def run_peer(
 
         core, requests = node.core, node.core.parts.shared.requests
         sources = Sources(
+            me=lambda: core.state.name,
+            names=core.table.online_names,
             rooms=core.room_names,
             room=lambda: core.state.room,
             question=core.question,
@@ -485,7 +487,7 @@ async def run_peer(
             outbox=lambda: len(core.outbox),
             transfers=node.files.progress,
         )
-        console.bind(lambda: core.state.name, core.table.online_names, sources)
+        console.bind(sources)
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_anew):

@@ -150,7 +150,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
     def _names_me(self, line: Print) -> bool:
         if line.style == "message" and not line.text.startswith("Channel_"):
             return True
-        return line.style in ("room", "channel") and mentions(line.text, self._me())
+        return line.style in ("room", "channel") and mentions(line.text, self._sources.me())
 
     def _window(self, to: str) -> ChatWindow:
         if not to:
@@ -192,13 +192,13 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         if self._echoed is not None:
             return self._echoed
         if person := self._person_shown():
-            return [(self._style(), f"{self._me()} to {person}> ")]
+            return [(self._style(), f"{self._sources.me()} to {person}> ")]
         return super().prompt_text()
 
     def _status(self) -> Parts:
         sources = self._sources
         where, outbox = f"registry {sources.registry()}", f"outbox {sources.outbox()}"
-        return status_bar(self._me(), where, sources.answers(), outbox, self._colour)
+        return status_bar(sources.me(), where, sources.answers(), outbox, self._colour)
 
     def _people(self) -> Parts:
         rows = sorted(self._sources.people(), key=lambda r: (not r[1], r[0].casefold()))

@@ -73,6 +73,8 @@ class Sources:
     next line answers ("": a command); `losing`, what quitting now would leave undone; the
     rest for the full screen (`answers` None: not yet heard). Unbound: nothing."""
 
+    me: Callable[[], str] = str
+    names: Callable[[], Sequence[str]] = list  # online
     rooms: Callable[[], Sequence[str]] = list
     room: Callable[[], str] = str
     question: Callable[[], str] = str
@@ -85,9 +87,10 @@ class Sources:
     transfers: Callable[[], Sequence[tuple[int, str, int, int]]] = list
 
 
-def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
+def completions(before: str, sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor)."""
     in_room, rooms, question = bool(sources.room()), sources.rooms(), sources.question()
+    me, names = sources.me(), sources.names()
     words = before.split(" ")
     word = words[-1]
     spaced = [f"{n} " for n in names]
@@ -260,8 +263,6 @@ class TerminalConsole(LinePrompt):
 
         self._colour = colour
         self._bell = bell
-        self._me: Callable[[], str] = lambda: ""
-        self._names: Callable[[], Sequence[str]] = list
         self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
         self._on_line: Callable[[str], None] = lambda text: None
         self._sources = Sources()
@@ -279,13 +280,12 @@ class TerminalConsole(LinePrompt):
                     return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                for candidate in completions(
-                    before, console._me(), console._names(), console._sources
-                ):
+                for candidate in completions(before, console._sources):
                     yield Completion(candidate, start_position=-len(word))
 
         def prompt_style() -> str:  # the prompt in the colour of your name
-            return f"{self.colour_of(self._me())} bold" if self._colour and self._me() else ""
+            me = self._sources.me()
+            return f"{self.colour_of(me)} bold" if self._colour and me else ""
 
         if screen:
             screen["colour"] = colour
@@ -309,7 +309,7 @@ class TerminalConsole(LinePrompt):
             start = hashed_colour(key)
             order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
             ever = set(self._given.values())
-            online = {n.casefold() for n in self._names()} - {key}
+            online = {n.casefold() for n in self._sources.names()} - {key}
             held = {slot for name, slot in self._given.items() if name in online}
             free = [slot for slot in order if slot not in ever] or order
             self._given[key] = next((slot for slot in free if slot not in held), start)
@@ -320,10 +320,8 @@ class TerminalConsole(LinePrompt):
 
         return self._histories.setdefault(self._sources.question(), InMemoryHistory())
 
-    def bind(
-        self, me: Callable[[], str], names: Callable[[], Sequence[str]], sources: Sources
-    ) -> None:
-        self._me, self._names, self._sources = me, names, sources
+    def bind(self, sources: Sources) -> None:
+        self._sources = sources
         if sources.kept is not None:
             self._histories[""] = sources.kept
             self.session.history = self.session.default_buffer.history = self._history()
@@ -374,7 +372,7 @@ class TerminalConsole(LinePrompt):
 
     def show(self, line: Print) -> None:
         self._draw(line)
-        if self._bell and rings(line, self._me()):
+        if self._bell and rings(line, self._sources.me()):
             output = self.app.output
             output.bell()
             output.flush()
@@ -395,7 +393,7 @@ class TerminalConsole(LinePrompt):
             buffer = event.current_buffer
             if buffer.complete_state is None:
                 before = buffer.document.text_before_cursor
-                candidates = completions(before, self._me(), self._names(), self._sources)
+                candidates = completions(before, self._sources)
                 if len(candidates) == 1:
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])

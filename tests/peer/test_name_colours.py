@@ -20,7 +20,7 @@ def colours(online: Callable[[], Iterable[str]]) -> Callable[[str], str]:
     """The colour a peer's console gives each name, `online()` the names online."""
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         console = TerminalConsole(colour=True, bell=False)
-    console.bind(lambda: "me", lambda: list(online()), Sources())
+    console.bind(Sources(me=lambda: "me", names=lambda: list(online())))
     return console.colour_of
 
 

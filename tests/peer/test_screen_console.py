@@ -92,13 +92,15 @@ class Peer:
         self.typed: list[str] = []
         self.room = ""
         self.sources = Sources(
+            me=lambda: "alice",
+            names=lambda: [n for n, on in self.people if on],
             people=lambda: self.people,
             room=lambda: self.room,
             registry=lambda: "127.0.0.1:22000",
             answers=lambda: True,
             transfers=lambda: self.transfers,
         )
-        console.bind(lambda: "alice", lambda: [n for n, on in self.people if on], self.sources)
+        console.bind(self.sources)
 
     def show(self, text: str, style: str = "system", who: str = "") -> None:
         self.console.show(Print(text, style, who))
@@ -295,8 +297,8 @@ def rows_fit(rows: list[str], columns: int) -> bool:
 def test_quitting_asks_first_and_the_answer_stays_in_its_window() -> None:
     async def scenario() -> None:
         async with screen() as peer:
-            losing = replace(peer.sources, losing=lambda: ["1 message waits"])
-            peer.console.bind(lambda: "alice", list, losing)
+            losing = lambda: ["1 message waits"]  # noqa: E731
+            peer.console.bind(replace(peer.sources, names=list, losing=losing))
             peer.room = "lab"
             peer.show("bob (in lab): hi", "room", "bob")
             peer.pipe.send_text("\x04")  # Ctrl-D on the empty line
