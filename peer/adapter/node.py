@@ -229,8 +229,10 @@ class PeerNode:
             self.core.after_welcome.append(Print(chosen, "system"))
         key = lambda: self.keys.registry_key(self.endpoint, self.core.after_welcome)  # noqa: E731
         try:
-            for step in (key, self._password_proof):
-                if not await self._before_prompt(step):
+            on_terminal = isinstance(self.console, TerminalConsole)  # lines typed meanwhile held
+            steps: tuple[Callable[[], Awaitable[bool]], ...] = (key, self._password_proof)
+            for step in steps:
+                if not await (before_prompt(step(), self.carry_out) if on_terminal else step()):
                     return 1
             self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
             if self._tightened:  # after the Welcome, and the registry's key first met
@@ -268,11 +270,6 @@ class PeerNode:
         self.core.state.proof, self.core.state.verifier = made
         self.core.state.password_asked_again = self._settings.ask_again
         return True
-
-    async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
-        if not isinstance(self.console, TerminalConsole):
-            return await step()
-        return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
         self._run(self.core.start(self.now()))
