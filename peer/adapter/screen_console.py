@@ -142,8 +142,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         window = self._window(to)
         if to.startswith("#"):
             line = in_room_window(line, to[1:])
-        colour_of = person_colour if self._colour else str
-        parts = fragments(line, self._colour, colour_of, prefix="")
+        parts = fragments(line, self._colour, person_colour, prefix="")
         said = line.style in ("message", "channel", "room")  # others mark no window unread
         self.add(window, parts, unread=said, mention=self._names_me(line))
 

@@ -291,9 +291,7 @@ async def _disk(work: Awaitable[T]) -> T:
 
 
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "no answer"
-    return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
 
 
 def _seen(done: asyncio.Future[None]) -> None:

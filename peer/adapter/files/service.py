@@ -368,7 +368,7 @@ async def send_file(
         await asyncio.wait_for(reader.read(1), CLOSE_WAIT)
         return ""
     except (OSError, ValueError) as exc:
-        return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        return os_reason(exc)
     except TimeoutError:
         return ""
     finally:
