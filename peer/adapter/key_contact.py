@@ -17,6 +17,11 @@ from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT
 
+#: Said when no answer of the registry at {} had the join code's key.
+GAVE_UP = (
+    "[The registry at {} never answered with the join code's key; nothing was sent. Check the "
+    "code, and that the registry runs.]"
+)
 #: Says a line to the user: the text, and whether it is an error.
 Say = Callable[[str, bool], None]
 #: Asks the person a yes-or-no question (terminal.prompt.ask_yes_no on a terminal).
@@ -53,8 +58,6 @@ class KeyContact:
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
-        #: The rounds left silent, counted from the first ask (made again by `settle`).
-        self._silent = SilentRounds(where, rule.patience, time.monotonic())
         self._rule = rule
         self._ask = ask
         self._say = say
@@ -97,7 +100,7 @@ class KeyContact:
     async def settle(self, no_answer: str) -> bytes | None:
         """The registry's key to trust; None when nothing may be sent (said)."""
         asks, next_ask = 0, 0.0
-        self._silent = SilentRounds(self._where, self._rule.patience, time.monotonic())
+        silent = SilentRounds(self._where, self._rule.patience, time.monotonic())
         while True:
             now = time.monotonic()
             if self._refused and not self.answers.heard:  # an answer: no key is coming
@@ -115,11 +118,12 @@ class KeyContact:
                 self._ask()
                 asks, next_ask = asks + 1, now + TIMEOUT
             elif now >= next_ask and settling is None:
-                later = None if self.answers.heard else self._ask_later(now)
-                if later is not None:
-                    asks, next_ask = 0, later
+                later = None if self.answers.heard else silent.after_round(now)
+                if later is not None:  # another round, said
+                    self._say(later[1], False)
+                    asks, next_ask = 0, later[0]
                     continue
-                line = self._gave_up() if self.answers.heard else no_answer
+                line = GAVE_UP.format(self._where) if self.answers.heard else no_answer
                 if line:
                     self._say(line, True)
                 return None
@@ -153,20 +157,6 @@ class KeyContact:
             for task in (asked, changed):
                 if task is not None:
                     task.cancel()
-
-    def _ask_later(self, now: float) -> float | None:
-        """When the next round begins (said), or None once the patience is over."""
-        later = self._silent.after_round(now)
-        if later is None:
-            return None
-        self._say(later[1], False)
-        return later[0]
-
-    def _gave_up(self) -> str:
-        return (
-            f"[The registry at {self._where} never answered with the join code's key; "
-            "nothing was sent. Check the code, and that the registry runs.]"
-        )
 
 
 def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:

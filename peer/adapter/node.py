@@ -35,7 +35,7 @@ from peer.adapter.start import (
     own_token,
 )
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.adapter.terminal import Console, PlainConsole, TerminalConsole, make_console
+from peer.adapter.terminal import Console, PlainConsole, Sources, TerminalConsole, make_console
 from peer.core.actions import (
     AcksLater,
     Action,
@@ -187,6 +187,7 @@ class PeerNode:
             lambda: self.core.state.name,
             lambda addr, key, message: self.endpoint.send(addr, message, key),
             console.show,
+            self._not_kept,
         )
         # the folder of the name the peer has now (a rename moves it: `_remember`)
         folder = lambda: self.state.files_path  # noqa: E731
@@ -228,8 +229,10 @@ class PeerNode:
             self.core.after_welcome.append(Print(chosen, "system"))
         key = lambda: self.keys.registry_key(self.endpoint, self.core.after_welcome)  # noqa: E731
         try:
-            for step in (key, self._password_proof):
-                if not await self._before_prompt(step):
+            on_terminal = isinstance(self.console, TerminalConsole)  # lines typed meanwhile held
+            steps: tuple[Callable[[], Awaitable[bool]], ...] = (key, self._password_proof)
+            for step in steps:
+                if not await (before_prompt(step(), self.carry_out) if on_terminal else step()):
                     return 1
             self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
             if self._tightened:  # after the Welcome, and the registry's key first met
@@ -267,11 +270,6 @@ class PeerNode:
         self.core.state.proof, self.core.state.verifier = made
         self.core.state.password_asked_again = self._settings.ask_again
         return True
-
-    async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
-        if not isinstance(self.console, TerminalConsole):
-            return await step()
-        return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
         self._run(self.core.start(self.now()))
@@ -472,9 +470,9 @@ async def run_peer(
         from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
 
         core, requests = node.core, node.core.parts.shared.requests
-        console.bind(
-            lambda: core.state.name,
-            core.table.online_names,
+        sources = Sources(
+            me=lambda: core.state.name,
+            names=core.table.online_names,
             rooms=core.room_names,
             room=lambda: core.state.room,
             question=core.question,
@@ -486,6 +484,7 @@ async def run_peer(
             outbox=lambda: len(core.outbox),
             transfers=node.files.progress,
         )
+        console.bind(sources)
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_anew):

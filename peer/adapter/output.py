@@ -81,23 +81,19 @@ class StdoutLines:
         # watched no more before its descriptor is pointed elsewhere: uvloop aborts the
         # process when a descriptor it watches is replaced under it
         self._unwatch()
-        _to_null(stream)
+        # its descriptor pointed at the null device: a later flush succeeds quietly
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            fd = stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()  # what the failed write left in the buffer, to the null device
         if self.on_gone is not None:
             reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
             self.on_gone(reason or type(exc).__name__)
-
-
-def _to_null(stream: TextIO) -> None:
-    """Point `stream`'s descriptor at the null device: a later flush succeeds quietly."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        fd = stream.fileno()
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, fd)
-        finally:
-            os.close(null)
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        stream.flush()  # what the failed write left in the buffer, to the null device
 
 
 def say_on_stderr(line: str) -> None:

@@ -3,7 +3,6 @@ conversation, read from the line; the rest is TerminalConsole's (docs/GUIDE.md).
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable
@@ -123,10 +122,6 @@ def said_to(person: str, line: str) -> str:
     return f"/send {person} {line}"
 
 
-def _to_person(person: str, on_line: Callable[[str], None], line: str) -> None:
-    on_line(said_to(person, line))
-
-
 class ScreenConsole(TerminalConsole, ScreenPrompt):
     """TerminalConsole on the full screen (ScreenPrompt): a window per conversation."""
 
@@ -147,15 +142,14 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         window = self._window(to)
         if to.startswith("#"):
             line = in_room_window(line, to[1:])
-        colour_of = person_colour if self._colour else str
-        parts = fragments(line, self._colour, colour_of, prefix="")
+        parts = fragments(line, self._colour, person_colour, prefix="")
         said = line.style in ("message", "channel", "room")  # others mark no window unread
         self.add(window, parts, unread=said, mention=self._names_me(line))
 
     def _names_me(self, line: Print) -> bool:
         if line.style == "message" and not line.text.startswith("Channel_"):
             return True
-        return line.style in ("room", "channel") and mentions(line.text, self._me())
+        return line.style in ("room", "channel") and mentions(line.text, self._sources.me())
 
     def _window(self, to: str) -> ChatWindow:
         if not to:
@@ -173,10 +167,11 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
                 self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
             return
         if person := self._person_shown():
-            on_line = functools.partial(_to_person, person, on_line)
+            typed = on_line
+            on_line = lambda line: typed(said_to(person, line))  # noqa: E731
         self._echoed = self.prompt_text()  # the line is echoed after the prompt it was typed at
-        if not self._ask.asked and not self._sources["question"]():  # (an answer names no window)
-            to = typed_where(said_to(person, text), room=self._sources["room"]())
+        if not self._ask.asked and not self._sources.question():  # (an answer names no window)
+            to = typed_where(said_to(person, text), room=self._sources.room())
             if to:
                 self.model.switch_to(self._window(to))
         try:
@@ -187,7 +182,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
     def _person_shown(self) -> str:
         """Whose window is shown, while no question waits for an answer ("": nobody's)."""
         shown = self.model.shown
-        if self._ask.asked or self._sources["question"]() or not shown.key.startswith("@"):
+        if self._ask.asked or self._sources.question() or not shown.key.startswith("@"):
             return ""
         return shown.title
 
@@ -196,16 +191,16 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         if self._echoed is not None:
             return self._echoed
         if person := self._person_shown():
-            return [(self._style(), f"{self._me()} to {person}> ")]
+            return [(self._style(), f"{self._sources.me()} to {person}> ")]
         return super().prompt_text()
 
     def _status(self) -> Parts:
         sources = self._sources
-        where, outbox = f"registry {sources['registry']()}", f"outbox {sources['outbox']()}"
-        return status_bar(self._me(), where, sources["answers"](), outbox, self._colour)
+        where, outbox = f"registry {sources.registry()}", f"outbox {sources.outbox()}"
+        return status_bar(sources.me(), where, sources.answers(), outbox, self._colour)
 
     def _people(self) -> Parts:
-        rows = sorted(self._sources["people"](), key=lambda r: (not r[1], r[0].casefold()))
+        rows = sorted(self._sources.people(), key=lambda r: (not r[1], r[0].casefold()))
         parts: Parts = []
         for online in (True, False):
             names = [name for name, on in rows if on == online]
@@ -218,7 +213,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
 
     def _transfers(self) -> list[Parts]:
         now, rows = time.monotonic(), []
-        shown = self._sources["transfers"]()
+        shown = self._sources.transfers()
         self._speeds.keep_only({str(number) for number, *_ in shown})
         for number, label, done, size in shown:
             progress = self._speeds.progress(str(number), label, done, size, now)

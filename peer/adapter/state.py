@@ -68,36 +68,33 @@ class PeerStateFile:
         token = data.get("token") if isinstance(data, dict) else None
         if isinstance(token, str) and token:
             return token
-        if not self._renamed_to(data):  # (a name given up by a rename is no longer ours)
+        if not self.renamed_to():  # (a name given up by a rename is no longer ours)
             self.problems.append(
                 f"Could not read your token file {self.path} ({why}); starting without it."
             )
         return ""
 
     def renamed_to(self) -> str:
-        return self._renamed_to(self._read())
+        return self._said("renamed_to", with_token=False)
 
-    def _read(self) -> object:
+    def spelling(self) -> str:
+        return self._said("name", with_token=True)
+
+    def _said(self, key: str, *, with_token: bool) -> str:
+        """The text under `key` in the token file ("": none): the name's spelling is kept
+        with its token, the name a rename gave in place of it."""
+        data: object = None
         with contextlib.suppress(OSError, ValueError, RecursionError):
-            return parse_json(read_text(self.path))
-        return None
-
-    @staticmethod
-    def _renamed_to(data: object) -> str:
-        if not isinstance(data, dict) or "token" in data:
+            data = parse_json(read_text(self.path))
+        if not isinstance(data, dict) or ("token" in data) != with_token:
             return ""
-        new = data.get("renamed_to")
-        return new if isinstance(new, str) and new else ""
+        said = data.get(key)
+        return said if isinstance(said, str) else ""
 
     def save_token(self, token: str, name: str = "") -> None:
         """Keep `token`; with `name`, its spelling as the registry has it."""
         kept = {"token": token, "name": name} if name else {"token": token}
         _replace(self.path, json.dumps(kept).encode())
-
-    def spelling(self) -> str:
-        data = self._read()
-        name = data.get("name") if isinstance(data, dict) and "token" in data else ""
-        return name if isinstance(name, str) else ""
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
         """The state of `name`, after a rename to it, with `token`: all this name keeps (but

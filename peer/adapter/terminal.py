@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -13,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
@@ -66,40 +67,30 @@ def hashed_colour(name: str) -> int:
     return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
 
 
-class Sources(TypedDict, total=False):
+@dataclasses.dataclass(frozen=True)
+class Sources:
     """What else the consoles ask of the peer: `question`, which question of `message` the
     next line answers ("": a command); `losing`, what quitting now would leave undone; the
-    rest for the full screen (`answers` None: not yet heard)."""
+    rest for the full screen (`answers` None: not yet heard). Unbound: nothing."""
 
-    rooms: Callable[[], Sequence[str]]
-    room: Callable[[], str]
-    question: Callable[[], str]
-    kept: History
-    losing: Callable[[], Sequence[str]]
-    people: Callable[[], Sequence[tuple[str, bool]]]
-    registry: Callable[[], str]
-    answers: Callable[[], bool | None]
-    outbox: Callable[[], int]
-    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
-
-
-#: What the consoles know until `bind`.
-_UNBOUND = Sources(
-    rooms=list,
-    room=str,
-    question=str,
-    losing=list,
-    people=list,
-    registry=str,
-    answers=lambda: None,
-    outbox=int,
-    transfers=list,
-)
+    me: Callable[[], str] = str
+    names: Callable[[], Sequence[str]] = list  # online
+    rooms: Callable[[], Sequence[str]] = list
+    room: Callable[[], str] = str
+    question: Callable[[], str] = str
+    kept: History | None = None
+    losing: Callable[[], Sequence[str]] = list
+    people: Callable[[], Sequence[tuple[str, bool]]] = list
+    registry: Callable[[], str] = str
+    answers: Callable[[], bool | None] = lambda: None
+    outbox: Callable[[], int] = int
+    transfers: Callable[[], Sequence[tuple[int, str, int, int]]] = list
 
 
-def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
+def completions(before: str, sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor)."""
-    in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
+    in_room, rooms, question = bool(sources.room()), sources.rooms(), sources.question()
+    me, names = sources.me(), sources.names()
     words = before.split(" ")
     word = words[-1]
     spaced = [f"{n} " for n in names]
@@ -272,11 +263,9 @@ class TerminalConsole(LinePrompt):
 
         self._colour = colour
         self._bell = bell
-        self._me: Callable[[], str] = lambda: ""
-        self._names: Callable[[], Sequence[str]] = list
         self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
         self._on_line: Callable[[str], None] = lambda text: None
-        self._sources = _UNBOUND.copy()
+        self._sources = Sources()
         self._histories: dict[str, History] = {}
         self._says = "> "  # the peer's prompt, shown unless the question before quitting is
         self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
@@ -291,13 +280,12 @@ class TerminalConsole(LinePrompt):
                     return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                for candidate in completions(
-                    before, console._me(), console._names(), console._sources
-                ):
+                for candidate in completions(before, console._sources):
                     yield Completion(candidate, start_position=-len(word))
 
         def prompt_style() -> str:  # the prompt in the colour of your name
-            return f"{self.colour_of(self._me())} bold" if self._colour and self._me() else ""
+            me = self._sources.me()
+            return f"{self.colour_of(me)} bold" if self._colour and me else ""
 
         if screen:
             screen["colour"] = colour
@@ -321,7 +309,7 @@ class TerminalConsole(LinePrompt):
             start = hashed_colour(key)
             order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
             ever = set(self._given.values())
-            online = {n.casefold() for n in self._names()} - {key}
+            online = {n.casefold() for n in self._sources.names()} - {key}
             held = {slot for name, slot in self._given.items() if name in online}
             free = [slot for slot in order if slot not in ever] or order
             self._given[key] = next((slot for slot in free if slot not in held), start)
@@ -330,18 +318,12 @@ class TerminalConsole(LinePrompt):
     def _history(self) -> History:  # of commands, or of answers to a question
         from prompt_toolkit.history import InMemoryHistory
 
-        return self._histories.setdefault(self._sources["question"](), InMemoryHistory())
+        return self._histories.setdefault(self._sources.question(), InMemoryHistory())
 
-    def bind(
-        self,
-        me: Callable[[], str],
-        names: Callable[[], Sequence[str]],
-        **sources: Unpack[Sources],
-    ) -> None:
-        self._me, self._names = me, names
-        self._sources.update(sources)
-        if "kept" in sources:
-            self._histories[""] = sources["kept"]
+    def bind(self, sources: Sources) -> None:
+        self._sources = sources
+        if sources.kept is not None:
+            self._histories[""] = sources.kept
             self.session.history = self.session.default_buffer.history = self._history()
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
@@ -359,7 +341,7 @@ class TerminalConsole(LinePrompt):
 
     def _cancel_question(self) -> bool:
         """Ctrl-C on an empty line: cancels a question of `message`, else quits."""
-        if not self._sources["question"]():
+        if not self._sources.question():
             return self._quit_key()
         self._on_line("")
         return True
@@ -371,7 +353,7 @@ class TerminalConsole(LinePrompt):
         return asked
 
     def _quit_question(self) -> str:
-        losing = list(self._sources["losing"]())
+        losing = list(self._sources.losing())
         if not losing:
             return ""
         said = ", ".join(losing[:-1]) + " and " + losing[-1] if len(losing) > 1 else losing[0]
@@ -390,7 +372,7 @@ class TerminalConsole(LinePrompt):
 
     def show(self, line: Print) -> None:
         self._draw(line)
-        if self._bell and rings(line, self._me()):
+        if self._bell and rings(line, self._sources.me()):
             output = self.app.output
             output.bell()
             output.flush()
@@ -411,7 +393,7 @@ class TerminalConsole(LinePrompt):
             buffer = event.current_buffer
             if buffer.complete_state is None:
                 before = buffer.document.text_before_cursor
-                candidates = completions(before, self._me(), self._names(), self._sources)
+                candidates = completions(before, self._sources)
                 if len(candidates) == 1:
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])

@@ -11,7 +11,7 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from peer.adapter.terminal import NAME_COLOURS, TerminalConsole, hashed_colour
+from peer.adapter.terminal import NAME_COLOURS, Sources, TerminalConsole, hashed_colour
 
 NAME = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
 
@@ -20,7 +20,7 @@ def colours(online: Callable[[], Iterable[str]]) -> Callable[[str], str]:
     """The colour a peer's console gives each name, `online()` the names online."""
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         console = TerminalConsole(colour=True, bell=False)
-    console.bind(lambda: "me", lambda: list(online()))
+    console.bind(Sources(me=lambda: "me", names=lambda: list(online())))
     return console.colour_of
 
 

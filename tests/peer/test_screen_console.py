@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 from prompt_toolkit.application import create_app_session
@@ -21,7 +22,7 @@ from peer.adapter.screen_console import (
     typed_where,
     where,
 )
-from peer.adapter.terminal import NAME_COLOURS
+from peer.adapter.terminal import NAME_COLOURS, Sources
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
 from tests.pyte_terminal import Terminal
@@ -90,15 +91,16 @@ class Peer:
         self.transfers: list[tuple[int, str, int, int]] = []
         self.typed: list[str] = []
         self.room = ""
-        console.bind(
-            lambda: "alice",
-            lambda: [n for n, on in self.people if on],
+        self.sources = Sources(
+            me=lambda: "alice",
+            names=lambda: [n for n, on in self.people if on],
             people=lambda: self.people,
             room=lambda: self.room,
             registry=lambda: "127.0.0.1:22000",
             answers=lambda: True,
             transfers=lambda: self.transfers,
         )
+        console.bind(self.sources)
 
     def show(self, text: str, style: str = "system", who: str = "") -> None:
         self.console.show(Print(text, style, who))
@@ -295,7 +297,8 @@ def rows_fit(rows: list[str], columns: int) -> bool:
 def test_quitting_asks_first_and_the_answer_stays_in_its_window() -> None:
     async def scenario() -> None:
         async with screen() as peer:
-            peer.console.bind(lambda: "alice", list, losing=lambda: ["1 message waits"])
+            losing = lambda: ["1 message waits"]  # noqa: E731
+            peer.console.bind(replace(peer.sources, names=list, losing=losing))
             peer.room = "lab"
             peer.show("bob (in lab): hi", "room", "bob")
             peer.pipe.send_text("\x04")  # Ctrl-D on the empty line

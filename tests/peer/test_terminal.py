@@ -25,8 +25,14 @@ ROOMS = ["lobby", "teamchat"]
 
 def complete(before: str, in_room: bool = False, question: str = "") -> list[str]:
     room = "teamchat" if in_room else ""
-    sources = Sources(room=lambda: room, rooms=lambda: ROOMS, question=lambda: question)
-    return completions(before, "carol", NAMES, sources)
+    sources = Sources(
+        me=lambda: "carol",
+        names=lambda: NAMES,
+        room=lambda: room,
+        rooms=lambda: ROOMS,
+        question=lambda: question,
+    )
+    return completions(before, sources)
 
 
 @pytest.mark.parametrize(

@@ -45,23 +45,21 @@ class PullEnded(Exception):
 
 class Puller:
     """Moves the bytes of one accepted `transfer` from its sender into its partial file,
-    written and hashed in a thread of its own: `progress` is awaited at each checkpoint;
-    `noted` gets the sender's FileNote, should it refuse; `received` is told the bytes taken
-    at each READ_SIZE, between checkpoints (what a progress line says)."""
+    written and hashed in a thread of its own: `progress` is awaited with the bytes taken
+    at each READ_SIZE (not kept), and with those on disk at each checkpoint (kept); `noted`
+    gets the sender's FileNote, should it refuse."""
 
     def __init__(
         self,
         transfer: Transfer,
         static: X25519PrivateKey,
-        progress: Callable[[int], Awaitable[None]],
+        progress: Callable[[int, bool], Awaitable[None]],
         noted: Callable[[FileNote], None],
-        received: Callable[[int], None],
     ) -> None:
         self.transfer = transfer
         self._static = static
         self._progress = progress
         self._noted = noted
-        self._received = received
         self._hash = hashlib.sha256()
         self._fd = -1
         #: Bytes of the file taken (written, or about to be); those on disk, said to
@@ -115,7 +113,7 @@ class Puller:
             why = f"not enough room in {path.parent} ({room})"
             raise PullEnded(Outcome.DISK, why)
         if self._at != transfer.verified:
-            await self._progress(self._at)
+            await self._progress(self._at, True)
 
     def _hash_kept(self) -> None:
         with open(self._fd, "rb", buffering=0, closefd=False) as kept:
@@ -148,7 +146,7 @@ class Puller:
             while self._at < size:
                 if self._at - shared >= READ_SIZE:  # a read that does not wait yields not
                     shared = self._at
-                    self._received(shared)
+                    await self._progress(shared, False)
                     await asyncio.sleep(0)  # the rest of the peer runs: chat goes on
                 read = await loop.sock_recv_into(sock, buffer)
                 deadline.reschedule(loop.time() + READ_WAIT)
@@ -238,7 +236,7 @@ class Puller:
         finally:
             os.close(own)
         if at > self._verified:
-            await self._progress(at)
+            await self._progress(at, True)
             self._verified = at
 
     async def _finish(self) -> tuple[Outcome, str]:
@@ -293,9 +291,7 @@ async def _disk(work: Awaitable[T]) -> T:
 
 
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "no answer"
-    return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
 
 
 def _seen(done: asyncio.Future[None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import time
@@ -21,7 +22,6 @@ from disk.files import os_reason, read_bytes, replace_durably
 from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
-from secure.stream import SecureStream
 from wire.base import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, FileWant, Message, NoteState
@@ -46,6 +46,8 @@ CLOSE_WAIT = 30.0
 PIECE = 1024 * 1024
 #: Bytes the connection may hold unsent: the socket has the next while a piece is read.
 WRITE_BUFFER = 4 * PIECE
+#: What a transfer's record is, and what its failed write costs (said once).
+_KEPT = ("a transfer", "a restart will not resume it.")
 #: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
 HANDED = frozenset({"FileWant"})
 
@@ -57,6 +59,8 @@ class FileHost(NamedTuple):
     own: Callable[[], str]
     send: Callable[[Addr, bytes, Message], None]
     show: Callable[[Print], None]
+    #: Says that `what` was not kept on disk, and what that costs (PeerNode._not_kept).
+    not_kept: Callable[[str, str, OSError], None]
 
 
 class FileService:
@@ -72,7 +76,7 @@ class FileService:
         downloads: str,
     ) -> None:
         self._static = static
-        self._entry, self._own, self._send, self._show = host
+        self._entry, self._own, self._send, self._show, self._not_kept = host
         self._downloads = downloads
         self._new_id = IdMaker(os.urandom(6).hex())
         self._core: FileTransfers | None = None
@@ -80,7 +84,6 @@ class FileService:
         self._timer = WakeTimer(lambda: self._run(self.core.tick))
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._taken: dict[int, int] = {}  # bytes a pull took, ahead of those verified (bars)
-        self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
         self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
         self._keeping: Future[None] | None = None  # the record it writes, if any
@@ -142,7 +145,14 @@ class FileService:
             self._run(lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit))
         if isinstance(transfer, str) or why:
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
-            await refuse(decoder, writer, note)
+            try:  # why not, and closed
+                decoder.send(note)
+                writer.write(decoder.output())
+                await writer.drain()
+            except (OSError, ValueError):
+                pass
+            finally:
+                writer.close()
             return
 
         def progress(sent: int) -> None:
@@ -208,9 +218,8 @@ class FileService:
         from peer.adapter.files.pull import Puller
 
         noted = lambda note: self.received(note, key)  # noqa: E731
-        kept = lambda at: self._verified(transfer, at)  # noqa: E731
-        took = lambda at: self._received(transfer, at)  # noqa: E731
-        puller = Puller(transfer, self._static, kept, noted, took)
+        pulled = functools.partial(self._pulled, transfer)
+        puller = Puller(transfer, self._static, pulled, noted)
         task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
         self._tasks[transfer.number] = task
 
@@ -224,24 +233,22 @@ class FileService:
 
         task.add_done_callback(ended)
 
-    def _received(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are taken, not yet on disk: its line and bar only."""
-        if self.core.transfers.get(transfer.number) is transfer:
-            self._taken[transfer.number] = at
-            self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=False))
-
-    async def _verified(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are on disk: its record, then its line (none if ended)."""
+    async def _pulled(self, transfer: Transfer, at: int, kept: bool) -> None:
+        """`at` bytes of `transfer` are taken; `kept`: on disk, its record written first. Its
+        line and bar follow (none once it ended)."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
-        self._keeping = self._records.submit(
-            keep_record, self._folder(), replace(transfer, verified=at)
-        )
-        try:
-            await asyncio.wrap_future(self._keeping)
-        except OSError as exc:
-            self._keep_failed(exc)
-        self._run(lambda now, emit: self.core.progress(transfer, at, emit))
+        if not kept:
+            self._taken[transfer.number] = at
+        else:
+            self._keeping = self._records.submit(
+                keep_record, self._folder(), replace(transfer, verified=at)
+            )
+            try:
+                await asyncio.wrap_future(self._keeping)
+            except OSError as exc:
+                self._not_kept(*_KEPT, exc)
+        self._run(lambda now, emit: self.core.progress(transfer, at, emit, kept=kept))
 
     def settle(self) -> None:
         """Wait for a record being written: a rename moves their folder only once none is."""
@@ -264,14 +271,7 @@ class FileService:
                 if not transfer.sending and transfer.path:
                     os.unlink(transfer.path)
         except OSError as exc:
-            self._keep_failed(exc)
-
-    def _keep_failed(self, exc: OSError) -> None:
-        if not self._failed_keep:
-            self._failed_keep = True
-            why = os_reason(exc)
-            line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
-            self._show(Print(line, "error"))
+            self._not_kept(*_KEPT, exc)
 
 
 def downloads_folder(given: str) -> Path:
@@ -345,18 +345,6 @@ def changed(transfer: Transfer) -> str:
     return ""
 
 
-async def refuse(stream: SecureStream, writer: asyncio.StreamWriter, note: FileNote) -> None:
-    """Answer a FileWant with `note` (why not), and close."""
-    try:
-        stream.send(note)
-        writer.write(stream.output())
-        await writer.drain()
-    except (OSError, ValueError):
-        pass
-    finally:
-        writer.close()
-
-
 async def send_file(
     transfer: Transfer,
     offset: int,
@@ -380,7 +368,7 @@ async def send_file(
         await asyncio.wait_for(reader.read(1), CLOSE_WAIT)
         return ""
     except (OSError, ValueError) as exc:
-        return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        return os_reason(exc)
     except TimeoutError:
         return ""
     finally:

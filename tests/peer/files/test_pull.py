@@ -98,11 +98,12 @@ async def pull(
     )  # fmt: skip
     told: list[int] = []
 
-    async def tell(at: int) -> None:
-        told.append(at)
+    took = taken if taken is not None else []
 
-    took = (taken if taken is not None else []).append
-    puller = Puller(transfer, X25519PrivateKey.generate(), tell, lambda note: None, took)
+    async def tell(at: int, kept: bool) -> None:
+        (told if kept else took).append(at)
+
+    puller = Puller(transfer, X25519PrivateKey.generate(), tell, lambda note: None)
     async with server:
         ended = await puller.run((host, port), public_bytes(sender_key), "w-1")
     return ended, transfer, told, asked
