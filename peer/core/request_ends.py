@@ -8,6 +8,7 @@ from typing import Final
 
 from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event
+from peer.core.registry_link import RegistryLink
 from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import (
     KEPT_IN_OUTBOX,
@@ -22,7 +23,6 @@ from peer.core.shared import (
     Goodbyes,
     OurRoom,
     Shared,
-    ToRegistry,
     name_released,
     not_saved,
     quoted,
@@ -67,7 +67,7 @@ class RequestEnds:
     def __init__(
         self,
         shared: Shared,
-        link: ToRegistry,
+        link: RegistryLink,
         rooms: OurRoom,
         leaving: Goodbyes,
         parts: Mapping[str, object],
