@@ -24,8 +24,6 @@ from peer.core.shared import (
     OurRoom,
     Shared,
     name_released,
-    not_saved,
-    quoted,
     renames_asked,
 )
 from wire.messages import (
@@ -58,6 +56,17 @@ PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]
 SERVER_NOT_RESPONDING = "[Server not responding]"
 SAVED: Final = "[Messages received by the server and saved]"
 CLIENT_EXISTS: Final = "[Client {} exists!!]"
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry: to whom, why, and which message."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
 
 
 class RequestEnds:

@@ -129,11 +129,6 @@ class PeerState:
     #: keys of the names this peer had before a rename (a chat to one is still ours)
     former: set[str] = field(default_factory=set, repr=False)
 
-    @property
-    def registered(self) -> bool:
-        """Whether the registry counts us online, as far as we know."""
-        return self.life.registered
-
 
 @dataclass(eq=False)
 class Shared:
@@ -241,17 +236,6 @@ def text_ok(text: str, emit: Emit) -> bool:
         emit(Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error"))
         return False
     return True
-
-
-def quoted(text: str, limit: int = 40) -> str:
-    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
-    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
-    """The line for `save`, refused by the registry: to whom, why, and which message."""
-    what = "Kept message" if kept else "Message"
-    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
 
 
 def renames_asked(requests: Requests) -> list[Rename]:
