@@ -116,7 +116,7 @@ def service_of_four(loss: float) -> SimNet:
         net.add_peer(name, 6001 + i)
     for _ in range(40):  # registered within 20 s of simulated time, whatever the loss
         net.run(0.5)
-        if all(h.core is not None and h.core.state.registered for h in net.hosts.values()):
+        if all(h.core is not None and h.core.state.life.registered for h in net.hosts.values()):
             return net
     raise AssertionError("not everyone registered")
 

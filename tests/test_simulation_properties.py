@@ -116,7 +116,7 @@ def play(
     net.run(10)
     for name in names:
         host = net.hosts[name]
-        if host.core is not None and not host.core.state.registered:
+        if host.core is not None and not host.core.state.life.registered:
             net.type(name, f"reg {host.core.state.name}")
     net.run(20)
     return net, author, members
@@ -222,7 +222,7 @@ def check(net: SimNet, author: dict[str, str], members: dict[str, frozenset[str]
     assert net.registry is not None
     truth = {e.name: (e.online, e.port) for e in net.registry.table.entries()}
     for name, host in net.hosts.items():
-        if host.core is not None and host.core.state.registered:
+        if host.core is not None and host.core.state.life.registered:
             mine = {e.name: (e.online, e.port) for e in host.core.table.rows()}
             assert mine == truth, f"{name}'s table differs from the registry's"
 

@@ -268,7 +268,7 @@ def test_tables_converge_within_two_seconds_under_20_percent_loss() -> None:
             truth = {e.name: e.online for e in net.registry.table.entries()}  # type: ignore[union-attr]
             for name in names:
                 core = net.hosts[name].core
-                if core is None or not core.state.registered:
+                if core is None or not core.state.life.registered:
                     continue
                 mine = {e.name: e.online for e in core.table.rows()}
                 if mine == truth:

@@ -8,7 +8,8 @@ from typing import Final
 import msgspec
 
 from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
-from peer.core.shared import Shared, ToRegistry, text_ok
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
@@ -23,7 +24,7 @@ NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 class DirectChats:
     """The direct messages sent and not yet acked or given up, and the renames said on a send."""
 
-    def __init__(self, shared: Shared, link: ToRegistry, timeout: float, attempts: int) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink, timeout: float, attempts: int) -> None:
         """`timeout` and `attempts`: the retry rule of a direct message (wire.reliable)."""
         self._shared = shared
         self._inbox = shared.inbox

@@ -220,7 +220,7 @@ class PeerCore:
                     continue
                 handler(one, at, now, hand)
                 settles = True
-            else:  # the registry may say all that has a handler (trust.RULES)
+            else:  # the registry may say all that has a handler (trust.rules)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
                 if elsewhere or (not taken and (requests.down or shared.tried)):  # (back, or moved)

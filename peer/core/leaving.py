@@ -8,8 +8,9 @@ from typing import Final
 
 from peer.core.actions import Action, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
+from peer.core.registry_link import RegistryLink
 from peer.core.request_kinds import KEPT
-from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
+from peer.core.shared import Chats, Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -24,7 +25,7 @@ QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at on
 class Leaving:
     """How the peer leaves; the farewell waiting is its lifecycle's."""
 
-    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink, chats: Chats) -> None:
         self._shared = shared
         self._link = link
         self._direct = chats

@@ -15,9 +15,11 @@ from peer.core.registry_link import RegistryLink
 from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
+from peer.core.table import Rule
 from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from wire.messages import (
+    FILE_DATAGRAMS,
     Ack,
     Acks,
     Alive,
@@ -93,6 +95,11 @@ class Received:
             Ack: parts.direct.acked,
             Refused: self._peer_refused,
             Acks: parts.direct.acked,
+        }
+        parts.shared.trust.rules = {
+            **dict.fromkeys(self.from_registry, Rule.REGISTRY),  # the registry's own
+            **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
+            **dict.fromkeys((Ack, Acks, Refused), Rule.OWED),
         }
 
     def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:

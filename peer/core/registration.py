@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from peer.core.actions import Action, Emit, OnceShown, Print, Remember
 from peer.core.lifecycle import Event
-from peer.core.shared import Shared, ToRegistry, WelcomeTable
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, WelcomeTable
 from wire.messages import (
     NOTICE_KIND,
     Leave,
@@ -30,7 +31,7 @@ YOU_HAVE_MESSAGES = "[You have messages]"
 class Registering:
     """The Welcome and the mailbox it hands over; the lines shown after the next one."""
 
-    def __init__(self, shared: Shared, link: ToRegistry, news: WelcomeTable) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink, news: WelcomeTable) -> None:
         self._shared = shared
         self._link = link
         self._table_news = news

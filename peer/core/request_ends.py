@@ -8,6 +8,7 @@ from typing import Final
 
 from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event
+from peer.core.registry_link import RegistryLink
 from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import (
     KEPT_IN_OUTBOX,
@@ -22,10 +23,7 @@ from peer.core.shared import (
     Goodbyes,
     OurRoom,
     Shared,
-    ToRegistry,
     name_released,
-    not_saved,
-    quoted,
     renames_asked,
 )
 from wire.messages import (
@@ -60,6 +58,17 @@ SAVED: Final = "[Messages received by the server and saved]"
 CLIENT_EXISTS: Final = "[Client {} exists!!]"
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry: to whom, why, and which message."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
+
+
 class RequestEnds:
     """Answers matched to requests and handed to their kind's part; the joins a notice
     showed done before their ack; requests refused or given up on."""
@@ -67,7 +76,7 @@ class RequestEnds:
     def __init__(
         self,
         shared: Shared,
-        link: ToRegistry,
+        link: RegistryLink,
         rooms: OurRoom,
         leaving: Goodbyes,
         parts: Mapping[str, object],

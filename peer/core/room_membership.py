@@ -6,7 +6,8 @@ from datetime import datetime
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Dated, Emit, Print
-from peer.core.shared import Shared, ToRegistry, text_ok
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, text_ok
 from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
@@ -35,7 +36,7 @@ class Membership:
     or told about) are kept as the registry spells them: for tab completion, and to take
     its spelling over the one typed."""
 
-    def __init__(self, shared: Shared, link: ToRegistry) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink) -> None:
         self._shared = shared
         self._link = link
         self._inbox = shared.inbox

@@ -14,7 +14,6 @@ from peer.core.actions import Addr, Emit, Held, Keep, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
-from peer.core.request_kinds import RequestRecord
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
@@ -26,7 +25,6 @@ from wire.messages import (
     Chat,
     Deregister,
     Join,
-    Message,
     Refused,
     Register,
     Rename,
@@ -35,7 +33,6 @@ from wire.messages import (
     Welcome,
     address,
 )
-from wire.refusals import RefusalCode
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
@@ -131,11 +128,6 @@ class PeerState:
     life: Lifecycle = field(default_factory=Lifecycle, repr=False)
     #: keys of the names this peer had before a rename (a chat to one is still ours)
     former: set[str] = field(default_factory=set, repr=False)
-
-    @property
-    def registered(self) -> bool:
-        """Whether the registry counts us online, as far as we know."""
-        return self.life.registered
 
 
 @dataclass(eq=False)
@@ -246,17 +238,6 @@ def text_ok(text: str, emit: Emit) -> bool:
     return True
 
 
-def quoted(text: str, limit: int = 40) -> str:
-    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
-    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
-    """The line for `save`, refused by the registry: to whom, why, and which message."""
-    what = "Kept message" if kept else "Message"
-    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
-
-
 def renames_asked(requests: Requests) -> list[Rename]:
     """Renames we asked for that are on their way, or were given up on lately."""
     return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
@@ -277,21 +258,6 @@ def name_released(shared: Shared, emit: Emit) -> None:
     if state.room:
         emit(Print(f"[You are no longer in {state.room}.]", "system"))
         state.room = ""
-
-
-class ToRegistry(Protocol):
-    """What goes to the registry, in order (peer/core/registry_link.py)."""
-
-    def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None: ...
-    def over(
-        self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
-    ) -> list[RequestRecord]: ...
-    def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None: ...
-    def due(self, now: float, emit: Emit) -> list[RequestRecord]: ...
-    def tick(self, now: float, emit: Emit) -> None: ...
-    def come_back(self, now: float, emit: Emit) -> None: ...
-    def counts_us_offline(self, code: RefusalCode) -> bool: ...
-    def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool: ...
 
 
 class Chats(Protocol):

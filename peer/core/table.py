@@ -18,28 +18,14 @@ from wire.messages import (
     Ack,
     Acks,
     Alias,
-    Alive,
-    Busy,
-    ChannelMessage,
     Chat,
     Entry,
     FileNote,
     FileOffer,
     FileSeen,
     Message,
-    MoreMail,
-    Notice,
     Refused,
-    Relayed,
-    Restarted,
-    RoomList,
-    RoomMessage,
-    RoomNotice,
-    Saved,
-    TableSnapshot,
     TableUpdate,
-    TooBig,
-    Welcome,
 )
 from wire.names import name_key
 from wire.reliable import DIRECT_TIMEOUT, TIMEOUT, Alarm, Pending
@@ -219,15 +205,6 @@ class Rule(enum.Enum):
     OWED = "an answer from a key it was not owed by"
 
 
-_REGISTRY_SENDS = (Welcome, TooBig, Alive, Busy, RoomList, MoreMail, TableSnapshot)
-_REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage)
-
-#: Which key may send a peer each type of message: the one table of trust.
-RULES: Final[dict[type, Rule]] = {
-    **dict.fromkeys((*_REGISTRY_SENDS, *_REGISTRY_PUSHES, RoomMessage, RoomNotice), Rule.REGISTRY),
-    **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
-    **dict.fromkeys((Ack, Acks, Refused), Rule.OWED),
-}
 #: Read once: an Enum member read from its class goes through the metaclass (CPython 3.11),
 #: a cost on every message believed.
 _SENDER: Final = Rule.SENDER
@@ -258,6 +235,9 @@ class Trust:
         #: here): an answer to one is believed only from its key. An answer to none (a
         #: late copy: the chat was acked or given up) is let through, and changes nothing.
         self.owed: dict[str, Pending[Owed]] = {}
+        #: Which key may send each type of message: the one table of trust, set by Received
+        #: from its handlers (peer/core/received.py); a type it does not name is never sent.
+        self.rules: dict[type, Rule] = {}
         self.dropped: collections.Counter[str] = collections.Counter()
         self.why = ""  # the last drop's, for the log of rejections
 
@@ -270,7 +250,7 @@ class Trust:
         key yet), or when it is a file datagram (handed to the file transfers as a
         FileDatagram). A peer's chat asks for its sender's key to be pinned, the first time
         this run (PinKey)."""
-        rule = RULES.get(type(message))
+        rule = self.rules.get(type(message))
         one: Message | None = None
         if rule is None:
             pass

@@ -8,7 +8,8 @@ from __future__ import annotations
 import collections
 
 from peer.core.actions import Emit, Print, Remember
-from peer.core.shared import Shared, ToRegistry, name_released, renames_asked
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, name_released, renames_asked
 from peer.core.table import HELD_UPDATES
 from wire.messages import (
     Alive,
@@ -29,7 +30,7 @@ class TableNews:
     """The table's changes as the registry sends them, and what they mean for us; our own
     renames (the names we had before are the PeerState's, `former`)."""
 
-    def __init__(self, shared: Shared, link: ToRegistry) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink) -> None:
         self._shared = shared
         self._link = link
         # the table's version when the registry last welcomed us: our row comes after it

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, ForFiles, Print
-from peer.core.shared import Chats, Shared, ToRegistry, text_ok
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Chats, Shared, text_ok
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
@@ -22,7 +23,7 @@ class Commands:
     """The handlers of the commands above; whether we said we are away (`away`); the question
     of `message` asked (`asking`)."""
 
-    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
+    def __init__(self, shared: Shared, link: RegistryLink, chats: Chats) -> None:
         self._shared = shared
         self._link = link
         self._direct = chats

@@ -201,7 +201,7 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
         "[Kept message to the channel not delivered: the registry released the name alice.]",
         "[Your message: hello all]",
     ]
-    assert not core.state.registered and core.outbox == ()
+    assert not core.state.life.registered and core.outbox == ()
     # the whole table, when it comes, does not say it again (nor anything: no row changed)
     out = core.receive(
         TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, REGISTRY_KEY, T0 + 4
@@ -217,7 +217,7 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
         Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN), SERVER, REGISTRY_KEY, T0 + 10.2
     )
     assert prints(out) == [RELEASED]
-    assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
+    assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.life.registered
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,7 @@ def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.3)
-    assert core.state.registered and not any("released" in line for line in prints(out))
+    assert core.state.life.registered and not any("released" in line for line in prints(out))
     assert prints(core.line("who", T0 + 0.4)) == listed
 
 
@@ -183,7 +183,7 @@ def test_our_name_gone_from_the_table_while_we_rename_is_not_a_release() -> None
     out = core.receive(
         TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, REGISTRY_KEY, T0
     )
-    assert core.state.registered and "released" not in " ".join(prints(out))
+    assert core.state.life.registered and "released" not in " ".join(prints(out))
     core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.1)  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
 
@@ -197,7 +197,7 @@ def test_our_name_released_on_the_registry_console_takes_us_offline() -> None:
         "[The registry released the name alice: you are offline. "
         "Type reg alice to register it again.]"
     )
-    assert not core.state.registered
+    assert not core.state.life.registered
     assert [m for m in sent(run_until(core, T0 + 30)) if isinstance(m, Keepalive)] == []
 
 
@@ -207,7 +207,7 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     core, _ = registered()
     out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, REGISTRY_KEY, T0)
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
-    assert not core.state.registered
+    assert not core.state.life.registered
     core, _ = registered()
     sent(core.line("/nick alicia", T0))
     out = core.receive(
@@ -217,11 +217,11 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
         T0,
     )
     assert NOW_KNOWN_AS.format("alicia") in prints(out)
-    assert core.state.registered and core.state.name == "alicia"
+    assert core.state.life.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
     out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, REGISTRY_KEY, T0)
-    assert core.state.registered and "released" not in " ".join(prints(out))
+    assert core.state.life.registered and "released" not in " ".join(prints(out))
 
 
 def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
@@ -240,7 +240,7 @@ def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
         T0 + 0.02,
     )
     assert "released" not in " ".join(prints(out))
-    assert core.state.registered and core.state.name == "alicia"
+    assert core.state.life.registered and core.state.name == "alicia"
     assert "alicia" in core.table and "alice" not in core.table
 
 
@@ -276,7 +276,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
             f"r-{version}", version, (Entry(old, "127.0.0.1", 0, False), Entry(new, *ME, True))
         )
         out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.2)
-        assert core.state.registered and not any("released" in line for line in prints(out))
+        assert core.state.life.registered and not any("released" in line for line in prints(out))
     assert core.state.name == "alice" and core.table.entry("alice") == Entry("alice", *ME, True)
     sent(core.line("/nick alicia", T0 + 1))
     out = run_until(core, T0 + 4)  # five tries, no answer: said to have failed
@@ -302,7 +302,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
     out = core.receive(snapshot, SERVER, REGISTRY_KEY, T0 + 20)
     assert core.state.name == "alice" and NOW_KNOWN_AS.format("alice") in prints(out)
-    assert core.state.registered and "alice" in core.table and "alicia" not in core.table
+    assert core.state.life.registered and "alice" in core.table and "alicia" not in core.table
 
 
 def test_an_update_that_changes_no_row_says_nothing() -> None:

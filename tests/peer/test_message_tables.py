@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from peer.core.dispatch import PeerCore
-from peer.core.table import HOLD, NEVER_SENT, RULES, Owed, Rule, Trust
+from peer.core.table import HOLD, NEVER_SENT, Owed, Rule
 from registry.core.dispatch import RegistryCore
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
@@ -35,10 +35,16 @@ def owed(chat: Chat, key: bytes) -> Owed:
     return chat, key
 
 
+def core() -> PeerCore:
+    return PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
+
+
 def received() -> Any:
-    return PeerCore(
-        name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY
-    ).received
+    return core().received
+
+
+#: Which key may send each type: the peer's table of trust.
+RULES = core().trust.rules
 
 
 def test_every_message_type_is_handled_or_never_sent_a_peer() -> None:
@@ -85,7 +91,7 @@ def blank(cls: type[Any]) -> Any:
 
 @pytest.mark.parametrize("cls", sorted(EVERY_TYPE, key=lambda c: c.__name__))
 def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -> None:
-    trust = Trust(b"r" * 32, lambda name: None)
+    trust = core().trust
     sent = Retransmitter[Owed]()
     trust.owed = sent.waiting  # the answers below answer chats owed by another key
     for chat_id in ("", "a-1"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peer.core.actions import PinKey, Rejected
+from peer.core.dispatch import PeerCore
 from peer.core.table import HOLD, Owed, Rule, Trust
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Chat, Entry, Message, Notice, TableUpdate
@@ -21,7 +22,10 @@ def owed(chat: Chat, key: bytes) -> Owed:
 
 
 def trust() -> Trust:
-    return Trust(REGISTRY, ROWS.get)
+    """A Trust over ROWS, with the rules a peer core gives it."""
+    made = Trust(REGISTRY, ROWS.get)
+    made.rules = PeerCore(name="me", port=1, server=("127.0.0.1", 2), session="t").trust.rules
+    return made
 
 
 def believed(t: Trust, message: Message, key: bytes) -> Message | None:

@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # (loaded with the core, when first needed)
     from peer.core.files.transfer import (
         EmitFile,
         FileAction,
+        KeepTransfer,
         Pull,
         ReadFile,
-        Record,
         Tell,
         Transfer,
     )
@@ -94,7 +94,7 @@ class FileService:
     def core(self) -> FileTransfers:
         if self._core is None:
             from peer.adapter.files.pull import name_limit
-            from peer.core.files.transfer import Pull, ReadFile, Record, Tell
+            from peer.core.files.transfer import KeepTransfer, Pull, ReadFile, Tell
             from peer.core.files.transfers import FileTransfers
 
             downloads = downloads_folder(self._downloads)
@@ -109,7 +109,7 @@ class FileService:
                 Tell: self._tell,
                 ReadFile: self._read_file,
                 Pull: self._pull,
-                Record: self._record,
+                KeepTransfer: self._record,
                 Print: self._show,
             }
         return self._core
@@ -257,7 +257,7 @@ class FileService:
                 self._keeping.result()
             self._keeping = None
 
-    def _record(self, record: Record) -> None:
+    def _record(self, record: KeepTransfer) -> None:
         transfer = record.transfer
         if record.ended and (task := self._tasks.pop(transfer.number, None)) is not None:
             task.cancel()

@@ -103,7 +103,7 @@ class Pull(Struct, frozen=True):
     transfer: Transfer
 
 
-class Record(Struct, frozen=True):
+class KeepTransfer(Struct, frozen=True):
     """Write `transfer`'s record to disk (replacing the one kept); once `ended`, close any
     connection moving its bytes, and delete its record and a receiver's partial file."""
 
@@ -111,7 +111,7 @@ class Record(Struct, frozen=True):
     ended: bool = False
 
 
-FileAction = Tell | ReadFile | Pull | Record | Print
+FileAction = Tell | ReadFile | Pull | KeepTransfer | Print
 EmitFile = Callable[[FileAction], None]
 
 

@@ -17,10 +17,10 @@ from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_n
 from peer.core.files.transfer import (
     EmitFile,
     Ended,
+    KeepTransfer,
     LineTally,
     Outcome,
     Pull,
-    Record,
     Role,
     Tell,
     Transfer,
@@ -114,7 +114,7 @@ class FileTransfers:
             return
         named = self._new_id()
         transfer = self._held(replace(facts, offer=named, peer=entry.name, peer_key=entry.key), now)
-        emit(Record(transfer))
+        emit(KeepTransfer(transfer))
         offer = FileOffer(self._new_id(), self._own(), named, facts.name, facts.size, facts.sha256)
         self._tell(entry.name, offer, now, emit)
         line = (
@@ -130,7 +130,7 @@ class FileTransfers:
         partial = partial_name(transfer.name, transfer.number, self.name_max)
         transfer.path = f"{self.downloads}/{partial}"
         self._lapse_at.pop(transfer.number, None)
-        emit(Record(transfer))
+        emit(KeepTransfer(transfer))
         saved = fitted_name(transfer.name, self.name_max)
         cut = f" as {saved} (its name is too long there)" if saved != transfer.name else ""
         emit(Print(f"[Receiving {transfer.about()} into {self.downloads}{cut}.]", "system"))
@@ -161,7 +161,7 @@ class FileTransfers:
         if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
             transfer.peer = entry.name
             if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
-                emit(Record(transfer))
+                emit(KeepTransfer(transfer))
 
     def received(
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
@@ -264,7 +264,7 @@ class FileTransfers:
         elif offset > 0:
             emit(Print(resuming(transfer), "system"))
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
-        emit(Record(transfer))
+        emit(KeepTransfer(transfer))
         return transfer
 
     def progress(self, transfer: Transfer, at: int, emit: EmitFile, *, kept: bool = True) -> None:
@@ -292,7 +292,7 @@ class FileTransfers:
                 f"it resumes when {transfer.peer} asks again.]"
             )
             emit(Print(line, "error"))
-        emit(Record(transfer))
+        emit(KeepTransfer(transfer))
 
     def pulled(
         self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
@@ -413,7 +413,7 @@ class FileTransfers:
         self._pulling.discard(number)
         self._stopped_said.discard(number)
         self.ended.append(Ended(number, transfer.about(), how))
-        emit(Record(transfer, ended=True))
+        emit(KeepTransfer(transfer, ended=True))
 
     def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
         emit(Tell(to, message))

@@ -9,10 +9,10 @@ from peer.core.actions import Print
 from peer.core.files.transfer import (
     EVERY,
     FileAction,
+    KeepTransfer,
     Outcome,
     Pull,
     ReadFile,
-    Record,
     Role,
     Tell,
     Transfer,
@@ -186,7 +186,7 @@ def test_a_restart_resumes_from_the_kept_record() -> None:
     kept = [
         a.transfer
         for a in run(lambda emit: bob.typed("accept", "1", 0.0, emit))
-        if isinstance(a, Record) and not a.ended
+        if isinstance(a, KeepTransfer) and not a.ended
     ]
     record = copy.deepcopy(kept[-1])
     record.verified = 60
@@ -213,7 +213,7 @@ def test_done_is_told_to_the_sender_who_says_so() -> None:
         lambda emit: bob.pulled(bob.transfers[1], Outcome.DONE, "/dl/report.pdf", 1.0, emit)
     )
     (note,) = [a.message for a in actions if isinstance(a, Tell)]
-    assert any(isinstance(a, Record) and a.ended for a in actions)
+    assert any(isinstance(a, KeepTransfer) and a.ended for a in actions)
     assert isinstance(note, FileNote)
     said = lines(run(lambda emit: alice.received(note, "KB", 1.1, emit)))
     assert said == ["[bob has report.pdf (100 bytes, SHA-256 checked).]"]
@@ -243,7 +243,7 @@ def test_a_peer_renamed_mid_transfer_is_named_anew_and_kept_so() -> None:
     alice = FileTransfers(own=lambda: "alice", entry=rows.get, new_id=IdMaker("a"), downloads="/")
     offered(alice)
     rows["bob"] = rows["robert"] = Entry("robert", "127.0.0.1", 5001, True, "KB")
-    kept = [a for a in run(alice.follow_renames) if isinstance(a, Record) and not a.ended]
+    kept = [a for a in run(alice.follow_renames) if isinstance(a, KeepTransfer) and not a.ended]
     assert [k.transfer.peer for k in kept] == ["robert"]
     assert not run(alice.follow_renames)  # once
     rows["bob"] = Entry("bob", "127.0.0.1", 5002, True, "KC")  # another took the old name

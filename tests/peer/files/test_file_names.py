@@ -10,7 +10,7 @@ from pathlib import Path
 from peer.adapter.files.pull import free_path, name_limit
 from peer.core.actions import Print
 from peer.core.files.names import fitted_name, name_problem, partial_name
-from peer.core.files.transfer import FileAction, Record
+from peer.core.files.transfer import FileAction, KeepTransfer
 from peer.core.files.transfers import FileTransfers
 from wire.base import IdMaker
 from wire.messages import Entry, FileOffer
@@ -33,7 +33,7 @@ def accepted(name: str) -> list[FileAction]:
 
 def test_a_name_of_250_bytes_is_kept_and_its_partial_name_fits() -> None:
     actions = accepted(FITS)
-    (keep,) = [a for a in actions if isinstance(a, Record) and not a.ended]
+    (keep,) = [a for a in actions if isinstance(a, KeepTransfer) and not a.ended]
     partial = keep.transfer.path.removeprefix("/dl/")
     assert len(partial.encode()) == 255
     assert partial.startswith(".nnnn") and partial.endswith(".chatapp-1.part")

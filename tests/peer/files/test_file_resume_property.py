@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Print
-from peer.core.files.transfer import FileAction, Outcome, Pull, Record, Transfer
+from peer.core.files.transfer import FileAction, KeepTransfer, Outcome, Pull, Transfer
 from peer.core.files.transfers import RETRY, FileTransfers
 from tests.hypothesis_profiles import examples
 from wire.base import IdMaker
@@ -48,7 +48,7 @@ def test_drops_and_restarts_end_with_the_same_file(events: list[str]) -> None:
 
     def carry(actions: list[FileAction]) -> None:
         for action in actions:
-            if isinstance(action, Record) and not action.ended:
+            if isinstance(action, KeepTransfer) and not action.ended:
                 kept[action.transfer.number] = Transfer(
                     **{f: getattr(action.transfer, f) for f in action.transfer.__struct_fields__}
                 )
@@ -100,5 +100,5 @@ def test_drops_and_restarts_end_with_the_same_file(events: list[str]) -> None:
 
 def _verified(bob: FileTransfers, transfer: Transfer, at: int, emit: object) -> None:
     transfer.verified = at
-    emit(Record(transfer))  # type: ignore[operator]
+    emit(KeepTransfer(transfer))  # type: ignore[operator]
     bob.progress(transfer, at, emit)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ no record kept of an offer until it is accepted."""
 from __future__ import annotations
 
 from peer.core.actions import Print
-from peer.core.files.transfer import FileAction, Record, Role, Tell, Transfer
+from peer.core.files.transfer import FileAction, KeepTransfer, Role, Tell, Transfer
 from peer.core.files.transfers import LAPSE, FileTransfers
 from wire.base import IdMaker
 from wire.messages import Entry, FileNote, FileOffer, NoteState
@@ -99,7 +99,9 @@ def test_an_offer_is_kept_on_disk_only_once_accepted_and_lapses_in_one_line() ->
     rows = dict(ROWS)
     core = bob(rows)
     actions = [a for n in range(20) for a in offer(core, n, n % 3, 0.0)]
-    assert not [a for a in actions if isinstance(a, Record) and not a.ended]  # nothing on disk
+    assert not [
+        a for a in actions if isinstance(a, KeepTransfer) and not a.ended
+    ]  # nothing on disk
     rows["vic"] = Entry("vic", "127.0.0.2", 6001, True, "K1")  # mal1's key, renamed vic
     rows["mal1"] = Entry("mal1", "127.0.0.3", 6001, True, "K-other")  # the old name, taken
     followed: list[FileAction] = []
@@ -108,9 +110,11 @@ def test_an_offer_is_kept_on_disk_only_once_accepted_and_lapses_in_one_line() ->
     rows.update(ROWS)
     accepted: list[FileAction] = []
     core.typed("accept", "1", 1.0, accepted.append)
-    assert [a.transfer.number for a in accepted if isinstance(a, Record) and not a.ended] == [1]
+    assert [a.transfer.number for a in accepted if isinstance(a, KeepTransfer) and not a.ended] == [
+        1
+    ]
     lapsed = ticked(core, LAPSE + 1)
-    assert len([a for a in lapsed if isinstance(a, Record) and a.ended]) == 19
+    assert len([a for a in lapsed if isinstance(a, KeepTransfer) and a.ended]) == 19
     assert lines(lapsed) == [
         "[The offer of f1.bin from mal1 lapsed: no answer within 5 min.]",
     ]
