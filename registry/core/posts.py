@@ -6,7 +6,6 @@ as a probe: acked, it was delivered; else it goes to the mailbox."""
 from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, SaveTable, Send
-from registry.core.authority import Claim
 from registry.core.pushes import Flight, Push
 from registry.core.requests import Recent, Request, fmt, public_key, remember
 from registry.core.rooms import Room, Rooms
@@ -47,10 +46,7 @@ class Posts:
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 
-    def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
-        if sender is None:
-            return
+    def save(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> None:
         done = self._saved.get(msg.id)
         if done is not None:  # a late copy: told its outcome again
             self._s.pushes.push((sender,), done, "outcome", now, emit)
@@ -180,9 +176,10 @@ class Posts:
             self._unacked(req.addr, flight, now, emit)
             self.undelivered(record, flight, now, emit)
 
-    def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
-        if sender is None or self._posted_before(msg.id, req, emit):
+    def channel(
+        self, msg: ChannelPost, req: Request, sender: Record, now: float, emit: Emit
+    ) -> None:
+        if self._posted_before(msg.id, req, emit):
             return
         if len(msg.text.encode()) > MAX_TEXT:
             self._s.answers.refuse(req, "Message too long.", f"send_all from {sender.name}", emit)
@@ -200,9 +197,8 @@ class Posts:
         emit(Log(f"{what}, saved in {saved} mailbox(es)"))
         self._s.answers.ack(req, emit)
 
-    def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.member(req, Claim(msg.sender, msg.token, "room message"), emit)
-        if sender is None or self._posted_before(msg.id, req, emit):
+    def room(self, msg: RoomPost, req: Request, sender: Record, now: float, emit: Emit) -> None:
+        if self._posted_before(msg.id, req, emit):
             return
         room = self._room_of_post(msg, req, sender, emit)
         if room is None:
