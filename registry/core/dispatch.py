@@ -342,16 +342,16 @@ class RegistryCore:
     def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
-        self._s.feed.watch.handed_over = there
+        self._s.watch.handed_over = there
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
-        return sum(self._pushes.counts()) + self._s.feed.watch.in_flight()
+        return sum(self._pushes.counts()) + self._s.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
             self._pushes.next_wake(),
-            self._s.feed.watch.next_wake(),
+            self._s.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.flush_at,
         )

@@ -40,7 +40,7 @@ class RestartNews:
         told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
-        there = self._s.feed.watch.handed_over
+        there = self._s.watch.handed_over
         at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
         self._at_once.update({record.addr: (record, 1) for record in at_once})
         first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}

@@ -57,11 +57,8 @@ class TableFeed:
     """The changes of `table` saved and pushed; the aliases of `names` go with the table.
     The core changes the records, then tells `changed`."""
 
-    def __init__(
-        self, table: Table, names: Names, timing: tuple[float, int], answers: Answers
-    ) -> None:
-        self._table, self._names, self._answers = table, names, answers
-        self.watch = TableWatch(answers.new_id, *timing)
+    def __init__(self, table: Table, names: Names, watch: TableWatch, answers: Answers) -> None:
+        self._table, self._names, self._answers, self.watch = table, names, answers, watch
         # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}

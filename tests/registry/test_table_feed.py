@@ -140,7 +140,7 @@ def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() 
     bob, carol = ph.record(s, "bob", 7002), ph.record(s, "carol", 7003)
     dave = ph.record(s, "dave", 7004)
     held_at = s.table.version
-    s.feed.watch.held = held = {carol.addr, dave.addr}
+    s.watch.held = held = {carol.addr, dave.addr}
     s.feed.hold([carol, dave])
     out: list[ra.Action] = []
     s.feed.changed(bob, T0, out.append)
