@@ -64,10 +64,6 @@ class Names:
         """The record `name` leads to, following any rename."""
         return self._table.records.get(name_key(name)) or self._table.renamed_from(name)
 
-    def owner(self, key: str) -> Record | None:
-        """The record a push was made to, by its name key then."""
-        return self._table.records.get(key) or self.lookup(key)
-
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None: a newcomer): the
         registry's own, or given up by a rename within RENAME_GRACE ("": it can)."""

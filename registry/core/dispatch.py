@@ -343,7 +343,7 @@ class RegistryCore:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
         self._s.watch.handed_over = there
-        self._news.sealed = sealed
+        self._news.reached = lambda addr: addr in there or sealed(addr)
 
     def pending_pushes(self) -> int:
         return sum(self._pushes.counts()) + self._s.watch.in_flight()

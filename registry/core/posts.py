@@ -142,7 +142,7 @@ class Posts:
         peer still online there starts over while it is probed; others are undelivered."""
         for owner, addr, flight in sorted(failed, key=lambda push: push[2].seq):
             self._unacked(addr, flight, now, emit)
-            record = self._s.names.owner(owner)
+            record = self._s.names.lookup(owner)
             if record is None:
                 continue
             if flight.purpose in RELAYED and record.online and record.addr == addr:
@@ -155,7 +155,7 @@ class Posts:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for owner_key, addr, flight in self._s.pushes.drop_all(record.addr):
             self._unacked(addr, flight, now, emit)
-            owner = self._s.names.owner(owner_key)
+            owner = self._s.names.lookup(owner_key)
             if owner is not None:
                 self.undelivered(owner, flight, now, emit)
 
@@ -166,7 +166,7 @@ class Posts:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.names.owner(owner)
+            record = self._s.names.lookup(owner)
             if record is None:
                 continue
             record.last_seen = now

@@ -5,7 +5,7 @@ together."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
@@ -151,14 +151,6 @@ class TableFeed:
         for addrs, update in sends:
             if addrs:
                 emit(send_to(addrs, update, self.key_at))
-
-    def hold_those_in(self, waiting: Container[Addr]) -> None:
-        """Push nothing to the peers at an address in `waiting`, which its owner changes."""
-        self.watch.held = waiting
-
-    def hold(self, records: Iterable[Record]) -> None:
-        """The peers of `records`, held (TableWatch.held), are pushed from here once released."""
-        self.watch.held_at((record.addr for record in records), self._table.version)
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         addrs = [record.addr for record in records]

@@ -63,7 +63,7 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s.watch.handed_over = {there.addr}
     s.watch.welcomed(there.addr, there.key, s.table.version)
     s.watch.held = held = {here.addr, there.addr}
-    s.feed.hold([here, there])
+    s.watch.held_at([here.addr, there.addr], s.table.version)
     held.clear()
     s.feed.resume([here, there], T0, [].append)
     out: list[ra.Action] = []
