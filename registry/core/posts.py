@@ -137,15 +137,16 @@ class Posts:
         remember(self._saved, msg.id, outcome)
         self._s.pushes.push((sender,), outcome, "outcome", now, emit)
 
-    def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
+    def failed(self, failed: list[Push], now: float, emit: Emit, *, again: bool = True) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
-        peer still online there starts over while it is probed; others are undelivered."""
+        peer still online there starts over while it is probed (if `again`); others are
+        undelivered."""
         for owner, addr, flight in sorted(failed, key=lambda push: push[2].seq):
             self._unacked(addr, flight, now, emit)
             record = self._s.names.lookup(owner)
             if record is None:
                 continue
-            if flight.purpose in RELAYED and record.online and record.addr == addr:
+            if again and flight.purpose in RELAYED and record.online and record.addr == addr:
                 self._liveness.probe(record, now, emit, since=now - self._s.pushes.retry_span)
                 self._s.pushes.again(record, flight, now, emit)
             else:
@@ -153,11 +154,7 @@ class Posts:
 
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
-        for owner_key, addr, flight in self._s.pushes.drop_all(record.addr):
-            self._unacked(addr, flight, now, emit)
-            owner = self._s.names.lookup(owner_key)
-            if owner is not None:
-                self.undelivered(owner, flight, now, emit)
+        self.failed(self._s.pushes.drop_all(record.addr), now, emit, again=False)
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
