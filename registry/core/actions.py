@@ -118,17 +118,8 @@ class Log(Struct, frozen=True):
     kind: str = ""
 
 
-Action = (
-    Send
-    | SendMany
-    | StoreMail
-    | DropMail
-    | MoveMail
-    | KeepOwner
-    | SaveTable
-    | KeepHistory
-    | CheckPassword
-    | Log
-)
+#: What is kept on disk; and every action.
+StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
+Action = Send | SendMany | StoreAction | CheckPassword | Log
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]

@@ -5,6 +5,8 @@ the name."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from msgspec import Struct
 
@@ -22,13 +24,22 @@ RENAME_GRACE = 300.0
 
 
 class Claim(Struct, frozen=True):
-    """A request's claim to act for `name` with `token`; `what` names the request in the
-    log. A `fresh` request is one a peer makes anew in each process."""
+    """What a kind of request proves to act for the name in its field `by` with its `token`:
+    `what` names it in the log; a `fresh` one, made anew by each start of a peer, comes from
+    the start that holds the name; an `online` one needs the name online; a late copy of one
+    done `once` is only acked."""
 
-    name: str
-    token: str
     what: str
+    by: str = "name"
     fresh: bool = False
+    online: bool = False
+    once: bool = False
+
+
+#: What the registry does with a request: the message, the request, `now`, emit.
+Handler = Callable[[Any, Request, float, Emit], None]
+#: ...with one that proved its Claim, handed the record of the name it acts for.
+Act = Callable[[Any, Request, Record, float, Emit], None]
 
 
 class Names:
@@ -52,10 +63,6 @@ class Names:
     def holder(self, name: str) -> Record | None:
         """The record `name` leads to, following any rename."""
         return self._table.records.get(name_key(name)) or self._table.renamed_from(name)
-
-    def owner(self, key: str) -> Record | None:
-        """The record a push was made to, by its name key then."""
-        return self._table.records.get(key) or self.lookup(key)
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None: a newcomer): the
@@ -93,60 +100,65 @@ class Names:
     def expire(self, now: float) -> None:
         self._until = {old: until for old, until in self._until.items() if until > now}
 
-    def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
-        """The record for the claimed name if `req` came with its owner's key and the
-        claim's token is its token (a record of no key: from its owner's address); a
-        fresh claim also from the start that holds the name."""
-        record = self.holder(claim.name)
+    def claimed(self, claim: Claim, act: Act) -> Handler:
+        """`act` on each request that proves `claim`; the others are refused."""
+
+        def proven(msg: Any, req: Request, now: float, emit: Emit) -> None:
+            record = self.authorised(req, getattr(msg, claim.by), msg.token, claim, emit)
+            if record is not None and not (claim.once and self._answers.done_before(req, emit)):
+                act(msg, req, record, now, emit)
+
+        return proven
+
+    def authorised(
+        self, req: Request, name: str, token: str, claim: Claim, emit: Emit
+    ) -> Record | None:
+        """The record for `name` if `req` came with its owner's key and `token` is its
+        token (a record of no key: from its owner's address), as `claim` needs."""
+        record, of = self.holder(name), f"{claim.what} of {name}"
         if record is None:
-            what = f"{claim.what} of unknown {claim.name}"
-            reason = (unknown_name(claim.name), "no such name")
+            reason = (unknown_name(name), "no such name")
+            what = f"{claim.what} of unknown {name}"
             self._answers.refuse(req, reason, what, emit, RefusalCode.NAME_UNKNOWN)
             return None
         kept = record.token
         proven = self._proven.get(kept)
-        token_ok = same_secret(claim.token, proven) if proven else token_matches(claim.token, kept)
+        token_ok = same_secret(token, proven) if proven else token_matches(token, kept)
         if token_ok and not proven:
-            remember(self._proven, kept, claim.token)
+            remember(self._proven, kept, token)
         key_ok = not record.key or req.key == record.key
         if not key_ok and not token_ok:
-            self._another_key(req, claim, emit)
+            self._another_key(req, of, emit)
             return None
         if not token_ok:
-            what = f"{claim.what} of {claim.name}: wrong token"
-            self._answers.refuse(req, "Wrong token for that name.", what, emit)
+            self._answers.refuse(req, "Wrong token for that name.", f"{of}: wrong token", emit)
             return None
         if not record.key and req.addr[0] != record.ip:
-            what = f"{claim.what} of {claim.name} from {fmt(req.addr)}: token from another address"
+            what = f"{of} from {fmt(req.addr)}: token from another address"
             self._answers.refuse(req, "That name is registered from another address.", what, emit)
             return None
-        if claim.fresh and self._replaced(req, claim, record, emit):
+        if claim.fresh and self._replaced(req, of, record, emit):
             return None
         if not key_ok:  # the token of a start whose name moved to another key since
-            self._another_key(req, claim, emit)
+            self._another_key(req, of, emit)
             return None
-        return record
-
-    def member(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
-        """`authorised`, for requests that need the peer online."""
-        record = self.authorised(req, claim, emit)
-        if record is not None and not record.online:
-            what = f"{claim.what} of offline {claim.name}"
+        if claim.online and not record.online:
+            what = f"{claim.what} of offline {name}"
             self._answers.refuse(req, OFFLINE_REFUSAL, what, emit, RefusalCode.OFFLINE)
             return None
         return record
 
-    def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
+    def _replaced(self, req: Request, of: str, record: Record, emit: Emit) -> bool:
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False
         code, reason = replaced_refusal(
             record.name, fmt(record.addr), online=record.online, deregistered=record.deregistered
         )
-        what = f"{claim.what} of {claim.name} from an earlier start"
+        what = f"{of} from an earlier start"
         self._answers.refuse(req, (reason, "from an earlier start"), what, emit, code)
         return True
 
-    def _another_key(self, req: Request, claim: Claim, emit: Emit) -> None:
-        what = f"{claim.what} of {claim.name} from {fmt(req.addr)}: another key"
+    def _another_key(self, req: Request, of: str, emit: Emit) -> None:
+        what = f"{of} from {fmt(req.addr)}: another key"
         self._answers.refuse(req, "That name belongs to another key.", what, emit)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, Emit, Log, Owner, SaveTable, Send
+from registry.core.authority import Act, Claim, Handler
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.liveness import Liveness
 from registry.core.post_office import MAILBOX_MESSAGES, PostOffice
@@ -72,7 +73,20 @@ COME_BACK = DAY
 USED_EVERY = 3600.0
 
 
-Handler = Callable[[Any, Request, float, Emit], None]
+#: What each request that speaks for a name proves before the part it goes to acts on it.
+CLAIMS: dict[type[Message], Claim] = {
+    Keepalive: Claim("keepalive", fresh=True),
+    Deregister: Claim("dereg", fresh=True),
+    SetAway: Claim("away", online=True, once=True),
+    Rename: Claim("rename", fresh=True, online=True, once=True),
+    Join: Claim("join", fresh=True, online=True, once=True),
+    Leave: Claim("leave", once=True),
+    SetTopic: Claim("topic", online=True, once=True),
+    SaveMessage: Claim("save", by="sender"),
+    ChannelPost: Claim("send_all", by="sender"),
+    RoomPost: Claim("room message", by="sender", online=True),
+    MailTaken: Claim("mail hand-over", fresh=True),
+}
 
 
 #: What a RegistryCore is made with: `session` prefixes its message ids; `table`, `mail`,
@@ -154,24 +168,28 @@ class RegistryCore:
         self.registration = Registration(s, self._liveness, self._presence, post, names)
         self.registration.jitter = options.get("jitter", random.random)
         self.flood = FloodGate()
-        self._handlers: dict[type[Message], Handler] = {
-            Register: self.registration.arrived,
-            PasswordAsk: self.registration.ask,
+        acts: dict[type[Message], Act] = {
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
             SaveMessage: self._posts.save,
             ChannelPost: self._posts.channel,
             MailTaken: self._post.taken,
-            TableRequest: self._s.feed.request,
             Join: self._rooms.join,
             Leave: self._rooms.leave,
             RoomPost: self._posts.room,
-            RoomsRequest: self._rooms.listing,
             Rename: self._presence.rename,
             SetTopic: self._rooms.set_topic,
             SetAway: self._presence.set_away,
+        }
+        self._handlers: dict[type[Message], Handler] = {
+            Register: self.registration.arrived,
+            PasswordAsk: self.registration.ask,
+            TableRequest: self._s.feed.request,
+            RoomsRequest: self._rooms.listing,
             Refused: self._posts.refused,
         }
+        for kind, act in acts.items():
+            self._handlers[kind] = s.names.claimed(CLAIMS[kind], act)
 
     @property
     def handled(self) -> frozenset[type[Message]]:
@@ -324,16 +342,16 @@ class RegistryCore:
     def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
-        self._s.feed.watch.handed_over = there
-        self._news.sealed = sealed
+        self._s.watch.handed_over = there
+        self._news.reached = lambda addr: addr in there or sealed(addr)
 
     def pending_pushes(self) -> int:
-        return sum(self._pushes.counts()) + self._s.feed.watch.in_flight()
+        return sum(self._pushes.counts()) + self._s.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
             self._pushes.next_wake(),
-            self._s.feed.watch.next_wake(),
+            self._s.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.flush_at,
         )

@@ -23,7 +23,6 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.authority import Claim
 from registry.core.requests import NO_ORIGIN, Origin, Request
 from registry.core.services import Services, stamp
 from registry.core.table import Record, owner_of, owner_record
@@ -322,11 +321,7 @@ class PostOffice:
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         return first_part(self.boxes.get(name_key(owner.name), ()))
 
-    def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
-        owner = self._s.names.authorised(req, claim, emit)
-        if owner is None:
-            return
+    def taken(self, msg: MailTaken, req: Request, owner: Record, now: float, emit: Emit) -> None:
         key = name_key(owner.name)
         taken = set(msg.ids)
         if gone := [m for m in self.boxes.get(key, []) if m.id in taken]:

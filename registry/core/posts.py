@@ -6,7 +6,6 @@ as a probe: acked, it was delivered; else it goes to the mailbox."""
 from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, SaveTable, Send
-from registry.core.authority import Claim
 from registry.core.pushes import Flight, Push
 from registry.core.requests import Recent, Request, fmt, public_key, remember
 from registry.core.rooms import Room, Rooms
@@ -47,10 +46,7 @@ class Posts:
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 
-    def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
-        if sender is None:
-            return
+    def save(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> None:
         done = self._saved.get(msg.id)
         if done is not None:  # a late copy: told its outcome again
             self._s.pushes.push((sender,), done, "outcome", now, emit)
@@ -141,15 +137,16 @@ class Posts:
         remember(self._saved, msg.id, outcome)
         self._s.pushes.push((sender,), outcome, "outcome", now, emit)
 
-    def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
+    def failed(self, failed: list[Push], now: float, emit: Emit, *, again: bool = True) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
-        peer still online there starts over while it is probed; others are undelivered."""
+        peer still online there starts over while it is probed (if `again`); others are
+        undelivered."""
         for owner, addr, flight in sorted(failed, key=lambda push: push[2].seq):
             self._unacked(addr, flight, now, emit)
-            record = self._s.names.owner(owner)
+            record = self._s.names.lookup(owner)
             if record is None:
                 continue
-            if flight.purpose in RELAYED and record.online and record.addr == addr:
+            if again and flight.purpose in RELAYED and record.online and record.addr == addr:
                 self._liveness.probe(record, now, emit, since=now - self._s.pushes.retry_span)
                 self._s.pushes.again(record, flight, now, emit)
             else:
@@ -157,11 +154,7 @@ class Posts:
 
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
-        for owner_key, addr, flight in self._s.pushes.drop_all(record.addr):
-            self._unacked(addr, flight, now, emit)
-            owner = self._s.names.owner(owner_key)
-            if owner is not None:
-                self.undelivered(owner, flight, now, emit)
+        self.failed(self._s.pushes.drop_all(record.addr), now, emit, again=False)
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
@@ -170,7 +163,7 @@ class Posts:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.names.owner(owner)
+            record = self._s.names.lookup(owner)
             if record is None:
                 continue
             record.last_seen = now
@@ -180,9 +173,10 @@ class Posts:
             self._unacked(req.addr, flight, now, emit)
             self.undelivered(record, flight, now, emit)
 
-    def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
-        if sender is None or self._posted_before(msg.id, req, emit):
+    def channel(
+        self, msg: ChannelPost, req: Request, sender: Record, now: float, emit: Emit
+    ) -> None:
+        if self._posted_before(msg.id, req, emit):
             return
         if len(msg.text.encode()) > MAX_TEXT:
             self._s.answers.refuse(req, "Message too long.", f"send_all from {sender.name}", emit)
@@ -200,9 +194,8 @@ class Posts:
         emit(Log(f"{what}, saved in {saved} mailbox(es)"))
         self._s.answers.ack(req, emit)
 
-    def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        sender = self._s.names.member(req, Claim(msg.sender, msg.token, "room message"), emit)
-        if sender is None or self._posted_before(msg.id, req, emit):
+    def room(self, msg: RoomPost, req: Request, sender: Record, now: float, emit: Emit) -> None:
+        if self._posted_before(msg.id, req, emit):
             return
         room = self._room_of_post(msg, req, sender, emit)
         if room is None:

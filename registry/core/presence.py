@@ -5,7 +5,6 @@ is back or goes offline; a rename takes the mailbox along, and leaves the old na
 from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, Log
-from registry.core.authority import Claim
 from registry.core.requests import Request
 from registry.core.services import KeepPushed, LeaveRoom, Mail, Services
 from registry.core.table import Record
@@ -23,11 +22,9 @@ class Presence:
         self._s, self._leave_room, self._keep_pushed = services, leave_room, keep_pushed
         self._post = post
 
-    def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
-        claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
-        record = self._s.names.authorised(req, claim, emit)
-        if record is None:
-            return
+    def keepalive(
+        self, msg: Keepalive, req: Request, record: Record, now: float, emit: Emit
+    ) -> None:
         if not record.online:
             self._s.answers.reply(req, emit, Refused, "You are not registered.")
             return
@@ -35,12 +32,10 @@ class Presence:
         version = self._s.feed.told(req.addr, msg.version, now, emit)
         self._s.answers.reply(req, emit, Alive, version, self._s.registries)
 
-    def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:
+    def deregister(
+        self, msg: Deregister, req: Request, record: Record, now: float, emit: Emit
+    ) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""
-        claim = Claim(msg.name, msg.token, "dereg", fresh=True)
-        record = self._s.names.authorised(req, claim, emit)
-        if record is None:
-            return
         if record.online:
             record.last_seen = now
             self._offline(record)
@@ -57,10 +52,7 @@ class Presence:
             self._leave_room(record, now, emit, None if msg.quitting else "")
         self._s.answers.ack(req, emit)
 
-    def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
-        record = self._s.names.member(req, Claim(msg.name, msg.token, "away"), emit)
-        if record is None or self._s.answers.done_before(req, emit):
-            return
+    def set_away(self, msg: SetAway, req: Request, record: Record, now: float, emit: Emit) -> None:
         text = " ".join(msg.text.split())
         if len(text) > MAX_FAREWELL:
             reason = f"Say why you are away in {MAX_FAREWELL} characters at most."
@@ -99,10 +91,7 @@ class Presence:
         self._leave_room(record, now, emit, "restarted")
         self._keep_pushed(record, now, emit)
 
-    def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
-        record = self._s.names.member(req, Claim(msg.name, msg.token, "rename", fresh=True), emit)
-        if record is None or self._s.answers.done_before(req, emit):
-            return
+    def rename(self, msg: Rename, req: Request, record: Record, now: float, emit: Emit) -> None:
         if record.name == msg.new_name:  # no change
             self._s.answers.ack(req, emit)
             return

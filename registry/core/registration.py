@@ -295,7 +295,7 @@ class Registration:
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()
         if not copy:  # (its pushes go on from the table its peer took or is fetching)
-            self._s.feed.watch.welcomed(
+            self._s.watch.welcomed(
                 record.addr, record.key, self._s.table.version, fetching=not entries
             )
         welcome = Welcome(

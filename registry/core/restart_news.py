@@ -28,11 +28,11 @@ class RestartNews:
         self._s = services
         self._message: Restarted | None = None
         self._waiting: Told = {}  # in order; changed in place, the watch's `held`
-        services.feed.hold_those_in(self._waiting)
+        services.watch.held = self._waiting
         self._telling: Told = {}  # (a WINDOW at most)
         self._at_once: Told = {}
-        #: whether a session with the peer at an address is held (RegistryCore.hand_over)
-        self.sealed: Callable[[Addr], bool] = lambda addr: False
+        #: whether the peer at an address is reached without a handshake (RegistryCore.hand_over)
+        self.reached: Callable[[Addr], bool] = lambda addr: False
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news, with the service's registries as they are now,
@@ -40,14 +40,13 @@ class RestartNews:
         told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
-        there = self._s.feed.watch.handed_over
-        at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
+        at_once = [r for r in records if self.reached(r.addr)]
         self._at_once.update({record.addr: (record, 1) for record in at_once})
         first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
         waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
         self._waiting.clear()
         self._waiting.update(waiting)
-        self._s.feed.hold(record for record, _ in first.values())
+        self._s.watch.held_at(first, self._s.table.version)
         self._s.pushes.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
@@ -78,7 +77,7 @@ class RestartNews:
         again = told < ROUNDS and addr not in self._waiting
         if again and _there(record, addr):
             self._waiting[addr] = (record, told + 1)
-            self._s.feed.hold([record])
+            self._s.watch.held_at([addr], self._s.table.version)
         self._tell(now, emit)
 
     def _stop_telling(self, addr: Addr) -> tuple[Record, int] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
-from registry.core.authority import Claim
 from registry.core.pushes import Flight
 from registry.core.requests import Request
 from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS, Room, Rooms
@@ -39,13 +38,8 @@ class RoomRequests:
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
-    def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        record = self._s.names.member(req, Claim(msg.name, msg.token, "join", fresh=True), emit)
-        if (
-            record is None
-            or self._s.answers.done_before(req, emit)
-            or not self._may_join(msg, req, record, emit)
-        ):
+    def join(self, msg: Join, req: Request, record: Record, now: float, emit: Emit) -> None:
+        if not self._may_join(msg, req, record, emit):
             return
         left = self.leave_room(record, now, emit, "")
         room = self.rooms.enter(record, msg.room)
@@ -73,18 +67,14 @@ class RoomRequests:
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
-    def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
+    def leave(self, msg: Leave, req: Request, record: Record, now: float, emit: Emit) -> None:
         """The sender leaves its room (in none, the registry restarted: acked all the same)."""
-        record = self._s.names.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
-        if record is None or self._s.answers.done_before(req, emit):
-            return
         self.leave_room(record, now, emit, "")
         self._s.answers.done(req, emit)
 
-    def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
-        record = self._s.names.member(req, Claim(msg.name, msg.token, "topic"), emit)
-        if record is None or self._s.answers.done_before(req, emit):
-            return
+    def set_topic(
+        self, msg: SetTopic, req: Request, record: Record, now: float, emit: Emit
+    ) -> None:
         room = self.rooms.of(record)
         what = f"topic from {record.name}"
         if room is None or name_key(room.name) != name_key(msg.room):

@@ -17,6 +17,7 @@ from registry.core.pushes import Flight, Pushes
 from registry.core.requests import Answers, Origin, Request
 from registry.core.table import Record, Table
 from registry.core.table_feed import TableFeed
+from registry.core.table_watch import TableWatch
 from wire.messages import Register, StoredMessage
 
 
@@ -39,6 +40,7 @@ class Services(Struct):
     names: Names
     pushes: Pushes
     feed: TableFeed
+    watch: TableWatch
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp
     wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
@@ -61,11 +63,10 @@ class Services(Struct):
     ) -> Services:
         answers = Answers(new_id)
         names = Names(table, answers)
-        feed = TableFeed(table, names, timing, answers)
+        watch = TableWatch(answers.new_id, *timing)
+        feed = TableFeed(table, names, watch, answers)
         pushes = Pushes(*timing, key_at=feed.key_at)
-        return cls(
-            table=table, answers=answers, new_token=new_token, names=names, pushes=pushes, feed=feed
-        )
+        return cls(table, answers, new_token, names, pushes, feed, watch)
 
 
 class Mail(Protocol):

@@ -5,7 +5,7 @@ together."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
@@ -57,11 +57,8 @@ class TableFeed:
     """The changes of `table` saved and pushed; the aliases of `names` go with the table.
     The core changes the records, then tells `changed`."""
 
-    def __init__(
-        self, table: Table, names: Names, timing: tuple[float, int], answers: Answers
-    ) -> None:
-        self._table, self._names, self._answers = table, names, answers
-        self.watch = TableWatch(answers.new_id, *timing)
+    def __init__(self, table: Table, names: Names, watch: TableWatch, answers: Answers) -> None:
+        self._table, self._names, self._answers, self.watch = table, names, answers, watch
         # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
@@ -154,14 +151,6 @@ class TableFeed:
         for addrs, update in sends:
             if addrs:
                 emit(send_to(addrs, update, self.key_at))
-
-    def hold_those_in(self, waiting: Container[Addr]) -> None:
-        """Push nothing to the peers at an address in `waiting`, which its owner changes."""
-        self.watch.held = waiting
-
-    def hold(self, records: Iterable[Record]) -> None:
-        """The peers of `records`, held (TableWatch.held), are pushed from here once released."""
-        self.watch.held_at((record.addr for record in records), self._table.version)
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         addrs = [record.addr for record in records]

@@ -7,12 +7,15 @@ import dataclasses
 import itertools
 
 from registry.core import actions as ra
+from registry.core.authority import Act
 from registry.core.credentials import token_hash
+from registry.core.dispatch import CLAIMS
 from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
 from registry.core.posts import Posts
 from registry.core.presence import Presence
 from registry.core.registration import Registration
+from registry.core.requests import Request
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.services import Services
@@ -42,6 +45,11 @@ def record(s: Services, name: str, port: int, *, online: bool = True, key: str =
     made.last_register_id = f"{name}-reg"
     s.table.records[name_key(name)] = made
     return made
+
+
+def claimed(s: Services, act: Act, msg: Message, req: Request, now: float, emit: ra.Emit) -> None:
+    """`act` on `msg` as RegistryCore does: once it proved its claim (dispatch.CLAIMS)."""
+    s.names.claimed(CLAIMS[type(msg)], act)(msg, req, now, emit)
 
 
 def unstamped(msg_id: str, sender: str, text: str, kind: str = "direct") -> StoredMessage:

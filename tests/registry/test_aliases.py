@@ -26,7 +26,7 @@ def test_a_chain_of_renames_leads_to_the_last_name() -> None:
     aliases = Names(table, Answers(lambda: "r-1"))
     renamed(table, "a", "b", aliases)
     record = renamed(table, "b", "c", aliases)
-    assert aliases.lookup("A") is record and aliases.owner("b") is record
+    assert aliases.lookup("A") is record and aliases.lookup("b") is record
     assert aliases.rows() == (Alias("a", "c"), Alias("b", "c"))
 
 

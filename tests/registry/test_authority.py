@@ -19,7 +19,7 @@ def test_the_owner_s_key_and_token_find_the_record() -> None:
     alice = record(s, "alice", 7001, key="k1")
     out: list[ra.Action] = []
     req = Request("alice-5", AT, "k1")
-    assert s.names.authorised(req, Claim("Alice", TOKEN, "join"), out.append) is alice
+    assert s.names.authorised(req, "Alice", TOKEN, Claim("join"), out.append) is alice
     assert out == []
 
 
@@ -27,7 +27,7 @@ def test_an_unknown_name_is_refused_with_its_code() -> None:
     s = services()
     out: list[ra.Action] = []
     assert (
-        s.names.authorised(Request("x-1", AT), Claim("nobody", TOKEN, "join"), out.append) is None
+        s.names.authorised(Request("x-1", AT), "nobody", TOKEN, Claim("join"), out.append) is None
     )
     assert [r.code for r in refusals(out)] == [RefusalCode.NAME_UNKNOWN]
     line = "refused join of unknown nobody: " + refusals(out)[0].reason
@@ -39,11 +39,11 @@ def test_a_wrong_token_or_another_key_is_refused() -> None:
     record(s, "alice", 7001, key="k1")
     out: list[ra.Action] = []
     assert (
-        s.names.authorised(Request("a-1", AT, "k1"), Claim("alice", "0" * 32, "x"), out.append)
+        s.names.authorised(Request("a-1", AT, "k1"), "alice", "0" * 32, Claim("x"), out.append)
         is None
     )
     assert (
-        s.names.authorised(Request("a-2", AT, "k2"), Claim("alice", "0" * 32, "x"), out.append)
+        s.names.authorised(Request("a-2", AT, "k2"), "alice", "0" * 32, Claim("x"), out.append)
         is None
     )
     assert [r.reason for r in refusals(out)] == [
@@ -68,10 +68,10 @@ def test_a_token_is_hashed_once_and_a_wrong_one_is_still_refused(
     alice = record(s, "alice", 7001, key="k1")  # its token kept as its hash
     for n in range(3):
         req = Request(f"a-{n}", AT, "k1")
-        assert s.names.authorised(req, Claim("alice", TOKEN, "x"), [].append) is alice
+        assert s.names.authorised(req, "alice", TOKEN, Claim("x"), [].append) is alice
     out: list[ra.Action] = []
-    wrong = Claim("alice", "0" * 32, "x")
-    assert s.names.authorised(Request("a-9", AT, "k1"), wrong, out.append) is None
+    wrong = Request("a-9", AT, "k1")
+    assert s.names.authorised(wrong, "alice", "0" * 32, Claim("x"), out.append) is None
     assert [r.reason for r in refusals(out)] == ["Wrong token for that name."]
     assert hashed == [TOKEN]
 
@@ -82,9 +82,9 @@ def test_a_fresh_request_from_an_earlier_start_is_told_it_was_replaced() -> None
     alice.last_register_id = "new-1"
     out: list[ra.Action] = []
     stale = Request("old-7", AT, "k1")
-    assert s.names.authorised(stale, Claim("alice", TOKEN, "keepalive"), out.append) is not None
+    assert s.names.authorised(stale, "alice", TOKEN, Claim("keepalive"), out.append) is not None
     assert (
-        s.names.authorised(stale, Claim("alice", TOKEN, "keepalive", fresh=True), out.append)
+        s.names.authorised(stale, "alice", TOKEN, Claim("keepalive", fresh=True), out.append)
         is None
     )
     assert [r.code for r in refusals(out)] == [RefusalCode.REPLACED]
@@ -95,6 +95,9 @@ def test_a_member_must_be_online() -> None:
     record(s, "alice", 7001, key="k1", online=False)
     out: list[ra.Action] = []
     assert (
-        s.names.member(Request("a-1", AT, "k1"), Claim("alice", TOKEN, "join"), out.append) is None
+        s.names.authorised(
+            Request("a-1", AT, "k1"), "alice", TOKEN, Claim("join", online=True), out.append
+        )
+        is None
     )
     assert [(r.reason, r.code) for r in refusals(out)] == [(OFFLINE_REFUSAL, RefusalCode.OFFLINE)]

@@ -60,16 +60,16 @@ def test_the_peers_heard_cross_nats_whole_in_order_and_a_long_list_is_split() ->
 def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watched() -> None:
     s = services()
     here, there = record(s, "bob", 7002, key=KEY_TEXT), record(s, "carol", 7003, key=KEY_TEXT)
-    s.feed.watch.handed_over = {there.addr}
-    s.feed.watch.welcomed(there.addr, there.key, s.table.version)
-    s.feed.watch.held = held = {here.addr, there.addr}
-    s.feed.hold([here, there])
+    s.watch.handed_over = {there.addr}
+    s.watch.welcomed(there.addr, there.key, s.table.version)
+    s.watch.held = held = {here.addr, there.addr}
+    s.watch.held_at([here.addr, there.addr], s.table.version)
     held.clear()
     s.feed.resume([here, there], T0, [].append)
     out: list[ra.Action] = []
     s.feed.changed(here, T0, out.append)
     assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]
-    assert s.feed.watch.in_flight() == 1 and sum(s.pushes.counts()) == 0  # bob's, delivered here
+    assert s.watch.in_flight() == 1 and sum(s.pushes.counts()) == 0  # bob's, delivered here
     out.clear()
     s.feed.changed(there, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, _ in sent(out)] == [there.addr]

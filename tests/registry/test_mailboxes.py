@@ -27,7 +27,7 @@ def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> Pos
 def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
     """`owner`'s peer has shown the messages `ids` (MailTaken)."""
     msg = MailTaken(f"{owner.name}-t", owner.name, TOKEN, tuple(ids))
-    mail.taken(msg, Request(msg.id, owner.addr), T0, out.append)
+    mail.taken(msg, Request(msg.id, owner.addr), owner, T0, out.append)
 
 
 def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:

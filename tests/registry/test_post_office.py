@@ -7,7 +7,7 @@ from registry.core.actions import Owner
 from registry.core.post_office import PostOffice
 from registry.core.requests import NO_ORIGIN, Request
 from registry.core.table import owner_of
-from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services, unstamped
+from tests.registry.parts_helpers import T0, TOKEN, claimed, logs, record, sent, services, unstamped
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 
 
@@ -30,13 +30,20 @@ def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
     post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
     post.store(bob, unstamped("a-2", "alice", "ho"), NO_ORIGIN, T0, [].append)
     out: list[ra.Action] = []
-    post.taken(
-        MailTaken("bob-5", "bob", TOKEN, ("a-1",)), Request("bob-5", bob.addr, "kb"), T0, out.append
+    claimed(
+        s,
+        post.taken,
+        MailTaken("bob-5", "bob", TOKEN, ("a-1",)),
+        Request("bob-5", bob.addr, "kb"),
+        T0,
+        out.append,
     )
     [(_, more)] = sent(out)
     assert isinstance(more, MoreMail) and [m.id for m in more.mail] == ["a-2"]
     done: list[ra.Action] = []
-    post.taken(
+    claimed(
+        s,
+        post.taken,
         MailTaken("bob-6", "bob", TOKEN, ("a-2",)),
         Request("bob-6", bob.addr, "kb"),
         T0,

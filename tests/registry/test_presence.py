@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
+from tests.registry.parts_helpers import T0, TOKEN, claimed, logs, parts, record, sent
 from wire.messages import Ack, Alive, ChannelMessage, Deregister, Keepalive, Notice, Refused
 
 
@@ -13,14 +13,24 @@ def test_a_keepalive_is_answered_alive_and_one_given_up_on_is_told() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
-    p.presence.keepalive(
-        Keepalive("bob-k", "bob", TOKEN), Request("bob-k", bob.addr), T0 + 5, out.append
+    claimed(
+        p.s,
+        p.presence.keepalive,
+        Keepalive("bob-k", "bob", TOKEN),
+        Request("bob-k", bob.addr),
+        T0 + 5,
+        out.append,
     )
     assert isinstance(sent(out)[0][1], Alive) and bob.last_seen == T0 + 5
     bob.online = False
     gone: list[ra.Action] = []
-    p.presence.keepalive(
-        Keepalive("bob-k2", "bob", TOKEN), Request("bob-k2", bob.addr), T0, gone.append
+    claimed(
+        p.s,
+        p.presence.keepalive,
+        Keepalive("bob-k2", "bob", TOKEN),
+        Request("bob-k2", bob.addr),
+        T0,
+        gone.append,
     )
     [(_, refused)] = sent(gone)
     assert isinstance(refused, Refused) and refused.reason == "You are not registered."
@@ -31,7 +41,7 @@ def test_a_peer_that_quits_is_offline_and_everyone_hears_its_farewell() -> None:
     alice, bob = record(p.s, "alice", 7001), record(p.s, "bob", 7002)
     out: list[ra.Action] = []
     msg = Deregister("bob-d", "bob", TOKEN, True, "bye")
-    p.presence.deregister(msg, Request(msg.id, bob.addr), T0, out.append)
+    claimed(p.s, p.presence.deregister, msg, Request(msg.id, bob.addr), T0, out.append)
     assert not bob.online and bob.deregistered
     notices = [(addr, m.text) for addr, m in sent(out) if isinstance(m, Notice)]
     assert notices == [(alice.addr, "bob has quit (bye)")]

@@ -157,7 +157,7 @@ def mailboxes(limit: int, *owners: Record) -> PostOffice:
 def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
     """`owner`'s peer has shown the messages `ids` (MailTaken)."""
     msg = MailTaken("t-1", owner.name, owner.token, tuple(ids))
-    mail.taken(msg, Request(msg.id, owner.addr), T0, out.append)
+    mail.taken(msg, Request(msg.id, owner.addr), owner, T0, out.append)
 
 
 def mallory_stores(mail: PostOffice, owner: Record, kind: str, count: int) -> list[str]:

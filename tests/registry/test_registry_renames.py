@@ -5,14 +5,24 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.requests import Request
 from registry.core.table import Record
-from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
+from tests.registry.parts_helpers import (
+    T0,
+    TOKEN,
+    Parts,
+    claimed,
+    logs,
+    parts,
+    record,
+    refusals,
+    sent,
+)
 from wire.messages import Ack, Rename, TableUpdate
 
 
 def rename(p: Parts, who: Record, new: str, id: str = "r1") -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Rename(f"{who.name}-{id}", who.name, TOKEN, new)
-    p.presence.rename(msg, Request(msg.id, who.addr, who.key), T0, out.append)
+    claimed(p.s, p.presence.rename, msg, Request(msg.id, who.addr, who.key), T0, out.append)
     return out
 
 
@@ -44,5 +54,5 @@ def test_a_rename_s_copy_is_only_acked() -> None:
     rename(p, bob, "robert")
     out: list[ra.Action] = []
     msg = Rename("bob-r1", "bob", TOKEN, "robert")
-    p.presence.rename(msg, Request(msg.id, bob.addr), T0, out.append)
+    claimed(p.s, p.presence.rename, msg, Request(msg.id, bob.addr), T0, out.append)
     assert [type(m) for _, m in sent(out)] == [Ack] and logs(out) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
+from tests.registry.parts_helpers import T0, TOKEN, claimed, logs, parts, record, sent
 from wire.keys import key_text
 from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
 
@@ -15,7 +15,9 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
     bob = record(p.s, "bob", 7002)
     record(p.s, "carol", 7003, online=False)
     out: list[ra.Action] = []
-    p.posts.channel(
+    claimed(
+        p.s,
+        p.posts.channel,
         ChannelPost("alice-1", "alice", TOKEN, "all"),
         Request("alice-1", alice.addr, "ka"),
         T0,
@@ -40,7 +42,7 @@ def test_a_channel_message_kept_for_many_offline_makes_one_log_line() -> None:
         record(p.s, f"idle{n}", 7100 + n, online=False)
     out: list[ra.Action] = []
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, out.append)
+    claimed(p.s, p.posts.channel, post, Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert logs(out) == ["channel message from alice relayed to 0 online, saved in 200 mailbox(es)"]
     assert sum(isinstance(a, ra.StoreMail) for a in out) == 200
 
@@ -50,17 +52,21 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, [].append)
+    claimed(p.s, p.posts.channel, post, Request("alice-1", alice.addr, "ka"), T0, [].append)
     waiting: list[ra.Action] = []
     p.posts.over(waiting.append)
-    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, waiting.append)  # a copy
+    claimed(
+        p.s, p.posts.channel, post, Request("alice-1", alice.addr, "ka"), T0, waiting.append
+    )  # a copy
     assert [type(m) for _, m in sent(waiting)] == [Ack]  # taken, its relay not over
     p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     out: list[ra.Action] = []
     p.posts.over(out.append)
     assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
     copy: list[ra.Action] = []
-    p.posts.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
+    claimed(
+        p.s, p.posts.channel, post, Request("alice-1", alice.addr, "ka"), T0, copy.append
+    )  # outcome lost
     assert [type(m) for _, m in sent(copy)] == [Ack, Relayed]
 
 
@@ -73,7 +79,9 @@ def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> Non
     def relayed(n: int, now: float) -> list[tuple[tuple[str, int], bytes]]:
         out: list[ra.Action] = []
         post = ChannelPost(f"alice-{n}", "alice", TOKEN, "all")
-        p.posts.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
+        claimed(
+            p.s, p.posts.channel, post, Request(post.id, alice.addr, alice.key), now, out.append
+        )
         (many,) = [a for a in out if isinstance(a, ra.SendMany)]
         for addr in many.addrs:  # acked, so the next one is relayed at once too
             p.s.pushes.clear_acked((post.id,), addr, now)

@@ -5,14 +5,24 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.requests import Request
 from registry.core.table import Record
-from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
+from tests.registry.parts_helpers import (
+    T0,
+    TOKEN,
+    Parts,
+    claimed,
+    logs,
+    parts,
+    record,
+    refusals,
+    sent,
+)
 from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, RoomsRequest
 
 
 def join(p: Parts, who: Record, room: str, n: int = 1) -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Join(f"{who.name}-j{n}", who.name, TOKEN, room)
-    p.rooms.join(msg, Request(msg.id, who.addr, who.key), T0, out.append)
+    claimed(p.s, p.rooms.join, msg, Request(msg.id, who.addr, who.key), T0, out.append)
     return out
 
 
@@ -38,7 +48,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     join(p, bob, "lobby")
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.posts.room(post, Request(post.id, alice.addr), T0, out.append)
+    claimed(p.s, p.posts.room, post, Request(post.id, alice.addr), T0, out.append)
     assert [(addr, m.text) for addr, m in sent(out) if isinstance(m, RoomMessage)] == [
         (bob.addr, "hello")
     ]
@@ -61,7 +71,7 @@ def test_a_full_room_refuses_a_join_and_takes_one_again_when_someone_leaves() ->
     assert not late.room and len(p.rooms.rooms.get("lobby").members) == 200  # type: ignore[union-attr]
     out: list[ra.Action] = []
     leave = Leave("m0-l", "m0", TOKEN)
-    p.rooms.leave(leave, Request(leave.id, members[0].addr), T0, out.append)
+    claimed(p.s, p.rooms.leave, leave, Request(leave.id, members[0].addr), T0, out.append)
     assert refusals(join(p, late, "lobby", n=2)) == [] and late.room == "lobby"
 
 
@@ -70,7 +80,7 @@ def test_a_line_for_a_room_the_sender_is_not_in_is_refused() -> None:
     alice = record(p.s, "alice", 7001)
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.posts.room(post, Request(post.id, alice.addr), T0, out.append)
+    claimed(p.s, p.posts.room, post, Request(post.id, alice.addr), T0, out.append)
     assert [r.reason for r in refusals(out)] == ["You are not in lobby."]
 
 
@@ -84,7 +94,9 @@ def test_leaving_tells_the_members_who_stay_and_a_listing_counts_them() -> None:
     [(_, rooms)] = sent(listed)
     assert (rooms.rooms, rooms.counts) == (("lobby",), (2,))
     out: list[ra.Action] = []
-    p.rooms.leave(Leave("bob-l", "bob", TOKEN), Request("bob-l", bob.addr), T0, out.append)
+    claimed(
+        p.s, p.rooms.leave, Leave("bob-l", "bob", TOKEN), Request("bob-l", bob.addr), T0, out.append
+    )
     assert [(a, m.text) for a, m in sent(out) if isinstance(m, RoomNotice)] == [
         (alice.addr, "bob left lobby")
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.pushes import Flight
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
+from tests.registry.parts_helpers import T0, TOKEN, claimed, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
 
 
@@ -18,13 +18,15 @@ def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
-    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    claimed(p.s, p.posts.save, save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     messages = [m for _, m in sent(out)]
     assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
     assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
     p.s.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
     again: list[ra.Action] = []
-    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
+    claimed(
+        p.s, p.posts.save, save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append
+    )
     assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
 
 
@@ -33,7 +35,7 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
-    p.posts.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    claimed(p.s, p.posts.save, save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
     _, answered = p.s.pushes.clear_acked(["alice-1"], bob.addr, T0)
     done: list[ra.Action] = []
@@ -47,8 +49,10 @@ def test_an_unknown_recipient_or_a_text_too_long_is_refused() -> None:
     p = parts()
     alice = record(p.s, "alice", 7001, key="ka")
     out: list[ra.Action] = []
-    p.posts.save(save("nobody"), Request("alice-1", alice.addr, "ka"), T0, out.append)
-    p.posts.save(
+    claimed(p.s, p.posts.save, save("nobody"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    claimed(
+        p.s,
+        p.posts.save,
         save("alice", "alice-2", "x" * 100_000),
         Request("alice-2", alice.addr, "ka"),
         T0,
@@ -74,9 +78,16 @@ def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() 
     bob = record(p.s, "bob", 7002)
     record(p.s, "carol", 7003, online=False)
     out: list[ra.Action] = []
-    p.posts.save(save("carol"), Request("alice-1", alice.addr, "ka"), T0, out.append)
+    claimed(p.s, p.posts.save, save("carol"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert [m.saved_by for m in p.post.boxes["carol"]] == ["ka"]
-    p.posts.save(save("bob", "alice-2"), Request("alice-2", alice.addr, "ka"), T0, out.append)
+    claimed(
+        p.s,
+        p.posts.save,
+        save("bob", "alice-2"),
+        Request("alice-2", alice.addr, "ka"),
+        T0,
+        out.append,
+    )
     [chat] = [m for a, m in sent(out) if a == bob.addr]
     assert isinstance(chat, Chat) and chat.saved_by == "ka"
     # bob did not ack it: it goes to his mailbox with the key all the same
