@@ -14,11 +14,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
-from tests.hypothesis_profiles import DEFAULT
 from tests.pycache_prune import ours_alone, prune_now_and_then
-from wire.version import build_name
 
 
 def _cache_bytecode_outside_the_tree() -> None:
@@ -53,6 +50,13 @@ def _cache_bytecode_outside_the_tree() -> None:
 
 
 _cache_bytecode_outside_the_tree()
+
+# Imported once bytecode is cached: pytest rewrites the modules of a package with a pytest
+# plugin, as hypothesis is; where bytecode is not written, each worker rewrote some 70.
+from hypothesis import settings  # noqa: E402
+
+from tests.hypothesis_profiles import DEFAULT  # noqa: E402
+from wire.version import build_name  # noqa: E402
 
 #: A file system in memory, where the machine has one.
 IN_MEMORY = Path("/dev/shm")

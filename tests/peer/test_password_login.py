@@ -24,6 +24,7 @@ from peer.adapter.start import PeerSettings
 from peer.core.actions import Addr, Print
 from peer.core.retry_wait import SilentRounds
 from peer.core.table import Trust
+from secure import password
 from secure.password import MIN_LENGTH
 from wire.messages import Message, PasswordAsk, PasswordChallenge
 
@@ -80,8 +81,10 @@ def test_a_short_password_is_refused_for_a_new_name_with_the_rule() -> None:
     [(True, "long enough", True), (True, "long enuogh", False), (False, "", False)],
 )
 def test_at_a_terminal_a_new_name_s_password_is_set_on_a_yes_and_the_same_again(
-    yes: bool, again: str, set: bool
+    yes: bool, again: str, set: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # of the questions, not of the cost (tests/net/test_password.py): a cheap scrypt
+    monkeypatch.setattr(password, "LOG2_N", 10)
     asked: list[str] = []
 
     async def yes_no(question: str) -> bool:
