@@ -229,18 +229,14 @@ class FileTransfers:
         why = f"refused: {problem}"
         note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
         emit(Tell(offer.sender, note))
-        if self._tallied(self._refusals, offer.sender, problem, now, emit):
+        self._say_counted(now, emit)
+        if self._refusals.offer(now, offer.sender, problem):
             line = f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
             emit(Print(line, "error"))
 
-    def _tallied(self, tally: Tally, name: str, gist: str, now: float, emit: EmitFile) -> bool:
-        """Whether the line about `name` is said now; if not, `tally` counts it (`gist`, what
-        the tally's line says of the last), once what is due is said."""
-        self._say_counted(now, emit)
-        return tally.offer(now, name, gist)
-
     def _say_counted(self, now: float, emit: EmitFile) -> None:
-        """The lines for the offers refused and lapsed meanwhile, once due."""
+        """The lines for the offers refused and lapsed meanwhile, once due: said before any
+        line of theirs that comes after."""
         if (refused := self._refusals.take(now)) is not None:
             names = refused.named(" and others")
             line = f"{refused.count:,} more file offers refused, from {names} (the last: "
@@ -380,15 +376,15 @@ class FileTransfers:
                 line = f"[No answer from {to}: the offer of {found.name} is withdrawn.]"
                 emit(Print(line, "error"))
                 self._forget(found, f"no answer from {to}", emit)
+        self._say_counted(now, emit)
         for number, at in list(self._lapse_at.items()):
             if at <= now:  # (an ended transfer is no longer in `_lapse_at`)
                 transfer = self.transfers[number]
                 what = transfer.about()
-                if self._tallied(self._lapses, transfer.peer, what, now, emit):
+                if self._lapses.offer(now, transfer.peer, what):
                     line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
                     emit(Print(line, "error"))
                 self._forget(transfer, "lapsed", emit)
-        self._say_counted(now, emit)
         for number, at in list(self._retry_at.items()):
             if number in self._pulling:
                 del self._retry_at[number]  # a pull under way took its place
