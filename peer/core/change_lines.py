@@ -16,20 +16,16 @@ from wire.names import name_key
 from wire.reliable import Alarm
 from wire.tally import Tally
 
-#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
-#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds.
-TABLE_LINES_BURST = 3
-TABLE_LINE_EVERY = 1.0
-#: The same for "[<name> has quit]": beyond the burst, one line each QUIT_LINE_EVERY
-#: seconds names those who quit meanwhile (the first QUIT_NAMES_SHOWN of them).
-QUIT_LINES_BURST = 3
-QUIT_LINE_EVERY = 1.0
-QUIT_NAMES_SHOWN = 8
+#: "[Client table updated.]" lines, and "[<name> has quit]" lines, each shown as they come
+#: in a burst; beyond it, one line each LINE_EVERY seconds says what came meanwhile (the
+#: changes, or those who quit, the first NAMES_SHOWN named).
+LINES_BURST = 3
+LINE_EVERY = 1.0
 #: The line that says the table changed (docs/GUIDE.md).
 TABLE_UPDATED = "[Client table updated.]"
 #: More changes of one kind than this at once are said in one line.
 FOLD_OVER = 3
-#: The most names a folded line shows; past them it counts, and points to /who.
+#: The most names a folded line shows; past them a line of changes counts, and points to /who.
 NAMES_SHOWN = 8
 MANY_HINT = "Type /who to list everyone."
 
@@ -42,9 +38,9 @@ class ChangeLines:
     for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
     def __init__(self, table: TableCopy, me: Callable[[], str], alarm: Alarm | None = None) -> None:
-        self._table_lines = Tally(TABLE_LINES_BURST, TABLE_LINE_EVERY)
+        self._table_lines = Tally(LINES_BURST, LINE_EVERY)
         # the quits held back for the next line: their names, the line of the last
-        self._quit_lines = Tally(QUIT_LINES_BURST, QUIT_LINE_EVERY, QUIT_NAMES_SHOWN)
+        self._quit_lines = Tally(LINES_BURST, LINE_EVERY, NAMES_SHOWN)
         self._table, self._me = table, me
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
@@ -104,10 +100,8 @@ class ChangeLines:
 
     def next_wake(self) -> float | None:
         """When `tick` next has a line to say, or None."""
-        table, quits = self._table_lines.due, self._quit_lines.due
-        if table is None or (quits is not None and quits < table):
-            return quits
-        return table
+        dues = (self._table_lines.due, self._quit_lines.due)
+        return min((due for due in dues if due is not None), default=None)
 
 
 def changes(before: Rows, after: Rows, me: str) -> list[str]:
