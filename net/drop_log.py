@@ -10,9 +10,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from msgspec import Struct
-
 from net.wake import WakeTimer
+from wire.tally import Tally
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
@@ -20,12 +19,6 @@ INTERVAL = 10.0
 MAX_KINDS = 256
 #: The kind every rejection takes once MAX_KINDS kinds are known.
 OTHER_KIND = "other rejections"
-
-
-class _Kind(Struct):
-    logged: float  # when a line of this kind was last written
-    held: int = 0  # rejections counted since, not yet told
-    last: str = ""  # the line of the latest of them, as an example
 
 
 class Rejections:
@@ -38,7 +31,7 @@ class Rejections:
         #: Where the lines go.
         self.log = log
         self.interval = interval
-        self._kinds: dict[str, _Kind] = {}
+        self._kinds: dict[str, Tally] = {}
         #: Rejections of each kind so far, logged or not (`counts.total()`: of every kind).
         self.counts: Counter[str] = Counter()
         self._timer = WakeTimer(self._woken)
@@ -61,29 +54,27 @@ class Rejections:
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
             kind = OTHER_KIND
         self.counts[kind] += 1
-        entry = self._kinds.get(kind)
-        if entry is None or (not entry.held and now - entry.logged >= self.interval):
-            self._kinds[kind] = _Kind(now)
+        if (tally := self._kinds.get(kind)) is None:
+            tally = self._kinds[kind] = Tally(1, self.interval)
+        if tally.offer(now, line=line):
             self.log(line)
-            return
-        entry.held += 1
-        entry.last = line
-        if now - entry.logged >= self.interval:
-            self._summary(entry, now)
+        else:  # counted; the interval over, the count goes with this one
+            self._told(tally, now)
 
     def due(self) -> float | None:
         """When `flush` next has a line to write (None: nothing is held)."""
-        held = [entry.logged for entry in self._kinds.values() if entry.held]
-        return min(held) + self.interval if held else None
+        return min(
+            (due for tally in self._kinds.values() if (due := tally.due) is not None), default=None
+        )
 
     def flush(self, now: float) -> None:
-        for entry in self._kinds.values():
-            if entry.held and now - entry.logged >= self.interval:
-                self._summary(entry, now)
+        for tally in self._kinds.values():
+            self._told(tally, now)
 
-    def _summary(self, entry: _Kind, now: float) -> None:
-        more, entry.held, entry.logged = entry.held - 1, 0, now  # the line shown is one
-        if more:
-            self.log(f"{entry.last} [and {more} more like it since the last such line]")
-        else:
-            self.log(entry.last)
+    def _told(self, tally: Tally, now: float) -> None:
+        """The line for what `tally` counted, if due at `now`: the last, with the count of
+        the others."""
+        if (held := tally.take(now)) is not None:
+            more = held.count - 1
+            count = f" [and {more} more like it since the last such line]" if more else ""
+            self.log(held.last + count)

@@ -1,6 +1,6 @@
 """The lines that tell of others' changes, "[Client table updated.]" (then what changed)
 and "[<name> has quit]": a few at once, then one line now and then for all that came
-meanwhile (`LineBudget`), so that a join storm prints no hundreds of lines. Sans-IO.
+meanwhile (wire/tally.py), so that a join storm prints no hundreds of lines. Sans-IO.
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ from peer.core.table import TableCopy
 from wire.messages import Entry, Notice
 from wire.names import name_key
 from wire.reliable import Alarm
-from wire.token_bucket import FULL, BucketRule
+from wire.tally import Tally
 
-#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
-#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds.
-TABLE_LINES_BURST = 3
-TABLE_LINE_EVERY = 1.0
-#: The same for "[<name> has quit]": beyond the burst, one line each QUIT_LINE_EVERY
-#: seconds names those who quit meanwhile (the first QUIT_NAMES_SHOWN of them).
-QUIT_LINES_BURST = 3
-QUIT_LINE_EVERY = 1.0
-QUIT_NAMES_SHOWN = 8
+#: "[Client table updated.]" lines, and "[<name> has quit]" lines, each shown as they come
+#: in a burst; beyond it, one line each LINE_EVERY seconds says what came meanwhile (the
+#: changes, or those who quit, the first NAMES_SHOWN named).
+LINES_BURST = 3
+LINE_EVERY = 1.0
 #: The line that says the table changed (docs/GUIDE.md).
 TABLE_UPDATED = "[Client table updated.]"
 #: More changes of one kind than this at once are said in one line.
 FOLD_OVER = 3
-#: The most names a folded line shows; past them it counts, and points to /who.
+#: The most names a folded line shows; past them a line of changes counts, and points to /who.
 NAMES_SHOWN = 8
 MANY_HINT = "Type /who to list everyone."
 
@@ -37,57 +33,14 @@ MANY_HINT = "Type /who to list everyone."
 Rows = dict[str, Entry]
 
 
-class LineBudget:
-    """Lines of one kind said at once while within a burst of `burst`, which fills again at
-    one line every `every` seconds; beyond it, what comes is held for one line at `due`."""
-
-    def __init__(self, burst: int, every: float) -> None:
-        """Raises ValueError unless `burst` is at least 1 and `every` positive."""
-        if not every > 0:
-            raise ValueError("every must be positive")
-        self._rule = BucketRule(1.0 / every, burst)
-        self._lines = FULL  # when the next line is due at one every `every` (wire.token_bucket)
-        #: When the line for what is held is due, or None when nothing is held.
-        self.due: float | None = None
-
-    def may_say(self, now: float) -> bool:
-        """Whether a line may be said at `now`. False: hold what it would have said for the
-        line at `due`."""
-        if self.due is not None:
-            return False  # said by the line already due
-        taken, self._lines = self._rule.take(self._lines, now)
-        if not taken:
-            self.due = self._rule.next_at(self._lines)
-        return taken
-
-    def fire(self, now: float) -> bool:
-        """Whether the line for what is held is due at `now`; if so, the caller says it, and
-        it spends the budget."""
-        if self.due is None:
-            return False
-        # a clock set back fills nothing, and brings the line nearer (at most `every` on)
-        ready, self._lines = self._rule.take(self._lines, now)
-        if not ready:
-            self.due = self._rule.next_at(self._lines)
-            return False
-        self.due = None
-        self._lines = self._rule.empty(now)
-        return True
-
-    def cancel(self) -> None:
-        """What is held is said otherwise (a whole table covers the changes held back)."""
-        self.due = None
-
-
 class ChangeLines:
     """How often the changes of `table` and others' quits are said, and the quits held back
     for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
     def __init__(self, table: TableCopy, me: Callable[[], str], alarm: Alarm | None = None) -> None:
-        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
-        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
-        # the quits held back for the next line: (name, line for it alone)
-        self._quits_held: list[tuple[str, str]] = []
+        self._table_lines = Tally(LINES_BURST, LINE_EVERY)
+        # the quits held back for the next line: their names, the line of the last
+        self._quit_lines = Tally(LINES_BURST, LINE_EVERY, NAMES_SHOWN)
         self._table, self._me = table, me
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
@@ -114,7 +67,7 @@ class ChangeLines:
     def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once within the burst, else in one line at the end
         of the wait."""
-        if self._table_lines.may_say(now):
+        if self._table_lines.offer(now):
             self._updated(emit)
         else:
             self._alarm.lower(self._table_lines.due)
@@ -128,34 +81,27 @@ class ChangeLines:
         """`notice` says someone quit: said at once within the burst, else held for one line
         at the end of the wait (and not said again as going offline)."""
         self._quit_said.add(name_key(notice.quitter))
-        if self._quit_lines.may_say(now):
+        if self._quit_lines.offer(now, notice.quitter, notice.text):
             emit(Print(f"[{notice.text}]", "system"))
         else:
-            self._quits_held.append((notice.quitter, notice.text))
             self._alarm.lower(self._quit_lines.due)
 
     def tick(self, now: float, emit: Emit) -> None:
         """Say the lines held back whose wait is over at `now`."""
-        if self._table_lines.fire(now):
+        if self._table_lines.take(now) is not None:
             # the changes held back since the last line, said in one
             self._updated(emit)
-        if self._quit_lines.fire(now):
+        if (quits := self._quit_lines.take(now)) is not None:
             # the quits held back: one as it came, several in one line naming the first few
-            held, self._quits_held = self._quits_held, []
-            if len(held) == 1:
-                emit(Print(f"[{held[0][1]}]", "system"))
-            elif held:
-                names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
-                if len(held) > QUIT_NAMES_SHOWN:
-                    names.append("…")
-                emit(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
+            if quits.count == 1:
+                emit(Print(f"[{quits.last}]", "system"))
+            else:
+                emit(Print(f"[{quits.count} more have quit: {quits.named(', …')}]", "system"))
 
     def next_wake(self) -> float | None:
         """When `tick` next has a line to say, or None."""
-        table, quits = self._table_lines.due, self._quit_lines.due
-        if table is None or (quits is not None and quits < table):
-            return quits
-        return table
+        dues = (self._table_lines.due, self._quit_lines.due)
+        return min((due for due in dues if due is not None), default=None)
 
 
 def changes(before: Rows, after: Rows, me: str) -> list[str]:

@@ -6,11 +6,9 @@ import pytest
 
 from peer.core.change_lines import (
     FOLD_OVER,
+    LINE_EVERY,
+    LINES_BURST,
     MANY_HINT,
-    QUIT_LINE_EVERY,
-    QUIT_LINES_BURST,
-    TABLE_LINE_EVERY,
-    TABLE_LINES_BURST,
     TABLE_UPDATED,
 )
 from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES
@@ -49,7 +47,7 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     updated = [text for text in lines if text == TABLE_UPDATED]
     news = [text for text in lines if text != TABLE_UPDATED]
     # the burst, then one a second over the two seconds of changes
-    assert len(updated) == TABLE_LINES_BURST + 2 / TABLE_LINE_EVERY, lines
+    assert len(updated) == LINES_BURST + 2 / LINE_EVERY, lines
     # each followed by what changed since the one before, folded: a line or so each
     assert len(news) <= len(updated) * FOLD_OVER, lines
     assert f"[100 people came online. {MANY_HINT}]" in news, news
@@ -74,9 +72,9 @@ def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
         for a in core.receive(quit_notice(n, f"p{n:02d}"), SERVER, REGISTRY_KEY, T0)
     ]
     out += run_until(core, T0 + 3)
-    first = [f"[p{n:02d} has quit]" for n in range(QUIT_LINES_BURST)]
-    names = ", ".join(f"p{n:02d}" for n in range(QUIT_LINES_BURST, QUIT_LINES_BURST + 8))
-    assert prints(out) == [*first, f"[{30 - QUIT_LINES_BURST} more have quit: {names}, …]"]
+    first = [f"[p{n:02d} has quit]" for n in range(LINES_BURST)]
+    names = ", ".join(f"p{n:02d}" for n in range(LINES_BURST, LINES_BURST + 8))
+    assert prints(out) == [*first, f"[{30 - LINES_BURST} more have quit: {names}, …]"]
     # quiet again: the next is said at once, farewell and all
     out = core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, REGISTRY_KEY, T0 + 6)
     assert prints(out) == ["[bob has quit (off to lunch)]"]
@@ -102,11 +100,11 @@ def test_someone_who_quits_is_said_once_not_also_gone_offline() -> None:
 
 def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
     core, _ = registered()
-    for n in range(QUIT_LINES_BURST):
+    for n in range(LINES_BURST):
         core.receive(quit_notice(n, f"p{n}"), SERVER, REGISTRY_KEY, T0)
     out = core.receive(quit_notice(9, "dan", "bye all"), SERVER, REGISTRY_KEY, T0 + 0.1)
     assert prints(out) == []  # held for the line due a second after the burst
-    assert core.next_wake() == pytest.approx(T0 + QUIT_LINE_EVERY)
+    assert core.next_wake() == pytest.approx(T0 + LINE_EVERY)
     assert prints(run_until(core, T0 + 1.5)) == ["[dan has quit (bye all)]"]
     core.receive(quit_notice(10, "erin"), SERVER, REGISTRY_KEY, T0 + 1.6)
     core.receive(quit_notice(11, "fay"), SERVER, REGISTRY_KEY, T0 + 1.7)
@@ -120,7 +118,7 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     # found by the e2e scenario: after a burst of changes, `reg` showed the mail first and
     # "[Client table updated.]" after it
     core, _ = registered()
-    for n in range(TABLE_LINES_BURST + 2):
+    for n in range(LINES_BURST + 2):
         row = (Entry(f"p{n}", "127.0.0.1", 7000 + n, True),)
         core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, REGISTRY_KEY, T0)
     [dereg] = sent(core.line("dereg alice", T0))

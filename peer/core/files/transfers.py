@@ -8,7 +8,6 @@ import itertools
 import re
 from collections import Counter, deque
 from collections.abc import Callable
-from functools import partial
 
 from msgspec.structs import replace
 
@@ -18,7 +17,6 @@ from peer.core.files.transfer import (
     EmitFile,
     Ended,
     KeepTransfer,
-    LineTally,
     Outcome,
     Pull,
     Role,
@@ -31,6 +29,7 @@ from peer.core.files.transfer import (
 from peer.core.files.typed import typed_command
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, NoteState
 from wire.reliable import Retransmitter
+from wire.tally import Tally
 
 #: Largest file offered or accepted, in bytes.
 MAX_FILE_SIZE = 2 * 1024**3
@@ -48,6 +47,11 @@ DISK_RETRY = 30.0
 ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
 PROGRESS_STEP = 10
+#: Offers refused, offers lapsed (others can make them come by the thousand): the first is
+#: said at once, in full; those in the next TALLY_EVERY seconds in one line then, naming
+#: TALLY_NAMES of those they were from.
+TALLY_EVERY = 10.0
+TALLY_NAMES = 3
 
 
 class FileTransfers:
@@ -80,8 +84,8 @@ class FileTransfers:
         self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
         self._numbers = itertools.count(1)  # the next transfer's number
         self._waiting: Counter[str] = Counter()  # offers received, not answered, by key
-        self._refusals = LineTally(_refusals_line)
-        self._lapses = LineTally(_lapses_line)
+        self._refusals = Tally(1, TALLY_EVERY, TALLY_NAMES)
+        self._lapses = Tally(1, TALLY_EVERY, TALLY_NAMES)
 
     def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
         typed_command(self, verb, args, now, emit)
@@ -225,11 +229,22 @@ class FileTransfers:
         why = f"refused: {problem}"
         note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
         emit(Tell(offer.sender, note))
+        self._say_counted(now, emit)
+        if self._refusals.offer(now, offer.sender, problem):
+            line = f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
+            emit(Print(line, "error"))
 
-        def line() -> str:
-            return f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
-
-        self._refusals.say(line, offer.sender, problem, now, emit)
+    def _say_counted(self, now: float, emit: EmitFile) -> None:
+        """The lines for the offers refused and lapsed meanwhile, once due: said before any
+        line of theirs that comes after."""
+        if (refused := self._refusals.take(now)) is not None:
+            names = refused.named(" and others")
+            line = f"{refused.count:,} more file offers refused, from {names} (the last: "
+            emit(Print(f"[{line}{refused.last}).]", "error"))
+        if (lapsed := self._lapses.take(now)) is not None:
+            names = lapsed.named(" and others")
+            line = f"{lapsed.count:,} more file offers lapsed, with {names}: no answer within"
+            emit(Print(f"[{line} {LAPSE / 60:g} min.]", "error"))
 
     def _offer_problem(self, offer: FileOffer, key: str) -> str | None:
         if self._waiting[key] >= OFFERS_FROM_ONE:
@@ -361,15 +376,15 @@ class FileTransfers:
                 line = f"[No answer from {to}: the offer of {found.name} is withdrawn.]"
                 emit(Print(line, "error"))
                 self._forget(found, f"no answer from {to}", emit)
+        self._say_counted(now, emit)
         for number, at in list(self._lapse_at.items()):
             if at <= now:  # (an ended transfer is no longer in `_lapse_at`)
                 transfer = self.transfers[number]
                 what = transfer.about()
-                line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
-                self._lapses.say(partial(str, line), transfer.peer, what, now, emit)
+                if self._lapses.offer(now, transfer.peer, what):
+                    line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
+                    emit(Print(line, "error"))
                 self._forget(transfer, "lapsed", emit)
-        self._refusals.tick(now, emit)
-        self._lapses.tick(now, emit)
         for number, at in list(self._retry_at.items()):
             if number in self._pulling:
                 del self._retry_at[number]  # a pull under way took its place
@@ -378,8 +393,8 @@ class FileTransfers:
 
     def next_wake(self) -> float | None:
         times = [*self._lapse_at.values(), *self._retry_at.values()]
-        for part in (self._sent, self._refusals, self._lapses):
-            if (at := part.next_wake()) is not None:
+        for at in (self._sent.next_wake(), self._refusals.due, self._lapses.due):
+            if at is not None:
                 times.append(at)
         return min(times) if times else None
 
@@ -427,15 +442,6 @@ class FileTransfers:
             if key in (None, transfer.peer_key):
                 return transfer
         return None
-
-
-def _refusals_line(count: int, names: str, last: str) -> str:
-    return f"[{count:,} more file offers refused, from {names} (the last: {last}).]"
-
-
-def _lapses_line(count: int, names: str, last: str) -> str:
-    minutes = f"{LAPSE / 60:g} min"
-    return f"[{count:,} more file offers lapsed, with {names}: no answer within {minutes}.]"
 
 
 def resuming(transfer: Transfer) -> str:

@@ -7,7 +7,6 @@ import copy
 
 from peer.core.actions import Print
 from peer.core.files.transfer import (
-    EVERY,
     FileAction,
     KeepTransfer,
     Outcome,
@@ -19,6 +18,7 @@ from peer.core.files.transfer import (
     TransferPhase,
 )
 from peer.core.files.transfers import LAPSE, RETRY, FileTransfers
+from peer.core.files.transfers import TALLY_EVERY as EVERY
 from wire.base import IdMaker
 from wire.messages import Entry, FileNote, FileOffer, FileSeen, NoteState
 
