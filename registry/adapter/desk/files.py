@@ -79,7 +79,7 @@ class DeskFiles:
         """The keys `desk_key` authorised are kept with its hash, revoked when it changes. All
         but transcripts go in `store` (None: the files of `data_dir`), at once."""
         self._log = log
-        self.store = store or FileStore(data_dir, log)
+        self._store = store or FileStore(data_dir, log)
         self._transcripts = data_dir / TRANSCRIPT_DIR
         self._paths: dict[str, Path] = {}  # the transcript of each session going on
         self._clock = clock
@@ -95,13 +95,13 @@ class DeskFiles:
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators()
-        history, problem = read_record(self.store, HISTORY_FILE, _History, "averages")
+        history, problem = read_record(self._store, HISTORY_FILE, _History, "averages")
         if problem:
             self._log(f"{problem}; wait estimates start with no history of session lengths")
         if history is not None:
             state.estimator.restore_history(history.overall, history.topics)
         self._history = state.estimator.history()
-        places, problem = load_places(self.store, self._offset())
+        places, problem = load_places(self._store, self._offset())
         self._say(problem)
         restore(state, places, now, emit)
         self._places = kept_places(state)
@@ -112,7 +112,7 @@ class DeskFiles:
         try:
             if places != self._places:
                 self._places = places
-                save_places(self.store, places, self._offset())
+                save_places(self._store, places, self._offset())
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
@@ -131,7 +131,7 @@ class DeskFiles:
         history = state.estimator.history()
         if history != self._history:
             self._history = history
-            self._say(keep_record(self.store, HISTORY_FILE, _History(*history)))
+            self._say(keep_record(self._store, HISTORY_FILE, _History(*history)))
 
     def _transcribe(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         """Append `record` to its session's transcript; raises OSError."""
@@ -161,13 +161,13 @@ class DeskFiles:
 
     def _keep_operators(self) -> None:
         kept = _Operators(self._desk_key, dict(sorted(self._operators.items())))
-        self._say(keep_record(self.store, OPERATORS_FILE, kept))
+        self._say(keep_record(self._store, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
         """The operators' keys kept (none under another operator key), and what was wrong."""
-        kept, problem = read_record(self.store, OPERATORS_FILE, _Operators, "operators' keys")
+        kept, problem = read_record(self._store, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
-            where = self.store.where(OPERATORS_FILE)
+            where = self._store.where(OPERATORS_FILE)
             kept, problem = None, f"desk: could not read {where} (it holds no operators' keys)"
         if kept is None:
             return {}, problem
