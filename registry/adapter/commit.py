@@ -125,10 +125,10 @@ class GroupCommit:
             self._making, self._behind = [], None
         self._commit_after = time.monotonic() + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
-        for call in then:
-            call()
         if self.is_open:  # opened meanwhile (a property: what the await changed is read)
             self._schedule()
+        for call in then:  # (last: one that fails cannot hold the commits back)
+            call()
 
     def _failed(self, error: str, withheld: int) -> None:
         """Log the error at once, then every FAILING_LOG_EVERY."""
