@@ -52,7 +52,7 @@ class DeskRecord(Struct, frozen=True):
 StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory | DeskRecord
 STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory, DeskRecord)
 
-#: Where the lines of a mailbox file that are not messages are kept: its name plus this.
+#: Set aside under its name plus this: a mailbox's lines that are not messages, a desk record.
 UNREADABLE = ".unreadable"
 #: What a mailbox keeps of its owner: its owner's name key plus this.
 OWNER = ".owner.json"
