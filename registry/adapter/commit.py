@@ -27,13 +27,15 @@ class GroupCommit:
         release: Callable[[list[Send | SendMany]], None],
         log: Callable[[str], None],
     ) -> None:
-        self._store = store
+        self.store = store
         self._table = table
         self._release = release
         self._log = log
         # sends waiting for the next commit (None: none opened), and the one being made
         self._held: list[Send | SendMany] | None = None
         self._making: list[Send | SendMany] = []
+        # called after the next commit, made or not (the help desk's answers: DeskService)
+        self._then: list[Callable[[], None]] = []
         # the addresses of those sends, what else for them waits behind (None: not known)
         self._behind: set[Addr] | None = set()
         self._running = False  # a commit is being made, or its task waits to make it
@@ -54,7 +56,7 @@ class GroupCommit:
             if not self._behind:
                 return send  # the usual: nothing waits for any peer
             now, later = _split(send, self._behind)
-        elif self._held is not None or self._running or self._store.dirty:
+        elif self._held is not None or self._running or self.store.dirty:
             now, later = None, send
             self.open()
         else:
@@ -64,6 +66,15 @@ class GroupCommit:
             if self._behind is not None:
                 self._behind.update(_addrs(later))
         return now
+
+    def after(self, then: Callable[[], None]) -> None:
+        """Call `then` once what is stored now was committed (or failed to be: logged); at
+        once when nothing waits."""
+        if not self.is_open and not self.store.dirty:
+            then()
+            return
+        self.open()
+        self._then.append(then)
 
     def open(self) -> None:
         """Begin a commit after this pass (after a SLOW_COMMIT, once as long again passed)."""
@@ -91,16 +102,16 @@ class GroupCommit:
     async def settle(self) -> None:
         """Wait for the commits (a registry closing), and try once more for what waits."""
         await self.made()
-        if self._held is not None or self._store.dirty:
+        if self._held is not None or self.store.dirty:
             await self.commit()
 
     async def commit(self) -> None:
         self._running = True
         held = self._making = self._held or []
-        self._held = None
+        then, self._held, self._then = self._then, None, []
         started = time.monotonic()
         try:
-            busy = await self._store.commit(self._table())
+            busy = await self.store.commit(self._table())
         except (OSError, StorageError) as exc:
             self._failed(str(exc), len(held))
             held = []
@@ -116,6 +127,8 @@ class GroupCommit:
         self._release(held)
         if self.is_open:  # opened meanwhile (a property: what the await changed is read)
             self._schedule()
+        for call in then:  # (last: one that fails cannot hold the commits back)
+            call()
 
     def _failed(self, error: str, withheld: int) -> None:
         """Log the error at once, then every FAILING_LOG_EVERY."""

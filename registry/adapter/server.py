@@ -22,7 +22,6 @@ from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
-from registry.adapter.desk.shelf import Shelf
 from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import RegistryConsole, key_lines, stop_on_signals
 from registry.adapter.settings import RegistrySettings
@@ -78,8 +77,6 @@ class Backend(Struct, frozen=True):
     key_made: bool
     #: the secure channel whose sessions to go on with (None: a new one)
     channel: SecureChannel | None = None
-    #: where the help desk keeps what it keeps (None: files in the data directory)
-    desk: Shelf | None = None
     #: where sends go: every peer is this registry's own (ALONE), or the router of the
     #: registry that decides for a service
     router: Router = ALONE
@@ -102,9 +99,14 @@ def registry_channel(static: X25519PrivateKey) -> SecureChannel:
 
 
 def load(
-    data_dir: Path, backend: Backend, rejections: Rejections, settings: RegistrySettings
+    data_dir: Path,
+    commits: GroupCommit,
+    kept: Kept,
+    rejections: Rejections,
+    settings: RegistrySettings,
 ) -> tuple[DeskService, RegistryCore]:
-    """The registry's help desk and core; StorageError when the desk's key cannot be used."""
+    """The registry's help desk, keeping through `commits`, and core, from `kept`; StorageError
+    when the desk's key cannot be used."""
     try:
         desk = DeskService(
             data_dir,
@@ -115,7 +117,7 @@ def load(
                 typical_session=settings.typical_session,
             ),
             rejected=rejections,
-            shelf=backend.desk,
+            commits=commits,
         )
     except (OSError, ValueError) as exc:
         where = key_path(data_dir)
@@ -123,10 +125,10 @@ def load(
     core = RegistryCore(
         session=secrets.token_hex(4),
         new_token=lambda: secrets.token_hex(16),
-        table=backend.kept.table,
-        mail=backend.kept.mail,
-        owners=backend.kept.owners,
-        histories=backend.kept.histories,
+        table=kept.table,
+        mail=kept.mail,
+        owners=kept.owners,
+        histories=kept.histories,
         keepalive=settings.keepalive,
         mailbox_limit=settings.mailbox_limit,
         new_names=settings.new_names,
@@ -190,13 +192,19 @@ class RegistryServer:
             if backend is None:
                 backend = Backend.from_files(FileStore(data_dir, self.log), data_dir)
             self._store = backend.store
-            self.desk, self.core = load(data_dir, backend, self.rejections, settings)
+            self.commits = GroupCommit(
+                self._store, lambda: self.core.table, self._release, self.log
+            )
+            self.desk, self.core = load(
+                data_dir, self.commits, backend.kept, self.rejections, settings
+            )
             self._set_up(backend)
         except BaseException:
             os.close(self._lock)
             raise
         self.core.registries = backend.registries  # (told at start: Restarted)
         self.desk.registries = lambda: self.core.registries  # its clients: where next
+        self.desk.shared = backend.router.in_a_service
 
     def _set_up(self, backend: Backend) -> None:
         self._key_made = backend.key_made
@@ -224,7 +232,6 @@ class RegistryServer:
         self._held: list[tuple[list[Message], Addr, bytes]] = []
         self._stopped = asyncio.Event()
         self._closing = False
-        self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
             lambda ticket, outcome: self.run_actions(
                 self.core.password_checked(ticket, outcome, time.monotonic())

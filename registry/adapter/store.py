@@ -5,7 +5,8 @@ FileStore's files (docs/SCALING.md, "What is kept where"): `table.json`; `mail/<
 one JSON line per stored message in the order received, fsynced before the registry
 acknowledges it (a line that is not one is moved to `<box>.unreadable`); `mail/<name>.owner.json`;
 `rooms/<room key>.jsonl`, a room's last lines as the wire encodes them, oldest first, not
-fsynced (nothing is acknowledged on their account). A rewrite replaces a file whole.
+fsynced (nothing is acknowledged on their account); the help desk's records (`DeskRecord`),
+written at once. A rewrite replaces a file whole.
 """
 
 from __future__ import annotations
@@ -40,10 +41,18 @@ from wire.limits import MAX_AFTER
 from wire.messages import RoomMessage, StoredMessage
 from wire.names import name_problem
 
-StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
-STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
 
-#: Where the lines of a mailbox file that are not messages are kept: its name plus this.
+class DeskRecord(Struct, frozen=True):
+    """Replace the help desk's record `name` with `data` (None: remove it)."""
+
+    name: str
+    data: bytes | None
+
+
+StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory | DeskRecord
+STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory, DeskRecord)
+
+#: Set aside under its name plus this: a mailbox's lines that are not messages, a desk record.
 UNREADABLE = ".unreadable"
 #: What a mailbox keeps of its owner: its owner's name key plus this.
 OWNER = ".owner.json"
@@ -164,6 +173,13 @@ class Store(Protocol):
 
     def carry_out(self, action: StoreAction) -> None: ...
 
+    def desk_record(self, name: str) -> bytes:
+        """The help desk's record `name` as last carried out; FileNotFoundError for none, or
+        OSError."""
+
+    def where(self, name: str) -> str:
+        """Where the help desk's record `name` is kept, as the log says it."""
+
     @property
     def dirty(self) -> bool: ...
 
@@ -220,6 +236,16 @@ class FileStore:
                 self._wait(box, self.drop, box, ids)
             case KeepOwner(box, owner):
                 self._wait(box, self.keep_owner, box, owner)
+            case DeskRecord(name, None):
+                (self.root / name).unlink(missing_ok=True)
+            case DeskRecord(name, bytes() as data):
+                replace_durably(self.root / name, data)
+
+    def desk_record(self, name: str) -> bytes:
+        return read_bytes(self.root / name)
+
+    def where(self, name: str) -> str:
+        return str(self.root / name)
 
     def _wait(self, box: str, write: Callable[..., None], *args: Any, **kw: Any) -> None:
         """`write(*args, **kw)` at the next commit; a name that is not a box fails now."""

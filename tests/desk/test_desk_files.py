@@ -5,6 +5,7 @@ it cannot use or write said in the log."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -109,7 +110,8 @@ def test_the_session_lengths_are_written_only_when_they_changed(tmp_path: Path) 
 
 def test_what_the_disk_refuses_is_said_in_the_log(tmp_path: Path) -> None:
     logs: list[str] = []
-    kept = DeskFiles(tmp_path / "missing", lambda: 100.0, logs.append)
+    kept = DeskFiles(tmp_path / "gone", lambda: 100.0, logs.append)
+    shutil.rmtree(tmp_path / "gone")  # the data folder taken away under the desk
     kept.keep([], desk("a", authorised={KEY: "ann"}))
     assert "could not keep the waiting room on disk" in logs[0]
-    assert f"could not keep {tmp_path / 'missing' / OPERATORS_FILE}" in logs[1]
+    assert f"could not keep {tmp_path / 'gone' / OPERATORS_FILE}" in logs[1]

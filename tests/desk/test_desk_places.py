@@ -9,7 +9,7 @@ from pathlib import Path
 from msgspec.structs import replace
 
 from registry.adapter.desk.files import PLACES_FILE, load_places, save_places
-from registry.adapter.desk.shelf import FolderShelf
+from registry.adapter.store import FileStore
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import KeptPlace
 from wire.desk.text import MAX_SAID_LINES
@@ -40,11 +40,11 @@ PLACES = (
 def places_in(root: Path, offset: float = 0.0) -> tuple[list[KeptPlace], str]:
     """The places kept in `root`, as a run sees them whose time of day is its clock's plus
     `offset`."""
-    return load_places(FolderShelf(root), offset)
+    return load_places(FileStore(root), offset)
 
 
 def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path) -> None:
-    save_places(FolderShelf(tmp_path), PLACES, 1_700_000_000.0 - 200.0)
+    save_places(FileStore(tmp_path), PLACES, 1_700_000_000.0 - 200.0)
     path = tmp_path / PLACES_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # phone numbers in it
     # the next run: its monotonic clock starts again, an hour of the day later
@@ -67,7 +67,7 @@ def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path)
 
 
 def test_no_places_is_no_file(tmp_path: Path) -> None:
-    shelf = FolderShelf(tmp_path)
+    shelf = FileStore(tmp_path)
     assert load_places(shelf, 0.0) == ([], "")
     save_places(shelf, PLACES, 0.0)
     save_places(shelf, (), 0.0)

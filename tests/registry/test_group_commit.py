@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from registry.adapter import store
+from registry.adapter.commit import GroupCommit
 from registry.adapter.server import RegistryServer
 from registry.adapter.store import FileStore, StorageError, mail_line
 from registry.core.actions import DropMail, SaveTable, Send, SendMany, StoreMail
@@ -372,3 +373,21 @@ def test_a_mailbox_name_that_cannot_be_a_file_is_refused_at_once(tmp_path: Path)
     with pytest.raises(StorageError):
         files.carry_out(StoreMail("../bob", stored(1)))
     assert not files.dirty  # nothing waits that no commit could ever write
+
+
+def test_what_waits_after_a_commit_is_called_once_it_was_made_or_failed(tmp_path: Path) -> None:
+    # the help desk's answers: nobody is told of a change before the commit that keeps it
+    async def scenario() -> None:
+        kept = FileStore(tmp_path)
+        released: list[object] = []
+        commits = GroupCommit(kept, Table, released.extend, lambda line: None)
+        called: list[str] = []
+        commits.after(lambda: called.append("at once"))
+        assert called == ["at once"]  # nothing waits: no commit
+        kept.carry_out(StoreMail("bob", stored(1)))
+        commits.after(lambda: called.append("after"))
+        assert called == ["at once"] and commits.is_open
+        await commits.made()
+        assert called == ["at once", "after"] and not kept.dirty
+
+    asyncio.run(scenario())

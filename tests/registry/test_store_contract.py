@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from registry.adapter.cluster.service_folder import open_folder
-from registry.adapter.store import FileStore, Store
+from registry.adapter.desk.files import HISTORY_FILE, PLACES_FILE, DeskFiles, load_places
+from registry.adapter.store import DeskRecord, FileStore, Store
 from registry.core.actions import (
     DropMail,
     KeepHistory,
@@ -83,12 +84,12 @@ async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]
     """A store on `server` made from the service's buckets, and the bucket of its table: a
     test replaces that bucket's writes, to count them or to have them fail."""
     from registry.adapter.cluster.connect import connect
-    from registry.adapter.cluster.store import MAIL, OWNERS, ROOMS, TABLE, JetStreamStore
+    from registry.adapter.cluster.store import DESK, MAIL, OWNERS, ROOMS, TABLE, JetStreamStore
 
     nc, js = await connect(open_folder(server.service), lambda line: None)
     try:
         await JetStreamStore.open(js)  # (makes the buckets)
-        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL)}
+        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL, DESK)}
         yield JetStreamStore(buckets), buckets[TABLE]
     finally:
         await nc.close()
@@ -125,6 +126,65 @@ def test_a_new_store_is_empty(opener: Opener) -> None:
 async def _load(store: Store) -> Any:
     loaded = store.load(0.0)
     return await loaded if asyncio.iscoroutine(loaded) else loaded
+
+
+def test_the_desks_records_are_read_at_once_kept_once_committed_and_set_aside(
+    opener: Opener,
+) -> None:
+    async def scenario() -> None:
+        async with opener() as store:
+            await _load(store)
+            with pytest.raises(FileNotFoundError):
+                store.desk_record(HISTORY_FILE)
+            store.carry_out(DeskRecord(HISTORY_FILE, b"one"))
+            store.carry_out(DeskRecord(HISTORY_FILE, b"two"))
+            store.carry_out(DeskRecord(PLACES_FILE, b"no places"))
+            assert store.desk_record(HISTORY_FILE) == b"two"  # at once, before the commit
+            await committed(store, Table())
+        async with opener() as store:
+            await _load(store)
+            assert store.desk_record(HISTORY_FILE) == b"two"
+            places, problem = load_places(store, 0.0)  # damaged: set aside
+            assert places == [] and f"moved to {PLACES_FILE}.unreadable" in problem
+            store.carry_out(DeskRecord(HISTORY_FILE, None))
+            await committed(store, Table())
+        async with opener() as store:
+            await _load(store)
+            for name in (PLACES_FILE, HISTORY_FILE):
+                with pytest.raises(FileNotFoundError):
+                    store.desk_record(name)
+            assert store.desk_record(f"{PLACES_FILE}.unreadable") == b"no places"
+
+    run(scenario())
+
+
+def test_the_desks_operators_and_history_come_back_from_the_store(
+    opener: Opener, tmp_path: Path
+) -> None:
+    from registry.core.desk.limits import DEFAULTS
+    from registry.core.desk.state import DeskState
+
+    key = "Y" * 43
+
+    async def scenario() -> None:
+        async with opener() as store:
+            await _load(store)
+            files = DeskFiles(tmp_path / "a", lambda: 0.0, print, "desk-key", store)
+            state = DeskState(str, str, "", {key: "ann"}, DEFAULTS)
+            state.estimator.record(2, 300.0)
+            files.keep([], state)
+            await committed(store, Table())
+        async with opener() as store:
+            await _load(store)
+            # (another registry's data folder: only transcripts are kept there)
+            files = DeskFiles(tmp_path / "b", lambda: 0.0, print, "desk-key", store)
+            assert files.authorised == {key: "ann"}
+            restored = DeskState(str, str, "", None, DEFAULTS)
+            files.load(restored, 0.0, [].append)
+            assert restored.waiting == []
+            assert restored.estimator.history() == state.estimator.history()
+
+    run(scenario())
 
 
 def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener) -> None:

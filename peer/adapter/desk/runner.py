@@ -19,7 +19,8 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Meta, Struct
 
-from disk.files import os_reason, read_bytes, replace_durably
+from disk.files import os_reason, read_bytes
+from disk.records import keep_record, read_record
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
@@ -360,32 +361,26 @@ def place_file(root: Path, ip: str, port: int, phone: str) -> Path | None:
 
 
 def load_place(path: Path) -> KeepPlace | None:
-    """The place kept at `path`, if it may still be held; stale or damaged files are removed."""
-    try:
-        kept = msgspec.json.decode(read_bytes(path), type=_Kept)
-    except OSError:
-        return None
-    except msgspec.DecodeError:  # damaged, or NaN where a time should be
-        kept = None
+    """The place kept at `path`, if it may still be held; a stale, damaged or unreadable file
+    is removed."""
+    kept, _ = read_record(partial(read_bytes, path), _Kept, "place")  # (NaN: not JSON)
     now = time.time()
-    if kept is None or kept.topic not in TOPICS:
-        keep_place(path, KeepPlace())
-    elif now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
-        keep_place(path, KeepPlace())  # the desk has given the place up, or the time is damage
-    else:
+    # (past its grace the desk has given the place up; alive later than now, the time is damage)
+    if (
+        kept is not None
+        and kept.topic in TOPICS
+        and now - kept.grace <= kept.alive <= now + CLOCK_SKEW
+    ):
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
+    keep_place(path, KeepPlace())
     return None
 
 
 def keep_place(path: Path, place: KeepPlace) -> None:
     """Write `place` at `path` (best effort); with no token, remove the file."""
+    kept = _Kept(place.token, place.topic, place.grace, time.time(), place.description)
     with contextlib.suppress(OSError):
-        if not place.token:
-            path.unlink()
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kept = _Kept(place.token, place.topic, place.grace, time.time(), place.description)
-        replace_durably(path, msgspec.json.encode(kept))
+        keep_record(path, kept if place.token else None)
 
 
 def _secret(folder: Path) -> bytes:

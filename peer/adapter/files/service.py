@@ -18,7 +18,8 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.structs import replace
 
-from disk.files import os_reason, read_bytes, replace_durably
+from disk.files import os_reason, read_bytes
+from disk.records import keep_record
 from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.core.actions import Addr, Print
@@ -241,9 +242,9 @@ class FileService:
         if not kept:
             self._taken[transfer.number] = at
         else:
-            self._keeping = self._records.submit(
-                keep_record, self._folder(), replace(transfer, verified=at)
-            )
+            path = self._folder() / f"{transfer.number}.json"
+            verified = replace(transfer, verified=at)
+            self._keeping = self._records.submit(keep_record, path, verified)
             try:
                 await asyncio.wrap_future(self._keeping)
             except OSError as exc:
@@ -262,12 +263,13 @@ class FileService:
         if record.ended and (task := self._tasks.pop(transfer.number, None)) is not None:
             task.cancel()
         self.settle()
+        path = self._folder() / f"{transfer.number}.json"
         try:
             if not record.ended:
-                keep_record(self._folder(), transfer)
+                keep_record(path, transfer)
                 return
             with contextlib.suppress(OSError):
-                (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
                 if not transfer.sending and transfer.path:
                     os.unlink(transfer.path)
         except OSError as exc:
@@ -326,12 +328,6 @@ def unfinished_transfers(folder: Path) -> list[str]:
         count = sum(1 for _ in folder.glob("*.json"))
     are = "is" if count == 1 else "are"
     return [f"{counted(count, 'file transfer')} {are} unfinished"] if count else []
-
-
-def keep_record(folder: Path, transfer: Transfer) -> None:
-    """Write `transfer`'s record in `folder` (made when first needed), durably. Raises OSError."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    replace_durably(folder / f"{transfer.number}.json", msgspec.json.encode(transfer))
 
 
 def changed(transfer: Transfer) -> str:

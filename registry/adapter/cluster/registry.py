@@ -17,12 +17,11 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.kv import KeyValue
 
-from disk.files import os_reason
+from disk.files import os_reason, replace_durably
+from disk.operator_key import key_path, read_key
 from registry.adapter.cluster.connect import close, connect, end_tasks_left, when_streams_answer
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
-from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
@@ -34,7 +33,7 @@ from registry.adapter.cluster.link import (
     registry_subject,
 )
 from registry.adapter.cluster.service_folder import ServiceFolder
-from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
+from registry.adapter.cluster.store import ERRORS, JetStreamStore
 from registry.adapter.console_commands import run_command
 from registry.adapter.registry_console import (
     ConsolePrompt,
@@ -66,7 +65,6 @@ class ClusterRegistry:
     _nc: Client
     _keeper: LeaseKeeper
     _store: JetStreamStore
-    _desk: KeyValue
     _publish: Publisher
 
     def __init__(
@@ -118,11 +116,8 @@ class ClusterRegistry:
         self._keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
         self._publish = Publisher(self._nc.publish)
 
-        async def state() -> tuple[JetStreamStore, KeyValue]:
-            return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
-
         try:
-            self._store, self._desk = await when_streams_answer(state)
+            self._store = await when_streams_answer(lambda: JetStreamStore.open(js))
             await self._keeper.start()  # (it takes the lead if it is free)
         except (*ERRORS, StorageError, ValueError) as exc:
             await self._leave()
@@ -182,7 +177,6 @@ class ClusterRegistry:
                 kept, _ = await asyncio.gather(
                     store.load(time.monotonic()), asyncio.sleep(ANNOUNCED)
                 )
-                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
                 return
@@ -197,7 +191,6 @@ class ClusterRegistry:
                     self._folder.key,
                     False,
                     self._channel,
-                    shelf,
                     router=elsewhere,
                     registries=tuple(sorted(known.values())),
                 ),
@@ -388,3 +381,13 @@ class ClusterRegistry:
             with contextlib.suppress(*ERRORS):
                 answer = functools.partial(run_command, registry=server)
                 await msg.respond(answer_asked(msg.data, answer))
+
+
+def service_desk_key(key: str, data_dir: Path) -> str:
+    """Write the service's operator key into `data_dir`, for the desk and operators here; a
+    line for the log when the registry's own key was another, else "". Raises OSError."""
+    path = key_path(data_dir)
+    if key == (local := read_key(path)):
+        return ""
+    replace_durably(path, (key + "\n").encode())
+    return f"the help desk's operator key in {path} is the service's now" if local else ""

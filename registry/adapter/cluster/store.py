@@ -8,7 +8,7 @@ store tried to write is taken as written, not as another registry's. Keys: `row.
 hex>`, `version` and `unpushed` in CHATAPP_TABLE (each commit writes `unpushed` last: a new
 lead continues the table's versions only when it is the bucket's last write, or `version` in a
 bucket without it); `<owner>.<sender, id>` (each in hex) in CHATAPP_MAIL, a stored message:
-stored again, its one copy is replaced.
+stored again, its one copy is replaced; the help desk's records by their names in CHATAPP_DESK.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from nats.js.api import StorageType
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
-from registry.adapter.store import Kept, StorageError, StoreAction, named_rows, room_lines
+from registry.adapter.store import (
+    DeskRecord,
+    Kept,
+    StorageError,
+    StoreAction,
+    named_rows,
+    room_lines,
+)
 from registry.core.actions import DropMail, KeepHistory, KeepOwner, MoveMail, SaveTable, StoreMail
 from registry.core.table import Table, owner_from_json, row_json
 from wire.codec import encode
@@ -40,6 +47,7 @@ WATCH_SILENCE = 2.0
 #: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
+DESK = "CHATAPP_DESK"
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over an unexpected revision.
 WRONG_LAST = (10071, 10164)
@@ -67,7 +75,9 @@ class JetStreamStore:
         #: run before each commit's writes: raises StorageError once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
-        self._mail = buckets[MAIL]
+        self._mail, self._desk = buckets[MAIL], buckets[DESK]
+        # the help desk's records, as carried out (written or not)
+        self._desk_records: dict[str, bytes] = {}
         self._actions: list[StoreAction] = []
         self._table_dirty = False
         # the name keys of the rows to write at the next commit (None: every row)
@@ -85,7 +95,7 @@ class JetStreamStore:
 
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
-        return cls({name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
+        return cls({name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL, DESK)})
 
     async def load(self, now: float) -> Kept:
         rows = await entries(self._table)
@@ -124,13 +134,29 @@ class JetStreamStore:
             box = self._boxes.setdefault(bytes.fromhex(key.partition(".")[0]).decode(), {})
             box[(message.sender, message.id)] = message
         mail = {owner: list(box.values()) for owner, box in self._boxes.items()}
+        found = await entries(self._desk)
+        self._desk_records = {name: value for name, (_, value) in found.items()}
         return Kept(table, mail, owners, histories)
 
     def carry_out(self, action: StoreAction) -> None:
-        if isinstance(action, SaveTable):
-            self._table_dirty, self._named = True, named_rows(self._named, action.rows)
-        else:
-            self._actions.append(action)
+        match action:
+            case SaveTable(rows):
+                self._table_dirty, self._named = True, named_rows(self._named, rows)
+                return
+            case DeskRecord(name, None):
+                self._desk_records.pop(name, None)
+            case DeskRecord(name, bytes() as data):
+                self._desk_records[name] = data
+        self._actions.append(action)
+
+    def desk_record(self, name: str) -> bytes:
+        data = self._desk_records.get(name)
+        if not data:
+            raise FileNotFoundError(self.where(name))
+        return data
+
+    def where(self, name: str) -> str:
+        return f"{DESK}/{name}"
 
     @property
     def dirty(self) -> bool:
@@ -182,6 +208,10 @@ class JetStreamStore:
                 await self._rooms.delete(hex_key(room))
             case KeepHistory(room, history):
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
+            case DeskRecord(name, None):
+                await self._desk.delete(name)
+            case DeskRecord(name, bytes() as data):
+                await self._desk.put(name, data)
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
         """Write the changed rows of `named` (None: all) over the revisions known (StorageError
@@ -317,6 +347,8 @@ def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
             key: tuple[type, str] = (KeepHistory, action.room)
         elif isinstance(action, KeepOwner):
             key = (KeepOwner, action.box)
+        elif isinstance(action, DeskRecord):
+            key = (DeskRecord, action.name)
         else:
             return run or [action]
         if key in keys:

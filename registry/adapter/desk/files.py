@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct, field
 from msgspec.structs import replace
 
-from disk.files import append_bytes
-from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record
+from disk.files import append_bytes, os_reason
+from disk.records import read_record as disk_read
+from registry.adapter.store import UNREADABLE, DeskRecord, FileStore, Store
 from registry.core.credentials import TOKEN_HASH, token_hash
 from registry.core.desk.actions import (
     Action,
@@ -46,6 +49,7 @@ HISTORY_FILE = "desk-history.json"
 #: A file per session, its text scrubbed of the person's number.
 TRANSCRIPT_DIR = "desk-transcripts"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+T = TypeVar("T")
 
 #: A topic's number, as the desk's files keep it.
 Topic = Annotated[int, Meta(ge=min(TOPICS), le=max(TOPICS))]
@@ -70,18 +74,18 @@ class DeskFiles:
         clock: Callable[[], float],
         log: Callable[[str], None],
         desk_key: str = "",
-        shelf: Shelf | None = None,
+        store: Store | None = None,
     ) -> None:
         """The keys `desk_key` authorised are kept with its hash, revoked when it changes. All
-        but transcripts go on `shelf` (None: `data_dir`)."""
+        but transcripts go in `store` (None: the files of `data_dir`), at once."""
         self._log = log
-        self.shelf = shelf or FolderShelf(data_dir)
+        self._store = store or FileStore(data_dir, log)
         self._transcripts = data_dir / TRANSCRIPT_DIR
         self._paths: dict[str, Path] = {}  # the transcript of each session going on
         self._clock = clock
         self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
         self.authorised, self._operators_problem = self._read_operators()
-        # what is on the shelf, as last read or kept
+        # what is in the store, as last read or kept
         self._operators = dict(self.authorised)
         self._places: tuple[KeptPlace, ...] = ()
         self._history: tuple[Average, dict[int, Average]] = (Average(), {})
@@ -91,13 +95,13 @@ class DeskFiles:
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators()
-        history, problem = read_record(self.shelf, HISTORY_FILE, _History, "averages")
+        history, problem = read_record(self._store, HISTORY_FILE, _History, "averages")
         if problem:
             self._log(f"{problem}; wait estimates start with no history of session lengths")
         if history is not None:
             state.estimator.restore_history(history.overall, history.topics)
         self._history = state.estimator.history()
-        places, problem = load_places(self.shelf, self._offset())
+        places, problem = load_places(self._store, self._offset())
         self._say(problem)
         restore(state, places, now, emit)
         self._places = kept_places(state)
@@ -108,7 +112,7 @@ class DeskFiles:
         try:
             if places != self._places:
                 self._places = places
-                save_places(self.shelf, places, self._offset())
+                save_places(self._store, places, self._offset())
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
@@ -127,7 +131,7 @@ class DeskFiles:
         history = state.estimator.history()
         if history != self._history:
             self._history = history
-            self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
+            self._say(keep_record(self._store, HISTORY_FILE, _History(*history)))
 
     def _transcribe(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         """Append `record` to its session's transcript; raises OSError."""
@@ -157,13 +161,13 @@ class DeskFiles:
 
     def _keep_operators(self) -> None:
         kept = _Operators(self._desk_key, dict(sorted(self._operators.items())))
-        self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
+        self._say(keep_record(self._store, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
         """The operators' keys kept (none under another operator key), and what was wrong."""
-        kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
+        kept, problem = read_record(self._store, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
-            where = self.shelf.where(OPERATORS_FILE)
+            where = self._store.where(OPERATORS_FILE)
             kept, problem = None, f"desk: could not read {where} (it holds no operators' keys)"
         if kept is None:
             return {}, problem
@@ -190,12 +194,13 @@ class _File(Struct):
     places: list[KeptPlace]
 
 
-def load_places(shelf: Shelf, offset: float) -> tuple[list[KeptPlace], str]:
+def load_places(store: Store, offset: float) -> tuple[list[KeptPlace], str]:
     """The places kept, on the queue's clock (`offset`: the time of day, which carries them
-    across a restart, less that clock), and a problem to log; a damaged record is set aside."""
-    path = shelf.where(PLACES_FILE)
+    across a restart, less that clock), and a problem to log; a damaged record is set aside
+    (under its name and UNREADABLE), as it can be."""
+    path = store.where(PLACES_FILE)
     try:
-        data = shelf.read(PLACES_FILE)
+        data = store.desk_record(PLACES_FILE)
     except FileNotFoundError:
         return [], ""
     except OSError as exc:
@@ -207,19 +212,20 @@ def load_places(shelf: Shelf, offset: float) -> tuple[list[KeptPlace], str]:
         return [_place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
     except (msgspec.DecodeError, ValueError) as exc:  # (ValidationError is a DecodeError)
         why = str(exc)
-    aside = shelf.set_aside(PLACES_FILE)
+    aside = PLACES_FILE + UNREADABLE
+    with contextlib.suppress(OSError):
+        store.carry_out(DeskRecord(aside, data))
+        store.carry_out(DeskRecord(PLACES_FILE, None))
     return [], (
         f"desk: the kept waiting room {path} is damaged; moved to {aside}, no place held ({why})"
     )
 
 
-def save_places(shelf: Shelf, places: tuple[KeptPlace, ...], offset: float) -> None:
-    """Replace the kept places, durably (none removes the record); raises OSError."""
-    if not places:
-        shelf.remove(PLACES_FILE)
-        return
+def save_places(store: Store, places: tuple[KeptPlace, ...], offset: float) -> None:
+    """Replace the kept places (none removes the record); raises OSError."""
     entries = [replace(_moved(p, offset), token=_hashed(p.token)) for p in places]
-    shelf.write(PLACES_FILE, msgspec.json.format(msgspec.json.encode(_File(entries))))
+    data = msgspec.json.format(msgspec.json.encode(_File(entries))) if places else None
+    store.carry_out(DeskRecord(PLACES_FILE, data))
 
 
 def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
@@ -245,6 +251,21 @@ def _moved(place: KeptPlace, offset: float) -> KeptPlace:
 
 def _hashed(token: str) -> str:
     return token if token.startswith(TOKEN_HASH) else token_hash(token)
+
+
+def read_record(store: Store, name: str, kind: type[T], holds: str) -> tuple[T | None, str]:
+    """The record `name` decoded as `kind` (None: none, or unusable), and why not for the log."""
+    kept, why = disk_read(partial(store.desk_record, name), kind, holds)
+    return kept, why and f"desk: could not read {store.where(name)} ({why})"
+
+
+def keep_record(store: Store, name: str, value: object) -> str:
+    """Replace the record `name` with `value` (None: remove it); why it could not be."""
+    try:
+        store.carry_out(DeskRecord(name, None if value is None else msgspec.json.encode(value)))
+    except OSError as exc:
+        return f"desk: could not keep {store.where(name)} ({os_reason(exc)})"
+    return ""
 
 
 def _heading(record: SessionStarted, now: float) -> list[str]:

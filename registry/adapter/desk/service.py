@@ -9,21 +9,26 @@ import itertools
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from msgspec import Struct, structs
 
+from disk.files import os_reason, read_bytes
 from disk.operator_key import key_path, load_or_create_key
+from disk.records import keep_record, read_record
 from net.listener import enable_keepalive, has_hung_up
 from net.served_stream import Frames, Handed, LateFrame
 from net.wake import WakeTimer
+from registry.adapter.commit import GroupCommit
 from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import DeskFiles, Topic
-from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record
+from registry.adapter.store import FileStore
 from registry.core.desk import operators
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from registry.core.table import Table
 from secure.stream import SecureStream
 from wire.base import IdMaker
 from wire.codec import DecodeError, OtherVersion
@@ -69,18 +74,19 @@ class DeskService:
     """The help desk inside the registry; closed when its operator key file holds no usable key
     (`problem` says why)."""
 
-    def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, shelf, clock)
+    def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, commits, clock)
         self,
         data_dir: Path,
         log: Callable[[str], None],
         settings: DeskSettings = DEFAULTS,
         *,
         rejected: Callable[[str, str], None] | None = None,
-        shelf: Shelf | None = None,
+        commits: GroupCommit | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Nothing runs until `start`; OSError without an operator key, ValueError for settings
-        out of bounds."""
+        """What it keeps but transcripts goes in the store of `commits` (None: the files of
+        `data_dir`, a desk alone). Nothing runs until `start`; OSError without an operator key,
+        ValueError for settings out of bounds."""
         self.new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self.operator_key, self.problem = load_or_create_key(data_dir)
@@ -90,9 +96,9 @@ class DeskService:
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
         self.now = clock
-        self._files = DeskFiles(data_dir, clock, log, self.operator_key, shelf)
-        self._unkept: list[list[Action]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        store = FileStore(data_dir, log) if commits is None else commits.store
+        self._commits = commits or GroupCommit(store, Table, lambda held: None, log)
+        self._files = DeskFiles(data_dir, clock, log, self.operator_key, store)
         self.queue = DeskQueue(
             make_id=self.new_id,
             make_token=lambda: secrets.token_urlsafe(18),
@@ -105,6 +111,8 @@ class DeskService:
         self._conn_ids = itertools.count(1)
         self._timer = WakeTimer(self._tick, clock=clock)
         self._started = self._closed = False
+        #: Whether its places go on at another registry of its service once it closes.
+        self.shared = False
         #: The registries of its service ("ip:port" each), told to each client first.
         self.registries: Callable[[], Sequence[str]] = tuple
 
@@ -117,12 +125,11 @@ class DeskService:
         if self._closed or self.problem:
             return
         self._closed = True
-        if not self._files.shelf.shared:
+        if not self.shared:
             self.apply(self.queue.shutdown)
         # (else it goes on at the registry of the service that takes over, as after a crash)
-        if self._flushing is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._flushing), CLOSE_FLUSH)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._commits.settle(), CLOSE_FLUSH)
         for conn in list(self._conns):
             self._close(conn)
         self._timer.cancel()
@@ -249,25 +256,12 @@ class DeskService:
         actions: list[Action] = []
         entry(*args, self.now(), actions.append)
         # kept before anyone is told theirs: a crash must not lose a place just shown; carried
-        # out once the shelf has what was kept: nobody is told of a place not kept
+        # out once the store committed what was kept: nobody is told of a place not kept
         self._files.keep(actions, self.queue.state)
-        if not self._unkept and not self._files.shelf.pending:
-            self._carry_out(actions)
-        else:
-            self._unkept.append(actions)
-            if self._flushing is None:
-                self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
+        self._commits.after(lambda: self._carry_out(actions))
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())
         return actions
-
-    async def _carry_out_kept(self) -> None:
-        try:
-            while self._unkept:
-                await self._files.shelf.flushed()
-                self._carry_out(self._unkept.pop(0))
-        finally:
-            self._flushing = None
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
@@ -340,7 +334,7 @@ class DeskConsole:
         self._desk = desk
         self._print: Callable[[str], None] | None = None
         self._put_back: Callable[[str], None] | None = None
-        self._folder = FolderShelf(data_dir)
+        self._path = data_dir / CONSOLE_TOPICS_FILE
         self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
         self._screen = DutyScreen(prompt=False)
         self._command = ""  # a bare registry command held back, sent if typed again
@@ -351,9 +345,11 @@ class DeskConsole:
         """Go on duty, once (`put_back`: a line not sent goes back in the prompt)."""
         self._print, self._put_back = print_fn, put_back
         self._screen.prompt = put_back is not None
-        kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
-        if problem:
-            self._desk.log(f"{problem}; the console serves every topic")
+        kept, why = read_record(partial(read_bytes, self._path), _Topics, "list of topics")
+        if why:
+            self._desk.log(
+                f"desk: could not read {self._path} ({why}); the console serves every topic"
+            )
         self._kept = tuple(sorted(set(kept.topics))) if kept is not None else ALL_TOPICS
         self._go_on_duty()
         if self._kept != ALL_TOPICS:
@@ -404,9 +400,10 @@ class DeskConsole:
         if isinstance(message, DeskOnDuty) and message.topics != self._kept:
             self._kept = topics = message.topics
             kept = None if topics == ALL_TOPICS else _Topics(list(topics))
-            problem = keep_record(self._folder, CONSOLE_TOPICS_FILE, kept)
-            if problem:
-                self._desk.log(problem)
+            try:
+                keep_record(self._path, kept)
+            except OSError as exc:
+                self._desk.log(f"desk: could not keep {self._path} ({os_reason(exc)})")
         for text in render_operator(message):
             self._say(text)
 

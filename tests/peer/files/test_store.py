@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from peer.adapter.files.service import keep_record, load_records
+from disk.records import keep_record
+from peer.adapter.files.service import load_records
 from peer.adapter.state import PeerStateFile
 from peer.core.files.transfer import Role, Transfer, TransferPhase
 
@@ -20,9 +21,11 @@ def test_a_transfer_across_a_rename_is_kept_and_taken_up_under_the_new_name(
     state = PeerStateFile(tmp_path, "bob")
     transfer = Transfer(1, Role.RECEIVE, "o-1", "alice", "k", "f.bin", 100, "0" * 64)
     transfer.phase = TransferPhase.MOVING
-    keep_record(state.files_path, replace(transfer, verified=10))  # in its name's folder now
+    keep_record(
+        state.files_path / "1.json", replace(transfer, verified=10)
+    )  # in its name's folder now
     state = state.moved_to("robert", "t" * 32)  # /nick robert, the transfer going on
-    keep_record(state.files_path, replace(transfer, verified=20))
+    keep_record(state.files_path / "1.json", replace(transfer, verified=20))
     kept, problems = load_records(PeerStateFile(tmp_path, "robert").files_path)
     assert (kept, problems) == ([replace(transfer, verified=20)], [])
     assert not (tmp_path / "peers" / "bob.files").exists()
