@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from registry.adapter.console_commands import LOG_COMMAND, is_registry_command, run_command
 from registry.adapter.desk.service import CONSOLE_NAME
@@ -38,10 +38,15 @@ class ConsolePrompt:
     """The console's prompt on a terminal, every line printed above it. Ctrl-C or Ctrl-D on its
     empty line stops the registry; while it serves anyone it asks first (`y`, or the same key
     again). A registry of a service keeps it as its role changes. `make` makes the prompt from
-    LinePrompt's arguments (the full screen's, say)."""
+    LinePrompt's arguments (the full screen's, say); `says()` is the prompt's text."""
 
-    def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
+    def __init__(
+        self,
+        make: Callable[..., LinePrompt] = LinePrompt,
+        says: Callable[[], str] = lambda: "registry> ",
+    ) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
+        self._says = says
 
     def print(self, line: str) -> None:
         self._prompt.print_above([("", line)])
@@ -53,12 +58,11 @@ class ConsolePrompt:
         *,
         stop: Callable[[], None],
         whom: Callable[[], list[str]],
-        says: Callable[[], str] = lambda: "registry> ",
     ) -> None:
         """Each line entered goes to `on_line` with when it was begun, but the answer to the
         question before stopping; `whom()` says whom the registry serves ("2 peers online";
-        none: it stops without asking); `says()` is the prompt's text."""
-        self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
+        none: it stops without asking)."""
+        self._stop, self._whom, self._on_line = stop, whom, on_line
         self._ask = AskedFirst(self._question, stop, self._keeps_running)
         self._prompt.set_prompt(self._prompt_says)
         self._prompt.start(self._line, on_end)
@@ -99,11 +103,8 @@ class RegistryConsole:
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
         self._registry = registry
-        self._prompt = (
-            ConsolePrompt(self._screen(settings.colour) if settings.screen else LinePrompt)
-            if settings.prompt
-            else None
-        )
+        make = self._screen(settings.colour) if settings.screen else LinePrompt
+        self._prompt = ConsolePrompt(make, self._prompt_says) if settings.prompt else None
         self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, with the time of a log line
         self._lines: list[tuple[str, float | None]] = []
@@ -276,23 +277,7 @@ class RegistryConsole:
             )
 
     def read(self, stdin: TextIO | None = None) -> None:
-        """Carry out the lines typed (on `stdin` if given), those typed ahead first."""
-        if self._prompt is not None and stdin is None:
-            self._prompt.start(
-                self.line,
-                self.ended,
-                stop=self._registry.stop,
-                whom=self.whom,
-                says=self._prompt_says,
-            )
-            return
-        stdin = stdin if stdin is not None else sys.stdin
-        lines, pending = typed_ahead(stdin)
-        for line in lines:
-            if line.strip():
-                self.say(f"Typed as the registry started, carried out now: {line}")
-            self.line(line)
-        read_lines(stdin, pending, self.line, self.ended)
+        read_console(self, self._prompt, self._registry.stop, stdin)
 
     def _prompt_says(self) -> str:
         serves = self._registry.desk.console.serves
@@ -303,6 +288,34 @@ class RegistryConsole:
         at_desk = self._registry.desk.console.serves
         whom = [f"{counted(online, 'peer')} online"] if online else []
         return whom + ([f"{at_desk} at the help desk"] if at_desk else [])
+
+
+class Typed(Protocol):
+    """Where the lines typed at a console go: RegistryConsole, or a registry of a service, which
+    hands them to its role's console."""
+
+    def line(self, line: str, begun: float | None = None) -> None: ...
+    def ended(self) -> None: ...
+    def whom(self) -> list[str]: ...
+    def say(self, line: str) -> None: ...
+
+
+def read_console(
+    console: Typed, prompt: ConsolePrompt | None, stop: Callable[[], None], stdin: TextIO | None
+) -> None:
+    """Stop on SIGTERM and SIGINT; carry out each line typed at `prompt`, or else on `stdin`
+    (None: sys.stdin), those typed ahead first."""
+    stop_on_signals(stop)
+    if prompt is not None and stdin is None:
+        prompt.start(console.line, console.ended, stop=stop, whom=console.whom)
+        return
+    stdin = stdin if stdin is not None else sys.stdin
+    lines, pending = typed_ahead(stdin)
+    for line in lines:
+        if line.strip():
+            console.say(f"Typed as the registry started, carried out now: {line}")
+        console.line(line)
+    read_lines(stdin, pending, console.line, console.ended)
 
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
