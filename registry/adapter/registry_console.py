@@ -37,33 +37,28 @@ def stop_hint(desk: str = "") -> str:
 class ConsolePrompt:
     """The console's prompt on a terminal, every line printed above it. Ctrl-C or Ctrl-D on its
     empty line stops the registry; while it serves anyone it asks first (`y`, or the same key
-    again). A registry of a service keeps it as its role changes. `make` makes the prompt from
-    LinePrompt's arguments (the full screen's, say); `says()` is the prompt's text."""
+    again). A registry of a service keeps it as its role changes. `whom()` says whom the
+    registry serves ("2 peers online"; none: it stops without asking); `make` makes the prompt
+    from LinePrompt's arguments (the full screen's, say); `says()` is the prompt's text."""
 
     def __init__(
         self,
+        stop: Callable[[], None],
+        whom: Callable[[], list[str]],
         make: Callable[..., LinePrompt] = LinePrompt,
         says: Callable[[], str] = lambda: "registry> ",
     ) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
-        self._says = says
+        self._stop, self._whom, self._says = stop, whom, says
+        self._ask = AskedFirst(self._question, stop, self._keeps_running)
 
     def print(self, line: str) -> None:
         self._prompt.print_above([("", line)])
 
-    def start(
-        self,
-        on_line: Callable[[str, float], None],
-        on_end: Callable[[], None],
-        *,
-        stop: Callable[[], None],
-        whom: Callable[[], list[str]],
-    ) -> None:
+    def start(self, on_line: Callable[[str, float], None], on_end: Callable[[], None]) -> None:
         """Each line entered goes to `on_line` with when it was begun, but the answer to the
-        question before stopping; `whom()` says whom the registry serves ("2 peers online";
-        none: it stops without asking)."""
-        self._stop, self._whom, self._on_line = stop, whom, on_line
-        self._ask = AskedFirst(self._question, stop, self._keeps_running)
+        question before stopping."""
+        self._on_line = on_line
         self._prompt.set_prompt(self._prompt_says)
         self._prompt.start(self._line, on_end)
 
@@ -104,7 +99,11 @@ class RegistryConsole:
     ) -> None:
         self._registry = registry
         make = self._screen(settings.colour) if settings.screen else LinePrompt
-        self._prompt = ConsolePrompt(make, self._prompt_says) if settings.prompt else None
+        self._prompt = (
+            ConsolePrompt(registry.stop, self.whom, make, self._prompt_says)
+            if settings.prompt
+            else None
+        )
         self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, with the time of a log line
         self._lines: list[tuple[str, float | None]] = []
@@ -296,7 +295,6 @@ class Typed(Protocol):
 
     def line(self, line: str, begun: float | None = None) -> None: ...
     def ended(self) -> None: ...
-    def whom(self) -> list[str]: ...
     def say(self, line: str) -> None: ...
 
 
@@ -307,7 +305,7 @@ def read_console(
     (None: sys.stdin), those typed ahead first."""
     stop_on_signals(stop)
     if prompt is not None and stdin is None:
-        prompt.start(console.line, console.ended, stop=stop, whom=console.whom)
+        prompt.start(console.line, console.ended)
         return
     stdin = stdin if stdin is not None else sys.stdin
     lines, pending = typed_ahead(stdin)

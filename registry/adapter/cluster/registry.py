@@ -81,7 +81,7 @@ class ClusterRegistry:
         self._channel = registry_channel(folder.key)
         self._listen = listen
         # (the prompt, as the console, outlives a role)
-        self._prompt = ConsolePrompt() if on_a_terminal() else None
+        self._prompt = ConsolePrompt(self.stop, self._whom) if on_a_terminal() else None
         self.out = self.say = printable(self._prompt.print if self._prompt else out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
@@ -351,7 +351,7 @@ class ClusterRegistry:
     def ended(self) -> None:
         stop_on_signals(self.stop)  # (the prompt took the loop's SIGINT handler as it ended)
 
-    def whom(self) -> list[str]:
+    def _whom(self) -> list[str]:
         if self._server is not None:
             return self._server.console.whom()
         held = self._follower.held() if self._follower is not None else 0
