@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from registry.adapter.console_commands import LOG_COMMAND, is_registry_command, run_command
 from registry.adapter.desk.service import CONSOLE_NAME
@@ -276,7 +276,9 @@ class RegistryConsole:
             )
 
     def read(self, stdin: TextIO | None = None) -> None:
-        read_console(self, self._prompt, self._registry.stop, stdin)
+        """Carry out the lines typed (on `stdin` if given), those typed ahead first."""
+        source = stdin or self._prompt or sys.stdin
+        read_console(source, self.line, self.ended, self._registry.stop, self.say)
 
     def _prompt_says(self) -> str:
         serves = self._registry.desk.console.serves
@@ -289,50 +291,29 @@ class RegistryConsole:
         return whom + ([f"{at_desk} at the help desk"] if at_desk else [])
 
 
-class Typed(Protocol):
-    """Where the lines typed at a console go: RegistryConsole, or a registry of a service, which
-    hands them to its role's console."""
-
-    def line(self, line: str, begun: float | None = None) -> None: ...
-    def ended(self) -> None: ...
-    def say(self, line: str) -> None: ...
-
-
 def read_console(
-    console: Typed, prompt: ConsolePrompt | None, stop: Callable[[], None], stdin: TextIO | None
+    source: ConsolePrompt | TextIO,
+    line: Callable[[str, float | None], None],
+    ended: Callable[[], None],
+    stop: Callable[[], None],
+    say: Callable[[str], None],
 ) -> None:
-    """Stop on SIGTERM and SIGINT; carry out each line typed at `prompt`, or else on `stdin`
-    (None: sys.stdin), those typed ahead first."""
+    """Stop on SIGTERM and SIGINT; carry out each line typed at the prompt, or else read from
+    `source` on a thread, those typed ahead first (each one `say`s): each to `line` (None: begun
+    as it is read), then `ended`, both called in the running event loop."""
     stop_on_signals(stop)
-    if prompt is not None and stdin is None:
-        prompt.start(console.line, console.ended)
+    if isinstance(source, ConsolePrompt):
+        source.start(line, ended)
         return
-    stdin = stdin if stdin is not None else sys.stdin
+    stdin: TextIO = source
     lines, pending = typed_ahead(stdin)
-    for line in lines:
-        if line.strip():
-            console.say(f"Typed as the registry started, carried out now: {line}")
-        console.line(line)
-    read_lines(stdin, pending, console.line, console.ended)
-
-
-def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
-    """What waits in `stdin` before anything reads it: the lines finished, and one begun."""
-    try:
-        ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
-    except (OSError, ValueError):
-        return [], ""
-    return list(ahead.lines), ahead.partial
-
-
-def read_lines(
-    stdin: TextIO, pending: str, line: Callable[[str], None], ended: Callable[[], None]
-) -> None:
-    """Read `stdin` on a thread: each line (the first begun by `pending`) to `line`, then
-    `ended`, both called in the running event loop."""
+    for typed in lines:
+        if typed.strip():
+            say(f"Typed as the registry started, carried out now: {typed}")
+        line(typed, None)
     loop = asyncio.get_running_loop()
 
-    def post(call: Callable[..., None], *args: str) -> None:
+    def post(call: Callable[..., None], *args: str | None) -> None:
         # the registry may have stopped (its loop closed) while a line was being read
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(call, *args)
@@ -342,12 +323,21 @@ def read_lines(
         with contextlib.suppress(OSError, ValueError):
             for text in stdin:
                 for each in splitter.feed(text):
-                    post(line, each)
+                    post(line, each, None)
         if splitter.pending:  # the input ended in the middle of a line: it is one still
-            post(line, splitter.pending)
+            post(line, splitter.pending, None)
         post(ended)
 
     threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
+    """What waits in `stdin` before anything reads it: the lines finished, and one begun."""
+    try:
+        ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
+    except (OSError, ValueError):
+        return [], ""
+    return list(ahead.lines), ahead.partial
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -346,9 +347,9 @@ class ClusterRegistry:
     def take_console(self) -> None:
         if self._prompt is not None:
             self.out(stop_hint())
-        read_console(self, self._prompt, self.stop, None)
+        read_console(self._prompt or sys.stdin, self._line, self._ended, self.stop, self.say)
 
-    def ended(self) -> None:
+    def _ended(self) -> None:
         stop_on_signals(self.stop)  # (the prompt took the loop's SIGINT handler as it ended)
 
     def _whom(self) -> list[str]:
@@ -357,7 +358,7 @@ class ClusterRegistry:
         held = self._follower.held() if self._follower is not None else 0
         return [f"{counted(held, 'peer')} online"] if held else []
 
-    def line(self, line: str, begun: float | None = None) -> None:
+    def _line(self, line: str, begun: float | None = None) -> None:
         """A line typed: quit stops the registry in either role, any other goes to the console
         of its role, the lead's or a relay's."""
         words = line.split()
