@@ -57,10 +57,15 @@ class ConsolePrompt:
 
     def start(self, on_line: Callable[[str, float], None], on_end: Callable[[], None]) -> None:
         """Each line entered goes to `on_line` with when it was begun, but the answer to the
-        question before stopping."""
-        self._on_line = on_line
+        question before stopping; `on_end()` once input ends, SIGTERM and SIGINT stopping the
+        registry again."""
+        self._on_line, self._on_end = on_line, on_end
         self._prompt.set_prompt(self._prompt_says)
-        self._prompt.start(self._line, on_end)
+        self._prompt.start(self._line, self._ended)
+
+    def _ended(self) -> None:
+        stop_on_signals(self._stop)  # (the prompt took the loop's SIGINT handler as it ended)
+        self._on_end()
 
     def _line(self, line: str) -> None:
         if not self._ask.answer(line):
@@ -265,9 +270,6 @@ class RegistryConsole:
             self.say(line)
 
     def ended(self) -> None:
-        if self._prompt is not None:
-            # the prompt took the loop's SIGINT handler away as it ended
-            stop_on_signals(self._registry.stop)
         if self.operator:
             self._registry.desk.console.ended()
             self.out(
@@ -278,7 +280,7 @@ class RegistryConsole:
     def read(self, stdin: TextIO | None = None) -> None:
         """Carry out the lines typed (on `stdin` if given), those typed ahead first."""
         source = stdin or self._prompt or sys.stdin
-        read_console(source, self.line, self.ended, self._registry.stop, self.say)
+        read_console(source, self.line, self._registry.stop, self.say, self.ended)
 
     def _prompt_says(self) -> str:
         serves = self._registry.desk.console.serves
@@ -294,9 +296,9 @@ class RegistryConsole:
 def read_console(
     source: ConsolePrompt | TextIO,
     line: Callable[[str, float | None], None],
-    ended: Callable[[], None],
     stop: Callable[[], None],
     say: Callable[[str], None],
+    ended: Callable[[], None] = lambda: None,
 ) -> None:
     """Stop on SIGTERM and SIGINT; carry out each line typed at the prompt, or else read from
     `source` on a thread, those typed ahead first (each one `say`s): each to `line` (None: begun

@@ -42,7 +42,6 @@ from registry.adapter.registry_console import (
     printable,
     read_console,
     stop_hint,
-    stop_on_signals,
 )
 from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
@@ -347,10 +346,7 @@ class ClusterRegistry:
     def take_console(self) -> None:
         if self._prompt is not None:
             self.out(stop_hint())
-        read_console(self._prompt or sys.stdin, self._line, self._ended, self.stop, self.say)
-
-    def _ended(self) -> None:
-        stop_on_signals(self.stop)  # (the prompt took the loop's SIGINT handler as it ended)
+        read_console(self._prompt or sys.stdin, self._line, self.stop, self.say)
 
     def _whom(self) -> list[str]:
         if self._server is not None:
