@@ -37,31 +37,35 @@ def stop_hint(desk: str = "") -> str:
 class ConsolePrompt:
     """The console's prompt on a terminal, every line printed above it. Ctrl-C or Ctrl-D on its
     empty line stops the registry; while it serves anyone it asks first (`y`, or the same key
-    again). A registry of a service keeps it as its role changes. `make` makes the prompt from
-    LinePrompt's arguments (the full screen's, say)."""
+    again). A registry of a service keeps it as its role changes. `whom()` says whom the
+    registry serves ("2 peers online"; none: it stops without asking); `make` makes the prompt
+    from LinePrompt's arguments (the full screen's, say); `says()` is the prompt's text."""
 
-    def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
+    def __init__(
+        self,
+        stop: Callable[[], None],
+        whom: Callable[[], list[str]],
+        make: Callable[..., LinePrompt] = LinePrompt,
+        says: Callable[[], str] = lambda: "registry> ",
+    ) -> None:
         self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
+        self._stop, self._whom, self._says = stop, whom, says
+        self._ask = AskedFirst(self._question, stop, self._keeps_running)
 
     def print(self, line: str) -> None:
         self._prompt.print_above([("", line)])
 
-    def start(
-        self,
-        on_line: Callable[[str, float], None],
-        on_end: Callable[[], None],
-        *,
-        stop: Callable[[], None],
-        whom: Callable[[], list[str]],
-        says: Callable[[], str] = lambda: "registry> ",
-    ) -> None:
+    def start(self, on_line: Callable[[str, float], None], on_end: Callable[[], None]) -> None:
         """Each line entered goes to `on_line` with when it was begun, but the answer to the
-        question before stopping; `whom()` says whom the registry serves ("2 peers online";
-        none: it stops without asking); `says()` is the prompt's text."""
-        self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
-        self._ask = AskedFirst(self._question, stop, self._keeps_running)
+        question before stopping; `on_end()` once input ends, SIGTERM and SIGINT stopping the
+        registry again."""
+        self._on_line, self._on_end = on_line, on_end
         self._prompt.set_prompt(self._prompt_says)
-        self._prompt.start(self._line, on_end)
+        self._prompt.start(self._line, self._ended)
+
+    def _ended(self) -> None:
+        stop_on_signals(self._stop)  # (the prompt took the loop's SIGINT handler as it ended)
+        self._on_end()
 
     def _line(self, line: str) -> None:
         if not self._ask.answer(line):
@@ -99,8 +103,9 @@ class RegistryConsole:
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
         self._registry = registry
+        make = self._screen(settings.colour) if settings.screen else LinePrompt
         self._prompt = (
-            ConsolePrompt(self._screen(settings.colour) if settings.screen else LinePrompt)
+            ConsolePrompt(registry.stop, self.whom, make, self._prompt_says)
             if settings.prompt
             else None
         )
@@ -265,9 +270,6 @@ class RegistryConsole:
             self.say(line)
 
     def ended(self) -> None:
-        if self._prompt is not None:
-            # the prompt took the loop's SIGINT handler away as it ended
-            stop_on_signals(self._registry.stop)
         if self.operator:
             self._registry.desk.console.ended()
             self.out(
@@ -277,22 +279,8 @@ class RegistryConsole:
 
     def read(self, stdin: TextIO | None = None) -> None:
         """Carry out the lines typed (on `stdin` if given), those typed ahead first."""
-        if self._prompt is not None and stdin is None:
-            self._prompt.start(
-                self.line,
-                self.ended,
-                stop=self._registry.stop,
-                whom=self.whom,
-                says=self._prompt_says,
-            )
-            return
-        stdin = stdin if stdin is not None else sys.stdin
-        lines, pending = typed_ahead(stdin)
-        for line in lines:
-            if line.strip():
-                self.say(f"Typed as the registry started, carried out now: {line}")
-            self.line(line)
-        read_lines(stdin, pending, self.line, self.ended)
+        source = stdin or self._prompt or sys.stdin
+        read_console(source, self.line, self._registry.stop, self.say, self.ended)
 
     def _prompt_says(self) -> str:
         serves = self._registry.desk.console.serves
@@ -305,23 +293,29 @@ class RegistryConsole:
         return whom + ([f"{at_desk} at the help desk"] if at_desk else [])
 
 
-def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
-    """What waits in `stdin` before anything reads it: the lines finished, and one begun."""
-    try:
-        ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
-    except (OSError, ValueError):
-        return [], ""
-    return list(ahead.lines), ahead.partial
-
-
-def read_lines(
-    stdin: TextIO, pending: str, line: Callable[[str], None], ended: Callable[[], None]
+def read_console(
+    source: ConsolePrompt | TextIO,
+    line: Callable[[str, float | None], None],
+    stop: Callable[[], None],
+    say: Callable[[str], None],
+    ended: Callable[[], None] = lambda: None,
 ) -> None:
-    """Read `stdin` on a thread: each line (the first begun by `pending`) to `line`, then
-    `ended`, both called in the running event loop."""
+    """Stop on SIGTERM and SIGINT; carry out each line typed at the prompt, or else read from
+    `source` on a thread, those typed ahead first (each one `say`s): each to `line` (None: begun
+    as it is read), then `ended`, both called in the running event loop."""
+    stop_on_signals(stop)
+    if isinstance(source, ConsolePrompt):
+        source.start(line, ended)
+        return
+    stdin: TextIO = source
+    lines, pending = typed_ahead(stdin)
+    for typed in lines:
+        if typed.strip():
+            say(f"Typed as the registry started, carried out now: {typed}")
+        line(typed, None)
     loop = asyncio.get_running_loop()
 
-    def post(call: Callable[..., None], *args: str) -> None:
+    def post(call: Callable[..., None], *args: str | None) -> None:
         # the registry may have stopped (its loop closed) while a line was being read
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(call, *args)
@@ -331,12 +325,21 @@ def read_lines(
         with contextlib.suppress(OSError, ValueError):
             for text in stdin:
                 for each in splitter.feed(text):
-                    post(line, each)
+                    post(line, each, None)
         if splitter.pending:  # the input ended in the middle of a line: it is one still
-            post(line, splitter.pending)
+            post(line, splitter.pending, None)
         post(ended)
 
     threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
+    """What waits in `stdin` before anything reads it: the lines finished, and one begun."""
+    try:
+        ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
+    except (OSError, ValueError):
+        return [], ""
+    return list(ahead.lines), ahead.partial
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:

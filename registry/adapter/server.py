@@ -23,7 +23,7 @@ from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.password_checks import PasswordChecks
-from registry.adapter.registry_console import RegistryConsole, key_lines, stop_on_signals
+from registry.adapter.registry_console import RegistryConsole, key_lines
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.store import STORE_ACTIONS, FileStore, Kept, StorageError, Store
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
@@ -274,8 +274,6 @@ class RegistryServer:
         return self.endpoint.channel.public
 
     def take_console(self) -> None:
-        """Stop on SIGTERM and SIGINT; carry out each line typed, those typed ahead first."""
-        stop_on_signals(self.stop)
         self.console.read()
 
     async def run(self) -> None:

@@ -131,3 +131,10 @@ def test_when_the_lead_is_killed_each_registry_left_says_once_which_leads_now(
         assert len(leads(terminal)) == 2, rows  # said once each: not again since
         changed = rows.index(leads(terminal)[-1])
         assert not any(f":{one_port}" in row for row in rows[changed:]), rows
+    # quit, with or without a "/", stops a registry in either role
+    for terminal, typed in ((relay, "/quit"), (lead, "quit")):
+        terminal.type(f"{typed}\r")
+        terminal.wait("stopped", lambda rows: "Registry stopped." in rows)
+        terminal.child.expect(pexpect.EOF, timeout=10)
+        terminal.child.close()
+        assert terminal.child.exitstatus == 0

@@ -17,19 +17,18 @@ pytestmark = pytest.mark.timeout(10)
 DECIDING = "10.0.0.5:5000"
 
 
-def typed(lines: list[str], ask: object, deciding: str = DECIDING) -> tuple[list[str], bool]:
-    """What the console prints for `lines`, once every answer came, and whether it stopped."""
+def typed(lines: list[str], ask: object, deciding: str = DECIDING) -> list[str]:
+    """What the console prints for `lines`, once every answer came."""
     printed: list[str] = []
-    stopped: list[bool] = []
 
     async def run() -> None:
-        console = RelayConsole(ask, printed.append, lambda: deciding, lambda: stopped.append(True))  # type: ignore[arg-type]
+        console = RelayConsole(ask, printed.append, lambda: deciding)  # type: ignore[arg-type]
         for line in lines:
             console.line(line)
         await console.settled()
 
     asyncio.run(run())
-    return printed, bool(stopped)
+    return printed
 
 
 def test_what_only_reads_is_answered_by_the_registry_that_decides_in_the_order_typed() -> None:
@@ -41,7 +40,7 @@ def test_what_only_reads_is_answered_by_the_registry_that_decides_in_the_order_t
         await asyncio.sleep(0.05 if words[0] == "who" else 0)  # the first answer is slower
         return msgspec.json.encode([f"  answer to {' '.join(words)}"])
 
-    printed, _ = typed(["who", "/rooms", "stats", "DESK"], ask)
+    printed = typed(["who", "/rooms", "stats", "DESK"], ask)
     assert asked == [
         (CONSOLE_SUBJECT, ["who"]),
         (CONSOLE_SUBJECT, ["rooms"]),
@@ -60,7 +59,7 @@ def test_what_acts_is_typed_at_the_registry_that_decides_which_is_named() -> Non
     async def ask(subject: str, data: bytes, timeout: float) -> bytes:
         raise AssertionError("nothing is asked")
 
-    printed, stopped = typed(["release bob", "stats", "frobnicate", "help"], ask)
+    printed = typed(["release bob", "stats", "frobnicate", "help"], ask)
     assert printed[:3] == [
         f"  release is typed at the registry that decides for the service ({DECIDING}); "
         "this one relays to it",
@@ -68,19 +67,18 @@ def test_what_acts_is_typed_at_the_registry_that_decides_which_is_named() -> Non
         "this one relays to it",
         "  unknown command 'frobnicate'; type help",
     ]
-    assert printed[3:] == list(RELAY_HELP) and not stopped
-    assert typed(["quit"], ask) == ([], True)
+    assert printed[3:] == list(RELAY_HELP)
 
 
 def test_no_answer_is_one_line_naming_the_registry_that_decides() -> None:
     async def ask(subject: str, data: bytes, timeout: float) -> bytes:
         raise nats.errors.NoRespondersError
 
-    printed, _ = typed(["who"], ask)
+    printed = typed(["who"], ask)
     assert printed == [
         f"  who: the registry that decides ({DECIDING}) did not answer; try again in a moment"
     ]
-    printed, _ = typed(["rooms"], ask, deciding="")
+    printed = typed(["rooms"], ask, deciding="")
     assert printed == [
         "  rooms: the registry that decides (none yet) did not answer; try again in a moment"
     ]
@@ -109,7 +107,7 @@ def test_no_answer_names_the_registry_that_decides_by_then_not_the_one_asked() -
     printed: list[str] = []
 
     async def run() -> None:
-        console = RelayConsole(ask, printed.append, lambda: leads[0], lambda: None)
+        console = RelayConsole(ask, printed.append, lambda: leads[0])
         console.line("who")
         await console.settled()
 

@@ -49,26 +49,20 @@ class RelayConsole:
         ask: Ask,
         out: Callable[[str], None],
         deciding: Callable[[], str],
-        stop: Callable[[], None],
     ) -> None:
         """`deciding()` is where the registry that decides is reached ("" for none yet)."""
         self._ask = ask
         self._out = out
         self._deciding = deciding
-        self._stop = stop
         self._in_order = asyncio.Lock()  # (its waiters go in the order they came)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def line(self, line: str) -> None:
         """A line typed on the console (a leading "/" is taken as the registry's too)."""
-        words = line.split()
-        if not words:
+        if not (words := line.split()):
             return
-        word = words[0].removeprefix("/").lower()
-        if word in ("quit", "exit"):
-            self._stop()
-            return
-        task = asyncio.get_running_loop().create_task(self._answered([word, *words[1:]]))
+        words[0] = words[0].removeprefix("/").lower()
+        task = asyncio.get_running_loop().create_task(self._answered(words))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

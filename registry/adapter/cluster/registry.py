@@ -39,10 +39,8 @@ from registry.adapter.registry_console import (
     ConsolePrompt,
     key_lines,
     printable,
-    read_lines,
+    read_console,
     stop_hint,
-    stop_on_signals,
-    typed_ahead,
 )
 from registry.adapter.server import Backend, RegistryServer, registry_channel
 from registry.adapter.settings import RegistrySettings
@@ -81,7 +79,7 @@ class ClusterRegistry:
         self._channel = registry_channel(folder.key)
         self._listen = listen
         # (the prompt, as the console, outlives a role)
-        self._prompt = ConsolePrompt() if on_a_terminal() else None
+        self._prompt = ConsolePrompt(self.stop, self._whom) if on_a_terminal() else None
         self.out = self.say = printable(self._prompt.print if self._prompt else out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
@@ -95,7 +93,7 @@ class ClusterRegistry:
         self._follower: Follower | None = None
         self._queued_since: float | None = None  # (link.queued_since)
         self._lead_sub: Subscription | None = None
-        self._console = RelayConsole(self._ask, self.out, lambda: self._leader_reach, self.stop)
+        self._console = RelayConsole(self._ask, self.out, lambda: self._leader_reach)
 
     async def open(self) -> None:
         """Reach the service's state in NATS and ask for this registry's lease; StorageError
@@ -339,23 +337,9 @@ class ClusterRegistry:
         server.handle(received)
 
     def take_console(self) -> None:
-        """Stop on SIGTERM and SIGINT; carry out each line typed, those typed ahead first."""
-        stop_on_signals(self.stop)
-        prompt = self._prompt
-        if prompt is not None:
+        if self._prompt is not None:
             self.out(stop_hint())
-            # (the prompt takes SIGINT while it runs, and leaves the loop none as it ends)
-            prompt.start(
-                self.console_line,
-                lambda: stop_on_signals(self.stop),
-                stop=self.stop,
-                whom=self._whom,
-            )
-            return
-        lines, pending = typed_ahead(sys.stdin)
-        for line in lines:
-            asyncio.get_running_loop().call_soon(self.console_line, line)
-        read_lines(sys.stdin, pending, self.console_line, lambda: None)
+        read_console(self._prompt or sys.stdin, self._line, self.stop, self.say)
 
     def _whom(self) -> list[str]:
         if self._server is not None:
@@ -363,14 +347,16 @@ class ClusterRegistry:
         held = self._follower.held() if self._follower is not None else 0
         return [f"{counted(held, 'peer')} online"] if held else []
 
-    def console_line(self, line: str, begun: float | None = None) -> None:
-        if self._server is None:
-            self._console.line(line)
-            return
-        self._server.console.line(line, begun)
+    def _line(self, line: str, begun: float | None = None) -> None:
+        """A line typed: quit stops the registry in either role, any other goes to the console
+        of its role, the lead's or a relay's."""
         words = line.split()
-        if words and words[0].lower() in ("quit", "exit"):
+        if words and words[0].removeprefix("/").lower() in ("quit", "exit"):
             self.stop()
+        elif self._server is not None:
+            self._server.console.line(line, begun)
+        else:
+            self._console.line(line)
 
     async def _ask(self, subject: str, data: bytes, timeout: float) -> bytes:
         return (await self._nc.request(subject, data, timeout=timeout)).data
