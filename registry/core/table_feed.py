@@ -149,8 +149,7 @@ class TableFeed:
 
     def _send(self, sends: Sends, emit: Emit) -> None:
         for addrs, update in sends:
-            if addrs:
-                emit(send_to(addrs, update, self.key_at))
+            emit(send_to(addrs, update, self.key_at))
 
     def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         addrs = [record.addr for record in records]

@@ -31,6 +31,7 @@ BATCH = 16
 #: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
 FETCHING = -2
 
+#: Updates to send in order, each with the addresses it goes to (one at least).
 Sends = list[tuple[list[Addr], TableUpdate]]
 
 

@@ -46,8 +46,6 @@ TCP_ASKED_KEPT = MAX_STREAMS
 #: Keepalive periods between two calls of Follower.forget_silent: longer than a running peer
 #: keeps silent while the service is away (registry/core/liveness.py).
 FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
-#: Updates for the address of each peer listed with them, in the order handed.
-Pushes = Sequence[tuple[Sequence[Addr], TableUpdate]]
 
 
 class Follower:
@@ -174,7 +172,7 @@ class Follower:
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
-        pushes: list[tuple[list[Addr], TableUpdate]] = []
+        pushes: Sends = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 if type(message) is TableSnapshot:
@@ -264,8 +262,9 @@ class Follower:
         self._number = out.number
         return self._listed
 
-    def push(self, handed: Pushes) -> None:
-        """Deliver each update to its peers until acked or outdated (consecutive ones as one)."""
+    def push(self, handed: Sends) -> None:
+        """Deliver each update to the peers listed with it, in the order handed, until acked or
+        outdated (consecutive ones as one)."""
         now = time.monotonic()
         run: list[TableUpdate] = []
         to: Sequence[Addr] = ()
@@ -327,8 +326,6 @@ class Follower:
 
     def _deliver(self, sends: Sends) -> None:
         for addrs, update in sends:
-            if not addrs:
-                continue
             keys = [self._peers.get(addr) or self._key(addr) for addr in addrs]
             if len(addrs) == 1:
                 self.endpoint.send(addrs[0], update, keys[0])
