@@ -20,11 +20,11 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
+from net.dial import connect, dial
 from secure.channel import KEY_REQUEST_SIZE
-from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, SecureStream, frame, key_answer
+from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, frame, key_answer
 from wire.keys import code_from_text, fingerprint, join_code
 from wire.limits import FRAME_HEADER
 
@@ -273,10 +273,8 @@ async def handshake(ip: str, port: int, key: bytes) -> bool:
     """Whether the handshake of the secure channel with `key` succeeds at `ip`:`port`, as
     only the holder of its private key can make it: with a key of our own for this alone,
     and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
-    stream = SecureStream(X25519PrivateKey.generate(), remote=key)
-    reader, writer = await asyncio.open_connection(ip, port)
+    reader, writer, stream = await dial((ip, port), key)
     try:
-        writer.write(stream.output())
         while not stream.ready:
             data = await reader.read(MAX_HANDSHAKE_FRAME)
             if not data:
@@ -310,7 +308,7 @@ async def ask_key(host: str, port: int) -> bytes | None:
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(sock=await connect((host, port)))
             writer.write(frame(KEY_REQUEST_FRAME))
             length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
             if length > KEY_REQUEST_SIZE:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
+from net.dial import dial
 from net.listener import Closable, fmt_addr
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import DecodeError, OtherVersion, clear_request, encode
@@ -57,9 +58,8 @@ Handoff = Callable[[Handed], Awaitable[None]]
 class ServedStream:
     """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
     the constants say. `slot`: an accepted connection's place among the listener's. One we
-    made is given the key it expects (`remote`; ValueError for one no handshake can use) and
-    the id of the message it sends: it ends with that message's answer. An accepted one it
-    has a message from is the endpoint's route to `addr`."""
+    made (`dial`) is given its session and the id of the message it sends: it ends with that
+    message's answer. An accepted one it has a message from is the endpoint's route to `addr`."""
 
     def __init__(
         self,
@@ -67,14 +67,16 @@ class ServedStream:
         writer: asyncio.StreamWriter,
         addr: Addr,
         slot: Closable | None = None,
-        ours: tuple[bytes, str] | None = None,
+        ours: tuple[SecureStream, str] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self.writer = writer
         self._addr = addr
         self._slot = slot
-        remote, self._answer_to = ours or (None, "")  # accepted: the other side begins
-        decoder = SecureStream(endpoint.channel.static, remote=remote, budget=endpoint.buffers)
+        self._answer_to = ours[1] if ours else ""  # accepted: the other side begins
+        decoder = (
+            ours[0] if ours else SecureStream(endpoint.channel.static, budget=endpoint.buffers)
+        )
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
@@ -214,22 +216,20 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         return
     # from the address bound, as datagrams go: a registry answering a registration
     # that came over TCP takes the connection's source for the peer's address
-    local = None if endpoint.address[0] in ("", "0.0.0.0") else (endpoint.address[0], 0)
+    local = None if endpoint.address[0] in ("", "0.0.0.0") else endpoint.address[0]
     try:
         try:
-            connecting = asyncio.open_connection(*addr, local_addr=local)
-            reader, writer = await asyncio.wait_for(connecting, 5.0)
+            static, buffers = endpoint.channel.static, endpoint.buffers
+            reader, writer, stream = await dial(addr, key, static, local, buffers)
         except (OSError, TimeoutError) as exc:
             endpoint._log(f"could not connect to {fmt_addr(addr)} over TCP: {exc}")
             return
-        # Not a route: were it one, every later datagram-sized message to `addr` would
-        # travel on it and reach `addr` from a port it does not know.
-        try:
-            served = ServedStream(endpoint, writer, addr, None, (key, message.id))
         except ValueError as exc:
             endpoint._log(f"not sent to {fmt_addr(addr)} over TCP: {exc}")
-            writer.close()
             return
+        # Not a route: were it one, every later datagram-sized message to `addr` would
+        # travel on it and reach `addr` from a port it does not know.
+        served = ServedStream(endpoint, writer, addr, None, (stream, message.id))
         served.write(message)
         await served.serve(reader)
     finally:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Meta, Struct
 
 from disk.files import os_reason, read_bytes, replace_durably
+from net.dial import Dialed, connect, dial, why_not
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
@@ -53,8 +54,6 @@ from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 from wire.messages import Message
 
-#: Seconds to wait for the desk to accept a TCP connection.
-CONNECT_TIMEOUT = 5.0
 #: Seconds between two looks at the waiting room; the waits shown count on between them.
 ROOM_LOOK = 3.0
 #: What the desk says that may change the waiting room: looked at again at once.
@@ -72,7 +71,7 @@ class ClientEvent(Struct, frozen=True):
     begun: float = 0.0
     gen: int | None = None
     message: Message | None = None
-    opened: tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream] | None = None
+    opened: Dialed | None = None
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
@@ -133,7 +132,7 @@ class DeskRunner:
         core, emit, what = self.core, actions.append, event.what
         if event.gen not in (None, self._gen):
             if event.opened is not None:
-                event.opened[1].close()  # asked for before a newer one: not wanted
+                event.opened.writer.close()  # asked for before a newer one: not wanted
         elif what == "typed":
             core.typed(event.text, now, emit, event.begun)
         elif what == "end":
@@ -191,46 +190,33 @@ class DeskRunner:
                     self._code = code
 
     async def _connect(self, gen: int) -> None:
-        opened, key = await self._open(), self.settings.registry_key
-        if isinstance(opened, str):
-            self.events.put_nowait(ClientEvent("failed", opened, gen=gen))
-            return
-        reader, writer = opened
-        why = "no answer"  # (no key answered: said as what stops a connection)
-        if key is not None:
-            enable_keepalive(writer)
-            self._static = self._static or X25519PrivateKey.generate()
-            try:
-                stream = SecureStream(self._static, remote=key)
-            except ValueError:
-                why = "the registry's pinned key is unusable"
-            else:
-                writer.write(stream.output())  # the handshake's first frame
-                self.events.put_nowait(
-                    ClientEvent("connected", gen=gen, opened=(reader, writer, stream))
-                )
+        key, addr = self.settings.registry_key, (self.core.link.ip, self.core.link.port)
+        try:
+            if key is not None:
+                self._static = self._static or X25519PrivateKey.generate()
+                opened = await dial(addr, key, self._static)
+                enable_keepalive(opened.writer)
+                self.events.put_nowait(ClientEvent("connected", gen=gen, opened=opened))
                 return
-        writer.close()
+            (await connect(addr)).close()
+            why = "no answer"  # (no key answered: said as what stops a connection)
+        except ValueError:
+            why = "the registry's pinned key is unusable"
+        except (OSError, TimeoutError) as exc:
+            why = why_not(exc)
         self.events.put_nowait(ClientEvent("failed", why, gen=gen))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
         # that opens is closed at once (it takes no place)
         try:
-            opened = await self._open()
-        except Exception as exc:  # an address the system cannot even try, say
-            opened = str(exc) or type(exc).__name__
-        if not isinstance(opened, str):
-            opened[1].close()
-        self.events.put_nowait(ClientEvent("probed", opened if isinstance(opened, str) else ""))
-
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
-        try:
-            return await asyncio.wait_for(
-                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
-            )
+            (await connect((self.core.link.ip, self.core.link.port))).close()
+            why = ""
         except (OSError, TimeoutError) as exc:
-            return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
+            why = why_not(exc)
+        except Exception as exc:  # an address the system cannot even try, say
+            why = str(exc) or type(exc).__name__
+        self.events.put_nowait(ClientEvent("probed", why))
 
     async def _read(
         self,
