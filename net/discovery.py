@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
-from net.dial import connect, dial
+from net.served_stream import connect, dial
 from secure.channel import KEY_REQUEST_SIZE
 from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, frame, key_answer
 from wire.keys import code_from_text, fingerprint, join_code
@@ -274,15 +274,13 @@ async def handshake(ip: str, port: int, key: bytes) -> bool:
     only the holder of its private key can make it: with a key of our own for this alone,
     and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
     reader, writer, stream = await dial((ip, port), key)
-    try:
+    with contextlib.closing(writer):
         while not stream.ready:
             data = await reader.read(MAX_HANDSHAKE_FRAME)
             if not data:
                 return False
             stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening: raises
         return True
-    finally:
-        writer.close()
 
 
 async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:
@@ -305,20 +303,16 @@ def registry_label(host: str, port: int) -> str:
 async def ask_key(host: str, port: int) -> bytes | None:
     """The key the registry at `host`:`port` answers with, or None. Raises
     ConnectionRefusedError: nothing listens there; OtherVersion: another version answers."""
-    writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):
-            reader, writer = await asyncio.open_connection(sock=await connect((host, port)))
-            writer.write(frame(KEY_REQUEST_FRAME))
-            length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
-            if length > KEY_REQUEST_SIZE:
-                return None
-            return key_answer(await reader.readexactly(length))
+            reader, writer = await connect((host, port))
+            with contextlib.closing(writer):
+                writer.write(frame(KEY_REQUEST_FRAME))
+                length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
+                if length > KEY_REQUEST_SIZE:
+                    return None
+                return key_answer(await reader.readexactly(length))
     except ConnectionRefusedError:
         raise
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         return None
-    finally:
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close()

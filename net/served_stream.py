@@ -9,11 +9,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from net.dial import dial
+from disk.files import os_reason
 from net.listener import Closable, fmt_addr
-from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
+from secure.stream import BufferBudget, ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import DecodeError, OtherVersion, clear_request, encode
 from wire.messages import VERSION_REFUSAL, Acks, Message, Refused
 from wire.refusals import RefusalCode
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from net.endpoint import Addr, Endpoint
     from net.outgoing import Dest
 
+#: Seconds a TCP connection we open has to be accepted.
+CONNECT_WAIT = 5.0
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message too long for a datagram: closed once its answer is
@@ -53,6 +56,8 @@ class Handed(Struct, frozen=True):
 
 #: Owns a handed connection until it ends.
 Handoff = Callable[[Handed], Awaitable[None]]
+#: A connection of ours, the secure channel begun on it (`dial`).
+Dialed = tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream]
 
 
 class ServedStream:
@@ -235,6 +240,35 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
     finally:
         sent.release(addr, message.id)
         endpoint.on_stream_end(message.id)
+
+
+async def connect(
+    addr: tuple[str, int], local: str | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to `addr`, from the address `local` when given. Raises OSError, or
+    TimeoutError past CONNECT_WAIT (`why_not` says which)."""
+    opening = asyncio.open_connection(*addr, local_addr=None if local is None else (local, 0))
+    return await asyncio.wait_for(opening, CONNECT_WAIT)
+
+
+async def dial(
+    addr: tuple[str, int],
+    key: bytes,
+    static: X25519PrivateKey | None = None,
+    local: str | None = None,
+    budget: BufferBudget | None = None,
+) -> Dialed:
+    """`connect`, and the secure channel with `key` (expected at `addr`) begun on it under
+    `static` (None: a key for this connection alone). ValueError, before connecting, for a
+    key no handshake can use."""
+    stream = SecureStream(static or X25519PrivateKey.generate(), remote=key, budget=budget)
+    reader, writer = await connect(addr, local)
+    writer.write(stream.output())
+    return reader, writer, stream
+
+
+def why_not(exc: BaseException) -> str:
+    return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
 
 
 def clear_refusal(endpoint: Endpoint, data: bytes, addr: Addr) -> Refused | None:

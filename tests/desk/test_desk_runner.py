@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from net.dial import Dialed
 from peer.adapter.desk.runner import (
     ClientEvent,
     DeskRunner,
@@ -108,7 +107,7 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
             ClientEvent("arrived", gen=1, message=notice),
             ClientEvent("lost", "reset", gen=1),
             ClientEvent("failed", "refused", gen=1),
-            ClientEvent("connected", gen=1, opened=Dialed(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
+            ClientEvent("connected", gen=1, opened=(asyncio.StreamReader(), stale, None)),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []
         run.handle(ClientEvent("arrived", gen=2, message=notice), 0.0)

@@ -20,9 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Meta, Struct
 
 from disk.files import os_reason, read_bytes, replace_durably
-from net.dial import Dialed, connect, dial, why_not
 from net.listener import enable_keepalive
-from net.served_stream import READ_CHUNK
+from net.served_stream import READ_CHUNK, Dialed, connect, dial, why_not
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.duty import OperatorCore
@@ -39,7 +38,6 @@ from peer.core.desk.link import (
     Show,
 )
 from secure.keys import KeyFileError, load_or_make_key
-from secure.stream import SecureStream
 from wire.codec import DecodeError, OtherVersion
 from wire.desk.messages import (
     DeskEnded,
@@ -96,8 +94,7 @@ class DeskRunner:
         )
         self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
-        self._writer: asyncio.StreamWriter | None = None
-        self._stream: SecureStream | None = None  # the connection's secure session
+        self._opened: Dialed | None = None  # the connection's streams and secure session
         self._static = settings.key
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
@@ -132,7 +129,7 @@ class DeskRunner:
         core, emit, what = self.core, actions.append, event.what
         if event.gen not in (None, self._gen):
             if event.opened is not None:
-                event.opened.writer.close()  # asked for before a newer one: not wanted
+                event.opened[1].close()  # asked for before a newer one: not wanted
         elif what == "typed":
             core.typed(event.text, now, emit, event.begun)
         elif what == "end":
@@ -140,8 +137,8 @@ class DeskRunner:
         elif what == "probed":
             core.probed(event.text, now, emit)
         elif event.opened is not None:
-            reader, self._writer, self._stream = event.opened
-            self._spawn(self._read(reader, self._writer, self._stream, self._gen))
+            self._opened = event.opened
+            self._spawn(self._read(event.opened, self._gen))
             core.connected(now, emit)
         elif isinstance(event.message, DeskMessage):
             core.received(event.message, now, emit)
@@ -195,10 +192,10 @@ class DeskRunner:
             if key is not None:
                 self._static = self._static or X25519PrivateKey.generate()
                 opened = await dial(addr, key, self._static)
-                enable_keepalive(opened.writer)
+                enable_keepalive(opened[1])
                 self.events.put_nowait(ClientEvent("connected", gen=gen, opened=opened))
                 return
-            (await connect(addr)).close()
+            (await connect(addr))[1].close()
             why = "no answer"  # (no key answered: said as what stops a connection)
         except ValueError:
             why = "the registry's pinned key is unusable"
@@ -210,7 +207,7 @@ class DeskRunner:
         # always answered: a person whose input has ended waits for the answer; a connection
         # that opens is closed at once (it takes no place)
         try:
-            (await connect((self.core.link.ip, self.core.link.port))).close()
+            (await connect((self.core.link.ip, self.core.link.port)))[1].close()
             why = ""
         except (OSError, TimeoutError) as exc:
             why = why_not(exc)
@@ -218,19 +215,11 @@ class DeskRunner:
             why = str(exc) or type(exc).__name__
         self.events.put_nowait(ClientEvent("probed", why))
 
-    async def _read(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        decoder: SecureStream,
-        gen: int,
-    ) -> None:
+    async def _read(self, opened: Dialed, gen: int) -> None:
+        reader, writer, decoder = opened
         reason = "the help desk closed the connection"
         try:
-            while True:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    break
+            while data := await reader.read(READ_CHUNK):
                 messages = decoder.feed(data)
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
@@ -244,18 +233,18 @@ class DeskRunner:
         self.events.put_nowait(ClientEvent("lost", reason, gen=gen))
 
     def _send(self, message: DeskMessage) -> None:
-        writer, stream = self._writer, self._stream
-        if writer is None or stream is None or writer.is_closing():
+        if self._opened is None or self._opened[1].is_closing():
             return  # the connection is gone: its Lost event is on its way
+        _, writer, stream = self._opened
         with contextlib.suppress(ConnectionError, OSError, ValueError):
             stream.send(message)
             writer.write(stream.output())
 
     def _close(self) -> None:
-        writer, self._writer, self._stream = self._writer, None, None
-        if writer is not None:
+        opened, self._opened = self._opened, None
+        if opened is not None:
             with contextlib.suppress(Exception):  # already broken: nothing to tell
-                writer.close()
+                opened[1].close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -18,7 +18,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason
-from net.dial import connect, why_not
+from net.served_stream import CONNECT_WAIT, why_not
 from peer.core.files.names import NAME_MAX, fitted_name
 from peer.core.files.transfer import Outcome, Transfer, size_text
 from secure.stream import SecureStream
@@ -122,7 +122,7 @@ class Puller:
     async def _connect_and_read(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
         transfer = self.transfer
         try:
-            sock = await connect(addr)
+            sock = await asyncio.wait_for(_connect(addr), CONNECT_WAIT)
         except (OSError, TimeoutError) as exc:
             why = f"no connection to {transfer.peer} ({why_not(exc)})"
             raise PullEnded(Outcome.DROPPED, why) from None
@@ -268,6 +268,19 @@ def _name(partial: Path, name: str, name_max: int) -> Path:
             return final
         os.unlink(partial)
         return final
+
+
+async def _connect(addr: Addr) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, target = (await loop.getaddrinfo(*addr, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, target)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def _disk(work: Awaitable[T]) -> T:

@@ -324,22 +324,19 @@ class DeskLink:
             self.later(now, until)
 
     def later(self, now: float, until: float = float("inf")) -> None:
-        self.retry_at = now + min(self.wait(), max(0.0, until - now))
+        """The next attempt, by `until`: the first `retry` after `rewind`, then doubling up to
+        the longest (SERVICE_RETRY_MAX with other registries)."""
+        longest = self.settings.retry[1]
+        if len(self.registries) > 1:
+            longest = min(longest, SERVICE_RETRY_MAX)
+        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
+        self.retry_at = now + min(wait, max(0.0, until - now))
 
     def retry_due(self, now: float) -> bool:
         if self.retry_at is None or now < self.retry_at:
             return False
         self.retry_at = None
         return True
-
-    def wait(self) -> float:
-        """The first `retry` after `rewind`, then doubling up to the longest (SERVICE_RETRY_MAX with
-        other registries)."""
-        longest = self.settings.retry[1]
-        if len(self.registries) > 1:
-            longest = min(longest, SERVICE_RETRY_MAX)
-        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
-        return wait
 
     def rewind(self) -> None:
         self._wait = self.settings.retry[0]
