@@ -219,13 +219,12 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         )
         endpoint.on_stream_end(message.id)
         return
-    # from the address bound, as datagrams go: a registry answering a registration
-    # that came over TCP takes the connection's source for the peer's address
-    local = None if endpoint.address[0] in ("", "0.0.0.0") else endpoint.address[0]
     try:
         try:
-            static, buffers = endpoint.channel.static, endpoint.buffers
-            reader, writer, stream = await dial(addr, key, static, local, buffers)
+            # from the address bound, as datagrams go: a registry answering a registration
+            # that came over TCP takes the connection's source for the peer's address
+            static, local = endpoint.channel.static, endpoint.address[0]
+            reader, writer, stream = await dial(addr, key, static, local, endpoint.buffers)
         except (OSError, TimeoutError) as exc:
             endpoint._log(f"could not connect to {fmt_addr(addr)} over TCP: {exc}")
             return
@@ -242,20 +241,18 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         endpoint.on_stream_end(message.id)
 
 
-async def connect(
-    addr: tuple[str, int], local: str | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A TCP connection to `addr`, from the address `local` when given. Raises OSError, or
-    TimeoutError past CONNECT_WAIT (`why_not` says which)."""
-    opening = asyncio.open_connection(*addr, local_addr=None if local is None else (local, 0))
-    return await asyncio.wait_for(opening, CONNECT_WAIT)
+async def connect(addr: Addr, local: str = "") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to `addr`, from the address `local` ("" or 0.0.0.0: any). Raises
+    OSError, or TimeoutError past CONNECT_WAIT (`why_not` says which)."""
+    bind = None if local in ("", "0.0.0.0") else (local, 0)
+    return await asyncio.wait_for(asyncio.open_connection(*addr, local_addr=bind), CONNECT_WAIT)
 
 
 async def dial(
-    addr: tuple[str, int],
+    addr: Addr,
     key: bytes,
     static: X25519PrivateKey | None = None,
-    local: str | None = None,
+    local: str = "",
     budget: BufferBudget | None = None,
 ) -> Dialed:
     """`connect`, and the secure channel with `key` (expected at `addr`) begun on it under
