@@ -275,12 +275,9 @@ async def handshake(ip: str, port: int, key: bytes) -> bool:
     and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
     reader, writer, stream = await dial((ip, port), key)
     with contextlib.closing(writer):
-        while not stream.ready:
-            data = await reader.read(MAX_HANDSHAKE_FRAME)
-            if not data:
-                return False
+        while not stream.ready and (data := await reader.read(MAX_HANDSHAKE_FRAME)):
             stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening: raises
-        return True
+        return stream.ready
 
 
 async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:

@@ -306,8 +306,6 @@ class DeskLink:
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
-        if len(ring) < 2:
-            return False
         start = ring.index(here)
         after = ring[start + 1 :] + ring[: start + 1]
         fresh = [addr for addr in after if addr not in self._tried]
