@@ -300,25 +300,21 @@ class DeskLink:
         self.ip, self.port = desk
         return True
 
-    def next_registry(self) -> bool:
-        """Move to the next registry of the service: whether it is untried since the desk last
-        answered."""
+    def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
+        """The next registry of the service at once when one is untried since the desk last
+        answered, else the next one `later`."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
         start = ring.index(here)
         after = ring[start + 1 :] + ring[: start + 1]
         fresh = [addr for addr in after if addr not in self._tried]
-        if not fresh:
-            self._tried.clear()
-        self.ip, self.port = (fresh or after)[0]
-        return bool(fresh)
-
-    def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
-        """The next registry at once when one is untried, else `later`."""
-        if self.next_registry():
+        if fresh:
+            self.ip, self.port = fresh[0]
             emit(Connection.OPEN)
         else:
+            self._tried.clear()
+            self.ip, self.port = after[0]
             self.later(now, until)
 
     def later(self, now: float, until: float = float("inf")) -> None:
