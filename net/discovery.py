@@ -20,6 +20,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from net.served_stream import connect, dial
@@ -255,29 +256,23 @@ def to_probe(
 
 async def proven(probe: Advertised) -> Found | None:
     """The record of `probe` whose code is the key's that answered there, once a handshake
-    with that key succeeded, within PROBE seconds; else None."""
+    of the secure channel with that key succeeded, as only the holder of its private key can
+    make it (with a key of our own for this alone, and nothing sent once it is over), within
+    PROBE seconds; else None."""
     try:
         async with asyncio.timeout(PROBE):
             key = await ask_key(probe.ip, probe.port)
             digits = code_from_text(fingerprint(key)) if key is not None else None
             if key is None or digits not in probe.codes:
                 return None
-            if not await handshake(probe.ip, probe.port, key):
-                return None
-            return Found(probe.ip, probe.port, join_code(key))
+            where, ours = (probe.ip, probe.port), X25519PrivateKey.generate()
+            reader, writer, stream = await dial(where, key, ours)
+            with contextlib.closing(writer):
+                while not stream.ready and (data := await reader.read(MAX_HANDSHAKE_FRAME)):
+                    stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening
+            return Found(probe.ip, probe.port, join_code(key)) if stream.ready else None
     except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
         return None  # (a DecodeError, OtherVersion too, is a ValueError)
-
-
-async def handshake(ip: str, port: int, key: bytes) -> bool:
-    """Whether the handshake of the secure channel with `key` succeeds at `ip`:`port`, as
-    only the holder of its private key can make it: with a key of our own for this alone,
-    and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
-    reader, writer, stream = await dial((ip, port), key)
-    with contextlib.closing(writer):
-        while not stream.ready and (data := await reader.read(MAX_HANDSHAKE_FRAME)):
-            stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening: raises
-        return stream.ready
 
 
 async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:

@@ -78,10 +78,9 @@ class ServedStream:
         self.writer = writer
         self._addr = addr
         self._slot = slot
-        self._answer_to = ours[1] if ours else ""  # accepted: the other side begins
-        decoder = (
-            ours[0] if ours else SecureStream(endpoint.channel.static, budget=endpoint.buffers)
-        )
+        static, budget = endpoint.channel.static, endpoint.buffers
+        # accepted: the other side begins
+        decoder, self._answer_to = ours or (SecureStream(static, budget=budget), "")
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
@@ -251,14 +250,13 @@ async def connect(addr: Addr, local: str = "") -> tuple[asyncio.StreamReader, as
 async def dial(
     addr: Addr,
     key: bytes,
-    static: X25519PrivateKey | None = None,
+    static: X25519PrivateKey,
     local: str = "",
     budget: BufferBudget | None = None,
 ) -> Dialed:
     """`connect`, and the secure channel with `key` (expected at `addr`) begun on it under
-    `static` (None: a key for this connection alone). ValueError, before connecting, for a
-    key no handshake can use."""
-    stream = SecureStream(static or X25519PrivateKey.generate(), remote=key, budget=budget)
+    `static`. ValueError, before connecting, for a key no handshake can use."""
+    stream = SecureStream(static, remote=key, budget=budget)
     reader, writer = await connect(addr, local)
     writer.write(stream.output())
     return reader, writer, stream
