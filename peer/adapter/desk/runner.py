@@ -95,7 +95,7 @@ class DeskRunner:
         self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
         self._opened: Dialed | None = None  # the connection's streams and secure session
-        self._static = settings.key
+        self._static = settings.key or X25519PrivateKey.generate()
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -189,7 +189,6 @@ class DeskRunner:
         key, addr = self.settings.registry_key, (self.core.link.ip, self.core.link.port)
         try:
             if key is not None:
-                self._static = self._static or X25519PrivateKey.generate()
                 opened = await dial(addr, key, self._static)
                 enable_keepalive(opened[1])
                 self.events.put_nowait(ClientEvent("connected", gen=gen, opened=opened))

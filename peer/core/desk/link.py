@@ -320,9 +320,8 @@ class DeskLink:
     def later(self, now: float, until: float = float("inf")) -> None:
         """The next attempt, by `until`: the first `retry` after `rewind`, then doubling up to
         the longest (SERVICE_RETRY_MAX with other registries)."""
-        longest = self.settings.retry[1]
-        if len(self.registries) > 1:
-            longest = min(longest, SERVICE_RETRY_MAX)
+        cap = SERVICE_RETRY_MAX if len(self.registries) > 1 else self.settings.retry[1]
+        longest = min(self.settings.retry[1], cap)
         wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
         self.retry_at = now + min(wait, max(0.0, until - now))
 
