@@ -255,10 +255,9 @@ def to_probe(
 
 
 async def proven(probe: Advertised) -> Found | None:
-    """The record of `probe` whose code is the key's that answered there, once a handshake
-    of the secure channel with that key succeeded, as only the holder of its private key can
-    make it (with a key of our own for this alone, and nothing sent once it is over), within
-    PROBE seconds; else None."""
+    """The record of `probe` whose code is the key's that answered there, once a handshake with
+    that key, which only its private key's holder can make, succeeded within PROBE seconds (ours
+    under a key for this alone, nothing sent after it); else None."""
     try:
         async with asyncio.timeout(PROBE):
             key = await ask_key(probe.ip, probe.port)

@@ -1,7 +1,7 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends; and one opened to send a message too long
-for a datagram alone, which waits for its answer: one address holds at most
-SENT_PER_ADDRESS of them, all at most SENT_LIMIT; past that the message waits for its retry."""
+(`secure.stream`) and handed over until it ends; one opened (`dial`, as every client opens
+one) to send a message too long for a datagram alone, which waits for its answer: at most
+SENT_PER_ADDRESS per address, SENT_LIMIT in all; past that the message waits for its retry."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ class Handed(Struct, frozen=True):
 
 #: Owns a handed connection until it ends.
 Handoff = Callable[[Handed], Awaitable[None]]
-#: A connection of ours, the secure channel begun on it (`dial`).
 Dialed = tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream]
 
 

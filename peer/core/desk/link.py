@@ -301,8 +301,7 @@ class DeskLink:
         return True
 
     def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
-        """The next registry of the service at once when one is untried since the desk last
-        answered, else the next one `later`."""
+        """The next registry untried since the desk last answered, now; else the next, `later`."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
