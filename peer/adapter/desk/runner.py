@@ -137,7 +137,8 @@ class DeskRunner:
         elif what == "probed":
             core.probed(event.text, now, emit)
         elif event.opened is not None:
-            self._opened = event.opened  # (read by the task that opened it)
+            self._opened = event.opened
+            self._spawn(self._read(event.opened, self._gen))
             core.connected(now, emit)
         elif isinstance(event.message, DeskMessage):
             core.received(event.message, now, emit)
@@ -192,7 +193,7 @@ class DeskRunner:
                 opened = await dial(addr, key, self._static)
                 enable_keepalive(opened[1])
                 self.events.put_nowait(ClientEvent("connected", gen=gen, opened=opened))
-                return await self._read(opened, gen)
+                return
             (await connect(addr))[1].close()
             why = "no answer"  # (no key answered: said as what stops a connection)
         except ValueError:
