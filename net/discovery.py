@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from net.served_stream import connect, dial
+from net.served_stream import CONNECT_WAIT, connect, dial
 from secure.channel import KEY_REQUEST_SIZE
 from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, frame, key_answer
 from wire.keys import code_from_text, fingerprint, join_code
@@ -50,8 +50,6 @@ CHECKED = 64
 #: Seconds an address has to answer with its key and finish a handshake (a registry on the
 #: LAN takes milliseconds).
 PROBE = 1.5
-#: Seconds to wait for a registry's key before saying it does not answer.
-ASK_TIMEOUT = 5.0
 
 
 class Found(Struct, frozen=True):
@@ -292,10 +290,10 @@ def registry_label(host: str, port: int) -> str:
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with, or None. Raises
+    """The key the registry at `host`:`port` answers with within CONNECT_WAIT, or None. Raises
     ConnectionRefusedError: nothing listens there; OtherVersion: another version answers."""
     try:
-        async with asyncio.timeout(ASK_TIMEOUT):
+        async with asyncio.timeout(CONNECT_WAIT):
             reader, writer = await connect((host, port))
             with contextlib.closing(writer):
                 writer.write(frame(KEY_REQUEST_FRAME))
