@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
+from net.served_stream import CONNECT_WAIT, connect, dial
 from secure.channel import KEY_REQUEST_SIZE
-from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, SecureStream, frame, key_answer
+from secure.stream import KEY_REQUEST_FRAME, MAX_HANDSHAKE_FRAME, frame, key_answer
 from wire.keys import code_from_text, fingerprint, join_code
 from wire.limits import FRAME_HEADER
 
@@ -49,8 +50,6 @@ CHECKED = 64
 #: Seconds an address has to answer with its key and finish a handshake (a registry on the
 #: LAN takes milliseconds).
 PROBE = 1.5
-#: Seconds to wait for a registry's key before saying it does not answer.
-ASK_TIMEOUT = 5.0
 
 
 class Found(Struct, frozen=True):
@@ -254,37 +253,23 @@ def to_probe(
 
 
 async def proven(probe: Advertised) -> Found | None:
-    """The record of `probe` whose code is the key's that answered there, once a handshake
-    with that key succeeded, within PROBE seconds; else None."""
+    """The record of `probe` whose code is the key's that answered there, once a handshake with
+    that key, which only its private key's holder can make, succeeded within PROBE seconds (ours
+    under a key for this alone, nothing sent after it); else None."""
     try:
         async with asyncio.timeout(PROBE):
             key = await ask_key(probe.ip, probe.port)
             digits = code_from_text(fingerprint(key)) if key is not None else None
             if key is None or digits not in probe.codes:
                 return None
-            if not await handshake(probe.ip, probe.port, key):
-                return None
-            return Found(probe.ip, probe.port, join_code(key))
+            where, ours = (probe.ip, probe.port), X25519PrivateKey.generate()
+            reader, writer, stream = await dial(where, key, ours)
+            with contextlib.closing(writer):
+                while not stream.ready and (data := await reader.read(MAX_HANDSHAKE_FRAME)):
+                    stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening
+            return Found(probe.ip, probe.port, join_code(key)) if stream.ready else None
     except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
         return None  # (a DecodeError, OtherVersion too, is a ValueError)
-
-
-async def handshake(ip: str, port: int, key: bytes) -> bool:
-    """Whether the handshake of the secure channel with `key` succeeds at `ip`:`port`, as
-    only the holder of its private key can make it: with a key of our own for this alone,
-    and nothing sent once it is over. Raises OSError, ValueError (DecodeError)."""
-    stream = SecureStream(X25519PrivateKey.generate(), remote=key)
-    reader, writer = await asyncio.open_connection(ip, port)
-    try:
-        writer.write(stream.output())
-        while not stream.ready:
-            data = await reader.read(MAX_HANDSHAKE_FRAME)
-            if not data:
-                return False
-            stream.feed(data)  # a frame over MAX_HANDSHAKE_FRAME, or one not opening: raises
-        return True
-    finally:
-        writer.close()
 
 
 async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:
@@ -305,22 +290,18 @@ def registry_label(host: str, port: int) -> str:
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with, or None. Raises
+    """The key the registry at `host`:`port` answers with within CONNECT_WAIT, or None. Raises
     ConnectionRefusedError: nothing listens there; OtherVersion: another version answers."""
-    writer = None
     try:
-        async with asyncio.timeout(ASK_TIMEOUT):
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(frame(KEY_REQUEST_FRAME))
-            length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
-            if length > KEY_REQUEST_SIZE:
-                return None
-            return key_answer(await reader.readexactly(length))
+        async with asyncio.timeout(CONNECT_WAIT):
+            reader, writer = await connect((host, port))
+            with contextlib.closing(writer):
+                writer.write(frame(KEY_REQUEST_FRAME))
+                length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
+                if length > KEY_REQUEST_SIZE:
+                    return None
+                return key_answer(await reader.readexactly(length))
     except ConnectionRefusedError:
         raise
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         return None
-    finally:
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close()

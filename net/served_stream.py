@@ -1,7 +1,7 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends; and one opened to send a message too long
-for a datagram alone, which waits for its answer: one address holds at most
-SENT_PER_ADDRESS of them, all at most SENT_LIMIT; past that the message waits for its retry."""
+(`secure.stream`) and handed over until it ends; one opened (`dial`, as every client opens
+one) to send a message too long for a datagram alone, which waits for its answer: at most
+SENT_PER_ADDRESS per address, SENT_LIMIT in all; past that the message waits for its retry."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
+from disk.files import os_reason
 from net.listener import Closable, fmt_addr
-from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
+from secure.stream import BufferBudget, ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import DecodeError, OtherVersion, clear_request, encode
 from wire.messages import VERSION_REFUSAL, Acks, Message, Refused
 from wire.refusals import RefusalCode
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from net.endpoint import Addr, Endpoint
     from net.outgoing import Dest
 
+#: Seconds a TCP connection we open has to be accepted.
+CONNECT_WAIT = 5.0
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message too long for a datagram: closed once its answer is
@@ -52,14 +56,14 @@ class Handed(Struct, frozen=True):
 
 #: Owns a handed connection until it ends.
 Handoff = Callable[[Handed], Awaitable[None]]
+Dialed = tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream]
 
 
 class ServedStream:
     """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
     the constants say. `slot`: an accepted connection's place among the listener's. One we
-    made is given the key it expects (`remote`; ValueError for one no handshake can use) and
-    the id of the message it sends: it ends with that message's answer. An accepted one it
-    has a message from is the endpoint's route to `addr`."""
+    made (`dial`) is given its session and the id of the message it sends: it ends with that
+    message's answer. An accepted one it has a message from is the endpoint's route to `addr`."""
 
     def __init__(
         self,
@@ -67,14 +71,15 @@ class ServedStream:
         writer: asyncio.StreamWriter,
         addr: Addr,
         slot: Closable | None = None,
-        ours: tuple[bytes, str] | None = None,
+        ours: tuple[SecureStream, str] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self.writer = writer
         self._addr = addr
         self._slot = slot
-        remote, self._answer_to = ours or (None, "")  # accepted: the other side begins
-        decoder = SecureStream(endpoint.channel.static, remote=remote, budget=endpoint.buffers)
+        static, budget = endpoint.channel.static, endpoint.buffers
+        # accepted: the other side begins
+        decoder, self._answer_to = ours or (SecureStream(static, budget=budget), "")
         # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
@@ -212,29 +217,52 @@ async def send_alone(endpoint: Endpoint, dest: Dest, message: Message) -> None:
         )
         endpoint.on_stream_end(message.id)
         return
-    # from the address bound, as datagrams go: a registry answering a registration
-    # that came over TCP takes the connection's source for the peer's address
-    local = None if endpoint.address[0] in ("", "0.0.0.0") else (endpoint.address[0], 0)
     try:
         try:
-            connecting = asyncio.open_connection(*addr, local_addr=local)
-            reader, writer = await asyncio.wait_for(connecting, 5.0)
+            # from the address bound, as datagrams go: a registry answering a registration
+            # that came over TCP takes the connection's source for the peer's address
+            static, local = endpoint.channel.static, endpoint.address[0]
+            reader, writer, stream = await dial(addr, key, static, local, endpoint.buffers)
         except (OSError, TimeoutError) as exc:
             endpoint._log(f"could not connect to {fmt_addr(addr)} over TCP: {exc}")
             return
-        # Not a route: were it one, every later datagram-sized message to `addr` would
-        # travel on it and reach `addr` from a port it does not know.
-        try:
-            served = ServedStream(endpoint, writer, addr, None, (key, message.id))
         except ValueError as exc:
             endpoint._log(f"not sent to {fmt_addr(addr)} over TCP: {exc}")
-            writer.close()
             return
+        # Not a route: were it one, every later datagram-sized message to `addr` would
+        # travel on it and reach `addr` from a port it does not know.
+        served = ServedStream(endpoint, writer, addr, None, (stream, message.id))
         served.write(message)
         await served.serve(reader)
     finally:
         sent.release(addr, message.id)
         endpoint.on_stream_end(message.id)
+
+
+async def connect(addr: Addr, local: str = "") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to `addr`, from the address `local` ("" or 0.0.0.0: any). Raises
+    OSError, or TimeoutError past CONNECT_WAIT (`why_not` says which)."""
+    bind = None if local in ("", "0.0.0.0") else (local, 0)
+    return await asyncio.wait_for(asyncio.open_connection(*addr, local_addr=bind), CONNECT_WAIT)
+
+
+async def dial(
+    addr: Addr,
+    key: bytes,
+    static: X25519PrivateKey,
+    local: str = "",
+    budget: BufferBudget | None = None,
+) -> Dialed:
+    """`connect`, and the secure channel with `key` (expected at `addr`) begun on it under
+    `static`. ValueError, before connecting, for a key no handshake can use."""
+    stream = SecureStream(static, remote=key, budget=budget)
+    reader, writer = await connect(addr, local)
+    writer.write(stream.output())
+    return reader, writer, stream
+
+
+def why_not(exc: BaseException) -> str:
+    return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
 
 
 def clear_refusal(endpoint: Endpoint, data: bytes, addr: Addr) -> Refused | None:

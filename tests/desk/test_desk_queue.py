@@ -517,12 +517,12 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
 
 
 def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
-    # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
+    # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_WAIT
     # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
-    from peer.adapter.desk.runner import CONNECT_TIMEOUT
+    from net.served_stream import CONNECT_WAIT
     from peer.core.desk.link import RETRY_MAX
 
-    assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
+    assert RECLAIM_WINDOW >= 1.5 * (CONNECT_WAIT + RETRY_MAX)
     assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE
 
 

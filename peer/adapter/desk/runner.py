@@ -22,7 +22,7 @@ from msgspec import Meta, Struct
 from disk.files import os_reason, read_bytes
 from disk.records import keep_record, read_record
 from net.listener import enable_keepalive
-from net.served_stream import READ_CHUNK
+from net.served_stream import READ_CHUNK, Dialed, connect, dial, why_not
 from peer.adapter.desk.terminal import TYPED, OperatorScreen, Terminal
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.duty import OperatorCore
@@ -39,7 +39,6 @@ from peer.core.desk.link import (
     Show,
 )
 from secure.keys import KeyFileError, load_or_make_key
-from secure.stream import SecureStream
 from wire.codec import DecodeError, OtherVersion
 from wire.desk.messages import (
     DeskEnded,
@@ -54,8 +53,6 @@ from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 from wire.messages import Message
 
-#: Seconds to wait for the desk to accept a TCP connection.
-CONNECT_TIMEOUT = 5.0
 #: Seconds between two looks at the waiting room; the waits shown count on between them.
 ROOM_LOOK = 3.0
 #: What the desk says that may change the waiting room: looked at again at once.
@@ -73,7 +70,7 @@ class ClientEvent(Struct, frozen=True):
     begun: float = 0.0
     gen: int | None = None
     message: Message | None = None
-    opened: tuple[asyncio.StreamReader, asyncio.StreamWriter, SecureStream] | None = None
+    opened: Dialed | None = None
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
@@ -98,9 +95,8 @@ class DeskRunner:
         )
         self._place: Path | None = None  # the held-place file
         self._gen = 0  # the number of the current connection
-        self._writer: asyncio.StreamWriter | None = None
-        self._stream: SecureStream | None = None  # the connection's secure session
-        self._static = settings.key
+        self._opened: Dialed | None = None  # the connection's streams and secure session
+        self._static = settings.key or X25519PrivateKey.generate()
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -142,8 +138,8 @@ class DeskRunner:
         elif what == "probed":
             core.probed(event.text, now, emit)
         elif event.opened is not None:
-            reader, self._writer, self._stream = event.opened
-            self._spawn(self._read(reader, self._writer, self._stream, self._gen))
+            self._opened = event.opened
+            self._spawn(self._read(event.opened, self._gen))
             core.connected(now, emit)
         elif isinstance(event.message, DeskMessage):
             core.received(event.message, now, emit)
@@ -192,60 +188,36 @@ class DeskRunner:
                     self._code = code
 
     async def _connect(self, gen: int) -> None:
-        opened, key = await self._open(), self.settings.registry_key
-        if isinstance(opened, str):
-            self.events.put_nowait(ClientEvent("failed", opened, gen=gen))
-            return
-        reader, writer = opened
-        why = "no answer"  # (no key answered: said as what stops a connection)
-        if key is not None:
-            enable_keepalive(writer)
-            self._static = self._static or X25519PrivateKey.generate()
-            try:
-                stream = SecureStream(self._static, remote=key)
-            except ValueError:
-                why = "the registry's pinned key is unusable"
-            else:
-                writer.write(stream.output())  # the handshake's first frame
-                self.events.put_nowait(
-                    ClientEvent("connected", gen=gen, opened=(reader, writer, stream))
-                )
+        key, addr = self.settings.registry_key, (self.core.link.ip, self.core.link.port)
+        try:
+            if key is not None:
+                opened = await dial(addr, key, self._static)
+                enable_keepalive(opened[1])
+                self.events.put_nowait(ClientEvent("connected", gen=gen, opened=opened))
                 return
-        writer.close()
+            (await connect(addr))[1].close()
+            why = "no answer"  # (no key answered: said as what stops a connection)
+        except ValueError:
+            why = "the registry's pinned key is unusable"
+        except (OSError, TimeoutError) as exc:
+            why = why_not(exc)
         self.events.put_nowait(ClientEvent("failed", why, gen=gen))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
         # that opens is closed at once (it takes no place)
         try:
-            opened = await self._open()
-        except Exception as exc:  # an address the system cannot even try, say
-            opened = str(exc) or type(exc).__name__
-        if not isinstance(opened, str):
-            opened[1].close()
-        self.events.put_nowait(ClientEvent("probed", opened if isinstance(opened, str) else ""))
+            (await connect((self.core.link.ip, self.core.link.port)))[1].close()
+            why = ""
+        except Exception as exc:  # (an address the system cannot even try, say)
+            why = why_not(exc)
+        self.events.put_nowait(ClientEvent("probed", why))
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
-        try:
-            return await asyncio.wait_for(
-                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
-            )
-        except (OSError, TimeoutError) as exc:
-            return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-
-    async def _read(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        decoder: SecureStream,
-        gen: int,
-    ) -> None:
+    async def _read(self, opened: Dialed, gen: int) -> None:
+        reader, writer, decoder = opened
         reason = "the help desk closed the connection"
         try:
-            while True:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    break
+            while data := await reader.read(READ_CHUNK):
                 messages = decoder.feed(data)
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
@@ -259,18 +231,18 @@ class DeskRunner:
         self.events.put_nowait(ClientEvent("lost", reason, gen=gen))
 
     def _send(self, message: DeskMessage) -> None:
-        writer, stream = self._writer, self._stream
-        if writer is None or stream is None or writer.is_closing():
+        if self._opened is None or self._opened[1].is_closing():
             return  # the connection is gone: its Lost event is on its way
+        _, writer, stream = self._opened
         with contextlib.suppress(ConnectionError, OSError, ValueError):
             stream.send(message)
             writer.write(stream.output())
 
     def _close(self) -> None:
-        writer, self._writer, self._stream = self._writer, None, None
-        if writer is not None:
+        opened, self._opened = self._opened, None
+        if opened is not None:
             with contextlib.suppress(Exception):  # already broken: nothing to tell
-                writer.close()
+                opened[1].close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

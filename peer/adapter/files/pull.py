@@ -18,18 +18,18 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason
+from net.listener import Addr, new_socket
+from net.served_stream import CONNECT_WAIT, why_not
 from peer.core.files.names import NAME_MAX, fitted_name
 from peer.core.files.transfer import Outcome, Transfer, size_text
 from secure.stream import SecureStream
 from wire.codec import DecodeError
 from wire.messages import FileNote, FileWant, Message
 
-Addr = tuple[str, int]
 T = TypeVar("T")
 #: Bytes between two checkpoints (fsync, record kept): what a crash may cost again.
 CHECKPOINT = 16 * 1024 * 1024
-#: Seconds to wait for the sender's connection, and then between reads.
-CONNECT_WAIT = 5.0
+#: Seconds to wait for the sender between reads.
 READ_WAIT = 30.0
 #: Bytes read from the connection at a time: many records, written with one call.
 READ_SIZE = 1024 * 1024
@@ -124,7 +124,7 @@ class Puller:
         try:
             sock = await asyncio.wait_for(_connect(addr), CONNECT_WAIT)
         except (OSError, TimeoutError) as exc:
-            why = f"no connection to {transfer.peer} ({_why(exc)})"
+            why = f"no connection to {transfer.peer} ({why_not(exc)})"
             raise PullEnded(Outcome.DROPPED, why) from None
         try:
             stream = SecureStream(self._static, remote=key)
@@ -133,7 +133,7 @@ class Puller:
             await self._read(stream, sock)
             return await self._finish()
         except (OSError, TimeoutError, ValueError, DecodeError) as exc:
-            raise PullEnded(Outcome.DROPPED, f"the connection broke ({_why(exc)})") from None
+            raise PullEnded(Outcome.DROPPED, f"the connection broke ({why_not(exc)})") from None
         finally:
             sock.close()
 
@@ -271,12 +271,11 @@ def _name(partial: Path, name: str, name_max: int) -> Path:
 
 
 async def _connect(addr: Addr) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    family, kind, proto, _, target = (await loop.getaddrinfo(*addr, type=socket.SOCK_STREAM))[0]
-    sock = socket.socket(family, kind, proto)
+    """A raw socket: the data is read into one buffer, with less work than through a stream."""
+    sock = new_socket(socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
-        await loop.sock_connect(sock, target)
+        await asyncio.get_running_loop().sock_connect(sock, addr)
     except BaseException:
         sock.close()
         raise
@@ -288,10 +287,6 @@ async def _disk(work: Awaitable[T]) -> T:
         return await work
     except OSError as exc:
         raise PullEnded(Outcome.DISK, f"could not write it ({os_reason(exc)})") from None
-
-
-def _why(exc: BaseException) -> str:
-    return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
 
 
 def _seen(done: asyncio.Future[None]) -> None:

@@ -300,46 +300,35 @@ class DeskLink:
         self.ip, self.port = desk
         return True
 
-    def next_registry(self) -> bool:
-        """Move to the next registry of the service: whether it is untried since the desk last
-        answered."""
+    def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
+        """The next registry untried since the desk last answered, now; else the next, `later`."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
-        if len(ring) < 2:
-            return False
         start = ring.index(here)
         after = ring[start + 1 :] + ring[: start + 1]
         fresh = [addr for addr in after if addr not in self._tried]
-        if not fresh:
-            self._tried.clear()
-        self.ip, self.port = (fresh or after)[0]
-        return bool(fresh)
-
-    def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
-        """The next registry at once when one is untried, else `later`."""
-        if self.next_registry():
+        if fresh:
+            self.ip, self.port = fresh[0]
             emit(Connection.OPEN)
         else:
+            self._tried.clear()
+            self.ip, self.port = after[0]
             self.later(now, until)
 
     def later(self, now: float, until: float = float("inf")) -> None:
-        self.retry_at = now + min(self.wait(), max(0.0, until - now))
+        """The next attempt, by `until`: the first `retry` after `rewind`, then doubling up to
+        the longest (SERVICE_RETRY_MAX with other registries)."""
+        cap = SERVICE_RETRY_MAX if len(self.registries) > 1 else self.settings.retry[1]
+        longest = min(self.settings.retry[1], cap)
+        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
+        self.retry_at = now + min(wait, max(0.0, until - now))
 
     def retry_due(self, now: float) -> bool:
         if self.retry_at is None or now < self.retry_at:
             return False
         self.retry_at = None
         return True
-
-    def wait(self) -> float:
-        """The first `retry` after `rewind`, then doubling up to the longest (SERVICE_RETRY_MAX with
-        other registries)."""
-        longest = self.settings.retry[1]
-        if len(self.registries) > 1:
-            longest = min(longest, SERVICE_RETRY_MAX)
-        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
-        return wait
 
     def rewind(self) -> None:
         self._wait = self.settings.retry[0]

@@ -31,7 +31,7 @@ GRACE = 120.0
 #: serves anyone: their clients retry on the same backoff, so who is back first is chance.
 RESTART_SETTLE = 5.0
 #: Seconds after a restart within which a kept place must be taken back: a running client
-#: is back within 9 s (RETRY_MAX 4 s, plus CONNECT_TIMEOUT 5 s).
+#: is back within 9 s (RETRY_MAX 4 s, plus CONNECT_WAIT 5 s).
 RECLAIM_WINDOW = 15.0
 #: Shortest time between two position pushes to one person.
 PUSH_INTERVAL = 1.0
