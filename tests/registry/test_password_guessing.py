@@ -1,6 +1,6 @@
 """A name's owner is never locked out by someone else's guessing: the owner's key proves the
 name with no password checked, and the checks others ask for (each challenge begun, on a
-thread: registry/core/password_work.py) are budgeted per address and in all, with a wait
+thread: registry/adapter/password_checks.py) are budgeted per address and in all, with a wait
 that doubles after each wrong proof for the address that sent it (registry/core/flood.py
 PasswordBudget), so that the guesser pays, and the guesser alone."""
 

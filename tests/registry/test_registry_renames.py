@@ -1,4 +1,4 @@
-"""registry/core/renames.py alone: a peer renaming itself."""
+"""registry/core/presence.py's rename: a peer renaming itself."""
 
 from __future__ import annotations
 
