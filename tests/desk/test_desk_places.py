@@ -67,13 +67,13 @@ def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path)
 
 
 def test_no_places_is_no_file(tmp_path: Path) -> None:
-    shelf = FileStore(tmp_path)
-    assert load_places(shelf, 0.0) == ([], "")
-    save_places(shelf, PLACES, 0.0)
-    save_places(shelf, (), 0.0)
+    store = FileStore(tmp_path)
+    assert load_places(store, 0.0) == ([], "")
+    save_places(store, PLACES, 0.0)
+    save_places(store, (), 0.0)
     assert not (tmp_path / PLACES_FILE).exists()
-    save_places(shelf, (), 0.0)  # none kept already
-    assert load_places(shelf, 0.0) == ([], "")
+    save_places(store, (), 0.0)  # none kept already
+    assert load_places(store, 0.0) == ([], "")
 
 
 def test_a_damaged_file_is_set_aside_and_said(tmp_path: Path) -> None:
