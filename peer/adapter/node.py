@@ -478,7 +478,7 @@ async def run_peer(
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
             losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
-            people=lambda: [(row.name, row.online) for row in core.table.rows()],
+            people=lambda: [(row.name, row.online, row.away) for row in core.table.rows()],
             registry=lambda: "{}:{}".format(*core.server),
             answers=lambda: None if requests.heard_at == -math.inf else not requests.down,
             outbox=lambda: len(core.outbox),

@@ -203,12 +203,14 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         rows = sorted(self._sources.people(), key=lambda r: (not r[1], r[0].casefold()))
         parts: Parts = []
         for online in (True, False):
-            names = [name for name, on in rows if on == online]
-            if names:
+            listed = [(name, away) for name, on, away in rows if on == online]
+            if listed:
                 parts.append(("bold", "Online\n" if online else "Offline\n"))
-            for name in names:
-                style = person_colour(name) if self._colour and online else ""
-                parts.append((style if online else "ansibrightblack", f" {name}\n"))
+            for name, away in listed:
+                lit = online and not away  # offline or away: dimmed; away: said, as in `who`
+                style = person_colour(name) if self._colour else ""
+                said = f" {name} (away)\n" if online and away else f" {name}\n"
+                parts.append((style if lit else "ansibrightblack", said))
         return parts
 
     def _transfers(self) -> list[Parts]:

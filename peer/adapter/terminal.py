@@ -80,7 +80,7 @@ class Sources:
     question: Callable[[], str] = str
     kept: History | None = None
     losing: Callable[[], Sequence[str]] = list
-    people: Callable[[], Sequence[tuple[str, bool]]] = list
+    people: Callable[[], Sequence[tuple[str, bool, str]]] = list  # name, online, why away
     registry: Callable[[], str] = str
     answers: Callable[[], bool | None] = lambda: None
     outbox: Callable[[], int] = int

@@ -87,13 +87,13 @@ class Peer:
 
     def __init__(self, console: ScreenConsole, terminal: Terminal, pipe: PipeInput) -> None:
         self.console, self.terminal, self.pipe = console, terminal, pipe
-        self.people: list[tuple[str, bool]] = [("alice", True), ("bob", True)]
+        self.people: list[tuple[str, bool, str]] = [("alice", True, ""), ("bob", True, "")]
         self.transfers: list[tuple[int, str, int, int]] = []
         self.typed: list[str] = []
         self.room = ""
         self.sources = Sources(
             me=lambda: "alice",
-            names=lambda: [n for n, on in self.people if on],
+            names=lambda: [n for n, on, _ in self.people if on],
             people=lambda: self.people,
             room=lambda: self.room,
             registry=lambda: "127.0.0.1:22000",
@@ -192,7 +192,7 @@ def test_the_list_of_people_follows_the_table() -> None:
     async def scenario() -> None:
         async with screen() as peer:
             await peer.until("listed bob online", lambda rows: rows[3].endswith("│ bob"))
-            peer.people = [("alice", True), ("bob", False)]
+            peer.people = [("alice", True, ""), ("bob", False, "")]
             peer.show(TABLE_UPDATED)  # not a line: the list says it
             await peer.until(
                 "listed bob offline",
@@ -201,6 +201,9 @@ def test_the_list_of_people_follows_the_table() -> None:
                 ),
             )
             assert not any("Client table updated" in row for row in peer.terminal.rows)
+            peer.people = [("alice", True, "lunch"), ("bob", False, "")]
+            peer.show(TABLE_UPDATED)
+            await peer.until("listed alice away", lambda rows: rows[2].endswith("│ alice (away)"))
 
     asyncio.run(scenario())
 
