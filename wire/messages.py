@@ -4,6 +4,7 @@ password), so that every field has one JSON type."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Annotated, Final, NamedTuple
 
 import msgspec
@@ -104,6 +105,12 @@ def address(text: str) -> tuple[str, int] | None:
     if ip and port.isdigit() and 0 < int(port) < 65536:
         return ip, int(port)
     return None
+
+
+def ring_next(here: tuple[str, int], ring: Sequence[tuple[str, int]]) -> tuple[str, int] | None:
+    """The registry of a service's `ring` its clients try after `here`: the next in the order
+    of addresses, past the last the first (None: the ring is empty)."""
+    return min([addr for addr in ring if addr > here] or ring, default=None)
 
 
 def is_token(text: str) -> bool:

@@ -13,7 +13,7 @@ from peer.core.request_kinds import KEPT, RequestRecord, Stage
 from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.retry_wait import SilentRounds
 from peer.core.shared import QUITTING_LATER, Shared
-from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost
+from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register, RoomPost, ring_next
 from wire.refusals import RefusalCode
 
 #: Where a request is not on its way: waiting behind another, answered, given up on.
@@ -193,11 +193,9 @@ class RegistryLink:
         if not shared.registries or not any(heard <= r.since < now for r in unanswered):
             return False
         shared.tried.add(old)
-        untried = [addr for addr in shared.registries if addr not in shared.tried]
-        if not untried:
+        new = ring_next(old, [addr for addr in shared.registries if addr not in shared.tried])
+        if new is None:
             return False
-        later = [addr for addr in untried if addr > old]
-        new = min(later or untried)
         shared.requests.move_to(new)
         emit(Print(_moved_line(old, new), "system"))
         return True

@@ -15,7 +15,7 @@ from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, Desk
 from wire.desk.render import render_person
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
-from wire.messages import address
+from wire.messages import address, ring_next
 
 Addr = tuple[str, int]
 
@@ -304,17 +304,13 @@ class DeskLink:
         """The next registry untried since the desk last answered, now; else the next, `later`."""
         here = (self.ip, self.port)
         self._tried.add(here)
-        ring = self.registries if here in self.registries else (here, *self.registries)
-        start = ring.index(here)
-        after = ring[start + 1 :] + ring[: start + 1]
-        fresh = [addr for addr in after if addr not in self._tried]
-        if fresh:
-            self.ip, self.port = fresh[0]
+        fresh = ring_next(here, [addr for addr in self.registries if addr not in self._tried])
+        if fresh is not None:
             emit(Connection.OPEN)
         else:
             self._tried.clear()
-            self.ip, self.port = after[0]
             self.later(now, until)
+        self.ip, self.port = fresh or ring_next(here, self.registries) or here
 
     def later(self, now: float, until: float = float("inf")) -> None:
         """The next attempt, by `until`: the first `retry` after `rewind`, then doubling up to

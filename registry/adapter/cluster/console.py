@@ -44,16 +44,10 @@ def answer_asked(data: bytes, answer: Callable[[list[str]], list[str]]) -> bytes
 
 
 class RelayConsole:
-    def __init__(
-        self,
-        ask: Ask,
-        out: Callable[[str], None],
-        deciding: Callable[[], str],
-    ) -> None:
-        """`deciding()` is where the registry that decides is reached ("" for none yet)."""
-        self._ask = ask
-        self._out = out
-        self._deciding = deciding
+    """`deciding()` is where the registry that decides is reached ("" for none yet)."""
+
+    def __init__(self, ask: Ask, out: Callable[[str], None], deciding: Callable[[], str]) -> None:
+        self._ask, self._out, self._deciding = ask, out, deciding
         self._in_order = asyncio.Lock()  # (its waiters go in the order they came)
         self._tasks: set[asyncio.Task[None]] = set()
 

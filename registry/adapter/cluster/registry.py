@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import secrets
 import sys
 import time
@@ -365,8 +364,7 @@ class ClusterRegistry:
         server = self._server
         if server is not None and msg.reply:
             with contextlib.suppress(*ERRORS):
-                answer = functools.partial(run_command, registry=server)
-                await msg.respond(answer_asked(msg.data, answer))
+                await msg.respond(answer_asked(msg.data, lambda words: run_command(words, server)))
 
 
 def service_desk_key(key: str, data_dir: Path) -> str:
