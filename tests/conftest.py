@@ -190,13 +190,13 @@ _LONG = ("e2e", "propert", "_sim", "simulation", "stateful")
 
 
 def _first_to_run(item: pytest.Item) -> int:
-    """The longest tests go first (the clusters', then the other real processes', the
+    """The longest tests go first (those marked slow, then the other real processes', the
     simulations' and hypothesis' properties and state machines, wherever they are), so the
     workers end together on short unit tests, not on one long test each (a state machine
-    of 10-17 s was seen last to end)."""
-    path = item.nodeid.split("::")[0]
-    if "cluster" in path:
+    of 10-17 s, an end-to-end test of 18 s, were seen last to end)."""
+    if item.get_closest_marker("slow"):
         return 0
+    path = item.nodeid.split("::")[0]
     return 1 if any(word in path for word in _LONG) or _of_hypothesis(item) else 2
 
 

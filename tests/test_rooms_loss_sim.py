@@ -104,6 +104,7 @@ def missing_and_twice(
     return sorted(owed - set(shown)), sorted(line for line, times in shown.items() if times > 1)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("loss", [0.25, 0.30])
 @settings(max_examples=examples(8), derandomize=True)

@@ -249,6 +249,7 @@ ON_THE_SIMULATED_CLOCK = pytest.mark.timeout(240)
         Op("send_all", 0, pause=1.0),
     ])
 )  # fmt: skip
+@pytest.mark.slow
 def test_whole_system_keeps_its_promises(scenario: tuple[int, int, float, float, list[Op]]) -> None:
     check(*play(*scenario))
 
@@ -397,6 +398,7 @@ def check_rooms(net: SimNet, not_owed: set[str], rejoins: Counter[str] | None = 
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@pytest.mark.slow
 @given(room_scenarios())
 def test_every_room_line_reaches_every_member_once(
     scenario: tuple[int, int, float, float, list[Op]],

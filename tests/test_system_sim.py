@@ -361,6 +361,7 @@ def test_a_registry_that_is_away_is_probed_a_round_each_period_and_found_again()
     assert "[Server is back.]" in net.screen("x")
 
 
+@pytest.mark.slow
 def test_thousands_of_lines_at_once_all_go_and_none_is_taken_for_a_flood() -> None:
     """A script piping 3000 send_all lines at once outran the registry's flood gate: the
     registry dropped the excess, the peer said "[Server not responding]" and kept each

@@ -409,6 +409,7 @@ def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_pat
         world.close()
 
 
+@pytest.mark.slow
 def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
     tmp_path: Path,
 ) -> None:

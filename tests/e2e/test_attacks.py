@@ -289,6 +289,7 @@ def test_a_new_key_at_the_address_of_a_name_still_online_hears_why_it_is_refused
     registry.expect(r"refused registration of alice")
 
 
+@pytest.mark.slow
 def test_a_registry_that_answers_with_another_key_is_said_to_peers_running_and_starting(
     chat: ChatEnv,
 ) -> None:

@@ -163,6 +163,7 @@ def test_peers_of_a_registry_killed_move_to_another_and_carry_on(
     assert alice.count(r"bob.*offline") == 0
 
 
+@pytest.mark.slow
 def test_when_the_registry_that_decides_is_killed_another_takes_over(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
@@ -207,6 +208,7 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     again.expect_line(WELCOME, timeout=max(0.01, CARRIES_ON - (time.monotonic() - started)))
 
 
+@pytest.mark.slow
 def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv, tmp_path: Path) -> None:
     service = new_service(tmp_path / "svc")  # (its node not started)
     proc = chat.spawn(
@@ -326,6 +328,7 @@ def burst_through_a_fault(
     return alice
 
 
+@pytest.mark.slow
 def test_a_registry_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
@@ -333,6 +336,7 @@ def test_a_registry_killed_during_a_burst_loses_nothing_acknowledged(
     assert alice.count("is not answering; now using") == 1
 
 
+@pytest.mark.slow
 def test_a_relay_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
@@ -341,6 +345,7 @@ def test_a_relay_killed_during_a_burst_loses_nothing_acknowledged(
     assert alice.count("is not answering; now using") <= 1
 
 
+@pytest.mark.slow
 def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
@@ -381,6 +386,7 @@ def test_while_nats_is_away_the_peers_of_another_registry_are_not_taken_for_gone
     assert alice.count(r"bob went offline") == 0
 
 
+@pytest.mark.slow
 def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:

@@ -99,6 +99,7 @@ def test_a_relay_and_the_lead_have_the_registry_prompt_and_answer_there(
     assert relay.child.exitstatus == 0
 
 
+@pytest.mark.slow
 def test_when_the_lead_is_killed_each_registry_left_says_once_which_leads_now(
     chat: ChatEnv, nats: list[NatsServer], terminals: list[Terminal]
 ) -> None:

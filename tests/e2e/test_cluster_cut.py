@@ -51,6 +51,7 @@ def post(sender: Peer, receiver: Peer, posts: list[str]) -> None:
 PACE = 0.25
 
 
+@pytest.mark.slow
 def test_a_lead_cut_off_from_nats_steps_down_and_the_peers_elsewhere_see_nothing(
     chat: ChatEnv, tmp_path: Path
 ) -> None:

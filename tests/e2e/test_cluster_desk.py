@@ -52,6 +52,7 @@ def person(chat: ChatEnv, name: str, port: int) -> ChatProc:
     return proc
 
 
+@pytest.mark.slow
 def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_them(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:

@@ -27,6 +27,7 @@ def _in_and_out(chat: ChatEnv, port: int, folder: str, secret: str) -> str:
     return shown
 
 
+@pytest.mark.slow
 def test_a_password_set_through_a_relay_is_proven_on_each_registry_and_a_wrong_one_refused(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:

@@ -444,6 +444,7 @@ def pace(port: int, dead_port: int, n: int) -> bool:
     return udp_exchange(port, codec.encode(bad_name), wait=0.4) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(50)
 def test_registry_survives_junk(chat: ChatEnv) -> None:
     registry = chat.start_registry()

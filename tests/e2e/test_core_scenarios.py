@@ -184,6 +184,7 @@ def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -
     assert y.count("refused") == 0 and y.count("for everyone") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(40)
 def test_registry_down_and_back(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -219,6 +220,7 @@ def test_registry_down_and_back(chat: ChatEnv) -> None:
     assert y.count(re.escape(held)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(40)
 def test_a_reg_typed_while_the_registry_is_down_registers_once_it_is_back(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -233,6 +235,7 @@ def test_a_reg_typed_while_the_registry_is_down_registers_once_it_is_back(chat: 
     y.expect_line(WELCOME)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(40)
 def test_quitting_while_the_registry_is_down_says_what_is_kept(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -349,6 +352,7 @@ def test_self_send_when_alone(shared_chat: ChatEnv) -> None:
     assert x.count(chat_line(x.name, text)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatEnv) -> None:
     # Before: the Welcome carried the whole mailbox, and with more than a frame's worth

@@ -107,6 +107,7 @@ def _send_through_kills(
         answered += 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_peer_killed_while_holding_its_outbox_sends_it_after_restart(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -248,6 +249,7 @@ def test_a_line_held_for_the_one_before_it_is_shown_after_its_receiver_is_killed
         y.expect(rf"^>>> {re.escape(name)}: the-second$", timeout=10)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_sender_naming_lines_it_never_sent_makes_a_peer_hold_held_max_at_most(
     shared_chat: ChatEnv,

@@ -23,7 +23,7 @@ from wire.keys import join_code
 
 from .harness import CHATAPP, REPO, WELCOME, ChatEnv, ChatProc, free_port, in_namespace
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.slow]
 
 #: The address registries in the namespace are found at (they listen on every interface,
 #: and the namespace has loopback alone).

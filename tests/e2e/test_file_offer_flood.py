@@ -73,6 +73,7 @@ def _offered(vic: Peer, name: str) -> str:
     return vic.expect(rf"offers {re.escape(name)} \(.*/accept (\d+)", 10).group(1)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_hostile_offers_are_refused_once_each_and_names_that_fit_are_received(
     vic: Peer, hostile: list[HostilePeer], tmp_path: Path
@@ -138,6 +139,7 @@ def test_hostile_offers_are_refused_once_each_and_names_that_fit_are_received(
     assert (tmp_path / "mine.bin").read_bytes()[400:].startswith(first[0])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_an_offer_flood_leaves_direct_chat_answering_and_disk_and_screen_bounded(
     chat: ChatEnv, vic: Peer, hostile: list[HostilePeer]

@@ -66,6 +66,7 @@ def _registered_and_gone(chat: ChatEnv, name: str, password: str = "") -> None:
     assert peer.wait_exit() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_owner_on_a_new_machine_gets_in_after_guesses_from_five_addresses(
     chat: ChatEnv,

@@ -170,6 +170,7 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
         assert kb < GROWTH_KB, f"{name} grew by {kb} kB under the flood"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)  # five processes, two rounds: a minute on a loaded machine, 8 steps
 def test_a_handshake_flood_from_60000_spoofed_sources_delays_nobody(chat: ChatEnv) -> None:
     _flooded(chat, seconds=30.0, rounds=1)

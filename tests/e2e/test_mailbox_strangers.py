@@ -41,6 +41,7 @@ def _flood(server: tuple[str, int], host: str, n: int, to: str, count: int, suff
     return saved
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_four_keys_at_two_addresses_cannot_take_alices_room_in_carols_mailbox(
     shared_chat: ChatEnv,

@@ -25,6 +25,7 @@ def _squat(server: tuple[str, int], host: str, names: list[str], port: int) -> N
             squatter.over_tcp(register, server, messages.Welcome)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_squatted_name_unused_for_the_time_given_goes_back_to_anyone(chat: ChatEnv) -> None:
     registry = chat.start_registry(options=["--no-desk-console", "--forget-names-after", "2s"])
@@ -39,6 +40,7 @@ def test_a_squatted_name_unused_for_the_time_given_goes_back_to_anyone(chat: Cha
     carol.expect_line(WELCOME)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_newcomer_names_past_the_bound_go_from_the_addresses_that_registered_the_most(
     chat: ChatEnv,

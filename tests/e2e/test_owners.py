@@ -157,6 +157,7 @@ GUESSERS = [f"127.0.0.{n}" for n in range(2, 26)]
 PACE = 0.02
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv) -> None:
     """Guessers at 24 addresses, each with a key of its own, spend the password checks in
@@ -212,6 +213,7 @@ def _until(condition: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEnv) -> None:
     registry = chat.start_registry(options=["--no-desk-console"])
@@ -240,6 +242,7 @@ def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEn
     bob.expect_all([re.escape(f"secret {n}") for n in range(8)])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(shared_chat: ChatEnv) -> None:
     """alice saves a message for bob, then takes her name to a new machine (a new key, by
@@ -259,6 +262,7 @@ def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(shared_chat: Ch
     bob.expect(rf"{alice.name}: .*while you were away")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
     shared_chat: ChatEnv,
@@ -347,6 +351,7 @@ def _proven(
     return answer
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) -> None:
     """Eight machines, each with a key of its own, that guessed pat's password once guess

@@ -43,6 +43,7 @@ def _all_bytes(root: Path) -> bytes:
     return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_a_new_names_password_is_set_then_proven_then_a_wrong_one_refused(chat: ChatEnv) -> None:
     chat.start_registry()
     eve = chat.start_peer("eve", password=PASSWORD)
@@ -114,6 +115,7 @@ class _Impostor:
         self.out.close()
 
 
+@pytest.mark.slow
 def test_an_impostor_trusted_by_mistake_gets_no_password_and_its_relay_fails(
     chat: ChatEnv,
 ) -> None:

@@ -309,6 +309,7 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     assert names == [Ai, b]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(40)
 def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_restart(
     chat: ChatEnv,

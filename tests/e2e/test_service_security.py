@@ -130,6 +130,7 @@ def test_a_cluster_given_nats_urls_is_refused_with_how_to_make_a_folder(chat: Ch
     assert len(out) == 1 and "ChatApp --new-service DIR --nats HOST:PORT" in out[0], out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not can_capture(), reason="capturing loopback needs root")
 def test_nothing_secret_crosses_nats_or_rests_in_its_store(
     chat: ChatEnv, nats: list[NatsServer]

@@ -104,6 +104,7 @@ def _alice_to_bob(packets: list[Packet], alice: int, bob: int) -> list[bytes]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_replays_of_a_live_sessions_data_cut_nobody_off(chat: ChatEnv) -> None:
     chat.start_registry(options=["--no-desk-console"])

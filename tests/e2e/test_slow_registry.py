@@ -12,6 +12,7 @@ import pytest
 from .harness import TABLE_UPDATED, WELCOME, ChatEnv
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_a_registration_done_after_the_peer_gave_up_leaves_it_the_name(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -33,6 +34,7 @@ def test_a_registration_done_after_the_peer_gave_up_leaves_it_the_name(chat: Cha
     again.expect_line(TABLE_UPDATED)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(40)
 def test_a_first_registration_from_a_stopped_registrys_socket_takes_no_name(
     chat: ChatEnv,

@@ -236,6 +236,7 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     assert b"are you there?" in (terminal_env[0].peer_dir / "peers" / f"{a}.sending").read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_what_is_typed_while_quitting_does_not_reach_the_shell_after(
     terminal_env: tuple[ChatEnv, list[Terminal]],
@@ -485,6 +486,7 @@ def test_ctrl_c_clears_a_half_typed_line_and_up_brings_it_back(
     assert alice.lines().count(cleared) == 1  # said the first time only
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None:
     registry = chat.start_registry()
@@ -514,6 +516,7 @@ def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None
             terminal.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("cut", [False, True], ids=["given-up", "ctrl-c"])
 def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(

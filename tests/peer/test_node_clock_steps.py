@@ -134,6 +134,7 @@ def assert_spaced_as_ever(times: list[float], waits: list[float]) -> None:
     assert all(w * 0.7 < gap < w + SLACK for gap, w in zip(gaps, waits, strict=False)), gaps
 
 
+@pytest.mark.slow
 @pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
     tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch

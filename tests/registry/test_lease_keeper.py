@@ -28,6 +28,7 @@ async def _until(condition: object, limit: float) -> float:
     return time.monotonic() - start
 
 
+@pytest.mark.slow
 def test_a_busy_registry_keeps_the_lead_and_another_takes_it_once_it_stops(
     tmp_path: Path,
 ) -> None:
