@@ -6,7 +6,6 @@ the newest version (it takes the whole table)."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
@@ -18,7 +17,7 @@ from wire.codec import encode, record_size
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT, RoundTrip
+from wire.reliable import ATTEMPTS, RTO_MAX, TIMEOUT, Retransmitter, RoundTrip
 
 #: Room in a datagram for a TableUpdate's rows, around the longest message.
 ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))
@@ -36,16 +35,18 @@ Sends = list[tuple[list[Addr], TableUpdate]]
 
 
 class Cursor(Struct):
-    """One online peer: the version it acked (-1: not known; or FETCHING), and the push in
-    flight to it (every copy's updates, `copies` sent; 0: none)."""
+    """The online peer at `addr`: the version it acked (-1: not known; or FETCHING), its
+    round trip, and the updates of every copy of the push in flight to it (none: no push)."""
 
+    addr: Addr
     acked: int
     round_trip: RoundTrip
     flying: tuple[TableUpdate, ...] = ()
-    copies: int = 0
-    sent_at: float = 0.0
-    wait: float = 0.0
-    deadline: float = 0.0
+
+
+def _key(addr: Addr) -> str:
+    """The key of the push in flight to the peer at `addr`."""
+    return f"{addr[0]}:{addr[1]}"
 
 
 class TableWatch:
@@ -54,13 +55,14 @@ class TableWatch:
     ) -> None:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
-        self._new_id, self._floor, self._attempts = new_id, timeout, attempts
+        self._new_id, self._floor = new_id, timeout
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
-        # (deadline, order, address): a cursor's entry is live while its deadline is this
-        self._timers: list[tuple[float, int, Addr]] = []
-        self._order = itertools.count()
+        # the pushes in flight, each copy waiting on its peer's round trip, doubled each time
+        self._pushes: Retransmitter[Cursor] = Retransmitter(
+            timeout, attempts, round_trip_of=lambda cursor: cursor.round_trip
+        )
         # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
         self._caught_up_to = -1
@@ -74,7 +76,8 @@ class TableWatch:
         asks for the whole table next, and is pushed nothing until `answered`."""
         if addr in self.handed_over:
             return
-        self._cursors[addr] = Cursor(FETCHING if fetching else version, RoundTrip(self._floor))
+        self.forget(addr)
+        self._watch(addr, FETCHING if fetching else version)
         if key:
             self._addr_of_key[key] = addr
 
@@ -89,7 +92,8 @@ class TableWatch:
 
     def forget(self, addr: Addr, key: str = "") -> None:
         """The peer at `addr`, of key `key`, is gone."""
-        self._cursors.pop(addr, None)
+        if self._cursors.pop(addr, None) is not None:
+            self._pushes.answer(_key(addr))
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
@@ -97,7 +101,7 @@ class TableWatch:
         """Forget every peer not at one of `addrs`."""
         if gone := {addr for addr in self._cursors if addr not in addrs}:
             for addr in gone:
-                del self._cursors[addr]
+                self.forget(addr)
             keys = self._addr_of_key
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
@@ -109,7 +113,7 @@ class TableWatch:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursors[addr] = Cursor(version, RoundTrip(self._floor))
+                self._watch(addr, version)
             elif cursor.acked == -1:
                 cursor.acked = version
 
@@ -120,7 +124,7 @@ class TableWatch:
             cursor = self._cursors.get(addr)
             if cursor is None or addr in self.held:
                 continue
-            if not cursor.copies and 0 <= cursor.acked < version:
+            if not cursor.flying and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
         return self._catch_up_all(behind, version, now)
 
@@ -140,13 +144,10 @@ class TableWatch:
         for addr in addrs:
             if addr in there:
                 elsewhere.append(addr)
-                if addr in cursors:  # (it moved there: its cursor is that registry's now)
-                    del cursors[addr]
+                self.forget(addr)  # (it moved there: its cursor is that registry's now)
                 continue
-            cursor = cursors.get(addr)
-            if cursor is None:
-                cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
-            if cursor.copies or addr in held or cursor.acked == FETCHING:
+            cursor = cursors.get(addr) or self._watch(addr, -1)
+            if cursor.flying or addr in held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)
@@ -154,7 +155,7 @@ class TableWatch:
                 behind.setdefault(cursor.acked, []).append(addr)
         batch = tuple(updates)
         for addr in fresh:
-            self._send(cursors[addr], addr, batch, now)
+            self._send(cursors[addr], batch, now)
         fresh += elsewhere  # (sent alike; tracked by the registry they came through)
         sends: Sends = [(fresh, update) for update in batch] if fresh else []
         return sends + self._catch_up_all(behind, version, now)
@@ -162,7 +163,7 @@ class TableWatch:
     def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
         """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
         cursor = self._cursors.get(addr)
-        if cursor is None or not cursor.copies:
+        if cursor is None or not cursor.flying:
             return False, []
         got = [u for u in cursor.flying if u.id in ids]
         if not got:
@@ -174,73 +175,50 @@ class TableWatch:
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
             return True, []  # the rest of the push is still on its way
-        if cursor.copies == 1:
-            cursor.round_trip.sample(now - cursor.sent_at)
-        else:
-            cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
-        cursor.copies = 0
+        self._pushes.answer(_key(addr), now)  # (a sample if sent once: Karn)
         if 0 <= cursor.acked < version and addr not in self.held:
             return True, self._catch_up_all({cursor.acked: [addr]}, version, now)
         return True, []
 
     def due(self, version: int, now: float) -> Sends:
         """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
-        sends: Sends = []
-        timers, cursors = self._timers, self._cursors
-        while timers and timers[0][0] <= now:
-            deadline, _, addr = heapq.heappop(timers)
-            cursor = cursors.get(addr)
-            if cursor is None or not cursor.copies or cursor.deadline != deadline:
-                continue
-            if cursor.acked >= version or addr in self.held:  # sent the table meanwhile, or held
-                cursor.copies, cursor.flying = 0, ()
-                continue
-            if cursor.copies >= self._attempts:
-                cursor.copies, cursor.flying = 0, ()
+        again, failed = self._pushes.due(now)
+        for cursor in failed:
+            if cursor.acked < version and cursor.addr not in self.held:  # (else over anyway)
                 cursor.round_trip.gave_up()
+            cursor.flying = ()
+        sends: Sends = []
+        for cursor in again:
+            if cursor.acked >= version or cursor.addr in self.held:  # sent the table, or held
+                self._pushes.answer(_key(cursor.addr))
+                cursor.flying = ()
                 continue
             batch = self._catch_up(cursor.acked, version) or cursor.flying
-            copies, wait = cursor.copies + 1, cursor.round_trip.backed_off(cursor.wait)
-            earlier = tuple(u for u in cursor.flying if u not in batch)
-            self._send(cursor, addr, batch, now, wait)
             # the copies sent before are still acked late: each ack counts
-            cursor.copies, cursor.flying = copies, earlier + batch
-            sends += [([addr], update) for update in batch]
+            cursor.flying = tuple(u for u in cursor.flying if u not in batch) + batch
+            sends += [([cursor.addr], update) for update in batch]
         return sends
 
     def next_wake(self) -> float | None:
-        timers, cursors = self._timers, self._cursors
-        while timers:
-            deadline, _, addr = timers[0]
-            cursor = cursors.get(addr)
-            if cursor is not None and cursor.copies and cursor.deadline == deadline:
-                return deadline
-            heapq.heappop(timers)
-        return None
+        return self._pushes.next_wake()
 
     def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
         """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
         and nothing moves back): what changed since goes now, even with a push on its way."""
         if held < 0 or held > version or addr in self.handed_over:
             return []
-        cursor = self._cursors.get(addr)
-        if cursor is None:
-            cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
-        copies, earlier = cursor.copies, cursor.flying
+        cursor = self._cursors.get(addr) or self._watch(addr, held)
         if addr in self.held or held == version or held < cursor.acked:
             return []
         cursor.acked = held
-        sends = self._catch_up_all({held: [addr]}, version, now)
-        if sends and copies:  # (Karn: a copy sent again gives no sample)
-            cursor.copies, cursor.flying = copies + 1, earlier + cursor.flying
-        return sends
+        return self._catch_up_all({held: [addr]}, version, now)
 
     def told(self, addr: Addr, version: int) -> int:
         """The version to tell the peer at `addr` in Alive: the version it acked while a
         push is on its way to it (which carries the rest), or while it is held; else
         `version`."""
         cursor = self._cursors.get(addr)
-        if cursor is not None and (cursor.copies or addr in self.held) and cursor.acked >= 0:
+        if cursor is not None and (cursor.flying or addr in self.held) and cursor.acked >= 0:
             return cursor.acked
         return version
 
@@ -250,20 +228,20 @@ class TableWatch:
         return () if cursor is None else cursor.flying
 
     def in_flight(self) -> int:
-        return sum(1 for cursor in self._cursors.values() if cursor.copies)
+        return len(self._pushes)
 
-    def _send(
-        self,
-        cursor: Cursor,
-        addr: Addr,
-        batch: tuple[TableUpdate, ...],
-        now: float,
-        wait: float | None = None,
-    ) -> None:
-        cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
-        cursor.wait = cursor.round_trip.rto if wait is None else wait
-        cursor.deadline = now + cursor.wait
-        heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
+    def _watch(self, addr: Addr, acked: int) -> Cursor:
+        cursor = self._cursors[addr] = Cursor(addr, acked, RoundTrip(self._floor))
+        return cursor
+
+    def _send(self, cursor: Cursor, batch: tuple[TableUpdate, ...], now: float) -> None:
+        """`batch` goes to `cursor`'s peer at `now`: a push, or, one in flight, a copy of it
+        (in its round, no sample: Karn)."""
+        if cursor.flying:
+            self._pushes.copied(_key(cursor.addr), now)
+        else:
+            self._pushes.start(_key(cursor.addr), cursor, now, RTO_MAX)
+        cursor.flying += batch
 
     def _catch_up_all(self, behind: dict[int, list[Addr]], version: int, now: float) -> Sends:
         """The peers of `behind`, by the version each acked, pushed what changed since (past
@@ -273,7 +251,7 @@ class TableWatch:
             batch = self._catch_up(since, version)
             for addr in addrs:
                 if batch:
-                    self._send(self._cursors[addr], addr, batch, now)
+                    self._send(self._cursors[addr], batch, now)
                 else:
                     self._cursors[addr].acked = -1
             sends += [(addrs, update) for update in batch or ()]
