@@ -278,7 +278,7 @@ class RegistryCore:
                 self.registration.register(msg, req, now, emit)
         failed = self._pushes.retry(now, emit)
         self._posts.failed(failed, now, emit)
-        self._s.feed.retry(now, emit)
+        self._s.watch.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._posts.over(emit)

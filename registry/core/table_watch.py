@@ -12,7 +12,8 @@ from collections.abc import Callable, Container, Iterable, Sequence
 
 from msgspec import Struct
 
-from registry.core.actions import Addr
+from registry.core.actions import Addr, Send, SendMany
+from registry.core.requests import send_to
 from wire.codec import encode, record_size
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
@@ -30,8 +31,8 @@ BATCH = 16
 #: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
 FETCHING = -2
 
-#: Updates to send in order, each with the addresses it goes to (one at least).
-Sends = list[tuple[list[Addr], TableUpdate]]
+#: Where a watch's pushes go, in order: a registry's actions, or its relay's endpoint.
+Out = Callable[[Send | SendMany], None]
 
 
 class Cursor(Struct):
@@ -50,18 +51,26 @@ def _key(addr: Addr) -> str:
 
 
 class TableWatch:
+    """The pushes to the peers of a table whose newest version `version()` says, each
+    sealed for the key `key_at` gives its address."""
+
     def __init__(
-        self, new_id: Callable[[], str], timeout: float = TIMEOUT, attempts: int = ATTEMPTS
+        self,
+        new_id: Callable[[], str],
+        key_at: Callable[[Addr], bytes],
+        version: Callable[[], int],
+        timing: tuple[float, int] = (TIMEOUT, ATTEMPTS),
     ) -> None:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
-        self._new_id, self._floor = new_id, timeout
+        self._new_id, self._key_at, self._version = new_id, key_at, version
+        self._floor = timing[0]
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
         # the pushes in flight, each copy waiting on its peer's round trip, doubled each time
         self._pushes: Retransmitter[Cursor] = Retransmitter(
-            timeout, attempts, round_trip_of=lambda cursor: cursor.round_trip
+            *timing, round_trip_of=lambda cursor: cursor.round_trip
         )
         # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
@@ -105,9 +114,9 @@ class TableWatch:
             keys = self._addr_of_key
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
-    def held_at(self, addrs: Iterable[Addr], version: int) -> None:
-        """The peers at `addrs`, held, hold the table at `version` unless theirs is known."""
-        cursors, there = self._cursors, self.handed_over
+    def held_at(self, addrs: Iterable[Addr]) -> None:
+        """The peers at `addrs`, held, hold the newest table unless theirs is known."""
+        cursors, there, version = self._cursors, self.handed_over, self._version()
         for addr in addrs:
             if addr in there:
                 continue
@@ -117,20 +126,23 @@ class TableWatch:
             elif cursor.acked == -1:
                 cursor.acked = version
 
-    def resume(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
+    def resume(self, addrs: Iterable[Addr], now: float, out: Out) -> None:
         """The peers at `addrs` are held no more: each is pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
+        version = self._version()
         for addr in addrs:
             cursor = self._cursors.get(addr)
             if cursor is None or addr in self.held:
                 continue
             if not cursor.flying and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
-        return self._catch_up_all(behind, version, now)
+        self._catch_up_all(behind, now, out)
 
-    def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
-        """`updates`, the table's newest versions, for the peers at `addrs`: what to send
-        now (nothing to a peer with a push in flight, or held)."""
+    def push(
+        self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float, out: Out
+    ) -> None:
+        """`updates`, the table's newest versions, for the peers at `addrs`: sent now (not to
+        a peer with a push in flight, or held)."""
         log = self._log
         for update in updates:
             if log and update.version != log[-1].version + 1:
@@ -156,62 +168,62 @@ class TableWatch:
         batch = tuple(updates)
         for addr in fresh:
             self._send(cursors[addr], batch, now)
-        fresh += elsewhere  # (sent alike; tracked by the registry they came through)
-        sends: Sends = [(fresh, update) for update in batch] if fresh else []
-        return sends + self._catch_up_all(behind, version, now)
+        if fresh := fresh + elsewhere:  # (sent alike; tracked by the registry they came through)
+            self._out(fresh, batch, out)
+        self._catch_up_all(behind, now, out)
 
-    def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
-        """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
+    def acked(self, ids: Sequence[str], addr: Addr, now: float, out: Out) -> bool:
+        """The peer at `addr` acked `ids`: whether any were its pushes (what is next goes)."""
         cursor = self._cursors.get(addr)
         if cursor is None or not cursor.flying:
-            return False, []
+            return False
         got = [u for u in cursor.flying if u.id in ids]
         if not got:
-            return False, []
+            return False
         got.sort(key=TableUpdate.start)  # a chain: each starts where one before it ends
         for update in got:
             if cursor.acked < 0 or update.start() <= cursor.acked:
                 cursor.acked = max(cursor.acked, update.version)
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
-            return True, []  # the rest of the push is still on its way
+            return True  # the rest of the push is still on its way
         self._pushes.answer(_key(addr), now)  # (a sample if sent once: Karn)
-        if 0 <= cursor.acked < version and addr not in self.held:
-            return True, self._catch_up_all({cursor.acked: [addr]}, version, now)
-        return True, []
+        if 0 <= cursor.acked < self._version() and addr not in self.held:
+            self._catch_up_all({cursor.acked: [addr]}, now, out)
+        return True
 
-    def due(self, version: int, now: float) -> Sends:
+    def due(self, now: float, out: Out) -> None:
         """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
         again, failed = self._pushes.due(now)
+        version = self._version()
         for cursor in failed:
             if cursor.acked < version and cursor.addr not in self.held:  # (else over anyway)
                 cursor.round_trip.gave_up()
             cursor.flying = ()
-        sends: Sends = []
         for cursor in again:
             if cursor.acked >= version or cursor.addr in self.held:  # sent the table, or held
                 self._pushes.answer(_key(cursor.addr))
                 cursor.flying = ()
                 continue
-            batch = self._catch_up(cursor.acked, version) or cursor.flying
+            batch = self._catch_up(cursor.acked) or cursor.flying
             # the copies sent before are still acked late: each ack counts
             cursor.flying = tuple(u for u in cursor.flying if u not in batch) + batch
-            sends += [([cursor.addr], update) for update in batch]
-        return sends
+            self._out([cursor.addr], batch, out)
 
     def next_wake(self) -> float | None:
         return self._pushes.next_wake()
 
-    def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
+    def heard(self, addr: Addr, held: int, now: float, out: Out) -> None:
         """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
         and nothing moves back): what changed since goes now, even with a push on its way."""
+        version = self._version()
         if held < 0 or held > version or addr in self.handed_over:
-            return []
+            return
         cursor = self._cursors.get(addr) or self._watch(addr, held)
         if addr in self.held or held == version or held < cursor.acked:
-            return []
+            return
         cursor.acked = held
-        return self._catch_up_all({held: [addr]}, version, now)
+        self._catch_up_all({held: [addr]}, now, out)
 
     def told(self, addr: Addr, version: int) -> int:
         """The version to tell the peer at `addr` in Alive: the version it acked while a
@@ -243,24 +255,27 @@ class TableWatch:
             self._pushes.start(_key(cursor.addr), cursor, now, RTO_MAX)
         cursor.flying += batch
 
-    def _catch_up_all(self, behind: dict[int, list[Addr]], version: int, now: float) -> Sends:
+    def _out(self, addrs: list[Addr], batch: tuple[TableUpdate, ...], out: Out) -> None:
+        for update in batch:
+            out(send_to(addrs, update, self._key_at))
+
+    def _catch_up_all(self, behind: dict[int, list[Addr]], now: float, out: Out) -> None:
         """The peers of `behind`, by the version each acked, pushed what changed since (past
         the log: taken as knowing nothing)."""
-        sends: Sends = []
         for since, addrs in behind.items():
-            batch = self._catch_up(since, version)
+            batch = self._catch_up(since) or ()
             for addr in addrs:
                 if batch:
                     self._send(self._cursors[addr], batch, now)
                 else:
                     self._cursors[addr].acked = -1
-            sends += [(addrs, update) for update in batch or ()]
-        return sends
+            self._out(addrs, batch, out)
 
-    def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
+    def _catch_up(self, since: int) -> tuple[TableUpdate, ...] | None:
         """The rows changed after `since`, merged into at most BATCH updates (or None)."""
         if since < 0:
             return None
+        version = self._version()
         if self._caught_up_to != version:
             self._catch_ups, self._caught_up_to = {}, version
         if since not in self._catch_ups:

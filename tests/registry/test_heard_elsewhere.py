@@ -63,9 +63,9 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s.watch.handed_over = {there.addr}
     s.watch.welcomed(there.addr, there.key, s.table.version)
     s.watch.held = held = {here.addr, there.addr}
-    s.watch.held_at([here.addr, there.addr], s.table.version)
+    s.watch.held_at([here.addr, there.addr])
     held.clear()
-    s.feed.resume([here, there], T0, [].append)
+    s.watch.resume([here.addr, there.addr], T0, [].append)
     out: list[ra.Action] = []
     s.feed.changed(here, T0, out.append)
     assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]
