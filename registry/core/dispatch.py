@@ -346,12 +346,12 @@ class RegistryCore:
         self._news.reached = lambda addr: addr in there or sealed(addr)
 
     def pending_pushes(self) -> int:
-        return sum(self._pushes.counts()) + self._s.watch.in_flight()
+        return sum(self._pushes.counts()) + len(self._s.watch.in_flight)
 
     def next_wake(self) -> float | None:
         wakes = (
             self._pushes.next_wake(),
-            self._s.watch.next_wake(),
+            self._s.watch.in_flight.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.flush_at,
         )

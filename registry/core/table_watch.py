@@ -45,11 +45,6 @@ class Cursor(Struct):
     flying: tuple[TableUpdate, ...] = ()
 
 
-def _key(addr: Addr) -> str:
-    """The key of the push in flight to the peer at `addr`."""
-    return f"{addr[0]}:{addr[1]}"
-
-
 class TableWatch:
     """The pushes to the peers of a table whose newest version `version()` says, each
     sealed for the key `key_at` gives its address."""
@@ -68,8 +63,9 @@ class TableWatch:
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
-        # the pushes in flight, each copy waiting on its peer's round trip, doubled each time
-        self._pushes: Retransmitter[Cursor] = Retransmitter(
+        #: the pushes in flight, by the text of their address (read: `len`, `next_wake`), each
+        #: copy waiting on its peer's round trip, doubled each time
+        self.in_flight: Retransmitter[Cursor] = Retransmitter(
             *timing, round_trip_of=lambda cursor: cursor.round_trip
         )
         # catch-ups by the version they start from, all up to `_caught_up_to`
@@ -102,7 +98,7 @@ class TableWatch:
     def forget(self, addr: Addr, key: str = "") -> None:
         """The peer at `addr`, of key `key`, is gone."""
         if self._cursors.pop(addr, None) is not None:
-            self._pushes.answer(_key(addr))
+            self.in_flight.answer(str(addr))
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
@@ -187,14 +183,14 @@ class TableWatch:
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
             return True  # the rest of the push is still on its way
-        self._pushes.answer(_key(addr), now)  # (a sample if sent once: Karn)
+        self.in_flight.answer(str(addr), now)  # (a sample if sent once: Karn)
         if 0 <= cursor.acked < self._version() and addr not in self.held:
             self._catch_up_all({cursor.acked: [addr]}, now, out)
         return True
 
     def due(self, now: float, out: Out) -> None:
         """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
-        again, failed = self._pushes.due(now)
+        again, failed = self.in_flight.due(now)
         version = self._version()
         for cursor in failed:
             if cursor.acked < version and cursor.addr not in self.held:  # (else over anyway)
@@ -202,16 +198,13 @@ class TableWatch:
             cursor.flying = ()
         for cursor in again:
             if cursor.acked >= version or cursor.addr in self.held:  # sent the table, or held
-                self._pushes.answer(_key(cursor.addr))
+                self.in_flight.answer(str(cursor.addr))
                 cursor.flying = ()
                 continue
             batch = self._catch_up(cursor.acked) or cursor.flying
             # the copies sent before are still acked late: each ack counts
             cursor.flying = tuple(u for u in cursor.flying if u not in batch) + batch
             self._out([cursor.addr], batch, out)
-
-    def next_wake(self) -> float | None:
-        return self._pushes.next_wake()
 
     def heard(self, addr: Addr, held: int, now: float, out: Out) -> None:
         """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
@@ -239,9 +232,6 @@ class TableWatch:
         cursor = self._cursors.get(addr)
         return () if cursor is None else cursor.flying
 
-    def in_flight(self) -> int:
-        return len(self._pushes)
-
     def _watch(self, addr: Addr, acked: int) -> Cursor:
         cursor = self._cursors[addr] = Cursor(addr, acked, RoundTrip(self._floor))
         return cursor
@@ -250,9 +240,9 @@ class TableWatch:
         """`batch` goes to `cursor`'s peer at `now`: a push, or, one in flight, a copy of it
         (in its round, no sample: Karn)."""
         if cursor.flying:
-            self._pushes.copied(_key(cursor.addr), now)
+            self.in_flight.copied(str(cursor.addr), now)
         else:
-            self._pushes.start(_key(cursor.addr), cursor, now, RTO_MAX)
+            self.in_flight.start(str(cursor.addr), cursor, now, RTO_MAX)
         cursor.flying += batch
 
     def _out(self, addrs: list[Addr], batch: tuple[TableUpdate, ...], out: Out) -> None:

@@ -118,7 +118,7 @@ class World:
         for _ in range(1000):
             while self.wire:
                 self.deliver(0, lost=False, copied=False)
-            wake = self.watch.next_wake()
+            wake = self.watch.in_flight.next_wake()
             if wake is None:
                 return
             self.now = wake

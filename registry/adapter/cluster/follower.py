@@ -326,7 +326,7 @@ class Follower:
 
     def _due(self) -> None:
         self.watch.due(time.monotonic(), self._sent)
-        self._timer.set(self.watch.next_wake())
+        self._timer.set(self.watch.in_flight.next_wake())
 
     def _sent(self, send: Send | SendMany) -> None:
         """`send`, a push of the watch, goes out; the watch's clock, armed, wakes it."""
@@ -334,7 +334,7 @@ class Follower:
             self.endpoint.send_many(send.addrs, send.keys, send.message)
         elif isinstance(send, Send):
             self.endpoint.send(send.addr, send.message, send.key)
-        self._timer.set(self.watch.next_wake())
+        self._timer.set(self.watch.in_flight.next_wake())
 
     def _key_at(self, addr: Addr) -> bytes:
         return self._peers.get(addr) or self._key(addr)
