@@ -46,7 +46,6 @@ class RestartNews:
         waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
         self._waiting.clear()
         self._waiting.update(waiting)
-        self._s.watch.held_at(first)
         self._s.pushes.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
@@ -77,7 +76,6 @@ class RestartNews:
         again = told < ROUNDS and addr not in self._waiting
         if again and _there(record, addr):
             self._waiting[addr] = (record, told + 1)
-            self._s.watch.held_at([addr])
         self._tell(now, emit)
 
     def _stop_telling(self, addr: Addr) -> tuple[Record, int] | None:

@@ -73,7 +73,8 @@ class TableWatch:
         self._caught_up_to = -1
         #: the addresses another registry of the service delivers the table to
         self.handed_over: Container[Addr] = frozenset()
-        #: the addresses pushed nothing until released (`resume`), whatever their cursor
+        #: the addresses pushed nothing until released (`resume`), whatever their cursor (one
+        #: not known holds the version the first push held back from it starts at)
         self.held: Container[Addr] = frozenset()
 
     def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
@@ -110,18 +111,6 @@ class TableWatch:
             keys = self._addr_of_key
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
-    def held_at(self, addrs: Iterable[Addr]) -> None:
-        """The peers at `addrs`, held, hold the newest table unless theirs is known."""
-        cursors, there, version = self._cursors, self.handed_over, self._version()
-        for addr in addrs:
-            if addr in there:
-                continue
-            cursor = cursors.get(addr)
-            if cursor is None:
-                self._watch(addr, version)
-            elif cursor.acked == -1:
-                cursor.acked = version
-
     def resume(self, addrs: Iterable[Addr], now: float, out: Out) -> None:
         """The peers at `addrs` are held no more: each is pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
@@ -155,6 +144,8 @@ class TableWatch:
                 self.forget(addr)  # (it moved there: its cursor is that registry's now)
                 continue
             cursor = cursors.get(addr) or self._watch(addr, -1)
+            if addr in held and cursor.acked == -1:
+                cursor.acked = first
             if cursor.flying or addr in held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:

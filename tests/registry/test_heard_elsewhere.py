@@ -63,7 +63,6 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s.watch.handed_over = {there.addr}
     s.watch.welcomed(there.addr, there.key, s.table.version)
     s.watch.held = held = {here.addr, there.addr}
-    s.watch.held_at([here.addr, there.addr])
     held.clear()
     s.watch.resume([here.addr, there.addr], T0, [].append)
     out: list[ra.Action] = []

@@ -141,7 +141,6 @@ def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() 
     dave = ph.record(s, "dave", 7004)
     held_at = s.table.version
     s.watch.held = held = {carol.addr, dave.addr}
-    s.watch.held_at([carol.addr, dave.addr])
     out: list[ra.Action] = []
     s.feed.changed(bob, T0, out.append)
     s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)

@@ -243,8 +243,7 @@ def _watch_at(version: int) -> tuple[Watched, list[Entry]]:
 def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_release() -> None:
     at, rows = _watch_at(2)
     at.watch.welcomed(ANN, "ann-key", 2)
-    at.watch.held = held = {ANN, X2}
-    at.watch.held_at(held)  # X2 not watched yet: taken to hold version 2 (a restart)
+    at.watch.held = held = {ANN, X2}  # X2 not watched yet: taken to hold 2 (a restart)
     for version in (3, 4):
         update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
         assert at.push(update, [ANN, X2], T0) == []
@@ -275,7 +274,6 @@ def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched()
     at.watch.handed_over = {X2}
     at.watch.welcomed(X2, "x2-key", 2)
     at.watch.held = held = {X2}
-    at.watch.held_at(held)
     update = TableUpdate("u-3", 3, (rows[0],))
     assert at.push(update, [X2], T0) == [([X2], update)]
     held.clear()

@@ -107,7 +107,6 @@ class World:
 
     def hold(self, addr: tuple[str, int]) -> None:
         self.held.add(addr)
-        self.watch.held_at([addr])
 
     def release(self, addrs: tuple[tuple[str, int], ...]) -> None:
         self.held.difference_update(addrs)
