@@ -154,7 +154,7 @@ class TableWatch:
                 behind.setdefault(cursor.acked, []).append(addr)
         batch = tuple(updates)
         for addr in fresh:
-            self._send(cursors[addr], batch, now)
+            self._sent(cursors[addr], batch, now)
         if fresh := fresh + elsewhere:  # (sent alike; tracked by the registry they came through)
             self._out(fresh, batch, out)
         self._catch_up_all(behind, now, out)
@@ -227,7 +227,7 @@ class TableWatch:
         cursor = self._cursors[addr] = Cursor(addr, acked, RoundTrip(self._floor))
         return cursor
 
-    def _send(self, cursor: Cursor, batch: tuple[TableUpdate, ...], now: float) -> None:
+    def _sent(self, cursor: Cursor, batch: tuple[TableUpdate, ...], now: float) -> None:
         """`batch` goes to `cursor`'s peer at `now`: a push, or, one in flight, a copy of it
         (in its round, no sample: Karn)."""
         if cursor.flying:
@@ -247,7 +247,7 @@ class TableWatch:
             batch = self._catch_up(since) or ()
             for addr in addrs:
                 if batch:
-                    self._send(self._cursors[addr], batch, now)
+                    self._sent(self._cursors[addr], batch, now)
                 else:
                     self._cursors[addr].acked = -1
             self._out(addrs, batch, out)

@@ -294,8 +294,7 @@ class Follower:
                 rest.append(message)
                 continue
             flying = {update.id for update in self.watch.flying(addr)}  # (as the last left it)
-            if mine := [reply for reply in replies if reply in flying]:
-                self.watch.acked(mine, addr, time.monotonic(), self._sent)
+            self.watch.acked(replies, addr, time.monotonic(), self._sent)  # (its own, if any)
             others = [reply for reply in replies if reply not in flying]
             if len(others) == len(replies):
                 rest.append(message)
