@@ -47,8 +47,6 @@ TCP_ASKED_KEPT = MAX_STREAMS
 #: Keepalive periods between two calls of Follower.forget_silent: longer than a running peer
 #: keeps silent while the service is away (registry/core/liveness.py).
 FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
-#: Updates handed to deliver in order, each with the addresses it goes to.
-Sends = list[tuple[list[Addr], TableUpdate]]
 
 
 class Follower:
@@ -175,7 +173,7 @@ class Follower:
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
-        pushes: Sends = []
+        pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 if type(message) is TableSnapshot:
@@ -265,7 +263,7 @@ class Follower:
         self._number = out.number
         return self._listed
 
-    def push(self, handed: Sends) -> None:
+    def push(self, handed: list[tuple[list[Addr], TableUpdate]]) -> None:
         """Deliver each update to the peers listed with it, in the order handed, until acked or
         outdated (consecutive ones as one)."""
         now = time.monotonic()
