@@ -112,7 +112,7 @@ class TableWatch:
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
     def resume(self, addrs: Iterable[Addr], now: float, out: Out) -> None:
-        """The peers at `addrs` are held no more: each is pushed what changed since."""
+        """Each peer at `addrs` not held nor with a push in flight: pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         version = self._version()
         for addr in addrs:
@@ -175,8 +175,7 @@ class TableWatch:
         if cursor.flying:
             return True  # the rest of the push is still on its way
         self.in_flight.answer(str(addr), now)  # (a sample if sent once: Karn)
-        if 0 <= cursor.acked < self._version() and addr not in self.held:
-            self._catch_up_all({cursor.acked: [addr]}, now, out)
+        self.resume([addr], now, out)  # (what changed since, if anything)
         return True
 
     def due(self, now: float, out: Out) -> None:
