@@ -118,9 +118,8 @@ class Retransmitter(Generic[T]):
     `alarm` is lowered to each deadline armed.
 
     Deadlines are queued too, in order, so that `next_wake` and `due` cost what is due, not
-    what waits (one armed goes last, nearly always: the waits are mostly equal, else it is
-    put in its place); one answered or re-armed since is skipped at the front, and one
-    answered leaves it at once (with its item).
+    what waits (one armed goes last, nearly always: the waits are mostly equal); one answered
+    or re-armed since is skipped at the front, and one answered leaves it at once (with its item).
     """
 
     def __init__(

@@ -63,8 +63,7 @@ class TableWatch:
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
-        #: the pushes in flight, by the text of their address (read: `len`, `next_wake`), each
-        #: copy waiting on its peer's round trip, doubled each time
+        #: the pushes in flight, by str(address); a copy waits on its peer's round trip
         self.in_flight: Retransmitter[Cursor] = Retransmitter(
             *timing, round_trip_of=lambda cursor: cursor.round_trip
         )
