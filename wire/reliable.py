@@ -8,7 +8,9 @@ copies to a peer go DIRECT_TIMEOUT apart, evenly. Sans-IO.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
+from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
 #: Seconds to wait for an answer before sending again: a request, a push.
@@ -106,12 +108,14 @@ class Pending(Generic[T]):
     deadline = 0.0  # when the wait after its last copy is over
     back_off_to = 0.0  # > 0: each copy of a round waits twice the last, up to this
     most = math.inf  # no copy waits longer than this
+    round_trip: RoundTrip | None = None  # whose timeout its waits start from, and it samples
 
 
 class Retransmitter(Generic[T]):
     """Requests by id until answered or given up: each copy is sent again after its
     round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
-    `round_trip`, its timeout (RFC 6298). `alarm` is lowered to each deadline armed.
+    `round_trip`, its timeout (RFC 6298); given `round_trip_of`, each item's far end's.
+    `alarm` is lowered to each deadline armed.
 
     Deadlines are queued too, in order, so that `next_wake` and `due` cost what is due, not
     what waits (one armed goes last, nearly always: the waits are mostly equal); one answered
@@ -124,12 +128,14 @@ class Retransmitter(Generic[T]):
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
         round_trip: RoundTrip | None = None,
+        round_trip_of: Callable[[T], RoundTrip] | None = None,
     ) -> None:
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.timeout = timeout
         self.attempts = attempts
         self.round_trip = round_trip
+        self._round_trip_of = round_trip_of
         self._pending: dict[str, Pending[T]] = {}
         #: What waits, by key, as a live view (read-only): `key in waiting` and `not
         #: waiting` ask what `get` and `len` would, as values (asked of every message).
@@ -142,9 +148,10 @@ class Retransmitter(Generic[T]):
     def _arm(self, pending: Pending[T], now: float) -> None:
         pending.sent_at, pending.deadline = now, now + pending.wait
         deadline, queue, alarm = pending.deadline, self._queue, self._alarm
-        queue.append((deadline, pending))
-        if len(queue) > 1 and deadline < queue[-2][0]:  # a shorter wait, the clock stepped back
-            self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
+        if queue and deadline < queue[-1][0]:  # a shorter wait, the clock stepped back
+            insort(queue, (deadline, pending), key=lambda entry: entry[0])
+        else:
+            queue.append((deadline, pending))
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
@@ -154,7 +161,8 @@ class Retransmitter(Generic[T]):
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
         counts its copies: this one is not a sample). No copy waits longer than `most`; with
         `back_off_to`, each waits twice the one before, up to that (RFC 6298 5.5)."""
-        wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        trip = self.round_trip if self._round_trip_of is None else self._round_trip_of(item)
+        wait = self.timeout if trip is None else trip.rto
         wait = wait if wait <= most else most
         deadline, pending = now + wait, self._pending.get(key)
         if pending is None:
@@ -164,10 +172,12 @@ class Retransmitter(Generic[T]):
             pending.back_off_to, pending.most = back_off_to, most
         pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
         pending.sent, pending.wait, pending.deadline = 1, wait, deadline
+        pending.round_trip = trip
         queue, alarm = self._queue, self._alarm
-        queue.append((deadline, pending))
-        if len(queue) > 1 and deadline < queue[-2][0]:
-            self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
+        if queue and deadline < queue[-1][0]:
+            insort(queue, (deadline, pending), key=lambda entry: entry[0])
+        else:
+            queue.append((deadline, pending))
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
 
@@ -188,9 +198,16 @@ class Retransmitter(Generic[T]):
             self._pending.clear()  # the same dict, reordered: `waiting` is it
             self._pending.update(ordered)
 
+    def copied(self, key: str, now: float) -> None:
+        """A copy of the request `key` went at `now`, before its turn: it counts in its round,
+        whose wait starts again."""
+        pending = self._pending[key]
+        pending.sent, pending.copies = pending.sent + 1, pending.copies + 1
+        self._arm(pending, now)
+
     def answer(self, key: str, now: float | None = None) -> T | None:
         """The answer for `key` came at `now`: forget it and return its item (None if not
-        waiting). With a `round_trip`: sent once, it gives a sample; sent again, it doubles
+        waiting). With a round trip: sent once, it gives a sample; sent again, it doubles
         the timeout until a sample; `now` None: nothing is learnt."""
         pending = self._pending.pop(key, None)
         if pending is None:
@@ -198,11 +215,12 @@ class Retransmitter(Generic[T]):
         queue, waiting = self._queue, self._pending
         while queue and waiting.get((first := queue[0][1]).key) is not first:  # answered: out
             queue.popleft()  # now, not all at the next wake-up
-        if now is not None and self.round_trip is not None:
+        trip = pending.round_trip
+        if now is not None and trip is not None:
             if pending.copies == 1:
-                self.round_trip.sample(now - pending.sent_at)
+                trip.sample(now - pending.sent_at)
             else:
-                self.round_trip.backed_off(pending.wait)
+                trip.backed_off(pending.wait)
         return pending.item
 
     def get(self, key: str) -> T | None:
@@ -241,10 +259,10 @@ class Retransmitter(Generic[T]):
         owner sends each again at once (the far end is back after a silence). One sent at
         `now` already is left as it is, unless `every` (the owner sends elsewhere from now on)."""
         renewed = [p for p in self._pending.values() if every or p.sent_at < now]
-        wait = self.timeout if self.round_trip is None else self.round_trip.rto
         for pending in renewed:
+            trip = pending.round_trip
             pending.copies, pending.sent = pending.copies + 1, 1
-            pending.wait = min(wait, pending.most)
+            pending.wait = min(self.timeout if trip is None else trip.rto, pending.most)
             self._arm(pending, now)
         return [p.item for p in renewed]
 

@@ -278,7 +278,7 @@ class RegistryCore:
                 self.registration.register(msg, req, now, emit)
         failed = self._pushes.retry(now, emit)
         self._posts.failed(failed, now, emit)
-        self._s.feed.retry(now, emit)
+        self._s.watch.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._posts.over(emit)
@@ -346,12 +346,12 @@ class RegistryCore:
         self._news.reached = lambda addr: addr in there or sealed(addr)
 
     def pending_pushes(self) -> int:
-        return sum(self._pushes.counts()) + self._s.watch.in_flight()
+        return sum(self._pushes.counts()) + len(self._s.watch.in_flight)
 
     def next_wake(self) -> float | None:
         wakes = (
             self._pushes.next_wake(),
-            self._s.watch.next_wake(),
+            self._s.watch.in_flight.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.flush_at,
         )

@@ -29,7 +29,8 @@ class Presence:
             self._s.answers.reply(req, emit, Refused, "You are not registered.")
             return
         record.last_seen = now
-        version = self._s.feed.told(req.addr, msg.version, now, emit)
+        self._s.watch.heard(req.addr, msg.version, now, emit)  # (what it missed goes first)
+        version = self._s.watch.told(req.addr, self._s.table.version)
         self._s.answers.reply(req, emit, Alive, version, self._s.registries)
 
     def deregister(

@@ -46,7 +46,6 @@ class RestartNews:
         waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
         self._waiting.clear()
         self._waiting.update(waiting)
-        self._s.watch.held_at(first, self._s.table.version)
         self._s.pushes.push(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
@@ -58,7 +57,7 @@ class RestartNews:
         if record is not None and record.key == asker and _there(record, addr) and self._message:
             self._at_once[addr] = self._waiting.pop(addr)
             self._s.pushes.push([record], self._message, "notice", now, emit)
-            self._s.feed.resume([record], now, emit)
+            self._s.watch.resume([record.addr], now, emit)
         return addr in self._at_once or addr in self._telling or addr in self._waiting
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:
@@ -77,7 +76,6 @@ class RestartNews:
         again = told < ROUNDS and addr not in self._waiting
         if again and _there(record, addr):
             self._waiting[addr] = (record, told + 1)
-            self._s.watch.held_at([addr], self._s.table.version)
         self._tell(now, emit)
 
     def _stop_telling(self, addr: Addr) -> tuple[Record, int] | None:
@@ -104,7 +102,7 @@ class RestartNews:
         waiting.update(later)
         if batch:
             self._s.pushes.push(batch, message, "notice", now, emit)
-            self._s.feed.resume(batch, now, emit)
+            self._s.watch.resume([record.addr for record in batch], now, emit)
         if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told
 

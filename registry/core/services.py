@@ -63,10 +63,9 @@ class Services(Struct):
     ) -> Services:
         answers = Answers(new_id)
         names = Names(table, answers)
-        watch = TableWatch(answers.new_id, *timing)
-        feed = TableFeed(table, names, watch, answers)
+        feed = TableFeed(table, names, answers, timing)
         pushes = Pushes(*timing, key_at=feed.key_at)
-        return cls(table, answers, new_token, names, pushes, feed, watch)
+        return cls(table, answers, new_token, names, pushes, feed, feed.watch)
 
 
 class Mail(Protocol):

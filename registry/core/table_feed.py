@@ -5,15 +5,15 @@ together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
 from registry.core.authority import Names
 from registry.core.pushes import Audience
-from registry.core.requests import Answers, Request, send_to
+from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
-from registry.core.table_watch import ROWS_ROOM, Sends, TableWatch
+from registry.core.table_watch import ROWS_ROOM, TableWatch
 from wire.codec import encoded_once, record_size
 from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM
@@ -57,8 +57,12 @@ class TableFeed:
     """The changes of `table` saved and pushed; the aliases of `names` go with the table.
     The core changes the records, then tells `changed`."""
 
-    def __init__(self, table: Table, names: Names, watch: TableWatch, answers: Answers) -> None:
-        self._table, self._names, self._answers, self.watch = table, names, answers, watch
+    def __init__(
+        self, table: Table, names: Names, answers: Answers, timing: tuple[float, int]
+    ) -> None:
+        self._table, self._names, self._answers = table, names, answers
+        #: the pushes to each online peer, which the core asks directly
+        self.watch = TableWatch(answers.new_id, self.key_at, lambda: table.version, timing)
         # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
@@ -135,25 +139,13 @@ class TableFeed:
         # saved first: a version told a peer is never handed out again with other rows
         emit(SaveTable(()))
         if updates:
-            self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
+            self.watch.push(updates, [record.addr for record in online], now, emit)
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked `replies`: any table push among them tells its peers run."""
-        took, sends = self.watch.acked(replies, addr, self._table.version, now)
-        self._send(sends, emit)
-        for peer in self.online_at(addr) if took else ():
-            peer.last_seen = now
-
-    def retry(self, now: float, emit: Emit) -> None:
-        self._send(self.watch.due(self._table.version, now), emit)
-
-    def _send(self, sends: Sends, emit: Emit) -> None:
-        for addrs, update in sends:
-            emit(send_to(addrs, update, self.key_at))
-
-    def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
-        addrs = [record.addr for record in records]
-        self._send(self.watch.resume(addrs, self._table.version, now), emit)
+        if self.watch.acked(replies, addr, now, emit):
+            for peer in self.online_at(addr):
+                peer.last_seen = now
 
     def request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """Answer with the whole table; asked by datagram, a table that surely cannot fit
@@ -163,13 +155,6 @@ class TableFeed:
             return
         emit(Send(req.addr, self.snapshot(req.id), req.asker))
         self.watch.sent_table(req.addr, req.key, self._table.version)
-
-    def told(self, addr: Addr, held: int, now: float, emit: Emit) -> int:
-        """The peer at `addr` holds the table at `held`: the version to tell it in Alive;
-        what it missed is pushed (TableWatch.heard, told)."""
-        version = self._table.version
-        self._send(self.watch.heard(addr, held, version, now), emit)
-        return self.watch.told(addr, version)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, answering `reply_to` ("": unasked); its rows encoded once per

@@ -6,19 +6,19 @@ the newest version (it takes the whole table)."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
 
 from msgspec import Struct
 
-from registry.core.actions import Addr
+from registry.core.actions import Addr, Send, SendMany
+from registry.core.requests import send_to
 from wire.codec import encode, record_size
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT, RoundTrip
+from wire.reliable import ATTEMPTS, RTO_MAX, TIMEOUT, Retransmitter, RoundTrip
 
 #: Room in a datagram for a TableUpdate's rows, around the longest message.
 ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))
@@ -31,42 +31,49 @@ BATCH = 16
 #: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
 FETCHING = -2
 
-#: Updates to send in order, each with the addresses it goes to (one at least).
-Sends = list[tuple[list[Addr], TableUpdate]]
+#: Where a watch's pushes go, in order: a registry's actions, or its relay's endpoint.
+Out = Callable[[Send | SendMany], None]
 
 
 class Cursor(Struct):
-    """One online peer: the version it acked (-1: not known; or FETCHING), and the push in
-    flight to it (every copy's updates, `copies` sent; 0: none)."""
+    """The online peer at `addr`: the version it acked (-1: not known; or FETCHING), its
+    round trip, and the updates of every copy of the push in flight to it (none: no push)."""
 
+    addr: Addr
     acked: int
     round_trip: RoundTrip
     flying: tuple[TableUpdate, ...] = ()
-    copies: int = 0
-    sent_at: float = 0.0
-    wait: float = 0.0
-    deadline: float = 0.0
 
 
 class TableWatch:
+    """The pushes to the peers of a table whose newest version `version()` says, each
+    sealed for the key `key_at` gives its address."""
+
     def __init__(
-        self, new_id: Callable[[], str], timeout: float = TIMEOUT, attempts: int = ATTEMPTS
+        self,
+        new_id: Callable[[], str],
+        key_at: Callable[[Addr], bytes],
+        version: Callable[[], int],
+        timing: tuple[float, int] = (TIMEOUT, ATTEMPTS),
     ) -> None:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
-        self._new_id, self._floor, self._attempts = new_id, timeout, attempts
+        self._new_id, self._key_at, self._version = new_id, key_at, version
+        self._floor = timing[0]
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
-        # (deadline, order, address): a cursor's entry is live while its deadline is this
-        self._timers: list[tuple[float, int, Addr]] = []
-        self._order = itertools.count()
+        #: the pushes in flight, by str(address); a copy waits on its peer's round trip
+        self.in_flight: Retransmitter[Cursor] = Retransmitter(
+            *timing, round_trip_of=lambda cursor: cursor.round_trip
+        )
         # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
         self._caught_up_to = -1
         #: the addresses another registry of the service delivers the table to
         self.handed_over: Container[Addr] = frozenset()
-        #: the addresses pushed nothing until released (`resume`), whatever their cursor
+        #: the addresses pushed nothing until released (`resume`), whatever their cursor (one
+        #: not known holds the version the first push held back from it starts at)
         self.held: Container[Addr] = frozenset()
 
     def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
@@ -74,7 +81,8 @@ class TableWatch:
         asks for the whole table next, and is pushed nothing until `answered`."""
         if addr in self.handed_over:
             return
-        self._cursors[addr] = Cursor(FETCHING if fetching else version, RoundTrip(self._floor))
+        self.forget(addr)
+        self._watch(addr, FETCHING if fetching else version)
         if key:
             self._addr_of_key[key] = addr
 
@@ -89,7 +97,8 @@ class TableWatch:
 
     def forget(self, addr: Addr, key: str = "") -> None:
         """The peer at `addr`, of key `key`, is gone."""
-        self._cursors.pop(addr, None)
+        if self._cursors.pop(addr, None) is not None:
+            self.in_flight.answer(str(addr))
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
@@ -97,36 +106,27 @@ class TableWatch:
         """Forget every peer not at one of `addrs`."""
         if gone := {addr for addr in self._cursors if addr not in addrs}:
             for addr in gone:
-                del self._cursors[addr]
+                self.forget(addr)
             keys = self._addr_of_key
             self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
-    def held_at(self, addrs: Iterable[Addr], version: int) -> None:
-        """The peers at `addrs`, held, hold the table at `version` unless theirs is known."""
-        cursors, there = self._cursors, self.handed_over
-        for addr in addrs:
-            if addr in there:
-                continue
-            cursor = cursors.get(addr)
-            if cursor is None:
-                cursors[addr] = Cursor(version, RoundTrip(self._floor))
-            elif cursor.acked == -1:
-                cursor.acked = version
-
-    def resume(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
-        """The peers at `addrs` are held no more: each is pushed what changed since."""
+    def resume(self, addrs: Iterable[Addr], now: float, out: Out) -> None:
+        """Each peer at `addrs` not held nor with a push in flight: pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
+        version = self._version()
         for addr in addrs:
             cursor = self._cursors.get(addr)
             if cursor is None or addr in self.held:
                 continue
-            if not cursor.copies and 0 <= cursor.acked < version:
+            if not cursor.flying and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
-        return self._catch_up_all(behind, version, now)
+        self._catch_up_all(behind, now, out)
 
-    def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
-        """`updates`, the table's newest versions, for the peers at `addrs`: what to send
-        now (nothing to a peer with a push in flight, or held)."""
+    def push(
+        self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float, out: Out
+    ) -> None:
+        """`updates`, the table's newest versions, for the peers at `addrs`: sent now (not to
+        a peer with a push in flight, or held)."""
         log = self._log
         for update in updates:
             if log and update.version != log[-1].version + 1:
@@ -140,13 +140,12 @@ class TableWatch:
         for addr in addrs:
             if addr in there:
                 elsewhere.append(addr)
-                if addr in cursors:  # (it moved there: its cursor is that registry's now)
-                    del cursors[addr]
+                self.forget(addr)  # (it moved there: its cursor is that registry's now)
                 continue
-            cursor = cursors.get(addr)
-            if cursor is None:
-                cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
-            if cursor.copies or addr in held or cursor.acked == FETCHING:
+            cursor = cursors.get(addr) or self._watch(addr, -1)
+            if addr in held and cursor.acked == -1:
+                cursor.acked = first
+            if cursor.flying or addr in held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)
@@ -154,93 +153,66 @@ class TableWatch:
                 behind.setdefault(cursor.acked, []).append(addr)
         batch = tuple(updates)
         for addr in fresh:
-            self._send(cursors[addr], addr, batch, now)
-        fresh += elsewhere  # (sent alike; tracked by the registry they came through)
-        sends: Sends = [(fresh, update) for update in batch] if fresh else []
-        return sends + self._catch_up_all(behind, version, now)
+            self._sent(cursors[addr], batch, now)
+        if fresh := fresh + elsewhere:  # (sent alike; tracked by the registry they came through)
+            self._out(fresh, batch, out)
+        self._catch_up_all(behind, now, out)
 
-    def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
-        """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
+    def acked(self, ids: Sequence[str], addr: Addr, now: float, out: Out) -> bool:
+        """The peer at `addr` acked `ids`: whether any were its pushes (what is next goes)."""
         cursor = self._cursors.get(addr)
-        if cursor is None or not cursor.copies:
-            return False, []
+        if cursor is None or not cursor.flying:
+            return False
         got = [u for u in cursor.flying if u.id in ids]
         if not got:
-            return False, []
+            return False
         got.sort(key=TableUpdate.start)  # a chain: each starts where one before it ends
         for update in got:
             if cursor.acked < 0 or update.start() <= cursor.acked:
                 cursor.acked = max(cursor.acked, update.version)
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
-            return True, []  # the rest of the push is still on its way
-        if cursor.copies == 1:
-            cursor.round_trip.sample(now - cursor.sent_at)
-        else:
-            cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
-        cursor.copies = 0
-        if 0 <= cursor.acked < version and addr not in self.held:
-            return True, self._catch_up_all({cursor.acked: [addr]}, version, now)
-        return True, []
+            return True  # the rest of the push is still on its way
+        self.in_flight.answer(str(addr), now)  # (a sample if sent once: Karn)
+        self.resume([addr], now, out)  # (what changed since, if anything)
+        return True
 
-    def due(self, version: int, now: float) -> Sends:
+    def due(self, now: float, out: Out) -> None:
         """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
-        sends: Sends = []
-        timers, cursors = self._timers, self._cursors
-        while timers and timers[0][0] <= now:
-            deadline, _, addr = heapq.heappop(timers)
-            cursor = cursors.get(addr)
-            if cursor is None or not cursor.copies or cursor.deadline != deadline:
-                continue
-            if cursor.acked >= version or addr in self.held:  # sent the table meanwhile, or held
-                cursor.copies, cursor.flying = 0, ()
-                continue
-            if cursor.copies >= self._attempts:
-                cursor.copies, cursor.flying = 0, ()
+        again, failed = self.in_flight.due(now)
+        version = self._version()
+        for cursor in failed:
+            if cursor.acked < version and cursor.addr not in self.held:  # (else over anyway)
                 cursor.round_trip.gave_up()
+            cursor.flying = ()
+        for cursor in again:
+            if cursor.acked >= version or cursor.addr in self.held:  # sent the table, or held
+                self.in_flight.answer(str(cursor.addr))
+                cursor.flying = ()
                 continue
-            batch = self._catch_up(cursor.acked, version) or cursor.flying
-            copies, wait = cursor.copies + 1, cursor.round_trip.backed_off(cursor.wait)
-            earlier = tuple(u for u in cursor.flying if u not in batch)
-            self._send(cursor, addr, batch, now, wait)
+            batch = self._catch_up(cursor.acked) or cursor.flying
             # the copies sent before are still acked late: each ack counts
-            cursor.copies, cursor.flying = copies, earlier + batch
-            sends += [([addr], update) for update in batch]
-        return sends
+            cursor.flying = tuple(u for u in cursor.flying if u not in batch) + batch
+            self._out([cursor.addr], batch, out)
 
-    def next_wake(self) -> float | None:
-        timers, cursors = self._timers, self._cursors
-        while timers:
-            deadline, _, addr = timers[0]
-            cursor = cursors.get(addr)
-            if cursor is not None and cursor.copies and cursor.deadline == deadline:
-                return deadline
-            heapq.heappop(timers)
-        return None
-
-    def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
+    def heard(self, addr: Addr, held: int, now: float, out: Out) -> None:
         """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
         and nothing moves back): what changed since goes now, even with a push on its way."""
+        version = self._version()
         if held < 0 or held > version or addr in self.handed_over:
-            return []
-        cursor = self._cursors.get(addr)
-        if cursor is None:
-            cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
-        copies, earlier = cursor.copies, cursor.flying
+            return
+        cursor = self._cursors.get(addr) or self._watch(addr, held)
         if addr in self.held or held == version or held < cursor.acked:
-            return []
+            return
         cursor.acked = held
-        sends = self._catch_up_all({held: [addr]}, version, now)
-        if sends and copies:  # (Karn: a copy sent again gives no sample)
-            cursor.copies, cursor.flying = copies + 1, earlier + cursor.flying
-        return sends
+        self._catch_up_all({held: [addr]}, now, out)
 
     def told(self, addr: Addr, version: int) -> int:
         """The version to tell the peer at `addr` in Alive: the version it acked while a
         push is on its way to it (which carries the rest), or while it is held; else
         `version`."""
         cursor = self._cursors.get(addr)
-        if cursor is not None and (cursor.copies or addr in self.held) and cursor.acked >= 0:
+        if cursor is not None and (cursor.flying or addr in self.held) and cursor.acked >= 0:
             return cursor.acked
         return version
 
@@ -249,40 +221,40 @@ class TableWatch:
         cursor = self._cursors.get(addr)
         return () if cursor is None else cursor.flying
 
-    def in_flight(self) -> int:
-        return sum(1 for cursor in self._cursors.values() if cursor.copies)
+    def _watch(self, addr: Addr, acked: int) -> Cursor:
+        cursor = self._cursors[addr] = Cursor(addr, acked, RoundTrip(self._floor))
+        return cursor
 
-    def _send(
-        self,
-        cursor: Cursor,
-        addr: Addr,
-        batch: tuple[TableUpdate, ...],
-        now: float,
-        wait: float | None = None,
-    ) -> None:
-        cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
-        cursor.wait = cursor.round_trip.rto if wait is None else wait
-        cursor.deadline = now + cursor.wait
-        heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
+    def _sent(self, cursor: Cursor, batch: tuple[TableUpdate, ...], now: float) -> None:
+        """`batch` goes to `cursor`'s peer at `now`: a push, or, one in flight, a copy of it
+        (in its round, no sample: Karn)."""
+        if cursor.flying:
+            self.in_flight.copied(str(cursor.addr), now)
+        else:
+            self.in_flight.start(str(cursor.addr), cursor, now, RTO_MAX)
+        cursor.flying += batch
 
-    def _catch_up_all(self, behind: dict[int, list[Addr]], version: int, now: float) -> Sends:
+    def _out(self, addrs: list[Addr], batch: tuple[TableUpdate, ...], out: Out) -> None:
+        for update in batch:
+            out(send_to(addrs, update, self._key_at))
+
+    def _catch_up_all(self, behind: dict[int, list[Addr]], now: float, out: Out) -> None:
         """The peers of `behind`, by the version each acked, pushed what changed since (past
         the log: taken as knowing nothing)."""
-        sends: Sends = []
         for since, addrs in behind.items():
-            batch = self._catch_up(since, version)
+            batch = self._catch_up(since) or ()
             for addr in addrs:
                 if batch:
-                    self._send(self._cursors[addr], addr, batch, now)
+                    self._sent(self._cursors[addr], batch, now)
                 else:
                     self._cursors[addr].acked = -1
-            sends += [(addrs, update) for update in batch or ()]
-        return sends
+            self._out(addrs, batch, out)
 
-    def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
+    def _catch_up(self, since: int) -> tuple[TableUpdate, ...] | None:
         """The rows changed after `since`, merged into at most BATCH updates (or None)."""
         if since < 0:
             return None
+        version = self._version()
         if self._caught_up_to != version:
             self._catch_ups, self._caught_up_to = {}, version
         if since not in self._catch_ups:

@@ -63,13 +63,12 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s.watch.handed_over = {there.addr}
     s.watch.welcomed(there.addr, there.key, s.table.version)
     s.watch.held = held = {here.addr, there.addr}
-    s.watch.held_at([here.addr, there.addr], s.table.version)
     held.clear()
-    s.feed.resume([here, there], T0, [].append)
+    s.watch.resume([here.addr, there.addr], T0, [].append)
     out: list[ra.Action] = []
     s.feed.changed(here, T0, out.append)
     assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]
-    assert s.watch.in_flight() == 1 and sum(s.pushes.counts()) == 0  # bob's, delivered here
+    assert len(s.watch.in_flight) == 1 and sum(s.pushes.counts()) == 0  # bob's, delivered here
     out.clear()
     s.feed.changed(there, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, _ in sent(out)] == [there.addr]

@@ -141,20 +141,19 @@ def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() 
     dave = ph.record(s, "dave", 7004)
     held_at = s.table.version
     s.watch.held = held = {carol.addr, dave.addr}
-    s.watch.held_at([carol.addr, dave.addr], s.table.version)
     out: list[ra.Action] = []
     s.feed.changed(bob, T0, out.append)
     s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
     released: list[ra.Action] = []
     held.remove(carol.addr)
-    s.feed.resume([carol], T0 + 2, released.append)
+    s.watch.resume([carol.addr], T0 + 2, released.append)
     [(addr, update)] = sent(released)
     assert addr == carol.addr and isinstance(update, TableUpdate)
     assert (update.start(), update.version) == (held_at, s.table.version)
     assert update.entries == (bob.entry(), dave.entry())
     nothing: list[ra.Action] = []
-    s.feed.resume([carol], T0 + 3, nothing.append)  # (released already: nothing twice)
+    s.watch.resume([carol.addr], T0 + 3, nothing.append)  # (released already: nothing twice)
     assert sent(nothing) == []
     later: list[ra.Action] = []
     s.feed.changed(carol, T0 + 10, later.append)  # dave, still held, gets nothing

@@ -161,103 +161,138 @@ def test_acks_of_a_datagram_of_pushes_move_the_version_on() -> None:
     assert _updates_to(run_until(reg, T0 + 10), ANN) == []  # acked: no copy
 
 
+Sent = list[tuple[list[tuple[str, int]], TableUpdate]]
+
+
+class Watched:
+    """A TableWatch over a table at `version`; what it sends is kept, as (addresses,
+    update), until `took` hands it over."""
+
+    def __init__(self) -> None:
+        ids = itertools.count()
+        self.version = 0
+        self.watch = TableWatch(lambda: f"r-{next(ids)}", lambda _: b"k", lambda: self.version)
+        self.sent: Sent = []
+
+    def out(self, send: ra.Send | ra.SendMany) -> None:
+        addrs = [send.addr] if isinstance(send, ra.Send) else list(send.addrs)
+        self.sent.append((addrs, send.message))
+
+    def took(self) -> Sent:
+        sent, self.sent = self.sent, []
+        return sent
+
+    def push(self, update: TableUpdate, addrs: list[tuple[str, int]], now: float) -> Sent:
+        """`update`, the table's newest version, pushed to `addrs`: what was sent."""
+        self.version = update.version
+        self.watch.push([update], addrs, now, self.out)
+        return self.took()
+
+    def heard(self, addr: tuple[str, int], held: int, now: float) -> Sent:
+        self.watch.heard(addr, held, now, self.out)
+        return self.took()
+
+    def resume(self, addrs: list[tuple[str, int]], now: float) -> Sent:
+        self.watch.resume(addrs, now, self.out)
+        return self.took()
+
+    def due(self, now: float) -> Sent:
+        self.watch.due(now, self.out)
+        return self.took()
+
+
 def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
-    watch, rows = _watch_at(4)
-    watch.welcomed(ANN, "ann-key", 1)
-    watch.welcomed(X2, "", 1)
-    watch.sent_table(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
+    at, rows = _watch_at(4)
+    at.watch.welcomed(ANN, "ann-key", 1)
+    at.watch.welcomed(X2, "", 1)
+    at.watch.sent_table(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
     newest = TableUpdate("u-5", 5, (rows[0],))
-    sends = watch.push([newest], [ANN, X2], T0)
-    by_addr = {addr: update for addrs, update in sends for addr in addrs}
+    by_addr = {addr: update for addrs, update in at.push(newest, [ANN, X2], T0) for addr in addrs}
     assert by_addr[X2].start() == 1 and len(by_addr[X2].entries) == 4  # rows since 1
     assert by_addr[ANN].start() == 3 and [e.name for e in by_addr[ANN].entries] == ["p4", "p0"]
 
 
 def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> None:
-    watch, _ = _watch_at(1)
-    watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
+    at, _ = _watch_at(1)
+    at.watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
-    assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
-    watch.sent_table(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
+    assert at.push(update, [ANN], T0) == []  # the table it fetches has this
+    at.watch.sent_table(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
     later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
-    assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
+    assert at.push(later, [ANN], T0 + 1) == [([ANN], later)]
 
 
 def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
-    watch, _ = _watch_at(1)
-    watch.welcomed(ANN, "ann-key", 1)
+    at, _ = _watch_at(1)
+    at.watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
-    assert watch.push([update], [ANN], T0) == [([ANN], update)]
-    watch.sent_table(ANN, "ann-key", 2)  # it asked for the table meanwhile
-    assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
+    assert at.push(update, [ANN], T0) == [([ANN], update)]
+    at.watch.sent_table(ANN, "ann-key", 2)  # it asked for the table meanwhile
+    assert at.due(T0 + 10) == [] and len(at.watch.in_flight) == 0
 
 
-def _watch_at(version: int) -> tuple[TableWatch, list[Entry]]:
+def _watch_at(version: int) -> tuple[Watched, list[Entry]]:
     """A watch that pushed `version` updates, a row each, to nobody."""
-    ids = itertools.count()
-    watch = TableWatch(lambda: f"r-{next(ids)}")
+    at = Watched()
     rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(version + 1)]
-    for at in range(1, version + 1):
-        watch.push([TableUpdate(f"u-{at}", at, (rows[at],))], [], T0)
-    return watch, rows
+    for v in range(1, version + 1):
+        at.push(TableUpdate(f"u-{v}", v, (rows[v],)), [], T0)
+    return at, rows
 
 
 def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_release() -> None:
-    watch, rows = _watch_at(2)
-    watch.welcomed(ANN, "ann-key", 2)
-    watch.held = held = {ANN, X2}
-    watch.held_at(held, 2)  # X2 not watched yet: taken to hold version 2 (a restart)
+    at, rows = _watch_at(2)
+    at.watch.welcomed(ANN, "ann-key", 2)
+    at.watch.held = held = {ANN, X2}  # X2 not watched yet: taken to hold 2 (a restart)
     for version in (3, 4):
         update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
-        assert watch.push([update], [ANN, X2], T0) == []
+        assert at.push(update, [ANN, X2], T0) == []
     held.clear()
-    [(to, caught_up)] = watch.resume([ANN, X2], 4, T0 + 1)
+    [(to, caught_up)] = at.resume([ANN, X2], T0 + 1)
     assert to == [ANN, X2] and (caught_up.start(), caught_up.version) == (2, 4)
     assert caught_up.entries == (rows[1], rows[2])
-    assert watch.resume([ANN], 4, T0 + 2) == []  # (released once)
-    assert watch.due(4, T0 + 1 + TIMEOUT) == [([ANN], caught_up), ([X2], caught_up)]
+    assert at.resume([ANN], T0 + 2) == []  # (released once)
+    assert at.due(T0 + 1 + TIMEOUT) == [([ANN], caught_up), ([X2], caught_up)]
 
 
 def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_anew() -> None:
-    watch, rows = _watch_at(2)
-    watch.welcomed(ANN, "ann-key", 1)
-    update = TableUpdate("u-3", 3, (rows[0],))
-    [(_, first)] = watch.push([update], [ANN], T0)  # (a catch-up from 1)
-    watch.held = held = {ANN}
-    assert watch.due(3, T0 + 10) == []  # held: not sent again
-    assert watch.acked([first.id], ANN, 3, T0 + 10.5) == (False, [])  # (over: not counted)
+    at, rows = _watch_at(2)
+    at.watch.welcomed(ANN, "ann-key", 1)
+    [(_, first)] = at.push(TableUpdate("u-3", 3, (rows[0],)), [ANN], T0)  # (a catch-up from 1)
+    at.watch.held = held = {ANN}
+    assert at.due(T0 + 10) == []  # held: not sent again
+    assert not at.watch.acked([first.id], ANN, T0 + 10.5, at.out) and at.took() == []  # (over)
     held.clear()
-    [(_, again)] = watch.resume([ANN], 3, T0 + 11)
+    [(_, again)] = at.resume([ANN], T0 + 11)
     assert again.start() == 1  # from the version it acked
-    assert watch.acked([again.id], ANN, 3, T0 + 11.1) == (True, [])
-    assert watch.told(ANN, 3) == 3
+    assert at.watch.acked([again.id], ANN, T0 + 11.1, at.out) and at.took() == []
+    assert at.watch.told(ANN, 3) == 3
 
 
 def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched() -> None:
-    watch, rows = _watch_at(2)
-    watch.handed_over = {X2}
-    watch.welcomed(X2, "x2-key", 2)
-    watch.held = held = {X2}
-    watch.held_at(held, 2)
+    at, rows = _watch_at(2)
+    at.watch.handed_over = {X2}
+    at.watch.welcomed(X2, "x2-key", 2)
+    at.watch.held = held = {X2}
     update = TableUpdate("u-3", 3, (rows[0],))
-    assert watch.push([update], [X2], T0) == [([X2], update)]
+    assert at.push(update, [X2], T0) == [([X2], update)]
     held.clear()
-    assert watch.resume([X2], 3, T0) == [] and watch.in_flight() == 0
-    assert watch.due(3, T0 + 60) == [] and watch.flying(X2) == ()
+    assert at.resume([X2], T0) == [] and len(at.watch.in_flight) == 0
+    assert at.due(T0 + 60) == [] and at.watch.flying(X2) == ()
 
 
 def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change() -> None:
-    watch, _ = _watch_at(4)
+    at, _ = _watch_at(4)
     bob, carol = Entry("bob", "127.0.0.2", 6002, True), Entry("carol", "127.0.0.3", 6003, True)
-    watch.welcomed(ANN, "ann-key", 4)
-    watch.held = held = {ANN}
-    watch.push([TableUpdate("u-5", 5, (bob,))], [ANN], T0)
-    watch.push([TableUpdate("u-6", 6, (carol, replace(bob, online=False)))], [ANN], T0)
+    at.watch.welcomed(ANN, "ann-key", 4)
+    at.watch.held = held = {ANN}
+    at.push(TableUpdate("u-5", 5, (bob,)), [ANN], T0)
+    at.push(TableUpdate("u-6", 6, (carol, replace(bob, online=False))), [ANN], T0)
     # a rename of carol to dave: the removal, then the new row, kept together at the end
     gone, dave = replace(carol, port=0, online=False), replace(carol, name="dave")
-    watch.push([TableUpdate("u-7", 7, (gone, dave))], [ANN], T0)
+    at.push(TableUpdate("u-7", 7, (gone, dave)), [ANN], T0)
     held.clear()
-    [(_, caught_up)] = watch.resume([ANN], 7, T0)
+    [(_, caught_up)] = at.resume([ANN], T0)
     assert caught_up.entries == (replace(bob, online=False), gone, dave)
     assert (caught_up.start(), caught_up.version) == (4, 7)
 
@@ -265,27 +300,27 @@ def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change()
 def test_a_peer_behind_what_the_log_reaches_is_told_the_newest_version() -> None:
     # told past its table, the peer takes the whole table (peer/core/table_news.py)
     version = LOG_UPDATES + 2
-    watch, _ = _watch_at(version)  # versions 3 to 514 kept
-    assert watch.heard(ANN, 1, version, T0) == [] and watch.told(ANN, version) == version
-    (to, caught_up), *_ = watch.heard(X2, 2, version, T0)  # (a row each: 16 datagrams)
-    assert to == [X2] and caught_up.start() == 2 and watch.told(X2, version) == 2
-    watch.push([TableUpdate("u-900", 900, ())], [], T0)  # a jump: the log starts again
-    assert watch.heard(ANN, version, 900, T0) == [] and watch.told(ANN, 900) == 900
-    assert watch.heard(("127.0.0.5", 1), 899, 900, T0) != []
+    at, _ = _watch_at(version)  # versions 3 to 514 kept
+    assert at.heard(ANN, 1, T0) == [] and at.watch.told(ANN, version) == version
+    (to, caught_up), *_ = at.heard(X2, 2, T0)  # (a row each: 16 datagrams)
+    assert to == [X2] and caught_up.start() == 2 and at.watch.told(X2, version) == 2
+    at.push(TableUpdate("u-900", 900, ()), [], T0)  # a jump: the log starts again
+    assert at.heard(ANN, version, T0) == [] and at.watch.told(ANN, 900) == 900
+    assert at.heard(("127.0.0.5", 1), 899, T0) != []
 
 
 def test_a_keepalive_saying_no_version_or_ours_is_pushed_nothing() -> None:
-    watch, _ = _watch_at(3)
-    watch.welcomed(ANN, "ann-key", 1)
-    assert watch.heard(ANN, -1, 3, T0) == [] and watch.heard(X2, 3, 3, T0) == []
-    assert watch.heard(ANN, 9, 3, T0) == []  # ahead of us: another table's numbering
-    assert watch.told(ANN, 3) == 3
+    at, _ = _watch_at(3)
+    at.watch.welcomed(ANN, "ann-key", 1)
+    assert at.heard(ANN, -1, T0) == [] and at.heard(X2, 3, T0) == []
+    assert at.heard(ANN, 9, T0) == []  # ahead of us: another table's numbering
+    assert at.watch.told(ANN, 3) == 3
 
 
 def test_a_late_keepalive_saying_an_older_version_moves_nothing_back() -> None:
-    watch, _ = _watch_at(6)
-    watch.welcomed(ANN, "ann-key", 4)
-    [(_, caught_up)] = watch.heard(ANN, 4, 6, T0)  # (5 and 6, in one update)
-    assert watch.acked([caught_up.id], ANN, 6, T0 + 0.1)[0]
+    at, _ = _watch_at(6)
+    at.watch.welcomed(ANN, "ann-key", 4)
+    [(_, caught_up)] = at.heard(ANN, 4, T0)  # (5 and 6, in one update)
+    assert at.watch.acked([caught_up.id], ANN, T0 + 0.1, at.out)
     # the keepalive that said 4, sent before that push, arrives after its ack
-    assert watch.heard(ANN, 4, 6, T0 + 0.2) == [] and watch.told(ANN, 6) == 6
+    assert at.heard(ANN, 4, T0 + 0.2) == [] and at.watch.told(ANN, 6) == 6

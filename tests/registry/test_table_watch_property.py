@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from registry.core.table_watch import Sends, TableWatch
+from registry.core import actions as ra
+from registry.core.table_watch import TableWatch
 from tests.hypothesis_profiles import examples
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
@@ -51,7 +52,7 @@ class World:
 
     def __init__(self) -> None:
         ids = itertools.count()
-        self.watch = TableWatch(lambda: f"c-{next(ids)}")
+        self.watch = TableWatch(lambda: f"c-{next(ids)}", lambda _: b"", lambda: self.version)
         self.rows: dict[str, Entry] = {}
         self.version = 0
         self.now = 0.0
@@ -64,15 +65,16 @@ class World:
         self.held: set[tuple[str, int]] = set()
         self.watch.held = self.held
 
-    def send(self, sends: Sends) -> None:
-        self.wire += [("push", addr, update) for addrs, update in sends for addr in addrs]
+    def send(self, send: ra.Send | ra.SendMany) -> None:
+        addrs = [send.addr] if isinstance(send, ra.Send) else send.addrs
+        self.wire += [("push", addr, send.message) for addr in addrs]
 
     def change(self, who: int, port: int) -> None:
         self.version += 1
         row = Entry(NAMES[who], "127.0.0.9", port, port % 2 == 0)
         self.rows[name_key(row.name)] = row
         update = TableUpdate(f"u-{self.version}", self.version, (row,))
-        self.send(self.watch.push([update], PEERS, self.now))
+        self.watch.push([update], PEERS, self.now, self.send)
 
     def deliver(self, at: int, lost: bool, copied: bool) -> None:
         if not self.wire:
@@ -86,12 +88,11 @@ class World:
             self.peers[addr].take(update)
             self.wire.append(("ack", addr, update))
         else:
-            _, sends = self.watch.acked([update.id], addr, self.version, self.now)
-            self.send(sends)
+            self.watch.acked([update.id], addr, self.now, self.send)
 
     def tick(self, dt: float) -> None:
         self.now += dt
-        self.send(self.watch.due(self.version, self.now))
+        self.watch.due(self.now, self.send)
 
     def heal(self) -> None:
         """Release everyone, deliver all until quiet, then each peer keeps alive, saying
@@ -99,25 +100,24 @@ class World:
         self.release(PEERS)
         self.settle()
         for addr, peer in self.peers.items():
-            self.send(self.watch.heard(addr, peer.version, self.version, self.now))
+            self.watch.heard(addr, peer.version, self.now, self.send)
             self.settle()
             # told its own version: never sent to take the whole table (the log reaches)
             assert self.watch.told(addr, self.version) == peer.version, addr
 
     def hold(self, addr: tuple[str, int]) -> None:
         self.held.add(addr)
-        self.watch.held_at([addr], self.version)
 
     def release(self, addrs: tuple[tuple[str, int], ...]) -> None:
         self.held.difference_update(addrs)
-        self.send(self.watch.resume(addrs, self.version, self.now))
+        self.watch.resume(addrs, self.now, self.send)
 
     def settle(self) -> None:
         """Deliver all, and what the watch sends again, until it waits for nothing."""
         for _ in range(1000):
             while self.wire:
                 self.deliver(0, lost=False, copied=False)
-            wake = self.watch.next_wake()
+            wake = self.watch.in_flight.next_wake()
             if wake is None:
                 return
             self.now = wake

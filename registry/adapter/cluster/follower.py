@@ -31,9 +31,10 @@ from registry.adapter.cluster.link import (
     registry_subject,
 )
 from registry.adapter.desk.service import CLOSE_FLUSH
+from registry.core.actions import Send, SendMany
 from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
-from registry.core.table_watch import Sends, TableWatch
+from registry.core.table_watch import TableWatch
 from secure.channel import SecureChannel
 from wire.base import IdMaker
 from wire.codec import DecodeError, decode, encode, encoded_once
@@ -84,7 +85,7 @@ class Follower:
         )
         self._snapshot: TableSnapshot | None = None
         #: the table pushes in flight to this registry's peers
-        self.watch = TableWatch(IdMaker(secrets.token_hex(4)))
+        self.watch = TableWatch(IdMaker(secrets.token_hex(4)), self._key_at, lambda: self._version)
         self._version = -1  # the newest version handed here
         # the peers of the last push with their keys (and as a list); its number
         self._peers: dict[Addr, bytes] = {}
@@ -172,7 +173,7 @@ class Follower:
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
-        pushes: Sends = []
+        pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 if type(message) is TableSnapshot:
@@ -262,7 +263,7 @@ class Follower:
         self._number = out.number
         return self._listed
 
-    def push(self, handed: Sends) -> None:
+    def push(self, handed: list[tuple[list[Addr], TableUpdate]]) -> None:
         """Deliver each update to the peers listed with it, in the order handed, until acked or
         outdated (consecutive ones as one)."""
         now = time.monotonic()
@@ -291,8 +292,7 @@ class Follower:
                 rest.append(message)
                 continue
             flying = {update.id for update in self.watch.flying(addr)}  # (as the last left it)
-            if mine := [reply for reply in replies if reply in flying]:
-                self._deliver(self.watch.acked(mine, addr, self._version, time.monotonic())[1])
+            self.watch.acked(replies, addr, time.monotonic(), self._sent)  # (its own, if any)
             others = [reply for reply in replies if reply not in flying]
             if len(others) == len(replies):
                 rest.append(message)
@@ -304,7 +304,7 @@ class Follower:
 
     def heard(self, addr: Addr, held: int) -> None:
         """The peer at `addr` holds the table at `held`: what it missed is pushed."""
-        self._deliver(self.watch.heard(addr, held, self._version, time.monotonic()))
+        self.watch.heard(addr, held, time.monotonic(), self._sent)
 
     def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
         """`run` to `to`, copies dropped; a peer the updates say went offline (not in `to`) is
@@ -313,7 +313,7 @@ class Follower:
         if not fresh:
             return
         self._version = fresh[-1].version
-        self._deliver(self.watch.push(fresh, to, now))
+        self.watch.push(fresh, to, now, self._sent)
         sent = set(to)
         for update in fresh:
             for row in update.entries:
@@ -322,16 +322,19 @@ class Follower:
                     self.watch.forget(where)
 
     def _due(self) -> None:
-        self._deliver(self.watch.due(self._version, time.monotonic()))
+        self.watch.due(time.monotonic(), self._sent)
+        self._timer.set(self.watch.in_flight.next_wake())
 
-    def _deliver(self, sends: Sends) -> None:
-        for addrs, update in sends:
-            keys = [self._peers.get(addr) or self._key(addr) for addr in addrs]
-            if len(addrs) == 1:
-                self.endpoint.send(addrs[0], update, keys[0])
-            else:
-                self.endpoint.send_many(addrs, keys, update)
-        self._timer.set(self.watch.next_wake())
+    def _sent(self, send: Send | SendMany) -> None:
+        """`send`, a push of the watch, goes out; the watch's clock, armed, wakes it."""
+        if type(send) is SendMany:
+            self.endpoint.send_many(send.addrs, send.keys, send.message)
+        elif isinstance(send, Send):
+            self.endpoint.send(send.addr, send.message, send.key)
+        self._timer.set(self.watch.in_flight.next_wake())
+
+    def _key_at(self, addr: Addr) -> bytes:
+        return self._peers.get(addr) or self._key(addr)
 
     async def _desk_asked(self, handed: Handed) -> None:
         """Tell a help-desk client where the desk is (DeskRegistries) and close; while no
