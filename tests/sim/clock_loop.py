@@ -45,6 +45,7 @@ class VirtualClock:
 
     def __init__(self) -> None:
         self.now = START
+        self._stand_in = {real: getattr(self, name) for real, name in _REAL.items()}
 
     def monotonic(self) -> float:
         return self.now
@@ -59,8 +60,7 @@ class VirtualClock:
     def installed(self) -> Iterator[None]:
         """Within it, the product's modules read this clock for time.monotonic, time.time and
         time.time_ns: module globals, function defaults and `time`'s own functions."""
-        sites = _SITES.current()
-        stand_in = {real: getattr(self, name) for real, name in _REAL.items()}
+        sites, stand_in = _SITES.current(), self._stand_in
         try:
             for holder, key, real in sites:
                 holder[key] = stand_in[real]

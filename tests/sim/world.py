@@ -329,11 +329,11 @@ class SimNet:
 
     def run(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass, delivering datagrams and firing timers."""
-        end = self.clock.now + seconds
-        done = self.loop.create_future()
-        self.loop.call_at(end, done.set_result, None)
+        end, loop = self.clock.now + seconds, self.loop
+        # stopped the pass after the one at `end`, as a future done then would stop it
+        loop.call_at(end, loop.call_soon, loop.stop)
         with self.clock.installed():
-            self.loop.run_until_complete(done)
+            loop.run_forever()
         self.clock.now = max(self.clock.now, end)
         self._raise_failures()
 
@@ -439,9 +439,9 @@ class _Watch:
             messages = decode_datagram(data)
             messages = messages if isinstance(messages, list) else [messages]
             for dest in dests:
-                kept = [
-                    m for m in messages if world.drop is None or not world.drop(here, dest[0], m)
-                ]
+                kept = messages
+                if world.drop is not None:
+                    kept = [m for m in messages if not world.drop(here, dest[0], m)]
                 world.sent.extend((world.now, here, dest[0], world.unsealed(m)) for m in kept)
                 if len(kept) == len(messages):
                     self._channel.seal([data], [dest], now, send)
