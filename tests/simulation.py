@@ -292,10 +292,7 @@ class SimNet:
             wakes.append(self.registry.next_wake())
         for host in self.hosts.values():
             if host.core is not None and host.exit_code is None:
-                # woken as the adapter wakes it (`alarm`), never later than the truth
-                wake, by = host.core.next_wake(), host.core.alarm.at
-                assert wake is None or (by is not None and by <= wake), (host.name, by, wake)
-                wakes.append(by)
+                wakes.append(host.core.alarm.at)  # as the adapter wakes it (_peer_actions)
         return min((w for w in wakes if w is not None), default=None)
 
     def _tick_all(self) -> None:
@@ -446,6 +443,11 @@ class SimNet:
         self._peer_action_list(host, actions)
         if host.core is not None:  # after the event, as the adapter writes them
             self._peer_records(host, host.core)
+        if host.core is not None and host.exit_code is None:
+            # the core woken by its `alarm`, as the adapter does, is never woken later than
+            # the truth: both change only at an event, so each is checked after its event
+            wake, by = host.core.next_wake(), host.core.alarm.at
+            assert wake is None or (by is not None and by <= wake), (host.name, by, wake)
 
     def _peer_records(self, host: Host, core: PeerCore) -> None:
         """The core's records of what is on its way (actions.Record), taken."""

@@ -36,13 +36,16 @@ SPIN_STEP = 1e-6
 _REAL = {time.monotonic: "monotonic", time.time: "time", time.time_ns: "time_ns"}
 
 
+#: Where the product holds a real clock: (holder, key, the clock), holder[key] being it.
+Site = tuple[Any, Any, Any]
+
+
 class VirtualClock:
     """Virtual seconds: `now` moves only when the loop waits."""
 
     def __init__(self) -> None:
         self.now = START
-        self._sites: list[tuple[Any, str, Any, Any]] | None = None
-        self._modules = 0
+        self._stand_in = {real: getattr(self, name) for real, name in _REAL.items()}
 
     def monotonic(self) -> float:
         return self.now
@@ -57,59 +60,64 @@ class VirtualClock:
     def installed(self) -> Iterator[None]:
         """Within it, the product's modules read this clock for time.monotonic, time.time and
         time.time_ns: module globals, function defaults and `time`'s own functions."""
-        if self._sites is None or len(sys.modules) != self._modules:
-            self._sites, self._modules = _clock_sites(), len(sys.modules)
-        stand_in = {"monotonic": self.monotonic, "time": self.time, "time_ns": self.time_ns}
-        undo: list[Callable[[], None]] = []
+        sites, stand_in = _SITES.current(), self._stand_in
         try:
-            for holder, key, real, kind in self._sites:
-                _set(holder, key, stand_in[_REAL[real]], kind)
-                undo.append(lambda h=holder, k=key, r=real, w=kind: _set(h, k, r, w))
+            for holder, key, real in sites:
+                holder[key] = stand_in[real]
             yield
         finally:
-            for step in reversed(undo):
-                step()
+            for holder, key, real in reversed(sites):
+                holder[key] = real
 
 
-def _set(holder: Any, key: Any, value: Any, kind: str) -> None:
-    if kind == "attr":
-        setattr(holder, key, value)
-    else:  # a defaults dict or list
-        holder[key] = value
+class _Sites:
+    """Where the product holds a real clock. Each module is scanned once, when it is first
+    seen in sys.modules (the worlds of a test run share the scans: one is 30 ms)."""
+
+    def __init__(self) -> None:
+        self._modules = 0  # len(sys.modules) at the last look
+        self._scanned: dict[str, tuple[types.ModuleType, list[Site]]] = {}
+        self._sites: list[Site] = []
+
+    def current(self) -> list[Site]:
+        if len(sys.modules) != self._modules:
+            self._modules = len(sys.modules)
+            self._sites = [(vars(time), name, real) for real, name in _REAL.items()]
+            for name, module in list(sys.modules.items()):
+                if module is None or name.split(".")[0] not in PRODUCT:
+                    continue
+                if self._scanned.get(name, (None,))[0] is not module:
+                    self._scanned[name] = (module, _module_sites(name, module))
+                self._sites.extend(self._scanned[name][1])
+        return self._sites
 
 
-def _clock_sites() -> list[tuple[Any, str, Any, str]]:
-    """Where the product holds a real clock: (holder, key, the clock, how to set it)."""
-    sites: list[tuple[Any, str, Any, str]] = [
-        (time, name, real, "attr") for real, name in _REAL.items()
-    ]
-    for name, module in list(sys.modules.items()):
-        if module is None or name.split(".")[0] not in PRODUCT:
-            continue
-        for attr, value in list(vars(module).items()):
-            if any(value is real for real in _REAL):
-                sites.append((module, attr, value, "attr"))
-            elif isinstance(value, type) and value.__module__ == name:
-                for member in vars(value).values():
-                    sites.extend(_default_sites(getattr(member, "__func__", member)))
-            else:
-                sites.extend(_default_sites(value))
+def _module_sites(name: str, module: types.ModuleType) -> list[Site]:
+    sites: list[Site] = []
+    for attr, value in list(vars(module).items()):
+        if any(value is real for real in _REAL):
+            sites.append((vars(module), attr, value))
+        elif isinstance(value, type) and value.__module__ == name:
+            for member in vars(value).values():
+                sites.extend(_default_sites(getattr(member, "__func__", member)))
+        else:
+            sites.extend(_default_sites(value))
     return sites
 
 
-def _default_sites(function: Any) -> list[tuple[Any, Any, Any, str]]:
+def _default_sites(function: Any) -> list[Site]:
     if not isinstance(function, types.FunctionType):
         return []
-    found: list[tuple[Any, Any, Any, str]] = []
+    found: list[Site] = []
     kwdefaults = function.__kwdefaults__ or {}
     for key, value in kwdefaults.items():
         if any(value is real for real in _REAL):
-            found.append((kwdefaults, key, value, "item"))
+            found.append((kwdefaults, key, value))
     if function.__defaults__ and any(v is real for v in function.__defaults__ for real in _REAL):
         defaults = list(function.__defaults__)
         for i, value in enumerate(defaults):
             if any(value is real for real in _REAL):
-                found.append((_Defaults(function), i, value, "item"))
+                found.append((_Defaults(function), i, value))
     return found
 
 
@@ -125,8 +133,14 @@ class _Defaults:
         self._function.__defaults__ = tuple(defaults)
 
 
+_SITES = _Sites()
+
+
 class Network(Protocol):
     """What the loop asks of the simulated network."""
+
+    #: The fds of its sockets with something to read.
+    readable: set[int]
 
     def ready(self, fd: int) -> int:
         """The selector events (EVENT_READ, EVENT_WRITE) on which `fd` is ready; 0 for none."""
@@ -147,24 +161,32 @@ class _Selector(selectors.BaseSelector):
     def __init__(self, clock: VirtualClock, network: Network) -> None:
         self._clock, self._network = clock, network
         self._keys: dict[int, selectors.SelectorKey] = {}
+        self._writing: set[int] = set()  # the fds waiting to write (the network's are ready)
         self._still = 0  # passes of the loop since the clock last moved
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
         key = selectors.SelectorKey(fileobj, fd, events, data)
         self._keys[fd] = key
+        if events & selectors.EVENT_WRITE:
+            self._writing.add(fd)
         return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        self._writing.discard(fd)
         return self._keys.pop(fd)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = [
-            (key, events)
-            for fd, key in list(self._keys.items())
-            if (events := self._network.ready(fd) & key.events)
-        ]
+        readable, writing = self._network.readable, self._writing
+        ready: list[tuple[selectors.SelectorKey, int]] = []
+        if readable or writing:  # in the order the fds were registered, as the seeds were made
+            ready = [
+                (key, events)
+                for fd, key in self._keys.items()
+                if (fd in readable or fd in writing)
+                and (events := self._network.ready(fd) & key.events)
+            ]
         if not ready and timeout is not None and timeout > 0:
             self._clock.now += timeout
             self._still = 0

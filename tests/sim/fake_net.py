@@ -52,6 +52,8 @@ class FakeNet:
         self.ports = itertools.count(FIRST_EPHEMERAL)  # the ephemeral ports, handed out in turn
         self.sockets: dict[int, _Socket] = {}
         self.bound: dict[tuple[int, Addr], _Socket] = {}
+        #: The fds of the sockets with something to read (the loop asks at every pass).
+        self.readable: set[int] = set()
         self.streams: list[_Stream] = []
         # each path's last arrival: (when it was due, when it was made due), see `send`
         self._last: dict[tuple[Addr, Addr], tuple[float, float]] = {}
@@ -85,7 +87,7 @@ class FakeNet:
         server = _Stream(loop, self.delay[1], addr, here, listener.owner)
         client.other, server.other = server, client
         self.streams = [s for s in self.streams if not s.is_closing()] + [client, server]
-        listener.inbox.append((server, here))
+        listener.put((server, here))
         client.attach(protocol)
         return client
 
@@ -113,7 +115,7 @@ class FakeNet:
     def _arrive(self, src: Addr, dst: Addr, data: bytes) -> None:
         sock = self.bound.get((socket.SOCK_DGRAM, dst))
         if sock is not None:
-            sock.inbox.append((data, src))
+            sock.put((data, src))
 
     def kill(self, owner: str) -> None:
         """Process `owner` dies: its sockets close, its connections are reset."""
@@ -162,22 +164,32 @@ class _Socket:
         return len(data)
 
     def recvfrom(self, size: int) -> tuple[bytes, Addr]:
-        if not self.inbox:
-            raise BlockingIOError(errno.EAGAIN, "nothing waits")
-        data, src = self.inbox.popleft()
+        data, src = self._take()
         return data, src
 
     def accept(self) -> tuple[Any, Addr]:
+        stream, addr = self._take()
+        return stream, addr
+
+    def put(self, item: tuple[Any, Any]) -> None:
+        """`item` arrives: a datagram and its source, or a connection and its address."""
+        self.inbox.append(item)
+        self._net.readable.add(self.fd)
+
+    def _take(self) -> tuple[Any, Any]:
         if not self.inbox:
             raise BlockingIOError(errno.EAGAIN, "nothing waits")
-        stream, addr = self.inbox.popleft()
-        return stream, addr
+        item = self.inbox.popleft()
+        if not self.inbox:
+            self._net.readable.discard(self.fd)
+        return item
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self.inbox.clear()
+        self._net.readable.discard(self.fd)
         self._net.sockets.pop(self.fd, None)
         if self._net.bound.get((self.kind, self.address)) is self:
             del self._net.bound[self.kind, self.address]

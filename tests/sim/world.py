@@ -173,6 +173,7 @@ class SimNet:
         weakref.finalize(self, _end, self.loop, self.root)
         self.hosts: dict[str, Host] = {}
         self._openers: dict[str, OneWayOpener] = {}
+        self._opened: dict[str, str] = {}  # each sealed text opened, and what it says
         self.sent: list[tuple[float, Addr, Addr, Message]] = []
         #: (sender, id) of each direct message whose sender was told it was received or saved
         self.confirmed: set[tuple[str, str]] = set()
@@ -329,11 +330,11 @@ class SimNet:
 
     def run(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass, delivering datagrams and firing timers."""
-        end = self.clock.now + seconds
-        done = self.loop.create_future()
-        self.loop.call_at(end, done.set_result, None)
+        end, loop = self.clock.now + seconds, self.loop
+        # stopped the pass after the one at `end`, as a future done then would stop it
+        loop.call_at(end, loop.call_soon, loop.stop)
         with self.clock.installed():
-            self.loop.run_until_complete(done)
+            loop.run_forever()
         self.clock.now = max(self.clock.now, end)
         self._raise_failures()
 
@@ -400,6 +401,16 @@ class SimNet:
         text = getattr(message, "text", "")
         if not isinstance(text, str) or not text.startswith(SEALED_PREFIX):
             return message
+        opened = self._opened.get(text) or self._open(text)
+        if opened is None:
+            return message
+        if isinstance(message, tuple):  # a StoredMessage
+            return message._replace(text=opened)
+        return msgspec.structs.replace(message, text=opened)
+
+    def _open(self, text: str) -> str | None:
+        """The text sealed in `text`, opened with the key of the peer it is sealed to (kept:
+        a message is sealed once and sent again as it is); None if no peer here opens it."""
         sealed = base64.urlsafe_b64decode(text[len(SEALED_PREFIX) :])
         for host in self.hosts.values():
             if host.node is None:
@@ -408,11 +419,9 @@ class SimNet:
                 self._openers[host.name] = _opener(host)
             with contextlib.suppress(NoiseError, ValueError):
                 payload = self._openers[host.name].open(sealed)[1]
-                opened = payload.decode().split("\0", 3)[3]
-                if isinstance(message, tuple):  # a StoredMessage
-                    return message._replace(text=opened)
-                return msgspec.structs.replace(message, text=opened)
-        return message
+                self._opened[text] = payload.decode().split("\0", 3)[3]
+                return self._opened[text]
+        return None
 
 
 class _Watch:
@@ -439,9 +448,9 @@ class _Watch:
             messages = decode_datagram(data)
             messages = messages if isinstance(messages, list) else [messages]
             for dest in dests:
-                kept = [
-                    m for m in messages if world.drop is None or not world.drop(here, dest[0], m)
-                ]
+                kept = messages
+                if world.drop is not None:
+                    kept = [m for m in messages if not world.drop(here, dest[0], m)]
                 world.sent.extend((world.now, here, dest[0], world.unsealed(m)) for m in kept)
                 if len(kept) == len(messages):
                     self._channel.seal([data], [dest], now, send)
