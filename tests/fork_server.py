@@ -89,11 +89,12 @@ class ServerGone(OSError):
 class _Server:
     """A fork server of this worker, for the starts of one interpreter setting."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], flags: Sequence[str]) -> None:
+        """`flags`: the interpreter's options of the starts it serves (-u), its own too."""
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.fork_server", str(theirs.fileno())],
+                [sys.executable, *flags, "-m", "tests.fork_server", str(theirs.fileno())],
                 cwd=REPO,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
@@ -219,7 +220,7 @@ def server_for(argv: Sequence[str], env: Mapping[str, str] | None) -> _Server | 
     setting = _setting(argv, given)
     with _servers_lock:
         if setting not in _servers:
-            _servers[setting] = _Server(given)
+            _servers[setting] = _Server(given, ["-u"] if argv[1] == "-u" else [])
         return _servers[setting]
 
 

@@ -197,3 +197,26 @@ def _typed_to_then_interrupted(child: pexpect.spawn) -> tuple[str, int | None, i
     finally:
         child.close()
     return said.replace("\r\n", "\n"), child.exitstatus, child.signalstatus
+
+
+@pytest.mark.timeout(20)  # (buffered, it waits here for its line until the timeout)
+def test_a_start_with_u_is_unbuffered_where_the_environment_says_nothing() -> None:
+    """`python -u` forked, under an environment without PYTHONUNBUFFERED (a clean one, as
+    `env -i` gives): its line reaches the pipe before it ends, as a fresh one's does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    code = "import sys; print('ready'); sys.stdin.readline()"
+    for start in (subprocess.Popen, popen):
+        proc = start(
+            [sys.executable, "-u", "-c", code],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert isinstance(proc, ForkedPopen) == (start is popen)
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline() == "ready\n"  # (buffered, it would wait for the end)
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
