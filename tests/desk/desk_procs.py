@@ -164,7 +164,11 @@ class DeskWorld:
         self.procs: list[Proc] = []
         self._extra = extra
         self.port = 0
-        self.server = self._start_server()
+        try:
+            self.server = self._start_server()
+        except BaseException:  # nobody holds this world yet to close it: it is not left running
+            self.close()
+            raise
 
     def _start_server(self) -> Proc:
         args = ["-m", "tests.desk.standalone_desk", "--port", str(self.port)]
