@@ -29,26 +29,17 @@ def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
     bob = record(s, "bob", 7002, key="kb")
     post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
     post.store(bob, unstamped("a-2", "alice", "ho"), NO_ORIGIN, T0, [].append)
-    out: list[ra.Action] = []
-    claimed(
-        s,
-        post.taken,
-        MailTaken("bob-5", "bob", TOKEN, ("a-1",)),
-        Request("bob-5", bob.addr, "kb"),
-        T0,
-        out.append,
-    )
-    [(_, more)] = sent(out)
+
+    def taken(number: int, ids: tuple[str, ...]) -> list[ra.Action]:
+        """bob says he took `ids`, in his request `number`: what the post office answers."""
+        out: list[ra.Action] = []
+        msg = MailTaken(f"bob-{number}", "bob", TOKEN, ids)
+        claimed(s, post.taken, msg, Request(msg.id, bob.addr, "kb"), T0, out.append)
+        return out
+
+    [(_, more)] = sent(taken(5, ("a-1",)))
     assert isinstance(more, MoreMail) and [m.id for m in more.mail] == ["a-2"]
-    done: list[ra.Action] = []
-    claimed(
-        s,
-        post.taken,
-        MailTaken("bob-6", "bob", TOKEN, ("a-2",)),
-        Request("bob-6", bob.addr, "kb"),
-        T0,
-        done.append,
-    )
+    done = taken(6, ("a-2",))
     assert isinstance(sent(done)[0][1], Ack) and post.boxes == {}
 
 
