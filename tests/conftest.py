@@ -184,9 +184,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-#: Words in the path of a file of long tests, besides those of real processes: the
-#: simulated networks' and the state machines' (hypothesis runs many examples of each).
-_LONG = ("e2e", "propert", "_sim", "simulation", "stateful")
+#: Words in the path of a file of tests that compute for long: the simulated networks'
+#: and the state machines' (hypothesis runs many examples of each).
+_COMPUTING = ("propert", "_sim", "simulation", "stateful")
 
 
 def _first_to_run(item: pytest.Item) -> int:
@@ -197,7 +197,17 @@ def _first_to_run(item: pytest.Item) -> int:
     if item.get_closest_marker("slow"):
         return 0
     path = item.nodeid.split("::")[0]
-    return 1 if any(word in path for word in _LONG) or _of_hypothesis(item) else 2
+    long = "e2e" in path or any(word in path for word in _COMPUTING) or _of_hypothesis(item)
+    return 1 if long else 2
+
+
+def _waits(item: pytest.Item) -> bool:
+    """Whether `item` mostly waits (on real processes and the program's real timers)
+    rather than computes: the end-to-end tests, and the others marked slow but for the
+    simulations and properties."""
+    path = item.nodeid.split("::")[0]
+    slow = item.get_closest_marker("slow") is not None
+    return "e2e" in path or (slow and not any(word in path for word in _COMPUTING))
 
 
 def _of_hypothesis(item: pytest.Item) -> bool:
@@ -211,10 +221,27 @@ def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
     """`items`, longest first, dealt to the test workers as cards are: pytest-xdist's
     `worksteal` gives each worker an equal run of the list to start with, so each run is
     one worker's hand, its long tests first. (In one run for all, the first worker took
-    every long test, and the others took them back one by one, the last ones late.)"""
+    every long test, and the others took them back one by one, the last ones late.) In
+    each hand, the tests that compute go between those that wait, so that while some
+    workers wait others use the CPU: with all waits first, the two cores of the suite's
+    machine sat a third idle while every worker waited, then all computed at the end."""
     ordered = sorted(items, key=_first_to_run)
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
-    return [item for hand in range(workers) for item in ordered[hand::workers]]
+    waits = [item for item in ordered if _waits(item)]
+    computes = [item for item in ordered if not _waits(item)]
+    hands = (_mixed(waits[hand::workers], computes[hand::workers]) for hand in range(workers))
+    return [item for hand in hands for item in hand]
+
+
+def _mixed(waits: list[pytest.Item], computes: list[pytest.Item]) -> list[pytest.Item]:
+    """`waits` and `computes`, each in its order, `computes` spread evenly between
+    `waits`: after each test that waits, an equal share of those that compute."""
+    share = len(computes) / max(len(waits), 1)
+    mixed: list[pytest.Item] = []
+    for k, item in enumerate(waits):
+        mixed.append(item)
+        mixed.extend(computes[round(k * share) : round((k + 1) * share)])
+    return mixed + computes[round(len(waits) * share) :]
 
 
 #: Why a test marked needs_pure is skipped on the compiled build (setup.py, .ci/run-compiled):
