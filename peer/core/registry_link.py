@@ -17,7 +17,7 @@ from wire.messages import Deregister, Join, Keepalive, Leave, Message, Register,
 from wire.refusals import RefusalCode
 
 #: Where a request is not on its way: waiting behind another, answered, given up on.
-_NOT_ON_ITS_WAY: Final = frozenset({Stage.HELD, Stage.ANSWERED, Stage.GIVEN_UP})
+_NOT_ON_ITS_WAY: Final = (Stage.HELD, Stage.ANSWERED, Stage.GIVEN_UP)
 
 
 class RegistryLink:

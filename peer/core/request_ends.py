@@ -47,7 +47,7 @@ from wire.refusals import RefusalCode
 
 _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
 #: Where a join a room's notice shows done is: sent, over TCP, or given up on lately.
-_SHOWN: Final = frozenset({Stage.SENT, Stage.STREAMED, Stage.GIVEN_UP})
+_SHOWN: Final = (Stage.SENT, Stage.STREAMED, Stage.GIVEN_UP)
 
 #: Said after a refused first registration, without and with --password.
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"

@@ -105,7 +105,9 @@ Take = Callable[[Any, Message, float, Any], None]
 
 
 class Stage(Enum):
-    """Where one request is in its life."""
+    """Where one request is in its life. A group of stages is a tuple: a test of one by
+    `in` compares identities, where a set would hash each stage in Python (Enum's hash),
+    for every kept request after every event."""
 
     NEW = "new"
     PACED = "paced"  # waits for the typing's pace

@@ -41,13 +41,13 @@ PACE_BURST = REGISTRY_BURST * 0.5
 
 _S = Stage
 #: Where an answer is taken: sent and not answered, over TCP, waiting after a Busy.
-_AWAITED: Final = frozenset({_S.SENT, _S.STREAMED, _S.BUSY_WAIT})
+_AWAITED: Final = (_S.SENT, _S.STREAMED, _S.BUSY_WAIT)
 #: Sent as a datagram and not answered, or waiting to go again after a Busy.
-_ON_TRIES: Final = frozenset({_S.SENT, _S.BUSY_WAIT})
+_ON_TRIES: Final = (_S.SENT, _S.BUSY_WAIT)
 #: Sent and not answered, or waiting to go (what a typed line may wait for).
-_GOING: Final = frozenset({_S.SENT, _S.STREAMED, _S.HELD, _S.PACED})
+_GOING: Final = (_S.SENT, _S.STREAMED, _S.HELD, _S.PACED)
 #: Where `due` is a deadline: a Busy's wait, a connection's end, an outcome's.
-_TIMED: Final = frozenset({_S.BUSY_WAIT, _S.STREAMED, _S.ANSWERED})
+_TIMED: Final = (_S.BUSY_WAIT, _S.STREAMED, _S.ANSWERED)
 
 
 class Requests:
