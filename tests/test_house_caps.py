@@ -1,9 +1,11 @@
 """The house's size caps (docs/ARCHITECTURE.md): no product file over 500 lines, no
-function over 50, docs/ within 12,000 words and the README within 1,500."""
+function over 50, docs/ within 12,000 words and the README within 1,500; and each class
+name defined once in the product, so that a name leads to one place."""
 
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 
 import pytest
 
@@ -25,6 +27,15 @@ def test_no_product_file_or_function_is_over_its_cap() -> None:
                 if length > LONG_FUNCTION:
                     over.append(f"{name}:{node.lineno} {node.name}: {length} lines")
     assert over == []
+
+
+def test_each_class_name_is_defined_once_in_the_product() -> None:
+    where: defaultdict[str, list[str]] = defaultdict(list)
+    for path in product_files(ROOT):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where[node.name].append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert {name: places for name, places in where.items() if len(places) > 1} == {}
 
 
 def test_the_docs_stay_within_their_words() -> None:

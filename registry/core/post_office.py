@@ -82,7 +82,7 @@ ADDRESS_BYTES = 16 * 1024 * 1024
 Usage = tuple[int, int]
 
 
-class Tally(Struct):
+class BoxCount(Struct):
     """What one mailbox holds, as counted: each message's (sender, id) with whom it counts
     against (None: nobody), its bytes of text, whether it has the notice, and what each
     holder ("key <k>", "address <ip>", all strangers) has in it."""
@@ -97,7 +97,7 @@ class Tally(Struct):
         fits = len(self.senders) + 1 <= limit * share
         return fits and self.size + size <= byte_limit(limit) * share
 
-    def merge(self, other: Tally) -> None:
+    def merge(self, other: BoxCount) -> None:
         self.senders.update(other.senders)
         self.size += other.size
         self.noticed |= other.noticed
@@ -113,7 +113,7 @@ class Quotas:
         # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
-    def refusal(self, tally: Tally, owner: str, sender: Sender, size: int, limit: int) -> str:
+    def refusal(self, tally: BoxCount, owner: str, sender: Sender, size: int, limit: int) -> str:
         """ "" when a message of `size` bytes from `sender` may go into `owner`'s mailbox
         (`tally`, of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
@@ -147,11 +147,11 @@ class Quotas:
             )
         return ""
 
-    def count(self, tally: Tally, message: StoredMessage, sender: Sender | None) -> None:
+    def count(self, tally: BoxCount, message: StoredMessage, sender: Sender | None) -> None:
         tally.senders[(message.sender, message.id)] = sender
         self._count(tally, message, sender, 1)
 
-    def uncount(self, tally: Tally, message: StoredMessage) -> None:
+    def uncount(self, tally: BoxCount, message: StoredMessage) -> None:
         self._count(tally, message, tally.senders.pop((message.sender, message.id), None), -1)
 
     def held(self, origin: Origin) -> int:
@@ -159,7 +159,7 @@ class Quotas:
         return self._totals.get(f"key {key}" if key else f"address {ip}", 0)
 
     def _count(
-        self, tally: Tally, message: StoredMessage, sender: Sender | None, sign: int
+        self, tally: BoxCount, message: StoredMessage, sender: Sender | None, sign: int
     ) -> None:
         size = sign * len(message.text.encode())
         tally.size += size
@@ -252,9 +252,9 @@ class PostOffice:
         self.rebuilt = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)
         self.boxes, self.limit, self.quotas = boxes, limit, Quotas()
-        self._tallies: dict[str, Tally] = {}
+        self._tallies: dict[str, BoxCount] = {}
         for key, box in boxes.items():
-            tally = self._tallies[key] = Tally()
+            tally = self._tallies[key] = BoxCount()
             owner = self._s.table.get(key)
             for message in box:
                 record = self._s.table.get(message.sender) if message.sender else None
@@ -276,7 +276,7 @@ class PostOffice:
         as a stranger's unless the owner wrote to its sender or handed the key that saved it
         `ticket`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
-        tally = self._tallies.get(key) or Tally()
+        tally = self._tallies.get(key) or BoxCount()
         if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
@@ -338,7 +338,7 @@ class PostOffice:
         new_key = name_key(record.name)
         box, tally = self.boxes.pop(old_key, None), self._tallies.pop(old_key, None)
         if box is not None and tally is not None:
-            self._tallies.setdefault(new_key, Tally()).merge(tally)
+            self._tallies.setdefault(new_key, BoxCount()).merge(tally)
             self.boxes[new_key] = self.boxes.get(new_key, []) + box
             emit(MoveMail(old_key, new_key))
         self._owners.pop(old_key, None)
@@ -353,7 +353,7 @@ class PostOffice:
         return len(box)
 
     def _add(
-        self, key: str, tally: Tally, message: StoredMessage, sender: Sender | None, emit: Emit
+        self, key: str, tally: BoxCount, message: StoredMessage, sender: Sender | None, emit: Emit
     ) -> None:
         self._tallies[key] = tally
         self.boxes.setdefault(key, []).append(message)

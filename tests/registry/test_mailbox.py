@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.post_office import MIN_BYTES, Quotas, Tally, byte_limit
+from registry.core.post_office import MIN_BYTES, BoxCount, Quotas, byte_limit
 from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends, token_of
 from wire.limits import MAX_TEXT
 from wire.messages import (
@@ -145,7 +145,7 @@ def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
 
 
 def test_a_tally_counts_what_its_box_holds() -> None:
-    quotas, tally = Quotas(), Tally()
+    quotas, tally = Quotas(), BoxCount()
     quotas.count(tally, StoredMessage("a", "x", "héllo", "s", "direct"), None)
     assert set(tally.senders) == {("x", "a")} and tally.size == 6 and not tally.noticed
     assert tally.has_room(10, "direct", 2) and not tally.has_room(10, "direct", 1)
