@@ -91,7 +91,7 @@ class TooBig(Reply, frozen=True):
 
 
 class Busy(Reply, frozen=True):
-    """Answers only a registration: send it again in `wait_ms`."""
+    """Answers only a registration or a password's ask: send it again in `wait_ms`."""
 
     wait_ms: Int
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from secure.keys import Pins
 from secure.noise import CHANNEL_PROTOCOL
 from wire.keys import fingerprint, key_from_text
 from wire.messages import (
+    Busy,
     Message,
     PasswordAsk,
     PasswordChallenge,
@@ -102,7 +104,7 @@ class KeyChecks:
         self.trusted_by = ""
         #: the PasswordAsk of a proof under way, answered through `password_answered`
         self.asked: PasswordAsk | None = None
-        self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
+        self._answer: asyncio.Future[PasswordChallenge | Refused | Busy] | None = None
         #: Set when a proof ended as a new name's password was too short (`too_short`) or
         #: typed differently again: another may be typed.
         self.ask_anew = False
@@ -207,7 +209,10 @@ class KeyChecks:
         ask, answer = self.asked, self._answer
         if ask is None or answer is None or answer.done():
             return False
-        if not isinstance(message, PasswordChallenge | Refused) or message.reply_to != ask.id:
+        if (
+            not isinstance(message, PasswordChallenge | Refused | Busy)
+            or message.reply_to != ask.id
+        ):
             return False
         answer.set_result(message)
         return True
@@ -225,7 +230,15 @@ class KeyChecks:
         asked by `send`; None when the start ends (said). `asks` asks the person (None: no
         terminal, where `settings.new_password` decides a new name's password)."""
         secret, registry = settings.password, self.trust.registry
-        reply = await self._exchange(ask, lambda: send(self._server, ask, registry))
+        asking = lambda: send(self._server, ask, registry)  # noqa: E731
+        reply = await self._exchange(ask, asking)
+        while isinstance(reply, Busy):  # this address tried too often lately: asked to wait
+            wait = math.ceil(reply.wait_ms / 1000)
+            self._say(
+                f"[Too many password attempts from here lately; trying again in {wait} s.]", False
+            )
+            await asyncio.sleep(reply.wait_ms / 1000)
+            reply = await self._exchange(ask, asking)
         if reply is None:
             self._say("[Could not register; is the registry running?]", True)
             return None
@@ -282,7 +295,7 @@ class KeyChecks:
 
     async def _exchange(
         self, ask: PasswordAsk, send: Callable[[], None]
-    ) -> PasswordChallenge | Refused | None:
+    ) -> PasswordChallenge | Refused | Busy | None:
         """`send` `ask` in rounds of ATTEMPTS, until answered or the patience is over."""
         self.asked = ask
         self._answer = answer = asyncio.get_running_loop().create_future()

@@ -1,7 +1,7 @@
 """Register: who may take a name, by which proof; one that waited for a probe or a
-password's check is carried out again; one read too late is asked to wait (Busy). A
-password is proven by SRP-6a (secure/password.py): PasswordAsk begins an exchange, a
-Register's `proof` ends it."""
+password's check is carried out again; one read too late is asked to wait (Busy), as is
+a password's ask beyond its budget. A password is proven by SRP-6a (secure/password.py):
+PasswordAsk begins an exchange, a Register's `proof` ends it."""
 
 from __future__ import annotations
 
@@ -360,8 +360,11 @@ class Registration:
             f"{self._new_names} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
-        said = f"refused {attempt.what}: too many new names"
-        self._over_budget(attempt.req, said, reason, self._names_refused, emit)
+        count = self._names_refused
+        self._logged(
+            f"refused {attempt.what}: too many new names ({count} refused so far)", count, emit
+        )
+        self._s.answers.reply(attempt.req, emit, Refused, reason)
         return True
 
     def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
@@ -404,15 +407,16 @@ class Registration:
             wait = self.passwords.charge(ip, now)
         if not wait:
             return False
-        reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        self._over_budget(req, f"refused {what}: {reason}", reason, self.passwords.refused, emit)
+        line = f"{what} waits {math.ceil(wait)} s: too many password attempts"
+        count = self.passwords.refused
+        self._logged(f"{line} ({count} held back so far)", count, emit)
+        self._s.answers.reply(req, emit, Busy, math.ceil(wait * 1000))
         return True
 
-    def _over_budget(self, req: Request, line: str, reason: str, count: int, emit: Emit) -> None:
-        """Refuse `req` for a budget; `line` logged now and then (`count` refused so far)."""
+    def _logged(self, line: str, count: int, emit: Emit) -> None:
+        """`line`, about the `count`th request over a budget, logged now and then."""
         if count % LOG_PASSWORDS_EVERY == 1:
-            emit(Log(f"{line} ({count} refused so far)"))
-        self._s.answers.reply(req, emit, Refused, reason)
+            emit(Log(line))
 
 
 def _token(msg: Register, record: Record, given: str, new_token: Callable[[], str]) -> str:

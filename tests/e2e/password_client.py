@@ -22,6 +22,10 @@ def cheap_verifier(secret: str) -> str:
     return password.verifier_of(password.scrypt_hex(secret, salt, cost), cost, salt)
 
 
+#: What answers a PasswordAsk: a challenge, a refusal, or a wait over the address's budget.
+ASK_ANSWERS = messages.PasswordChallenge | messages.Refused | messages.Busy
+
+
 def ask(name: str, msg_id: str) -> messages.PasswordAsk:
     return messages.PasswordAsk(f"{msg_id}-ask", name)
 
@@ -57,11 +61,11 @@ def set_password(
 
 def login(
     sock: SecureSocket, server: Addr, name: str, secret: str, msg_id: str, wait: float = 10.0
-) -> messages.Welcome | messages.Refused:
+) -> messages.Welcome | messages.Refused | messages.Busy:
     """`name` taken with `secret` (None: a guess), as a client proves it; the answer to the
-    ask when it was refused, else to the Register."""
-    said = sock.ask(ask(name, msg_id), server, messages.PasswordChallenge | messages.Refused, wait)  # type: ignore[arg-type]
-    if isinstance(said, messages.Refused):
+    ask when it was refused or asked to wait, else to the Register."""
+    said = sock.ask(ask(name, msg_id), server, ASK_ANSWERS, wait)  # type: ignore[arg-type]
+    if isinstance(said, messages.Refused | messages.Busy):
         return said
     proof = proof_for(sock, server, name, secret, said) if said.public else ""
     answer = messages.Welcome | messages.Refused
@@ -70,10 +74,10 @@ def login(
 
 def guess(
     sock: SecureSocket, server: Addr, name: str, msg_id: str, wait: float = 10.0
-) -> messages.Welcome | messages.Refused:
+) -> messages.Welcome | messages.Refused | messages.Busy:
     """An online guess at `name`'s password: a challenge asked, a random proof sent."""
-    said = sock.ask(ask(name, msg_id), server, messages.PasswordChallenge | messages.Refused, wait)  # type: ignore[arg-type]
-    if isinstance(said, messages.Refused):
+    said = sock.ask(ask(name, msg_id), server, ASK_ANSWERS, wait)  # type: ignore[arg-type]
+    if isinstance(said, messages.Refused | messages.Busy):
         return said
     answer = messages.Welcome | messages.Refused
     return sock.ask(registration(name, msg_id, random_proof()), server, answer, wait)  # type: ignore[arg-type]

@@ -133,7 +133,9 @@ class SecureSocket:
             for got, _, _ in self.receive(left):
                 if isinstance(got, answer):
                     return got
-        raise AssertionError(f"no {answer.__name__} from {addr} within {wait:g} s")
+        raise AssertionError(
+            f"no {getattr(answer, '__name__', answer)} from {addr} within {wait:g} s"
+        )
 
     def exchange(self, message: Message | bytes, addr: Addr, wait: float) -> list[Message]:
         """Send `message` to `addr` and return what came back within `wait` s."""

@@ -28,12 +28,12 @@ CHECKED_WITHIN = 40.0
 
 def _guess(server: tuple[str, int], host: str, name: str, n: int | str) -> str:
     """One guess at `name`'s password from `host`, with a new key (a challenge asked, a
-    proof that proves nothing sent); the refusal's reason."""
+    proof that proves nothing sent); the refusal's reason, or the wait asked (Busy)."""
     with SecureSocket(host=host) as sock:
         sock.learn_key(server)
         said = guess(sock, server, name, f"g-{n}", wait=CHECKED_WITHIN)
         assert not isinstance(said, messages.Welcome), said
-        return said.reason
+        return said.reason if isinstance(said, messages.Refused) else f"wait {said.wait_ms} ms"
 
 
 def _checked_guesses(server: tuple[str, int], host: str, name: str, count: int) -> list[str]:
@@ -45,8 +45,8 @@ def _checked_guesses(server: tuple[str, int], host: str, name: str, count: int) 
     while len(reasons) < count:
         n += 1
         reason = _guess(server, host, name, f"{host}-{n}")
-        if wait := re.search(r"try again in (\d+) s", reason):
-            time.sleep(int(wait.group(1)))  # the wait the registry set: nothing to await
+        if wait := re.fullmatch(r"wait (\d+) ms", reason):
+            time.sleep(int(wait.group(1)) / 1000)  # the wait the registry set: nothing to await
             continue
         reasons.append(reason)
     return reasons

@@ -303,8 +303,12 @@ def _session(host: str, server: tuple[str, int]) -> SecureSocket:
     return sock
 
 
-def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused | messages.PasswordChallenge:
-    """The Welcome, Refused or PasswordChallenge that comes to `sock`, as soon as it comes (a
+#: What answers a guess: a Welcome, a Refused, a PasswordChallenge, or a Busy (asked to wait).
+_Answer = messages.Welcome | messages.Refused | messages.PasswordChallenge | messages.Busy
+
+
+def _answer(sock: SecureSocket) -> _Answer:
+    """The Welcome, Refused, PasswordChallenge or Busy that comes to `sock`, at once (a
     deadline, not a pause: `receive` waits for a quiet moment, and the guessers' rounds may
     not)."""
     deadline = time.monotonic() + PASSWORD_CHECK_WAIT
@@ -312,33 +316,25 @@ def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused | message
         if not select.select([sock.sock], [], [], left)[0]:
             break
         for message, _ in sock.take():
-            if isinstance(
-                message, messages.Welcome | messages.Refused | messages.PasswordChallenge
-            ):
+            if isinstance(message, _Answer):
                 return message
     raise AssertionError(f"no answer within {PASSWORD_CHECK_WAIT:g} s")
 
 
-def _checked_guess(
-    sock: SecureSocket, server: tuple[str, int]
-) -> messages.Welcome | messages.Refused:
+def _checked_guess(sock: SecureSocket, server: tuple[str, int]) -> _Answer:
     """A guess at pat's password from `sock`, asked again when the registry says to (the
     checks before it spent the budget in all); the answer once it was checked."""
     n = 0
     while True:
         n += 1
         said = guess(sock, server, "pat", f"g-{n}", PASSWORD_CHECK_WAIT)
-        if isinstance(said, messages.Refused) and (
-            wait := re.search(r"try again in (\d+) s", said.reason)
-        ):
-            time.sleep(int(wait.group(1)))  # the wait the registry set: nothing to await
+        if isinstance(said, messages.Busy):
+            time.sleep(said.wait_ms / 1000)  # the wait the registry set: nothing to await
             continue
         return said
 
 
-def _proven(
-    sock: SecureSocket, server: tuple[str, int], secret: str
-) -> messages.Welcome | messages.Refused:
+def _proven(sock: SecureSocket, server: tuple[str, int], secret: str) -> _Answer:
     """The answer to the challenge that comes to `sock` (asked before): a proof of `secret`,
     or of nothing (""); a refusal of the ask as it is."""
     said = _answer(sock)
@@ -349,6 +345,11 @@ def _proven(
     answer = _answer(sock)
     assert not isinstance(answer, messages.PasswordChallenge)
     return answer
+
+
+def _told(answer: _Answer) -> str:
+    """A refusal's reason, or "wait" for a Busy."""
+    return answer.reason if isinstance(answer, messages.Refused) else "wait"
 
 
 @pytest.mark.slow
@@ -378,12 +379,12 @@ def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) 
         first, second = guessers[:CHECKS_AT_ONCE], guessers[CHECKS_AT_ONCE:]
         for n, sock in enumerate(first):
             sock.send(ask("pat", f"a-{n}"), server)
-        said = [_proven(sock, server, "").reason for sock in first]  # type: ignore[union-attr]
+        said = [_told(_proven(sock, server, "")) for sock in first]
         # the second round, and pat on a new machine right behind it
         for n, sock in enumerate(second):
             sock.send(ask("pat", f"b-{n}"), server)
         owner.send(ask("pat", "pat-2"), server)
-        said += [_proven(sock, server, "").reason for sock in second]  # type: ignore[union-attr]
+        said += [_told(_proven(sock, server, "")) for sock in second]
         answer = _proven(owner, server, PASSWORD)
     finally:
         for sock in (*guessers, owner):

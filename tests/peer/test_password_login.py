@@ -26,19 +26,21 @@ from peer.core.retry_wait import SilentRounds
 from peer.core.table import Trust
 from secure import password
 from secure.password import MIN_LENGTH
-from wire.messages import Message, PasswordAsk, PasswordChallenge
+from wire.messages import Busy, Message, PasswordAsk, PasswordChallenge
 
 pytestmark = pytest.mark.timeout(10)
 WHERE = "127.0.0.1:5000"
 
 
 class Login:
-    """A peer's proof to a registry that answers each ask with `new` (None: it is silent)."""
+    """A peer's proof to a registry that answers each ask with `new` (None: it is silent),
+    but the first `busy` asks with a Busy of 30 ms."""
 
-    def __init__(self, new: bool | None, patience: float = 0.0) -> None:
+    def __init__(self, new: bool | None, patience: float = 0.0, busy: int = 0) -> None:
         self.said: list[str] = []
         self.sent: list[Message] = []
         self._new = new
+        self._busy = busy
         self._folder = tempfile.TemporaryDirectory()
         rule = ContactRule(patience=patience)
         trust = Trust(b"r" * 32, lambda name: None)
@@ -51,7 +53,10 @@ class Login:
         """The endpoint's: to the registry, sealed for its key."""
         self.sent.append(message)
         if self._new is not None and isinstance(message, PasswordAsk):
-            reply = PasswordChallenge("r-1", message.id, self._new)
+            reply: Message = PasswordChallenge("r-1", message.id, self._new)
+            if self._busy:
+                self._busy -= 1
+                reply = Busy("r-0", message.id, 30)
             asyncio.get_running_loop().call_soon(self.login.password_answered, reply)
 
     def _say(self, line: Print) -> None:
@@ -117,6 +122,16 @@ def test_a_short_password_of_a_name_that_has_one_is_still_proven(
     run = Login(new=False)
     assert run.prove("abc") == ("", "") and not run.login.ask_anew
     assert run.said == [key_owns("pat")] and "neither checked nor changed" in run.said[0]
+
+
+def test_an_ask_the_registry_asks_to_wait_goes_again_after_the_wait_said_each_time() -> None:
+    # a wrong password makes its address wait: a try typed at once waits for it, and is not
+    # refused (found by trying it: a second try typed at once ended the start, tries left)
+    run = Login(new=False, busy=2)
+    assert run.prove("long enough") == ("", "")
+    waited = "[Too many password attempts from here lately; trying again in 1 s.]"
+    assert run.said == [waited, waited, key_owns("pat")]
+    assert [type(m) for m in run.sent] == [PasswordAsk] * 3
 
 
 @pytest.mark.needs_pure  # replaces module values a compiled module reads as constants

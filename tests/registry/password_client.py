@@ -9,7 +9,7 @@ import secrets
 from registry.core.dispatch import RegistryCore
 from secure import password
 from tests.registry.core_helpers import REGISTRY_KEY, sends
-from wire.messages import PasswordAsk, PasswordChallenge, Refused, Register, Welcome
+from wire.messages import Busy, PasswordAsk, PasswordChallenge, Refused, Register, Welcome
 from wire.version import WIRE_VERSION
 
 Addr = tuple[str, int]
@@ -17,10 +17,11 @@ Addr = tuple[str, int]
 
 def asked(
     reg: RegistryCore, name: str, addr: Addr, key: bytes, now: float, msg_id: str
-) -> PasswordChallenge | Refused:
+) -> PasswordChallenge | Refused | Busy:
     """What the registry answers a PasswordAsk for `name` from `key` at `addr`."""
     out = reg.receive(PasswordAsk(f"{msg_id}-ask", name), addr, now, key=key)
-    said = [m for a, m in sends(out) if a == addr and isinstance(m, PasswordChallenge | Refused)]
+    answers = PasswordChallenge | Refused | Busy
+    said = [m for a, m in sends(out) if a == addr and isinstance(m, answers)]
     assert len(said) == 1, out
     return said[0]
 
@@ -53,11 +54,11 @@ def set_password(
 
 def login(
     reg: RegistryCore, name: str, secret: str, addr: Addr, key: bytes, now: float, msg_id: str
-) -> Welcome | Refused:
+) -> Welcome | Refused | Busy:
     """`name` taken with `secret`, proven as a client proves it (nothing, when `key` owns the
-    name); the answer to the ask when it was refused, else to the Register."""
+    name); the answer to the ask when it was refused or asked to wait, else to the Register."""
     said = asked(reg, name, addr, key, now, msg_id)
-    if isinstance(said, Refused):
+    if isinstance(said, Refused | Busy):
         return said
     proof = ""
     if said.public:
@@ -69,13 +70,20 @@ def login(
 
 def guess(
     reg: RegistryCore, name: str, addr: Addr, key: bytes, now: float, msg_id: str
-) -> Welcome | Refused:
+) -> Welcome | Refused | Busy:
     """An online guess at `name`'s password: a challenge asked, and a proof made of random
     bytes sent (as wrong as a wrong password's, and as costly for the registry to check)."""
     said = asked(reg, name, addr, key, now, msg_id)
-    if isinstance(said, Refused):
+    if isinstance(said, Refused | Busy):
         return said
     return registered(reg, name, addr, key, now, msg_id, proof=random_proof())
+
+
+def said(answer: object) -> str:
+    """A refusal's reason, or "wait" for a Busy: what the peer was told."""
+    return (
+        answer.reason if isinstance(answer, Refused) else "wait" if isinstance(answer, Busy) else ""
+    )
 
 
 def random_proof() -> str:
