@@ -235,7 +235,7 @@ class KeyChecks:
         while isinstance(reply, Busy):  # this address tried too often lately: asked to wait
             wait = math.ceil(reply.wait_ms / 1000)
             self._say(
-                f"[Too many password attempts from here lately; trying again in {wait} s.]", False
+                f"[Too many password tries from here lately; trying again in {wait} s.]", False
             )
             await asyncio.sleep(reply.wait_ms / 1000)
             reply = await self._exchange(ask, asking)

@@ -235,7 +235,7 @@ def test_at_a_terminal_a_mistyped_new_password_is_asked_anew_and_a_set_one_once_
             if said:
                 child.expect(re.escape("[Wrong password for eve.]"), PASSWORD_CHECK_WAIT)
                 child.expect(re.escape(f"[Try again ({said} left).]"))
-        waited = re.escape("[Too many password attempts from here lately; trying again in ")
+        waited = re.escape("[Too many password tries from here lately; trying again in ")
         answers = [re.escape(SAME_AGAIN), waited, re.escape(WELCOME)]
         index = child.expect(answers, PASSWORD_CHECK_WAIT)
         if index == 1:  # (unless the machine took the 2 s to ask again)

@@ -129,7 +129,7 @@ def test_an_ask_the_registry_asks_to_wait_goes_again_after_the_wait_said_each_ti
     # refused (found by trying it: a second try typed at once ended the start, tries left)
     run = Login(new=False, busy=2)
     assert run.prove("long enough") == ("", "")
-    waited = "[Too many password attempts from here lately; trying again in 1 s.]"
+    waited = "[Too many password tries from here lately; trying again in 1 s.]"
     assert run.said == [waited, waited, key_owns("pat")]
     assert [type(m) for m in run.sent] == [PasswordAsk] * 3
 
