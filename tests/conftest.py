@@ -51,6 +51,11 @@ def _cache_bytecode_outside_the_tree() -> None:
 
 _cache_bytecode_outside_the_tree()
 
+# Every process the tests start reads and writes UTF-8 whatever the machine's locale: said
+# once here, in the environment they inherit, so that their starts all have the same
+# settings and are forked by one server per worker and buffering (tests/fork_server.py).
+os.environ["PYTHONIOENCODING"] = "utf-8"
+
 # Imported once bytecode is cached: pytest rewrites the modules of a package with a pytest
 # plugin, as hypothesis is; where bytecode is not written, each worker rewrote some 70.
 from hypothesis import settings  # noqa: E402

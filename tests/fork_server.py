@@ -146,13 +146,15 @@ def _reaping_orphans() -> bool:
         return False
 
 
+def interpreter_settings(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The variables of `env` a Python reads as it starts."""
+    starts = _STARTUP_PREFIXES
+    return {name: v for name, v in env.items() if name.startswith(starts) or name in _STARTUP_NAMES}
+
+
 def _setting(argv: Sequence[str], env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """What of `argv` and `env` a Python reads as it starts (-u, as PYTHONUNBUFFERED=1)."""
-    values = {
-        name: value
-        for name, value in env.items()
-        if name.startswith(_STARTUP_PREFIXES) or name in _STARTUP_NAMES
-    }
+    values = interpreter_settings(env)
     unbuffered = bool(values.pop("PYTHONUNBUFFERED", "")) or argv[1] == "-u"
     return (*sorted(values.items()), ("unbuffered", str(unbuffered)))
 

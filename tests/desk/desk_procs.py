@@ -198,7 +198,6 @@ class DeskWorld:
         own in what Python reads as it starts (tests/e2e/process.py `child_env`), so both
         are forked by one server of the worker's."""
         env = dict(os.environ)
-        env["PYTHONIOENCODING"] = "utf-8"
         env["CHATAPP_DATA_DIR"] = str(self.tmp / "state")  # where held places are kept
         env["NO_COLOR"] = "1"
         key = self.data_dir / "desk-key"  # made by the desk as it starts

@@ -52,9 +52,10 @@ _EOF = object()  # the reader thread's last item: the child closed its output
 
 
 def child_env(extra: dict[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
-    """The environment of a child: unbuffered, no colour, UTF-8, per-test XDG directories."""
+    """The environment of a child: unbuffered, no colour, per-test XDG directories (UTF-8,
+    as every test's process: tests/conftest.py)."""
     env = dict(os.environ)
-    env.update(PYTHONUNBUFFERED="1", NO_COLOR="1", PYTHONIOENCODING="utf-8")
+    env.update(PYTHONUNBUFFERED="1", NO_COLOR="1")
     env.pop("PYTHONSTARTUP", None)
     if home is not None:
         # Anything that ignores --data-dir lands in the test's directory, not the user's.

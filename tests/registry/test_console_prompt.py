@@ -19,6 +19,7 @@ import pytest
 from tests.desk.desk_procs import ROOT, Proc
 from tests.e2e.harness import free_port
 from tests.e2e.terminal_peers import Terminal
+from tests.fork_server import interpreter_settings
 
 pytestmark = pytest.mark.timeout(40)
 
@@ -33,9 +34,9 @@ class Desk:
         self.tmp = tmp
         self.port = str(free_port())
         self.env = {
+            **interpreter_settings(),  # as the other tests' processes: one fork server
             "PATH": "/usr/bin:/bin",
             "HOME": str(tmp),
-            "PYTHONPATH": str(ROOT),
             "NO_COLOR": "1",
             "TERM": "xterm",
             # pyte does not answer prompt_toolkit's cursor position requests
