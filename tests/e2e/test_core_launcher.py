@@ -144,7 +144,15 @@ def _interrupt_while_loading(chat: ChatEnv, args: list[str]) -> None:
         )
         time.sleep(delay)  # the moment a person presses Ctrl-C: nothing to await
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=15)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            said = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            if said.startswith("Failed checking if argv[0] is an import path entry"):
+                continue  # in the interpreter's own start, which says so and runs on, unstopped
+            raise
         if "Fatal Python error: init_" in err or err.strip() == "KeyboardInterrupt":
             continue  # in the interpreter's own start (its site, its streams), before ChatApp
         if proc.returncode == 1 and not err:
