@@ -407,7 +407,7 @@ class Registration:
             wait = self.passwords.charge(ip, now)
         if not wait:
             return False
-        line = f"{what} waits {math.ceil(wait)} s: too many password attempts"
+        line = f"{what} waits {math.ceil(wait)} s: too many password tries"
         count = self.passwords.refused
         self._logged(f"{line} ({count} held back so far)", count, emit)
         self._s.answers.reply(req, emit, Busy, math.ceil(wait * 1000))
