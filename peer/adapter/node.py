@@ -277,6 +277,7 @@ class PeerNode:
     def stop(self) -> None:
         self._timer.cancel()
         self.files.close()
+        self.state.close()  # its maps, before the lock on the folder goes
         self._locks.close()
 
     def _catch_signals(self) -> None:
