@@ -268,6 +268,10 @@ class SimNet:
 
     # -- running ------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Nothing to release: the cores alone hold no file or socket (as tests/sim/world.py's
+        world does, which `close` ends)."""
+
     def run(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass, delivering datagrams and firing timers."""
         end = self.now + seconds

@@ -119,6 +119,7 @@ def play(
         if host.core is not None and not host.core.state.life.registered:
             net.type(name, f"reg {host.core.state.name}")
     net.run(20)
+    net.close()  # read from now on: its files and sockets released (a soak plays thousands)
     return net, author, members
 
 
@@ -352,6 +353,7 @@ def play_rooms(
     room = net.registry.rooms.get("r")
     inside = {m.name for m in room.members} if room is not None else set()
     away = killed | set(rejoins)
+    net.close()  # read from now on, as `play`'s
     return net, away if "r" in net.histories_dropped else away - inside, rejoins
 
 

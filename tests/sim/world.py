@@ -170,7 +170,9 @@ class SimNet:
         #: seconds a request waits for its answer before it is sent again
         self.timeout = TIMEOUT
         self.root = Path(tempfile.mkdtemp(prefix="chatapp-sim-"))
-        weakref.finalize(self, _end, self.loop, self.root)
+        # (run at the latest when the world is collected, if ever: its loop's callbacks keep
+        # it alive, so a world played many times over is `close`d)
+        self._end = weakref.finalize(self, _end, self.loop, self.root)
         self.hosts: dict[str, Host] = {}
         self._openers: dict[str, OneWayOpener] = {}
         self._opened: dict[str, str] = {}  # each sealed text opened, and what it says
@@ -250,6 +252,14 @@ class SimNet:
             server.handle(event)
 
         self._run_in(self._registry_context, typed())
+
+    def close(self) -> None:
+        """End the world: its registry closed, its tasks ended (each peer stops), its loop
+        closed, its folders removed, so that no file or socket stays open; what it saw and
+        its hosts stay readable."""
+        if self.server is not None:
+            self._run_in(self._registry_context, self.server.close())
+        self._end()
 
     def kill_registry(self) -> None:
         server, self.server = self.server, None
