@@ -172,7 +172,7 @@ class SimNet:
         self.root = Path(tempfile.mkdtemp(prefix="chatapp-sim-"))
         # (run at the latest when the world is collected, if ever: its loop's callbacks keep
         # it alive, so a world played many times over is `close`d)
-        self._end = weakref.finalize(self, _end, self.loop, self.root)
+        self._ending = weakref.finalize(self, _end, self.loop, self.root)
         self.hosts: dict[str, Host] = {}
         self._openers: dict[str, OneWayOpener] = {}
         self._opened: dict[str, str] = {}  # each sealed text opened, and what it says
@@ -259,7 +259,7 @@ class SimNet:
         its hosts stay readable."""
         if self.server is not None:
             self._run_in(self._registry_context, self.server.close())
-        self._end()
+        self._ending()
 
     def kill_registry(self) -> None:
         server, self.server = self.server, None
