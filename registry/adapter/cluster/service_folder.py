@@ -161,16 +161,16 @@ def make_service(folder: Path, nodes: list[tuple[str, int]], store: Path | None)
 def _fill(
     making: Path, folder: Path, nodes: list[tuple[str, int]], store: Path | None
 ) -> list[str]:
-    authority, authority_key = _authority()
-    _write(making / AUTHORITY_FILE, _pem(authority))
+    authority = _certificate("ChatApp service authority", None, None)
+    _write(making / AUTHORITY_FILE, _pem(authority[0]))
     for at, (host, _) in enumerate(nodes, 1):
-        cert, key = _signed(authority, authority_key, f"chatapp-nats-{at}", host)
+        cert, key = _certificate(f"chatapp-nats-{at}", authority, host)
         _write(making / f"nats-{at}.crt", _pem(cert))
         _write(making / f"nats-{at}.key", _key_pem(key))
         base = (store or folder).absolute()
         conf = _node_conf(folder, at, nodes, base / f"nats-{at}-store")
         _write(making / f"nats-server-{at}.conf", conf.encode())
-    cert, key = _signed(authority, authority_key, REGISTRY_USER.removeprefix("CN="), None)
+    cert, key = _certificate(REGISTRY_USER.removeprefix("CN="), authority, None)
     _write(making / REGISTRY_CERT, _pem(cert))
     _write(making / REGISTRY_KEY, _key_pem(key))
     urls = [f"tls://{_url_host(host)}:{port}" for host, port in nodes]
@@ -227,57 +227,45 @@ def _node_conf(folder: Path, at: int, nodes: list[tuple[str, int]], store: Path)
     return json.dumps(conf, indent=2) + "\n"
 
 
-def _authority() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ChatApp service authority")])
-    usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-    cert = (
-        _builder(name, name, key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
+#: A certificate and its key.
+Signed = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 
 
-def _signed(
-    authority: x509.Certificate,
-    authority_key: ec.EllipticCurvePrivateKey,
-    common_name: str,
-    host: str | None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A certificate signed by the authority: a node's serving `host`, or (None) a client's."""
+def _certificate(common_name: str, authority: Signed | None, host: str | None) -> Signed:
+    """The service's authority (no `authority`: self-signed), or a certificate it signs: a
+    node's serving `host`, or (None) a client's."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
-    builder = _builder(name, authority.subject, key.public_key())
-    if host is not None:
-        usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
-        builder = builder.add_extension(x509.SubjectAlternativeName([_general(host)]), False)
-    issuer = x509.AuthorityKeyIdentifier.from_issuer_public_key(authority_key.public_key())
-    cert = (
-        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(issuer, False)
-        .sign(authority_key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def _builder(
-    subject: x509.Name, issuer: x509.Name, public: ec.EllipticCurvePublicKey
-) -> x509.CertificateBuilder:
+    signer = key if authority is None else authority[1]
     now = datetime.datetime.now(datetime.UTC)
-    return (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public)
+        .subject_name(name)
+        .issuer_name(name if authority is None else authority[0].subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .add_extension(
+            x509.BasicConstraints(
+                ca=authority is None, path_length=0 if authority is None else None
+            ),
+            critical=True,
+        )
     )
+    if authority is None:
+        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+        identifier = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        builder = builder.add_extension(usage, critical=True).add_extension(identifier, False)
+    else:
+        usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+        if host is not None:
+            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+            builder = builder.add_extension(x509.SubjectAlternativeName([_general(host)]), False)
+        issuer = x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key())
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        builder = builder.add_extension(issuer, False)
+    return builder.sign(signer, hashes.SHA256()), key
 
 
 def _general(host: str) -> x509.GeneralName:
