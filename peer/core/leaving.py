@@ -66,14 +66,9 @@ class Leaving:
     def deregistered(self, dereg: Deregister, reply: Message, now: float, emit: Emit) -> None:
         """The registry answered our `dereg` (typed, or the quit's): offline, out of the
         room (kept for the next start after a quit), and gone after a quit."""
-        shared = self._shared
-        state = shared.state
-        state.life.fire(Event.DEREGISTERED)
-        shared.requests.offline()
-        if state.room:  # after a quit, its room file is kept
-            after = "; your next start goes back to it" if dereg.quitting else ""
-            emit(Print(f"[You left {state.room}{after}.]", "system"))
-            state.room = ""
+        # after a quit, its room file is kept
+        after = "; your next start goes back to it" if dereg.quitting else ""
+        self._shared.go_offline(Event.DEREGISTERED, emit, f"[You left {{}}{after}.]")
         emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
             emit(ExitPeer(0))

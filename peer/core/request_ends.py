@@ -258,12 +258,7 @@ class RequestEnds:
                 emit(Print(hint, "error"))
             self._leaving.never_started(emit)
         elif state.life.registered:  # a quiet re-registration was refused
-            state.life.fire(Event.REFUSED)
-            shared.requests.offline()
-            if state.room:
-                # the registry took us out of it as it gave up on us
-                emit(Print(f"[You are no longer in {state.room}.]", "system"))
-                state.room = ""
+            shared.go_offline(Event.REFUSED, emit)  # (the registry took us out of the room)
             reg = shared.typed(f"reg {state.name}")
             emit(Print(f"[You are offline. Type {reg} to retry.]"))
 

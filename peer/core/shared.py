@@ -38,6 +38,7 @@ from wire.version import WIRE_VERSION
 
 #: Said of a name nobody has, in the same words wherever it is typed (a file sent too).
 NO_USER = "[No one is called {}. {} lists every name.]"
+NO_LONGER_IN = "[You are no longer in {}.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
@@ -181,6 +182,14 @@ class Shared:
         if self.registries != known:
             emit(kept_registries(self.registries, self.trust.registry))
 
+    def go_offline(self, event: Event, emit: Emit, left: str = NO_LONGER_IN) -> None:
+        """Registered no more, by `event`: no keepalives, and out of the room, said as `left`."""
+        self.life.fire(event)
+        self.requests.offline()
+        if self.state.room:
+            emit(Print(left.format(self.state.room), "system"))
+            self.state.room = ""
+
     def typed(self, command: str) -> str:
         """`command` (its words, say "who" or "reg alice") as a hint shows it, as the user
         types it where they are: with its / in a room, where a bare word is said there."""
@@ -246,18 +255,13 @@ def renames_asked(requests: Requests) -> list[Rename]:
 def name_released(shared: Shared, emit: Emit) -> None:
     """The registry's console released our name: said, and offline (the next keepalive
     must not take it back unseen)."""
-    state = shared.state
-    state.life.fire(Event.RELEASED)
-    shared.requests.offline()
-    name = state.name
+    name = shared.state.name
     line = (
         f"[The registry released the name {name}: you are offline. "
         f"Type reg {name} to register it again.]"
     )
     emit(Print(line, "error"))  # first the cause, then what follows
-    if state.room:
-        emit(Print(f"[You are no longer in {state.room}.]", "system"))
-        state.room = ""
+    shared.go_offline(Event.RELEASED, emit)
 
 
 class Chats(Protocol):
