@@ -128,7 +128,6 @@ class PeerCore:
         self.parts = parts = Parts(
             shared=shared,
             link=link,
-            inbox=shared.inbox,
             direct=direct,
             membership=membership,
             table_news=table_news,
@@ -234,7 +233,7 @@ class PeerCore:
                     hand(KeysListed(message))
             taken = True
         if taken:
-            self.parts.inbox.taken(at, key, from_registry, later, emit)
+            shared.inbox.taken(at, key, from_registry, later, emit)
             if settles:
                 self._settle(now, emit)
         if from_registry and trust.held:  # the table may vouch now for what was held

@@ -8,7 +8,6 @@ from typing import Any
 
 from peer.core.actions import Addr, Emit, Print
 from peer.core.direct import DirectChats
-from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
@@ -53,7 +52,6 @@ class Parts:
 
     shared: Shared
     link: RegistryLink
-    inbox: Inbox
     direct: DirectChats
     membership: Membership
     table_news: TableNews
@@ -70,7 +68,7 @@ class Received:
         self._parts = parts
         self._shared = parts.shared
         self._direct = parts.direct
-        self._inbox = parts.inbox
+        self._inbox = parts.shared.inbox
         answer = self.route_reply
         #: The handler of each type the registry's key may send (read-only; the first of a
         #: datagram goes through `receive` when more than a handler's work is due: see there).
