@@ -111,19 +111,8 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
     renamed_old = {name_key(old) for old, _ in renames}
     renamed_new = {name_key(new) for _, new in renames}
     skip = name_key(me)
-    came = [
-        e.name
-        for k, e in after.items()
-        if e.online
-        and k != skip
-        and k not in renamed_new
-        and not (k in before and before[k].online)
-    ]
-    went = [
-        e.name
-        for k, e in before.items()
-        if e.online and k != skip and k not in renamed_old and not (k in after and after[k].online)
-    ]
+    came = _online_only(after, before, renamed_new | {skip})
+    went = _online_only(before, after, renamed_old | {skip})
     renames = [(old, new) for old, new in renames if skip not in (name_key(old), name_key(new))]
     return [
         *_said(came, "{} is online", "{} people came online"),
@@ -134,6 +123,12 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
             "{} people changed their names",
         ),
     ]
+
+
+def _online_only(rows: Rows, other: Rows, but: set[str]) -> list[str]:
+    """The names online in `rows` and not in `other`, but those keyed in `but`."""
+    online = {k for k, e in other.items() if e.online} | but
+    return [e.name for k, e in rows.items() if e.online and k not in online]
 
 
 def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:

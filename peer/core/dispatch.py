@@ -126,15 +126,7 @@ class PeerCore:
         ends = RequestEnds(shared, link, membership, leaving, takers)
         #: The parts: the tests' seams (events go through the entry points below).
         self.parts = parts = Parts(
-            shared=shared,
-            link=link,
-            direct=direct,
-            membership=membership,
-            table_news=table_news,
-            registration=registration,
-            leaving=leaving,
-            ends=ends,
-            commands=commands,
+            shared, link, direct, membership, table_news, registration, leaving, ends, commands
         )
         #: The dispatch tables of what is received and of what is typed.
         self.received = Received(parts)
