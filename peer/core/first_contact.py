@@ -1,13 +1,6 @@
 """First contact with a registry: which answer to a key request, if any, is its key
-(docs/SECURITY.md, "First contact"). Sans-IO.
-
-- With a join code, the code's key is trusted the moment it answers; another is refused
-  (said once) and the wait goes on.
-- Without one, the first key is proposed once SETTLE seconds passed with no other key
-  answering; a second key before it is trusted is an alarm, and nothing is sent.
-- Found on the network without a code given, a key other than the advertised one is an
-  alarm too (the advertised one is still only proposed).
-"""
+(docs/SECURITY.md, "First contact"; found on the network, another key than the one
+advertised is an alarm too). Sans-IO."""
 
 from __future__ import annotations
 
