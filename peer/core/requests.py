@@ -63,22 +63,22 @@ class Requests:
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
     ) -> None:
-        self.server = server  # (`move_to`)
+        self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._held = settling.held  # the ids of the outbox
         self.alarm = alarm or Alarm()
-        self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))
-        #: No copy of a keepalive waits longer (set by PeerCore).
+        self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
+        #: The peer's keepalive period (set by PeerCore): no copy of a keepalive waits longer.
         self.keepalive = KEEPALIVE
-        #: None: not registered.
+        #: When the next keepalive is due, or None when none is (not registered).
         self.next_keepalive: float | None = None
         #: Whether the registry is away (a request given up on, nothing from it since), and
         #: whether the rooms' being unavailable was said since it last answered.
         self.down = self.rooms_down_said = False
         #: When anything last came from the registry: it runs (`due`).
         self.heard_at = -math.inf
-        #: When the first registration was sent, and its silent rounds (RegistryLink).
+        #: When the first registration was sent, and its silent rounds (RegistryLink), once one is.
         self.began = 0.0
         self.silent: SilentRounds | None = None
         #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
@@ -182,12 +182,13 @@ class Requests:
             emit(SendSealed(self.server, request.message, self.trust.registry))
 
     def move_to(self, server: Addr) -> None:
-        """From now on requests go to `server`, its round trip measured afresh."""
+        """Requests go to `server` from now on: its round trip is measured afresh."""
         if server != self.server:
             self.server = server
             self.round_trip.restart()
 
     def send_paced(self, now: float, emit: Emit) -> None:
+        """Send what waits for the pace, in the order typed, as far as the pace lets it."""
         if not self._paced:
             return
         for request in [r for r in self.records.values() if r.stage is Stage.PACED]:
@@ -293,6 +294,7 @@ class Requests:
         return None if wake == math.inf else wake
 
     def _overdue(self, stage: Stage, now: float) -> list[RequestRecord]:
+        """Those in `stage` whose deadline (`due`) is at `now` or before."""
         records = self.records.values()
         return [r for r in records if r.stage is stage and r.due <= now and r.due < math.inf]
 
@@ -324,7 +326,7 @@ class Requests:
         return request
 
     def _over_tcp(self, request: RequestRecord, now: float) -> None:
-        request.since, request.due = now, math.inf
+        request.since, request.due = now, math.inf  # its round over TCP begins
         request.to(Step.STREAM)
 
     def ended(self, msg_id: str, now: float) -> None:
@@ -378,6 +380,7 @@ class Requests:
         return first
 
     def accepted(self, msg_id: str) -> bool:
+        """Whether the registry accepted `msg_id` at least once, its outcome still to come."""
         return msg_id in self.records and self.records[msg_id].accepted
 
     def outcome_came(self, msg_id: str) -> RequestRecord | None:
@@ -447,11 +450,13 @@ class Requests:
         ]
 
     def registered(self, now: float) -> None:
+        """Registered at `now`: keepalives from now on, every period."""
         self.register_again = False
         self.next_keepalive = now + self.keepalive
         self.alarm.lower(self.next_keepalive)
 
     def offline(self) -> None:
+        """Registered no more: no keepalives."""
         self.next_keepalive = None
 
     def keepalive_due(self, now: float) -> bool:
