@@ -8,7 +8,6 @@ before a box is full; the first not kept leaves one notice in it."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 
 from msgspec import Struct, field
@@ -44,21 +43,6 @@ CHANNEL_SHARE = 0.9
 
 def byte_limit(limit: int) -> int:
     return max(limit * BYTES_PER_MESSAGE, MIN_BYTES)
-
-
-def full_notice(stamp: str) -> str:
-    return f"Your mailbox filled up at {stamp}; channel messages sent after that were not kept."
-
-
-def share_notice(sender: str, stamp: str) -> str:
-    return (
-        f"Channel messages from {sender} sent from {stamp} on were not kept: "
-        "they went over what one sender may leave in mailboxes."
-    )
-
-
-def refusal(owner: str) -> str:
-    return f"{owner}'s mailbox is full."
 
 
 #: A sender as a mailbox counts it: its origin, and whether a stranger to the box's owner.
@@ -284,16 +268,23 @@ class PostOffice:
         wall, size = self._s.wall(now), len(message.text.encode())
         said = stamp(typed if wall - TYPED_BEFORE_SAVE <= typed <= wall else wall)
         counted = (origin, not owner.knows(sender, message.saved_by, ticket))
-        if not tally.has_room(size, kind, self.limit):
-            reason, notice = refusal(owner.name), full_notice
-            why = "the box is full"
+        full = not tally.has_room(size, kind, self.limit)
+        if full:
+            reason, why = f"{owner.name}'s mailbox is full.", "the box is full"
         else:  # the box has room, but maybe not for this sender
             reason = self.quotas.refusal(tally, owner.name, counted, size, self.limit)
-            notice, why = functools.partial(share_notice, sender), f"{sender} is over its share"
+            why = f"{sender} is over its share"
         if reason:
             if kind == "channel" and not tally.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
-                kept = StoredMessage(self._s.answers.new_id(), "", notice(said), said, NOTICE_KIND)
+                text = (
+                    f"Your mailbox filled up at {said}; channel messages sent after that were "
+                    "not kept."
+                    if full
+                    else f"Channel messages from {sender} sent from {said} on were not kept: "
+                    "they went over what one sender may leave in mailboxes."
+                )
+                kept = StoredMessage(self._s.answers.new_id(), "", text, said, NOTICE_KIND)
                 self._add(key, tally, kept, None, emit)
                 emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
             return reason
