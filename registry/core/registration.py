@@ -254,18 +254,13 @@ class Registration:
             # held online at another address: the holder is asked first (docs/PROTOCOL.md)
             self._ask_first(attempt, record, f"at {fmt(record.addr)}", now, emit)
             return None
-        self._back(attempt, record, now, emit)
-        return record
-
-    def _back(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
-        msg, where = attempt.msg, attempt.where
-        copy = msg.id == record.last_register_id and record.online and record.addr == where
-        if not copy:  # (a copy is answered, not logged again)
+        if not (copy and record.online):  # (a copy is answered, not logged again)
             verb = "re-registered" if record.online else "registered again"
-            emit(Log(f"{verb} {record.name} at {fmt(where)}"))
+            emit(Log(f"{verb} {record.name} at {fmt(attempt.where)}"))
         if record.deregistered or another_start(msg.id, record.last_register_id):
             # a fresh start (after `dereg`, or a new session), which knows of no room
             self._presence.fresh_start(record, now, emit)
+        return record
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
         msg, req, where = attempt.msg, attempt.req, attempt.where
