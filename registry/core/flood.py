@@ -7,13 +7,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 
+from registry.core.actions import Addr
 from wire.messages import Ack, Acks, Message
 from wire.token_bucket import FULL, MAX_TRACKED, WARN_EVERY, BucketRule, FloodGate
 
 # the gate itself is the peers' too (wire/token_bucket.py)
 __all__ = ["MAX_TRACKED", "SLOWED", "WARN_EVERY", "FloodGate"]
-
-Addr = tuple[str, int]
 
 #: What an address over its rate is told (at most once every WARN_EVERY seconds). Nothing
 #: is lost: a peer sends again what is not answered; "dropping your messages" read as lost.

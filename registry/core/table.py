@@ -9,14 +9,13 @@ from typing import Any
 import msgspec
 from msgspec import Struct, field
 
-from registry.core.actions import Owner
+from registry.core.actions import Addr, Owner
 from registry.core.credentials import TOKEN_HASH, token_hash
 from secure.tickets import vouches
 from wire.limits import MAX_FAREWELL
 from wire.messages import Entry
 from wire.names import name_key, name_problem
 
-Addr = tuple[str, int]
 #: The highest table version a saved table may carry (within the wire's 64 bits).
 MAX_VERSION = 2**62
 #: Former names kept per renamed record (the latest ones).
