@@ -38,8 +38,6 @@ class OwnerProbe:
 
 
 class Liveness:
-    """The sweeps, every `keepalive` seconds, and the probes in flight."""
-
     def __init__(self, services: Services, keepalive: float, timing: tuple[float, int]) -> None:
         if keepalive <= 0:
             raise ValueError(f"the keepalive period must be positive, not {keepalive}")

@@ -94,7 +94,6 @@ class Quotas:
     """What each key and each address has stored in all mailboxes."""
 
     def __init__(self) -> None:
-        # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
     def refusal(self, tally: BoxCount, owner: str, sender: Sender, size: int, limit: int) -> str:

@@ -14,8 +14,6 @@ from wire.names import name_key, name_problem
 
 
 class Presence:
-    """Marks the table's records online and offline."""
-
     def __init__(
         self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
     ) -> None:

@@ -128,7 +128,6 @@ class Pushes:
     def push(
         self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
     ) -> None:
-        """Push `message` to the peer of each of `records`."""
         targets = [(name_key(r.name), r.addr) for r in records]
         addrs = self.add(message, purpose, targets, now, next(self._seq))
         if addrs:

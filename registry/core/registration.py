@@ -62,8 +62,6 @@ class _Attempt(Struct, frozen=True):
 
 
 class Registration:
-    """Registers names in the shared table, within the budgets `names` and `passwords`."""
-
     def __init__(
         self, services: Services, liveness: Probes, presence: Arrivals, post: Mail, new_names: int
     ) -> None:

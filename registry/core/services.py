@@ -32,8 +32,6 @@ def _stamp(second: int) -> str:
 
 
 class Services(Struct):
-    """The shared parts, one object each, read and changed by every part given them."""
-
     table: Table
     answers: Answers
     new_token: Callable[[], str]

@@ -96,14 +96,12 @@ class TableWatch:
             cursor.acked = version
 
     def forget(self, addr: Addr, key: str = "") -> None:
-        """The peer at `addr`, of key `key`, is gone."""
         if self._cursors.pop(addr, None) is not None:
             self.in_flight.answer(str(addr))
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
     def keep_only(self, addrs: Container[Addr]) -> None:
-        """Forget every peer not at one of `addrs`."""
         if gone := {addr for addr in self._cursors if addr not in addrs}:
             for addr in gone:
                 self.forget(addr)

@@ -29,6 +29,7 @@ from wire.desk.text import (
 )
 from wire.names import name_key
 from wire.shown_text import clean
+from wire.words import counted
 
 
 class Ending(Struct, frozen=True):
@@ -218,9 +219,8 @@ def restore(s: DeskState, places: list[KeptPlace], now: float, emit: Emit) -> No
         s.restored.add(place.token)
     s.settle_until = now + RESTART_SETTLE
     if count := len(s.waiting):
-        places_text = "1 place" if count == 1 else f"{count} places"
         line = (
-            f"desk: {places_text} kept from before the registry stopped, held for "
+            f"desk: {counted(count, 'place')} kept from before the registry stopped, held for "
             f"{format_duration(_reclaim(s))} for their people to come back; nobody is served "
             f"for up to {format_duration(RESTART_SETTLE)} while they reconnect"
         )
