@@ -84,8 +84,14 @@ class KeyContact:
             pins.pin(label, key)
         except OSError as exc:
             self._say(f"[Cannot keep the registry's key in {pins.path}: {os_reason(exc)}.]", True)
-        unasked = self.unasked and key != pinned
-        return key, taken_unasked(self._where, key, pinned) if unasked else ""
+        if not self.unasked or key == pinned:
+            return key, ""
+        # said as SSH says it
+        said = "now accepted" if pinned is not None else "first met"
+        return key, (
+            f"[The registry at {self._where}, {said}, has the key fingerprint {fingerprint(key)}; "
+            "it is pinned. Compare it with the one the registry printed at its start.]"
+        )
 
     def answered(self, key: bytes) -> None:
         line = self.answers.key_answered(key, time.monotonic())
@@ -157,12 +163,3 @@ class KeyContact:
             for task in (asked, changed):
                 if task is not None:
                     task.cancel()
-
-
-def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:
-    """What is said of a key trusted with no code and no question, as SSH says it."""
-    said = "now accepted" if before is not None else "first met"
-    return (
-        f"[The registry at {where}, {said}, has the key fingerprint {fingerprint(key)}; "
-        "it is pinned. Compare it with the one the registry printed at its start.]"
-    )
