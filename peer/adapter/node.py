@@ -29,9 +29,9 @@ from peer.adapter.start import (
     PeerSettings,
     StartRefused,
     before_prompt,
+    load_outbox,
     lock,
     own_key,
-    own_outbox,
     own_token,
 )
 from peer.adapter.state import PeerStateFile, follow_renames
@@ -154,7 +154,7 @@ class PeerNode:
                 session=secrets.token_hex(4),
                 token=token,
                 seen=self.state.load_seen(),
-                outbox=own_outbox(self.state, token),
+                outbox=load_outbox(self.state, token),
                 room=self.state.load_room(),
                 keepalive=settings.keepalive,
                 fingerprint=fingerprint(public_bytes(static)),

@@ -99,22 +99,17 @@ def own_key(state: PeerStateFile) -> X25519PrivateKey:
     return static
 
 
-def own_outbox(state: PeerStateFile, token: str) -> list[Message]:
-    """What an earlier run left unsent; StartRefused when its log cannot be read."""
+def load_outbox(state: PeerStateFile, token: str) -> list[Message]:
+    """What an earlier run sent and did not see delivered (and an earlier version's
+    outbox), in the order typed, direct messages as saves with `token`; the log is
+    rewritten with them. StartRefused when the log cannot be read (nothing changed)."""
     try:
-        return load_outbox(state, token)
+        sent, unreadable = sent_earlier(state)
     except OSError as exc:
         raise StartRefused(
             f"[Cannot read {state.sending_path} ({why_unreadable(exc)}). It keeps what your last "
             "session had not seen delivered; start again once it can be read.]"
         ) from None
-
-
-def load_outbox(state: PeerStateFile, token: str) -> list[Message]:
-    """What an earlier run sent and did not see delivered (and an earlier version's
-    outbox), in the order typed, direct messages as saves with `token`; the log is
-    rewritten with them. Raises OSError when the log cannot be read (nothing changed)."""
-    sent, unreadable = sent_earlier(state)
     taken = _earlier_outbox(state)
     earlier = taken or []
     # what the log lacks of that outbox was kept by a run before the log's, which holds

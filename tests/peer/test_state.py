@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from disk import files
 from peer.adapter import state
-from peer.adapter.start import load_outbox, sent_earlier
+from peer.adapter.start import StartRefused, load_outbox, sent_earlier
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.core.actions import Shown
 from peer.core.shared import kept_registries
@@ -149,7 +149,6 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
 ) -> None:
     import errno
 
-    from peer.adapter.start import StartRefused, own_outbox
     from wire.codec import encode
     from wire.messages import ChannelPost, SaveMessage
 
@@ -168,7 +167,7 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
         patched.setattr(state, "read_bytes", eio)
         again = PeerStateFile(tmp_path, "alice")
         with pytest.raises(StartRefused) as refused:
-            own_outbox(again, "tok")
+            load_outbox(again, "tok")
     assert str(refused.value).startswith(f"[Cannot read {again.sending_path} (Input/output error)")
     assert old.exists()  # nothing changed: the next start sends both, once
     assert load_outbox(PeerStateFile(tmp_path, "alice"), "tok") == [held, post]
@@ -442,7 +441,7 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
         os.mkfifo(path)
     assert kept.load_token() == ""
     assert kept.load_seen() == []
-    with pytest.raises(files.NotRegularFile):  # (the start is refused: see own_outbox)
+    with pytest.raises(StartRefused, match="not a regular file"):  # the start is refused
         load_outbox(kept, "token")
     assert kept.load_room() == ""
     assert len(kept.problems) == len(paths)
