@@ -62,7 +62,7 @@ class Terminal:
         self._console: LinePrompt | PlainConsole = console or (
             LinePrompt() if tty else PlainConsole()
         )
-        if isinstance(self._console, LinePrompt):
+        if isinstance(self._console, LinePrompt):  # the operator's full screen too
             self._console.ctrl_c_ends = True
         self._sigint = False
         self._ended = False
@@ -123,7 +123,6 @@ class OperatorScreen(ScreenPrompt):
         self._colour = colour
         panes = Panes(self._status, self._room, list, side_width=ROOM_WIDTH)
         super().__init__(ChatWindow(DESK, DESK), panes, colour=colour)
-        self.ctrl_c_ends = True  # as the operator's prompt in line mode
         self.about: DeskMessage | str | None = None
 
     def show(self, text: str, style: str, shown: str) -> None:
