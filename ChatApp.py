@@ -78,12 +78,8 @@ class Settings(NamedTuple):
     limits: dict[str, Any]
 
 
-#: A mode's start: given its values, the command line and its settings.
-Start = Callable[[Any, CommandLine, Settings], int]
-
-
 def _start(line: CommandLine) -> int:
-    modes: dict[Start, object] = {
+    modes: dict[Callable[[Any, CommandLine, Settings], int], object] = {  # start: its values
         _start_registry: line.server,
         _start_peer: line.client,
         _start_desk: line.desk,

@@ -98,7 +98,9 @@ class FileService:
             from peer.core.files.transfer import KeepTransfer, Pull, ReadFile, Tell
             from peer.core.files.transfers import FileTransfers
 
-            downloads = downloads_folder(self._downloads)
+            # --downloads, else $XDG_DOWNLOAD_DIR, else ~/Downloads
+            given = self._downloads or os.environ.get("XDG_DOWNLOAD_DIR", "")
+            downloads = Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
             self._core = FileTransfers(
                 own=self._own,
                 entry=self._entry,
@@ -274,12 +276,6 @@ class FileService:
                     os.unlink(transfer.path)
         except OSError as exc:
             self._not_kept(*_KEPT, exc)
-
-
-def downloads_folder(given: str) -> Path:
-    """Where received files go: `given`, else $XDG_DOWNLOAD_DIR, else ~/Downloads."""
-    given = given or os.environ.get("XDG_DOWNLOAD_DIR", "")
-    return Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
 
 
 async def _facts(typed: str) -> Transfer | str:
