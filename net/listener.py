@@ -26,7 +26,6 @@ import errno
 import resource
 import socket
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol, cast
 
@@ -125,9 +124,8 @@ class StreamSlots:
         self._heard: dict[Closable, float] = {}
         self._sessions: set[Closable] = set()  # never evicted
         self._address: dict[Closable, str] = {}  # the address of each, those given one
-        self._from: Counter[str] = Counter()  # connections open per address, sessions too
-        # each address's evictable connections, longest silent first (as in `_heard`)
-        self._idle_from: dict[str, dict[Closable, None]] = {}
+        # each address's connections, sessions too, longest silent first (as in `_heard`)
+        self._from: dict[str, dict[Closable, None]] = {}
         # evictable connections whose last frame has not been answered yet, with when the
         # first frame not answered came (later ones do not make it younger)
         self._awaiting: dict[Closable, float] = {}
@@ -150,10 +148,10 @@ class StreamSlots:
         and port, for the line told) in, closing another to make room if need be. False
         (counted): the caller closes it."""
         now, made_room = self._clock(), ""
-        own = bool(address) and self._from[address] >= self.per_address
+        own = bool(address) and len(self._from.get(address, ())) >= self.per_address
         if own or len(self) >= self.limit:
             # of its own address's if it holds its share (none: all of them sessions)
-            pool = self._idle_from.get(address, {}) if own else self._heard
+            pool = self._from[address] if own else self._heard
             gone, why = self._least_useful(pool, now, own=own), "address" if own else "full"
             if gone is None:
                 self.turned_away += 1
@@ -166,8 +164,7 @@ class StreamSlots:
         self._unproven[stream] = None
         if address:
             self._address[stream] = address
-            self._from[address] += 1
-            self._idle_from.setdefault(address, {})[stream] = None
+            self._from.setdefault(address, {})[stream] = None
         if made_room:
             self._tell(made_room, address, where)
         return True
@@ -183,6 +180,8 @@ class StreamSlots:
         of the same address (`own`), however short its wait."""
         quiet = waiting = None
         for stream in candidates:
+            if stream in self._sessions:
+                continue
             if stream in self._unproven:
                 return stream  # silent since its accept: the oldest of them comes first
             since = self._awaiting.get(stream)
@@ -205,21 +204,6 @@ class StreamSlots:
         self.evicted += 1
         stream.close()
 
-    def _forget_address(self, stream: Closable) -> None:
-        if (address := self._address.pop(stream, None)) is None:
-            return
-        self._from[address] -= 1
-        if not self._from[address]:
-            del self._from[address]
-        self._not_idle(stream, address)
-
-    def _not_idle(self, stream: Closable, address: str) -> None:
-        if (idle := self._idle_from.get(address)) is None:
-            return
-        idle.pop(stream, None)
-        if not idle:
-            del self._idle_from[address]
-
     def shown_key(self, stream: Closable) -> None:
         self._unproven.pop(stream, None)
 
@@ -231,9 +215,9 @@ class StreamSlots:
             self._awaiting.setdefault(stream, now)
             address = self._address.get(stream)
             if address is not None:
-                idle = self._idle_from[address]
-                del idle[stream]
-                idle[stream] = None
+                held = self._from[address]
+                del held[stream]
+                held[stream] = None
 
     def answered(self, stream: Closable) -> None:
         """Something was sent back on `stream`: it waits for nothing now."""
@@ -245,16 +229,17 @@ class StreamSlots:
         self._unproven.pop(stream, None)
         if self._heard.pop(stream, None) is not None:
             self._sessions.add(stream)
-            address = self._address.get(stream)
-            if address is not None:
-                self._not_idle(stream, address)
 
     def release(self, stream: Closable) -> None:
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
         self._awaiting.pop(stream, None)
         self._unproven.pop(stream, None)
-        self._forget_address(stream)
+        if (address := self._address.pop(stream, None)) is not None:
+            held = self._from[address]
+            del held[stream]
+            if not held:
+                del self._from[address]
 
 
 def fmt_addr(addr: Addr) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Final, TypedDict, Unpack
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -127,31 +127,15 @@ def _check_sizes(nonce: int, plaintext: int) -> None:
         raise ValueError("a Noise message is at most 65535 bytes")
 
 
-class OtherKeys(TypedDict, total=False):
-    """A `Handshake`'s keys besides its own static one: the responder's static public key
-    (the initiator's pre-message), an ephemeral one for test vectors only."""
-
-    remote_static: bytes | None
-    ephemeral: X25519PrivateKey | None
-
-
-def _check_keys(
-    pattern: str, initiator: bool, static: X25519PrivateKey | None, keys: OtherKeys
-) -> None:
+def _check_keys(pattern: str, initiator: bool, remote_static: bytes | None) -> None:
     """A ValueError unless the keys given are the ones `pattern`, on this side, uses (a key
     given but unused would go unchecked)."""
     if pattern not in PATTERNS:
         raise ValueError(f"unknown handshake pattern {pattern!r}")
-    if static is None:
-        raise ValueError(f"{pattern}: this side's static key is used")
-    remote_static = keys.get("remote_static")
     if (remote_static is not None) != initiator:
         raise ValueError(f"{pattern}: only the initiator knows the remote static key")
     if remote_static is not None and len(remote_static) != DHLEN:
         raise ValueError("a 25519 public key is 32 bytes")
-    sent = PATTERNS[pattern][0 if initiator else 1 :: 2]
-    if keys.get("ephemeral") is not None and not any("e" in tokens for tokens in sent):
-        raise ValueError(f"{pattern}: no ephemeral key sent")
 
 
 class Handshake:
@@ -167,17 +151,17 @@ class Handshake:
         *,
         initiator: bool,
         prologue: bytes,
-        static: X25519PrivateKey | None,
-        **keys: Unpack[OtherKeys],
+        static: X25519PrivateKey,
+        remote_static: bytes | None = None,  # the responder's: the initiator's pre-message
     ) -> None:
-        _check_keys(pattern, initiator, static, keys)
-        assert static is not None
+        _check_keys(pattern, initiator, remote_static)
         self._messages = PATTERNS[pattern]
         self._initiator = initiator
         self._s = static
-        self._e_given = keys.get("ephemeral")
+        #: The ephemeral key to send, set by test vectors alone (None: a new one).
+        self.ephemeral: X25519PrivateKey | None = None
         self._e: X25519PrivateKey | None = None
-        self._rs = keys.get("remote_static")
+        self._rs = remote_static
         self._re: bytes | None = None
         self._index = 0  # of the next message pattern
         self._cipher = CIPHERS[pattern]
@@ -217,7 +201,7 @@ class Handshake:
             out = bytearray()
             for token in tokens:
                 if token == "e":
-                    given = self._e_given
+                    given = self.ephemeral
                     self._e = X25519PrivateKey.generate() if given is None else given
                     e_pub = public_bytes(self._e)
                     out += e_pub
