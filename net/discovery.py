@@ -200,7 +200,6 @@ async def look(bind: str, look_for: float = LOOK, window: float = WINDOW) -> lis
 
 
 async def _resolved(zc: AsyncZeroconf, name: str) -> Found | None:
-    """Where the registry of the record `name` listens, or None."""
     from zeroconf.asyncio import AsyncServiceInfo
 
     info = AsyncServiceInfo(SERVICE_TYPE, name)
@@ -273,7 +272,6 @@ async def proven(probe: Advertised) -> Found | None:
 
 
 async def checked(found: Sequence[Found], code: str | None = None) -> list[Found]:
-    """The records of `found` proven (`proven`), of `to_probe`'s addresses."""
     proofs = await asyncio.gather(*(proven(probe) for probe in to_probe(found, code)))
     return [record for record in proofs if record is not None]
 

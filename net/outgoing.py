@@ -199,7 +199,6 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
-        """Seal and send each group's datagrams to each of its destinations, in order."""
         seal, now, on_sent, send = self.channel.seal, self._clock(), self.on_sent, self.send_sealed
         for datas, dests in groups:
             seal(datas, dests, now, send)  # each datagram sent as it is sealed
@@ -321,7 +320,6 @@ class Outgoing:
         self._owed.setdefault(dest, []).extend(replies)
 
     def acks_leave(self) -> None:
-        """The acks owed leave now, merged."""
         owed, self._owed = self._owed, {}
         dest: Any  # (hot path: Any, kept boxed)
         for dest, replies in owed.items():

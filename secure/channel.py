@@ -268,7 +268,6 @@ class SecureChannel:
         return Opened(data, session.key, send)
 
     def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        """`open` for anything but DATA."""
         if not datagram:
             return self._drop("empty")
         kind = datagram[0]

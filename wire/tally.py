@@ -16,7 +16,6 @@ class Counted(Struct, frozen=True):
     last: str
 
     def named(self, more: str) -> str:
-        """The names, with `more` after them when there were others."""
         return ", ".join(self.names) + (more if self.others else "")
 
 
