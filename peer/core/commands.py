@@ -236,7 +236,13 @@ AWAY, BACK = "commands.away_from", "commands.back"
 _ASK, _FILES = "commands.ask_message", "commands.for_files"
 
 SPECS: tuple[Spec, ...] = (
-    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly", SEND, _send),
+    Spec(
+        ("send", "/send", "/msg", "/dm"),
+        "send <name> <text>",
+        "message <name> directly",
+        SEND,
+        _send,
+    ),
     Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter", SEND, _send),
     Spec(
         ("message", "/message"),

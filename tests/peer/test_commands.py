@@ -34,6 +34,7 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("send bob hi there", c("direct.send", "bob", "hi there")),
     ("/send bob hi there", c("direct.send", "bob", "hi there")),
     ("/dm bob hi there", c("direct.send", "bob", "hi there")),
+    ("/msg bob hi there", c("direct.send", "bob", "hi there")),
     ("bob:hi there", c("direct.send", "bob", "hi there")),
     ("bob: hi there", c("direct.send", "bob", "hi there")),
     ("SEND bob hi", c("direct.send", "bob", "hi")),
@@ -266,6 +267,7 @@ def test_help_lists_every_alias_of_the_issue() -> None:
     [
         ("dm", "send <name> <text>"),
         ("/dm", "send <name> <text>"),
+        ("msg", "send <name> <text>"),
         ("server:who", "who [-l]"),
         ("nickname", "/nick <new>"),
         ("out", "leave"),
@@ -286,7 +288,7 @@ def test_help_in_a_room_shows_each_command_as_it_works_there() -> None:
         assert any(line.startswith(f"  {syntax}") for line in lines), syntax
     assert not any(line.startswith(("  send ", "  who ", "  join ", "  <name>")) for line in lines)
     assert cmd.help_lines("dm", in_room=True) == [
-        "/send <name> <text>  (/send, /dm): " + "message <name> directly"
+        "/send <name> <text>  (/send, /msg, /dm): " + "message <name> directly"
     ]
     assert cmd.help_lines("<name>:<text>", in_room=True) == [
         "[<name>:<text> works outside a room only; here it is said to the room.]"
@@ -305,8 +307,8 @@ def _shown_words(line: str) -> list[str]:
 
 #: What follows each command word that needs more, for the tests that try every word /help shows.
 SAMPLES = {
-    "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r", "nick": "n",
-    "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "server:who": "-l",
+    "send": "bob hi", "dm": "bob hi", "msg": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
+    "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "server:who": "-l",
     "whois": "bob", "me": "waves",
 }  # fmt: skip
 
