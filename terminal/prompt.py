@@ -304,7 +304,10 @@ class LinePrompt:
         from prompt_toolkit.formatted_text import FormattedText
 
         await self.session.prompt_async(
-            lambda: FormattedText(self.prompt_text()), key_bindings=keys, default=default
+            lambda: FormattedText(self.prompt_text()),
+            key_bindings=keys,
+            default=default,
+            set_exception_handler=False,  # the program's own: one line, never a traceback
         )
 
 
@@ -390,9 +393,12 @@ def _continued(app: Application[Any] | None) -> None:
     with contextlib.suppress(OSError, ValueError, termios.error, NotImplementedError):
         # never left: the prompt's own raw mode puts back the earlier modes as it ends
         raw_mode(app.input.fileno()).__enter__()
-    app.output.write_raw("\r")
-    app.output.erase_end_of_line()
-    app.output.flush()
+    try:
+        app.output.write_raw("\r")
+        app.output.erase_end_of_line()
+        app.output.flush()
+    except OSError:
+        return  # the terminal was closed (a hang-up continues us too): nothing to redraw
     app.renderer.reset()
     app.invalidate()
 

@@ -104,7 +104,8 @@ class FullScreen:
         def watch() -> None:
             self.app.create_background_task(self._watch())
 
-        await self.app.run_async(pre_run=watch)
+        # the program's exception handler, not prompt_toolkit's (a traceback, then a wait for Enter)
+        await self.app.run_async(pre_run=watch, set_exception_handler=False)
 
     async def _watch(self) -> None:
         """Redraw when the panes say something new (a registry silent, a transfer moving),

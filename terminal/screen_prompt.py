@@ -4,6 +4,7 @@ the prompt. The registry's console and the operator's client choose the window o
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -86,8 +87,9 @@ class ScreenPrompt(LinePrompt):
         up = self._shown and not self._ran
         await super().stop()
         self._ran = True
-        for parts in list(self._since) if up else []:
-            _print(parts)
+        with contextlib.suppress(OSError):  # a terminal closed (EIO) has no one to show it to
+            for parts in list(self._since) if up else []:
+                _print(parts)
 
 
 def _print(parts: Parts) -> None:

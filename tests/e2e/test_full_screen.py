@@ -5,9 +5,15 @@ the farewell on the terminal. The screen's details are tested headless
 
 from __future__ import annotations
 
+import signal
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from launcher.event_loop import ERROR_LOG_NAME
 
 from .harness import ChatEnv
 from .terminal_peers import Terminal, exits, start_terminal_peer
@@ -54,3 +60,25 @@ def test_a_peer_on_a_terminal_is_full_screen_with_a_window_per_conversation(
     alice.type("/quit\r")
     alice.wait("the farewell", lambda rows: any("Bye." in row for row in rows))
     exits(alice)
+
+
+@pytest.mark.timeout(30)
+def test_closing_the_terminal_ends_the_peer_with_no_internal_error(
+    shared_chat: ChatEnv, terminals: list[Terminal]
+) -> None:
+    """Found by trying it: closing the terminal's window (a hang-up, then SIGCONT) made the
+    peer redraw on a terminal gone, and log that as an internal error."""
+    chat = shared_chat
+    chat.start_peers("bob")  # (the registry's key is pinned by then)
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False, full_screen=True)
+    alice.wait("the bars", lambda rows: len(rows) > 2 and "answers" in rows[0])
+    errors = Path(tempfile.gettempdir()) / ERROR_LOG_NAME
+    process = alice.child.ptyproc
+    process.fileobj.close()  # the terminal's window closes: its pseudo-terminal hangs up
+    deadline = time.monotonic() + 10
+    while process.isalive():
+        assert time.monotonic() < deadline, "the peer outlived its terminal"
+        time.sleep(0.05)
+    assert process.signalstatus is None and process.exitstatus == 128 + signal.SIGHUP
+    logged = errors.read_text(encoding="utf-8") if errors.exists() else ""
+    assert f" pid {process.pid}\n" not in logged
