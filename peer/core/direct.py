@@ -9,7 +9,7 @@ import msgspec
 
 from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
 from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
+from peer.core.shared import NO_REASON, Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
@@ -22,7 +22,8 @@ NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
-    """The direct messages sent and not yet acked or given up, and the renames said on a send."""
+    """The direct messages sent and not yet acked or given up, and the renames and away marks
+    said on a send."""
 
     def __init__(self, shared: Shared, link: RegistryLink, timeout: float, attempts: int) -> None:
         """`timeout` and `attempts`: the retry rule of a direct message (wire.reliable)."""
@@ -33,6 +34,7 @@ class DirectChats:
         self._chats: Retransmitter[Owed] = Retransmitter(timeout, attempts, shared.alarm)
         shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
+        self._told_away: dict[str, str] = {}  # the away text said on a send, by name key
         self._receipt = ("", Print(""))  # the last receipt and for whom: nearly always the next
         self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
         self._typed_at: dict[str, float] = {}  # when each chat waiting for its ack was typed
@@ -56,6 +58,10 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
+            if entry.away and self._told_away.get(key := name_key(name)) != entry.away:
+                self._told_away[key] = entry.away  # said once until it changes, as IRC's
+                why = "." if entry.away == NO_REASON else f": {entry.away}"
+                emit(Print(f"[{name} is away{why}]", "system"))
             tickets = shared.tickets
             if tickets.secret and entry.key not in tickets.handed:  # (until one is acked)
                 chat = msgspec.structs.replace(chat, ticket=tickets.to_hand(entry.key))

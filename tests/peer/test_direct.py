@@ -7,10 +7,11 @@ from peer.core import actions as pa
 from peer.core.actions import Sending
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.files.transfers import FileTransfers
-from peer.core.shared import NO_USER
-from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
+from peer.core.shared import NO_REASON, NO_USER
+from tests.peer.parts_kit import BOB, BOB_KEY, ME, SERVER, T0, inbox, link, prints, sent, shared
+from wire.keys import key_text
 from wire.limits import MAX_TEXT
-from wire.messages import VERSION_REFUSAL, Ack, Chat, Refused, SaveMessage
+from wire.messages import VERSION_REFUSAL, Ack, Chat, Entry, Refused, SaveMessage
 from wire.refusals import unknown_name
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
@@ -155,3 +156,23 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     owner.taken(moved, BOB_KEY, False, [], out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
     assert [a.addr for a in out if isinstance(a, pa.SendSealed)] == [moved]
+
+
+def test_a_message_to_someone_away_says_so_once_until_the_mark_changes() -> None:
+    made, out = shared(), list[pa.Action]()
+    direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
+
+    def bob_away(text: str, version: int) -> None:
+        bob = Entry("bob", *BOB, True, key_text(BOB_KEY), text)
+        made.table.replace(version, (Entry("alice", *ME, True), bob), ())
+
+    bob_away("at lunch", 4)
+    for text in ("hi", "still there?"):
+        direct.send("bob", text, T0, out.append)
+    assert prints(out) == ["[bob is away: at lunch]"]
+    assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi", "still there?"]
+    bob_away(NO_REASON, 5)
+    direct.send("bob", "back yet?", T0, out.append)
+    bob_away("", 6)
+    direct.send("bob", "there you are", T0, out.append)
+    assert prints(out) == ["[bob is away: at lunch]", "[bob is away.]"]
