@@ -5,6 +5,7 @@ the prompt. The registry's console and the operator's client choose the window o
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding.key_bindings import KeyBindingsBase
 
+#: A line that shows another window (the keys that do: terminal/screen.py).
+WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 #: Lines since the last one entered that stay on the terminal when the program stops with
 #: the screen up (what answered a `quit`, say), at most.
 FAREWELL = 10
@@ -67,6 +70,13 @@ class ScreenPrompt(LinePrompt):
         then()  # in the model, a line is on the screen
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
+        """`/window N` shows window N, on every program's full screen; other lines are
+        LinePrompt's."""
+        if number := WINDOW_COMMAND.fullmatch(text):
+            self._keep(text)
+            if not self.model.switch(int(number[1])):
+                self.print_above([("", f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]")])
+            return
         self._since.clear()
         super()._entered(text, on_line)
 

@@ -42,7 +42,6 @@ ROOM_NEWS = re.compile(r"\[(?:\S+ (?:joined|left)|Back to) ([^\s,;\]]+)")
 ABOUT_SOMEONE = re.compile(r"\[(?:Message received by|No ACK from) ([^,.\]]+)[.,]")
 #: A file's progress (peer/core/files/transfers.py): the status bar shows it as a bar.
 PROGRESS = re.compile(r"\[.+: \d+% \(.+ of .+\)\]")
-WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 
 
 #: Lines the full screen does not show: the list of people and the bars say them.
@@ -160,12 +159,7 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         return self.model.window(to.casefold(), title, style)
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
-        """`/window N` shows window N; a line whose command names a window shows it first."""
-        if number := WINDOW_COMMAND.fullmatch(text):
-            self._keep(text)
-            if not self.model.switch(int(number[1])):
-                self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
-            return
+        """A line whose command names a window shows it first (`/window N`: ScreenPrompt)."""
         if person := self._person_shown():
             typed = on_line
             on_line = lambda line: typed(said_to(person, line))  # noqa: E731

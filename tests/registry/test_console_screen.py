@@ -85,6 +85,24 @@ def test_the_log_and_the_desk_each_have_a_window() -> None:
     asyncio.run(scenario())
 
 
+def test_window_n_typed_shows_that_window_as_on_a_peer_s_screen() -> None:
+    """Found by trying it: `/window 1` was an unknown command here, and a line to the person
+    served while they were; the keys switched windows, as on a peer's screen."""
+
+    async def scenario() -> None:
+        async with console() as reg:
+            reg.screen.print_above([("", "desk: [Now serving Tom, phone 555, topic 4.]")])
+            await reg.sees(" 1:log [2:desk]")
+            reg.serving = True
+            reg.pipe.send_text("/window 1\r")
+            await reg.sees(" [1:log] 2:desk")
+            reg.pipe.send_text("/window 3\r")
+            await reg.sees("[No window 3: Alt+1 to Alt+9, or /window N.]")
+            assert reg.typed == []
+
+    asyncio.run(scenario())
+
+
 def test_the_waiting_room_is_live_beside_the_log() -> None:
     async def scenario() -> None:
         async with console() as reg:
