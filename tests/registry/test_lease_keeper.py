@@ -41,6 +41,7 @@ async def _answered(ask: Callable[[], Awaitable[T]], limit: float = 15.0) -> T:
             return await ask()
         except ERRORS:
             assert time.monotonic() - start < limit, "NATS never answered"
+            await asyncio.sleep(RENEW)  # (an error at once, a connection closed, say: no spin)
 
 
 @pytest.mark.slow
