@@ -219,3 +219,10 @@ def os_reason(exc: BaseException) -> str:
         said = os.strerror(exc.errno) if exc.errno else exc.strerror
         return f"{said}: {exc.filename}" if exc.filename else said
     return str(exc) or type(exc).__name__
+
+
+def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
+    """Why a file of the program's own could not be read, for a line that names it."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from disk.files import create_once, parse_json, read_text, replace_durably
+from disk.files import create_once, parse_json, read_text, replace_durably, why_unreadable
 from wire.keys import KEY_BYTES, key_from_text, key_text
 
 #: The key pair's file in a data directory: the 32 bytes of the private key, in hex.
@@ -59,8 +59,9 @@ class Pins:
         try:
             self._keys = self._read()
         except (OSError, ValueError, RecursionError) as exc:
+            why = why_unreadable(exc)
             self.problem = (
-                f"Could not read the pinned keys in {self.path} ({exc}); starting afresh."
+                f"Could not read the pinned keys in {self.path} ({why}); starting afresh."
             )
 
     def get(self, label: str) -> bytes | None:

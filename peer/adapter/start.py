@@ -16,9 +16,9 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from disk.files import InUse, append_bytes, hold_lock, os_reason, read_bytes
+from disk.files import InUse, append_bytes, hold_lock, os_reason, read_bytes, why_unreadable
 from peer.adapter.key_contact import Confirm, ContactRule
-from peer.adapter.state import PeerStateFile, sending_records, why_unreadable
+from peer.adapter.state import PeerStateFile, sending_records
 from peer.core.actions import Action, Print
 from peer.core.requests import SILENT_KEEPALIVES
 from peer.core.shared import not_carried_out

@@ -23,6 +23,7 @@ from disk.files import (
     read_bytes,
     read_text,
     replace_durably,
+    why_unreadable,
 )
 from peer.core.actions import Addr, Held, Record, Shown
 from wire.codec import encode
@@ -451,9 +452,3 @@ def _unescape(value: str) -> str:
     if "\\" not in value:
         return value
     return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
-
-
-def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return "it is not what ChatApp writes there"

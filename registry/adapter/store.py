@@ -58,6 +58,12 @@ UNREADABLE = ".unreadable"
 OWNER = ".owner.json"
 #: Mailbox paths kept, by owner (FileStore._box); past this many they are all forgotten.
 BOX_PATHS_KEPT = 1024
+#: What a damaged table.json says: the registry does not start, and what to do about it.
+_TABLE_DAMAGED = (
+    "{path} is damaged ({why}), so the registry did not start: put back a copy of it, or "
+    "move it aside, and the names are rebuilt from the mailboxes "
+    '(docs/GUIDE.md, "Kill and crash safety")'
+)
 
 #: How a row of table.json is written: on one line, readable, by the C encoder.
 _ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
@@ -279,18 +285,22 @@ class FileStore:
         self.sync()
 
     def load_table(self, now: float) -> Table:
-        """The saved table, or an empty one if there is none yet."""
+        """The saved table, or an empty one if there is none yet. StorageError for one that
+        cannot be read: the registry does not start without the names it keeps."""
         path = self.root / "table.json"
         try:
             data = parse_json(read_text(path))
         except FileNotFoundError:
             return Table()
-        except (OSError, ValueError, RecursionError) as exc:
-            raise StorageError(f"cannot read {path}: {exc}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise StorageError(_TABLE_DAMAGED.format(path=path, why=exc)) from None
         try:
             return Table.from_json(data, now)
         except (ValueError, KeyError, TypeError) as exc:
-            raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
+            why = f"not a ChatApp table: {exc}"
+            raise StorageError(_TABLE_DAMAGED.format(path=path, why=why)) from None
 
     def write_table(self, text: str) -> None:
         replace_durably(self.root / "table.json", text.encode())

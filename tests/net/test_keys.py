@@ -37,10 +37,23 @@ def test_two_programs_pinning_in_one_folder_keep_both_pins(tmp_path: Path) -> No
     assert stat.S_IMODE(Pins(tmp_path).path.stat().st_mode) == 0o600
 
 
-def test_a_damaged_pins_file_is_said_and_read_as_empty(tmp_path: Path) -> None:
-    (tmp_path / "known-keys.json").write_text("{broken")
+@pytest.mark.parametrize("damage", [b"{broken", b"\x87\x00", b""])
+def test_a_damaged_pins_file_is_said_in_the_words_of_every_file_and_read_as_empty(
+    tmp_path: Path, damage: bytes
+) -> None:
+    (tmp_path / "known-keys.json").write_bytes(damage)
     pins = Pins(tmp_path)
-    assert pins.get("registry a") is None and "known-keys.json" in pins.problem
+    assert pins.get("registry a") is None
+    # as the peer's other files say it: not a parser's message (line, column, codec)
+    assert pins.problem == (
+        f"Could not read the pinned keys in {tmp_path / 'known-keys.json'} (it is not what "
+        "ChatApp writes there); starting afresh."
+    )
+
+
+def test_a_pins_file_that_cannot_be_read_now_says_why_once(tmp_path: Path) -> None:
+    (tmp_path / "known-keys.json").mkdir()
+    assert Pins(tmp_path).problem.endswith(" (Is a directory); starting afresh.")
 
 
 def test_a_key_reads_as_text_and_as_digits_to_read_aloud() -> None:

@@ -207,7 +207,13 @@ def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:
     # kept hashed: a token in clear (a table of an older version) is hashed as it is read
     assert loaded.version == 7 and loaded.get("x").token == token_hash("t" * 32)  # type: ignore[union-attr]
     (tmp_path / "table.json").write_text("{not json")
-    with pytest.raises(StorageError, match="cannot read"):
+    with pytest.raises(
+        StorageError, match=r"is damaged .*: put back a copy of it, or move it aside"
+    ):
+        store.load_table(0.0)
+    (tmp_path / "table.json").unlink()
+    (tmp_path / "table.json").mkdir()  # one that cannot be read now is not called damaged
+    with pytest.raises(StorageError, match=r"cannot read .*table\.json: Is a directory$"):
         store.load_table(0.0)
 
 
@@ -351,7 +357,7 @@ def test_a_table_or_mailbox_line_with_numbers_chatapp_never_writes_is_refused(
     with pytest.raises(StorageError, match="NaN is not a number ChatApp writes"):
         store.load_table(0.0)
     (tmp_path / "table.json").write_text("[" * 100_000)
-    with pytest.raises(StorageError, match="cannot read"):
+    with pytest.raises(StorageError, match="is damaged"):
         store.load_table(0.0)
     store.append_line("bob", mail_line(msg(1)))
     box = next((tmp_path / "mail").iterdir())
