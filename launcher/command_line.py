@@ -238,7 +238,7 @@ def parse(words: list[str]) -> CommandLine:
         at += 1
         if not option.metavar:  # a flag
             if attached is not None:
-                raise _problem(f"Option '{word.split('=')[0]}' does not take a value.")
+                raise _problem(f"{word.split('=')[0]} takes no value")
             given[option.name] = not off
             continue
         slots = _slots(option.metavar)
@@ -249,7 +249,7 @@ def parse(words: list[str]) -> CommandLine:
         elif at < len(words):
             taken = [words[at]]
         else:
-            raise _problem(f"Option '{option.spellings[-1]}' requires an argument.")
+            raise _problem(f"{word} needs {option.metavar} (got none)")
         at += len(taken) if attached is None else 0
         filled = (*taken, *[""] * (len(slots) - len(taken)))
         given[option.name] = filled[0] if len(slots) == 1 else filled
@@ -284,8 +284,8 @@ def _spelled(word: str) -> tuple[Option, bool, str | None]:
         if len(_slots(option.metavar)) == 1:
             return option, off, word[2:]
     if word.startswith("-"):
-        raise _problem(f"No such option: {word}")
-    raise _problem(f"Got unexpected extra argument ({word})")
+        raise _problem(f"no such option: {word}")
+    raise _problem(f"unexpected argument '{word}'")
 
 
 def spelled_mode(word: str) -> str:

@@ -41,12 +41,12 @@ def test_each_option_takes_its_words(argv: list[str], expected: CommandLine) -> 
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
-        (["--foo"], "No such option: --foo (see --help)"),
-        (["-vx"], "No such option: -vx (see --help)"),
-        (["--bind"], "Option '--bind' requires an argument. (see --help)"),
-        (["-s", "5000", "x"], "Got unexpected extra argument (x) (see --help)"),
-        (["-s", "5000", "--", "x"], "No such option: -- (see --help)"),
-        (["--bell=yes"], "Option '--bell' does not take a value. (see --help)"),
+        (["--foo"], "no such option: --foo (see --help)"),
+        (["-vx"], "no such option: -vx (see --help)"),
+        (["--bind"], "--bind needs ADDRESS (got none) (see --help)"),
+        (["-s", "5000", "x"], "unexpected argument 'x' (see --help)"),
+        (["-s", "5000", "--", "x"], "no such option: -- (see --help)"),
+        (["--bell=yes"], "--bell takes no value (see --help)"),
         (["--server"], "--server needs PORT (got none)"),
     ],
 )
