@@ -172,6 +172,13 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
             super()._entered(text, on_line)
         finally:
             self._echoed = None
+        if person and said_to(person, text) != text and cmd.spelled_as_command(text):
+            # as in a room: the user may have meant the command
+            word = text.split()[0].lower()
+            hint = (
+                f"[Sent to {person} as text; in {person}'s window, commands need their /: /{word}]"
+            )
+            self._draw(Print(hint, "system"))
 
     def _person_shown(self) -> str:
         """Whose window is shown, while no question waits for an answer ("": nobody's)."""

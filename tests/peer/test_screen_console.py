@@ -160,6 +160,11 @@ def test_a_line_typed_in_a_persons_window_goes_to_them_and_a_command_stays_one()
             assert peer.typed == ["/send bob hi there", "/who"]
             echoed = "the line in bob's window"
             await peer.until(echoed, lambda rows: rows[2].startswith("alice to bob> hi there"))
+            # a command's word alone goes to bob too, as in a room, and says how commands go
+            peer.pipe.send_text("who\r")
+            await peer.until("the third line", lambda rows: len(peer.typed) == 3)
+            assert peer.typed[2] == "/send bob who"
+            await peer.sees("[Sent to bob as text; in bob's window, commands need")
             peer.pipe.send_text("\x1b1")  # the registry's window: the prompt as the peer says
             await peer.until("alice's prompt", lambda rows: rows[-1] == "alice>")
 
