@@ -54,6 +54,15 @@ class ScreenModel:
         self.windows.append(opened)
         return opened
 
+    def rekey(self, key: str, new_key: str, title: str, style: str = "") -> None:
+        """The window `key` is the window `new_key` now (someone was renamed), titled anew,
+        unless there is none or `new_key` has one of its own already."""
+        if any(each.key == new_key for each in self.windows):
+            return
+        for each in self.windows:
+            if each.key == key:
+                each.key, each.title, each.style = new_key, title, style
+
     def add(
         self, window: ChatWindow, parts: Parts, *, unread: bool = True, mention: bool = False
     ) -> None:

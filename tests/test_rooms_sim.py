@@ -879,14 +879,15 @@ def test_a_chat_to_the_previous_name_is_accepted_and_new_sends_follow_the_rename
     net.type("alice", "send bob are you robert now")
     net.run(1)
     assert net.screen("alice")[-2:] == [
-        "[bob is now known as robert.]",
+        "[bob is now known as robert]",
         RECEIVED_BY.format("robert"),
     ]
     assert net.screen("bob")[-1] == "alice: are you robert now"
+    said = net.count("alice", "[bob is now known as robert]")
     net.type("alice", "send bob and again")  # said once, not for every message
     net.run(1)
     assert net.screen("alice")[-1] == RECEIVED_BY.format("robert")
-    assert net.count("alice", "[bob is now known as robert.]") == 1
+    assert net.count("alice", "[bob is now known as robert]") == said
 
 
 def test_a_copy_of_a_rename_is_answered_again_not_refused() -> None:

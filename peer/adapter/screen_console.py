@@ -32,6 +32,8 @@ TABLE_NEWS = re.compile(
     r"|\d+ (people came online|people went offline|people changed their names|more have quit)"
     r"\b.*|.+ is now known as .+)\]"
 )
+#: A rename in the news of the table: the person's window follows it, as IRC clients' do.
+RENAMED = re.compile(r"([\w.-]+) is now known as ([\w.-]+)")
 #: The registry's own news (peer/core/registration.py, request_ends.py): its window too.
 REGISTRY_NEWS = re.compile(
     r"\[(Welcome, |Server not responding|Server is back|No answer from the registry )"
@@ -138,6 +140,10 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
         if to == HIDDEN:
             self.app.invalidate()  # the people and bars show it
             return
+        if to == NOTICES:
+            for old, new in RENAMED.findall(line.text):
+                style = person_colour(new) if self._colour else ""
+                self.model.rekey(f"@{old}".casefold(), f"@{new}".casefold(), new, style)
         window = self._window(to)
         if to.startswith("#"):
             line = in_room_window(line, to[1:])

@@ -54,7 +54,7 @@ class DirectChats:
             renamed = (name_key(to), name_key(name))
             if renamed[0] != renamed[1] and renamed not in self._told_renamed:
                 self._told_renamed.add(renamed)
-                emit(Print(f"[{to} is now known as {name}.]", "system"))
+                emit(Print(f"[{to} is now known as {name}]", "system"))
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:

@@ -151,7 +151,7 @@ def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
     out = core.line("send bob hi", T0)
     [chat] = sent(out)
     assert isinstance(chat, Chat) and chat.to == "robert"
-    assert "[bob is now known as robert.]" in prints(out)
+    assert "[bob is now known as robert]" in prints(out)
 
 
 def test_a_welcome_under_our_new_name_keeps_the_rename_we_missed() -> None:

@@ -171,6 +171,24 @@ def test_a_line_typed_in_a_persons_window_goes_to_them_and_a_command_stays_one()
     asyncio.run(scenario())
 
 
+def test_a_persons_window_follows_their_rename() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.show("bob: psst", "message", "bob")
+            peer.pipe.send_text("\x1b2")  # Alt+2
+            await peer.until("the prompt to bob", lambda rows: rows[-1] == "alice to bob>")
+            peer.show("[bob is now known as robert]")  # the news of the table
+            await peer.until("the prompt to robert", lambda rows: rows[-1] == "alice to robert>")
+            peer.pipe.send_text("still there?\r")
+            await peer.until("the line", lambda rows: len(peer.typed) == 1)
+            assert peer.typed == ["/send robert still there?"]
+            peer.show("robert: yes", "message", "robert")
+            await peer.until("robert's line", lambda rows: rows[3].startswith("robert: yes"))
+            await peer.sees(" 1:registry [2:robert]")  # one window: robert's line in it
+
+    asyncio.run(scenario())
+
+
 def test_a_shrug_typed_in_a_persons_window_is_said_in_the_room_and_shown_there() -> None:
     async def scenario() -> None:
         async with screen() as peer:

@@ -37,6 +37,20 @@ def test_a_window_opens_once_at_its_first_line_and_keeps_its_place() -> None:
     assert [w.title for w in model.windows] == ["registry", "lab", "bob"]
 
 
+def test_a_renamed_persons_window_is_theirs_under_the_new_name_unless_that_has_one() -> None:
+    model = _model()
+    bob = model.window("@bob", "bob")
+    model.add(bob, _line("bob: hi"))
+    model.rekey("@bob", "@robert", "robert", "red")
+    assert model.window("@robert", "robert") is bob and (bob.title, bob.style) == ("robert", "red")
+    assert list(bob.lines) == [_line("bob: hi")]  # the conversation goes on in it
+    carol = model.window("@carol", "carol")
+    model.rekey("@carol", "@robert", "robert")  # robert has a window: each keeps its own
+    assert model.window("@carol", "carol") is carol and model.window("@robert", "x") is bob
+    model.rekey("@nobody", "@new", "new")
+    assert [w.title for w in model.windows] == ["registry", "robert", "carol"]
+
+
 def test_a_line_elsewhere_is_unread_and_showing_its_window_clears_the_mark() -> None:
     model = _model()
     lab = model.window("#lab", "lab")
