@@ -330,8 +330,12 @@ class SetTopic(ByName, frozen=True):
     text: str
 
 
+#: The text of a SetAway that gives no reason.
+NO_REASON = "away"
+
+
 class SetAway(ByName, frozen=True):
-    """Mark `name` away, saying `text` ("": back); shown in its table row."""
+    """Mark `name` away, saying `text` ("": back; NO_REASON: no reason); shown in its row."""
 
     text: str = ""
 

@@ -9,11 +9,11 @@ import msgspec
 
 from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
 from peer.core.registry_link import RegistryLink
-from peer.core.shared import NO_REASON, Shared, text_ok
+from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Acks, Chat, Entry, Message, Refused, SaveMessage
+from wire.messages import NO_REASON, Ack, Acks, Chat, Entry, Message, Refused, SaveMessage
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 

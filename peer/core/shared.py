@@ -39,8 +39,6 @@ from wire.version import WIRE_VERSION
 #: Said of a name nobody has, in the same words wherever it is typed (a file sent too).
 NO_USER = "[No one is called {}. {} lists every name.]"
 NO_LONGER_IN = "[You are no longer in {}.]"
-#: What /away says without a reason.
-NO_REASON = "away"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from peer.core import commands as cmd
 from peer.core.actions import Emit, ForFiles, Print
 from peer.core.registry_link import RegistryLink
-from peer.core.shared import NO_REASON, Chats, Shared, text_ok
+from peer.core.shared import Chats, Shared, text_ok
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
-from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
+from wire.messages import NO_REASON, ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
 #: The commands that take us offline: typed while away, they do not mark us back first.

@@ -9,7 +9,17 @@ from registry.core.requests import Request
 from registry.core.services import KeepPushed, LeaveRoom, Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
-from wire.messages import Alive, Deregister, Entry, Keepalive, Notice, Refused, Rename, SetAway
+from wire.messages import (
+    NO_REASON,
+    Alive,
+    Deregister,
+    Entry,
+    Keepalive,
+    Notice,
+    Refused,
+    Rename,
+    SetAway,
+)
 from wire.names import name_key, name_problem
 
 
@@ -60,7 +70,8 @@ class Presence:
         if record.away != text:
             record.away = text
             self._s.feed.changed(record, now, emit)
-            emit(Log(f"{record.name} is away: {text}" if text else f"{record.name} is back"))
+            why = "" if text == NO_REASON else f": {text}"
+            emit(Log(f"{record.name} is away{why}" if text else f"{record.name} is back"))
         self._s.answers.done(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:

@@ -7,11 +7,11 @@ from peer.core import actions as pa
 from peer.core.actions import Sending
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.files.transfers import FileTransfers
-from peer.core.shared import NO_REASON, NO_USER
+from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, ME, SERVER, T0, inbox, link, prints, sent, shared
 from wire.keys import key_text
 from wire.limits import MAX_TEXT
-from wire.messages import VERSION_REFUSAL, Ack, Chat, Entry, Refused, SaveMessage
+from wire.messages import NO_REASON, VERSION_REFUSAL, Ack, Chat, Entry, Refused, SaveMessage
 from wire.refusals import unknown_name
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 

@@ -20,6 +20,7 @@ from tests.registry.core_helpers import (
     sends,
 )
 from wire.messages import (
+    NO_REASON,
     Ack,
     Deregister,
     Join,
@@ -87,6 +88,11 @@ def test_away_changes_the_row_for_everyone_until_back_or_offline() -> None:
     assert away(reg, "x") == "lunch"
     reg.receive(SetAway("a-2", "x", x.token, ""), X, T0 + 3)
     assert away(reg, "x") == ""
+    # the log says what a reader needs: a mark without a reason is not "away: away"
+    out = reg.receive(SetAway("a-5", "x", x.token, NO_REASON), X, T0 + 3)
+    out += reg.receive(SetAway("a-6", "x", x.token, ""), X, T0 + 3)
+    logged = [a.line for a in out if isinstance(a, ra.Log)]
+    assert [line for line in logged if "is " in line] == ["x is away", "x is back"]
     long = SetAway("a-3", "y", y.token, "x" * 1000)
     assert [type(m) for _, m in sends(reg.receive(long, Y, T0 + 4))] == [Refused]
     reg.receive(SetAway("a-4", "y", y.token, "gone"), Y, T0 + 5)
