@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from wire.messages import NO_REASON
 from wire.words import counted
 
 if TYPE_CHECKING:
@@ -42,7 +43,9 @@ def _who(registry: Registry, _: str) -> list[str]:
         status = "online" if r.online else "offline"
         waiting = len(mail.get(r.name.casefold(), []))
         room = f"  in {r.room}" if r.room else ""
-        lines.append(f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting{room}")
+        away = "" if not r.away else "  (away)" if r.away == NO_REASON else f"  (away: {r.away})"
+        row = f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting{room}{away}"
+        lines.append(row)
     return lines or ["  no names registered yet"]
 
 

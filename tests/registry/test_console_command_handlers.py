@@ -12,6 +12,8 @@ import pytest
 
 from registry.adapter.console_commands import COMMANDS, HELP, LOG_COMMAND
 from registry.adapter.server import RegistryServer
+from registry.core.table import Record
+from wire.messages import NO_REASON
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -64,3 +66,12 @@ def test_desk_shows_the_waiting_room_and_takes_nothing_more(tmp_path: Path) -> N
         "  [The waiting room is empty.]",
         "  usage: desk   (it takes nothing more)",
     ]
+
+
+def test_who_lists_each_name_with_its_away_mark(tmp_path: Path) -> None:
+    server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda line: None)
+    records = server.core.table.records
+    for name, away in (("ann", "lunch"), ("bob", NO_REASON), ("cy", "")):
+        records[name] = Record(name, "127.0.0.1", 6001, True, "t" * 32, away=away)
+    rows = COMMANDS["who"].run(server, "")
+    assert [row.split("waiting")[1] for row in rows] == ["  (away: lunch)", "  (away)", ""]
