@@ -87,6 +87,15 @@ class ScreenModel:
     def switch_to(self, window: ChatWindow) -> None:
         self.switch(self.windows.index(window) + 1)
 
+    def close(self) -> bool:
+        """Close the shown window and show the one before it; False for the first, which is
+        always there. A closed window's next line opens it anew, last."""
+        if self.current == 0:
+            return False
+        del self.windows[self.current]
+        self.switch(self.current)  # (the one before: numbered as the closed one was indexed)
+        return True
+
     def step(self, by: int) -> None:
         """Show the next window (`by` 1) or the one before (-1), round the ends."""
         self.switch((self.current + by) % len(self.windows) + 1)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: A line that shows another window (the keys that do: terminal/screen.py).
 WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
+#: A line that closes the window shown.
+CLOSE_COMMAND = re.compile(r"\s*/close\s*", re.IGNORECASE)
 #: Lines since the last one entered that stay on the terminal when the program stops with
 #: the screen up (what answered a `quit`, say), at most.
 FAREWELL = 10
@@ -70,12 +72,17 @@ class ScreenPrompt(LinePrompt):
         then()  # in the model, a line is on the screen
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
-        """`/window N` shows window N, on every program's full screen; other lines are
-        LinePrompt's."""
+        """`/window N` shows window N and `/close` closes the one shown, on every program's
+        full screen; other lines are LinePrompt's."""
         if number := WINDOW_COMMAND.fullmatch(text):
             self._keep(text)
             if not self.model.switch(int(number[1])):
                 self.print_above([("", f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]")])
+            return
+        if CLOSE_COMMAND.fullmatch(text):
+            self._keep(text)
+            if not self.model.close():
+                self.print_above([("", "[Window 1 is always open; /close closes the others.]")])
             return
         self._since.clear()
         super()._entered(text, on_line)

@@ -189,6 +189,22 @@ def test_a_persons_window_follows_their_rename() -> None:
     asyncio.run(scenario())
 
 
+def test_close_closes_the_window_shown_and_never_the_first() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.show("bob: psst", "message", "bob")
+            peer.show("carol: hi", "message", "carol")
+            peer.pipe.send_text("\x1b2/close\r")  # Alt+2: bob's window, closed
+            await peer.sees(" [1:registry] 2:carol(1!)")
+            peer.pipe.send_text("/close\r")  # window 1 stays, and says so
+            await peer.sees("[Window 1 is always open; /close closes the others.]")
+            peer.show("bob: still here", "message", "bob")  # his next line opens it anew
+            await peer.sees(" [1:registry] 2:carol(1!) 3:bob(1!)")
+            assert peer.typed == []  # the program was told nothing
+
+    asyncio.run(scenario())
+
+
 def test_a_shrug_typed_in_a_persons_window_is_said_in_the_room_and_shown_there() -> None:
     async def scenario() -> None:
         async with screen() as peer:

@@ -51,6 +51,19 @@ def test_a_renamed_persons_window_is_theirs_under_the_new_name_unless_that_has_o
     assert [w.title for w in model.windows] == ["registry", "robert", "carol"]
 
 
+def test_closing_shows_the_window_before_and_the_first_stays() -> None:
+    model = _model()
+    for key in ("#lab", "@bob", "@carol"):
+        model.add(model.window(key, key[1:]), _line("hi"))
+    model.switch(3)  # bob's
+    assert model.close() and model.shown.title == "lab"
+    assert [w.title for w in model.windows] == ["registry", "lab", "carol"]
+    model.add(model.window("@bob", "bob"), _line("back"))  # a closed window's line opens it
+    assert [w.title for w in model.windows][-1] == "bob" and model.windows[-1].unread == 1
+    model.switch(1)
+    assert not model.close() and len(model.windows) == 4
+
+
 def test_a_line_elsewhere_is_unread_and_showing_its_window_clears_the_mark() -> None:
     model = _model()
     lab = model.window("#lab", "lab")
