@@ -10,8 +10,8 @@ from collections.abc import Callable
 from msgspec.structs import replace
 
 from peer.core.actions import Emit, Print
-from peer.core.table import TableCopy
-from wire.messages import Entry, Notice
+from peer.core.table import Rows, TableCopy, renames_between
+from wire.messages import Notice
 from wire.names import name_key
 from wire.reliable import Alarm
 from wire.tally import Tally
@@ -28,9 +28,6 @@ FOLD_OVER = 3
 #: The most names a folded line shows; past them a line of changes counts, and points to /who.
 NAMES_SHOWN = 8
 MANY_HINT = "Type /who to list everyone."
-
-#: A look at the table: each row by its name's key.
-Rows = dict[str, Entry]
 
 
 class ChangeLines:
@@ -107,7 +104,7 @@ class ChangeLines:
 def changes(before: Rows, after: Rows, me: str) -> list[str]:
     """The lines that say what changed from `before` to `after`, but of `me`: a row gone
     and one new at its address or with its key is a rename; over FOLD_OVER, one line."""
-    renames = _renames(before, after)
+    renames = renames_between(before, after)
     renamed_old = {name_key(old) for old, _ in renames}
     renamed_new = {name_key(new) for _, new in renames}
     skip = name_key(me)
@@ -129,26 +126,6 @@ def _online_only(rows: Rows, other: Rows, but: set[str]) -> list[str]:
     """The names online in `rows` and not in `other`, but those keyed in `but`."""
     online = {k for k, e in other.items() if e.online} | but
     return [e.name for k, e in rows.items() if e.online and k not in online]
-
-
-def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:
-    """(old name, new name) for each row gone from `before` whose address or key a row new
-    in `after` has, or whose name `after` spells otherwise at its address or with its key."""
-    if not before:
-        return []  # (a first table: nothing was there to rename)
-    new = {k: e for k, e in after.items() if k not in before}
-    found = []
-    for key, old in before.items():
-        # a name's row in another spelling is a rename too (`/nick BOB`), its owner's alone
-        twin = after.get(key) or next((e for e in new.values() if _same_owner(old, e)), None)
-        if twin is not None and twin.name != old.name and _same_owner(old, twin):
-            found.append((old.name, twin.name))
-            new.pop(name_key(twin.name), None)
-    return found
-
-
-def _same_owner(old: Entry, new: Entry) -> bool:
-    return (old.key != "" and old.key == new.key) or (old.ip, old.port) == (new.ip, new.port)
 
 
 def _said(items: list[str], one: str, many: str) -> list[str]:

@@ -38,6 +38,36 @@ HELD_UPDATES = 64
 HELD_MOST = 1024
 
 
+#: A table's rows, by name key.
+Rows = dict[str, Entry]
+
+
+def renames_between(before: Rows, after: Rows) -> list[tuple[str, str]]:
+    """(old name, new name) for each row gone from `before` whose key (else address) a row
+    new in `after` has, or whose name `after` spells otherwise with its key or address."""
+    if not before:
+        return []  # (a first table: nothing was there to rename)
+    new: dict[object, Entry] = {}  # the rows new in `after`, by address and by key
+    for key, entry in after.items():
+        if key not in before:
+            new.setdefault((entry.ip, entry.port), entry)
+            new.setdefault(entry.key or None, entry)
+    found, taken = [], set()
+    for key, old in before.items():
+        # a name's row in another spelling is a rename too (`/nick BOB`), its owner's alone
+        twin = after.get(key) or new.get(old.key or ()) or new.get((old.ip, old.port))
+        if twin is None or twin.name == old.name or not _same_owner(old, twin):
+            continue
+        if twin.name not in taken:
+            taken.add(twin.name)
+            found.append((old.name, twin.name))
+    return found
+
+
+def _same_owner(old: Entry, new: Entry) -> bool:
+    return (old.key != "" and old.key == new.key) or (old.ip, old.port) == (new.ip, new.port)
+
+
 class TableCopy:
     """The rows by name (any spelling: names are unique ignoring case), the version they
     are at, the old names of renamed rows, and the updates that came before the first
@@ -170,9 +200,12 @@ class TableCopy:
         self._rows = {name_key(e.name): e for e in entries}
         for key in self._rows:
             self._before.setdefault(key, None)  # new here, unless noted above
-        for alias in aliases:
-            if name_key(alias.old) not in self._rows:
-                self._renamed[name_key(alias.old)] = alias.new
+        # a rename the table shows is followed as one the registry names: a registry
+        # restarted just after it no longer names it
+        renamed = [*renames_between(rows, self._rows), *((a.old, a.new) for a in aliases)]
+        for old, new in renamed:
+            if name_key(old) not in self._rows:
+                self._renamed[name_key(old)] = new
         return changed
 
 

@@ -129,7 +129,7 @@ def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
     # the old name's file only says where the name went (no token under two names)
     assert json.loads((kept / f"{c}.json").read_text()) == {"renamed_to": cl}
     dave.send(f"send {c} to the old name")  # told the new name, and sent there
-    dave.expect_line(f"[{c} is now known as {cl}.]")
+    dave.expect_line(f"[{c} is now known as {cl}]")
     dave.expect_line(RECEIVED_BY.format(cl))
     carol.expect_line(f"{d}: to the old name")
     carol.send(f"/dm {d} and back")

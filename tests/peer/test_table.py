@@ -32,6 +32,20 @@ def test_rows_are_found_by_any_spelling_of_their_name() -> None:
     assert table.version == 3
 
 
+def test_a_whole_table_that_shows_a_rename_its_registry_forgot_is_followed() -> None:
+    # a registry killed just after bob became robert names no alias at its next start;
+    # a save still for bob must find robert's row (and key) to be sealed to
+    table = table_of(BOB, CAROL)
+    robert = Entry("robert", BOB.ip, BOB.port, True, key="k" * 43 + "=")
+    table.replace(9, (robert, CAROL), ())
+    assert table.entry("bob") is robert
+    # by key, at a new address; and carol's row, the same, renames nothing
+    moved = Entry("bobby", "127.0.0.1", 7000, True, key=robert.key)
+    table.replace(10, (moved, CAROL), ())
+    assert table.entry("robert") is moved and table.entry("bob") is moved
+    assert table.entry("carol") is CAROL
+
+
 def test_an_update_is_applied_and_a_rename_in_it_is_followed() -> None:
     table = table_of(BOB, CAROL)
     robert = Entry("robert", BOB.ip, BOB.port, True)
