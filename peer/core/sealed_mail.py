@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.noise import NoiseError, open_sealed
 from secure.one_way import OneWayOpener, OneWaySealer
-from wire.keys import key_from_text
+from wire.keys import key_from_text, key_text
 from wire.messages import Chat, Entry, Message, MoreMail, SaveMessage, StoredMessage, Welcome
 from wire.names import name_key
 
@@ -62,12 +62,14 @@ class SealedMail:
 
     def sealed(self, save: SaveMessage) -> SaveMessage | None:
         """`save` with its text sealed to its recipient's key, with the ticket its recipient
-        handed us (if any); None when the table has no
-        key for the recipient (a name not seen since the registry began to use keys).
-        Raises NoiseError for a key nothing can be sealed to (a low-order point)."""
+        handed us (if any): the table's key, else the one pinned for the name (a table that
+        has none: the registry dropped it, or a stale row); None when neither has one (a
+        name never seen with a key). Raises NoiseError for a key nothing can be sealed to
+        (a low-order point)."""
         entry = self._entry(save.to)
         key = key_from_text(entry.key) if entry is not None else None
-        if entry is None or key is None:
+        key = key or self._pinned(save.to)
+        if key is None:
             return None
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
         if (sealer := self._sealers.get(key)) is None:  # the stream of seals to `key`
@@ -77,8 +79,10 @@ class SealedMail:
             self._sealers[key] = sealer
         sealed = sealer.seal(payload)
         text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
-        ticket = self._ticket(entry.key)
-        return msgspec.structs.replace(save, text=text, key=entry.key, ticket=ticket)
+        recipient = key_text(key)
+        return msgspec.structs.replace(
+            save, text=text, key=recipient, ticket=self._ticket(recipient)
+        )
 
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat

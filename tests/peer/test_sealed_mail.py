@@ -107,6 +107,20 @@ def test_a_recipient_without_a_key_gets_no_seal() -> None:
     assert no_key.sealed(SaveMessage("a-1", "alice", "tok", "old", "hi")) is None
 
 
+@pytest.mark.parametrize("row", [None, Entry("bob", "10.0.0.2", 6002, False, "")])
+def test_a_recipient_the_table_gives_no_key_is_sealed_to_the_key_pinned_for_them(
+    row: Entry | None,
+) -> None:
+    # a registry that drops bob's row or key does not make alice's save to him go in clear
+    pinned = {"bob": public_bytes(BOB)}.get
+    mail = SealedMail(ALICE, lambda name: row, pinned)
+    save = mail.sealed(SaveMessage("a-1", "alice", "tok", "bob", "my bank PIN is 1234"))
+    assert save is not None and "1234" not in save.text
+    assert save.key == key_text(public_bytes(BOB))
+    delivered = Chat(save.id, save.sender, save.to, save.text)
+    assert mail_of(BOB).opened(delivered).text == "my bank PIN is 1234"
+
+
 def test_a_key_nothing_can_be_sealed_to_raises_the_one_noise_error() -> None:
     import pytest
 
