@@ -263,6 +263,18 @@ def test_soak_whole_system(scenario: tuple[int, int, float, float, list[Op]]) ->
     check(*play(*scenario))
 
 
+def test_a_message_to_a_name_renamed_as_the_registry_died_is_sealed_to_the_new_name() -> None:
+    """Found by the property: ann became annx, and the registry was killed before it said
+    so to bob, who typed a message to ann. Unanswered (30% loss), it was saved through the
+    restarted registry, which named no alias any more: bob's whole table showed the rename,
+    but his table did not follow it, so the save found no key for ann and went in clear,
+    and ann showed it as not sealed. Now a rename a whole table shows is followed."""
+    plan = [Op("send", 0, 0), Op("send", 0, 0), Op("nick", 0), Op("kill_registry"), Op("send", 1)]
+    net, author, members = play(166, 4, 0.3, 0.3, plan)
+    check(net, author, members)
+    assert not any("not sealed" in line for host in net.hosts.values() for line in host.screen)
+
+
 def test_a_channel_message_the_registry_took_then_died_with_reaches_everyone() -> None:
     """Found by the property, once it checked the channel: ann was told "[Message received
     by Server.]" for m1, the registry was killed before bob's copy got through (5% loss),
