@@ -104,7 +104,10 @@ def typed_where(text: str, *, room: str) -> str:
     """The window a typed line goes to: the one its command names, else "" (the shown)."""
     command = cmd.parse(text, in_room=bool(room))
     match command:
-        case cmd.Command(handler=cmd.SEND, args=(to, _)):
+        case (
+            cmd.Command(handler=cmd.SEND, args=(to, _))
+            | cmd.Command(handler="commands.ask_message", args=(to,))
+        ) if to:
             return "@" + to
         case cmd.Command(handler="commands.send_all"):
             return CHANNEL

@@ -245,7 +245,7 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter", SEND, _send),
     Spec(
-        ("message", "/message"),
+        ("message", "/message", "/query"),
         "message [<name>]",
         "asks for what is missing: the recipient, then the text",
         _ASK,

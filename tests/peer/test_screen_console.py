@@ -142,7 +142,9 @@ def test_windows_open_and_switch_and_unread_marks_come_and_go() -> None:
             await peer.sees(" [1:registry] 2:lab 3:carol")
             peer.pipe.send_text("send dave hi\r")  # a command naming a window opens it
             await peer.sees("[4:dave]")
-            assert peer.typed == ["send dave hi"]
+            peer.pipe.send_text("/query erin\r")  # as IRC's: her window, and the text asked
+            await peer.sees("[5:erin]")
+            assert peer.typed == ["send dave hi", "/query erin"]
 
     asyncio.run(scenario())
 
