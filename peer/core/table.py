@@ -43,8 +43,8 @@ Rows = dict[str, Entry]
 
 
 def renames_between(before: Rows, after: Rows) -> list[tuple[str, str]]:
-    """(old name, new name) for each row gone from `before` whose key (else address) a row
-    new in `after` has, or whose name `after` spells otherwise with its key or address."""
+    """(old name, new name) for each row gone from `before` whose owner (_same_owner) a row
+    new in `after` has, or whose name `after` spells otherwise for the same owner."""
     if not before:
         return []  # (a first table: nothing was there to rename)
     new: dict[object, Entry] = {}  # the rows new in `after`, by address and by key
@@ -65,7 +65,11 @@ def renames_between(before: Rows, after: Rows) -> list[tuple[str, str]]:
 
 
 def _same_owner(old: Entry, new: Entry) -> bool:
-    return (old.key != "" and old.key == new.key) or (old.ip, old.port) == (new.ip, new.port)
+    """Rows of one owner: of one key, or at one address where either has no key (another
+    key at the same address is someone else, who took the port)."""
+    if old.key and new.key:
+        return old.key == new.key
+    return (old.ip, old.port) == (new.ip, new.port)
 
 
 class TableCopy:
@@ -155,9 +159,10 @@ class TableCopy:
 
     def apply(self, update: TableUpdate, own_name: str) -> str:
         """Apply `update`, which starts at this version or before (TableUpdate.start: the
-        caller checks). A row removed and one added at the same address in it is a rename,
-        followed by `entry`. Returns the new name of `own_name` when it renames it, else ""."""
-        gone: dict[Addr, str] = {}
+        caller checks). A row removed and one added at the same address in it, of the same
+        owner (_same_owner), is a rename, followed by `entry`. Returns the new name of
+        `own_name` when it renames it, else ""."""
+        gone: dict[Addr, Entry] = {}
         renamed_to = ""
         for entry in update.entries:
             key = name_key(entry.name)
@@ -165,15 +170,15 @@ class TableCopy:
             if entry.port == 0:  # released (or renamed)
                 old = self._rows.pop(key, None)
                 if old is not None:
-                    gone[(old.ip, old.port)] = old.name
+                    gone[(old.ip, old.port)] = old
             else:
                 self._rows[key] = entry
-                old_name = gone.get((entry.ip, entry.port))
-                if old_name is not None and name_key(old_name) != name_key(entry.name):
-                    self._renamed[name_key(old_name)] = entry.name
-                    if name_key(old_name) == name_key(own_name):
+                old = gone.get((entry.ip, entry.port))
+                if old is not None and name_key(old.name) != key and _same_owner(old, entry):
+                    self._renamed[name_key(old.name)] = entry.name
+                    if name_key(old.name) == name_key(own_name):
                         renamed_to = entry.name
-                self._renamed.pop(name_key(entry.name), None)
+                self._renamed.pop(key, None)
         self.version = update.version
         return renamed_to
 

@@ -46,6 +46,19 @@ def test_a_whole_table_that_shows_a_rename_its_registry_forgot_is_followed() -> 
     assert table.entry("carol") is CAROL
 
 
+def test_another_key_at_a_gone_rows_address_is_someone_else_not_a_rename() -> None:
+    bob = Entry("bob", "127.0.0.1", 6002, True, key="b" * 43 + "=")
+    table = table_of(bob, CAROL)
+    dave = Entry("dave", bob.ip, bob.port, True, key="d" * 43 + "=")  # took bob's port
+    table.replace(9, (dave, CAROL), ())
+    assert table.entry("bob") is None  # a message typed to bob must not go to dave
+    # nor in one update that removes bob and adds erin at his port
+    table = table_of(bob, CAROL)
+    erin = Entry("erin", bob.ip, bob.port, True, key="e" * 43 + "=")
+    assert table.apply(TableUpdate("u-1", 4, (Entry("bob", "", 0, False), erin)), "bob") == ""
+    assert table.entry("bob") is None
+
+
 def test_an_update_is_applied_and_a_rename_in_it_is_followed() -> None:
     table = table_of(BOB, CAROL)
     robert = Entry("robert", BOB.ip, BOB.port, True)
