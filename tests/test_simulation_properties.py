@@ -275,6 +275,16 @@ def test_a_message_to_a_name_renamed_as_the_registry_died_is_sealed_to_the_new_n
     assert not any("not sealed" in line for host in net.hosts.values() for line in host.screen)
 
 
+def test_a_message_to_oneself_before_a_rename_and_a_kill_is_shown_after_the_restart() -> None:
+    """Found by the soak: ann wrote to herself, became annx, and was killed before her own
+    ack. Started again (as annx, following the rename), she saved it through the registry,
+    which delivered it to annx under its alias; but the new start did not count "ann" as a
+    name of hers, so it dropped the message unacked, and the registry pushed it again every
+    half second. Now a Welcome's aliases to our name are names of ours."""
+    plan = [Op("send", 0, 0), Op("nick", 0), Op("kill", 0)]
+    check(*play(0, 2, 0.1, 0.0, plan))
+
+
 def test_a_channel_message_the_registry_took_then_died_with_reaches_everyone() -> None:
     """Found by the property, once it checked the channel: ann was told "[Message received
     by Server.]" for m1, the registry was killed before bob's copy got through (5% loss),

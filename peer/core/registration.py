@@ -107,6 +107,10 @@ class Registering:
             )
             emit(Print(line, "system"))
         state.name = welcome.name
+        # a name the registry says became ours (a start after a rename) is ours too: a chat
+        # still addressed to it, from before the rename, is taken and acked
+        ours = name_key(welcome.name)
+        state.former.update(name_key(a.old) for a in welcome.aliases if name_key(a.new) == ours)
 
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
         """Show the stored messages not shown before, each after its sender's earlier line
