@@ -135,14 +135,30 @@ class DirectChats:
         for chat, _ in failed:
             self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
+    def delivered(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
+        """A direct message the registry delivers: as `incoming`; but one that is not for
+        us is refused, so that the registry keeps it in its recipient's mailbox rather
+        than push it again for as long as we answer."""
+        if self._for_us(chat.to):
+            self.incoming(chat, addr, now, emit)
+        else:
+            why = f"{chat.to} is not a name of this peer's"
+            refused = Refused(self._shared.new_id(), chat.id, why)
+            emit(SendSealed(addr, refused, self._shared.trust.registry))
+
+    def _for_us(self, to: str) -> bool:
+        """Whether a message to `to` is ours: our name, or one we had before a rename."""
+        state = self._shared.state
+        if to == state.name:
+            return True
+        key = name_key(to)
+        return key == name_key(state.name) or key in state.former
+
     def incoming(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
         """A direct message came from `addr`: shown once, and acked, when it may be
         believed and is for us (or for a name we had before a rename)."""
-        state = self._shared.state
-        if chat.to != state.name:  # as the sender's table spells us, nearly always
-            to = name_key(chat.to)
-            if to != name_key(state.name) and to not in state.former:
-                return  # meant for whoever had this address before; the sender falls back
+        if chat.to != self._shared.state.name and not self._for_us(chat.to):  # (nearly never)
+            return  # meant for whoever had this address before; the sender falls back
         # Who sent it was settled by its key (peer.core.table), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
         sender, text = chat.sender, chat.text

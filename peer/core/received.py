@@ -73,7 +73,7 @@ class Received:
         #: The handler of each type the registry's key may send (read-only; the first of a
         #: datagram goes through `receive` when more than a handler's work is due: see there).
         self.from_registry: dict[type, _Handler] = {
-            Chat: parts.direct.incoming,
+            Chat: parts.direct.delivered,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
             Busy: lambda m, addr, now, emit: parts.ends.busy(m, now, emit),
             Acks: self._each_ack,

@@ -8,7 +8,19 @@ from peer.core.actions import Sending
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.files.transfers import FileTransfers
 from peer.core.shared import NO_USER
-from tests.peer.parts_kit import BOB, BOB_KEY, ME, SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import (
+    BOB,
+    BOB_KEY,
+    ME,
+    REGISTRY_KEY,
+    SERVER,
+    T0,
+    inbox,
+    link,
+    prints,
+    sent,
+    shared,
+)
 from wire.keys import key_text
 from wire.limits import MAX_TEXT
 from wire.messages import NO_REASON, VERSION_REFUSAL, Ack, Chat, Entry, Refused, SaveMessage
@@ -143,6 +155,18 @@ def test_a_message_not_for_us_is_not_answered() -> None:
     direct.incoming(Chat("b-1", "bob", "carol", "hi"), BOB, 0.0, out.append)
     direct.incoming(Chat("b-3", "bob", "alice", "via registry"), SERVER, 0.0, out.append)
     assert prints(out) == ["bob: via registry"]
+
+
+def test_a_message_the_registry_delivers_not_for_us_is_refused_so_it_keeps_it() -> None:
+    direct, out = chats()
+    # not dropped unanswered, as from a peer: the registry would push it again and again
+    direct.delivered(Chat("r-1", "bob", "carol", "hi"), SERVER, 0.0, out.append)
+    [refused] = [a for a in out if isinstance(a, pa.SendSealed)]
+    assert refused.addr == SERVER and refused.key == REGISTRY_KEY
+    assert isinstance(refused.message, Refused) and refused.message.reply_to == "r-1"
+    assert "carol" in refused.message.reason and prints(out) == []
+    direct.delivered(Chat("r-2", "bob", "alice", "for us"), SERVER, 0.0, out.append)
+    assert prints(out) == ["bob: for us"]
 
 
 def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_there() -> None:
