@@ -147,12 +147,16 @@ class DirectChats:
             emit(SendSealed(addr, refused, self._shared.trust.registry))
 
     def _for_us(self, to: str) -> bool:
-        """Whether a message to `to` is ours: our name, or one we had before a rename."""
-        state = self._shared.state
+        """Whether a message to `to` is ours: our name, one we had before a rename, or one
+        the table leads to our row (a rename of ours whose answer we have not had yet)."""
+        state, table = self._shared.state, self._shared.table
         if to == state.name:
             return True
         key = name_key(to)
-        return key == name_key(state.name) or key in state.former
+        if key == name_key(state.name) or key in state.former:
+            return True
+        row = table.entry(to)
+        return row is not None and row is table.entry(state.name)
 
     def incoming(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
         """A direct message came from `addr`: shown once, and acked, when it may be

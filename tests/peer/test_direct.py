@@ -23,7 +23,16 @@ from tests.peer.parts_kit import (
 )
 from wire.keys import key_text
 from wire.limits import MAX_TEXT
-from wire.messages import NO_REASON, VERSION_REFUSAL, Ack, Chat, Entry, Refused, SaveMessage
+from wire.messages import (
+    NO_REASON,
+    VERSION_REFUSAL,
+    Ack,
+    Chat,
+    Entry,
+    Refused,
+    SaveMessage,
+    TableUpdate,
+)
 from wire.refusals import unknown_name
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
@@ -167,6 +176,19 @@ def test_a_message_the_registry_delivers_not_for_us_is_refused_so_it_keeps_it() 
     assert "carol" in refused.message.reason and prints(out) == []
     direct.delivered(Chat("r-2", "bob", "alice", "for us"), SERVER, 0.0, out.append)
     assert prints(out) == ["bob: for us"]
+
+
+def test_a_message_to_our_new_name_before_our_rename_is_answered_is_ours() -> None:
+    made, out = shared(), list[pa.Action]()
+    direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    # the table says alice is alicia now; the answer to our /nick is still on its way
+    made.table.apply(
+        TableUpdate("u-1", 4, (Entry("alice", "", 0, False), Entry("alicia", *ME, True))), ""
+    )
+    direct.delivered(Chat("r-3", "bob", "alicia", "hi alicia"), SERVER, 0.0, out.append)
+    assert prints(out) == ["bob: hi alicia"] and not [
+        a for a in sent(out) if isinstance(a, Refused)
+    ]
 
 
 def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_there() -> None:
