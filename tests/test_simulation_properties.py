@@ -308,6 +308,21 @@ def test_a_message_to_oneself_before_a_rename_and_a_kill_is_shown_after_the_rest
     check(*play(0, 2, 0.1, 0.0, plan))
 
 
+def test_a_message_for_a_name_a_start_followed_to_its_rename_is_shown_at_once() -> None:
+    """Found by the soak: ann became annx and deregistered; the registry was killed and
+    restarted, and no longer named the alias; bob's kept message to ann came at annx's next
+    start, which had followed the rename on disk but did not count "ann" as a name of its
+    own: it was refused into annx's mailbox, for the start after. Now a start counts the
+    name typed as its own."""
+    plan = [
+        Op("send_all", 0), Op("send", 0, 0), Op("wait", pause=6.0), Op("wait", pause=2.75),
+        Op("send", 1, 0, 0.25), Op("kill_registry"), Op("restart_registry"), Op("send_all", 0),
+        Op("send_all", 0), Op("kill", 1), Op("send", 0, 0), Op("nick", 0), Op("send", 0, 0),
+        Op("dereg", 0), Op("kill_registry"),
+    ]  # fmt: skip
+    check(*play(134, 2, 0.2, 0.0, plan))
+
+
 def test_a_channel_message_the_registry_took_then_died_with_reaches_everyone() -> None:
     """Found by the property, once it checked the channel: ann was told "[Message received
     by Server.]" for m1, the registry was killed before bob's copy got through (5% loss),

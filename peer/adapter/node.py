@@ -68,6 +68,7 @@ from terminal.prompt import ask_secret, ask_yes_no
 from wire.keys import fingerprint
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import MailTaken, Message, PasswordAsk, SaveMessage, for_log, inbound_line
+from wire.names import name_key
 from wire.token_bucket import FloodGate, Key
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
@@ -135,7 +136,7 @@ class PeerNode:
         self._tightened = ""  # said after the Welcome (see `run`); one unusable: `lock` says
         with contextlib.suppress(OSError):
             self._tightened = private_folder(data_dir)
-        current = follow_renames(data_dir, name)
+        current, typed = follow_renames(data_dir, name), name
         if current != name:
             line = f"[You renamed {name} to {current}; starting as {current}.]"
             self._start_lines.append(Print(line, "system"))
@@ -161,6 +162,8 @@ class PeerNode:
                 wall_offset=lambda: time.time() - time.monotonic(),
                 tickets=self.state.load_tickets(),
             )
+            if typed != name:  # a message still for the name typed, from before, is ours
+                self.core.state.former.add(name_key(typed))
             self._make(static, server, console, settings)
         except BaseException:
             self._locks.close()
